@@ -1,0 +1,54 @@
+# pocketml: `make demo` and `make test` do all the set-up on a fresh machine.
+#
+# Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
+#   .venv/.debs    Debian packages the project needs (a C compiler and make for the generated C)
+#   .venv/.torch   the CPU build of torch, installed explicitly before anything else
+#   .venv/.project this project and its dev extras, in editable mode
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := gcc make libc6-dev binutils
+OUT    ?= out/demo
+
+.PHONY: all demo test lint bench clean
+
+all: test
+
+demo: $(VENV)/.project
+	$(VENV)/bin/pocketml demo --out $(OUT)
+
+test: $(VENV)/.project
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(VENV)/.project
+	$(PY) -m ruff check pocketml tests
+
+bench: $(VENV)/.project
+	$(PY) bench/run_all.py
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.debs: | $(VENV)/bin/python
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+$(VENV)/.torch: | $(VENV)/bin/python
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	touch $@
+
+$(VENV)/.project: pyproject.toml $(VENV)/.debs $(VENV)/.torch
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

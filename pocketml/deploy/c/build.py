@@ -1,0 +1,78 @@
+"""Build the emitted C on the host and run it through its stdin/stdout harness."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from pocketml.errors import PocketMLError
+
+
+def build_host(c_dir: Path, cflags: str | None = None, cc: str | None = None) -> Path:
+    """``make -C c_dir`` with the host compiler; returns the ``run_model`` binary."""
+    if shutil.which("make") is None or shutil.which(cc or "cc") is None:
+        raise PocketMLError("no C compiler or make on this machine",
+                            "install gcc and make (`make demo` / `make test` install them on Debian)")
+    cmd = ["make", "-s", "-B", "-C", str(c_dir)]
+    if cflags is not None:
+        cmd.append(f"CFLAGS={cflags}")
+    if cc is not None:
+        cmd.append(f"CC={cc}")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PocketMLError(f"the generated C did not compile:\n{proc.stdout}{proc.stderr}",
+                            "this is a pocketml bug: please report it with the model that caused it")
+    return Path(c_dir) / "run_model"
+
+
+def run_host(binary: Path, inputs: np.ndarray, output_bytes: int, env: dict | None = None) -> np.ndarray:
+    """Feed a batch of int8 inputs through the binary in one process; return [N, output_bytes]."""
+    data = np.ascontiguousarray(inputs, dtype=np.int8).tobytes()
+    proc = subprocess.run([str(binary)], input=data, capture_output=True,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise PocketMLError(
+            f"{binary} exited with status {proc.returncode}: {proc.stderr.decode(errors='replace')[:2000]}",
+            "this is a pocketml bug: please report it with the model that caused it",
+        )
+    out = np.frombuffer(proc.stdout, dtype=np.int8)
+    if out.size != len(inputs) * output_bytes:
+        raise PocketMLError(f"{binary} wrote {out.size} bytes for {len(inputs)} inputs",
+                            "this is a pocketml bug: please report it")
+    return out.reshape(len(inputs), output_bytes)
+
+
+def measure_sections(c_dir: Path, sources: list[str], cc: str = "cc") -> dict[str, int]:
+    """Compile the model's sources (not the harness) with -Os and sum their ELF sections.
+
+    Returns ``text``, ``rodata``, ``data``, ``bss`` in bytes, as ``size -A`` reports them for
+    the host objects, built without position independence as firmware is (so constant tables
+    holding pointers stay in .rodata). Constant data sizes are exact; code size is the host ISA's, an estimate of
+    a microcontroller build.
+    """
+    totals = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    obj_dir = Path(c_dir) / ".measure"
+    obj_dir.mkdir(exist_ok=True)
+    try:
+        for src in sources:
+            obj = obj_dir / (Path(src).stem + ".o")
+            proc = subprocess.run([cc, "-std=c99", "-Os", "-fno-pic", "-fno-pie", "-c", "-o", str(obj), str(Path(c_dir) / src)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise PocketMLError(f"measuring {src} failed: {proc.stderr[:1000]}", "this is a pocketml bug")
+            sizes = subprocess.run(["size", "-A", str(obj)], capture_output=True, text=True, check=True)
+            for line in sizes.stdout.splitlines():
+                parts = line.split()
+                if len(parts) < 2 or not parts[1].isdigit():
+                    continue
+                section, nbytes = parts[0], int(parts[1])
+                for key in totals:
+                    if section == f".{key}" or section.startswith(f".{key}."):
+                        totals[key] += nbytes
+    finally:
+        shutil.rmtree(obj_dir, ignore_errors=True)
+    return totals

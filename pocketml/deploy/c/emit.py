@@ -1,0 +1,204 @@
+"""Emit a quantized graph as dependency-free C99: one header a model, static memory only.
+
+``OUT/c/`` gets:
+    model.h           sizes, quantization of input/output, ``<prefix>_invoke`` (the public entry)
+    model.c           weights as ``static const`` arrays (flash), one static arena, the op calls
+    pocketml_*.h/.c   the runtime kernels the model uses (copied, one op per file)
+    main.c            host harness: raw int8 inputs on stdin → raw int8 outputs on stdout
+    Makefile          ``make -C OUT/c`` builds ``run_model`` with -std=c99 -Wall -Wextra -Werror -O2
+
+Generated files carry a banner and are never edited by hand; every symbol in model.c is prefixed
+with the validated model name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from pocketml import __version__
+from pocketml.graph.ir import QuantGraph
+from pocketml.graph.planner import MemoryPlan
+
+RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h")
+KERNEL_FILES = {"conv2d": "conv2d.c", "fully_connected": "fully_connected.c", "max_pool2d": "max_pool2d.c"}
+CFLAGS = "-std=c99 -Wall -Wextra -Werror -O2"
+
+
+@dataclass
+class CSource:
+    """The emitted C project: file name → text, and the exact bytes of constant data."""
+
+    files: dict[str, str]
+    prefix: str
+    const_bytes: int
+    const_arrays: dict[str, int] = field(default_factory=dict)  # array name -> bytes
+
+
+def c_identifier(name: str) -> str:
+    """A model name as a C prefix: lower case, [a-z0-9_], starting with a letter."""
+    ident = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    if not re.match(r"[a-z]", ident):
+        ident = "m_" + ident
+    return ident
+
+
+def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None) -> CSource:
+    p = c_identifier(name or graph.name)
+    arrays: list[str] = []
+    sizes: dict[str, int] = {}
+    params: list[str] = []
+    calls: list[str] = []
+
+    def array(ctype: str, ident: str, values: np.ndarray) -> str:
+        values = np.asarray(values).ravel()
+        sym = f"{p}_{ident}"
+        sizes[sym] = int(values.size * np.dtype(_NP[ctype]).itemsize)
+        body = ",\n  ".join(
+            ", ".join(str(int(v)) for v in values[i:i + 16]) for i in range(0, values.size, 16)
+        )
+        arrays.append(f"static const {ctype} {sym}[{values.size}] = {{\n  {body}\n}};")
+        return sym
+
+    def where(tensor: str) -> str:
+        buf = plan.buffer_of(tensor)
+        if buf.location == "input":
+            return "input"
+        if buf.location == "output":
+            return "output"
+        return f"&{p}_arena[{buf.offset}]"
+
+    for op, data in zip(graph.ops, graph.op_data):
+        if op.kind == "reshape":
+            calls.append(f"  /* {op.name}: RESHAPE, no data moves (output aliases input) */")
+            continue
+        ident = c_identifier(op.name)
+        x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
+        if op.kind in ("conv2d", "fully_connected"):
+            w = array("int8_t", f"{ident}_weights", op.weight)
+            b = array("int32_t", f"{ident}_bias", op.bias)
+            rq = data.requant
+            m = array("int32_t", f"{ident}_multiplier", rq.multiplier)
+            ls = array("int8_t", f"{ident}_left_shift", rq.left_shift)
+            rs = array("int8_t", f"{ident}_right_shift", rq.right_shift)
+            rq_init = f"{{{m}, {ls}, {rs}, {rq.output_offset}, {rq.act_min}, {rq.act_max}}}"
+        if op.kind == "conv2d":
+            (ih, iw, ic), (oh, ow, oc) = x.shape, y.shape
+            kh, kw = op.weight.shape[1:3]
+            fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, "
+                      f"{op.padding[0]}, {op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, "
+                      f"{data.input_offset}, {w}, {b}, {rq_init}")
+        elif op.kind == "fully_connected":
+            fields = f"{op.weight.shape[1]}, {op.weight.shape[0]}, {data.input_offset}, {w}, {b}, {rq_init}"
+        elif op.kind == "max_pool2d":
+            (ih, iw, ic), (oh, ow, _) = x.shape, y.shape
+            fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {op.kernel[0]}, {op.kernel[1]}, {op.stride[0]}, "
+                      f"{op.stride[1]}, {op.padding[0]}, {op.padding[1]}, {data.act_min}, {data.act_max}")
+        else:
+            raise ValueError(f"the C emitter has no kernel for op '{op.kind}' ({op.name})")
+        params.append(f"static const pocketml_{op.kind}_params {p}_{ident} = {{{fields}}};")
+        sizes[f"{p}_{ident}"] = 0  # a small struct; counted in the measured object sizes, not here
+        calls.append(f"  pocketml_{op.kind}(&{p}_{ident}, {where(op.inputs[0])}, {where(op.output)});"
+                     f"  /* {op.name} */")
+
+    kinds = sorted({op.kind for op in graph.ops if op.kind in KERNEL_FILES})
+    files = {
+        "model.h": _model_h(graph, plan, p),
+        "model.c": _model_c(graph, plan, p, arrays, params, calls),
+        "main.c": _main_c(p),
+        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds]),
+    }
+    runtime = resources.files("pocketml.deploy.c") / "runtime"
+    for fname in (*RUNTIME_COMMON, *(KERNEL_FILES[k] for k in kinds)):
+        files[fname] = (runtime / fname).read_text()
+    const = {k: v for k, v in sizes.items() if v}
+    return CSource(files, p, sum(const.values()), const)
+
+
+_NP = {"int8_t": np.int8, "int32_t": np.int32}
+
+
+def _banner(what: str) -> str:
+    return f"/* {what}\n * Generated by pocketml {__version__}. Do not edit: regenerate instead. */\n"
+
+
+def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
+    i, o = graph.input_info, graph.output_info
+    P = p.upper()
+    return _banner(f"Model '{graph.name}': public interface.") + f"""#ifndef {P}_MODEL_H
+#define {P}_MODEL_H
+
+#include <stdint.h>
+
+#define {P}_INPUT_BYTES {i.nbytes}    /* int8, shape {"x".join(map(str, i.shape))} (NHWC, batch 1) */
+#define {P}_OUTPUT_BYTES {o.nbytes}   /* int8, shape {"x".join(map(str, o.shape))} */
+#define {P}_ARENA_BYTES {plan.arena_bytes}    /* static working memory inside model.c */
+/* real = scale * (q - zero_point) */
+#define {P}_INPUT_SCALE {i.quant.scale!r}f
+#define {P}_INPUT_ZERO_POINT {i.quant.zero_point}
+#define {P}_OUTPUT_SCALE {o.quant.scale!r}f
+#define {P}_OUTPUT_ZERO_POINT {o.quant.zero_point}
+
+/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.
+ * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */
+int {p}_invoke(const int8_t *input, int8_t *output);
+
+#endif /* {P}_MODEL_H */
+"""
+
+
+def _model_c(graph, plan, p, arrays, params, calls) -> str:
+    P = p.upper()
+    lines = [_banner(f"Model '{graph.name}': weights, memory plan and op sequence."),
+             '#include "model.h"', '#include "pocketml_ops.h"', "",
+             "/* Weights and constants: static const, so they stay in flash. */",
+             *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
+             *([f"/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
+                f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""] if plan.arena_bytes else
+               ["/* No arena: the only tensors are the caller's input and output. */", ""]),
+             f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+             "  if (input == 0 || output == 0) {", "    return -1;", "  }",
+             *calls, "  return 0;", "}", ""]
+    return "\n".join(lines)
+
+
+def _main_c(p: str) -> str:
+    P = p.upper()
+    return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <stdio.h>
+
+#include "model.h"
+
+int main(void) {{
+  static int8_t input[{P}_INPUT_BYTES];
+  static int8_t output[{P}_OUTPUT_BYTES];
+  while (fread(input, 1, sizeof input, stdin) == sizeof input) {{
+    if ({p}_invoke(input, output) != 0) {{
+      return 2;
+    }}
+    if (fwrite(output, 1, sizeof output, stdout) != sizeof output) {{
+      return 3;
+    }}
+  }}
+  return ferror(stdin) ? 4 : 0;
+}}
+"""
+
+
+def _makefile(kernels: list[str]) -> str:
+    srcs = " ".join(["main.c", "model.c", *kernels])
+    return f"""# Generated by pocketml {__version__}: builds the host harness run_model.
+CC ?= cc
+CFLAGS ?= {CFLAGS}
+SRCS = {srcs}
+
+run_model: $(SRCS) $(wildcard *.h)
+\t$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS)
+
+clean:
+\trm -f run_model
+
+.PHONY: clean
+"""

@@ -1,0 +1,142 @@
+"""The quantized graph: int8 tensors, the ops between them, and its integer reference run.
+
+This is the contract between quantization (which builds it) and every emitter (C, .tflite),
+which are all checked against :meth:`QuantGraph.run`. Layout is NHWC, as in TFLite; tensor
+shapes are per sample (no batch dimension); the reference runs a batch at once.
+
+An op is a frozen dataclass in ``graph/ops/`` that follows TFLite Micro's split:
+``prepare(tensors)`` does every check and computes every constant once (multipliers, shifts,
+zero points, clamps) into a frozen ``*Data``; ``evaluate(data, x)`` is integer arithmetic only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Affine int8 quantization ``real = scale * (q - zero_point)`` (scale stored as float32)."""
+
+    scale: float
+    zero_point: int
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"a quantization scale must be finite and > 0, got {self.scale}")
+        if not -128 <= self.zero_point <= 127:
+            raise ValueError(f"an int8 zero point must be in [-128, 127], got {self.zero_point}")
+        object.__setattr__(self, "scale", float(np.float32(self.scale)))
+
+    @classmethod
+    def from_range(cls, lo: float, hi: float) -> QuantParams:
+        """Asymmetric int8 parameters covering [lo, hi], nudged so 0.0 is exact (TFLite rule)."""
+        lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+        if hi - lo < 1e-8:
+            hi = lo + 1e-8
+        scale = float(np.float32((hi - lo) / 255.0))
+        zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
+        return cls(scale, zero_point)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Float to int8, rounding half away from zero and saturating."""
+        q = np.asarray(x, dtype=np.float64) / self.scale
+        q = np.sign(q) * np.floor(np.abs(q) + 0.5) + self.zero_point
+        return np.clip(q, -128, 127).astype(np.int8)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """An int8 activation tensor: its name, per-sample NHWC shape and quantization."""
+
+    name: str
+    shape: tuple[int, ...]
+    quant: QuantParams
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape))
+
+
+class Op(Protocol):
+    """What every op in ``graph/ops/`` provides (see the module docstring)."""
+
+    kind: ClassVar[str]
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> Any: ...
+
+    def evaluate(self, data: Any, *xs: np.ndarray) -> np.ndarray: ...
+
+    def macs(self, tensors: dict[str, TensorInfo]) -> int: ...
+
+    def param_count(self) -> int: ...
+
+    def stored_bytes(self) -> int: ...
+
+
+@dataclass(eq=False)
+class QuantGraph:
+    """A straight-line int8 graph: ops in execution order from ``input`` to ``output``."""
+
+    name: str
+    tensors: dict[str, TensorInfo]
+    ops: list[Any]
+    input: str
+    output: str
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def op_data(self) -> list[Any]:
+        """Every op prepared once, in order (all checks run here, before any output exists)."""
+        return [op.prepare(self.tensors) for op in self.ops]
+
+    @property
+    def input_info(self) -> TensorInfo:
+        return self.tensors[self.input]
+
+    @property
+    def output_info(self) -> TensorInfo:
+        return self.tensors[self.output]
+
+    def run_layers(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the integer reference on a batch, returning every tensor by name."""
+        x = np.asarray(x)
+        want = (x.shape[0], *self.input_info.shape)
+        if x.dtype != np.int8 or x.shape != want:
+            raise ValueError(f"reference input must be int8 of shape {want}, got {x.dtype} {x.shape}")
+        values = {self.input: x}
+        for op, data in zip(self.ops, self.op_data):
+            values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))
+        return values
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Float samples in the model's own layout (NCHW images or flat features) → int8 NHWC."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim == 4:
+            x = x.transpose(0, 2, 3, 1)
+        return self.input_info.quant.quantize(x)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The integer reference: int8 batch in, int8 batch out."""
+        return self.run_layers(x)[self.output]
+
+    def macs(self) -> int:
+        return sum(op.macs(self.tensors) for op in self.ops)
+
+    def param_count(self) -> int:
+        """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""
+        return sum(op.param_count() for op in self.ops)
+
+    def stored_bytes(self) -> int:
+        """Weights and biases as the int8 artifact stores them (int8 weights, int32 biases)."""
+        return sum(op.stored_bytes() for op in self.ops)

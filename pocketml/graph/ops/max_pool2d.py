@@ -1,0 +1,68 @@
+"""MAX_POOL_2D: the largest int8 value in each window; input and output share quantization.
+
+    q_y[n,oy,ox,c] = clamp(max over the window of q_x, act_min, act_max)
+
+Window taps in the padding are skipped (never compared), as in TFLite Micro. No arithmetic
+can overflow: only comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ops.requantize import activation_range
+
+
+@dataclass(frozen=True)
+class MaxPool2DData:
+    act_min: int
+    act_max: int
+
+
+@dataclass(frozen=True)
+class MaxPool2D:
+    kind: ClassVar[str] = "max_pool2d"
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]  # (top, left)
+    activation: str = "none"
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> MaxPool2DData:
+        x, y = tensors[self.inputs[0]], tensors[self.output]
+        if x.quant != y.quant:
+            raise ValueError(f"{self.name}: MAX_POOL_2D needs the same quantization on input and output")
+        oh = (x.shape[0] + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
+        ow = (x.shape[1] + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        if y.shape != (oh, ow, x.shape[2]):
+            raise ValueError(f"{self.name}: output shape {y.shape} should be {(oh, ow, x.shape[2])}")
+        return MaxPool2DData(*activation_range(self.activation, y.quant))
+
+    def evaluate(self, data: MaxPool2DData, x: np.ndarray) -> np.ndarray:
+        n, h, w, c = x.shape
+        kh, kw = self.kernel
+        (sh, sw), (pt, pl) = self.stride, self.padding
+        oh = (h + 2 * pt - kh) // sh + 1
+        ow = (w + 2 * pl - kw) // sw + 1
+        padded = np.full((n, h + 2 * pt + kh, w + 2 * pl + kw, c), -129, dtype=np.int16)
+        padded[:, pt:pt + h, pl:pl + w] = x
+        out = np.full((n, oh, ow, c), -129, dtype=np.int16)
+        for ky in range(kh):
+            for kx in range(kw):
+                out = np.maximum(out, padded[:, ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw])
+        return np.clip(out, data.act_min, data.act_max).astype(np.int8)
+
+    def macs(self, tensors: dict[str, TensorInfo]) -> int:
+        return 0
+
+    def param_count(self) -> int:
+        return 0
+
+    def stored_bytes(self) -> int:
+        return 0

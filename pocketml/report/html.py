@@ -1,0 +1,117 @@
+"""report.html: one self-contained page (inline SVG plots, no network) rendering a Result."""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pocketml.result import Result  # noqa: E402
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}.ok{color:#070}.bad{color:#b00}.est{color:#666;font-style:italic}
+figure{margin:1em 0}"""
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def layer_bytes_chart(result: Result) -> str:
+    rows = [r for r in result.layers if r.float_bytes]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r.float_bytes for r in rows], 0.4, label="float32")
+    ax.bar([x + 0.2 for x in xs], [r.stored_bytes for r in rows], 0.4, label="int8 (as stored)")
+    ax.set_xticks(list(xs), [r.name for r in rows])
+    ax.set_ylabel("bytes")
+    ax.set_title("weights + biases per layer")
+    ax.legend()
+    return _svg(fig)
+
+
+def memory_plan_chart(result: Result) -> str:
+    mem = result.memory
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for b in mem["buffers"]:
+        if b["location"] != "arena":
+            continue
+        ax.add_patch(plt.Rectangle((b["first_op"] - 0.4, b["offset"]), b["last_op"] - b["first_op"] + 0.8,
+                                   b["size"], alpha=0.6, edgecolor="k"))
+        ax.text(b["first_op"] - 0.35, b["offset"] + b["size"] / 2, "/".join(b["tensors"]), fontsize=7,
+                va="center")
+    ax.plot(range(len(mem["live_bytes"])), mem["live_bytes"], "r.-", label="live bytes")
+    ax.axhline(result.arena_bytes, color="k", ls="--", lw=1, label=f"arena {result.arena_bytes} B")
+    ax.set_xticks(range(len(mem["ops"])), mem["ops"], rotation=30)
+    ax.set_xlim(-0.6, len(mem["ops"]) - 0.4)
+    ax.set_ylim(0, max(result.arena_bytes, 1) * 1.15)
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title("static memory plan: each box is a tensor's place and lifetime")
+    ax.legend(fontsize=7, loc="upper right")
+    return _svg(fig)
+
+
+def accuracy_chart(result: Result) -> str:
+    fig, ax = plt.subplots(figsize=(4, 2.5))
+    keys = ["float", "int8", "c"]
+    vals = [100 * result.accuracy[k] for k in keys]
+    ax.bar(["float32", "int8 reference", "compiled C"], vals, color=["#888", "#36c", "#3a3"])
+    for i, v in enumerate(vals):
+        ax.text(i, v, f"{v:.1f}%", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(max(0, min(vals) - 10), 100.5)
+    ax.set_ylabel("test accuracy (%)")
+    return _svg(fig)
+
+
+def render_html(result: Result) -> str:
+    e = html.escape
+    d = result.device
+    fit_cls = "ok" if result.fits else "bad"
+    rows = "".join(
+        f"<tr><td>{e(r.name)}</td><td>{e(r.kind)}</td><td>{'x'.join(map(str, r.out_shape))}</td>"
+        f"<td>{r.macs:,}</td><td>{r.stored_bytes:,}</td><td>{r.float_bytes:,}</td></tr>" for r in result.layers)
+    stages = "".join(f"<tr><td>{e(s.name)}</td><td>{s.seconds:.2f} s</td></tr>" for s in result.stages)
+    s = result.size_bytes
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>pocketml: {e(result.model)} on {e(d.name)}</title><style>{CSS}</style></head><body>
+<h1>{e(result.model)} → {e(d.name)}</h1>
+<p>{e(d.mcu)}, {e(d.core)} at {d.clock_mhz:g} MHz, {d.sram_bytes:,} B SRAM, {d.flash_bytes:,} B flash.</p>
+<p class="{fit_cls}"><b>{'Fits' if result.fits else 'Does not fit'}</b>: {e(result.fit_reason)}</p>
+<table><tr><th>measure</th><th>value</th></tr>
+<tr><td>test samples</td><td>{result.n_test}</td></tr>
+<tr><td>accuracy float32 / int8 / C</td><td>{result.accuracy['float']:.2%} / {result.accuracy['int8']:.2%} / {result.accuracy['c']:.2%}</td></tr>
+<tr><td>samples where C differs from the int8 reference</td><td>{result.c_mismatches}</td></tr>
+<tr><td>weights + biases float32 → int8</td><td>{s['float32']:,} → {s['int8']:,} B ({s['float32'] / s['int8']:.2f}x)</td></tr>
+<tr><td>arena / RAM / flash (measured)</td><td>{result.arena_bytes:,} / {result.ram_bytes:,} / {result.flash_bytes:,} B</td></tr>
+<tr><td>MACs per inference</td><td>{result.macs:,}</td></tr>
+<tr><td class="est">latency, estimate</td><td class="est">{result.cost.latency_ms:.3f} ms</td></tr>
+<tr><td class="est">energy per inference, estimate</td><td class="est">{result.cost.energy_uj:.2f} µJ</td></tr>
+</table>
+<p class="est">Estimates: {e(result.cost.method)}. Flash: {e(result.flash_method)}.</p>
+<h2>Accuracy</h2><figure>{accuracy_chart(result)}</figure>
+<h2>Bytes per layer</h2><figure>{layer_bytes_chart(result)}</figure>
+<table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>{rows}</table>
+<h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
+<h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
+</body></html>
+"""
+
+
+def write_html(result: Result, path: str | Path) -> Path:
+    """Write the page atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_html(result), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

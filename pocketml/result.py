@@ -1,0 +1,103 @@
+"""Result: what ``shrink`` did and measured, the one thing reports render and tests read.
+
+``Result.to_json()`` is a public contract (README, "result.json"): keys are only ever added.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pocketml.devices.cost import CostEstimate
+from pocketml.devices.device import Device
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    shape: tuple[int, ...]
+    scale: float
+    zero_point: int
+
+    def to_dict(self) -> dict:
+        return {"shape": list(self.shape), "scale": self.scale, "zero_point": self.zero_point}
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One op of the deployed graph, for the per-layer table and chart."""
+
+    name: str
+    kind: str
+    out_shape: tuple[int, ...]
+    macs: int
+    stored_bytes: int  # int8 weights + int32 biases
+    float_bytes: int  # the same parameters as float32
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "out_shape": list(self.out_shape),
+                "macs": self.macs, "stored_bytes": self.stored_bytes, "float_bytes": self.float_bytes}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one pipeline stage did: its name, wall time and its own figures."""
+
+    name: str
+    seconds: float
+    figures: dict[str, Any]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "seconds": round(self.seconds, 3), **self.figures}
+
+
+@dataclass
+class Result:
+    device: Device
+    model: str
+    n_test: int
+    accuracy: dict[str, float]  # float, int8, c
+    size_bytes: dict[str, int]  # float32, int8
+    arena_bytes: int
+    ram_bytes: int
+    flash_bytes: int
+    flash_method: str
+    c_mismatches: int
+    fits: bool
+    fit_reason: str
+    input: TensorSpec
+    output: TensorSpec
+    macs: int
+    cost: CostEstimate
+    layers: list[LayerRow]
+    memory: dict[str, Any]  # {"buffers": [...], "live_bytes": [...], "ops": [...]}
+    stages: list[Stage] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device.id,
+            "device_name": self.device.name,
+            "model": self.model,
+            "n_test": self.n_test,
+            "accuracy": self.accuracy,
+            "size_bytes": self.size_bytes,
+            "arena_bytes": self.arena_bytes,
+            "ram_bytes": self.ram_bytes,
+            "flash_bytes": self.flash_bytes,
+            "flash_method": self.flash_method,
+            "c_mismatches": self.c_mismatches,
+            "fits": self.fits,
+            "fit_reason": self.fit_reason,
+            "input": self.input.to_dict(),
+            "output": self.output.to_dict(),
+            "macs": self.macs,
+            "estimate": self.cost.to_dict(),
+            "layers": [row.to_dict() for row in self.layers],
+            "memory": self.memory,
+            "stages": [s.to_dict() for s in self.stages],
+            "files": self.files,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)

@@ -1,0 +1,50 @@
+"""check_op: the conformance suite every op passes (reference == C under sanitizers, close to float).
+
+Used by test_ops.py; a new op adds its configurations there, not a new harness.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pocketml.compress.quantize import quantize
+from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.graph.capture import capture
+from pocketml.graph.planner import plan_memory
+
+SANITIZE = "-std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+
+def check_op(module: torch.nn.Module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0,
+             n: int = 64) -> dict:
+    """Quantize ``module``, then require C == reference on ``n`` random inputs; return the errors."""
+    torch.manual_seed(seed)
+    r = np.random.default_rng(seed)
+    for m in module.modules():  # make BatchNorm statistics non-trivial
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    module.eval()
+    x = r.normal(size=(n, *input_shape)).astype(np.float32)
+    graph = quantize(capture(module, torch.as_tensor(x[:1]), "op_under_test"), x)
+    xq = graph.quantize_input(x)
+    ref = graph.run(xq)
+
+    plan = plan_memory(graph)
+    src = emit_c(graph, plan)
+    for name, text in src.files.items():
+        (tmp / name).write_text(text)
+    c_out = run_host(build_host(tmp, cflags=SANITIZE), xq, graph.output_info.nbytes)
+    assert np.array_equal(c_out, ref.reshape(n, -1)), "C differs from the int8 reference"
+
+    with torch.no_grad():
+        want = module(torch.as_tensor(x)).numpy()
+    if want.ndim == 4:
+        want = want.transpose(0, 2, 3, 1)
+    got = graph.output_info.quant.dequantize(ref)
+    err = np.abs(got - want.reshape(got.shape))
+    return {"max_err_lsb": float(err.max() / graph.output_info.quant.scale),
+            "mean_err_lsb": float(err.mean() / graph.output_info.quant.scale), "graph": graph}
