@@ -2,6 +2,7 @@
 #
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
 #   .venv/.debs    Debian packages the project needs (a C compiler and make for the generated C)
+#   .venv/.debs-cortexm  the Arm cross toolchain and QEMU (`make cortexm-toolchain`)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
 
@@ -11,22 +12,23 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := gcc make libc6-dev binutils
+CORTEXM_DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 OUT    ?= out/demo
 
-.PHONY: all demo test lint bench clean
+.PHONY: all demo test lint bench clean cortexm-toolchain
 
 all: test
 
 demo: $(VENV)/.project
 	$(VENV)/bin/pocketml demo --out $(OUT)
 
-test: $(VENV)/.project
+test: $(VENV)/.project $(VENV)/.debs-cortexm
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.project
 	$(PY) -m ruff check pocketml tests
 
-bench: $(VENV)/.project
+bench: $(VENV)/.project $(VENV)/.debs-cortexm
 	$(PY) bench/run_all.py
 
 $(VENV)/bin/python:
@@ -34,6 +36,18 @@ $(VENV)/bin/python:
 
 $(VENV)/.debs: | $(VENV)/bin/python
 	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+# The Cortex-M cross build and QEMU check (pocketml.deploy.cortexm): arm-none-eabi-gcc, newlib, qemu-system-arm
+cortexm-toolchain: $(VENV)/.debs-cortexm
+
+$(VENV)/.debs-cortexm: | $(VENV)/bin/python
+	@missing=""; for p in $(CORTEXM_DEB_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -24,6 +24,9 @@ from pocketml.compress.quantize import quantize
 from pocketml.data.dataset import Split, check_inputs
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import measure_sections
+from pocketml.deploy.cortexm import measure_for_device
+from pocketml.energy import budget_from_result, maybe_track_emissions
+from pocketml.deploy.verify import verify_new_artifact
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
 from pocketml.devices.fit import check_fit
 from pocketml.errors import PocketMLError
@@ -43,6 +46,11 @@ def shrink(
     name: str = "model",
     devices: str | Path | None = None,
     report: bool = True,
+    before: tuple[Stage, ...] = (),
+    recipe: object = None,
+    train: Split | tuple[np.ndarray, np.ndarray] | None = None,
+    target_flash: str | int | None = None,
+    seed: int = 0,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -50,46 +58,66 @@ def shrink(
     ----------
     model : a float PyTorch module taking one tensor (NCHW images or [N, features]).
     calibration : float inputs (model layout) that represent the data; used to set int8 ranges.
-    test : the labelled test split (``Split`` or ``(x, y)``), run through float, int8 and C.
+    test : the test split (``Split`` or ``(x, y)``), run through float, int8 and C; ``y=None`` when the
+        output is not class scores (accuracies are then None, C is still checked byte for byte).
     device : a board id from the catalogue (``pocketml devices``) or a ``Device``.
     out : the output folder; replaced atomically (``result.json``, ``report.html``, ``c/``).
     name : the model's name, also the prefix of every C symbol (default ``"model"``).
     devices : an extra TOML file of boards (same schema as the built-in catalogue).
     report : also write ``report.html`` (default True).
+    before : stages that ran before shrink (e.g. data selection), recorded first in ``stages``.
+    recipe : compression recipe: a built-in name (``int8``, ``qat-int4``, ``deep``), a .toml path or a
+        ``pocketml.compress.recipe.Recipe`` (default: int8 post-training quantization).
+    train : labelled training split for recipes that train (prune, qat, distill, ...).
+    target_flash : a flash budget (``"20KB"`` or bytes): pick the least aggressive recipe that fits.
+    seed : seed of the recipe's training stages.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
-    test = test if isinstance(test, Split) else Split(np.asarray(test[0]), np.asarray(test[1]))
+    test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
     out = Path(out)
-    stages: list[Stage] = []
+    stages: list[Stage] = list(before)
 
     calibration = check_inputs(calibration, None, "calibration")
     shape = tuple(calibration.shape[1:])
     test_x = check_inputs(test.x, shape, "test")
-    if len(test.y) != len(test_x):
+    if test.y is not None and len(test.y) != len(test_x):  # y None: outputs are not class scores
         raise PocketMLError(f"the test set has {len(test_x)} inputs but {len(test.y)} labels",
                             "pass one label per test input")
 
+    compressed = None
+    if recipe is not None or target_flash is not None:  # compress/: validated before any training
+        from pocketml.deploy.c.compressed import run_compression
+
+        compressed = run_compression(model, calibration, train, Split(test_x, test.y), name, recipe,
+                                     target_flash, seed)
     with _staging(out) as work:
         t = time.perf_counter()
-        graph = capture(model, torch.as_tensor(calibration[:1]), name)
-        qgraph = quantize(graph, calibration)
-        float_pred = predict_logits(model, test_x).argmax(1)
+        if compressed is None:
+            graph = capture(model, torch.as_tensor(calibration[:1]), name)
+            qgraph = quantize(graph, calibration)
+        else:
+            qgraph = compressed.qgraph
+        float_pred = predict_logits(model, test_x).reshape(len(test_x), -1).argmax(1)
         x_q = qgraph.quantize_input(test_x)
         ref_out = qgraph.run(x_q)
-        acc_float = float(np.mean(float_pred == test.y))
-        acc_int8 = float(np.mean(ref_out.argmax(1) == test.y))
+        acc_float = _accuracy(float_pred, test.y)
+        acc_int8 = _accuracy(ref_out.reshape(len(ref_out), -1).argmax(1), test.y)
         size_float, size_int8 = 4 * qgraph.param_count(), qgraph.stored_bytes()
-        stages.append(Stage("quantize", time.perf_counter() - t, {
-            "method": "int8 post-training, per-channel weights, min/max calibration",
-            "n_calibration": len(calibration), "accuracy_before": acc_float, "accuracy_after": acc_int8,
-            "bytes_before": size_float, "bytes_after": size_int8}))
+        if compressed is None:
+            stages.append(Stage("quantize", time.perf_counter() - t, {
+                "method": "int8 post-training, per-channel weights, min/max calibration",
+                "n_calibration": len(calibration), "accuracy_before": acc_float, "accuracy_after": acc_int8,
+                "bytes_before": size_float, "bytes_after": size_int8}))
+        else:
+            size_float = 4 * compressed.float_params
+            stages.extend(Stage(r.name, r.seconds, r.figures) for r in compressed.stages)
 
         t = time.perf_counter()
         plan = plan_memory(qgraph)
-        source = emit_c(qgraph, plan, name)
+        source = emit_c(qgraph, plan, name, weights=compressed.weights if compressed else None)
         c_dir = work / "c"
         c_dir.mkdir()
         for fname, text in source.files.items():
@@ -97,42 +125,69 @@ def shrink(
         binary = build_host(c_dir)
         c_out = run_host(binary, x_q, qgraph.output_info.nbytes)
         mismatches = int(np.sum(np.any(c_out != ref_out.reshape(len(ref_out), -1), axis=1)))
-        acc_c = float(np.mean(c_out.argmax(1) == test.y))
+        acc_c = _accuracy(c_out.argmax(1), test.y)
         sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
         flash = sections["text"] + sections["rodata"] + sections["data"]
         ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_info.nbytes
+        deployed = source.const_bytes
+        if compressed is not None:
+            from pocketml.deploy.c.compressed import decoder_code_bytes
+
+            deployed += decoder_code_bytes(c_dir, compressed.weights)
         stages.append(Stage("deploy-c", time.perf_counter() - t, {
             "const_bytes": source.const_bytes, "arena_bytes": plan.arena_bytes, "sections": sections,
             "c_mismatches": mismatches, "accuracy_c": acc_c}))
 
+        flash_method = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
+                        "code size of the host ISA (an estimate for the board)")
+        t = time.perf_counter()
+        cortexm = measure_for_device(c_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
+        if cortexm is not None:  # measured for the board's own core: these replace the host figures
+            flash, ram, flash_method = cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method
+            stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
+                "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
+        t = time.perf_counter()  # model.tflite + verify/ beside c/, checked in TFLite Micro (deploy/verify)
+        verified, verify_files = verify_new_artifact(work, qgraph, x_q)
+        stages.append(Stage("verify", time.perf_counter() - t, {"exact": verified.get("exact")}))
         fit = check_fit(board, ram, flash)
         outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
         result = Result(
             device=board, model=name, n_test=len(test_x),
             accuracy={"float": acc_float, "int8": acc_int8, "c": acc_c},
-            size_bytes={"float32": size_float, "int8": size_int8},
+            size_bytes={"float32": size_float, "int8": size_int8, "deployed": deployed},
             arena_bytes=plan.arena_bytes, ram_bytes=ram, flash_bytes=flash,
-            flash_method="host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
-                         "code size of the host ISA (an estimate for the board)",
+            flash_method=flash_method,
             c_mismatches=mismatches, fits=fit.fits, fit_reason=fit.reason,
             input=_spec(qgraph.input_info), output=_spec(qgraph.output_info),
             macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board),
             layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                              op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
-            memory={"ops": [op.name for op in qgraph.ops], "live_bytes": plan.live_bytes(),
+            memory={"ops": [qgraph.ops[i].name for i in plan.order], "live_bytes": plan.live_bytes(),
                     "buffers": [{"tensors": list(b.tensors), "offset": b.offset, "size": b.size,
                                  "first_op": b.first_op, "last_op": b.last_op, "location": b.location}
                                 for b in plan.buffers]},
-            stages=stages,
-            files={"result": "result.json", "c": "c/", "binary": "c/run_model",
+            compression={} if compressed is None else compressed.summary(flash, deployed),
+            stages=stages, cortexm=cortexm.to_dict() if cortexm is not None else None,
+            verify=verified,
+            files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files,
                    **({"report": "report.html"} if report else {})},
         )
+        try:  # the energy budget estimate at 1/min (energy/); never fails the deployment itself
+            result.energy = budget_from_result(result.to_json(), device=board).to_dict()
+        except PocketMLError as exc:
+            result.energy = {"estimate": True, "error": exc.problem}
         (work / "result.json").write_text(result.dumps())
         if report:
             from pocketml.report.html import write_html
 
             write_html(result, work / "report.html")
     return result
+
+
+def _accuracy(predicted: np.ndarray, labels: np.ndarray | None) -> float | None:
+    """Fraction of argmax predictions equal to the labels; None when there are no labels
+    (a model whose output is not class scores, e.g. an autoencoder)."""
+    return None if labels is None else float(np.mean(predicted == labels))
 
 
 def _spec(info) -> TensorSpec:
@@ -169,11 +224,37 @@ def _staging(out: Path):
 
 
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
-                   devices: str | Path | None = None, progress: bool = True) -> Result:
-    """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it."""
+                   devices: str | Path | None = None, progress: bool = True, select=None,
+                   recipe: object = None, target_flash: str | int | None = None) -> Result:
+    """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
+
+    ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
+    split; the model then trains (and calibrates) on the selected samples only, and the
+    ``select`` stage in ``result.json`` says what was kept.
+    """
     from pocketml.models import get_builtin
 
     spec = get_builtin(model)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
-    net, data = spec.trained(seed=seed, progress=progress)
-    return shrink(net, data.train.x, data.test, board, out, name=model, devices=devices)
+    if select is None:
+        with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
+            net, data = spec.trained(seed=seed, progress=progress)
+        before: tuple[Stage, ...] = ()
+    else:  # selection stage: pick the training samples, then train on those only
+        from dataclasses import replace
+
+        from pocketml.models.train import train
+
+        t = time.perf_counter()
+        data = spec.dataset()
+        chosen = select.apply(data.train, data.val)
+        data = replace(data, train=chosen.subset(data.train))
+        before = (Stage("select", time.perf_counter() - t, chosen.figures()),)
+        torch.manual_seed(seed)
+        with maybe_track_emissions("train") as carbon:
+            net = train(spec.build(), data.train, data.val, epochs=spec.epochs, seed=seed, progress=progress)
+    if carbon.value is not None:
+        before = (*before, Stage("train", carbon.value.seconds, {"carbon": carbon.value.to_dict()}))
+    test = data.test if spec.has_labels else Split(data.test.x, None)  # e.g. an autoencoder: no class labels
+    return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
+                  recipe=recipe, train=data.train, target_flash=target_flash, seed=seed)

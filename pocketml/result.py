@@ -73,6 +73,10 @@ class Result:
     memory: dict[str, Any]  # {"buffers": [...], "live_bytes": [...], "ops": [...]}
     stages: list[Stage] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    cortexm: dict[str, Any] | None = None  # the Cortex-M cross build and QEMU run (deploy/cortexm), if any
+    energy: dict[str, Any] | None = None  # energy budget estimate at the default rate/radio/battery (energy/)
+    compression: dict[str, Any] = field(default_factory=dict)  # recipe, weight storage, notes (compress/)
+    verify: dict[str, Any] | None = None  # the artifact checked in other runtimes (deploy/verify)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +101,10 @@ class Result:
             "memory": self.memory,
             "stages": [s.to_dict() for s in self.stages],
             "files": self.files,
+            "cortexm": self.cortexm,
+            "energy": self.energy,
+            "verify": self.verify,
+            **({"compression": self.compression} if self.compression else {}),
         }
 
     def dumps(self) -> str:

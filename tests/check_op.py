@@ -15,7 +15,7 @@ from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
 
-SANITIZE = "-std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 
 def check_op(module: torch.nn.Module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0,
@@ -44,6 +44,8 @@ def check_op(module: torch.nn.Module, input_shape: tuple[int, ...], tmp: Path, s
         want = module(torch.as_tensor(x)).numpy()
     if want.ndim == 4:
         want = want.transpose(0, 2, 3, 1)
+    elif want.ndim == 3:  # [N, C, W] signal -> the graph's [N, 1, W, C]
+        want = want.transpose(0, 2, 1)
     got = graph.output_info.quant.dequantize(ref)
     err = np.abs(got - want.reshape(got.shape))
     return {"max_err_lsb": float(err.max() / graph.output_info.quant.scale),

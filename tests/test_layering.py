@@ -8,13 +8,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "pocketml"
 ORDER = [
     {"errors"},
-    {"data", "devices"},
+    {"data", "devices", "energy"},
     {"models", "graph"},
     {"compress"},
+    {"federated"},
     {"deploy"},
     {"result"},
     {"report"},
     {"pipeline"},
+    {"search", "apps"},
     {"cli"},
 ]
 

@@ -115,3 +115,120 @@ def quantize_multipliers(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     left = np.array([p[1] for p in parts], dtype=np.int32)
     right = np.array([p[2] for p in parts], dtype=np.int32)
     return mult, left, right
+
+
+# -- gemmlowp's fixed-point transcendental functions (used by SOFTMAX) ---------------------------
+# A FixedPoint<int32, I> holds a real r as the raw int32 round(r * 2^(31 - I)); multiplying two of
+# them is saturating_rounding_doubling_high_mul on the raws (the integer bits add up). These are
+# the functions TFLite Micro's int8 softmax calls, written out on raw int32 values; the constants
+# are gemmlowp's (Q0.31 unless noted) and each function states its input range.
+
+def saturating_rounding_multiply_by_pot(x: np.ndarray, exponent: int) -> np.ndarray:
+    """``x * 2^exponent``: a saturating left shift for exponent > 0, a rounding divide for < 0."""
+    x = np.asarray(x, dtype=np.int32)
+    if exponent == 0:
+        return x
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    x64 = x.astype(np.int64)
+    shifted = x64 << exponent
+    shifted = np.where(x64 > threshold, INT32_MAX, np.where(x64 < -threshold, INT32_MIN, shifted))
+    return shifted.astype(np.int32)
+
+
+def _add32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int32 + int32 where the caller's range argument guarantees no overflow (checked here)."""
+    s = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+    if np.any((s < INT32_MIN) | (s > INT32_MAX)):
+        raise OverflowError("fixed-point addition left int32: a range assumption failed")
+    return s.astype(np.int32)
+
+
+_SRDHM = saturating_rounding_doubling_high_mul
+
+
+def exp_on_interval_between_negative_one_quarter_and_0_excl(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a Q0.31 ``a`` in [-1/4, 0): Taylor series to x^4 around -1/8; Q0.31 out."""
+    constant_term = np.int32(1895147668)  # exp(-1/8)
+    constant_1_over_3 = np.int32(715827883)
+    x = _add32(a, 1 << 28)  # a + 1/8
+    x2 = _SRDHM(x, x)
+    x3 = _SRDHM(x2, x)
+    x4 = _SRDHM(x2, x2)
+    x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2)
+    poly = saturating_rounding_multiply_by_pot(
+        _add32(_SRDHM(_add32(x4_over_4, x3), constant_1_over_3), x2), -1)
+    return _add32(constant_term, _SRDHM(constant_term, _add32(x, poly)))
+
+
+# exp(-2^k) in Q0.31 for k = -2 .. 4 (gemmlowp's barrel shifter)
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
+               (2, 39332535), (3, 720401), (4, 242))
+
+
+def exp_on_negative_values_q5(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a Q5.26 ``a`` <= 0 (gemmlowp ``exp_on_negative_values<int32, 5>``); Q0.31 out.
+
+    ``a`` is split into a multiple of 1/4 and a remainder in [-1/4, 0); the remainder goes through
+    the Taylor series, each set bit of the multiple multiplies by exp(-2^k).
+    """
+    a = np.asarray(a, dtype=np.int32)
+    fractional_bits = 26
+    one_quarter = np.int32(1 << (fractional_bits - 2))
+    a_mod_quarter_minus_one_quarter = ((a & (one_quarter - 1)) - one_quarter).astype(np.int32)
+    result = exp_on_interval_between_negative_one_quarter_and_0_excl(
+        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, 5))  # Rescale<0>: Q5.26 -> Q0.31
+    remainder = (a_mod_quarter_minus_one_quarter.astype(np.int64) - a).astype(np.int32)
+    for exponent, multiplier in _EXP_BARREL:
+        bit = (remainder & np.int32(1 << (fractional_bits + exponent))) != 0
+        result = np.where(bit, _SRDHM(result, np.int32(multiplier)), result).astype(np.int32)
+    return np.where(a == 0, np.int32(INT32_MAX), result).astype(np.int32)
+
+
+def rounding_half_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a + b) / 2 rounded half away from zero (C division of sum ± 1 by 2)."""
+    s = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+    s = s + np.where(s >= 0, 1, -1)
+    return np.where(s >= 0, s // 2, -((-s) // 2)).astype(np.int32)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) for a Q0.31 ``a`` in [0, 1): three Newton-Raphson steps in Q2.29; Q0.31 out."""
+    half_denominator = rounding_half_sum(a, INT32_MAX)
+    constant_48_over_17 = np.int32(1515870810)  # Q2.29
+    constant_neg_32_over_17 = np.int32(-1010580540)  # Q2.29
+    one_q2 = np.int32(1 << 29)
+    x = _add32(constant_48_over_17, _SRDHM(half_denominator, constant_neg_32_over_17))
+    for _ in range(3):
+        half_denominator_times_x = _SRDHM(half_denominator, x)
+        one_minus = _add32(one_q2, -half_denominator_times_x.astype(np.int64))
+        x = _add32(x, saturating_rounding_multiply_by_pot(_SRDHM(x, one_minus), 2))
+    return saturating_rounding_multiply_by_pot(x, 1)  # x/2 in Q1.30, rescaled to Q0.31
+
+
+def count_leading_zeros_u32(x: np.ndarray) -> np.ndarray:
+    """Leading zero bits of ``x`` read as uint32 (32 for 0)."""
+    u = np.asarray(x, dtype=np.int64) & 0xFFFFFFFF
+    out = np.full(u.shape, 32, dtype=np.int32)
+    nz = u > 0
+    out[nz] = 31 - np.floor(np.log2(u[nz].astype(np.float64))).astype(np.int32)
+    # log2 of a float64 is exact enough below 2^53 except right under a power of two: fix up
+    over = nz & ((u >> (31 - out).astype(np.int64)) == 0)
+    out[over] += 1
+    return out
+
+
+def get_reciprocal(x: np.ndarray, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """TFLite's ``GetReciprocal``: 1/x for a positive Q(digits).(31-digits) ``x``.
+
+    Returns (Q0.31 scale in [0.5, 1], num_bits_over_unit): 1/x = scale * 2^-num_bits_over_unit.
+    """
+    x = np.asarray(x, dtype=np.int32)
+    headroom_plus_one = count_leading_zeros_u32(x)
+    num_bits_over_unit = x_integer_digits - headroom_plus_one
+    shifted = ((x.astype(np.int64) & 0xFFFFFFFF) << headroom_plus_one.astype(np.int64)) & 0xFFFFFFFF
+    shifted_sum_minus_one = ((shifted - (1 << 31)) & 0xFFFFFFFF)
+    shifted_sum_minus_one = np.where(shifted_sum_minus_one >= 1 << 31, shifted_sum_minus_one - (1 << 32),
+                                     shifted_sum_minus_one).astype(np.int32)
+    return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit

@@ -86,7 +86,11 @@ class Op(Protocol):
 
 @dataclass(eq=False)
 class QuantGraph:
-    """A straight-line int8 graph: ops in execution order from ``input`` to ``output``."""
+    """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``output``.
+
+    Each op reads its ``inputs`` by tensor name, so residual adds and concatenations are ordinary
+    ops; the memory planner may run independent ops in another valid order (``MemoryPlan.order``).
+    """
 
     name: str
     tensors: dict[str, TensorInfo]
@@ -120,10 +124,12 @@ class QuantGraph:
         return values
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """Float samples in the model's own layout (NCHW images or flat features) → int8 NHWC."""
+        """Float samples in the model's own layout (NCHW images, NCW signals, flat features) → int8 NHWC."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim == 4:
             x = x.transpose(0, 2, 3, 1)
+        elif x.ndim == 3:  # [N, C, W] signal: the graph holds it as a [1, W, C] map
+            x = x.transpose(0, 2, 1)[:, None]
         return self.input_info.quant.quantize(x)
 
     def run(self, x: np.ndarray) -> np.ndarray:

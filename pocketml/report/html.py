@@ -65,6 +65,10 @@ def memory_plan_chart(result: Result) -> str:
 def accuracy_chart(result: Result) -> str:
     fig, ax = plt.subplots(figsize=(4, 2.5))
     keys = ["float", "int8", "c"]
+    if any(result.accuracy[k] is None for k in keys):  # no labels: the output is not class scores
+        ax.text(0.5, 0.5, "no labels: accuracy not defined\n(outputs compared byte for byte)", ha="center")
+        ax.set_axis_off()
+        return _svg(fig)
     vals = [100 * result.accuracy[k] for k in keys]
     ax.bar(["float32", "int8 reference", "compiled C"], vals, color=["#888", "#36c", "#3a3"])
     for i, v in enumerate(vals):
@@ -75,6 +79,8 @@ def accuracy_chart(result: Result) -> str:
 
 
 def render_html(result: Result) -> str:
+    from pocketml.report.pareto import compression_section_html
+
     e = html.escape
     d = result.device
     fit_cls = "ok" if result.fits else "bad"
@@ -90,7 +96,7 @@ def render_html(result: Result) -> str:
 <p class="{fit_cls}"><b>{'Fits' if result.fits else 'Does not fit'}</b>: {e(result.fit_reason)}</p>
 <table><tr><th>measure</th><th>value</th></tr>
 <tr><td>test samples</td><td>{result.n_test}</td></tr>
-<tr><td>accuracy float32 / int8 / C</td><td>{result.accuracy['float']:.2%} / {result.accuracy['int8']:.2%} / {result.accuracy['c']:.2%}</td></tr>
+<tr><td>accuracy float32 / int8 / C</td><td>{' / '.join('n/a' if result.accuracy[k] is None else f'{result.accuracy[k]:.2%}' for k in ('float', 'int8', 'c'))}</td></tr>
 <tr><td>samples where C differs from the int8 reference</td><td>{result.c_mismatches}</td></tr>
 <tr><td>weights + biases float32 → int8</td><td>{s['float32']:,} → {s['int8']:,} B ({s['float32'] / s['int8']:.2f}x)</td></tr>
 <tr><td>arena / RAM / flash (measured)</td><td>{result.arena_bytes:,} / {result.ram_bytes:,} / {result.flash_bytes:,} B</td></tr>
@@ -103,9 +109,20 @@ def render_html(result: Result) -> str:
 <h2>Bytes per layer</h2><figure>{layer_bytes_chart(result)}</figure>
 <table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>{rows}</table>
 <h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
+{_energy_section(result)}
+{compression_section_html(result.to_json())}
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """
+
+
+def _energy_section(result: Result) -> str:
+    """The energy budget section (pocketml.energy), recomputed from the result; empty without one."""
+    if not result.energy or "error" in result.energy:
+        return ""
+    from pocketml.energy import budget_from_result, energy_section_html
+
+    return energy_section_html(budget_from_result(result.to_json(), device=result.device))
 
 
 def write_html(result: Result, path: str | Path) -> Path:

@@ -22,11 +22,15 @@ def print_result(result: Result, console: Console | None = None) -> None:
     summary.add_column("value", justify="right")
     summary.add_column("note")
     acc = result.accuracy
-    summary.add_row("accuracy float32", f"{acc['float']:.2%}", f"{result.n_test} test samples")
-    summary.add_row("accuracy int8 reference", f"{acc['int8']:.2%}",
-                    f"{100 * (acc['int8'] - acc['float']):+.1f} points")
-    summary.add_row("accuracy compiled C", f"{acc['c']:.2%}",
-                    f"{result.c_mismatches} samples differ from the reference")
+    if acc["float"] is None:  # no labels: the output is not class scores (e.g. an autoencoder)
+        summary.add_row("accuracy", "n/a", f"{result.n_test} test samples, no labels")
+        summary.add_row("compiled C", f"{result.c_mismatches}", "samples differ from the reference")
+    else:
+        summary.add_row("accuracy float32", f"{acc['float']:.2%}", f"{result.n_test} test samples")
+        summary.add_row("accuracy int8 reference", f"{acc['int8']:.2%}",
+                        f"{100 * (acc['int8'] - acc['float']):+.1f} points")
+        summary.add_row("accuracy compiled C", f"{acc['c']:.2%}",
+                        f"{result.c_mismatches} samples differ from the reference")
     s = result.size_bytes
     summary.add_row("weights+biases float32 → int8", f"{_kb(s['float32'])} → {_kb(s['int8'])}",
                     f"{s['float32'] / s['int8']:.2f}x smaller")

@@ -5,7 +5,7 @@
     model.c           weights as ``static const`` arrays (flash), one static arena, the op calls
     pocketml_*.h/.c   the runtime kernels the model uses (copied, one op per file)
     main.c            host harness: raw int8 inputs on stdin → raw int8 outputs on stdout
-    Makefile          ``make -C OUT/c`` builds ``run_model`` with -std=c99 -Wall -Wextra -Werror -O2
+    Makefile          ``make -C OUT/c`` builds ``run_model`` with -std=c99 -Wall -Wextra -Werror -pedantic -O2
 
 Generated files carry a banner and are never edited by hand; every symbol in model.c is prefixed
 with the validated model name.
@@ -21,11 +21,13 @@ import numpy as np
 
 from pocketml import __version__
 from pocketml.graph.ir import QuantGraph
+from pocketml.deploy.c import kernel_params
 from pocketml.graph.planner import MemoryPlan
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h")
-KERNEL_FILES = {"conv2d": "conv2d.c", "fully_connected": "fully_connected.c", "max_pool2d": "max_pool2d.c"}
-CFLAGS = "-std=c99 -Wall -Wextra -Werror -O2"
+KERNEL_FILES = {"conv2d": "conv2d.c", "fully_connected": "fully_connected.c", "max_pool2d": "max_pool2d.c",
+                **{kind: f"{kind}.c" for kind in kernel_params.KINDS}}
+CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 
 
 @dataclass
@@ -46,9 +48,16 @@ def c_identifier(name: str) -> str:
     return ident
 
 
-def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None) -> CSource:
+def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
+           weights: dict | None = None) -> CSource:
+    """``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see weights.py)."""
+    from pocketml.deploy.c.weights import decoder_files, emit_encoded, scratch_bytes
+
     p = c_identifier(name or graph.name)
+    weights = weights or {}
     arrays: list[str] = []
+    if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
+        arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
     sizes: dict[str, int] = {}
     params: list[str] = []
     calls: list[str] = []
@@ -69,16 +78,22 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None) -> CSou
             return "input"
         if buf.location == "output":
             return "output"
-        return f"&{p}_arena[{buf.offset}]"
+        offset = plan.offset_of(tensor) if hasattr(plan, "offset_of") else buf.offset  # shifted in-place outputs
+        return f"&{p}_arena[{offset}]"
 
-    for op, data in zip(graph.ops, graph.op_data):
+    order = getattr(plan, "order", None) or range(len(graph.ops))  # the planner may reorder ops
+    for op, data in ((graph.ops[i], graph.op_data[i]) for i in order):
         if op.kind == "reshape":
             calls.append(f"  /* {op.name}: RESHAPE, no data moves (output aliases input) */")
             continue
         ident = c_identifier(op.name)
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
         if op.kind in ("conv2d", "fully_connected"):
-            w = array("int8_t", f"{ident}_weights", op.weight)
+            if op.name in weights:
+                calls.append(emit_encoded(weights[op.name], ident, f"{p}_weight_scratch", array))
+                w = f"{p}_weight_scratch"
+            else:
+                w = array("int8_t", f"{ident}_weights", op.weight)
             b = array("int32_t", f"{ident}_bias", op.bias)
             rq = data.requant
             m = array("int32_t", f"{ident}_multiplier", rq.multiplier)
@@ -97,28 +112,32 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None) -> CSou
             (ih, iw, ic), (oh, ow, _) = x.shape, y.shape
             fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {op.kernel[0]}, {op.kernel[1]}, {op.stride[0]}, "
                       f"{op.stride[1]}, {op.padding[0]}, {op.padding[1]}, {data.act_min}, {data.act_max}")
-        else:
-            raise ValueError(f"the C emitter has no kernel for op '{op.kind}' ({op.name})")
+        else:  # the ops with several inputs or no weights: see kernel_params.py
+            fields = kernel_params.kernel_fields(op, data, graph, ident, array)
         params.append(f"static const pocketml_{op.kind}_params {p}_{ident} = {{{fields}}};")
         sizes[f"{p}_{ident}"] = 0  # a small struct; counted in the measured object sizes, not here
-        calls.append(f"  pocketml_{op.kind}(&{p}_{ident}, {where(op.inputs[0])}, {where(op.output)});"
-                     f"  /* {op.name} */")
+        calls.append(kernel_params.kernel_call(op, f"{p}_{ident}", where))
 
     kinds = sorted({op.kind for op in graph.ops if op.kind in KERNEL_FILES})
+    decoders = decoder_files(weights)
+    model_c = _model_c(graph, plan, p, arrays, params, calls)
+    if decoders:
+        model_c = model_c.replace('#include "pocketml_ops.h"', '#include "pocketml_ops.h"\n#include "pocketml_weights.h"', 1)
     files = {
         "model.h": _model_h(graph, plan, p),
-        "model.c": _model_c(graph, plan, p, arrays, params, calls),
+        "model.c": model_c,
         "main.c": _main_c(p),
-        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds]),
+        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds] + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *(KERNEL_FILES[k] for k in kinds)):
+    for fname in (*RUNTIME_COMMON, *(KERNEL_FILES[k] for k in kinds),
+                  *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
     const = {k: v for k, v in sizes.items() if v}
     return CSource(files, p, sum(const.values()), const)
 
 
-_NP = {"int8_t": np.int8, "int32_t": np.int32}
+_NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16}
 
 
 def _banner(what: str) -> str:

@@ -1,0 +1,353 @@
+"""The region pipeline: generate → train the cell and regional models → decide shutoffs → score.
+
+``simulate(...)`` runs the whole application on a synthetic region and a second region from
+another seed (the models never see it), and returns a :class:`PspsRun` with every figure:
+
+1. generate region A (``seed``) and region B (``test_seed``);
+2. train the shared cell forecaster on A's training span, shrink it for a station board
+   (``pocketml.shrink``: int8, C verified against the reference), and measure its wind MAE on
+   the held-out season against persistence;
+3. train the regional hazard model on A's training span (it reads the cell model's forecasts);
+4. forecast every hour of A's validation season, A's held-out season and B's held-out season;
+5. pick the rule's settings on the validation season only — for our per-cell decisions and,
+   separately, for the regional-threshold baseline: the fewest unnecessary shutoff cell-hours
+   with recall ≥ ``target_recall`` and no restoration followed by fire weather within 12 h;
+6. score ours, the regional baseline and persistence on both held-out seasons.
+
+Spans are dates (local standard time); the defaults suit the default 3-year region.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pocketml.apps.wildfire.cell_model import CellDeployment, CellForecaster, shrink_cell_model
+from pocketml.apps.wildfire.hazard import HazardCriteria, region_hazard
+from pocketml.apps.wildfire.region import VARIABLES, Region, generate_region
+from pocketml.apps.wildfire.regional_model import RegionalHazardModel
+from pocketml.apps.wildfire.scoring import PREMATURE_WINDOW, Score, score
+from pocketml.apps.wildfire.shutoff import ShutoffRule, calm, decide, persistence_forecast, regional_forecast
+from pocketml.errors import PocketMLError
+
+METHODS = ("ours", "regional", "persistence")
+
+
+@dataclass(frozen=True)
+class Spans:
+    """Date spans of the experiment: ``train_end`` (exclusive), validation and held-out seasons."""
+
+    train_end: str = "2022-09-01"
+    val: tuple[str, str] = ("2022-10-01", "2023-01-15")
+    test: tuple[str, str] = ("2023-09-01", "2023-12-29")
+
+
+@dataclass(frozen=True)
+class SimulateSettings:
+    """Everything ``simulate`` needs (defaults: the benchmark's settings)."""
+
+    seed: int = 0
+    test_seed: int = 1
+    rows: int = 15
+    cols: int = 14
+    days: int = 3 * 365
+    spans: Spans = Spans()
+    device: str = "nano33ble"
+    cell_epochs: int = 10
+    cell_samples: int = 100_000
+    cell_min_steps: int = 900
+    regional_epochs: int = 6
+    regional_origins: int = 500
+    regional_lags: int = 12
+    target_recall: float = 0.97
+    calm_margin: float = 0.75
+    criteria: HazardCriteria = HazardCriteria()
+    on_thresholds: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
+    clear_hours: tuple[int, ...] = (3, 6, 12, 24)
+
+
+@dataclass(frozen=True)
+class SeasonForecast:
+    """Forecasts and observations over one scored season of one region."""
+
+    region: Region
+    origins: np.ndarray  # hour indices of the forecast origins
+    prob: np.ndarray  # [origins, cells, 48]
+    hazard_now: np.ndarray  # [origins, cells]
+    calm_now: np.ndarray  # [origins, cells]
+    target: np.ndarray  # [origins, cells]: fire weather in the hour after each origin
+    tail: np.ndarray  # [12, cells]: fire weather after the last scored hour
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """One method's shutoffs over a season and their score."""
+
+    method: str
+    rule: ShutoffRule
+    shut: np.ndarray  # [origins, cells]
+    score: Score
+
+
+@dataclass
+class PspsRun:
+    settings: SimulateSettings
+    cell: CellDeployment
+    cell_wind_mae: dict[str, dict[str, float]]  # horizon -> {"model", "persistence"} on A's held-out season
+    regional_training: dict
+    rules: dict[str, ShutoffRule]  # method -> rule chosen on validation
+    validation: dict[str, Score]
+    seasons: dict[str, dict[str, Decisions]]  # "A"/"B" -> method -> decisions
+    forecasts: dict[str, SeasonForecast] = field(repr=False, default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def reduction(self, season: str) -> float:
+        """Fraction fewer unnecessary shutoff cell-hours than the regional baseline."""
+        ours = self.seasons[season]["ours"].score.unnecessary_cell_hours
+        base = self.seasons[season]["regional"].score.unnecessary_cell_hours
+        return 1 - ours / base if base else 0.0
+
+    def done_when(self) -> dict[str, bool]:
+        out = {}
+        for s in self.seasons:
+            ours = self.seasons[s]["ours"].score
+            out[f"season_{s}"] = bool(
+                ours.recall >= 0.95 and self.reduction(s) >= 0.30 and ours.premature_restorations == 0
+            )
+        out["cell_fits"] = bool(self.cell.fits and self.cell.c_mismatches == 0)
+        out["cell_beats_persistence_6h_plus"] = all(
+            v["model"] < v["persistence"] for h, v in self.cell_wind_mae.items() if int(h) >= 6
+        )
+        return out
+
+    def to_dict(self) -> dict:
+        st = asdict(self.settings)
+        return {
+            "settings": st,
+            "cell_model": self.cell.to_dict(),
+            "cell_wind_mae": self.cell_wind_mae,
+            "regional_model": self.regional_training,
+            "rules": {m: r.to_dict() for m, r in self.rules.items()},
+            "validation": {m: s.to_dict() for m, s in self.validation.items()},
+            "seasons": {s: {m: d.score.to_dict() for m, d in ds.items()} for s, ds in self.seasons.items()},
+            "unnecessary_reduction_vs_regional": {s: round(self.reduction(s), 4) for s in self.seasons},
+            "done_when": self.done_when(),
+            "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
+        }
+
+
+def season_forecast(
+    region: Region,
+    first: int,
+    last: int,
+    regional: RegionalHazardModel,
+    cell: CellForecaster,
+    criteria: HazardCriteria,
+    margin: float,
+) -> SeasonForecast:
+    """Forecast every hour ``first..last-1`` of ``region`` and collect what the rule and scores need."""
+    hazard = region_hazard(region, criteria)
+    origins = np.arange(first, last)
+    if last + 1 + 2 * PREMATURE_WINDOW > region.n_hours:
+        raise PocketMLError(
+            f"the season ends too close to the end of the record (hour {last} of {region.n_hours})",
+            f"end the season at least {1 + 2 * PREMATURE_WINDOW} hours before the record ends",
+        )
+    prob = regional.predict(region, origins, cell)
+    still = calm(region.wind_speed[origins], region.gust[origins], region.relative_humidity[origins], criteria, margin)
+    return SeasonForecast(
+        region,
+        origins,
+        prob,
+        hazard[origins],
+        still,
+        hazard[origins + 1],
+        hazard[last + 1 : last + 1 + 2 * PREMATURE_WINDOW],
+    )
+
+
+def method_inputs(fc: SeasonForecast, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forecast, fire weather now, calm now) as the method sees them."""
+    if method == "ours":
+        return fc.prob, fc.hazard_now, fc.calm_now
+    if method == "regional":
+        reg, now, still = regional_forecast(fc.prob, fc.hazard_now, fc.calm_now)
+        return reg, now, still
+    if method == "persistence":
+        return persistence_forecast(fc.hazard_now, fc.prob.shape[2]), fc.hazard_now, fc.calm_now
+    raise PocketMLError(f"unknown method '{method}'", f"use one of {METHODS}")
+
+
+def run_method(
+    fc: SeasonForecast, method: str, rule: ShutoffRule, premature_window: int = PREMATURE_WINDOW
+) -> Decisions:
+    prob, now, still = method_inputs(fc, method)
+    shut = decide(prob, now, rule, still)
+    return Decisions(
+        method,
+        rule,
+        shut,
+        score(shut, fc.target, prob, rule.on_threshold, fc.tail[:premature_window], premature_window),
+    )
+
+
+def tune_rule(fc: SeasonForecast, method: str, settings: SimulateSettings) -> tuple[ShutoffRule, Score]:
+    """The rule with the fewest unnecessary cell-hours at recall ≥ target and no premature restoration
+    on ``fc`` (a validation season); if none qualifies, the one with the highest recall.
+
+    As a safety margin, a restoration counts as premature here when fire weather follows within
+    ``2 x PREMATURE_WINDOW`` hours (12 h), twice the window the held-out seasons are scored with."""
+    best, best_key = None, None
+    for on, clear in itertools.product(settings.on_thresholds, settings.clear_hours):
+        rule = ShutoffRule(on_threshold=on, off_threshold=on / 3, clear_hours=clear)
+        s = run_method(fc, method, rule, premature_window=2 * PREMATURE_WINDOW).score
+        ok = s.recall >= settings.target_recall and s.premature_restorations == 0
+        key = (not ok, s.unnecessary_cell_hours if ok else -s.recall, s.premature_restorations)
+        if best_key is None or key < best_key:
+            best, best_key = (rule, s), key
+    assert best is not None
+    return best
+
+
+def cell_wind_skill(
+    cell: CellForecaster, region: Region, first: int, last: int, every: int = 5, horizons=(1, 6, 12, 24, 48)
+) -> dict[str, dict[str, float]]:
+    """Wind-speed MAE of the rolled cell forecast vs persistence over all cells, origins every ``every`` h."""
+    series = np.stack([region.variable(v) for v in cell.variables], -1)
+    origins = np.arange(first, last - 48, every)
+    fc = cell.forecast_series(series, region.times, origins)  # [O, C, 48, V]
+    i = cell.variables.index("wind_speed")
+    out = {}
+    for h in horizons:
+        truth = series[origins + h, :, i]
+        out[str(h)] = {
+            "model": round(float(np.abs(fc[:, :, h - 1, i] - truth).mean()), 4),
+            "persistence": round(float(np.abs(series[origins, :, i] - truth).mean()), 4),
+        }
+    return out
+
+
+def simulate(
+    settings: SimulateSettings = SimulateSettings(),
+    out: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PspsRun:
+    """Run the region pipeline (module docstring); write ``out/wildfire.json`` and ``out/wildfire.html``
+    (and the shrunk cell model in ``out/cell/``) when ``out`` is given."""
+    say = progress or (lambda msg: None)
+    seconds: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        seconds[name] = time.perf_counter() - t
+        t = time.perf_counter()
+
+    say(f"generating regions (seeds {settings.seed} and {settings.test_seed})")
+    kw = dict(rows=settings.rows, cols=settings.cols, days=settings.days)
+    a, b = generate_region(settings.seed, **kw), generate_region(settings.test_seed, **kw)
+    sp = settings.spans
+    train_end = a.hour_index(sp.train_end)
+    val = (a.hour_index(sp.val[0]), a.hour_index(sp.val[1]))
+    test = (a.hour_index(sp.test[0]), a.hour_index(sp.test[1]))
+    if not 200 < train_end <= val[0] < val[1] <= test[0] < test[1]:
+        raise PocketMLError(
+            f"spans {sp} do not fit a {settings.days}-day record starting {a.start}",
+            "order them train < validation < test inside the record (default: a 3-year record)",
+        )
+    lap("generate")
+
+    say("training the cell forecaster (shared by all cells)")
+    series = np.stack([a.variable(v) for v in VARIABLES], -1)
+    cell = CellForecaster(
+        epochs=settings.cell_epochs,
+        max_samples=settings.cell_samples,
+        min_steps=settings.cell_min_steps,
+        seed=settings.seed,
+    ).fit(series[:train_end], a.times[:train_end])
+    lap("cell_train")
+    say(f"shrinking the cell forecaster for {settings.device}")
+    cell_out = (
+        Path(out) / "cell"
+        if out is not None
+        else Path(os.environ.get("TMPDIR", "/tmp")) / f"wildfire-cell-{os.getpid()}"
+    )
+    deployment = shrink_cell_model(
+        cell, series[:train_end], a.times[:train_end], settings.device, cell_out, seed=settings.seed
+    )
+    wind_mae = cell_wind_skill(cell, a, *test)
+    lap("cell_shrink")
+
+    say("training the regional hazard model")
+    regional = RegionalHazardModel(
+        lags=settings.regional_lags,
+        epochs=settings.regional_epochs,
+        n_origins=settings.regional_origins,
+        seed=settings.seed,
+        criteria=settings.criteria,
+    ).fit(a, 0, train_end, cell)
+    lap("regional_train")
+
+    say("forecasting the validation and held-out seasons")
+    fc_val = season_forecast(a, *val, regional, cell, settings.criteria, settings.calm_margin)
+    fc_a = season_forecast(a, *test, regional, cell, settings.criteria, settings.calm_margin)
+    fc_b = season_forecast(b, *test, regional, cell, settings.criteria, settings.calm_margin)
+    lap("forecast")
+
+    say("choosing rule settings on the validation season and scoring")
+    rules, val_scores = {}, {}
+    for m in ("ours", "regional"):
+        rules[m], val_scores[m] = tune_rule(fc_val, m, settings)
+    rules["persistence"] = rules["ours"]
+    val_scores["persistence"] = run_method(fc_val, "persistence", rules["persistence"]).score
+    seasons = {name: {m: run_method(fc, m, rules[m]) for m in METHODS} for name, fc in (("A", fc_a), ("B", fc_b))}
+    lap("decide_score")
+    result = PspsRun(
+        settings,
+        deployment,
+        wind_mae,
+        asdict(regional.training_),
+        rules,
+        val_scores,
+        seasons,
+        {"A": fc_a, "B": fc_b},
+        seconds,
+    )
+    if out is not None:
+        write_outputs(result, Path(out))
+    return result
+
+
+def write_outputs(result: PspsRun, out: Path) -> None:
+    """``out/wildfire.json`` and ``out/wildfire.html``, each written to a temporary file then renamed."""
+    from pocketml.apps.wildfire.figure import write_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".wildfire.json.tmp"
+    tmp.write_text(json.dumps(result.to_dict(), indent=2))
+    tmp.replace(out / "wildfire.json")
+    write_html(result, out / "wildfire.html")
+
+
+def small_settings(**changes) -> SimulateSettings:
+    """Settings for a quick run (tests, smoke checks): a 4 x 4 region, short seasons, few epochs."""
+    base = SimulateSettings(
+        rows=4,
+        cols=4,
+        cell_epochs=2,
+        cell_samples=20_000,
+        cell_min_steps=0,
+        regional_epochs=2,
+        regional_origins=120,
+        spans=Spans("2022-09-01", ("2022-11-01", "2022-11-21"), ("2023-11-01", "2023-11-21")),
+        on_thresholds=(0.2, 0.4),
+        clear_hours=(3, 6),
+    )
+    return replace(base, **changes)

@@ -1,0 +1,178 @@
+"""Cross-compile the emitted C for a Cortex-M core and measure flash, RAM and stack from the toolchain.
+
+Two links from the same objects (``-Os``, ``-ffunction-sections -fdata-sections``):
+
+    model.elf     the model and its kernels alone (entry = ``<prefix>_invoke``, ``--gc-sections``):
+                  exactly what a firmware project adds, plus the libgcc / newlib routines they call.
+                  ``arm-none-eabi-size -A`` of this ELF gives the flash and RAM figures.
+    firmware.elf  the same objects plus ``firmware/harness.c`` (startup, semihosting I/O, SysTick
+                  timing) for QEMU; never measured.
+
+    flash = .text + .rodata + .ARM.exidx/.ARM.extab + .data   (code, constants, initial values)
+    RAM   = .data + .bss (the arena) + stack + the caller's input and output buffers
+    stack = a static bound: the deepest call path of ``-fcallgraph-info=su`` frame sizes
+            (``None`` when a frame is dynamic or the graph has a cycle); the run in QEMU also
+            measures the stack actually used (painted stack), and the larger of the two is used.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pocketml.deploy.cortexm.toolchain import core_target, require_tool
+from pocketml.errors import PocketMLError
+
+OPT_FLAGS = ("-Os", "-std=c99", "-ffunction-sections", "-fdata-sections")
+WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
+FLASH_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data")
+RAM_SECTIONS = (".data", ".bss")
+
+
+@dataclass(frozen=True)
+class CortexMBuild:
+    """The cross-compiled model: both ELFs, the model-only section sizes and the stack bound."""
+
+    core: str
+    cpu_flags: tuple[str, ...]
+    prefix: str
+    input_bytes: int
+    output_bytes: int
+    firmware: Path
+    model_elf: Path
+    sections: dict[str, int]  # model-only ELF: .text, .rodata, .ARM.exidx, .ARM.extab, .data, .bss
+    stack_bound_bytes: int | None
+    stack_frames: dict[str, int] = field(default_factory=dict)  # function -> static frame bytes
+
+    @property
+    def flash_bytes(self) -> int:
+        return sum(self.sections.get(s, 0) for s in FLASH_SECTIONS)
+
+    def ram_bytes(self, stack_bytes: int) -> int:
+        """.data + .bss + ``stack_bytes`` + the input and output buffers the caller passes in."""
+        return sum(self.sections.get(s, 0) for s in RAM_SECTIONS) + stack_bytes + self.input_bytes + self.output_bytes
+
+
+def read_interface(c_dir: Path) -> tuple[str, int, int]:
+    """(prefix, input bytes, output bytes) from the emitted ``model.h``."""
+    header = Path(c_dir) / "model.h"
+    if not header.is_file():
+        raise PocketMLError(f"{c_dir} has no model.h", "pass the c/ folder written by `pocketml shrink` (OUT/c)")
+    text = header.read_text()
+    invoke = re.search(r"int (\w+)_invoke\(", text)
+    sizes = dict(re.findall(r"#define \w+_(INPUT|OUTPUT)_BYTES (\d+)", text))
+    if invoke is None or set(sizes) != {"INPUT", "OUTPUT"}:
+        raise PocketMLError(f"{header} does not declare <prefix>_invoke and the input/output sizes",
+                            "regenerate the C with `pocketml shrink`")
+    return invoke.group(1), int(sizes["INPUT"]), int(sizes["OUTPUT"])
+
+
+def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None) -> CortexMBuild:
+    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware."""
+    c_dir = Path(c_dir)
+    target = core_target(core)
+    gcc = require_tool("arm-none-eabi-gcc")
+    require_tool("arm-none-eabi-size")
+    prefix, in_bytes, out_bytes = read_interface(c_dir)
+    sources = sorted(p for p in c_dir.glob("*.c") if p.name != "main.c")
+    work = Path(work) if work is not None else Path(tempfile.mkdtemp(prefix="pocketml-cortexm-"))
+    work.mkdir(parents=True, exist_ok=True)
+    firmware_dir = resources.files("pocketml.deploy.cortexm") / "firmware"
+    script = work / "mps2_an386.ld"
+    script.write_text((firmware_dir / "mps2_an386.ld").read_text())
+
+    objects = []
+    for src in sources:
+        obj = work / f"{src.stem}.o"
+        _run([gcc, *target.cpu_flags, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
+              f"-I{c_dir}", "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
+        objects.append(obj)
+    link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
+    model_elf = work / "model.elf"
+    _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
+          *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
+
+    harness = work / "harness.c"
+    harness.write_text((firmware_dir / "harness.c").read_text()
+                       .replace("@P@", prefix.upper()).replace("@p@", prefix))
+    harness_obj = work / "harness.o"
+    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness),
+          "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
+    firmware = work / "firmware.elf"
+    _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), "-lc", "-lgcc",
+          "-o", str(firmware)], f"linking the QEMU firmware for {core}")
+
+    frames, edges, dynamic = _callgraph(work)
+    bound = None if dynamic else _deepest(f"{prefix}_invoke", frames, edges)
+    return CortexMBuild(core, target.cpu_flags, prefix, in_bytes, out_bytes, firmware, model_elf,
+                        elf_sections(model_elf), bound, frames)
+
+
+def elf_sections(elf: Path) -> dict[str, int]:
+    """Allocated section sizes of ``elf`` from ``arm-none-eabi-size -A`` (bytes)."""
+    proc = _run([require_tool("arm-none-eabi-size"), "-A", str(elf)], f"reading the sections of {elf.name}")
+    sizes = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in (*FLASH_SECTIONS, *RAM_SECTIONS):
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+_NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*\\n(\d+) bytes \(([^)]*)\)"')
+_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+
+
+def _callgraph(work: Path) -> tuple[dict[str, int], dict[str, set[str]], bool]:
+    """Frame sizes and call edges from GCC's ``-fcallgraph-info=su`` files; True if any frame is dynamic."""
+    frames: dict[str, int] = {}
+    edges: dict[str, set[str]] = {}
+    dynamic = False
+    for ci in work.glob("*.ci"):
+        if ci.stem == "harness":
+            continue
+        text = ci.read_text()
+        for name, nbytes, kind in _NODE.findall(text):
+            frames[name] = int(nbytes)
+            dynamic |= "dynamic" in kind and "bounded" not in kind
+        for src, dst in _EDGE.findall(text):
+            edges.setdefault(src, set()).add(dst)
+    return frames, edges, dynamic
+
+
+def _deepest(root: str, frames: dict[str, int], edges: dict[str, set[str]]) -> int | None:
+    """Largest sum of frames along a call path from ``root``; None on recursion.
+
+    Callees with no frame in the graph (libgcc / newlib leaf routines such as memset) count 0
+    here; the stack painted and measured in QEMU covers them.
+    """
+    def depth(fn: str, path: frozenset[str]) -> int | None:
+        if fn in path:
+            return None
+        deepest = 0
+        for callee in edges.get(fn, ()):
+            d = depth(callee, path | {fn})
+            if d is None:
+                return None
+            deepest = max(deepest, d)
+        return frames.get(fn, 0) + deepest
+
+    return depth(root, frozenset())
+
+
+def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PocketMLError(f"{what} failed:\n{proc.stdout}{proc.stderr}"[:3000],
+                            "this is a pocketml bug: please report it with the model that caused it")
+    return proc
+
+
+def clean(build: CortexMBuild) -> None:
+    """Remove the build folder (the caller's choice: results keep only the figures)."""
+    shutil.rmtree(build.firmware.parent, ignore_errors=True)

@@ -1,0 +1,105 @@
+"""Runs a .tflite in TFLite Micro or LiteRT in a child process (a bad model or arena can crash it).
+
+Run as a script, not imported: it needs only numpy and the runtime, so it starts in a fraction
+of a second. The parent (``runtimes.py``) reads what it writes:
+
+    worker.py run RUNTIME MODEL INPUTS.npy OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES
+        runs every sample (batch 1) and saves outputs out0, out1, ... and ``seconds``, the mean
+        time of one ``invoke()`` over the first TIME_SAMPLES inputs (perf_counter around invoke
+        only, median over REPEATS passes, after the untimed pass that collects the outputs);
+        for TFLite Micro it then prints the allocation record (C-level stderr).
+    worker.py probe MODEL INPUTS.npy
+        reads arena sizes from stdin, one a line, and answers ``SIZE ok`` or ``SIZE fail``. An
+        allocation that fails cleanly (RuntimeError) leaves the process usable (checked: the
+        answers match fresh processes); one far too small can crash it, and the parent restarts.
+"""
+
+import sys
+import time
+
+import numpy as np
+
+
+def _tflm(model: bytes, arena: int):
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(model, arena_size=arena)
+
+
+def _litert(model: bytes, runtime_name: str):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = {"litert-xnnpack": OpResolverType.AUTO, "litert-reference": OpResolverType.BUILTIN_REF}
+    interp = Interpreter(model_content=model, experimental_op_resolver_type=resolver[runtime_name])
+    interp.allocate_tensors()
+    return interp
+
+
+def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, arena: int, repeats: int,
+        n_out: int, time_samples: int) -> None:
+    model = open(model_path, "rb").read()
+    x = np.load(inputs_path)
+    if runtime_name == "tflm":
+        interp = _tflm(model, arena)
+
+        def set_input(sample):
+            interp.set_input(sample, 0)
+
+        def outputs():
+            return [interp.get_output(i).copy() for i in range(n_out)]
+    else:
+        interp = _litert(model, runtime_name)
+        in_index = interp.get_input_details()[0]["index"]
+        out_index = [d["index"] for d in interp.get_output_details()]
+
+        def set_input(sample):
+            interp.set_tensor(in_index, sample)
+
+        def outputs():
+            return [interp.get_tensor(i).copy() for i in out_index]
+
+    results = []
+    for i in range(len(x)):
+        set_input(x[i:i + 1])
+        interp.invoke()
+        results.append(outputs())
+    passes = []
+    timed = x[:time_samples]
+    for _ in range(repeats):
+        total = 0
+        for i in range(len(timed)):
+            set_input(timed[i:i + 1])
+            t0 = time.perf_counter_ns()
+            interp.invoke()
+            total += time.perf_counter_ns() - t0
+        passes.append(total / max(len(timed), 1) / 1e9)
+    arrays = {f"out{j}": np.concatenate([r[j] for r in results]) for j in range(len(results[0]))} if results else {}
+    np.savez(out_path, seconds=np.float64(np.median(passes)) if passes else np.float64(np.nan), **arrays)
+    if runtime_name == "tflm":
+        sys.stdout.flush()
+        interp.print_allocations()
+
+
+def probe(model_path: str, inputs_path: str) -> None:
+    model = open(model_path, "rb").read()
+    sample = np.load(inputs_path)[:1]
+    for line in sys.stdin:
+        size = int(line)
+        try:
+            interp = _tflm(model, size)
+            interp.set_input(sample, 0)
+            interp.invoke()
+        except RuntimeError:
+            print(size, "fail", flush=True)
+            continue
+        print(size, "ok", flush=True)
+        del interp
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "run":
+        run(*sys.argv[2:6], *map(int, sys.argv[6:10]))
+    elif sys.argv[1] == "probe":
+        probe(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(f"unknown command {sys.argv[1]!r}")

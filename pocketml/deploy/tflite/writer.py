@@ -1,0 +1,54 @@
+"""``write_tflite``: a QuantGraph as a ``.tflite`` flatbuffer that TFLite Micro and LiteRT run.
+
+    graph tensors ─▶ TFLite tensors [1, *shape] (int8, per-tensor scale/zero point)
+    graph ops     ─▶ builtin operators (operators.py), PAD inserted where padding needs it
+
+``outputs`` lets a caller expose intermediate tensors as extra model outputs, which is how
+``verify --layers`` cuts the model after every layer to find where two runtimes diverge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pocketml import __version__
+from pocketml.deploy.tflite.operators import TRANSLATIONS, activation_quant, batch_shape
+from pocketml.deploy.tflite.schema import TensorSpec, TFLiteModelSpec
+from pocketml.errors import PocketMLError
+from pocketml.graph.ir import QuantGraph
+
+
+def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> bytes:
+    """Serialise ``graph`` as TFLite flatbuffer bytes.
+
+    Parameters
+    ----------
+    graph : the quantized graph (prepared: every op's checks have run).
+    outputs : tensor names to expose as model outputs, in order (default: the graph's output).
+    """
+    unsupported = sorted({op.kind for op in graph.ops} - set(TRANSLATIONS))
+    if unsupported:
+        raise PocketMLError(f"the .tflite writer has no translation for op(s) {', '.join(unsupported)}",
+                            f"supported: {', '.join(sorted(TRANSLATIONS))}")
+    outputs = list(outputs) if outputs is not None else [graph.output]
+    for name in outputs:
+        if name not in graph.tensors:
+            raise PocketMLError(f"{name!r} is not a tensor of graph {graph.name!r}",
+                                f"choose from: {', '.join(graph.tensors)}")
+    spec = TFLiteModelSpec(f"pocketml {__version__}: {graph.name}")
+    for info in graph.tensors.values():
+        spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(np.int8), activation_quant(info)))
+    for op, data in zip(graph.ops, graph.op_data, strict=True):
+        try:
+            TRANSLATIONS[op.kind](spec, graph, op, data)
+        except ValueError as exc:
+            raise PocketMLError(f"cannot write {op.name} ({op.kind}) as TFLite: {exc}",
+                                "change the layer's padding to 'same' or 'valid' semantics") from exc
+        except (AttributeError, KeyError, TypeError) as exc:  # an op whose fields the writer does not know
+            raise PocketMLError(f"cannot write {op.name} ({op.kind}) as TFLite: {type(exc).__name__}: {exc}",
+                                "this is a pocketml bug: please report it with the model") from exc
+    spec.inputs = [spec.index(graph.input)]
+    spec.outputs = [spec.index(name) for name in outputs]
+    return spec.serialise()

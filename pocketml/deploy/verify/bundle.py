@@ -1,0 +1,127 @@
+"""What an OUT folder keeps so that ``pocketml verify OUT`` can re-check it later, anywhere.
+
+    OUT/model.tflite          the graph as TFLite (runs in TFLite Micro and LiteRT)
+    OUT/c/                    the emitted C (already written by shrink)
+    OUT/verify/inputs.npy     the test inputs, int8, quantized, NHWC, [N, *input shape]
+    OUT/verify/graph.npz      the quantized graph, to rerun the numpy reference: every array of
+                              every op as its own entry, the rest as JSON (no pickle: loading an
+                              OUT folder never runs code from it)
+
+The graph file is written generically from the ops' dataclass fields, so a new op needs no
+change here as long as its fields are arrays, numbers, strings and tuples of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pocketml.deploy.tflite import write_tflite
+from pocketml.errors import PocketMLError
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.ops import OPS
+
+GRAPH_FORMAT = 1
+TFLITE_FILE = "model.tflite"
+INPUTS_FILE = "verify/inputs.npy"
+GRAPH_FILE = "verify/graph.npz"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """An OUT folder's verifiable pieces, loaded and checked."""
+
+    out: Path
+    graph: QuantGraph
+    inputs: np.ndarray  # int8 [N, *input shape]
+    tflite: Path
+    c_dir: Path
+
+
+def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[str, str]:
+    """Write model.tflite and verify/ into ``out``; returns {file key: relative path}."""
+    out = Path(out)
+    (out / "verify").mkdir(parents=True, exist_ok=True)
+    (out / TFLITE_FILE).write_bytes(write_tflite(graph))
+    np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=np.int8))
+    arrays: dict[str, np.ndarray] = {}
+    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.output,
+           "tensors": [_encode(t, arrays) for t in graph.tensors.values()],
+           "ops": [_encode(op, arrays) for op in graph.ops]}
+    np.savez(out / GRAPH_FILE, __graph__=np.array(json.dumps(doc)), **arrays)
+    return {"tflite": TFLITE_FILE, "verify_inputs": INPUTS_FILE, "verify_graph": GRAPH_FILE}
+
+
+def load_bundle(out: str | Path) -> Bundle:
+    """Load an OUT folder written by ``shrink``; a missing or damaged piece is a PocketMLError."""
+    out = Path(out)
+    if not out.is_dir():
+        raise PocketMLError(f"{out} is not a folder", "pass the OUT folder that `pocketml shrink --out OUT` wrote")
+    missing = [p for p in (TFLITE_FILE, INPUTS_FILE, GRAPH_FILE, "c/model.c", "c/model.h") if not (out / p).is_file()]
+    if missing:
+        raise PocketMLError(f"{out} is missing {', '.join(missing)}",
+                            "rerun `pocketml shrink --out OUT` (OUT folders from before verify existed lack them)")
+    try:
+        with np.load(out / GRAPH_FILE, allow_pickle=False) as z:
+            doc = json.loads(str(z["__graph__"]))
+            arrays = {k: z[k] for k in z.files if k != "__graph__"}
+        if doc.get("format") != GRAPH_FORMAT:
+            raise ValueError(f"graph format {doc.get('format')} (this pocketml reads {GRAPH_FORMAT})")
+        tensors = [_decode(t, arrays) for t in doc["tensors"]]
+        graph = QuantGraph(doc["name"], {t.name: t for t in tensors}, [_decode(o, arrays) for o in doc["ops"]],
+                           doc["input"], doc["output"])
+        _ = graph.op_data  # every op's checks run now
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise PocketMLError(f"{out / GRAPH_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
+    try:
+        inputs = np.load(out / INPUTS_FILE, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise PocketMLError(f"{out / INPUTS_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
+    want = graph.input_info.shape
+    if inputs.dtype != np.int8 or inputs.shape[1:] != want or len(inputs) == 0:
+        raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not int8 [N, {want}]",
+                            "rerun `pocketml shrink --out OUT`")
+    return Bundle(out, graph, inputs, out / TFLITE_FILE, out / "c")
+
+
+def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, (TensorInfo, QuantParams)) or hasattr(type(value), "kind"):
+        cls = type(value)
+        tag = cls.kind if hasattr(cls, "kind") else cls.__name__
+        return {"__type__": tag, "fields": {f.name: _encode(getattr(value, f.name), arrays)
+                                            for f in dataclasses.fields(value)}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in the graph file")
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays) for v in value["__tuple__"])
+    tag = value["__type__"]
+    cls = {"TensorInfo": TensorInfo, "QuantParams": QuantParams, **OPS}.get(tag)
+    if cls is None:
+        raise ValueError(f"unknown op kind {tag!r} (this pocketml knows {', '.join(OPS)})")
+    return cls(**{k: _decode(v, arrays) for k, v in value["fields"].items()})

@@ -1,0 +1,293 @@
+"""``verify``: run an OUT folder's artifact in every runtime and compare each with the reference.
+
+    reference          the numpy integer reference (``QuantGraph.run``) on OUT/verify/graph.npz
+    c                  OUT/c built on the host, run through its stdin/stdout harness
+    tflm               OUT/model.tflite in TFLite Micro
+    litert             OUT/model.tflite in LiteRT, both resolvers (XNNPACK default; BUILTIN_REF)
+    qemu               OUT/c cross-compiled for a Cortex-M4 and run in QEMU (deploy/cortexm)
+
+Per runtime: samples compared, samples whose output differs from the reference in any byte,
+the largest difference (int8 steps), arena/RAM, flash and latency. ``layers=True`` also cuts
+the .tflite after every layer (each op's output becomes a model output) and names, for each
+pair of runtimes, the first layer where they differ and how many of its elements do.
+
+The contract is TFLite Micro's arithmetic: reference, C, TFLM and QEMU must agree exactly.
+LiteRT is not bit-exact with TFLM by design (other kernels, other rounding in places); its
+agreement is measured and reported, never required.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pocketml.deploy.c.build import build_host, measure_sections, run_host
+from pocketml.deploy.tflite import write_tflite
+from pocketml.deploy.tflite.runtimes import run_tflite, smallest_tflm_arena
+from pocketml.deploy.verify.bundle import Bundle, load_bundle
+from pocketml.deploy.verify.latency import time_c
+from pocketml.errors import PocketMLError
+from pocketml.graph.planner import plan_memory
+
+RUNTIMES = ("reference", "c", "tflm", "litert", "qemu")
+DEFAULT_RUNTIMES = ("reference", "c", "tflm", "litert")
+LITERT = ("litert-xnnpack", "litert-reference")
+TIME_SAMPLES = 50  # inputs timed per pass (the first ones of the test split)
+
+
+@dataclass(frozen=True)
+class RuntimeCheck:
+    """One runtime against the reference; None where a figure does not apply or was not measured."""
+
+    runtime: str
+    available: bool
+    samples: int = 0
+    mismatching_samples: int | None = None
+    max_abs_diff: int | None = None
+    arena_bytes: int | None = None
+    ram_bytes: int | None = None
+    flash_bytes: int | None = None
+    latency_us: float | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"runtime": self.runtime, "available": self.available, "samples": self.samples,
+                "mismatching_samples": self.mismatching_samples, "max_abs_diff": self.max_abs_diff,
+                "arena_bytes": self.arena_bytes, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes,
+                "latency_us": None if self.latency_us is None else round(self.latency_us, 3), "note": self.note}
+
+
+@dataclass(frozen=True)
+class LayerDiff:
+    """How two runtimes differ at one layer (over every sample)."""
+
+    layer: str
+    kind: str
+    elements: int
+    elements_differing: int
+    samples_differing: int
+    max_abs_diff: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layer": self.layer, "kind": self.kind, "elements": self.elements,
+                "elements_differing": self.elements_differing, "samples_differing": self.samples_differing,
+                "max_abs_diff": self.max_abs_diff}
+
+
+@dataclass(frozen=True)
+class PairDivergence:
+    """The first layer where runtimes ``a`` and ``b`` differ (None: they agree everywhere)."""
+
+    a: str
+    b: str
+    first: LayerDiff | None
+    per_layer: tuple[LayerDiff, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "first_divergence": self.first.to_dict() if self.first else None,
+                "layers": [d.to_dict() for d in self.per_layer]}
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    model: str
+    samples: int
+    checks: tuple[RuntimeCheck, ...]
+    planned_arena_bytes: int
+    tflm_arena_bytes: int | None  # smallest working arena (probed) or TFLM's own record
+    tflm_arena_method: str
+    layers: tuple[PairDivergence, ...] | None = None
+    latency_method: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def check(self, runtime: str) -> RuntimeCheck | None:
+        return next((c for c in self.checks if c.runtime == runtime), None)
+
+    @property
+    def exact(self) -> bool:
+        """Every available bit-exact runtime (all but LiteRT) matches the reference on every sample."""
+        return all(c.mismatching_samples == 0 for c in self.checks
+                   if c.available and not c.runtime.startswith("litert"))
+
+    def to_dict(self) -> dict[str, Any]:
+        ratio = (self.planned_arena_bytes / self.tflm_arena_bytes) if self.tflm_arena_bytes else None
+        c, t = self.check("c"), self.check("tflm")
+        lat = (c.latency_us / t.latency_us) if c and t and c.latency_us and t.latency_us else None
+        return {"model": self.model, "samples": self.samples, "exact": self.exact,
+                "runtimes": {ck.runtime: ck.to_dict() for ck in self.checks},
+                "arena": {"planned_bytes": self.planned_arena_bytes, "tflm_bytes": self.tflm_arena_bytes,
+                          "tflm_method": self.tflm_arena_method,
+                          "ratio": None if ratio is None else round(ratio, 3)},
+                "latency": {"c_over_tflm": None if lat is None else round(lat, 4), "method": self.latency_method},
+                "layers": None if self.layers is None else [p.to_dict() for p in self.layers],
+                "notes": list(self.notes)}
+
+
+def _compare(got: np.ndarray, want: np.ndarray) -> tuple[int, int]:
+    got, want = got.reshape(len(want), -1).astype(np.int16), want.reshape(len(want), -1).astype(np.int16)
+    diff = np.abs(got - want)
+    return int(np.sum(np.any(diff != 0, axis=1))), int(diff.max(initial=0))
+
+
+def parse_runtimes(runtimes: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if runtimes is None:
+        return DEFAULT_RUNTIMES
+    names = [r.strip() for r in runtimes.split(",")] if isinstance(runtimes, str) else list(runtimes)
+    bad = [r for r in names if r not in RUNTIMES]
+    if bad or not names:
+        raise PocketMLError(f"unknown runtime(s): {', '.join(bad) or '(none given)'}",
+                            f"choose from {','.join(RUNTIMES)} (comma-separated)")
+    return tuple(dict.fromkeys(["reference", *names]))  # the reference is what everything is compared with
+
+
+def verify(out: str | Path, runtimes: str | tuple[str, ...] | None = None, *, layers: bool = False,
+           probe_arena: bool = True, latency: bool = True, passes: int = 3) -> VerifyReport:
+    """Check OUT's artifact in ``runtimes`` (default reference,c,tflm,litert); see the module docstring.
+
+    Parameters
+    ----------
+    out : an OUT folder written by ``shrink`` (model.tflite, c/, verify/).
+    runtimes : names from ``RUNTIMES``, a tuple or a comma-separated string; "reference" is always run.
+    layers : also find the first layer where each pair of runtimes diverges (default False).
+    probe_arena : bisect TFLite Micro's smallest working arena in child processes (default True);
+        otherwise report TFLM's own allocation record.
+    latency : time the C and the TFLite runtimes on the first ``TIME_SAMPLES`` inputs (default True).
+    passes : timed passes (the median is reported, default 3).
+    """
+    names = parse_runtimes(runtimes)
+    bundle = load_bundle(out)
+    return _verify(bundle, names, layers=layers, probe_arena=probe_arena, latency=latency, passes=passes)
+
+
+def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena: bool, latency: bool,
+            passes: int) -> VerifyReport:
+    graph, x = bundle.graph, bundle.inputs
+    n = len(x)
+    ref = graph.run(x).reshape(n, -1)
+    plan = plan_memory(graph)
+    checks = [RuntimeCheck("reference", True, n, 0, 0, plan.arena_bytes, note="numpy integer reference")]
+    outputs: dict[str, np.ndarray] = {"reference": ref}
+    repeats = passes if latency else 0
+    tflm_arena, arena_method = None, "not measured (tflm not run)"
+    tflite_bytes = bundle.tflite.stat().st_size
+
+    if "c" in names:
+        binary = build_host(bundle.c_dir)
+        got = run_host(binary, x, graph.output_info.nbytes)
+        sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
+        sec = measure_sections(bundle.c_dir, sources)
+        ram = sec["bss"] + sec["data"] + graph.input_info.nbytes + graph.output_info.nbytes
+        lat = time_c(bundle.c_dir, x[:TIME_SAMPLES], passes) * 1e6 if latency else None
+        checks.append(RuntimeCheck("c", True, n, *_compare(got, ref), plan.arena_bytes, ram,
+                                   sec["text"] + sec["rodata"] + sec["data"], lat,
+                                   "host cc; RAM = .bss+.data+I/O buffers, flash = .text+.rodata+.data (host ISA)"))
+        outputs["c"] = got
+
+    if "tflm" in names:
+        run = run_tflite(bundle.tflite, x, "tflm", repeats=repeats, time_samples=TIME_SAMPLES)
+        tflm_arena = run.arena_used_bytes
+        arena_method = "TFLite Micro's allocation record (RecordingMicroAllocator total)"
+        note = (f"arena head (activations) {run.arena_head_bytes} B; "
+                "flash = the .tflite only (interpreter code not counted)")
+        if probe_arena:
+            probe = smallest_tflm_arena(bundle.tflite, x[:1], reported=run.arena_used_bytes)
+            tflm_arena = probe.smallest_bytes
+            arena_method = (f"smallest working arena, bisected to the byte in child processes "
+                            f"({probe.probes} probes; allocation record {probe.reported_bytes} B)")
+        checks.append(RuntimeCheck("tflm", True, n, *_compare(run.outputs[0], ref), tflm_arena, None,
+                                   tflite_bytes, _us(run.seconds_per_inference), note))
+        outputs["tflm"] = run.outputs[0]
+
+    if "litert" in names:
+        for rt in LITERT:
+            run = run_tflite(bundle.tflite, x, rt, repeats=repeats, time_samples=TIME_SAMPLES)
+            checks.append(RuntimeCheck(rt, True, n, *_compare(run.outputs[0], ref), None, None, tflite_bytes,
+                                       _us(run.seconds_per_inference),
+                                       "not bit-exact with TFLite Micro by design: agreement reported, not required"))
+            outputs[rt] = run.outputs[0]
+
+    if "qemu" in names:
+        checks.append(_qemu(bundle, x, ref))
+
+    pairs = _layer_divergence(bundle, [r for r in ("tflm", *LITERT) if r in outputs]) if layers else None
+    return VerifyReport(
+        graph.name, n, tuple(checks), plan.arena_bytes, tflm_arena, arena_method, pairs,
+        latency_method=(f"host, one process per runtime, seconds per inference = median over {passes} "
+                        f"passes of the first {min(n, TIME_SAMPLES)} inputs; C: clock_gettime around "
+                        "<prefix>_invoke, built -O2; TFLite: perf_counter around interpreter.invoke() "
+                        "(the wheels' own builds)")
+        if latency else "not measured")
+
+
+def _us(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1e6
+
+
+def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray) -> RuntimeCheck:
+    try:
+        from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
+    except ImportError:
+        return RuntimeCheck("qemu", False, note="pocketml.deploy.cortexm is not available")
+    if not toolchain_available(need_qemu=True):
+        return RuntimeCheck("qemu", False, note="arm-none-eabi-gcc / qemu-system-arm missing: `make cortexm-toolchain`")
+    with tempfile.TemporaryDirectory(prefix="pocketml-verify-qemu-") as tmp:
+        build = build_cortexm(bundle.c_dir, "cortex-m4f", tmp)
+        run = run_qemu(build, x)
+        stack = max([s for s in (build.stack_bound_bytes, int(run.stack_bytes.max())) if s is not None])
+        return RuntimeCheck("qemu", True, len(x), *_compare(run.outputs, ref), None, build.ram_bytes(stack),
+                            build.flash_bytes, None,
+                            f"Cortex-M4 (mps2-an386); {run.instructions_per_inference} instructions per "
+                            "inference (QEMU -icount: an estimate of cycles)")
+
+
+def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairDivergence, ...]:
+    """Cut the model after every layer and compare every pair of runtimes layer by layer."""
+    graph, x = bundle.graph, bundle.inputs
+    names = [op.output for op in graph.ops]
+    per_runtime = {"reference": graph.run_layers(x)}
+    per_runtime["reference"] = {k: per_runtime["reference"][k].reshape(len(x), -1) for k in names}
+    with tempfile.TemporaryDirectory(prefix="pocketml-layers-") as tmp:
+        cut = Path(tmp) / "cut.tflite"
+        cut.write_bytes(write_tflite(graph, outputs=names))
+        for rt in tflite_runtimes:
+            run = run_tflite(cut, x, rt, n_outputs=len(names))
+            per_runtime[rt] = dict(zip(names, run.outputs, strict=True))
+    pairs = []
+    for a, b in itertools.combinations(per_runtime, 2):
+        diffs = []
+        for op, name in zip(graph.ops, names, strict=True):
+            d = np.abs(per_runtime[a][name].astype(np.int16) - per_runtime[b][name].astype(np.int16))
+            diffs.append(LayerDiff(op.name, op.kind, int(d.size), int(np.count_nonzero(d)),
+                                   int(np.sum(np.any(d != 0, axis=1))), int(d.max(initial=0))))
+        first = next((d for d in diffs if d.elements_differing), None)
+        pairs.append(PairDivergence(a, b, first, tuple(diffs)))
+    return tuple(pairs)
+
+
+SHRINK_RUNTIMES = ("reference", "c", "tflm")
+
+
+def verify_new_artifact(out: str | Path, graph, inputs: np.ndarray,
+                        runtimes: tuple[str, ...] = SHRINK_RUNTIMES) -> tuple[dict[str, Any], dict[str, str]]:
+    """What ``shrink`` runs: write model.tflite + verify/ into ``out`` and check ``runtimes`` quickly.
+
+    No arena probing and no timing here (``pocketml verify OUT`` does both); TFLM's arena is its
+    own allocation record. Returns (result.json's ``verify`` object, files written). A graph the
+    .tflite writer cannot express is reported in ``verify.error``, not raised: the C artifact
+    stands on its own.
+    """
+    from pocketml.deploy.verify.bundle import save_bundle
+
+    try:
+        files = save_bundle(out, graph, inputs)
+        report = verify(out, runtimes, probe_arena=False, latency=False)
+    except PocketMLError as exc:
+        return {"error": exc.problem, "fix": exc.fix}, {}
+    doc = report.to_dict()
+    doc["command"] = "pocketml verify OUT --runtimes reference,c,tflm,litert,qemu --layers"
+    return doc, files

@@ -1,0 +1,97 @@
+"""The energy budget of a shrink output folder: read ``OUT/result.json``, compute, and render.
+
+``budget_from_result(doc, ...)`` works on the parsed result.json (a dict), so the pipeline (before
+it writes the file) and ``pocketml energy OUT`` (after) use the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from pocketml.devices.device import Device, find_device, load_catalogue
+from pocketml.energy.budget import EnergyBudget, energy_budget, inference_cycles
+from pocketml.energy.cascade import CascadePoint
+from pocketml.energy.radios import RADIOS
+from pocketml.errors import PocketMLError
+
+DEFAULT_RATE = "1/min"
+DEFAULT_BATTERY = "cr2032"
+
+
+def default_radio(device: Device) -> str:
+    """The board's own radio if pocketml models it (ble, lora, nbiot, wifi), else BLE."""
+    return next((r for r in device.radios if r in RADIOS), "ble")
+
+
+def budget_from_result(doc: dict[str, Any], *, rate: str | float = DEFAULT_RATE, radio: str | None = None,
+                       battery: str = DEFAULT_BATTERY, device: Device | None = None,
+                       devices: str | Path | None = None) -> EnergyBudget:
+    """The budget for a parsed result.json: measured instructions when the Cortex-M build ran, else the estimate."""
+    try:
+        board = device or find_device(doc["device"], load_catalogue(devices))
+        cortexm = doc.get("cortexm") or {}
+        cycles, method = inference_cycles(cortexm.get("instructions_per_inference"), doc["estimate"]["cycles"])
+        raw = math.prod(doc["input"]["shape"])
+        result_bytes = math.prod(doc["output"]["shape"])
+        update = doc["size_bytes"]["int8"]
+        macs = doc["macs"]
+    except (KeyError, TypeError) as exc:
+        raise PocketMLError(f"result.json lacks {exc} needed for the energy budget",
+                            "pass a folder written by `pocketml shrink` (regenerate it with this version)") from exc
+    return energy_budget(board, cycles, method, rate, radio=radio or default_radio(board), battery=battery,
+                         result_bytes=result_bytes, raw_bytes=raw, update_bytes=update, macs=macs)
+
+
+def read_result(out: str | Path) -> dict[str, Any]:
+    path = Path(out) / "result.json"
+    if not path.is_file():
+        raise PocketMLError(f"{path} does not exist", "pass the --out folder of `pocketml shrink`")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise PocketMLError(f"{path} is not valid JSON: {exc}", "re-run `pocketml shrink` to rewrite it") from exc
+
+
+def energy_section_html(budget: EnergyBudget, cascade: list[CascadePoint] | None = None,
+                        chosen: CascadePoint | None = None) -> str:
+    """An HTML fragment: the budget table, the daily-budget plot and (if given) the cascade curve."""
+    from pocketml.energy.plot import cascade_svg, daily_budget_svg
+
+    b = budget
+    rows = [("energy per inference", f"{b.joules_per_inference * 1e3:.4g} mJ"),
+            ("time per inference", f"{b.seconds_per_inference * 1e3:.4g} ms"),
+            ("cycles per inference", f"{b.cycles_per_inference:,.0f} ({b.cycles_method})"),
+            (f"radio message ({b.radio}, {b.bytes_per_message} B)", f"{b.joules_per_message * 1e6:.4g} uJ"),
+            ("sleep power", f"{b.sleep_watts * 1e6:.4g} uW"), ("average power", f"{b.average_watts * 1e6:.4g} uW"),
+            (f"battery ({b.battery})", f"{b.battery_joules:,.0f} J"),
+            ("lifetime", f"{b.lifetime_days:,.1f} days"), ("daily need", f"{b.daily_joules:.4g} J")]
+    table = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    compare = "".join(
+        f"<tr><td>{c['radio']}</td><td>{c['send_raw_j'] * 1e3:.4g}</td><td>{c['compute_and_send_result_j'] * 1e3:.4g}"
+        f"</td><td class={'ok' if c['local_wins'] else 'bad'}>{'compute locally' if c['local_wins'] else 'send raw'}"
+        f"</td></tr>" for c in b.send_vs_compute)
+    parts = [f"<h2>Energy (estimate)</h2><p class=est>Estimates from datasheet constants (docs/energy.md) at "
+             f"{b.rate_hz * 60:.4g} inferences per minute; every figure is an estimate.</p>",
+             f"<table>{table}</table>",
+             "<table><tr><th>radio</th><th>send raw mJ</th><th>compute + send result mJ</th><th>cheaper</th></tr>"
+             f"{compare}</table>", f"<figure>{daily_budget_svg(b)}</figure>"]
+    if cascade:
+        rows = "".join(f"<tr><td>{p.label}</td><td>{'' if p.threshold is None else f'{p.threshold:.2f}'}</td>"
+                       f"<td>{p.accuracy:.4f}</td><td>{p.joules_per_inference * 1e3:.4g}</td>"
+                       f"<td>{p.offloaded_fraction:.3f}</td></tr>" for p in cascade)
+        parts += ["<h3>Offloading cascade</h3>", f"<figure>{cascade_svg(cascade, chosen)}</figure>",
+                  "<table><tr><th>point</th><th>threshold</th><th>accuracy</th><th>mJ per inference</th>"
+                  f"<th>offloaded</th></tr>{rows}</table>"]
+    for w in b.warnings:
+        parts.append(f"<p class=bad>{html.escape(w)}</p>")
+    return "\n".join(parts)
+
+
+def energy_for_output(out: str | Path, *, rate: str | float = DEFAULT_RATE, radio: str | None = None,
+                      battery: str = DEFAULT_BATTERY, devices: str | Path | None = None) -> EnergyBudget:
+    """``pocketml energy OUT``: the budget of a shrink output folder at a rate, radio and battery."""
+    return budget_from_result(read_result(out), rate=rate, radio=radio, battery=battery, devices=devices)

@@ -1,0 +1,98 @@
+"""Hierarchical federated learning: cells → regions → top, with the bytes on each link.
+
+Each region is its own Flower Grid (a LocalFleet over the region's cells, i.e. clients) driven by
+the same strategy behind the same UpdateGate: it starts from the top's global model, runs
+``region_rounds`` rounds with its cells, and sends its regional model up. The top averages the
+regional models weighted by their training samples (FedAvg one level up) and sends the result
+back down. Bytes are counted as Flower serializes the messages on both links:
+
+    cell ⇄ region   the regions' LocalFleet traffic (every client message)
+    region ⇄ top    one ArrayRecord message per region each way per round
+
+This is the shape the wildfire application needs (stations → regional hub → utility).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+
+from pocketml.errors import PocketMLError
+from pocketml.federated.client_app import app as client_app
+from pocketml.federated.fleet import LocalFleet
+from pocketml.federated.records import from_record, to_record, wire_bytes
+from pocketml.federated.spec import FederatedSpec
+from pocketml.federated.strategies import make_strategy
+from pocketml.federated.task import accuracy, build_model, client_indices, load_arrays, load_dataset, model_arrays
+
+
+@dataclass(frozen=True)
+class HierarchyResult:
+    """Accuracy after each top round and the bytes on each link (totals over the run)."""
+
+    regions: int
+    accuracy: tuple[float, ...]
+    cell_region_up: int
+    cell_region_down: int
+    region_top_up: int
+    region_top_down: int
+    wall_time_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"regions": self.regions, "accuracy": list(self.accuracy),
+                "bytes": {"cell_to_region": self.cell_region_up, "region_to_cell": self.cell_region_down,
+                          "region_to_top": self.region_top_up, "top_to_region": self.region_top_down},
+                "wall_time_s": round(self.wall_time_s, 3)}
+
+
+def run_hierarchical(spec: FederatedSpec, regions: int, region_rounds: int = 1) -> HierarchyResult:
+    """Cells (``spec.clients``, split into ``regions`` contiguous groups) → regions → top."""
+    import logging
+
+    import torch
+
+    spec = spec.validate()
+    if not 1 <= regions <= spec.clients:
+        raise PocketMLError(f"{regions} regions for {spec.clients} cells", "use between 1 and --clients regions")
+    if region_rounds < 1:
+        raise PocketMLError(f"region_rounds {region_rounds} < 1", "pass 1 or more rounds per region")
+    flwr_logger, threads, level = logging.getLogger("flwr"), torch.get_num_threads(), logging.getLogger("flwr").level
+    flwr_logger.setLevel(logging.WARNING)
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        sizes = [len(i) for i in client_indices(spec.dataset, spec.clients, spec.partition, spec.seed)]
+        members = np.array_split(np.arange(spec.clients), regions)
+        config = spec.to_run_config()
+        fleets = [LocalFleet(client_app, len(m), config, seed=spec.seed + r, partition_ids=tuple(int(i) for i in m))
+                  for r, m in enumerate(members)]
+        weights = np.array([sum(sizes[i] for i in m) for m in members], dtype=np.float64)
+        global_arrays = model_arrays(build_model(spec))
+        test = load_dataset(spec.dataset).test
+        acc, up_top, down_top = [], 0, 0
+        for _ in range(spec.rounds):
+            down = Message(RecordDict({"arrays": to_record(global_arrays)}), 0, MessageType.TRAIN)
+            down_top += wire_bytes(down) * regions
+            regional = []
+            for fleet in fleets:
+                result = make_strategy(spec).start(fleet, to_record(global_arrays), num_rounds=region_rounds,
+                                                   train_config=ConfigRecord({"lr": spec.lr}))
+                arrays = from_record(result.arrays) if len(result.arrays) else global_arrays
+                regional.append(arrays)
+                up_top += wire_bytes(Message(RecordDict({"arrays": to_record(arrays)}), 0, MessageType.TRAIN))
+            share = weights / weights.sum()
+            global_arrays = {k: sum(w * r[k] for w, r in zip(share, regional, strict=True)).astype(np.float32)
+                             for k in global_arrays}
+            acc.append(accuracy(load_arrays(build_model(spec), global_arrays), test))
+        return HierarchyResult(
+            regions=regions, accuracy=tuple(acc),
+            cell_region_up=sum(t.bytes_up for f in fleets for t in f.traffic),
+            cell_region_down=sum(t.bytes_down for f in fleets for t in f.traffic),
+            region_top_up=up_top, region_top_down=down_top, wall_time_s=time.perf_counter() - start)
+    finally:
+        flwr_logger.setLevel(level)
+        torch.set_num_threads(threads)

@@ -1,0 +1,126 @@
+"""The pocketml ServerApp (Flower Message API): run a strategy, evaluate centrally, checkpoint.
+
+Each round the global model is evaluated on the dataset's test split and, when a checkpoint path
+is given, written atomically (temp file, then rename) with the round number and the accuracy
+history; a restarted server resumes from it and runs only the rounds that remain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
+from flwr.serverapp import Grid, ServerApp
+
+from pocketml.federated.records import from_record, to_record
+from pocketml.federated.spec import FederatedSpec
+from pocketml.federated.strategies import UpdateGate, make_strategy
+from pocketml.federated.task import accuracy, build_model, load_arrays, load_dataset, model_arrays
+
+
+@dataclass
+class ServerHooks:
+    """What the caller wants from the server: a per-round callback and the run's outcome."""
+
+    on_round: Callable[[int, float], None] | None = None
+    checkpoint: Path | None = None
+    strategy: UpdateGate | None = None
+    accuracy: dict[int, float] = field(default_factory=dict)
+    final_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    resumed_from: int = 0
+    epsilon: float | None = None
+    noise_multiplier: float | None = None
+    personal: list[tuple[int, int, float, float]] = field(default_factory=list)  # (client, n, global, personal)
+
+
+def save_checkpoint(path: Path, server_round: int, arrays: dict[str, np.ndarray], history: dict[int, float]) -> None:
+    """Atomic: write ``path``.tmp then rename, so a crash leaves the previous checkpoint whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **{f"w:{k}": v for k, v in arrays.items()}, round=np.int64(server_round),
+                 history=np.array(json.dumps({str(k): v for k, v in history.items()})))
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> tuple[int, dict[str, np.ndarray], dict[int, float]]:
+    with np.load(path) as z:
+        arrays = {k[2:]: z[k] for k in z.files if k.startswith("w:")}
+        history = {int(k): float(v) for k, v in json.loads(str(z["history"])).items()}
+        return int(z["round"]), arrays, history
+
+
+def personalize_fleet(grid: Grid, arrays: dict[str, np.ndarray], epochs: int) -> list[tuple[int, int, float, float]]:
+    """Ask every online client to score the global model and its locally personalized head."""
+    config = ConfigRecord({"personalize-epochs": epochs})
+    messages = [Message(RecordDict({"arrays": to_record(arrays), "config": config}), node, MessageType.EVALUATE)
+                for node in grid.get_node_ids()]
+    out = []
+    for reply in grid.send_and_receive(messages, timeout=3600.0):
+        if not reply.has_error():
+            m = reply.content["metrics"]
+            out.append((int(m["partition-id"]), int(m["num-examples"]), float(m["accuracy"]),
+                        float(m["personal-accuracy"])))
+    return sorted(out)
+
+
+def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
+    hooks = hooks if hooks is not None else ServerHooks()
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        spec = FederatedSpec.from_run_config(context.run_config).validate()
+        checkpoint = hooks.checkpoint or (Path(str(context.run_config["checkpoint"]))
+                                          if context.run_config.get("checkpoint") else None)
+        arrays = model_arrays(build_model(spec))
+        done = 0
+        if checkpoint is not None and checkpoint.exists():
+            done, arrays, hooks.accuracy = load_checkpoint(checkpoint)
+            hooks.resumed_from = done
+        test = load_dataset(spec.dataset).test
+        strategy = make_strategy(spec)
+        hooks.strategy = strategy  # type: ignore[assignment]
+
+        def central(server_round: int, record: ArrayRecord) -> MetricRecord:
+            weights = from_record(record)
+            acc = accuracy(load_arrays(build_model(spec), weights), test)
+            absolute = done + server_round
+            if server_round > 0 or done == 0:
+                hooks.accuracy[absolute] = acc
+            if server_round > 0:
+                hooks.final_arrays = weights
+                if checkpoint is not None:
+                    save_checkpoint(checkpoint, absolute, weights, hooks.accuracy)
+                if hooks.on_round is not None:
+                    hooks.on_round(absolute, acc)
+            return MetricRecord({"accuracy": acc})
+
+        hooks.final_arrays = arrays
+        if spec.rounds > done:
+            strategy.start(grid, to_record(arrays), num_rounds=spec.rounds - done,
+                           timeout=float(context.run_config.get("round-timeout", 3600.0)),
+                           train_config=ConfigRecord({"lr": spec.lr}), evaluate_fn=central)
+        if spec.personalize > 0:
+            hooks.personal = personalize_fleet(grid, hooks.final_arrays, spec.personalize)
+        inner = strategy.strategy
+        if hasattr(inner, "privacy_spent") and inner.privacy_spent() is not None:
+            hooks.epsilon = float(inner.privacy_spent().epsilon)
+            hooks.noise_multiplier = float(inner.noise_multiplier)
+        report = context.run_config.get("report")
+        if report:  # deployments: the SuperLink side writes what it saw
+            out = Path(str(report))
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"accuracy": [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0],
+                                       "rejected": len(strategy.log.rejections)}))
+            os.replace(tmp, out)
+
+    return app
+
+
+app = build_server_app()

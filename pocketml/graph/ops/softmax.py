@@ -1,0 +1,93 @@
+"""SOFTMAX over the last axis, int8 in, int8 out, by TFLite Micro's fixed-point method.
+
+The output is fixed by TFLite: scale 1/256, zero point −128 (a probability p is q = 256·p − 128).
+For each row (``reference_ops::Softmax`` with gemmlowp's fixed point, beta = 1):
+
+    d[c]  = q_x[c] − max_c q_x                      (<= 0)
+    skip taps with d < diff_min (their exp is 0 in Q0.31)
+    e[c]  = exp(d[c] · s_x) in Q0.31                 d rescaled to Q5.26 by multiplier·2^left_shift,
+                                                     then exp_on_negative_values (fixedpoint.py)
+    S     = Σ e[c] in Q12.19                          (each e rescaled by a rounding shift of 12)
+    1/S   = scale · 2^-bits                           (GetReciprocal: Newton-Raphson in Q2.29)
+    q_y   = clamp(round(scale · e[c] / 2^(bits + 31 − 8)) − 128, −128, 127)
+
+Constants (``prepare``): real = min(s_x · 2^26, 2^31 − 1) → (multiplier, left_shift) with
+``QuantizeMultiplierGreaterThanOne``; diff_min = −floor(31 · 2^26 / 2^left_shift). Overflow: the
+rescaled difference |d|·2^left_shift <= 31·2^26 < 2^31 whenever d >= diff_min; S <= depth·2^19
+needs depth < 4096 (checked).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pocketml.graph import fixedpoint
+from pocketml.graph.ir import QuantParams, TensorInfo
+
+OUTPUT_QUANT = QuantParams(1.0 / 256.0, -128)
+SCALED_DIFF_INTEGER_BITS = 5
+ACCUMULATION_INTEGER_BITS = 12
+
+
+@dataclass(frozen=True)
+class SoftmaxData:
+    input_multiplier: int
+    input_left_shift: int
+    diff_min: int
+
+
+@dataclass(frozen=True)
+class Softmax:
+    kind: ClassVar[str] = "softmax"
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> SoftmaxData:
+        x, y = tensors[self.inputs[0]], tensors[self.output]
+        if y.quant != OUTPUT_QUANT:
+            raise ValueError(f"{self.name}: an int8 SOFTMAX output must have scale 1/256 and zero point -128, "
+                             f"got {y.quant}")
+        if x.shape != y.shape or x.shape[-1] >= 4096:
+            raise ValueError(f"{self.name}: SOFTMAX keeps the shape and needs < 4096 classes, "
+                             f"got {x.shape} -> {y.shape}")
+        real = min(np.float64(np.float32(x.quant.scale)) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+                   (1 << 31) - 1.0)
+        if real <= 1.0:
+            raise ValueError(f"{self.name}: input scale {x.quant.scale} is too small for TFLite's softmax")
+        mult, left, right = fixedpoint.quantize_multiplier(float(real))
+        assert right == 0
+        radius = math.floor(((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS))
+                            / (1 << left))
+        return SoftmaxData(mult, left, -radius)
+
+    def evaluate(self, data: SoftmaxData, x: np.ndarray) -> np.ndarray:
+        q = x.astype(np.int32)
+        diff = q - q.max(axis=-1, keepdims=True)
+        used = diff >= data.diff_min
+        rescaled = fixedpoint.saturating_rounding_doubling_high_mul(
+            np.where(used, diff, 0) * (1 << data.input_left_shift), np.int32(data.input_multiplier))
+        exp = fixedpoint.exp_on_negative_values_q5(rescaled)
+        exp_accum = fixedpoint.saturating_rounding_multiply_by_pot(exp, -ACCUMULATION_INTEGER_BITS)
+        sum_of_exps = np.where(used, exp_accum, 0).astype(np.int64).sum(axis=-1, keepdims=True).astype(np.int32)
+        scale, bits = fixedpoint.get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
+        exponent = bits + 31 - 8
+        if np.any((exponent < 0) | (exponent > 31)):
+            raise OverflowError(f"{self.name}: softmax output exponent out of [0, 31]")
+        unsat = fixedpoint.rounding_divide_by_pot(fixedpoint.saturating_rounding_doubling_high_mul(scale, exp),
+                                                  np.broadcast_to(exponent, exp.shape))
+        out = np.clip(unsat.astype(np.int64) - 128, -128, 127)
+        return np.where(used, out, -128).astype(np.int8)
+
+    def macs(self, tensors: dict[str, TensorInfo]) -> int:
+        return 0
+
+    def param_count(self) -> int:
+        return 0
+
+    def stored_bytes(self) -> int:
+        return 0

@@ -1,0 +1,51 @@
+"""Terminal tables for ``pocketml verify``: one row a runtime, then the per-layer divergences."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from pocketml.deploy.verify import VerifyReport
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def print_verify(report: VerifyReport, console: Console) -> None:
+    table = Table(title=f"verify {report.model}: {report.samples} test inputs, each runtime vs the numpy reference")
+    for col in ("runtime", "samples", "mismatching", "max diff", "arena B", "RAM B", "flash B", "latency µs", "note"):
+        table.add_column(col, justify="left" if col in ("runtime", "note") else "right")
+    for c in report.checks:
+        if not c.available:
+            table.add_row(c.runtime, "-", "-", "-", "-", "-", "-", "-", f"unavailable: {c.note}")
+            continue
+        table.add_row(c.runtime, _fmt(c.samples), _fmt(c.mismatching_samples), _fmt(c.max_abs_diff),
+                      _fmt(c.arena_bytes), _fmt(c.ram_bytes), _fmt(c.flash_bytes), _fmt(c.latency_us), c.note)
+    console.print(table)
+    doc = report.to_dict()
+    arena = doc["arena"]
+    if arena["tflm_bytes"]:
+        console.print(f"arena: planned {arena['planned_bytes']:,} B vs TFLite Micro {arena['tflm_bytes']:,} B "
+                      f"(ratio {arena['ratio']}); TFLM figure: {arena['tflm_method']}")
+    if doc["latency"]["c_over_tflm"] is not None:
+        console.print(f"latency: C / TFLite Micro = {doc['latency']['c_over_tflm']} ({doc['latency']['method']})")
+    verdict = "[green]bit-exact[/]" if report.exact else "[red]MISMATCH[/]"
+    console.print(f"reference, C, TFLite Micro and QEMU (where run): {verdict}; LiteRT is reported, not required")
+    if report.layers is None:
+        return
+    layers = Table(title="first layer where two runtimes diverge (the model cut after every layer)")
+    for col in ("a", "b", "first diverging layer", "kind", "elements differing", "samples", "max diff"):
+        layers.add_column(col)
+    for pair in report.layers:
+        f = pair.first
+        if f is None:
+            layers.add_row(pair.a, pair.b, "none: identical at every layer", "", "", "", "")
+        else:
+            layers.add_row(pair.a, pair.b, f.layer, f.kind, f"{f.elements_differing:,} of {f.elements:,}",
+                           _fmt(f.samples_differing), _fmt(f.max_abs_diff))
+    console.print(layers)

@@ -1,0 +1,441 @@
+"""``match``: the most accurate model whose deployed artifact fits a named board.
+
+    every candidate ─cost (exact bytes, no training)─▶ over a budget? ─yes─▶ pruned (never trained)
+                                                       └─no─▶ train briefly ─▶ validation accuracy
+    Optuna (multi-objective TPE) proposes candidates; objectives: accuracy ↑, flash ↓, latency ↓
+    Pareto front ─▶ chosen (most accurate; within ``accuracy_tolerance`` of it, the smallest flash)
+                 ─▶ trained fully ─▶ ``pocketml.shrink`` (verified C) or verified emlearn C (trees)
+
+If no candidate meets the budget the closest one (smallest worst overrun) is chosen instead,
+deployed all the same, and the result says by how much it misses (``chosen.misses``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pocketml.data.dataset import Dataset, Split
+from pocketml.data.digits import load_digits
+from pocketml.devices import Device, find_device, load_catalogue
+from pocketml.errors import PocketMLError
+from pocketml.graph.capture import capture
+from pocketml.models.train import evaluate_accuracy, train
+from pocketml.pipeline import shrink
+from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost, measure_cost
+from pocketml.search.space import DEPTHS, KERNELS, NN_FAMILIES, WIDTHS, Architecture, build, resize, suggest
+from pocketml.search.trees import TreeArchitecture, deploy_tree, fit_tree, suggest_tree, tree_cost, tree_features
+
+FAMILIES = (*NN_FAMILIES, "tree")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A built-in task: its data, the input resolutions the search may use, integer pixel scale."""
+
+    name: str
+    load: Callable[[], Dataset]
+    resolutions: tuple[int, ...]
+    integer_scale: float  # float input * scale = the raw integer value (trees use integers)
+
+
+TASKS = {"digits": Task("digits", load_digits, (8, 4), 16.0)}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One evaluated point: its shape, its cost on the board, and what became of it."""
+
+    number: int
+    arch: Architecture | TreeArchitecture
+    cost: CandidateCost | None
+    accuracy: float | None  # validation accuracy after brief training (None: never trained)
+    status: str  # "trained" | "pruned: ..." | "not deployable: ..."
+    train_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, **self.arch.to_dict(),
+                "accuracy": None if self.accuracy is None else round(self.accuracy, 4),
+                **(self.cost.to_dict() if self.cost else {}), "status": self.status,
+                "train_seconds": round(self.train_seconds, 2)}
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    """The chosen candidate, trained fully, deployed and verified on the test split."""
+
+    candidate: Candidate
+    accuracy: float  # test accuracy of the verified C
+    accuracy_reference: float  # test accuracy of the Python model the C is checked against
+    flash_bytes: int
+    ram_bytes: int
+    latency_ms: float
+    energy_uj: float
+    fits: bool
+    misses: dict[str, float]
+    c_mismatches: int
+    verified_by: str
+    out: str
+    latency_method: str
+    flash_method: str
+    final_validation_accuracy: float  # validation accuracy after full training (the final pick's basis)
+    cortexm: dict | None = None  # the Cortex-M cross-build and QEMU run, when shrink made one
+
+    def to_dict(self) -> dict:
+        return {**self.candidate.arch.to_dict(), "accuracy": round(self.accuracy, 4),
+                "accuracy_reference": round(self.accuracy_reference, 4),
+                "validation_accuracy": self.candidate.accuracy,
+                "final_validation_accuracy": round(self.final_validation_accuracy, 4),
+                "flash_bytes": self.flash_bytes, "flash_method": self.flash_method, "cortexm": self.cortexm,
+                "qemu_instructions": (self.cortexm or {}).get("instructions_per_inference"),
+                "ram_bytes": self.ram_bytes, "latency_ms": round(self.latency_ms, 4),
+                "energy_uj": round(self.energy_uj, 3), "latency_estimate": True,
+                "latency_method": self.latency_method, "fits": self.fits,
+                "misses": {k: round(v, 4) for k, v in self.misses.items()},
+                "miss_text": _miss_text(self.misses), "c_mismatches": self.c_mismatches,
+                "verified_by": self.verified_by, "out": self.out}
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """What ``match`` found: the Pareto front, the chosen model, and every candidate tried."""
+
+    device: Device
+    task: str
+    budget: Budget
+    front: list[Candidate]
+    chosen: ChosenModel
+    candidates: list[Candidate]
+    search_seconds: float
+    total_seconds: float
+    settings: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        pruned = sum(c.status.startswith("pruned") for c in self.candidates)
+        return {"device": self.device.id, "task": self.task, "budget": self.budget.to_dict(),
+                "front": [c.to_dict() for c in self.front], "chosen": self.chosen.to_dict(),
+                "n_candidates": len(self.candidates), "n_pruned": pruned,
+                "n_trained": sum(c.status == "trained" for c in self.candidates),
+                "n_not_deployable": sum(c.status.startswith("not deployable") for c in self.candidates),
+                "search_seconds": round(self.search_seconds, 1), "total_seconds": round(self.total_seconds, 1),
+                "settings": self.settings, "files": self.files,
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _miss_text(misses: dict[str, float]) -> str:
+    if not misses:
+        return "fits"
+    return "; ".join(f"{k} over by {100 * v:.1f}%" for k, v in sorted(misses.items()))
+
+
+def match(
+    device: str | Device,
+    task: str = "digits",
+    *,
+    max_latency_ms: float | None = None,
+    max_energy_uj: float | None = None,
+    max_ram: int | None = None,
+    max_flash: int | None = None,
+    families: tuple[str, ...] | None = None,
+    n_trials: int = 40,
+    timeout_s: float = 420.0,
+    search_epochs: int = 6,
+    final_epochs: int = 20,
+    accuracy_tolerance: float = 0.01,
+    n_finalists: int = 3,
+    seed: int = 0,
+    out: str | Path = "out/match",
+    devices: str | Path | None = None,
+    plot: bool = True,
+    progress: bool = True,
+) -> MatchResult:
+    """Search model shapes for ``task`` on ``device``; deploy and verify the chosen one.
+
+    Parameters
+    ----------
+    device : a board id (``pocketml devices``) or a ``Device``.
+    task : a built-in task (``TASKS``; default ``"digits"``).
+    max_latency_ms, max_energy_uj : optional caps on the estimated latency / energy per inference.
+    max_ram, max_flash : optional byte caps below the board's own SRAM / flash (default: the board's).
+    families : which families to search (default None: all of ``cnn``, ``dscnn``, ``mlp``, ``tree``).
+    n_trials : candidates Optuna proposes (default 40); pruned ones cost no training.
+    timeout_s : stop proposing after this many seconds (default 420, so a default search stays
+        under 10 minutes with the final training and verification).
+    search_epochs : brief training of each surviving candidate (default 6, lr 0.01, batch 32).
+    final_epochs : full training of each finalist (default 20, lr 0.01, batch 32).
+    accuracy_tolerance : on the front, candidates this close to the best validation accuracy (default 0.01)
+        are finalists.
+    n_finalists : at most this many finalists (most accurate first) are trained fully; of those within
+        one validation sample of the best validation accuracy, the least flash wins (default 3).
+    seed : seeds the sampler, every model's initial weights and every training run (default 0).
+    out : output folder: ``match.json``, ``front.png``, ``chosen/`` (default ``out/match``).
+    devices : an extra TOML file of boards.
+    plot : write ``front.png`` (default True).
+    progress : show a progress bar (default True).
+    """
+    import optuna
+
+    started = time.perf_counter()
+    board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    families = FAMILIES if families is None else tuple(families)
+    if task not in TASKS:
+        raise PocketMLError(f"unknown task '{task}'", f"built-in tasks: {', '.join(TASKS)}")
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise PocketMLError(f"unknown model families {unknown or '(none given)'}",
+                            f"choose from {', '.join(FAMILIES)}")
+    for name, value in (("n_trials", n_trials), ("n_finalists", n_finalists), ("search_epochs", search_epochs),
+                        ("final_epochs", final_epochs)):
+        if value < 1:
+            raise PocketMLError(f"{name} must be at least 1, got {value}", f"pass a positive {name}")
+    for name, value in (("max_latency_ms", max_latency_ms), ("max_energy_uj", max_energy_uj),
+                        ("max_ram", max_ram), ("max_flash", max_flash)):
+        if value is not None and value <= 0:
+            raise PocketMLError(f"{name} must be positive, got {value}", f"pass a positive {name} or leave it out")
+    spec = TASKS[task]
+    data = spec.load()
+    budget = Budget.for_device(board, max_ram=max_ram, max_flash=max_flash,
+                               max_latency_ms=max_latency_ms, max_energy_uj=max_energy_uj)
+    out = Path(out)
+    calibration = data.train.x[:32]
+
+    excluded = {f: why for f in families if (why := _family_problem(f, spec, data))}
+    searched = tuple(f for f in families if f not in excluded)
+    if not searched:
+        raise PocketMLError(f"no family of {', '.join(families)} can be deployed: "
+                            + "; ".join(f"{f}: {w}" for f, w in excluded.items()),
+                            f"add families from {', '.join(FAMILIES)}")
+    candidates: list[Candidate] = []
+    seen: dict[object, Candidate] = {}
+
+    def evaluate(arch) -> Candidate:
+        number = len(candidates)
+        if arch in seen:
+            return seen[arch]
+        try:
+            if isinstance(arch, TreeArchitecture):
+                xtr = tree_features(data.train.x, arch.resolution, spec.integer_scale)
+                t0 = time.perf_counter()
+                model = fit_tree(arch, xtr, data.train.y, seed)
+                cost = tree_cost(model, xtr.shape[1], board, budget)
+                if not cost.fits:
+                    return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
+                xva = tree_features(data.val.x, arch.resolution, spec.integer_scale)
+                acc = float(np.mean(model.predict(xva) == data.val.y))
+                return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
+            cost = measure_cost(arch, calibration, data.n_classes, board, budget)
+        except PocketMLError as exc:
+            return Candidate(number, arch, None, None, "not deployable: " + exc.problem.splitlines()[0])
+        if not cost.fits:
+            return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
+        t0 = time.perf_counter()
+        model = _train_net(arch, data, seed, search_epochs, SEARCH_RECIPE)
+        acc = evaluate_accuracy(model, Split(resize(data.val.x, arch.resolution), data.val.y))
+        return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
+
+    def objective(trial):
+        family = trial.suggest_categorical("family", list(searched))
+        arch = (suggest_tree(trial, spec.resolutions) if family == "tree"
+                else suggest(trial, family, spec.resolutions))
+        cand = evaluate(arch)
+        if arch not in seen:
+            seen[arch] = cand
+            candidates.append(cand)
+        trial.set_user_attr("candidate", cand.number)
+        if cand.status != "trained":
+            raise optuna.TrialPruned(cand.status)
+        return cand.accuracy, cand.cost.flash_bytes, cand.cost.latency_ms
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
+                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, n_trials)))
+    from rich.progress import Progress
+
+    t_search = time.perf_counter()
+    with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
+        task_id = bar.add_task(f"matching {task} to {board.id}", total=n_trials)
+
+        def advance(study, trial) -> None:
+            n_fit = sum(c.status == "trained" for c in candidates)
+            bar.update(task_id, advance=1, description=f"matching {task} to {board.id}: "
+                                                        f"{len(candidates)} candidates, {n_fit} trained")
+
+        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, callbacks=[advance])
+    search_seconds = time.perf_counter() - t_search
+
+    front = _front(candidates)
+    costed = [c for c in candidates if c.cost is not None]
+    if not costed:
+        raise PocketMLError(f"no candidate of {', '.join(families)} could be costed for {board.id}",
+                            "add families (--family) or more trials; see each candidate's status in match.json")
+    with torch.random.fork_rng(), _one_thread():
+        if front:  # finalists: the front's most accurate, trained fully, judged on validation again
+            best = max(c.accuracy for c in front)
+            near = sorted((c for c in front if c.accuracy >= best - accuracy_tolerance),
+                          key=lambda c: (-c.accuracy, c.cost.flash_bytes))[:n_finalists]
+            finals = [(c, _final_model(c.arch, data, spec, seed, final_epochs)) for c in near]
+            # after full training, finalists within one validation sample of the best are equally
+            # accurate: the least flash wins (do not pay bytes for noise)
+            best_final = max(v for _, (_, v) in finals)
+            tied = [(c, m, v) for c, (m, v) in finals if v >= best_final - 1.5 / len(data.val)]
+            pick, model, final_val = min(tied, key=lambda f: (f[0].cost.flash_bytes, -f[2]))
+        else:  # nothing meets the budget: the candidate that misses it by the least
+            pick = min(costed, key=lambda c: (max(c.cost.misses.values()), sum(c.cost.misses.values())))
+            model, final_val = _final_model(pick.arch, data, spec, seed, final_epochs)
+        chosen = _deploy(pick, model, final_val, data, spec, board, budget, out)
+    result = MatchResult(
+        board, task, budget, front, chosen, candidates, search_seconds, time.perf_counter() - started,
+        settings={"families": list(searched), "excluded_families": excluded, "n_trials": n_trials,
+                  "timeout_s": timeout_s,
+                  "search_epochs": search_epochs, "final_epochs": final_epochs,
+                  "accuracy_tolerance": accuracy_tolerance, "n_finalists": n_finalists, "seed": seed,
+                  "sampler": "optuna TPESampler (multi-objective)",
+                  "accuracy": "front: validation accuracy after brief training; "
+                              "chosen: test accuracy of the verified C"},
+        files={"json": "match.json", "chosen": "chosen/", **({"plot": "front.png"} if plot else {})},
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    if plot:
+        from pocketml.search.plot import write_front_plot
+
+        write_front_plot(result, out / "front.png")
+    _write_atomic(out / "match.json", result.dumps())
+    return result
+
+
+def _front(candidates: list[Candidate]) -> list[Candidate]:
+    """Trained candidates no other trained one beats on accuracy, flash and latency at once."""
+    trained = [c for c in candidates if c.status == "trained"]
+
+    def key(c):
+        return (-c.accuracy, c.cost.flash_bytes, c.cost.latency_ms)
+
+    front = []
+    for c in trained:
+        dominated = any(all(a <= b for a, b in zip(key(o), key(c), strict=True)) and key(o) != key(c) for o in trained)
+        if not dominated:
+            front.append(c)
+    return sorted(front, key=lambda c: (c.cost.flash_bytes, -c.accuracy))
+
+
+SEARCH_RECIPE = {"lr": 1e-2, "batch_size": 32}  # brief training: larger steps, more of them
+FINAL_RECIPE = {"lr": 1e-2, "batch_size": 32}  # the same steps, for longer (better than lr 3e-3 here)
+
+
+def _train_net(arch: Architecture, data: Dataset, seed: int, epochs: int, recipe: dict):
+    torch.manual_seed(seed)
+    model = build(arch, data.train.x.shape[1], data.n_classes)
+    train(model, Split(resize(data.train.x, arch.resolution), data.train.y),
+          epochs=epochs, seed=seed, progress=False, **recipe)
+    return model
+
+
+@contextmanager
+def _one_thread():
+    """Small models train fastest on one thread, above all on a busy machine; restore after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _family_problem(family: str, task: Task, data: Dataset) -> str | None:
+    """Why ``family`` cannot be deployed at all today (its smallest member fails capture), or None."""
+    if family == "tree":
+        return None
+    arch = Architecture(family, WIDTHS[0], DEPTHS[family][-1], None if family == "mlp" else KERNELS[0],
+                        task.resolutions[-1], (8,))
+    with torch.random.fork_rng():
+        model = build(arch, data.train.x.shape[1], data.n_classes).eval()
+    x = resize(data.train.x[:1], arch.resolution)
+    try:
+        capture(model, torch.as_tensor(x), "probe")
+    except PocketMLError as exc:
+        return exc.problem.splitlines()[0]
+    return None
+
+
+def _final_model(arch, data: Dataset, spec: Task, seed: int, final_epochs: int):
+    """Train a finalist fully; return (model, validation accuracy)."""
+    if isinstance(arch, TreeArchitecture):
+        model = fit_tree(arch, tree_features(data.train.x, arch.resolution, spec.integer_scale), data.train.y, seed)
+        xva = tree_features(data.val.x, arch.resolution, spec.integer_scale)
+        return model, float(np.mean(model.predict(xva) == data.val.y))
+    model = _train_net(arch, data, seed, final_epochs, FINAL_RECIPE)
+    return model, evaluate_accuracy(model, Split(resize(data.val.x, arch.resolution), data.val.y))
+
+
+def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task, board: Device, budget: Budget,
+            out: Path) -> ChosenModel:
+    """Deploy the fully trained chosen model through the verified path for its kind."""
+    arch = pick.arch
+    target = out / "chosen"
+    if isinstance(arch, TreeArchitecture):
+        xte = tree_features(data.test.x, arch.resolution, spec.integer_scale)
+        work = Path(tempfile.mkdtemp(prefix=".chosen.tmp-", dir=_parent(out)))
+        try:
+            dep = deploy_tree(model, xte, data.test.y, board, budget, work / "c", f"match_{board.id}")
+            _replace_dir(work, target)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return ChosenModel(
+            pick, accuracy=dep.accuracy_c, accuracy_reference=dep.accuracy_python,
+            flash_bytes=dep.cost.flash_bytes, ram_bytes=dep.cost.ram_bytes, latency_ms=dep.cost.latency_ms,
+            energy_uj=dep.cost.energy_uj, fits=dep.cost.fits, misses=dep.cost.misses,
+            c_mismatches=dep.c_mismatches, verified_by="emlearn C (host gcc) vs the Python hard vote, test split",
+            out=str(target), latency_method="estimate: node visits x cycles-per-MAC (pocketml.devices.cost)",
+            flash_method="host gcc -Os object sections of model.c (.text+.rodata+.data); code size of the "
+                         "host ISA, an estimate for the board; RAM adds int16 features and int32 votes",
+            final_validation_accuracy=final_val)
+    res = shrink(model, resize(data.train.x, arch.resolution), Split(resize(data.test.x, arch.resolution),
+                                                                     data.test.y),
+                 board, target, name=f"match_{arch.family}")
+    sections = next(s.figures["sections"] for s in res.stages if s.name == "deploy-c")
+    ram = res.ram_bytes + (sections["rodata"] if board.core in HARVARD_CONST_IN_RAM else 0)
+    misses = budget.misses(ram, res.flash_bytes, res.cost.latency_ms, res.cost.energy_uj)
+    return ChosenModel(
+        pick, accuracy=res.accuracy["c"], accuracy_reference=res.accuracy["int8"], flash_bytes=res.flash_bytes,
+        ram_bytes=ram, latency_ms=res.cost.latency_ms, energy_uj=res.cost.energy_uj, fits=not misses,
+        misses=misses, c_mismatches=res.c_mismatches,
+        verified_by="pocketml.shrink: compiled C vs int8 reference, test split", out=str(target),
+        latency_method=res.cost.method, flash_method=res.flash_method, final_validation_accuracy=final_val,
+        cortexm=getattr(res, "cortexm", None))
+
+
+def _parent(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _replace_dir(work: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.rename(target, old)
+    os.rename(work, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

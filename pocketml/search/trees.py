@@ -1,0 +1,236 @@
+"""Tree ensembles for the smallest boards, exported to C with emlearn and verified.
+
+A 2 KB-SRAM board (the Arduino Uno) cannot hold even a small CNN's activations *and*, on its
+Harvard AVR core, its constant weights (copied to SRAM unless ``PROGMEM``). A decision tree
+written as nested ``if``/``else`` code keeps everything in flash: its RAM is the input features
+and a vote counter.
+
+    sklearn RandomForestClassifier ─emlearn (method="inline", int16 features)─▶ C
+        ─host gcc with pocketml's flags─▶ run the test split ─▶ compare with the Python model
+
+Features are integers (emlearn compares ``int16`` features with integer thresholds): images
+are average-pooled to the candidate's resolution and scaled back to integer pixel sums
+(digits: 0..16 per pixel, so 0..64 for a 2x2 block).
+
+emlearn's generated C does not compile under ``-Wall -Wextra -Werror`` as it stands (unused
+``features_length`` parameters); ``model.c`` includes it under two documented
+``#pragma GCC diagnostic`` lines so the artifact builds with pocketml's unchanged flags.
+
+The Python reference is the ensemble's hard majority vote (each tree's ``predict``, ties to the
+lowest class), which is what emlearn's C computes; scikit-learn's own ``predict`` averages
+probabilities instead, so its accuracy is reported beside it.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+
+from pocketml.deploy.c.build import measure_sections
+from pocketml.deploy.c.emit import CFLAGS, c_identifier
+from pocketml.devices import Device, estimate_cost
+from pocketml.errors import PocketMLError
+from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost
+from pocketml.search.space import resize
+
+def _emlearn():
+    """Import emlearn without its side effect: emlearn.bayes calls ``numpy.seterr(all='raise')``
+    at import time, which would turn every later numpy underflow in the process into an error."""
+    saved = np.geterr()
+    try:
+        import emlearn
+    finally:
+        np.seterr(**saved)
+    return emlearn
+
+
+TREE_COUNTS = (1, 2, 3, 5, 8)
+TREE_DEPTHS = (4, 5, 6, 7, 8, 10)
+
+
+@dataclass(frozen=True)
+class TreeArchitecture:
+    """A random forest: how many trees, how deep, at which input resolution."""
+
+    n_trees: int
+    max_depth: int
+    resolution: int
+    family: str = "tree"
+
+    @property
+    def label(self) -> str:
+        return f"tree n{self.n_trees} d{self.max_depth} r{self.resolution} int16"
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, "n_trees": self.n_trees, "max_depth": self.max_depth,
+                "resolution": self.resolution, "label": self.label}
+
+
+def suggest_tree(trial, resolutions: tuple[int, ...]) -> TreeArchitecture:
+    return TreeArchitecture(trial.suggest_categorical("tree_count", list(TREE_COUNTS)),
+                            trial.suggest_categorical("tree_depth", list(TREE_DEPTHS)),
+                            trial.suggest_categorical("resolution", list(resolutions)))
+
+
+def tree_features(x: np.ndarray, resolution: int, integer_scale: float) -> np.ndarray:
+    """NCHW floats → [N, features] int16: pooled to ``resolution``, scaled to integer sums."""
+    pooled = resize(x, resolution) if x.ndim == 4 else x
+    block = (x.shape[-1] // resolution) ** 2 if x.ndim == 4 else 1
+    q = np.rint(pooled.reshape(len(x), -1) * integer_scale * block)
+    if q.min() < -32768 or q.max() > 32767:
+        raise PocketMLError("tree features do not fit int16", "lower the task's integer scale")
+    return q.astype(np.int16)
+
+
+def fit_tree(arch: TreeArchitecture, x: np.ndarray, y: np.ndarray, seed: int) -> RandomForestClassifier:
+    model = RandomForestClassifier(n_estimators=arch.n_trees, max_depth=arch.max_depth,
+                                   bootstrap=arch.n_trees > 1, random_state=seed)
+    return model.fit(x, y)
+
+
+def vote(model: RandomForestClassifier, x: np.ndarray) -> np.ndarray:
+    """The hard majority vote emlearn's C computes (ties go to the lowest class index)."""
+    n_classes = len(model.classes_)
+    votes = np.zeros((len(x), n_classes), np.int64)
+    for tree in model.estimators_:
+        votes[np.arange(len(x)), tree.predict(x.astype(np.float32)).astype(np.int64)] += 1
+    return model.classes_[votes.argmax(1)]
+
+
+def emit_tree_c(model: RandomForestClassifier, n_features: int, name: str) -> dict[str, str]:
+    """The C files: emlearn's header, ``model.c`` (entry point), ``main.c`` harness, Makefile."""
+    p = c_identifier(name)
+    converted = _emlearn().convert(_integer_thresholds(model), method="inline", dtype="int16_t")
+    with tempfile.TemporaryDirectory(prefix="pocketml-emlearn-") as tmp:
+        header = Path(tmp) / f"{p}_emlearn.h"
+        converted.save(name=f"{p}_forest", file=str(header))
+        generated = header.read_text()
+    banner = f"/* Generated by pocketml with emlearn {_emlearn_version()}. Do not edit: regenerate. */\n"
+    model_h = banner + f"""#ifndef {p.upper()}_MODEL_H
+#define {p.upper()}_MODEL_H
+#include <stdint.h>
+#define {p.upper()}_N_FEATURES {n_features}   /* int16 features, see pocketml.search.trees */
+/* Returns the predicted class index. */
+int32_t {p}_invoke(const int16_t *features);
+#endif
+"""
+    model_c = banner + f"""#include "model.h"
+/* emlearn's inline trees leave `features_length` unused; silence only that, only here. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "{p}_emlearn.h"
+
+int32_t {p}_invoke(const int16_t *features) {{
+  return {p}_forest_predict(features, {p.upper()}_N_FEATURES);
+}}
+"""
+    main_c = banner + f"""#include <stdio.h>
+#include "model.h"
+
+int main(void) {{
+  static int16_t features[{p.upper()}_N_FEATURES];
+  while (fread(features, sizeof features[0], {p.upper()}_N_FEATURES, stdin) == {p.upper()}_N_FEATURES) {{
+    int32_t c = {p}_invoke(features);
+    if (c < 0 || c > 127) {{
+      return 2;
+    }}
+    if (fputc((int)c, stdout) == EOF) {{
+      return 3;
+    }}
+  }}
+  return ferror(stdin) ? 4 : 0;
+}}
+"""
+    makefile = f"""# Generated by pocketml: builds the host harness run_model.
+CC ?= cc
+CFLAGS ?= {CFLAGS}
+SRCS = main.c model.c
+
+run_model: $(SRCS) $(wildcard *.h)
+\t$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS)
+"""
+    return {f"{p}_emlearn.h": generated, "model.h": model_h, "model.c": model_c, "main.c": main_c,
+            "Makefile": makefile}
+
+
+def _emlearn_version() -> str:
+    from importlib.metadata import version
+
+    return version("emlearn")
+
+
+def _integer_thresholds(model: RandomForestClassifier) -> RandomForestClassifier:
+    """A copy whose thresholds emlearn writes exactly.
+
+    scikit-learn splits on ``x <= t``; emlearn writes ``x < int(t)``, truncating, so with integer
+    features a split at 2.5 would send x = 2 the wrong way. For integers ``x <= t`` is
+    ``x < floor(t) + 1``, so the copy holds ``floor(t) + 1``, which emlearn writes unchanged.
+    """
+    exported = copy.deepcopy(model)
+    for tree in exported.estimators_:
+        thresholds = tree.tree_.threshold
+        internal = tree.tree_.children_left >= 0
+        thresholds[internal] = np.floor(thresholds[internal]) + 1
+    return exported
+
+
+def tree_cost(model: RandomForestClassifier, n_features: int, device: Device, budget: Budget,
+              c_dir: Path | None = None) -> CandidateCost:
+    """RAM/flash measured from the compiled ``model.c``; latency estimated from nodes visited."""
+    with tempfile.TemporaryDirectory(prefix="pocketml-tree-") as tmp:
+        where = c_dir or Path(tmp)
+        if c_dir is None:
+            for fname, text in emit_tree_c(model, n_features, "candidate").items():
+                (where / fname).write_text(text)
+        sections = measure_sections(where, ["model.c"])
+    n_classes = len(model.classes_)
+    flash = sections["text"] + sections["rodata"] + sections["data"]
+    # RAM: the caller's int16 features + the vote counters on the stack (int32 per class)
+    ram = sections["bss"] + sections["data"] + 2 * n_features + 4 * n_classes
+    if device.core in HARVARD_CONST_IN_RAM:
+        ram += sections["rodata"]
+    # one node visit (load, compare, branch) is costed like one MAC of the core's cost model
+    visits = sum(int(t.get_depth()) for t in model.estimators_)
+    est = estimate_cost(visits, n_classes, device)
+    return CandidateCost(0, sections["rodata"], ram, flash, visits, est.latency_ms, est.energy_uj,
+                         budget.misses(ram, flash, est.latency_ms, est.energy_uj))
+
+
+@dataclass(frozen=True)
+class TreeDeployment:
+    """The verified C of a tree ensemble: accuracies, mismatches against Python, measured bytes."""
+
+    accuracy_python: float  # hard vote, the reference the C must equal
+    accuracy_sklearn: float  # scikit-learn's probability-averaging predict
+    accuracy_c: float
+    c_mismatches: int
+    cost: CandidateCost
+    n_test: int
+
+
+def deploy_tree(model: RandomForestClassifier, test_x: np.ndarray, test_y: np.ndarray, device: Device,
+                budget: Budget, c_dir: Path, name: str) -> TreeDeployment:
+    """Write the C into ``c_dir``, build it with pocketml's flags, run the test split, compare."""
+    files = emit_tree_c(model, test_x.shape[1], name)
+    c_dir.mkdir(parents=True, exist_ok=True)
+    for fname, text in files.items():
+        (c_dir / fname).write_text(text)
+    proc = subprocess.run(["make", "-s", "-B", "-C", str(c_dir)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PocketMLError(f"the tree's C did not compile:\n{proc.stdout}{proc.stderr}",
+                            "this is a pocketml bug: please report it with the model that caused it")
+    run = subprocess.run([str(c_dir / "run_model")], input=np.ascontiguousarray(test_x, np.int16).tobytes(),
+                         capture_output=True)
+    if run.returncode != 0 or len(run.stdout) != len(test_x):
+        raise PocketMLError(f"the tree's C harness failed (status {run.returncode})", "this is a pocketml bug")
+    c_pred = np.frombuffer(run.stdout, np.uint8).astype(np.int64)
+    ref = vote(model, test_x)
+    return TreeDeployment(float(np.mean(ref == test_y)), float(np.mean(model.predict(test_x) == test_y)),
+                          float(np.mean(c_pred == test_y)), int(np.sum(c_pred != ref)),
+                          tree_cost(model, test_x.shape[1], device, budget, c_dir), len(test_x))
