@@ -1,8 +1,9 @@
 # pocketml: `make demo` and `make test` do all the set-up on a fresh machine.
 #
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
-#   .venv/.debs    Debian packages the project needs (a C compiler and make for the generated C)
-#   .venv/.debs-cortexm  the Arm cross toolchain and QEMU (`make cortexm-toolchain`)
+#   .venv/.debs    Debian packages the project needs: a C compiler and make for the generated C,
+#                  the Arm cross toolchain and QEMU for the Cortex-M check (one apt-get update, only
+#                  when something is missing)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
 
@@ -11,8 +12,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := gcc make libc6-dev binutils
-CORTEXM_DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+BENCHES := spine families deploy cortexm compress selection federated match energy wildfire
 OUT    ?= out/demo
 
 .PHONY: all demo test lint bench clean cortexm-toolchain
@@ -22,14 +23,15 @@ all: test
 demo: $(VENV)/.project
 	$(VENV)/bin/pocketml demo --out $(OUT)
 
-test: $(VENV)/.project $(VENV)/.debs-cortexm
+test: $(VENV)/.project
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.project
 	$(PY) -m ruff check pocketml tests
 
-bench: $(VENV)/.project $(VENV)/.debs-cortexm
-	$(PY) bench/run_all.py
+# Every figure in BENCHMARKS.md; slow (tens of minutes). One script: .venv/bin/python bench/NAME.py --help
+bench: $(VENV)/.project
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,17 +45,8 @@ $(VENV)/.debs: | $(VENV)/bin/python
 	fi
 	touch $@
 
-# The Cortex-M cross build and QEMU check (pocketml.deploy.cortexm): arm-none-eabi-gcc, newlib, qemu-system-arm
-cortexm-toolchain: $(VENV)/.debs-cortexm
-
-$(VENV)/.debs-cortexm: | $(VENV)/bin/python
-	@missing=""; for p in $(CORTEXM_DEB_PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
-	fi
-	touch $@
+# Just the Debian packages (the Arm cross toolchain and QEMU among them), without the Python side.
+cortexm-toolchain: $(VENV)/.debs
 
 $(VENV)/.torch: | $(VENV)/bin/python
 	$(PIP) install --upgrade pip
