@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 import os
 from pathlib import Path
 
@@ -12,20 +11,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from pocketml.report.svg import figure_svg  # noqa: E402
 from pocketml.result import Result  # noqa: E402
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}.ok{color:#070}.bad{color:#b00}.est{color:#666;font-style:italic}
 figure{margin:1em 0}"""
-
-
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg"):]
 
 
 def layer_bytes_chart(result: Result) -> str:
@@ -38,7 +30,7 @@ def layer_bytes_chart(result: Result) -> str:
     ax.set_ylabel("bytes")
     ax.set_title("weights + biases per layer")
     ax.legend()
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def memory_plan_chart(result: Result) -> str:
@@ -59,7 +51,7 @@ def memory_plan_chart(result: Result) -> str:
     ax.set_ylabel("arena offset (bytes)")
     ax.set_title("static memory plan: each box is a tensor's place and lifetime")
     ax.legend(fontsize=7, loc="upper right")
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def accuracy_chart(result: Result) -> str:
@@ -68,14 +60,14 @@ def accuracy_chart(result: Result) -> str:
     if any(result.accuracy[k] is None for k in keys):  # no labels: the output is not class scores
         ax.text(0.5, 0.5, "no labels: accuracy not defined\n(outputs compared byte for byte)", ha="center")
         ax.set_axis_off()
-        return _svg(fig)
+        return figure_svg(fig)
     vals = [100 * result.accuracy[k] for k in keys]
     ax.bar(["float32", "int8 reference", "compiled C"], vals, color=["#888", "#36c", "#3a3"])
     for i, v in enumerate(vals):
         ax.text(i, v, f"{v:.1f}%", ha="center", va="bottom", fontsize=8)
     ax.set_ylim(max(0, min(vals) - 10), 100.5)
     ax.set_ylabel("test accuracy (%)")
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def render_html(result: Result) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from pocketml.data.selection import CurveComparison, NoiseReport, RemovalCurve, Selection
-from pocketml.report.html import CSS, _svg, plt
+from pocketml.report.html import CSS, plt
+from pocketml.report.svg import figure_svg
 
 
 def learning_curve_chart(comparison: CurveComparison) -> str:
@@ -34,7 +35,7 @@ def learning_curve_chart(comparison: CurveComparison) -> str:
     ax.set_ylim(max(0.0, full - 15), min(100.5, full + 3))
     ax.set_title(f"learning curves, mean ± std over {len(comparison.full_accuracy)} seed(s)")
     ax.legend(fontsize=7, loc="lower right")
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def removal_chart(curve: RemovalCurve) -> str:
@@ -47,7 +48,7 @@ def removal_chart(curve: RemovalCurve) -> str:
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("removal curves (KNN-Shapley order)")
     ax.legend(fontsize=7)
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def curve_table(comparison: CurveComparison) -> str:

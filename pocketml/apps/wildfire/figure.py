@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import html
-import io
 from pathlib import Path
 
 import matplotlib
@@ -22,18 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from pocketml.report.svg import figure_svg  # noqa: E402
+
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}.est{color:#666;font-style:italic}"""
 STATE_COLOURS = ListedColormap(["#ffffff", "#b2182b", "#111111", "#f4a582"])  # none, covered, missed, unnecessary
-
-
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]
 
 
 def _states(shut: np.ndarray, hazard: np.ndarray) -> np.ndarray:
@@ -66,7 +59,7 @@ def region_over_time(run, season: str = "A") -> str:
     axes[1].set_xlabel(
         "hour of the held-out season (red: fire weather de-energized, black: missed, orange: unnecessary shutoff)"
     )
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def worst_hour_maps(run, season: str = "A") -> str:
@@ -85,7 +78,7 @@ def worst_hour_maps(run, season: str = "A") -> str:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{str(r.times[fc.origins[k] + 1])}: each square is a 1-mi² cell (north up)", fontsize=10)
-    return _svg(fig)
+    return figure_svg(fig)
 
 
 def cell_timeline(run, season: str = "A") -> tuple[str, int]:
@@ -125,7 +118,7 @@ def cell_timeline(run, season: str = "A") -> tuple[str, int]:
     ax2.set_ylim(0, 1.55)
     ax2.legend(fontsize=8, ncol=3, loc="center left")
     ax2.set_xlabel("hour of the held-out season")
-    return _svg(fig), cell
+    return figure_svg(fig), cell
 
 
 def write_html(run, path: str | Path) -> Path:
