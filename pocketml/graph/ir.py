@@ -84,6 +84,19 @@ class Op(Protocol):
     def stored_bytes(self) -> int: ...
 
 
+class Weightless:
+    """Mixin for ops without weights (pools, activations, reshapes, adds): no MACs, nothing stored."""
+
+    def macs(self, tensors: dict[str, TensorInfo]) -> int:
+        return 0
+
+    def param_count(self) -> int:
+        return 0
+
+    def stored_bytes(self) -> int:
+        return 0
+
+
 @dataclass(eq=False)
 class QuantGraph:
     """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``output``.

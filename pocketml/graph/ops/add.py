@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 from pocketml.graph.ops.requantize import activation_range
 
 LEFT_SHIFT = 20
@@ -51,7 +51,7 @@ def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Add:
+class Add(Weightless):
     kind: ClassVar[str] = "add"
     name: str
     inputs: tuple[str, ...]  # two tensors
@@ -87,12 +87,3 @@ class Add:
                                                              np.int32(data.output_multiplier)),
             data.output_right_shift).astype(np.int64) + data.output_offset
         return np.clip(out, data.act_min, data.act_max).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

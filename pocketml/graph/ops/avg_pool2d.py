@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 from pocketml.graph.ops.requantize import activation_range
 
 
@@ -27,7 +27,7 @@ class AvgPool2DData:
 
 
 @dataclass(frozen=True)
-class AvgPool2D:
+class AvgPool2D(Weightless):
     kind: ClassVar[str] = "avg_pool2d"
     name: str
     inputs: tuple[str, ...]
@@ -69,12 +69,3 @@ class AvgPool2D:
         count = count[None, :, :, None]
         mean = np.sign(total) * ((np.abs(total) + count // 2) // count)  # half away from zero
         return np.clip(mean, data.act_min, data.act_max).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ConcatenationData:
 
 
 @dataclass(frozen=True)
-class Concatenation:
+class Concatenation(Weightless):
     kind: ClassVar[str] = "concatenation"
     name: str
     inputs: tuple[str, ...]
@@ -47,12 +47,3 @@ class Concatenation:
 
     def evaluate(self, data: ConcatenationData, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=-1)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 from pocketml.graph.ops.requantize import activation_range
 
 
@@ -24,7 +24,7 @@ class MaxPool2DData:
 
 
 @dataclass(frozen=True)
-class MaxPool2D:
+class MaxPool2D(Weightless):
     kind: ClassVar[str] = "max_pool2d"
     name: str
     inputs: tuple[str, ...]
@@ -57,12 +57,3 @@ class MaxPool2D:
             for kx in range(kw):
                 out = np.maximum(out, padded[:, ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw])
         return np.clip(out, data.act_min, data.act_max).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class MeanData:
 
 
 @dataclass(frozen=True)
-class Mean:
+class Mean(Weightless):
     kind: ClassVar[str] = "mean"
     name: str
     inputs: tuple[str, ...]
@@ -64,12 +64,3 @@ class Mean:
                                                              data.left_shift, data.right_shift)
         out = np.clip(scaled.astype(np.int64) + data.output_zero_point, -128, 127).astype(np.int8)
         return out.reshape(x.shape[0], *self.shape)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

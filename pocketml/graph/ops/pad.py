@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class PadData:
 
 
 @dataclass(frozen=True)
-class Pad:
+class Pad(Weightless):
     kind: ClassVar[str] = "pad"
     name: str
     inputs: tuple[str, ...]
@@ -44,12 +44,3 @@ class Pad:
     def evaluate(self, data: PadData, x: np.ndarray) -> np.ndarray:
         (top, bottom), (left, right) = self.paddings
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=data.pad_value)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ReLUData:
 
 
 @dataclass(frozen=True)
-class ReLU:
+class ReLU(Weightless):
     kind: ClassVar[str] = "relu"
     name: str
     inputs: tuple[str, ...]
@@ -52,12 +52,3 @@ class ReLU:
         v = fixedpoint.multiply_by_quantized_multiplier(x.astype(np.int32) - data.input_zero_point,
                                                         np.int32(data.multiplier), data.left_shift, data.right_shift)
         return np.clip(v.astype(np.int64) + data.output_zero_point, data.act_min, data.act_max).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

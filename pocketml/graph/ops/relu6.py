@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ReLU6Data:
 
 
 @dataclass(frozen=True)
-class ReLU6:
+class ReLU6(Weightless):
     kind: ClassVar[str] = "relu6"
     name: str
     inputs: tuple[str, ...]
@@ -39,12 +39,3 @@ class ReLU6:
 
     def evaluate(self, data: ReLU6Data, x: np.ndarray) -> np.ndarray:
         return np.clip(x, data.zero, data.six).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -10,11 +10,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import TensorInfo, Weightless
 
 
 @dataclass(frozen=True)
-class Reshape:
+class Reshape(Weightless):
     kind: ClassVar[str] = "reshape"
     name: str
     inputs: tuple[str, ...]
@@ -28,12 +28,3 @@ class Reshape:
 
     def evaluate(self, data: None, x: np.ndarray) -> np.ndarray:
         return x.reshape(x.shape[0], *self.shape)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0

@@ -26,7 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import QuantParams, TensorInfo
+from pocketml.graph.ir import QuantParams, TensorInfo, Weightless
 
 OUTPUT_QUANT = QuantParams(1.0 / 256.0, -128)
 SCALED_DIFF_INTEGER_BITS = 5
@@ -41,7 +41,7 @@ class SoftmaxData:
 
 
 @dataclass(frozen=True)
-class Softmax:
+class Softmax(Weightless):
     kind: ClassVar[str] = "softmax"
     name: str
     inputs: tuple[str, ...]
@@ -82,12 +82,3 @@ class Softmax:
                                                   np.broadcast_to(exponent, exp.shape))
         out = np.clip(unsat.astype(np.int64) - 128, -128, 127)
         return np.where(used, out, -128).astype(np.int8)
-
-    def macs(self, tensors: dict[str, TensorInfo]) -> int:
-        return 0
-
-    def param_count(self) -> int:
-        return 0
-
-    def stored_bytes(self) -> int:
-        return 0
