@@ -13,7 +13,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-BENCHES := spine families deploy cortexm compress selection federated match energy wildfire
+BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert
 OUT    ?= out/demo
 
 .PHONY: all demo test lint bench clean cortexm-toolchain

@@ -1,13 +1,16 @@
 """Cortex-M figures for BENCHMARKS.md: every built-in model cross-compiled, run in QEMU, sized per board.
 
     nice .venv/bin/python bench/cortexm.py [--models digits-cnn,...] [--samples N] [--m0-samples 20]
+                                           [--budget INSTRUCTIONS]
 
 For each model family in ``pocketml.models.BUILTIN`` (trained on its built-in data, seed 0):
 quantize, emit C, then for every Cortex-M core in the catalogue cross-compile with
 arm-none-eabi-gcc -Os and measure flash / RAM of the model alone (arm-none-eabi-size); run the
 Cortex-M4F build in QEMU (mps2-an386) on the whole test split (or ``--samples``) and compare
-with the numpy reference byte for byte; the M0+ build runs on ``--m0-samples`` inputs. Prints
-markdown tables; ``fits`` is decided from the measured figures (pocketml.devices.fit).
+with the numpy reference byte for byte; the M0+ build runs on ``--m0-samples`` inputs. With
+``--budget``, each QEMU run is cut to the first inputs that fit in that many instructions (as
+``shrink`` does: ``measure_for_device`` counts one input first), so the big families finish in
+minutes. Prints markdown tables; ``fits`` is decided from the measured figures (pocketml.devices.fit).
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from pocketml import load_catalogue
 from pocketml.compress.quantize import quantize
 from pocketml.deploy.c import emit_c
 from pocketml.deploy.cortexm import core_target, is_cortexm, measure_cortexm
+from pocketml.deploy.cortexm.measure import measure_for_device
 from pocketml.devices.fit import check_fit
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
 from pocketml.models import BUILTIN, get_builtin
 
 
-def measure_family(name: str, samples: int | None, m0_samples: int, tmp: Path) -> list[str]:
+def measure_family(name: str, samples: int | None, m0_samples: int, tmp: Path, budget: int = 0) -> list[str]:
     t = time.perf_counter()
     model, data = get_builtin(name).trained(seed=0, progress=False)
     graph = quantize(capture(model, torch.as_tensor(data.train.x[:1]), name), data.train.x)
@@ -48,7 +52,9 @@ def measure_family(name: str, samples: int | None, m0_samples: int, tmp: Path) -
     for core in sorted({b.core for b in boards}):
         n = len(x_q) if core == "cortex-m4f" else min(m0_samples, len(x_q)) if core_target(core).runs_in_qemu else 0
         t = time.perf_counter()
-        reports[core] = (measure_cortexm(c_dir, core, x_q[:n] if n else None, ref[:n] if n else None),
+        report = (measure_for_device(c_dir, core, x_q[:n], ref[:n], budget=budget)
+                  if budget and n else None)  # None: no toolchain, measure_cortexm says what is missing
+        reports[core] = (report or measure_cortexm(c_dir, core, x_q[:n] if n else None, ref[:n] if n else None),
                          time.perf_counter() - t)
     lines = [f"### {name}: {graph.macs():,} MACs, weights+constants {source.const_bytes:,} B, "
              f"arena {plan.arena_bytes:,} B (train+quantize+emit {prep_s:.0f} s)\n",
@@ -82,10 +88,14 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(BUILTIN), help="comma-separated built-in model names")
     parser.add_argument("--samples", type=int, default=None, help="test inputs per model (default: all)")
     parser.add_argument("--m0-samples", type=int, default=20, help="inputs run for the Cortex-M0+ build")
+    parser.add_argument("--budget", type=int, default=0,
+                        help="QEMU instructions per core and family (first inputs that fit; default 0: no cap)")
     args = parser.parse_args()
     print("## Cortex-M: cross-compiled flash/RAM and QEMU instruction counts\n")
     given = args.models != ",".join(BUILTIN)
-    print(f"Command: `nice .venv/bin/python bench/cortexm.py{' --models ' + args.models if given else ''}`"
+    flags = (f"{' --models ' + args.models if given else ''}{f' --budget {args.budget}' if args.budget else ''}"
+             f"{f' --samples {args.samples}' if args.samples else ''}")
+    print(f"Command: `nice .venv/bin/python bench/cortexm.py{flags}`"
           f" ({time.strftime('%Y-%m-%d', time.gmtime())}; arm-none-eabi-gcc 12.2, QEMU 7.2, mps2-an386).\n"
           "Instruction counts are QEMU `-icount` counts, the cycle *estimate* (not cycles). Flash and RAM are "
           "for the model and its kernels alone (harness excluded); RAM includes the stack and the 1-sample "
@@ -93,7 +103,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             try:
-                print("\n".join(measure_family(name, args.samples, args.m0_samples, Path(tmp))), flush=True)
+                print("\n".join(measure_family(name, args.samples, args.m0_samples, Path(tmp), args.budget)),
+                      flush=True)
             except Exception as exc:  # one family failing must not hide the others' figures
                 print(f"### {name}: FAILED: {type(exc).__name__}: {str(exc)[:500]}\n", flush=True)
 

@@ -8,7 +8,9 @@ result.json's ``cortexm``), then ``pocketml.deploy.verify.verify(OUT, layers=Tru
 every test input in every runtime. Prints markdown: mismatching samples per runtime, LiteRT's agreement with
 both resolvers and the first layer where it diverges from TFLite Micro, our planned arena next to
 TFLite Micro's smallest working arena (bisected in child processes), and host latency of our C
-next to TFLite Micro's interpreter, measured side by side in the same run.
+next to TFLite Micro's interpreter, measured side by side: both in one child process, interleaved
+round by round on the same inputs (``pocketml.deploy.verify.latency.time_side_by_side``); the
+ratio is the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--device", default="nano33ble")
-    parser.add_argument("--passes", type=int, default=3, help="timed passes (median reported)")
+    parser.add_argument("--passes", type=int, default=7, help="interleaved timed rounds (median reported)")
     args = parser.parse_args()
     runtimes = "reference,c,tflm,litert"
-    layer_rows, missing = [], []
+    layer_rows, missing, method = [], [], ""
     print(f"### Reference vs C vs TFLite Micro vs LiteRT, per family (device {args.device}, seed 0)\n")
     print("| family | samples | C mismatches | TFLM mismatches | QEMU mismatches "
           "| LiteRT BUILTIN_REF differing (max) | LiteRT XNNPACK differing (max) "
@@ -54,6 +56,7 @@ def main() -> None:
             shrink_builtin(family, args.device, out, seed=0, progress=False)
             r = verify(out, runtimes, layers=True, passes=args.passes)
             seconds = time.perf_counter() - t0
+            method = r.latency_method
             c, tflm = r.check("c"), r.check("tflm")
             qemu = json.loads((out / "result.json").read_text()).get("cortexm") or {}
             qemu_cell = (f"{qemu['qemu_mismatches']}/{qemu['qemu_samples']}" if qemu.get("qemu_samples")
@@ -63,7 +66,7 @@ def main() -> None:
                 f"| {_agree(r.check('litert-reference'))} | {_agree(r.check('litert-xnnpack'))} "
                 f"| {r.planned_arena_bytes:,} | {r.tflm_arena_bytes:,} "
                 f"| {r.planned_arena_bytes / r.tflm_arena_bytes:.2f} "
-                f"| {c.latency_us:,.1f} | {tflm.latency_us:,.1f} | {c.latency_us / tflm.latency_us:.2f} "
+                f"| {c.latency_us:,.1f} | {tflm.latency_us:,.1f} | {r.to_dict()['latency']['c_over_tflm']:.2f} "
                 f"| {seconds:.0f} |", flush=True)
             for pair in r.layers:
                 if pair.a == "tflm" or (pair.a == "reference" and pair.b == "tflm"):
@@ -72,6 +75,8 @@ def main() -> None:
                              f"{f.samples_differing} samples, max {f.max_abs_diff}") if f else \
                         "none (identical at every layer)"
                     layer_rows.append(f"| {family} | {pair.a} vs {pair.b} | {where} |")
+    if method:
+        print(f"\nLatency: {method}.")
     print("\n### First layer where LiteRT diverges from TFLite Micro (model cut after every layer)\n")
     print("| family | runtimes | first diverging layer |\n|---|---|---|")
     print("\n".join(layer_rows))

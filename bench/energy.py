@@ -30,15 +30,7 @@ from sklearn.svm import SVC
 from pocketml import shrink
 from pocketml.data.digits import load_digits
 from pocketml.deploy.c import run_host
-from pocketml.energy import (
-    RADIOS,
-    budget_from_result,
-    cascade_curve,
-    choose_threshold,
-    energy_section_html,
-    softmax_confidence,
-    track_emissions,
-)
+from pocketml.energy import budget_from_result, energy_section_html, offload_cascade, track_emissions
 from pocketml.models import get_builtin
 
 
@@ -105,24 +97,16 @@ def main() -> None:
     x_q = np.load(out / "verify" / "inputs.npy")
     q = run_host(out / "c" / "run_model", x_q, math.prod(doc["output"]["shape"])).astype(np.float64)
     logits = doc["output"]["scale"] * (q - doc["output"]["zero_point"])
-    local_correct = logits.argmax(1) == data.test.y
     server = SVC(gamma="scale", C=10.0).fit(data.train.x.reshape(len(data.train.x), -1), data.train.y)
-    remote_correct = server.predict(data.test.x.reshape(len(data.test.x), -1)) == data.test.y
-    conf = softmax_confidence(logits)
+    server_pred = server.predict(data.test.x.reshape(len(data.test.x), -1))
     raw = math.prod(doc["input"]["shape"])
     sections = []
     for radio in ("lora", "ble"):
-        link = RADIOS[radio]
-        bud = budget_from_result(doc, rate="1/min", radio=radio)
-        local_j = bud.joules_per_inference + link.message_joules(bud.bytes_per_message)
-        offload_j = link.message_joules(raw) + link.message_joules(1)  # raw up, 1-byte answer back (as an uplink)
-        points = cascade_curve(conf, local_correct, remote_correct, local_j, offload_j,
-                               thresholds=np.round(np.concatenate([[0.0], np.linspace(0.5, 1.0, 11)]), 3))
-        target = max(points[0].accuracy, points[-1].accuracy)
-        chosen = choose_threshold(points, target)
-        print(f"\nCascade over {radio} on {len(conf)} test samples (local = device model + sending its result; "
+        casc = offload_cascade(doc, logits, data.test.y, server_pred, server="RBF SVM", radio=radio)
+        points, chosen = casc.points, casc.chosen
+        print(f"\nCascade over {radio} on {len(logits)} test samples (local = device model + sending its result; "
               f"offload = send the raw {raw} B + the answer, server model: RBF SVM): target accuracy = the "
-              f"better extreme ({target:.4f})\n")
+              f"better extreme ({casc.target_accuracy:.4f})\n")
         print("| point | threshold | accuracy | mJ per inference | offloaded |\n|---|---|---|---|---|")
         for p in points:
             mark = " **chosen**" if p is chosen else ""
@@ -130,13 +114,12 @@ def main() -> None:
             print(f"| {p.label}{mark} | {thr} | {p.accuracy:.4f} | {p.joules_per_inference * 1e3:.4g} | "
                   f"{p.offloaded_fraction:.3f} |")
         if chosen is not None:
-            beats_local = chosen.accuracy > points[0].accuracy
-            beats_off = chosen.joules_per_inference < points[-1].joules_per_inference
             print(f"\nchosen threshold {chosen.threshold}: accuracy {chosen.accuracy:.4f} at "
-                  f"{chosen.joules_per_inference * 1e3:.4g} mJ; beats all-local on accuracy: {beats_local}; "
-                  f"beats all-offloaded on energy: {beats_off} "
+                  f"{chosen.joules_per_inference * 1e3:.4g} mJ; beats all-local on accuracy: "
+                  f"{chosen.accuracy > points[0].accuracy}; beats all-offloaded on energy: "
+                  f"{chosen.joules_per_inference < points[-1].joules_per_inference} "
                   f"({points[-1].joules_per_inference / chosen.joules_per_inference:.2f}x less energy)")
-        sections.append(energy_section_html(bud, points, chosen))
+        sections.append(energy_section_html(budget_from_result(doc, rate="1/min", radio=radio), (casc,)))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>energy: digits-cnn on nano33ble</title>"
             f"</head><body>{''.join(sections)}</body></html>")
     tmp = out / "energy.html.tmp"

@@ -85,8 +85,9 @@ def main() -> None:
         for c in r.candidates:
             if c.status != "trained" or c.arch.family == "tree":
                 continue
-            for axis in ("family", "width", "depth", "kernel", "resolution"):
-                value = getattr(c.arch, axis)
+            for axis in ("family", "width", "depth", "kernel", "resolution", "weights"):
+                value = ("has int4 layers" if c.arch.below_8_bits else "all int8") if axis == "weights" \
+                    else getattr(c.arch, axis)
                 axes[axis][value][0] += 1
                 axes[axis][value][1] += c.number in front
     print("| axis | value | trained | on the front | share of front / share of trained |")

@@ -72,8 +72,35 @@ def main() -> None:
     print()
     for season, red in res["unnecessary_reduction_vs_regional"].items():
         print(f"- season {season}: {red:.1%} fewer unnecessary shutoff cell-hours than the regional baseline")
+    for season, methods in res["seasons"].items():
+        if "ours-any-hour" in methods:
+            now, before = methods["ours"], methods["ours-any-hour"]
+            print(
+                f"- season {season}, cost of daylight-only restoration (ours vs ours-any-hour): "
+                f"premature restorations {before['premature_restorations']} -> {now['premature_restorations']}, "
+                f"unnecessary cell-h {before['unnecessary_cell_hours']:,} -> {now['unnecessary_cell_hours']:,} "
+                f"({now['unnecessary_cell_hours'] / max(before['unnecessary_cell_hours'], 1) - 1:+.1%}), "
+                f"recall {before['recall']:.3f} -> {now['recall']:.3f}"
+            )
     print(f"- rules chosen on A's validation season: {json.dumps(res['rules'])}")
-    print(f"- regional model: {res['regional_model']}")
+    print("\n### Regional model: federated over the cells vs central, same samples, same seed\n")
+    print("| training | clients | regions | rounds | samples | final train loss | seconds | "
+          "cell->region bytes | region->cell bytes | region->top bytes | top->region bytes |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for t in res["regional_model"].values():
+        print(
+            f"| {t['trained_by']} | {t['clients'] or '-'} | {t['regions'] or '-'} | {t['rounds'] or '-'} | "
+            f"{t['n_samples']:,} | {t['final_loss']:.4f} | {t['seconds']:.0f} | {t['bytes_cell_to_region']:,} | "
+            f"{t['bytes_region_to_cell']:,} | {t['bytes_region_to_top']:,} | {t['bytes_top_to_region']:,} |"
+        )
+    print("\nSkill of the hazard probabilities over every cell and hour 1-48 h ahead of the held-out seasons "
+          "(lower is better):\n")
+    print("| season | model | log loss | Brier | Brier 6 h | Brier 24 h |")
+    print("|---|---|---|---|---|---|")
+    for season, models in res["regional_skill"].items():
+        for name, k in models.items():
+            print(f"| {season} | {name} | {k['log_loss']:.4f} | {k['brier']:.4f} | {k['brier_6h']:.4f} | "
+                  f"{k['brier_24h']:.4f} |")
     c = res["cell_model"]
     print(f"\n### Cell model on {c['device']}\n")
     print(

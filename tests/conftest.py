@@ -28,9 +28,12 @@ def nano_result(digits_trained, tmp_path_factory):
     """shrink(digits-cnn) for the Nano 33 BLE Sense, written to a temporary folder."""
     from pocketml import shrink
 
+    from pocketml.models.server import fit_server_model
+
     model, data = digits_trained
     out = tmp_path_factory.mktemp("shrink") / "nano"
-    return shrink(model, data.train.x, data.test, "nano33ble", out, name="digits-cnn"), out
+    return shrink(model, data.train.x, data.test, "nano33ble", out, name="digits-cnn",
+                  server_model=fit_server_model(data.train)), out
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -147,6 +147,43 @@ def test_shrink_result_has_an_energy_budget(nano_result):
     assert "<h2>Energy (estimate)</h2>" in (out / "report.html").read_text()
 
 
+def test_offload_cascade_in_result_and_report(nano_result, digits_trained):
+    # Prepare: recompute the cascade by hand from the C outputs and the SVM server's predictions
+    from pocketml.deploy.c import run_host
+    from pocketml.energy import find_radio
+    from pocketml.models.server import fit_server_model
+
+    result, out = nano_result
+    _, data = digits_trained
+    doc = json.loads((out / "result.json").read_text())
+    ble_casc, lora_casc = doc["energy"]["cascades"]
+    casc = ble_casc
+    q = run_host(out / "c" / "run_model", np.load(out / "verify" / "inputs.npy"), 10).astype(np.float64)
+    logits = doc["output"]["scale"] * (q - doc["output"]["zero_point"])
+    local = logits.argmax(1) == data.test.y
+    remote = fit_server_model(data.train).predict(data.test.x.reshape(len(data.test.x), -1)) == data.test.y
+    # Assert: the extremes are the device alone and the server alone, on the same 360 samples
+    ble = find_radio(casc["radio"])
+    all_local, all_off = casc["points"][0], casc["points"][-1]
+    assert all_local["threshold"] == 0.0 and all_local["accuracy"] == pytest.approx(local.mean())
+    assert all_local["joules_per_inference"] == pytest.approx(doc["energy"]["joules_per_inference"]
+                                                              + ble.message_joules(10))
+    assert all_off["accuracy"] == pytest.approx(remote.mean())
+    assert all_off["joules_per_inference"] == pytest.approx(ble.message_joules(64) + ble.message_joules(1))
+    conf = softmax_confidence(logits)
+    for p in casc["points"][1:-1]:  # each threshold: offloaded samples take the server's answer
+        off = conf < p["threshold"]
+        assert p["accuracy"] == pytest.approx(np.mean(np.where(off, remote, local)))
+        assert p["offloaded_fraction"] == pytest.approx(off.mean())
+    chosen = casc["chosen"]
+    assert chosen is None or chosen["accuracy"] >= casc["target_accuracy"]
+    # over LoRa (sending 64 B costs more than inferring) the cascade beats both extremes; over BLE it cannot
+    assert lora_casc["radio"] == "lora" and lora_casc["beats_both"] and not ble_casc["beats_both"]
+    page = (out / "report.html").read_text()
+    assert "Offloading cascade over ble (server: SVC)" in page and "Offloading cascade over lora" in page
+    assert "beats both all-local and all-offloaded" in page
+
+
 def test_cli_energy_json_and_errors(nano_result):
     _, out = nano_result
     cmd = [sys.executable, "-m", "pocketml.cli", "energy", str(out)]

@@ -15,8 +15,8 @@ ORDER = [
     {"deploy"},
     {"result"},
     {"report"},
-    {"pipeline"},
-    {"search", "apps"},
+    {"pipeline", "compiler"},
+    {"search", "apps", "nlp"},
     {"cli"},
 ]
 

@@ -10,6 +10,7 @@ import torch
 from sklearn.tree import DecisionTreeClassifier
 
 from pocketml import PocketMLError, shrink
+from pocketml.compress.recipe import Recipe, StageSpec
 from pocketml.data import load_digits
 from pocketml.devices import find_device
 from pocketml.graph.capture import capture
@@ -47,6 +48,35 @@ def test_cost_without_training_equals_what_shrink_measures(digits, tmp_path):
     assert cost.macs == result.macs
     assert cost.latency_ms == pytest.approx(result.cost.latency_ms)
     assert cost.fits
+
+
+def test_int4_cost_equals_what_shrink_emits_packed(digits, tmp_path):
+    # Prepare: int4 on the two conv layers, int8 on the classifier
+    board = find_device("esp32s3")
+    arch = Architecture("cnn", 0.5, 2, 3, 8, (4, 4, 8))
+    recipe = Recipe("mixed", (StageSpec("quantize", {"layer_bits": [4, 4, 8]}),))
+    # Execute
+    cost = measure_cost(arch, digits.train.x[:32], 10, board, Budget.for_device(board))
+    int8 = measure_cost(Architecture("cnn", 0.5, 2, 3, 8, (8, 8, 8)), digits.train.x[:32], 10, board,
+                        Budget.for_device(board))
+    torch.manual_seed(3)
+    result = shrink(build(arch, 1, 10), digits.train.x[:64], (digits.test.x[:20], digits.test.y[:20]),
+                    board, tmp_path / "s", report=False, recipe=recipe)
+    # Assert: the same bytes as the verified artifact; packing halves the conv weights
+    assert result.c_mismatches == 0
+    assert (cost.flash_bytes, cost.ram_bytes) == (result.flash_bytes, result.ram_bytes)
+    conv_weights = 8 * 1 * 9 + 16 * 8 * 9
+    assert int8.const_bytes - cost.const_bytes == conv_weights - conv_weights // 2
+    assert cost.ram_bytes > int8.ram_bytes  # the decode scratch is RAM, and it is counted
+
+
+def test_layer_bits_must_match_the_weight_layers(digits, tmp_path):
+    recipe = Recipe("wrong", (StageSpec("quantize", {"layer_bits": [4, 8]}),))
+    with pytest.raises(PocketMLError, match="layer_bits has 2 widths but the model has 3"):
+        shrink(build(Architecture("cnn", 0.5, 2, 3, 8, (8, 8, 8)), 1, 10), digits.train.x[:32],
+               (digits.test.x[:8], digits.test.y[:8]), "esp32s3", tmp_path / "w", report=False, recipe=recipe)
+    with pytest.raises(PocketMLError, match="weight bit width 3"):
+        Recipe("bad", (StageSpec("qat", {"layer_bits": [3]}),)).validate()
 
 
 def test_avr_counts_constant_data_in_ram(digits):
@@ -217,3 +247,18 @@ def test_importing_the_tree_exporter_leaves_numpy_error_state_alone():
         assert np.geterr() == before
     finally:
         sys.modules.update(cached)
+
+
+def test_match_with_int4_layers_deploys_them_fine_tuned(digits, tmp_path):
+    # Execute: only int4 allowed, so the chosen MLP must carry int4 layers through QAT into C
+    result = match("nano33ble", "digits", families=("mlp",), bits=(4,), n_trials=2, search_epochs=1,
+                   final_epochs=2, n_finalists=1, out=tmp_path / "m", progress=False)
+    # Assert
+    chosen = result.chosen
+    assert set(chosen.candidate.arch.bits) == {4}
+    assert chosen.c_mismatches == 0 and chosen.fits
+    doc = json.loads((tmp_path / "m" / "chosen" / "result.json").read_text())
+    assert set(doc["compression"]["bits"].values()) == {4}
+    assert any(st["name"].startswith("qat") for st in doc["stages"])
+    with pytest.raises(PocketMLError, match="cannot all be searched"):
+        match("nano33ble", "digits", bits=(2,), out=tmp_path / "x", progress=False)

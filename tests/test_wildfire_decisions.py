@@ -85,3 +85,32 @@ def test_score_by_hand():
     tail = np.zeros((6, 2), bool)
     late = score(np.array([[1], [0]], bool), np.array([[0], [0]], bool), restore_tail=tail[:, :1] | True)
     assert late.premature_restorations == 1  # judged with the hours after the span
+
+
+def test_daylight_restoration_avoids_the_premature_restoration_a_night_lull_causes():
+    """The Santa Paula failure in miniature: fire weather 00-02 h, a lull, fire weather again at
+    07-08 h (offshore winds peak near dawn) that the forecast misses. Restoring in the night lull
+    is counted premature; the daylight rule keeps the line off until 10:00, after the second burst."""
+    hours = np.zeros(40, bool)
+    hours[0:3] = hours[7:9] = True
+    origins = np.arange(24)
+    now, target = hours[origins][:, None], hours[origins + 1][:, None]
+    p = np.zeros((24, 1, 48), np.float32)  # the forecast never sees the return
+    hod = (origins + 1) % 24  # local hour of each decided hour (the record starts at midnight)
+    tail = hours[24:30][:, None]
+    kw = dict(on_threshold=0.5, off_threshold=0.2, notice_hours=1, min_off_hours=2, clear_horizon=1, clear_hours=1)
+    any_hour = decide(p, now, ShutoffRule(**kw), hour_of_day=hod)
+    s = score(any_hour, target, restore_tail=tail)
+    assert any_hour[:, 0].tolist()[:10] == [True, True, True, False, False, False, False, True, True, False]
+    assert (s.restorations, s.premature_restorations) == (2, 1)  # restored at 04:00, fire weather at 07:00
+    daylight = decide(p, now, ShutoffRule(**kw, restore_hours=(8, 18)), hour_of_day=hod)
+    s2 = score(daylight, target, restore_tail=tail)
+    assert daylight[:, 0].tolist()[:10] == [True] * 9 + [False]  # restored at 10:00 only
+    assert (s2.restorations, s2.premature_restorations) == (1, 0)
+    assert s.recall == 0.75 and s2.recall == 1.0  # the night restoration also missed 07:00 (seen only then)
+    assert s2.unnecessary_cell_hours == s.unnecessary_cell_hours + 3  # the cost: off 04-06 h and 09 h
+    # a restricted window needs the hours, and a window must be a window
+    with pytest.raises(PocketMLError, match="needs the local hour"):
+        decide(p, now, ShutoffRule(**kw, restore_hours=(8, 18)))
+    with pytest.raises(PocketMLError, match="not a window"):
+        decide(p, now, ShutoffRule(**kw, restore_hours=(18, 8)), hour_of_day=hod)

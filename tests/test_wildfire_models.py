@@ -73,7 +73,20 @@ def test_simulate_small_end_to_end(tmp_path):
     d = run.to_dict()
     assert d["cell_model"]["c_mismatches"] == 0 and d["cell_model"]["fits"]
     assert 0 < d["cell_model"]["flash_bytes"] < 1_048_576 and 0 < d["cell_model"]["ram_bytes"] < 262_144
-    assert set(d["seasons"]) == {"A", "B"} and set(d["seasons"]["A"]) == {"ours", "regional", "persistence"}
+    assert set(d["seasons"]) == {"A", "B"}
+    assert set(d["seasons"]["A"]) == {"ours", "regional", "persistence", "ours-any-hour", "ours-central"}
+    # the regional model was trained federated over the 16 cells (4 regions) and centrally for comparison
+    fed, central = d["regional_model"]["model"], d["regional_model"]["central"]
+    assert fed["trained_by"].startswith("federated") and (fed["clients"], fed["regions"]) == (16, 4)
+    assert fed["bytes_cell_to_region"] > 0 and fed["bytes_region_to_top"] > 0
+    assert central["trained_by"].startswith("central") and central["n_samples"] == fed["n_samples"]
+    assert set(d["regional_skill"]["A"]) == {"federated", "central"}
+    # restorations happen only in the daylight window, except in the any-hour variant
+    for method, decisions in run.seasons["A"].items():
+        fc = run.forecasts["A"]
+        restored_hours = fc.hour_of_day[1:][(decisions.shut[:-1] & ~decisions.shut[1:]).any(1)]
+        if method != "ours-any-hour":
+            assert ((restored_hours >= 8) & (restored_hours < 18)).all(), method
     for season in run.seasons.values():
         for decisions in season.values():
             s = decisions.score

@@ -39,8 +39,8 @@ STAGES: dict[str, dict[str, Any]] = {
                 "general_epochs": 10, "task_epochs": 30, "augment_noise": 0.0, "lr": 3e-3},
     "channels": {"ratio": 0.5, "epochs": 15, "lr": 1e-3},
     "prune": {"sparsity": 0.7, "criterion": "magnitude", "epochs": 12, "lr": 1e-3, "min_weights": 256},
-    "quantize": {"bits": 8},
-    "qat": {"bits": 8, "epochs": 8, "lr": 5e-4},
+    "quantize": {"bits": 8, "layer_bits": []},
+    "qat": {"bits": 8, "layer_bits": [], "epochs": 8, "lr": 5e-4},
     "mixed": {"budget_bytes": 0, "bits": [8, 4, 2], "epochs": 6, "lr": 5e-4},
     "huffman": {},
 }
@@ -120,6 +120,8 @@ class Recipe:
                                         f"use one of {', '.join(CRITERIA)}")
             if st.kind in ("quantize", "qat"):
                 check_bits(st.get("bits"), where)
+                for b in st.get("layer_bits"):  # one width per weight layer, in graph order (overrides bits)
+                    check_bits(b, where)
             if st.kind == "mixed":
                 for b in st.get("bits"):
                     check_bits(b, where)

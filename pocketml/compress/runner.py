@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +27,9 @@ from pocketml.compress.finetune import accuracy, finetune
 from pocketml.compress.mirror import GraphModule
 from pocketml.compress.prune import layer_sparsity, param_count, prune_channels, prune_unstructured
 from pocketml.compress.quantize import quantize
-from pocketml.compress.recipe import Recipe, StageSpec
+from pocketml.compress.recipe import TRAINING_STAGES, Recipe, StageSpec
 from pocketml.data.dataset import Split
+from pocketml.energy.carbon import maybe_track_emissions
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import FloatGraph, capture
 from pocketml.graph.ir import QuantGraph
@@ -179,11 +181,15 @@ def run_recipe(recipe: Recipe, model: nn.Module, calibration: np.ndarray, train:
     for i, st in enumerate(recipe.stages):
         torch.manual_seed(seed + i)
         t = time.perf_counter()
-        extra = _run_stage(st, state, train, test, seed + i)
+        training = st.kind in TRAINING_STAGES  # their emissions are measured (codecarbon, offline)
+        with maybe_track_emissions(st.kind) if training else nullcontext() as carbon:
+            extra = _run_stage(st, state, train, test, seed + i)
         after = snapshot(state, test)
         figures = {"stage": st.describe(),
                    **{f"{k}_before": v for k, v in before.items()},
                    **{f"{k}_after": v for k, v in after.items()}, **extra}
+        if training and carbon.value is not None:
+            figures["carbon"] = carbon.value.to_dict()
         records.append(StageRecord(st.kind, time.perf_counter() - t, figures))
         before = after
     qgraph, weights = state.deploy()
@@ -222,12 +228,10 @@ def _run_stage(st: StageSpec, state: _State, train: Split | None, test: Split, s
         return {"sparsity": round(mirror.sparsity(), 4),
                 "layer_sparsity": {k: round(v, 4) for k, v in layer_sparsity(mirror).items()}}
     if st.kind == "quantize":
-        mirror_names = _layer_names(state)
-        state.bits = dict.fromkeys(mirror_names, int(st.get("bits")))
-        return {"bits": int(st.get("bits")), "method": "post-training, per-channel symmetric weights, min/max ranges"}
+        state.bits = _stage_bits(st, state)
+        return {"bits": state.bits, "method": "post-training, per-channel symmetric weights, min/max ranges"}
     if st.kind == "qat":
-        bits = dict.fromkeys(_layer_names(state), int(st.get("bits")))
-        return _qat(state, bits, train, test, int(st.get("epochs")), float(st.get("lr")), seed)
+        return _qat(state, _stage_bits(st, state), train, test, int(st.get("epochs")), float(st.get("lr")), seed)
     if st.kind == "mixed":
         bits, sens = _mixed_bits(state, train, list(st.get("bits")), int(st.get("budget_bytes")))
         extra = _qat(state, bits, train, test, int(st.get("epochs")), float(st.get("lr")), seed)
@@ -240,6 +244,19 @@ def _run_stage(st: StageSpec, state: _State, train: Split | None, test: Split, s
 
 def _layer_names(state: _State) -> list[str]:
     return state.to_mirror().layer_names
+
+
+def _stage_bits(st: StageSpec, state: _State) -> dict[str, int]:
+    """Layer name → bits for a quantize / qat stage: ``layer_bits`` (one per layer) or ``bits`` for all."""
+    names = _layer_names(state)
+    per_layer = list(st.get("layer_bits"))
+    if not per_layer:
+        return dict.fromkeys(names, int(st.get("bits")))
+    if len(per_layer) != len(names):
+        raise PocketMLError(f"{st.kind}: layer_bits has {len(per_layer)} widths but the model has {len(names)} "
+                            f"weight layers ({', '.join(names)})",
+                            "give one width per conv / linear layer, in the model's order")
+    return dict(zip(names, map(int, per_layer), strict=True))
 
 
 def _qat(state: _State, bits: dict[str, int], train: Split, test: Split, epochs: int, lr: float,

@@ -39,7 +39,8 @@ def export_onnx(model: nn.Module, example: np.ndarray | torch.Tensor, path: str 
     Parameters
     ----------
     model : the float PyTorch module.
-    example : an input batch in the model's own layout (float32); its batch size may vary at run time.
+    example : an input batch in the model's own layout (float32, or int64 for token ids); its batch size may
+              vary at run time.
     path : where to write the ``.onnx`` file.
     atol : the largest absolute difference allowed between onnxruntime and PyTorch (default 1e-5).
     """
@@ -48,7 +49,9 @@ def export_onnx(model: nn.Module, example: np.ndarray | torch.Tensor, path: str 
 
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}", "pass the float model")
-    x = torch.as_tensor(np.asarray(example, dtype=np.float32))
+    arr = np.asarray(example)
+    # integer inputs (token ids) keep their dtype as int64; everything else is float32
+    x = torch.as_tensor(arr.astype(np.int64) if np.issubdtype(arr.dtype, np.integer) else arr.astype(np.float32))
     if x.ndim < 2 or x.shape[0] < 1:
         raise PocketMLError(f"the example must be a batch [N, ...] with N >= 1, got shape {tuple(x.shape)}",
                             "pass a few inputs in the model's layout, e.g. x_test[:8]")

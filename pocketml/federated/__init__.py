@@ -4,10 +4,15 @@ compressed updates, robust aggregation, differential privacy and a simulated fle
     result = pocketml.federated.run(clients=100, rounds=30, partition="dirichlet:0.5",
                                     compress="int8-topk")
     result.accuracy, result.total_bytes_up, result.model()
+
+    # your own PyTorch model and per-client data (optionally cell → region → top):
+    result = pocketml.federated.run(model_fn=..., client_data_fn=..., loss_fn=..., clients=4,
+                                    groups=[0, 0, 1, 1])          # → TaskResult (model_task.py)
 """
 
 from pocketml.federated.fleet import FleetProfile
+from pocketml.federated.model_task import ModelTask, TaskResult
 from pocketml.federated.run import FederatedResult, run
 from pocketml.federated.spec import FederatedSpec
 
-__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "run"]
+__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "ModelTask", "TaskResult", "run"]

@@ -79,10 +79,15 @@ def make_credentials(folder: Path, nodes: int) -> dict[str, Path]:
     return paths
 
 
-def write_app(folder: Path, spec: FederatedSpec, report: Path) -> Path:
-    """A Flower app folder whose components are pocketml's installed ServerApp and ClientApp."""
+def write_app(folder: Path, spec: FederatedSpec, report: Path, extra: dict | None = None) -> Path:
+    """A Flower app folder whose components are pocketml's installed ServerApp and ClientApp.
+
+    ``extra`` adds run-config keys the ServerApp reads: ``checkpoint`` (.npz path written each
+    round), ``round-grace`` (GraceGrid factor: stop waiting for missing replies that many
+    first-reply times after the first reply), ``round-timeout`` (seconds).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    config = {**spec.to_run_config(), "report": str(report)}
+    config = {**spec.to_run_config(), "report": str(report), **(extra or {})}
     lines = [f'{k} = {_toml(v)}' for k, v in config.items()]
     (folder / "pyproject.toml").write_text("\n".join([
         '[build-system]', 'requires = ["hatchling"]', 'build-backend = "hatchling.build"', '',
@@ -133,8 +138,8 @@ class LocalDeployment:
 
     def _start(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "wb")
-        proc = subprocess.Popen(args, env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(args, env={**self.env, "POCKETML_PROCESS": name}, cwd=self.workdir, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
         proc.name = name  # type: ignore[attr-defined]
         self.processes.append(proc)
         return proc
@@ -165,6 +170,28 @@ class LocalDeployment:
             "--node-config", f"partition-id={index % partitions} num-partitions={partitions}",
             "--port", str(free_port()), "--max-retries", "3", "--max-wait-time", "20"])
 
+    def submit(self, app: Path) -> subprocess.Popen:
+        """``flwr run APP local --stream`` in the background (log: flwr-run.log)."""
+        return self._start("flwr-run", [str(BIN / "flwr"), "run", str(app), "local", "--stream"])
+
+    def kill(self, name: str) -> list[int]:
+        """SIGKILL (no goodbye: a crash) every process started as ``name``, detached helpers included."""
+        mark = f"POCKETML_PROCESS={name}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if mark in (entry / "environ").read_bytes().split(b"\0"):
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return found
+
     def wait_for_port(self, port: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -188,7 +215,7 @@ class LocalDeployment:
         return found
 
     def stop(self, grace: float = 15) -> list[int]:
-        """SIGTERM what this deployment started, SIGKILL what is left after ``grace`` seconds.
+        """SIGTERM what this deployment started (detached helpers too), SIGKILL what is left after ``grace`` s.
 
         Returns the ids that needed SIGKILL (empty after a clean shutdown).
         """
@@ -201,6 +228,14 @@ class LocalDeployment:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
+        # Flower detaches some helpers (e.g. a ClientApp process) from the process groups signalled
+        # above: ask them to stop too, and give them their own grace period
+        for pid in self.leftovers():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
         while self.leftovers() and time.monotonic() < deadline:
             time.sleep(0.2)
         killed = self.leftovers()

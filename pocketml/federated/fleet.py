@@ -39,7 +39,7 @@ from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
 from pocketml.errors import PocketMLError
-from pocketml.federated.records import wire_bytes
+from pocketml.federated.records import wire_bytes, wire_copy
 
 SERVER_NODE_ID = SUPERLINK_NODE_ID
 STRAGGLER_SLOWDOWN = 10.0
@@ -179,7 +179,9 @@ class LocalFleet(Grid):
             if node.straggler:
                 latency *= STRAGGLER_SLOWDOWN
             try:
-                reply = self.client_app(msg, node.context)
+                # each node gets its own copy, as over the wire (strategies may share one RecordDict
+                # among all messages, and Flower's client mods, e.g. secaggplus_mod, consume keys)
+                reply = self.client_app(wire_copy(msg), node.context)
             except Exception as exc:  # a crashing client is a failed reply, as on a SuperNode
                 log(WARNING, "client on node %d failed: %s", node.node_id, exc)
                 reply = Message(Error(code=1, reason=str(exc)), reply_to=msg)

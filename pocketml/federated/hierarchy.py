@@ -15,11 +15,13 @@ This is the shape the wildfire application needs (stations → regional hub → 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from flwr.app import ConfigRecord, Message, MessageType, RecordDict
+from flwr.serverapp.strategy import Result
 
 from pocketml.errors import PocketMLError
 from pocketml.federated.client_app import app as client_app
@@ -49,6 +51,43 @@ class HierarchyResult:
                 "wall_time_s": round(self.wall_time_s, 3)}
 
 
+@dataclass(frozen=True)
+class RegionRounds:
+    """Outcome of :func:`federate_regions`: the final top model and the region ⇄ top bytes."""
+
+    arrays: dict[str, np.ndarray]
+    region_top_up: int
+    region_top_down: int
+
+
+def federate_regions(spec: FederatedSpec, fleets: list[LocalFleet], weights: np.ndarray,
+                     arrays: dict[str, np.ndarray], *, region_rounds: int = 1,
+                     on_round: Callable[[int, dict[str, np.ndarray], list[Result]], None] | None = None
+                     ) -> RegionRounds:
+    """The cell → region → top loop: ``spec.rounds`` top rounds; in each, every region's fleet runs
+    ``region_rounds`` rounds of ``make_strategy(spec)`` from the top model, and the top averages the
+    regional models weighted by ``weights`` (samples per region). ``on_round(round, top_arrays,
+    region_results)`` after each top round. Used by :func:`run_hierarchical` and by
+    ``pocketml.federated.run(model_fn=..., groups=...)`` (model_task.py)."""
+    global_arrays, up_top, down_top = arrays, 0, 0
+    share = np.asarray(weights, np.float64) / np.sum(weights)
+    for top_round in range(1, spec.rounds + 1):
+        down = Message(RecordDict({"arrays": to_record(global_arrays)}), 0, MessageType.TRAIN)
+        down_top += wire_bytes(down) * len(fleets)
+        regional, results = [], []
+        for fleet in fleets:
+            result = make_strategy(spec).start(fleet, to_record(global_arrays), num_rounds=region_rounds,
+                                               train_config=ConfigRecord({"lr": spec.lr}))
+            results.append(result)
+            regional.append(from_record(result.arrays) if len(result.arrays) else global_arrays)
+            up_top += wire_bytes(Message(RecordDict({"arrays": to_record(regional[-1])}), 0, MessageType.TRAIN))
+        global_arrays = {k: sum(w * r[k] for w, r in zip(share, regional, strict=True)).astype(np.float32)
+                         for k in global_arrays}
+        if on_round is not None:
+            on_round(top_round, global_arrays, results)
+    return RegionRounds(global_arrays, up_top, down_top)
+
+
 def run_hierarchical(spec: FederatedSpec, regions: int, region_rounds: int = 1) -> HierarchyResult:
     """Cells (``spec.clients``, split into ``regions`` contiguous groups) → regions → top."""
     import logging
@@ -71,23 +110,13 @@ def run_hierarchical(spec: FederatedSpec, regions: int, region_rounds: int = 1) 
         fleets = [LocalFleet(client_app, len(m), config, seed=spec.seed + r, partition_ids=tuple(int(i) for i in m))
                   for r, m in enumerate(members)]
         weights = np.array([sum(sizes[i] for i in m) for m in members], dtype=np.float64)
-        global_arrays = model_arrays(build_model(spec))
         test = load_dataset(spec.dataset).test
-        acc, up_top, down_top = [], 0, 0
-        for _ in range(spec.rounds):
-            down = Message(RecordDict({"arrays": to_record(global_arrays)}), 0, MessageType.TRAIN)
-            down_top += wire_bytes(down) * regions
-            regional = []
-            for fleet in fleets:
-                result = make_strategy(spec).start(fleet, to_record(global_arrays), num_rounds=region_rounds,
-                                                   train_config=ConfigRecord({"lr": spec.lr}))
-                arrays = from_record(result.arrays) if len(result.arrays) else global_arrays
-                regional.append(arrays)
-                up_top += wire_bytes(Message(RecordDict({"arrays": to_record(arrays)}), 0, MessageType.TRAIN))
-            share = weights / weights.sum()
-            global_arrays = {k: sum(w * r[k] for w, r in zip(share, regional, strict=True)).astype(np.float32)
-                             for k in global_arrays}
-            acc.append(accuracy(load_arrays(build_model(spec), global_arrays), test))
+        acc: list[float] = []
+        out = federate_regions(spec, fleets, weights, model_arrays(build_model(spec)),
+                               region_rounds=region_rounds,
+                               on_round=lambda _r, arrays, _res: acc.append(
+                                   accuracy(load_arrays(build_model(spec), arrays), test)))
+        up_top, down_top = out.region_top_up, out.region_top_down
         return HierarchyResult(
             regions=regions, accuracy=tuple(acc),
             cell_region_up=sum(t.bytes_up for f in fleets for t in f.traffic),

@@ -11,7 +11,8 @@ import logging
 import math
 import resource
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from flwr.app import Context, RecordDict
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 
+from pocketml.energy.carbon import maybe_track_emissions
+from pocketml.errors import PocketMLError
 from pocketml.federated.client_app import app as client_app
 from pocketml.federated.fleet import FleetProfile, LocalFleet, RoundTraffic
+from pocketml.federated.model_task import ModelTask, TaskResult, run_task
 from pocketml.federated.server_app import ServerHooks, build_server_app
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import Rejection
@@ -52,6 +56,7 @@ class FederatedResult:
     peak_rss_bytes: int
     resumed_from: int = 0
     personal: tuple[tuple[int, int, float, float], ...] = ()
+    carbon: dict[str, Any] | None = None  # CarbonRecord.to_dict() of the training, None when not tracked
     final_arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -92,6 +97,7 @@ class FederatedResult:
             "peak_rss_bytes": self.peak_rss_bytes,
             "resumed_from": self.resumed_from,
             "personalization": self.personalization(),
+            "carbon": self.carbon,
         }
 
     def personalization(self) -> dict[str, Any] | None:
@@ -108,14 +114,38 @@ class FederatedResult:
 
 def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
         checkpoint: str | Path | None = None, progress: bool = False, verbose: bool = False,
-        **settings: Any) -> FederatedResult:
-    """Simulate federated training of a built-in model on a built-in dataset with Flower.
+        model_fn: Callable[[], nn.Module] | None = None,
+        client_data_fn: Callable[[int], Sequence[np.ndarray]] | None = None,
+        loss_fn: Callable[..., torch.Tensor] | None = None, eval_fn: Callable[[nn.Module], float] | None = None,
+        optimizer: str = "adam", groups: Sequence[int] | np.ndarray | None = None, region_rounds: int = 1,
+        **settings: Any) -> FederatedResult | TaskResult:
+    """Simulate federated training with Flower: a built-in model on a built-in dataset, or yours.
 
     Pass a FederatedSpec or its fields as keywords (``run(clients=100, partition="dirichlet:0.5",
     compress="int8-topk")``). ``fleet`` sets availability, dropouts and stragglers;
     ``checkpoint`` is an .npz path written each round and resumed from if it exists;
     ``verbose`` shows Flower's own log lines (warnings, e.g. rejected updates, always show).
+
+    Your own model and data (returns a ``TaskResult``; see ``pocketml.federated.model_task``):
+    ``model_fn()`` → a fresh module, ``client_data_fn(partition_id)`` → that client's sample-first
+    arrays, ``loss_fn(model, *batch)`` → scalar, optional ``eval_fn(model)`` → float after each
+    round, ``optimizer`` "adam"/"sgd"; ``groups[client]`` = region label trains cell → region → top
+    (``region_rounds`` rounds inside each region per top round).
+
+    Either way the training is measured with codecarbon when it is installed and ``POCKETML_CARBON``
+    is not ``off``: the result's ``carbon`` (and ``to_json()["carbon"]``) is the CarbonRecord as a
+    dict (stage "federated"), else None.
     """
+    if model_fn is not None or client_data_fn is not None or loss_fn is not None:
+        if model_fn is None or client_data_fn is None or loss_fn is None or checkpoint is not None:
+            raise PocketMLError("a custom federated run needs model_fn, client_data_fn and loss_fn (no checkpoint)",
+                                "pass all three functions, or none of them for the built-in dataset path")
+        task = ModelTask(model_fn, client_data_fn, loss_fn, eval_fn, optimizer)
+        return run_task(task, spec or FederatedSpec(**settings), groups=groups, region_rounds=region_rounds,
+                        fleet=fleet, progress=progress, verbose=verbose)
+    if groups is not None:
+        raise PocketMLError("groups (a cell → region hierarchy) is for custom model runs here",
+                            "use pocketml.federated.hierarchy.run_hierarchical for the built-in datasets")
     spec = (spec or FederatedSpec(**settings)).validate()
     fleet = (fleet or FleetProfile()).validate()
     flwr_logger, threads = logging.getLogger("flwr"), torch.get_num_threads()
@@ -123,7 +153,9 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
     flwr_logger.setLevel(logging.INFO if verbose else logging.WARNING)
     torch.set_num_threads(1)  # tiny models: one thread is ~20x faster than two under load
     try:
-        return _simulate(spec, fleet, checkpoint, progress)
+        with maybe_track_emissions("federated") as carbon:
+            result = _simulate(spec, fleet, checkpoint, progress)
+        return replace(result, carbon=carbon.value.to_dict() if carbon.value is not None else None)
     finally:
         flwr_logger.setLevel(level)
         torch.set_num_threads(threads)

@@ -17,6 +17,7 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
+from pocketml.federated.grace import GraceGrid
 from pocketml.federated.records import from_record, to_record
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import UpdateGate, make_strategy
@@ -76,6 +77,8 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
     @app.main()
     def main(grid: Grid, context: Context) -> None:
         spec = FederatedSpec.from_run_config(context.run_config).validate()
+        if float(context.run_config.get("round-grace", 0)) > 0:  # deployments: don't wait a minute for dead nodes
+            grid = GraceGrid(grid, factor=float(context.run_config["round-grace"]))
         checkpoint = hooks.checkpoint or (Path(str(context.run_config["checkpoint"]))
                                           if context.run_config.get("checkpoint") else None)
         arrays = model_arrays(build_model(spec))
@@ -116,8 +119,13 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
         if report:  # deployments: the SuperLink side writes what it saw
             out = Path(str(report))
             tmp = out.with_suffix(".tmp")
+            gate = strategy.log
             tmp.write_text(json.dumps({"accuracy": [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0],
-                                       "rejected": len(strategy.log.rejections)}))
+                                       "rejected": len(strategy.log.rejections),
+                                       "clients_per_round": [gate.accepted.get(r, 0) for r in sorted(gate.sampled)],
+                                       "sampled_per_round": [gate.sampled[r] for r in sorted(gate.sampled)],
+                                       "failed_per_round": [gate.failed.get(r, 0) for r in sorted(gate.sampled)],
+                                       "gave_up_waiting": list(getattr(grid, "cut_short", []))}))
             os.replace(tmp, out)
 
     return app

@@ -15,7 +15,8 @@ from pocketml.errors import PocketMLError
 from pocketml.federated.codec import check_codec
 from pocketml.federated.partition import Partitioning
 
-STRATEGIES = ("fedavg", "fedprox", "krum", "trimmed-mean", "median")
+STRATEGIES = ("fedavg", "fedprox", "krum", "trimmed-mean", "median", "multi-krum", "bulyan",
+              "clipped-trimmed-mean", "clipped-median", "centered-clip")
 ATTACKS = ("none", "sign-flip", "label-flip", "nan", "wrong-shape")
 DATASETS = {"digits": "digits-cnn"}
 
@@ -30,7 +31,9 @@ class FederatedSpec:
     model : str ["digits-cnn"]      built-in model name
     clients : int [10]              simulated clients (SuperNodes)
     rounds : int [5]                server rounds
-    strategy : str ["fedavg"]       fedavg | fedprox | krum | trimmed-mean | median
+    strategy : str ["fedavg"]       fedavg | fedprox | krum | trimmed-mean | median | multi-krum |
+                                    bulyan (Flower's) | clipped-trimmed-mean | clipped-median |
+                                    centered-clip (robust.py)
     partition : str ["iid"]         iid | dirichlet:ALPHA | size:SIGMA
     compress : str ["none"]         none | int8 | topk | int8-topk (uplink)
     topk_fraction : float [0.05]    share of entries top-k keeps
@@ -41,7 +44,10 @@ class FederatedSpec:
     proximal_mu : float [0.01]      FedProx's mu
     attack : str ["none"]           what the poisoned clients do (sign-flip sends -4x its update)
     attack_fraction : float [0.0]   share of clients that are poisoned
-    trim_beta : float [0.2]         share trimmed at each end by trimmed-mean
+    trim_beta : float [0.2]         share trimmed at each end by (clipped-)trimmed-mean
+    norm_bound : float [1.0]        clipped-*: updates bounded to this x the round's median norm
+    byzantine_f : int [0]           f that krum / multi-krum / bulyan assume per round (0: the
+                                    expected number of poisoned clients, attackers_per_round)
     dp_epsilon : float [inf]        target epsilon over the whole run (inf = no DP)
     dp_delta : float [1e-5]
     dp_clip : float [1.0]           L2 clipping norm of each client update
@@ -67,6 +73,8 @@ class FederatedSpec:
     attack: str = "none"
     attack_fraction: float = 0.0
     trim_beta: float = 0.2
+    norm_bound: float = 1.0
+    byzantine_f: int = 0
     dp_epsilon: float = math.inf
     dp_delta: float = 1e-5
     dp_clip: float = 1.0
@@ -87,6 +95,11 @@ class FederatedSpec:
         """Poisoned clients expected among those sampled each round (Krum's f)."""
         return min(self.attackers, math.ceil(self.attack_fraction * self.per_round)) if self.attackers else 0
 
+    @property
+    def assumed_f(self) -> int:
+        """Poisoned clients per round that Krum, Multi-Krum and Bulyan are told to expect."""
+        return self.byzantine_f or self.attackers_per_round
+
     def validate(self) -> FederatedSpec:
         """Fail fast on impossible settings; returns self."""
         if self.dataset not in DATASETS:
@@ -106,11 +119,19 @@ class FederatedSpec:
                                 "pass a share of poisoned clients such as 0.2")
         Partitioning.parse(self.partition)
         check_codec(self.compress, self.topk_fraction)
-        if self.strategy == "krum" and self.per_round < 2 * self.attackers_per_round + 3:
+        if self.byzantine_f < 0:
+            raise PocketMLError(f"byzantine_f {self.byzantine_f} is negative", "pass 0 (automatic) or a count")
+        if self.strategy in ("krum", "multi-krum") and self.per_round < 2 * self.assumed_f + 3:
             raise PocketMLError(
                 f"Krum needs more than 2f + 2 clients per round; {self.per_round} sampled with "
-                f"f = {self.attackers_per_round} poisoned", "sample more clients per round or use median")
-        if self.strategy == "trimmed-mean" and not 0 <= self.trim_beta < 0.5:
+                f"f = {self.assumed_f} poisoned", "sample more clients per round or use median")
+        if self.strategy == "bulyan" and self.per_round < 4 * self.assumed_f + 3:
+            raise PocketMLError(
+                f"Bulyan needs at least 4f + 3 clients per round; {self.per_round} sampled with "
+                f"f = {self.assumed_f} poisoned", "sample more clients per round or use centered-clip")
+        if not self.norm_bound > 0:
+            raise PocketMLError(f"norm bound {self.norm_bound} is not positive", "pass e.g. 1.0 (the median norm)")
+        if self.strategy.endswith("trimmed-mean") and not 0 <= self.trim_beta < 0.5:
             raise PocketMLError(f"trim beta {self.trim_beta} is outside [0, 0.5)", "pass e.g. 0.2")
         if not self.dp_epsilon > 0:
             raise PocketMLError(f"epsilon {self.dp_epsilon} is not positive", "pass ε > 0, or inf for no DP")

@@ -1,7 +1,10 @@
 """Strategies by name (Flower's own implementations) behind a gate that checks every update.
 
     UpdateGate ─▶ [DifferentialPrivacyServerSideFixedClipping ─▶] FedAvg | FedProx | Krum |
-                                                                  FedTrimmedAvg | FedMedian
+                                                                  FedTrimmedAvg | FedMedian |
+                                                                  MultiKrum | Bulyan
+    UpdateGate ─▶ NormBound ─▶ FedTrimmedAvg | FedMedian     (robust.py: clipped-*)
+    UpdateGate ─▶ CenteredClipping (a FedAvg subclass, robust.py)
 
 The gate is a thin Strategy wrapper: it remembers the global model it sent, decodes compressed
 updates back into full weights (so Flower's aggregators see ordinary ArrayRecords), rejects and
@@ -20,12 +23,14 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import (
+    Bulyan,
     DifferentialPrivacyServerSideFixedClipping,
     FedAvg,
     FedMedian,
     FedProx,
     FedTrimmedAvg,
     Krum,
+    MultiKrum,
     Strategy,
 )
 from flwr.supercore import log
@@ -40,7 +45,9 @@ from flwr.supercore.privacy_accounting.rdp_accountant import RdpAccountant
 from pocketml.errors import PocketMLError
 from pocketml.federated import codec
 from pocketml.federated.records import from_record, to_record
+from pocketml.federated.robust import CenteredClipping, NormBound
 from pocketml.federated.spec import FederatedSpec
+from pocketml.federated.wrapper import StrategyWrapper
 
 
 @dataclass(frozen=True)
@@ -58,21 +65,20 @@ class GateLog:
 
     rejections: list[Rejection] = field(default_factory=list)
     skipped_rounds: list[int] = field(default_factory=list)
-    accepted: dict[int, int] = field(default_factory=dict)
+    accepted: dict[int, int] = field(default_factory=dict)  # round -> updates aggregated
+    sampled: dict[int, int] = field(default_factory=dict)  # round -> clients asked to train
+    failed: dict[int, int] = field(default_factory=dict)  # round -> error replies (e.g. node unavailable)
 
 
-class UpdateGate(Strategy):
+class UpdateGate(StrategyWrapper):
     """Decode, check, then hand updates to ``strategy``; skip rounds with < ``min_clients`` online."""
 
     def __init__(self, strategy: Strategy, compress: str = "none", min_clients: int = 1) -> None:
-        self.strategy = strategy
+        super().__init__(strategy)
         self.compress = compress
         self.min_clients = min_clients
         self.log = GateLog()
         self._global: dict[str, np.ndarray] = {}
-
-    def summary(self) -> None:
-        self.strategy.summary()
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
@@ -82,13 +88,16 @@ class UpdateGate(Strategy):
             log(WARNING, "round %d skipped: %d client(s) online, %d needed", server_round, online, self.min_clients)
             self.log.skipped_rounds.append(server_round)
             return []
-        return self.strategy.configure_train(server_round, arrays, config, grid)
+        messages = list(self.strategy.configure_train(server_round, arrays, config, grid))
+        self.log.sampled[server_round] = len(messages)
+        return messages
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         kept = []
         for msg in replies:
             if msg.has_error():
+                self.log.failed[server_round] = self.log.failed.get(server_round, 0) + 1
                 continue
             try:
                 weights = self._full_weights(msg.content)
@@ -103,13 +112,6 @@ class UpdateGate(Strategy):
         if not kept:
             return None, None
         return self.strategy.aggregate_train(server_round, kept)
-
-    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
-                           grid: Grid) -> Iterable[Message]:
-        return self.strategy.configure_evaluate(server_round, arrays, config, grid)
-
-    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
-        return self.strategy.aggregate_evaluate(server_round, replies)
 
     def _full_weights(self, content: RecordDict) -> dict[str, np.ndarray]:
         """Full float32 weights from a reply (plain weights, or global + decoded delta); checked."""
@@ -173,9 +175,20 @@ def make_strategy(spec: FederatedSpec, population: int | None = None) -> Strateg
     elif spec.strategy == "fedprox":
         inner = FedProx(**common, proximal_mu=spec.proximal_mu)
     elif spec.strategy == "krum":
-        inner = Krum(**common, num_malicious_nodes=spec.attackers_per_round)
+        inner = Krum(**common, num_malicious_nodes=spec.assumed_f)
+    elif spec.strategy == "multi-krum":  # averages the n - f updates Krum scores best
+        f = spec.assumed_f
+        inner = MultiKrum(**common, num_malicious_nodes=f, num_nodes_to_select=max(1, spec.per_round - f))
+    elif spec.strategy == "bulyan":
+        inner = Bulyan(**common, num_malicious_nodes=spec.assumed_f)
     elif spec.strategy == "trimmed-mean":
         inner = FedTrimmedAvg(**common, beta=spec.trim_beta)
+    elif spec.strategy == "clipped-trimmed-mean":
+        inner = NormBound(FedTrimmedAvg(**common, beta=spec.trim_beta), spec.norm_bound)
+    elif spec.strategy == "clipped-median":
+        inner = NormBound(FedMedian(**common), spec.norm_bound)
+    elif spec.strategy == "centered-clip":
+        inner = CenteredClipping(**common)
     else:
         inner = FedMedian(**common)
     if private:

@@ -112,9 +112,11 @@ def _energy_section(result: Result) -> str:
     """The energy budget section (pocketml.energy), recomputed from the result; empty without one."""
     if not result.energy or "error" in result.energy:
         return ""
-    from pocketml.energy import budget_from_result, energy_section_html
+    from pocketml.energy import OffloadCascade, budget_from_result, energy_section_html
 
-    return energy_section_html(budget_from_result(result.to_json(), device=result.device))
+    cascades = result.energy.get("cascades", [])  # the offloading cascade, when shrink had labels and a server
+    return energy_section_html(budget_from_result(result.to_json(), device=result.device),
+                               tuple(OffloadCascade.from_dict(c) for c in cascades))
 
 
 def write_html(result: Result, path: str | Path) -> Path:

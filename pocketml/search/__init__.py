@@ -2,9 +2,8 @@
 
 from pocketml.search.cost import Budget, CandidateCost, measure_cost
 from pocketml.search.match import FAMILIES, TASKS, Candidate, ChosenModel, MatchResult, match
-from pocketml.search.space import Architecture, build, register_bits, supported_bits
+from pocketml.search.space import BITS, Architecture, build
 from pocketml.search.trees import TreeArchitecture
 
-__all__ = ["FAMILIES", "TASKS", "Architecture", "Budget", "Candidate", "CandidateCost", "ChosenModel",
-           "MatchResult", "TreeArchitecture", "build", "match", "measure_cost", "register_bits",
-           "supported_bits"]
+__all__ = ["BITS", "FAMILIES", "TASKS", "Architecture", "Budget", "Candidate", "CandidateCost", "ChosenModel",
+           "MatchResult", "TreeArchitecture", "build", "match", "measure_cost"]

@@ -4,7 +4,9 @@ Bytes do not depend on the weights' values, only on the shapes, so each candidat
 with *random* weights: build it, capture it, quantize it on a tiny calibration batch, plan its
 memory (``graph/planner.py``) and emit its C (``deploy/c/emit.py``). That gives
 
-* ``arena_bytes`` and ``const_bytes`` exactly (the planner's arena, the emitter's constant arrays);
+* ``arena_bytes`` and ``const_bytes`` exactly (the planner's arena, the emitter's constant arrays;
+  int4 layers are packed two weights per byte and decoded into one scratch buffer, counted in RAM,
+  exactly as ``shrink`` emits them);
 * ``ram_bytes`` and ``flash_bytes`` by the same measurement ``shrink`` makes: the emitted
   ``model.c`` and kernels compiled with host ``gcc -Os`` (``.bss + .data`` + the caller's input
   and output buffers; ``.text + .rodata + .data``). Constant data is exact; code size is the host
@@ -26,13 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pocketml.compress.quantize import quantize
+from pocketml.compress.runner import weight_storage
 from pocketml.deploy.c import emit_c
 from pocketml.deploy.c.build import measure_sections
 from pocketml.devices import Device, estimate_cost
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
-from pocketml.search.space import QUANTIZERS, Architecture, build, resize
+from pocketml.search.space import Architecture, build, layer_bits, resize
 
 HARVARD_CONST_IN_RAM = {"avr8"}
 COST_SEED = 0  # the random weights used for costing; bytes do not depend on them
@@ -105,9 +109,11 @@ def measure_cost(arch: Architecture, calibration: np.ndarray, n_classes: int, de
         torch.manual_seed(COST_SEED)
         model = build(arch, calib.shape[1], n_classes).eval()
     graph = capture(model, torch.as_tensor(calib[:1]), "candidate")
-    qgraph = QUANTIZERS[arch.bits[0]](graph, calib)
+    bits = layer_bits(arch, graph)
+    qgraph = quantize(graph, calib, weight_bits=bits)
     plan = plan_memory(qgraph)
-    source = emit_c(qgraph, plan, "candidate")
+    # dense packing only: sparse storage depends on the trained weights' zeros, which can only shrink it
+    source = emit_c(qgraph, plan, "candidate", weights=weight_storage(qgraph, bits, ("dense",)))
     kernels = tuple(sorted(f for f in source.files if f.endswith(".c") and f not in ("main.c", "model.c")))
     with tempfile.TemporaryDirectory(prefix="pocketml-cost-") as tmp:
         for fname, text in source.files.items():

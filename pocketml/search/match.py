@@ -1,10 +1,16 @@
 """``match``: the most accurate model whose deployed artifact fits a named board.
 
     every candidate ─cost (exact bytes, no training)─▶ over a budget? ─yes─▶ pruned (never trained)
-                                                       └─no─▶ train briefly ─▶ validation accuracy
+                                                       └─no─▶ train briefly ─▶ quantize at its bits
+                                                              ─▶ validation accuracy of the integer reference
     Optuna (multi-objective TPE) proposes candidates; objectives: accuracy ↑, flash ↓, latency ↓
     Pareto front ─▶ chosen (most accurate; within ``accuracy_tolerance`` of it, the smallest flash)
                  ─▶ trained fully ─▶ ``pocketml.shrink`` (verified C) or verified emlearn C (trees)
+
+Each weight layer of a ``cnn`` / ``mlp`` candidate is int8 or int4 (``space.BITS``). The search ranks
+candidates by the accuracy of the integer reference after post-training quantization at their
+bits (what would be deployed without fine-tuning); a chosen model with int4 layers is deployed
+with quantization-aware training at those bits (the ``qat`` stage of ``pocketml.compress``).
 
 If no candidate meets the budget the closest one (smallest worst overrun) is chosen instead,
 deployed all the same, and the result says by how much it misses (``chosen.misses``).
@@ -25,15 +31,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pocketml.compress.quantize import quantize
+from pocketml.compress.recipe import Recipe, StageSpec
 from pocketml.data.dataset import Dataset, Split
 from pocketml.data.digits import load_digits
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.models.train import evaluate_accuracy, train
+from pocketml.models.train import train
 from pocketml.pipeline import shrink
 from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost, measure_cost
-from pocketml.search.space import DEPTHS, KERNELS, NN_FAMILIES, WIDTHS, Architecture, build, resize, suggest
+from pocketml.search.space import (
+    BITS,
+    DEPTHS,
+    KERNELS,
+    NN_FAMILIES,
+    WIDTHS,
+    Architecture,
+    build,
+    layer_bits,
+    resize,
+    suggest,
+)
 from pocketml.search.trees import TreeArchitecture, deploy_tree, fit_tree, suggest_tree, tree_cost, tree_features
 
 FAMILIES = (*NN_FAMILIES, "tree")
@@ -151,6 +170,7 @@ def match(
     max_ram: int | None = None,
     max_flash: int | None = None,
     families: tuple[str, ...] | None = None,
+    bits: tuple[int, ...] = BITS,
     n_trials: int = 40,
     timeout_s: float = 420.0,
     search_epochs: int = 6,
@@ -172,6 +192,7 @@ def match(
     max_latency_ms, max_energy_uj : optional caps on the estimated latency / energy per inference.
     max_ram, max_flash : optional byte caps below the board's own SRAM / flash (default: the board's).
     families : which families to search (default None: all of ``cnn``, ``dscnn``, ``mlp``, ``tree``).
+    bits : weight widths a ``cnn`` / ``mlp`` layer may take (default ``(8, 4)``; ``(8,)`` = int8 only).
     n_trials : candidates Optuna proposes (default 40); pruned ones cost no training.
     timeout_s : stop proposing after this many seconds (default 420, so a default search stays
         under 10 minutes with the final training and verification).
@@ -198,6 +219,9 @@ def match(
     if unknown or not families:
         raise PocketMLError(f"unknown model families {unknown or '(none given)'}",
                             f"choose from {', '.join(FAMILIES)}")
+    if not bits or any(b not in BITS for b in bits):
+        raise PocketMLError(f"weight widths {list(bits)} cannot all be searched",
+                            f"choose from {', '.join(map(str, BITS))} (int4 layers are fine-tuned with QAT)")
     for name, value in (("n_trials", n_trials), ("n_finalists", n_finalists), ("search_epochs", search_epochs),
                         ("final_epochs", final_epochs)):
         if value < 1:
@@ -244,13 +268,13 @@ def match(
             return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
         t0 = time.perf_counter()
         model = _train_net(arch, data, seed, search_epochs, SEARCH_RECIPE)
-        acc = evaluate_accuracy(model, Split(resize(data.val.x, arch.resolution), data.val.y))
+        acc = _integer_accuracy(model, arch, data)
         return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
 
     def objective(trial):
         family = trial.suggest_categorical("family", list(searched))
         arch = (suggest_tree(trial, spec.resolutions) if family == "tree"
-                else suggest(trial, family, spec.resolutions))
+                else suggest(trial, family, spec.resolutions, tuple(bits)))
         cand = evaluate(arch)
         if arch not in seen:
             seen[arch] = cand
@@ -296,16 +320,17 @@ def match(
         else:  # nothing meets the budget: the candidate that misses it by the least
             pick = min(costed, key=lambda c: (max(c.cost.misses.values()), sum(c.cost.misses.values())))
             model, final_val = _final_model(pick.arch, data, spec, seed, final_epochs)
-        chosen = _deploy(pick, model, final_val, data, spec, board, budget, out)
+        chosen = _deploy(pick, model, final_val, data, spec, board, budget, out, seed)
     result = MatchResult(
         board, task, budget, front, chosen, candidates, search_seconds, time.perf_counter() - started,
         settings={"families": list(searched), "excluded_families": excluded, "n_trials": n_trials,
                   "timeout_s": timeout_s,
-                  "search_epochs": search_epochs, "final_epochs": final_epochs,
+                  "search_epochs": search_epochs, "final_epochs": final_epochs, "bits": list(bits),
                   "accuracy_tolerance": accuracy_tolerance, "n_finalists": n_finalists, "seed": seed,
                   "sampler": "optuna TPESampler (multi-objective)",
-                  "accuracy": "front: validation accuracy after brief training; "
-                              "chosen: test accuracy of the verified C"},
+                  "accuracy": "front: validation accuracy of the integer reference (post-training "
+                              "quantization at the candidate's bits) after brief training; chosen: test "
+                              "accuracy of the verified C (QAT first when a layer is int4)"},
         files={"json": "match.json", "chosen": "chosen/", **({"plot": "front.png"} if plot else {})},
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -332,6 +357,7 @@ def _front(candidates: list[Candidate]) -> list[Candidate]:
     return sorted(front, key=lambda c: (c.cost.flash_bytes, -c.accuracy))
 
 
+QAT_EPOCHS = 8  # fine-tuning of a chosen model with int4 layers (the qat stage's default)
 SEARCH_RECIPE = {"lr": 1e-2, "batch_size": 32}  # brief training: larger steps, more of them
 FINAL_RECIPE = {"lr": 1e-2, "batch_size": 32}  # the same steps, for longer (better than lr 3e-3 here)
 
@@ -353,6 +379,15 @@ def _one_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _integer_accuracy(model, arch: Architecture, data: Dataset) -> float:
+    """Validation accuracy of ``model`` as deployed without fine-tuning: PTQ at ``arch.bits``."""
+    calib = resize(data.train.x[:256], arch.resolution)
+    graph = capture(model.eval(), torch.as_tensor(calib[:1]), "candidate")
+    qgraph = quantize(graph, calib, weight_bits=layer_bits(arch, graph))
+    x_val = resize(data.val.x, arch.resolution)
+    return float(np.mean(qgraph.run(qgraph.quantize_input(x_val)).argmax(1) == data.val.y))
 
 
 def _family_problem(family: str, task: Task, data: Dataset) -> str | None:
@@ -378,11 +413,11 @@ def _final_model(arch, data: Dataset, spec: Task, seed: int, final_epochs: int):
         xva = tree_features(data.val.x, arch.resolution, spec.integer_scale)
         return model, float(np.mean(model.predict(xva) == data.val.y))
     model = _train_net(arch, data, seed, final_epochs, FINAL_RECIPE)
-    return model, evaluate_accuracy(model, Split(resize(data.val.x, arch.resolution), data.val.y))
+    return model, _integer_accuracy(model, arch, data)
 
 
 def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task, board: Device, budget: Budget,
-            out: Path) -> ChosenModel:
+            out: Path, seed: int) -> ChosenModel:
     """Deploy the fully trained chosen model through the verified path for its kind."""
     arch = pick.arch
     target = out / "chosen"
@@ -404,9 +439,14 @@ def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task,
             flash_method="host gcc -Os object sections of model.c (.text+.rodata+.data); code size of the "
                          "host ISA, an estimate for the board; RAM adds int16 features and int32 votes",
             final_validation_accuracy=final_val)
+    recipe, train_split = None, None
+    if arch.below_8_bits:  # int4 layers: fine-tune at the chosen bits with the deploy arithmetic
+        recipe = Recipe(f"match-{arch.label}", (StageSpec("qat", {"layer_bits": list(arch.bits),
+                                                                  "epochs": QAT_EPOCHS}),))
+        train_split = Split(resize(data.train.x, arch.resolution), data.train.y)
     res = shrink(model, resize(data.train.x, arch.resolution), Split(resize(data.test.x, arch.resolution),
                                                                      data.test.y),
-                 board, target, name=f"match_{arch.family}")
+                 board, target, name=f"match_{arch.family}", recipe=recipe, train=train_split, seed=seed)
     sections = next(s.figures["sections"] for s in res.stages if s.name == "deploy-c")
     ram = res.ram_bytes + (sections["rodata"] if board.core in HARVARD_CONST_IN_RAM else 0)
     misses = budget.misses(ram, res.flash_bytes, res.cost.latency_ms, res.cost.energy_uj)

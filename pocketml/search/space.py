@@ -15,14 +15,15 @@ Families (all built from layers pocketml's capture accepts, so every candidate c
 Input resolution is part of the candidate: images are average-pooled from the task's native size
 (digits 8x8 → 4x4) before the model sees them, on the host and on the board alike.
 
-The bits axis is pluggable: ``SUPPORTED_BITS`` lists the weight widths the compressor can deploy
-today (int8). Registering another (``register_bits``) makes the space draw it; nothing else here
-changes.
+Bits per weight layer: each conv / fully connected layer of a ``cnn`` or ``mlp`` candidate draws
+its weight width from ``BITS`` (int8 or int4, the widths the compressor packs in the emitted C
+and can fine-tune with quantization-aware training). ``dscnn`` candidates stay int8: the QAT
+mirror (``compress/mirror.py``) does not train depthwise convolutions yet, and a width that cannot
+be fine-tuned would be chosen on post-training accuracy alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pocketml.compress.quantize import quantize
 from pocketml.errors import PocketMLError
+from pocketml.graph.capture import FloatGraph
 
 NN_FAMILIES = ("cnn", "dscnn", "mlp")
 BASE_CHANNELS = {"cnn": 16, "dscnn": 16, "mlp": 64}
@@ -39,24 +40,9 @@ WIDTHS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 DEPTHS = {"cnn": (1, 2, 3), "dscnn": (2, 3, 4), "mlp": (0, 1, 2)}
 KERNELS = (3, 5)
 
-# bits -> quantizer (FloatGraph, calibration) -> QuantGraph. int4 etc. register here later.
-QUANTIZERS: dict[int, Callable] = {8: quantize}
-
-
-def supported_bits() -> tuple[int, ...]:
-    """Weight bit widths the space may draw (those with a registered quantizer)."""
-    return tuple(sorted(QUANTIZERS))
-
-
-def register_bits(bits: int, quantizer: Callable) -> None:
-    """Make ``bits`` a choice on the bits axis; ``quantizer(float_graph, calibration)`` → QuantGraph.
-
-    The quantizer receives the candidate's per-layer bits as ``layer_bits`` keyword when the
-    candidate mixes widths.
-    """
-    if bits < 1 or bits > 8:
-        raise PocketMLError(f"cannot register {bits}-bit weights", "bits must be between 1 and 8")
-    QUANTIZERS[bits] = quantizer
+BITS = (8, 4)  # weight widths a cnn / mlp layer may draw
+MIXED_BITS_FAMILIES = ("cnn", "mlp")  # families whose every weight layer QAT can fine-tune
+WEIGHT_KINDS = ("conv2d", "depthwise_conv2d", "linear")  # captured layers that carry weights
 
 
 @dataclass(frozen=True)
@@ -89,6 +75,19 @@ class Architecture:
     def to_dict(self) -> dict:
         return {"family": self.family, "width": self.width, "depth": self.depth, "kernel": self.kernel,
                 "resolution": self.resolution, "bits": list(self.bits), "label": self.label}
+
+    @property
+    def below_8_bits(self) -> bool:
+        return min(self.bits, default=8) < 8
+
+
+def layer_bits(arch: Architecture, graph: FloatGraph) -> dict[str, int]:
+    """The captured weight layers of ``arch``'s model → their bit width, in graph order."""
+    names = [layer.name for layer in graph.layers if layer.kind in WEIGHT_KINDS]
+    if len(names) != len(arch.bits):
+        raise PocketMLError(f"{arch.label}: {len(arch.bits)} bit widths for {len(names)} weight layers",
+                            "give one width per conv / linear layer")
+    return dict(zip(names, arch.bits, strict=True))
 
 
 def resize(x: np.ndarray, resolution: int) -> np.ndarray:
@@ -134,8 +133,11 @@ def build(arch: Architecture, in_channels: int, n_classes: int) -> nn.Module:
     return nn.Sequential(*layers)
 
 
-def suggest(trial, family: str, resolutions: tuple[int, ...]) -> Architecture:
-    """Draw an ``Architecture`` of ``family`` from an Optuna trial (define-by-run axes per family)."""
+def suggest(trial, family: str, resolutions: tuple[int, ...], bits: tuple[int, ...] = BITS) -> Architecture:
+    """Draw an ``Architecture`` of ``family`` from an Optuna trial (define-by-run axes per family).
+
+    ``bits``: the widths each weight layer of a ``cnn`` / ``mlp`` may take (``(8,)`` = int8 only).
+    """
     width = trial.suggest_categorical(f"{family}_width", list(WIDTHS))
     depth = trial.suggest_categorical(f"{family}_depth", list(DEPTHS[family]))
     kernel = None if family == "mlp" else trial.suggest_categorical(f"{family}_kernel", list(KERNELS))
@@ -143,9 +145,11 @@ def suggest(trial, family: str, resolutions: tuple[int, ...]) -> Architecture:
         width = 1.0  # a linear model has no width: one candidate, not six copies
     resolution = trial.suggest_categorical("resolution", list(resolutions))
     arch = Architecture(family, width, depth, kernel, resolution, ())
-    choices = supported_bits()
-    if len(choices) == 1:
-        bits = (choices[0],) * arch.n_weight_layers()
+    choices = sorted(set(bits), reverse=True)
+    if family not in MIXED_BITS_FAMILIES:
+        drawn = (8,) * arch.n_weight_layers()
+    elif len(choices) == 1:
+        drawn = (choices[0],) * arch.n_weight_layers()
     else:
-        bits = tuple(trial.suggest_categorical(f"bits_{i}", list(choices)) for i in range(arch.n_weight_layers()))
-    return Architecture(family, width, depth, kernel, resolution, bits)
+        drawn = tuple(trial.suggest_categorical(f"bits_{i}", choices) for i in range(arch.n_weight_layers()))
+    return Architecture(family, width, depth, kernel, resolution, drawn)

@@ -39,6 +39,7 @@ from pocketml.errors import PocketMLError
 from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost
 from pocketml.search.space import resize
 
+
 def _emlearn():
     """Import emlearn without its side effect: emlearn.bayes calls ``numpy.seterr(all='raise')``
     at import time, which would turn every later numpy underflow in the process into an error."""

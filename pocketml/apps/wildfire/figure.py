@@ -108,14 +108,13 @@ def cell_timeline(run, season: str = "A") -> tuple[str, int]:
     )
     ax2.plot(hours, fc.prob[hours, cell, 0], label="forecast P(fire weather), 1 h ahead", color="k")
     ax2.plot(hours, fc.prob[hours, cell, 11], label="12 h ahead", color="k", ls=":")
-    for y, method, colour in (
-        (1.15, "ours", "#2166ac"),
-        (1.3, "regional", "#f4a582"),
-        (1.45, "persistence", "#999999"),
-    ):
+    rows = [(1.15, "ours", "#2166ac"), (1.3, "regional", "#f4a582"), (1.45, "persistence", "#999999")]
+    if "ours-any-hour" in run.seasons[season]:
+        rows.append((1.6, "ours-any-hour", "#92c5de"))
+    for y, method, colour in rows:
         shut = run.seasons[season][method].shut[hours, cell]
         ax2.fill_between(hours, y - 0.05, y + 0.05, where=shut, color=colour, step="mid", label=f"{method} shutoff")
-    ax2.set_ylim(0, 1.55)
+    ax2.set_ylim(0, 1.7)
     ax2.legend(fontsize=8, ncol=3, loc="center left")
     ax2.set_xlabel("hour of the held-out season")
     return figure_svg(fig), cell
@@ -134,7 +133,11 @@ def write_html(run, path: str | Path) -> Path:
     timeline, cell = cell_timeline(run)
     body = f"""<h1>Wildfire PSPS: per-cell shutoffs</h1>
 <p>Region seed {run.settings.seed} (A) and {run.settings.test_seed} (B, never seen in training); held-out season
-{html.escape(" to ".join(run.settings.spans.test))}. Rule settings chosen on A's validation season.</p>
+{html.escape(" to ".join(run.settings.spans.test))}. Rule settings chosen on A's validation season; power is
+restored only between {run.settings.restore_hours[0]:02d}:00 and {run.settings.restore_hours[1]:02d}:00 local time
+(after daylight line patrols), except in the <i>ours-any-hour</i> row. Regional model:
+{html.escape(str(run.regional_training["model"]["trained_by"]))}; <i>ours-central</i> uses the same network trained
+centrally on the same samples.</p>
 <table><tr><th>season</th><th>method</th><th>recall</th><th>unnecessary cell-h</th><th>CSI</th>
 <th>premature restorations</th><th>median notice h</th></tr>{"".join(rows)}</table>
 <p>Cell model on {html.escape(c.device)}: flash {c.flash_bytes:,} B, RAM {c.ram_bytes:,} B,

@@ -7,12 +7,17 @@ another seed (the models never see it), and returns a :class:`PspsRun` with ever
 2. train the shared cell forecaster on A's training span, shrink it for a station board
    (``pocketml.shrink``: int8, C verified against the reference), and measure its wind MAE on
    the held-out season against persistence;
-3. train the regional hazard model on A's training span (it reads the cell model's forecasts);
+3. train the regional hazard model on A's training span (it reads the cell model's forecasts):
+   federated over the cells on Flower (cell → region → top), and, with ``compare_central``, the
+   same network on the same samples centrally, for comparison;
 4. forecast every hour of A's validation season, A's held-out season and B's held-out season;
 5. pick the rule's settings on the validation season only — for our per-cell decisions and,
    separately, for the regional-threshold baseline: the fewest unnecessary shutoff cell-hours
    with recall ≥ ``target_recall`` and no restoration followed by fire weather within 12 h;
-6. score ours, the regional baseline and persistence on both held-out seasons.
+   every method restores only in ``restore_hours`` (daylight, after line patrols);
+6. score ours, the regional baseline and persistence on both held-out seasons, and two variants
+   that show what the choices cost: ``ours-any-hour`` (restorations allowed at any hour, the
+   earlier policy) and ``ours-central`` (our rule on the centrally trained regional model).
 
 Spans are dates (local standard time); the defaults suit the default 3-year region.
 """
@@ -32,12 +37,13 @@ import numpy as np
 from pocketml.apps.wildfire.cell_model import CellDeployment, CellForecaster, shrink_cell_model
 from pocketml.apps.wildfire.hazard import HazardCriteria, region_hazard
 from pocketml.apps.wildfire.region import VARIABLES, Region, generate_region
-from pocketml.apps.wildfire.regional_model import RegionalHazardModel
+from pocketml.apps.wildfire.regional_model import RegionalHazardModel, predict_models
 from pocketml.apps.wildfire.scoring import PREMATURE_WINDOW, Score, score
 from pocketml.apps.wildfire.shutoff import ShutoffRule, calm, decide, persistence_forecast, regional_forecast
 from pocketml.errors import PocketMLError
 
 METHODS = ("ours", "regional", "persistence")
+VARIANTS = ("ours-any-hour", "ours-central")  # trade-off rows: restore at any hour; central regional model
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,16 @@ class SimulateSettings:
     regional_epochs: int = 6
     regional_origins: int = 500
     regional_lags: int = 12
+    regional_training: str = "federated"
+    compare_central: bool = True
+    region_blocks: tuple[int, int] = (3, 2)
+    federated_rounds: int = 8
+    federated_region_rounds: int = 1
+    federated_local_epochs: int = 8
+    federated_local_batch: int = 500
+    federated_local_lr: float = 1e-2
+    federated_fraction: float = 0.5
+    restore_hours: tuple[int, int] = (8, 18)
     target_recall: float = 0.97
     calm_margin: float = 0.75
     criteria: HazardCriteria = HazardCriteria()
@@ -84,6 +100,9 @@ class SeasonForecast:
     calm_now: np.ndarray  # [origins, cells]
     target: np.ndarray  # [origins, cells]: fire weather in the hour after each origin
     tail: np.ndarray  # [12, cells]: fire weather after the last scored hour
+    hour_of_day: np.ndarray  # [origins]: local hour of the hour after each origin (the decided hour)
+    truth_ahead: np.ndarray  # [origins, cells, 48] int8: fire weather h = 1..48 h after each origin, -1 past the record
+    prob_central: np.ndarray | None = None  # [origins, cells, 48]: the centrally trained model's forecast
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,7 @@ class PspsRun:
     cell: CellDeployment
     cell_wind_mae: dict[str, dict[str, float]]  # horizon -> {"model", "persistence"} on A's held-out season
     regional_training: dict
+    regional_skill: dict[str, dict[str, dict[str, float]]]  # season -> model -> {"log_loss", "brier", ...}
     rules: dict[str, ShutoffRule]  # method -> rule chosen on validation
     validation: dict[str, Score]
     seasons: dict[str, dict[str, Decisions]]  # "A"/"B" -> method -> decisions
@@ -134,6 +154,7 @@ class PspsRun:
             "cell_model": self.cell.to_dict(),
             "cell_wind_mae": self.cell_wind_mae,
             "regional_model": self.regional_training,
+            "regional_skill": self.regional_skill,
             "rules": {m: r.to_dict() for m, r in self.rules.items()},
             "validation": {m: s.to_dict() for m, s in self.validation.items()},
             "seasons": {s: {m: d.score.to_dict() for m, d in ds.items()} for s, ds in self.seasons.items()},
@@ -151,8 +172,10 @@ def season_forecast(
     cell: CellForecaster,
     criteria: HazardCriteria,
     margin: float,
+    central: RegionalHazardModel | None = None,
 ) -> SeasonForecast:
-    """Forecast every hour ``first..last-1`` of ``region`` and collect what the rule and scores need."""
+    """Forecast every hour ``first..last-1`` of ``region`` and collect what the rule and scores need
+    (with ``central``, that model's forecast too, from the same inputs)."""
     hazard = region_hazard(region, criteria)
     origins = np.arange(first, last)
     if last + 1 + 2 * PREMATURE_WINDOW > region.n_hours:
@@ -160,7 +183,8 @@ def season_forecast(
             f"the season ends too close to the end of the record (hour {last} of {region.n_hours})",
             f"end the season at least {1 + 2 * PREMATURE_WINDOW} hours before the record ends",
         )
-    prob = regional.predict(region, origins, cell)
+    probs = predict_models([regional] + ([central] if central is not None else []), region, origins, cell)
+    prob = probs[0]
     still = calm(region.wind_speed[origins], region.gust[origins], region.relative_humidity[origins], criteria, margin)
     return SeasonForecast(
         region,
@@ -170,13 +194,49 @@ def season_forecast(
         still,
         hazard[origins + 1],
         hazard[last + 1 : last + 1 + 2 * PREMATURE_WINDOW],
+        (region.times[origins + 1].astype("datetime64[h]").astype(np.int64) % 24).astype(np.int64),
+        _truth_ahead(hazard, origins, prob.shape[2]),
+        probs[1] if central is not None else None,
     )
+
+
+def _truth_ahead(hazard: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    ahead = origins[:, None] + np.arange(1, horizon + 1)[None]
+    known = ahead < len(hazard)
+    truth = hazard[np.minimum(ahead, len(hazard) - 1)].transpose(0, 2, 1).astype(np.int8)
+    return np.where(known[:, None, :], truth, np.int8(-1))
+
+
+def forecast_skill(fc: SeasonForecast) -> dict[str, dict[str, float]]:
+    """Log loss and Brier score of each regional model's hazard probabilities over every cell and
+    hour 1-48 h ahead of the season (lower is better), and at 6 h and 24 h ahead."""
+    out = {}
+    known = fc.truth_ahead >= 0
+    truth = fc.truth_ahead.astype(np.float64)
+    for name, prob in (("federated" if fc.prob_central is not None else "model", fc.prob),
+                       ("central", fc.prob_central)):
+        if prob is None:
+            continue
+        p = np.clip(prob.astype(np.float64), 1e-6, 1 - 1e-6)
+        ll = -(truth * np.log(p) + (1 - truth) * np.log(1 - p))
+        br = (p - truth) ** 2
+        out[name] = {
+            "log_loss": round(float(ll[known].mean()), 5),
+            "brier": round(float(br[known].mean()), 5),
+            "brier_6h": round(float(br[:, :, 5][known[:, :, 5]].mean()), 5),
+            "brier_24h": round(float(br[:, :, 23][known[:, :, 23]].mean()), 5),
+        }
+    return out
 
 
 def method_inputs(fc: SeasonForecast, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(forecast, fire weather now, calm now) as the method sees them."""
-    if method == "ours":
+    if method in ("ours", "ours-any-hour"):
         return fc.prob, fc.hazard_now, fc.calm_now
+    if method == "ours-central":
+        if fc.prob_central is None:
+            raise PocketMLError("no central model's forecast in this season", "simulate with compare_central=True")
+        return fc.prob_central, fc.hazard_now, fc.calm_now
     if method == "regional":
         reg, now, still = regional_forecast(fc.prob, fc.hazard_now, fc.calm_now)
         return reg, now, still
@@ -189,7 +249,7 @@ def run_method(
     fc: SeasonForecast, method: str, rule: ShutoffRule, premature_window: int = PREMATURE_WINDOW
 ) -> Decisions:
     prob, now, still = method_inputs(fc, method)
-    shut = decide(prob, now, rule, still)
+    shut = decide(prob, now, rule, still, fc.hour_of_day)
     return Decisions(
         method,
         rule,
@@ -203,10 +263,12 @@ def tune_rule(fc: SeasonForecast, method: str, settings: SimulateSettings) -> tu
     on ``fc`` (a validation season); if none qualifies, the one with the highest recall.
 
     As a safety margin, a restoration counts as premature here when fire weather follows within
-    ``2 x PREMATURE_WINDOW`` hours (12 h), twice the window the held-out seasons are scored with."""
+    ``2 x PREMATURE_WINDOW`` hours (12 h), twice the window the held-out seasons are scored with.
+    Every method restores only in ``settings.restore_hours`` except ``ours-any-hour``."""
     best, best_key = None, None
+    window = (0, 24) if method == "ours-any-hour" else tuple(settings.restore_hours)
     for on, clear in itertools.product(settings.on_thresholds, settings.clear_hours):
-        rule = ShutoffRule(on_threshold=on, off_threshold=on / 3, clear_hours=clear)
+        rule = ShutoffRule(on_threshold=on, off_threshold=on / 3, clear_hours=clear, restore_hours=window)
         s = run_method(fc, method, rule, premature_window=2 * PREMATURE_WINDOW).score
         ok = s.recall >= settings.target_recall and s.premature_restorations == 0
         key = (not ok, s.unnecessary_cell_hours if ok else -s.recall, s.premature_restorations)
@@ -250,6 +312,9 @@ def simulate(
         seconds[name] = time.perf_counter() - t
         t = time.perf_counter()
 
+    if settings.regional_training not in ("federated", "central"):
+        raise PocketMLError(f"unknown regional training '{settings.regional_training}'", "use 'federated' or 'central'")
+    ShutoffRule(restore_hours=tuple(settings.restore_hours)).check(48)  # fail fast on a bad window
     say(f"generating regions (seeds {settings.seed} and {settings.test_seed})")
     kw = dict(rows=settings.rows, cols=settings.cols, days=settings.days)
     a, b = generate_region(settings.seed, **kw), generate_region(settings.test_seed, **kw)
@@ -285,35 +350,58 @@ def simulate(
     wind_mae = cell_wind_skill(cell, a, *test)
     lap("cell_shrink")
 
-    say("training the regional hazard model")
-    regional = RegionalHazardModel(
-        lags=settings.regional_lags,
-        epochs=settings.regional_epochs,
-        n_origins=settings.regional_origins,
-        seed=settings.seed,
-        criteria=settings.criteria,
-    ).fit(a, 0, train_end, cell)
+    def regional_model(training: str) -> RegionalHazardModel:
+        return RegionalHazardModel(
+            lags=settings.regional_lags,
+            epochs=settings.regional_epochs,
+            n_origins=settings.regional_origins,
+            seed=settings.seed,
+            criteria=settings.criteria,
+            training=training,
+            region_blocks=settings.region_blocks,
+            rounds=settings.federated_rounds,
+            region_rounds=settings.federated_region_rounds,
+            local_epochs=settings.federated_local_epochs,
+            local_batch=settings.federated_local_batch,
+            local_lr=settings.federated_local_lr,
+            fraction=settings.federated_fraction,
+        ).fit(a, 0, train_end, cell)
+
+    say(f"training the regional hazard model ({settings.regional_training})")
+    regional = regional_model(settings.regional_training)
+    central = None
+    if settings.compare_central and settings.regional_training != "central":
+        say("training the same regional model centrally, for comparison")
+        central = regional_model("central")
     lap("regional_train")
 
     say("forecasting the validation and held-out seasons")
-    fc_val = season_forecast(a, *val, regional, cell, settings.criteria, settings.calm_margin)
-    fc_a = season_forecast(a, *test, regional, cell, settings.criteria, settings.calm_margin)
-    fc_b = season_forecast(b, *test, regional, cell, settings.criteria, settings.calm_margin)
+    fc_val, fc_a, fc_b = (
+        season_forecast(r, *span, regional, cell, settings.criteria, settings.calm_margin, central)
+        for r, span in ((a, val), (a, test), (b, test))
+    )
     lap("forecast")
 
     say("choosing rule settings on the validation season and scoring")
+    methods = METHODS + (VARIANTS if central is not None else VARIANTS[:1])
     rules, val_scores = {}, {}
-    for m in ("ours", "regional"):
-        rules[m], val_scores[m] = tune_rule(fc_val, m, settings)
+    for m in methods:
+        if m != "persistence":
+            rules[m], val_scores[m] = tune_rule(fc_val, m, settings)
     rules["persistence"] = rules["ours"]
     val_scores["persistence"] = run_method(fc_val, "persistence", rules["persistence"]).score
-    seasons = {name: {m: run_method(fc, m, rules[m]) for m in METHODS} for name, fc in (("A", fc_a), ("B", fc_b))}
+    seasons = {name: {m: run_method(fc, m, rules[m]) for m in methods} for name, fc in (("A", fc_a), ("B", fc_b))}
+    training = {"model": asdict(regional.training_)}
+    if central is not None:
+        training["central"] = asdict(central.training_)
+    skill = {name: forecast_skill(fc) for name, fc in (("A", fc_a), ("B", fc_b))}
     lap("decide_score")
     result = PspsRun(
         settings,
         deployment,
         wind_mae,
-        asdict(regional.training_),
+        training,
+        skill,
         rules,
         val_scores,
         seasons,
@@ -346,6 +434,9 @@ def small_settings(**changes) -> SimulateSettings:
         cell_min_steps=0,
         regional_epochs=2,
         regional_origins=120,
+        region_blocks=(2, 2),
+        federated_rounds=2,
+        federated_local_epochs=2,
         spans=Spans("2022-09-01", ("2022-11-01", "2022-11-21"), ("2023-11-01", "2023-11-21")),
         on_thresholds=(0.2, 0.4),
         clear_hours=(3, 6),

@@ -14,13 +14,17 @@ the **cell model's own 48-hour forecast** (wind, gust, RH per hour): the two mod
 here, the regional model learning how far to trust the station's forecast in each situation.
 Out come 48 logits, one per hour ahead.
 
-Training is *federated over the cells* when :mod:`pocketml.federated` offers a usable API (see
-:func:`train_regional`); until then it runs centrally on the pooled samples, and the result says
-which (``trained_by``).
+Training is **federated over the cells** by default (``training="federated"``): every weather
+cell is a Flower client holding only its own samples, cells are grouped into regions
+(``region_blocks``: the grid cut into blocks), and :func:`pocketml.federated.run` trains
+cell → region → top (FedAvg inside each region, then across regions). ``training="central"`` fits
+the same network on the pooled samples (the comparison); ``training_.trained_by`` says which.
+The data, the initialisation and the seed are the same either way.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,8 +100,17 @@ class RegionalTraining:
 
     trained_by: str  # "federated (...)" or "central (...)"
     n_samples: int
-    epochs: int
-    final_loss: float
+    epochs: int  # central: passes over the pooled samples; federated: top rounds x region rounds x local epochs
+    final_loss: float  # central: last epoch's mean loss; federated: the clients' mean loss in the last round
+    seconds: float = 0.0
+    clients: int = 0
+    regions: int = 0
+    rounds: int = 0
+    bytes_cell_to_region: int = 0
+    bytes_region_to_cell: int = 0
+    bytes_region_to_top: int = 0
+    bytes_top_to_region: int = 0
+    loss_per_round: tuple[float, ...] = ()
 
 
 class RegionalHazardModel:
@@ -110,6 +123,13 @@ class RegionalHazardModel:
     epochs : training passes (default 8).
     n_origins : forecast origins sampled for training, half of them near fire weather (default 600).
     seed : sampling and initialisation seed (default 0).
+    training : "federated" (default: each cell a Flower client, cells grouped into regions) or
+        "central" (pooled samples).
+    region_blocks : (block rows, block cols): the grid is cut into this many blocks of cells, each
+        block one region of the hierarchy (default (3, 2): 6 regions of 35 cells on a 15 x 14 grid).
+    rounds, region_rounds, local_epochs, local_batch, local_lr, fraction : federated schedule: top
+        rounds; rounds inside each region per top round; Adam epochs, batch and learning rate on a
+        cell; share of each region's cells sampled per round.
     """
 
     def __init__(
@@ -120,6 +140,14 @@ class RegionalHazardModel:
         n_origins: int = 600,
         seed: int = 0,
         criteria: HazardCriteria | None = None,
+        training: str = "federated",
+        region_blocks: tuple[int, int] = (3, 2),
+        rounds: int = 12,
+        region_rounds: int = 1,
+        local_epochs: int = 1,
+        local_batch: int = 64,
+        local_lr: float = 3e-3,
+        fraction: float = 1.0,
     ) -> None:
         self.lags = lags
         self.hidden = hidden
@@ -127,6 +155,14 @@ class RegionalHazardModel:
         self.n_origins = n_origins
         self.seed = seed
         self.criteria = criteria or HazardCriteria()
+        self.training = training
+        self.region_blocks = region_blocks
+        self.rounds = rounds
+        self.region_rounds = region_rounds
+        self.local_epochs = local_epochs
+        self.local_batch = local_batch
+        self.local_lr = local_lr
+        self.fraction = fraction
 
     def _samples(self, region: Region, origins: np.ndarray, cell: CellForecaster):
         """GRU sequences, static features and (when in range) labels for every cell at ``origins``."""
@@ -163,18 +199,18 @@ class RegionalHazardModel:
         seq, static = self._samples(region, origins, cell)
         ahead = origins[:, None] + np.arange(1, HORIZON + 1)[None]
         y = hazard[ahead].transpose(0, 2, 1).reshape(-1, HORIZON).astype(np.float32)  # [O*C, 48]
-
+        if self.training == "federated":
+            return self._fit_federated(region, seq, static, y)
+        if self.training != "central":
+            raise PocketMLError(f"unknown training '{self.training}'", "use 'federated' or 'central'")
+        start = time.perf_counter()
         torch.manual_seed(self.seed)
         net = RegionalNet(self.hidden)
         losses: list[float] = []
-
-        def loss(model, s, st, yb):
-            return nn.functional.binary_cross_entropy_with_logits(model(s, st), yb)
-
         fit_network(
             net,
             (seq, static, y),
-            loss,
+            bce_loss,
             epochs=self.epochs,
             batch=512,
             lr=3e-3,
@@ -183,31 +219,107 @@ class RegionalHazardModel:
         )
         self.net_ = net
         self.training_ = RegionalTraining(
-            trained_by="central (pooled cell samples; pocketml.federated had no usable API when this was built)",
+            trained_by="central (pooled samples of all cells)",
             n_samples=len(y),
             epochs=self.epochs,
             final_loss=losses[-1] if losses else float("nan"),
+            seconds=time.perf_counter() - start,
+            loss_per_round=tuple(losses),
+        )
+        return self
+
+    def _fit_federated(self, region: Region, seq: np.ndarray, static: np.ndarray, y: np.ndarray):
+        """Each cell a client with its own samples (rows ``c::cells``), cells → regions → top on Flower."""
+        from pocketml.federated import run as federate
+
+        start = time.perf_counter()
+        n_cells = region.n_cells
+        groups = cell_regions(region, self.region_blocks)
+        result = federate(
+            model_fn=lambda: RegionalNet(self.hidden),
+            client_data_fn=lambda c: (seq[c::n_cells], static[c::n_cells], y[c::n_cells]),
+            loss_fn=bce_loss,
+            clients=n_cells,
+            rounds=self.rounds,
+            local_epochs=self.local_epochs,
+            batch_size=self.local_batch,
+            lr=self.local_lr,
+            fraction=self.fraction,
+            seed=self.seed,
+            groups=groups,
+            region_rounds=self.region_rounds,
+        )
+        self.net_ = result.model()
+        self.training_ = RegionalTraining(
+            trained_by=(
+                f"federated (Flower, pocketml.federated.run: {n_cells} cells as clients, "
+                f"{result.regions} regions, FedAvg cell -> region -> top)"
+            ),
+            n_samples=len(y),
+            epochs=self.rounds * self.region_rounds * self.local_epochs,
+            final_loss=result.train_loss[-1] if result.train_loss else float("nan"),
+            seconds=time.perf_counter() - start,
+            clients=n_cells,
+            regions=result.regions,
+            rounds=self.rounds,
+            bytes_cell_to_region=sum(result.bytes_up),
+            bytes_region_to_cell=sum(result.bytes_down),
+            bytes_region_to_top=result.region_top_up,
+            bytes_top_to_region=result.region_top_down,
+            loss_per_round=tuple(result.train_loss),
         )
         return self
 
     def predict(self, region: Region, origins: np.ndarray, cell: CellForecaster, chunk: int = 96) -> np.ndarray:
         """``[origins, cells, 48]`` hazard probabilities for the hours after each origin."""
-        if not hasattr(self, "net_"):
+        return predict_models([self], region, origins, cell, chunk)[0]
+
+
+def predict_models(
+    models: list[RegionalHazardModel], region: Region, origins: np.ndarray, cell: CellForecaster, chunk: int = 96
+) -> list[np.ndarray]:
+    """:meth:`RegionalHazardModel.predict` for several trained models with the same inputs (same
+    ``lags`` and criteria, e.g. the federated and the central one): the features and the cell
+    model's forecasts are computed once and every network reads them."""
+    for m in models:
+        if not hasattr(m, "net_"):
             raise PocketMLError("the regional model is not trained", "call fit() first")
-        origins = np.asarray(origins)
-        if origins.min() < self.lags - 1:
-            raise PocketMLError(
-                f"origin {origins.min()} has less than {self.lags} hours of history",
-                f"start forecasting at hour {self.lags - 1} or later",
-            )
-        out = []
-        with torch.no_grad(), one_thread():
-            for k in range(0, len(origins), chunk):
-                part = origins[k : k + chunk]
-                seq, static = self._samples(region, part, cell)
-                logits = self.net_(torch.from_numpy(seq), torch.from_numpy(static))
-                out.append(torch.sigmoid(logits).numpy().reshape(len(part), region.n_cells, HORIZON))
-        return np.concatenate(out, 0)
+    first = models[0]
+    if any(m.lags != first.lags or m.criteria != first.criteria for m in models):
+        raise PocketMLError("the models read different inputs (lags or criteria differ)", "predict them one by one")
+    origins = np.asarray(origins)
+    if origins.min() < first.lags - 1:
+        raise PocketMLError(
+            f"origin {origins.min()} has less than {first.lags} hours of history",
+            f"start forecasting at hour {first.lags - 1} or later",
+        )
+    out: list[list[np.ndarray]] = [[] for _ in models]
+    with torch.no_grad(), one_thread():
+        for k in range(0, len(origins), chunk):
+            part = origins[k : k + chunk]
+            seq, static = first._samples(region, part, cell)
+            seq_t, static_t = torch.from_numpy(seq), torch.from_numpy(static)
+            for m, acc in zip(models, out, strict=True):
+                logits = m.net_(seq_t, static_t)
+                acc.append(torch.sigmoid(logits).numpy().reshape(len(part), region.n_cells, HORIZON))
+    return [np.concatenate(acc, 0) for acc in out]
+
+
+def bce_loss(model: nn.Module, seq: torch.Tensor, static: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The training loss of the regional model (both trainings): BCE on the 48 hourly logits."""
+    return nn.functional.binary_cross_entropy_with_logits(model(seq, static), y)
+
+
+def cell_regions(region: Region, blocks: tuple[int, int]) -> np.ndarray:
+    """Region label of every cell: the grid cut into ``blocks`` (rows, cols) contiguous blocks."""
+    br, bc = blocks
+    if not (1 <= br <= region.rows and 1 <= bc <= region.cols):
+        raise PocketMLError(
+            f"region_blocks {blocks} does not fit a {region.rows} x {region.cols} grid",
+            "use between 1 and the grid's rows/cols blocks, e.g. (3, 2)",
+        )
+    row, col = np.divmod(np.arange(region.n_cells), region.cols)  # cells are numbered row-major
+    return (row * br // region.rows) * bc + col * bc // region.cols
 
 
 def _as_four(fc: np.ndarray, variables: tuple[str, ...]) -> np.ndarray:

@@ -10,7 +10,12 @@ observation now, and decides whether the cell's lines are de-energized during ho
 * **hysteresis**: a forecast only counts as clear below ``off_threshold`` (< ``on_threshold``);
 * **restore** only when the forecast has said clear for the next ``clear_horizon`` hours, with no
   fire weather observed (and, when observations are given, calm: clear of the criteria by a
-  margin, :func:`calm`), on ``clear_hours`` consecutive hourly decisions.
+  margin, :func:`calm`), on ``clear_hours`` consecutive hourly decisions;
+* **in daylight**: a restoration may only happen in a local hour inside ``restore_hours``
+  (``[start, end)``; default any hour). Utilities re-energize a de-energized line only after crews
+  have patrolled it, and patrols (on foot, by truck or helicopter) run in daylight, so lines come
+  back during the day; offshore winds peak around dawn, so a night-time lull is the riskiest time
+  to restore (see docs/wildfire.md for sources and the measured trade-off).
 
 Baselines (same rule, other forecasts):
 
@@ -42,6 +47,8 @@ class ShutoffRule:
     min_off_hours : minimum length of a shutoff (default 6).
     clear_horizon : forecast hours that must be clear before restoring (default 12).
     clear_hours : consecutive clear decisions needed to restore (default 3).
+    restore_hours : local hours ``(start, end)`` in which a restoration may happen, ``start <= hour <
+        end`` (default ``(0, 24)``: any hour; the simulation uses daylight, ``(8, 18)``).
     """
 
     on_threshold: float = 0.3
@@ -50,6 +57,11 @@ class ShutoffRule:
     min_off_hours: int = 6
     clear_horizon: int = 12
     clear_hours: int = 3
+    restore_hours: tuple[int, int] = (0, 24)
+
+    @property
+    def any_hour(self) -> bool:
+        return tuple(self.restore_hours) == (0, 24)
 
     def check(self, horizon: int) -> ShutoffRule:
         if not 0 < self.off_threshold <= self.on_threshold <= 1:
@@ -65,6 +77,12 @@ class ShutoffRule:
                 )
         if self.min_off_hours < 1 or self.clear_hours < 1:
             raise PocketMLError("min_off_hours and clear_hours must be at least 1", "use e.g. 6 and 3")
+        start, end = self.restore_hours
+        if not 0 <= start < end <= 24:
+            raise PocketMLError(
+                f"restore_hours {self.restore_hours} is not a window of local hours",
+                "pass (start, end) with 0 <= start < end <= 24, e.g. (8, 18) for daylight; (0, 24) for any hour",
+            )
         return self
 
     def to_dict(self) -> dict:
@@ -72,13 +90,20 @@ class ShutoffRule:
 
 
 def decide(
-    prob: np.ndarray, hazard_now: np.ndarray, rule: ShutoffRule = ShutoffRule(), calm_now: np.ndarray | None = None
+    prob: np.ndarray,
+    hazard_now: np.ndarray,
+    rule: ShutoffRule = ShutoffRule(),
+    calm_now: np.ndarray | None = None,
+    hour_of_day: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply ``rule``: ``prob`` ``[origins, cells, horizon]``, ``hazard_now`` ``[origins, cells]``
     → ``[origins, cells]`` bool, True when the cell is de-energized during the hour after each origin.
 
     ``calm_now`` (``[origins, cells]``, optional; see :func:`calm`) marks observations clear of the
-    criteria by a margin; when given, a cell is only restored in a calm hour.
+    criteria by a margin; when given, a cell is only restored in a calm hour. ``hour_of_day``
+    (``[origins]``, the local hour 0-23 of the hour *after* each origin, i.e. the hour decided) is
+    needed when ``rule.restore_hours`` is not every hour: clear hours keep counting at night, but
+    the switch back on waits for the window.
     """
     prob = np.asarray(prob, np.float32)
     if prob.ndim != 3 or hazard_now.shape != prob.shape[:2]:
@@ -87,6 +112,16 @@ def decide(
             "pass prob [origins, cells, hours] and hazard_now [origins, cells]",
         )
     rule.check(prob.shape[2])
+    if rule.any_hour:
+        may_restore = np.ones(prob.shape[0], bool)
+    elif hour_of_day is None or np.shape(hour_of_day) != prob.shape[:1]:
+        raise PocketMLError(
+            f"rule.restore_hours={rule.restore_hours} needs the local hour of each decided hour",
+            f"pass hour_of_day with {prob.shape[0]} entries (0-23), or restore_hours=(0, 24)",
+        )
+    else:
+        hod = np.asarray(hour_of_day)
+        may_restore = (hod >= rule.restore_hours[0]) & (hod < rule.restore_hours[1])
     trigger = (prob[:, :, : rule.notice_hours].max(2) >= rule.on_threshold) | hazard_now
     clear = (prob[:, :, : rule.clear_horizon].max(2) < rule.off_threshold) & ~hazard_now
     if calm_now is not None:
@@ -102,6 +137,7 @@ def decide(
         off = off | start
         off_for = np.where(start, 0, off_for)
         restore = off & ~trigger[k] & (off_for >= rule.min_off_hours) & (clear_run >= rule.clear_hours)
+        restore &= may_restore[k]
         off = off & ~restore
         off_for = off_for + off
         out[k] = off

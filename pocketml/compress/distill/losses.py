@@ -7,13 +7,23 @@
   (its attention map). A hidden pair is compared by MSE after a learned projection of the student
   feature to the teacher's width (1x1 conv or linear) and, if needed, pooling to the teacher's
   spatial size, as TinyBERT's ``W_h``; attention maps of equal shape are compared directly.
+* :class:`InternalsMatcher`: for models that expose their internals (``forward_internals(x) ->
+  Internals``: embedding-layer output, each layer's hidden states and attention distributions, e.g.
+  the transformers of ``pocketml.nlp``), TinyBERT's layer-to-layer losses: embedding MSE through a
+  learned ``W_e``, hidden-state MSE through a learned ``W_h`` (both relative to the target's mean
+  square), and attention-distribution KL (``attention_loss``), student layer ``m`` matched to
+  teacher layer ``layer_map(M, N)[m]``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pocketml.errors import PocketMLError
 
 
 def logit_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -91,3 +101,95 @@ class FeatureMatcher(nn.Module):
         for h in self._hooks:
             h.remove()
         self._hooks = []
+
+
+@dataclass(frozen=True)
+class Internals:
+    """What a model exposes for layer-to-layer distillation (``forward_internals(x)``).
+
+    embeddings [N, L, D]; hidden: one [N, L, D] per layer; attentions: one [N, H, L, L] per layer
+    (probabilities over the last axis); mask [N, L] (True for real tokens); logits [N, C] or None
+    (a pretrained encoder without a task head).
+    """
+
+    embeddings: torch.Tensor
+    hidden: tuple[torch.Tensor, ...]
+    attentions: tuple[torch.Tensor, ...]
+    mask: torch.Tensor
+    logits: torch.Tensor | None = None
+
+
+def layer_map(n_student: int, n_teacher: int) -> list[int]:
+    """TinyBERT's uniform mapping: student layer m (0-based) learns from teacher layer (m+1)·N/M - 1."""
+    if n_student < 1 or n_teacher < 1 or n_student > n_teacher or n_teacher % n_student:
+        raise PocketMLError(f"cannot map {n_student} student layers onto {n_teacher} teacher layers",
+                            "use a student with fewer layers that divides the teacher's depth "
+                            f"(one of {[d for d in range(1, max(n_teacher, 1) + 1) if n_teacher % d == 0]})")
+    step = n_teacher // n_student
+    return [(m + 1) * step - 1 for m in range(n_student)]
+
+
+def _group_heads(attn: torch.Tensor, heads: int) -> torch.Tensor:
+    """Average groups of adjacent heads down to ``heads`` (rows stay distributions)."""
+    n, h, lq, lk = attn.shape
+    if h == heads:
+        return attn
+    return attn.reshape(n, heads, h // heads, lq, lk).mean(2)
+
+
+def attention_loss(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(teacher ‖ student) between attention distributions [N, H, L, L], mean over real query rows.
+
+    If the teacher has more heads than the student (a multiple), adjacent teacher heads are averaged
+    into one target per student head. Zero when the distributions are equal.
+    """
+    if teacher.shape[1] % student.shape[1] or teacher.shape[0] != student.shape[0] \
+            or teacher.shape[2:] != student.shape[2:]:
+        raise PocketMLError(f"attention maps {tuple(student.shape)} (student) and {tuple(teacher.shape)} "
+                            "(teacher) cannot be compared",
+                            "the teacher's head count must be a multiple of the student's, same sequence length")
+    t = _group_heads(teacher.detach(), student.shape[1])
+    kl = (torch.xlogy(t, t) - t * torch.log(student.clamp_min(1e-12))).sum(-1)  # [N, H, L]
+    if mask is None:
+        return kl.mean()
+    rows = mask[:, None, :].to(kl.dtype).expand_as(kl)
+    return (kl * rows).sum() / rows.sum().clamp_min(1.0)
+
+
+def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """MSE over the real tokens only ([N, L, D] tensors, mask [N, L]), relative to the target's mean square.
+
+    Dividing by mean(b²) makes the loss scale-free (1 for predicting zeros): pretrained transformers
+    have hidden dimensions of very large magnitude, whose raw MSE would drown every other loss.
+    """
+    m = torch.ones(a.shape[:-1], dtype=a.dtype) if mask is None else mask.to(a.dtype)
+    m = m[..., None]
+    return ((a - b) ** 2 * m).sum() / ((b.detach() ** 2) * m).sum().clamp_min(1e-12)
+
+
+class InternalsMatcher(nn.Module):
+    """TinyBERT's intermediate losses between two models that expose :class:`Internals`.
+
+    Holds the learned projections (``W_e`` for the embedding layer, one ``W_h`` per matched layer)
+    from the student's width to the teacher's; they are trained with the student and discarded after.
+    """
+
+    def __init__(self, student_width: int, teacher_width: int, student_layers: int, teacher_layers: int) -> None:
+        super().__init__()
+        if student_width > teacher_width:
+            raise PocketMLError(f"the student's hidden size {student_width} is wider than the teacher's "
+                                f"{teacher_width}", "pick a student hidden size <= the teacher's")
+        self.mapping = layer_map(student_layers, teacher_layers)
+        self.w_e = nn.Linear(student_width, teacher_width)
+        self.w_h = nn.ModuleList(nn.Linear(student_width, teacher_width) for _ in self.mapping)
+
+    def losses(self, s: Internals, t: Internals) -> dict[str, torch.Tensor]:
+        """{"embedding", "hidden", "attention"}: each a sum over matched layers."""
+        mask = t.mask
+        emb = masked_mse(self.w_e(s.embeddings), t.embeddings.detach(), mask)
+        hid = torch.zeros(())
+        att = torch.zeros(())
+        for m, n in enumerate(self.mapping):
+            hid = hid + masked_mse(self.w_h[m](s.hidden[m]), t.hidden[n].detach(), mask)
+            att = att + attention_loss(s.attentions[m], t.attentions[n], mask)
+        return {"embedding": emb, "hidden": hid, "attention": att}

@@ -4,10 +4,24 @@
     task:     L = alpha · T² · KL(p_t^T ‖ p_s^T) + (1 - alpha) · CE(s, y) + hidden_weight · Σ MSE(...)
 
 Inputs of the task stage can be augmented with Gaussian noise (``augment_noise``, in input units).
+
+Models that expose their internals (``forward_internals(x) -> Internals``, e.g. ``pocketml.nlp``'s
+transformers) are matched layer to layer as TinyBERT instead of by hooks:
+
+    general:  L = embedding_weight · MSE(E_s W_e, E_t) + Σ_m [hidden_weight · MSE(H_s^m W_h, H_t^g(m))
+                  + attention_weight · KL(A_t^g(m) ‖ A_s^m)]      (+ logit loss if both have logits)
+    task:     L = alpha · T² · KL(p_t^T ‖ p_s^T) + (1 - alpha) · CE(s, y) + the intermediate terms, or, with
+              ``task_intermediate_epochs > 0``, as TinyBERT: first the intermediate terms alone for that
+              many epochs, then the prediction-layer terms alone for ``task_epochs``
+
+The general stage may use another teacher (``general_teacher``: the pretrained model, while the
+task stage uses the fine-tuned one, as TinyBERT). ``progress(stage, batches_done, batches_total)``
+is called after every batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pocketml.compress.distill.losses import FeatureMatcher, logit_loss
+from pocketml.compress.distill.losses import FeatureMatcher, Internals, InternalsMatcher, logit_loss
 from pocketml.compress.distill.student import check_student
 from pocketml.compress.finetune import finetune
 from pocketml.data.dataset import Split
@@ -34,6 +48,10 @@ class DistillConfig:
     augment_noise: float = 0.0
     lr: float = 3e-3
     seed: int = 0
+    attention_weight: float = 1.0  # models with internals: attention-distribution KL
+    embedding_weight: float = 1.0  # models with internals: embedding-layer MSE through W_e
+    task_intermediate_epochs: int = 0  # models with internals: intermediate-only epochs before the task stage
+    batch_size: int = 64  # models with internals (the hook path keeps finetune's default, also 64)
 
     def check(self) -> DistillConfig:
         if self.temperature <= 0 or not 0.0 <= self.alpha <= 1.0:
@@ -41,6 +59,9 @@ class DistillConfig:
                                 "e.g. DistillConfig(temperature=4.0, alpha=0.7)")
         if self.general_epochs < 0 or self.task_epochs < 0:
             raise PocketMLError("distillation epochs must be >= 0", "e.g. general_epochs=10, task_epochs=30")
+        if min(self.hidden_weight, self.attention_weight, self.embedding_weight) < 0 or self.batch_size < 1:
+            raise PocketMLError("loss weights must be >= 0 and batch_size >= 1",
+                                "e.g. hidden_weight=1.0, attention_weight=1.0, batch_size=64")
         return self
 
 
@@ -56,11 +77,21 @@ class _Pair(nn.Module):
         return self.student(x)
 
 
+def _has_internals(model: nn.Module | None) -> bool:
+    return model is not None and callable(getattr(model, "forward_internals", None))
+
+
 def distill(teacher: nn.Module, student: nn.Module, unlabelled: np.ndarray | None, task: Split,
-            config: DistillConfig = DistillConfig()) -> nn.Module:
-    """Train ``student`` from ``teacher``: general stage on ``unlabelled``, task stage on ``task``."""
+            config: DistillConfig = DistillConfig(), *, general_teacher: nn.Module | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> nn.Module:
+    """Train ``student`` from ``teacher``: general stage on ``unlabelled``, task stage on ``task``.
+
+    ``general_teacher`` (default ``teacher``) is mimicked in the general stage.
+    """
     config.check()
     check_student(student, teacher)
+    if _has_internals(student) and _has_internals(teacher):
+        return _distill_internals(teacher, general_teacher or teacher, student, unlabelled, task, config, progress)
     teacher = teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -96,4 +127,89 @@ def distill(teacher: nn.Module, student: nn.Module, unlabelled: np.ndarray | Non
         matcher.remove()
         for p in teacher.parameters():
             p.requires_grad_(True)
+    return student.eval()
+
+
+def _frozen(model: nn.Module) -> list[bool]:
+    flags = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return flags
+
+
+def _thaw(model: nn.Module, flags: list[bool]) -> None:
+    for p, f in zip(model.parameters(), flags, strict=True):
+        p.requires_grad_(f)
+
+
+def _distill_internals(teacher: nn.Module, general_teacher: nn.Module, student: nn.Module,
+                       unlabelled: np.ndarray | None, task: Split, config: DistillConfig,
+                       progress: Callable[[str, int, int], None] | None) -> nn.Module:
+    """TinyBERT's two stages for models exposing :class:`Internals` (see the module docstring)."""
+    example = torch.as_tensor(task.x[:2])
+    with torch.no_grad():
+        was = student.training
+        s0: Internals = student.eval().forward_internals(example)
+        t0: Internals = teacher.eval().forward_internals(example)
+        student.train(was)
+    matcher = InternalsMatcher(s0.embeddings.shape[-1], t0.embeddings.shape[-1], len(s0.hidden), len(t0.hidden))
+    pair = _Pair(student, matcher)
+    t = config.temperature
+    counts = {"general": 0, "task layers": 0, "task": 0}
+
+    def intermediate(s: Internals, tt: Internals) -> torch.Tensor:
+        parts = matcher.losses(s, tt)
+        return (config.embedding_weight * parts["embedding"] + config.hidden_weight * parts["hidden"]
+                + config.attention_weight * parts["attention"])
+
+    def tick(stage: str, n: int, epochs: int) -> None:
+        counts[stage] += 1
+        if progress is not None:
+            progress(stage, counts[stage], epochs * -(-n // config.batch_size))
+
+    flags = {id(m): (m, _frozen(m)) for m in (teacher, general_teacher)}
+    try:
+        if unlabelled is not None and config.general_epochs > 0 and len(unlabelled):
+            x = np.asarray(unlabelled)
+
+            def general_loss(module, xb, _yb):
+                s = student.forward_internals(xb)
+                with torch.no_grad():
+                    tt = general_teacher.forward_internals(xb)
+                loss = intermediate(s, tt)
+                if s.logits is not None and tt.logits is not None:
+                    loss = loss + logit_loss(s.logits, tt.logits, t)
+                tick("general", len(x), config.general_epochs)
+                return loss
+
+            finetune(pair, Split(x, np.zeros(len(x), np.int64)), epochs=config.general_epochs, lr=config.lr,
+                     batch_size=config.batch_size, seed=config.seed, loss=general_loss)
+        if config.task_intermediate_epochs > 0:
+            def task_intermediate_loss(module, xb, yb):
+                s = student.forward_internals(xb)
+                with torch.no_grad():
+                    tt = teacher.forward_internals(xb)
+                tick("task layers", len(task.x), config.task_intermediate_epochs)
+                return intermediate(s, tt)
+
+            finetune(pair, task, epochs=config.task_intermediate_epochs, lr=config.lr, batch_size=config.batch_size,
+                     seed=config.seed + 2, loss=task_intermediate_loss)
+        if config.task_epochs > 0:
+            def task_loss(module, xb, yb):
+                s = student.forward_internals(xb)
+                with torch.no_grad():
+                    tt = teacher.forward_internals(xb)
+                loss = (config.alpha * logit_loss(s.logits, tt.logits, t)
+                        + (1 - config.alpha) * F.cross_entropy(s.logits, yb))
+                if config.task_intermediate_epochs == 0:
+                    loss = loss + intermediate(s, tt)
+                tick("task", len(task.x), config.task_epochs)
+                return loss
+
+            finetune(pair, task, epochs=config.task_epochs, lr=config.lr, batch_size=config.batch_size,
+                     seed=config.seed + 1, loss=task_loss)
+    finally:
+        for model, f in flags.values():
+            _thaw(model, f)
     return student.eval()

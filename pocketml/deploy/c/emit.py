@@ -24,7 +24,7 @@ from pocketml.graph.ir import QuantGraph
 from pocketml.deploy.c import kernel_params
 from pocketml.graph.planner import MemoryPlan
 
-RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h")
+RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h", "pocketml_dot.h")
 KERNEL_FILES = {"conv2d": "conv2d.c", "fully_connected": "fully_connected.c", "max_pool2d": "max_pool2d.c",
                 **{kind: f"{kind}.c" for kind in kernel_params.KINDS}}
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
@@ -89,12 +89,14 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         ident = c_identifier(op.name)
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
         if op.kind in ("conv2d", "fully_connected"):
-            if op.name in weights:
-                calls.append(emit_encoded(weights[op.name], ident, f"{p}_weight_scratch", array))
+            if op.name in weights:  # the kernel's layout (conv2d: HWIO), see kernel_params.stored_weights
+                calls.append(emit_encoded(kernel_params.stored_encoding(weights[op.name], op), ident,
+                                          f"{p}_weight_scratch", array))
                 w = f"{p}_weight_scratch"
             else:
-                w = array("int8_t", f"{ident}_weights", op.weight)
-            b = array("int32_t", f"{ident}_bias", op.bias)
+                w = array("int8_t", f"{ident}_weights", kernel_params.stored_weights(op))
+            b = array("int32_t", f"{ident}_bias",  # bias + input_offset * sum(w): see kernel_params
+                      kernel_params.folded_bias(op.weight, op.bias, data.input_offset, 0, op.name))
             rq = data.requant
             m = array("int32_t", f"{ident}_multiplier", rq.multiplier)
             ls = array("int8_t", f"{ident}_left_shift", rq.left_shift)

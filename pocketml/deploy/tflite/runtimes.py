@@ -102,7 +102,8 @@ def check_tflite(model_path: Path) -> None:
 def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_outputs: int = 1,
                repeats: int = 0, time_samples: int | None = None, arena_bytes: int = GENEROUS_ARENA,
                timeout: float = 1800) -> TFLiteRun:
-    """Run every sample of ``inputs`` (int8, [N, *shape] without batch) through ``runtime``.
+    """Run every sample of ``inputs`` (int8, or float32 for a float-input model; [N, *shape] without
+    batch) through ``runtime``.
 
     ``repeats`` timed passes over the first ``time_samples`` inputs (default all) give
     ``seconds_per_inference``; with 0 it is None.
@@ -115,7 +116,8 @@ def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_ou
              "litert-reference": "LiteRT (BUILTIN_REF)"}
     with tempfile.TemporaryDirectory(prefix="pocketml-tflite-") as tmp:
         x_path, out_path = Path(tmp) / "x.npy", Path(tmp) / "out.npz"
-        np.save(x_path, np.ascontiguousarray(inputs, dtype=np.int8))  # the worker runs x[i:i+1]
+        dtype = np.float32 if np.asarray(inputs).dtype == np.float32 else np.int8  # float: a model with QUANTIZE
+        np.save(x_path, np.ascontiguousarray(inputs, dtype=dtype))  # the worker runs x[i:i+1]
         cmd = [sys.executable, str(WORKER), "run", runtime, str(model_path), str(x_path), str(out_path),
                str(arena_bytes), str(repeats), str(n_outputs), str(time_samples or len(inputs))]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -193,7 +195,7 @@ def smallest_tflm_arena(model_path: str | Path, sample: np.ndarray, reported: in
             raise PocketMLError("TFLite Micro did not report its arena use", "upgrade tflite-micro")
     with tempfile.TemporaryDirectory(prefix="pocketml-arena-") as tmp:
         x_path = Path(tmp) / "x.npy"
-        np.save(x_path, np.ascontiguousarray(sample[:1], dtype=np.int8))
+        np.save(x_path, np.ascontiguousarray(sample[:1], dtype=np.float32 if sample.dtype == np.float32 else np.int8))
         session = _ProbeSession(model_path, x_path)
         try:
             hi = reported

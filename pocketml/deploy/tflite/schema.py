@@ -31,7 +31,8 @@ from pocketml.deploy.tflite.builders import (
 )
 
 SCHEMA_VERSION = 3
-TYPES = {np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32}
+TYPES = {np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32,
+         np.dtype(np.float32): TensorType.FLOAT32}  # float32: edges of float-I/O models (tests of the reader)
 
 
 @dataclass(frozen=True)

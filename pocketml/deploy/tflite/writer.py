@@ -28,6 +28,11 @@ def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> byt
     graph : the quantized graph (prepared: every op's checks have run).
     outputs : tensor names to expose as model outputs, in order (default: the graph's output).
     """
+    return tflite_spec(graph, outputs).serialise()
+
+
+def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLiteModelSpec:
+    """``graph`` laid out as TFLite tensors and operators, before serialisation (see write_tflite)."""
     unsupported = sorted({op.kind for op in graph.ops} - set(TRANSLATIONS))
     if unsupported:
         raise PocketMLError(f"the .tflite writer has no translation for op(s) {', '.join(unsupported)}",
@@ -51,4 +56,4 @@ def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> byt
                                 "this is a pocketml bug: please report it with the model") from exc
     spec.inputs = [spec.index(graph.input)]
     spec.outputs = [spec.index(name) for name in outputs]
-    return spec.serialise()
+    return spec

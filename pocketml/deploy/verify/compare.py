@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from pocketml.deploy.c.build import build_host, measure_sections, run_host
+from pocketml.deploy.c.emit import CFLAGS
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite, smallest_tflm_arena
 from pocketml.deploy.verify.bundle import Bundle, load_bundle
-from pocketml.deploy.verify.latency import time_c
+from pocketml.deploy.verify.latency import time_c, time_side_by_side
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
 
@@ -104,6 +105,7 @@ class VerifyReport:
     layers: tuple[PairDivergence, ...] | None = None
     latency_method: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    latency_ratio: float | None = None  # C / TFLM: median of the interleaved rounds' ratios
 
     def check(self, runtime: str) -> RuntimeCheck | None:
         return next((c for c in self.checks if c.runtime == runtime), None)
@@ -118,6 +120,7 @@ class VerifyReport:
         ratio = (self.planned_arena_bytes / self.tflm_arena_bytes) if self.tflm_arena_bytes else None
         c, t = self.check("c"), self.check("tflm")
         lat = (c.latency_us / t.latency_us) if c and t and c.latency_us and t.latency_us else None
+        lat = self.latency_ratio if self.latency_ratio is not None else lat
         return {"model": self.model, "samples": self.samples, "exact": self.exact,
                 "runtimes": {ck.runtime: ck.to_dict() for ck in self.checks},
                 "arena": {"planned_bytes": self.planned_arena_bytes, "tflm_bytes": self.tflm_arena_bytes,
@@ -175,6 +178,9 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     repeats = passes if latency else 0
     tflm_arena, arena_method = None, "not measured (tflm not run)"
     tflite_bytes = bundle.tflite.stat().st_size
+    # C and TFLM both run: time them interleaved in one process (latency.py), not one after the other
+    side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes)
+            if latency and "c" in names and "tflm" in names else None)
 
     if "c" in names:
         binary = build_host(bundle.c_dir)
@@ -182,14 +188,16 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
         sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
         sec = measure_sections(bundle.c_dir, sources)
         ram = sec["bss"] + sec["data"] + graph.input_info.nbytes + graph.output_info.nbytes
-        lat = time_c(bundle.c_dir, x[:TIME_SAMPLES], passes) * 1e6 if latency else None
+        lat = None
+        if latency:
+            lat = 1e6 * (side.c_median if side else time_c(bundle.c_dir, x[:TIME_SAMPLES], passes))
         checks.append(RuntimeCheck("c", True, n, *_compare(got, ref), plan.arena_bytes, ram,
                                    sec["text"] + sec["rodata"] + sec["data"], lat,
                                    "host cc; RAM = .bss+.data+I/O buffers, flash = .text+.rodata+.data (host ISA)"))
         outputs["c"] = got
 
     if "tflm" in names:
-        run = run_tflite(bundle.tflite, x, "tflm", repeats=repeats, time_samples=TIME_SAMPLES)
+        run = run_tflite(bundle.tflite, x, "tflm", repeats=0 if side else repeats, time_samples=TIME_SAMPLES)
         tflm_arena = run.arena_used_bytes
         arena_method = "TFLite Micro's allocation record (RecordingMicroAllocator total)"
         note = (f"arena head (activations) {run.arena_head_bytes} B; "
@@ -200,7 +208,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
             arena_method = (f"smallest working arena, bisected to the byte in child processes "
                             f"({probe.probes} probes; allocation record {probe.reported_bytes} B)")
         checks.append(RuntimeCheck("tflm", True, n, *_compare(run.outputs[0], ref), tflm_arena, None,
-                                   tflite_bytes, _us(run.seconds_per_inference), note))
+                                   tflite_bytes, _us(side.tflm_median if side else run.seconds_per_inference), note))
         outputs["tflm"] = run.outputs[0]
 
     if "litert" in names:
@@ -217,11 +225,21 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     pairs = _layer_divergence(bundle, [r for r in ("tflm", *LITERT) if r in outputs]) if layers else None
     return VerifyReport(
         graph.name, n, tuple(checks), plan.arena_bytes, tflm_arena, arena_method, pairs,
-        latency_method=(f"host, one process per runtime, seconds per inference = median over {passes} "
-                        f"passes of the first {min(n, TIME_SAMPLES)} inputs; C: clock_gettime around "
-                        "<prefix>_invoke, built -O2; TFLite: perf_counter around interpreter.invoke() "
-                        "(the wheels' own builds)")
-        if latency else "not measured")
+        latency_method=_latency_method(side, passes, min(n, TIME_SAMPLES)) if latency else "not measured",
+        latency_ratio=side.ratio if side else None)
+
+
+def _latency_method(side, passes: int, samples: int) -> str:
+    litert = ("LiteRT: its own process, perf_counter around interpreter.invoke(), median over "
+              f"{passes} passes of the first {samples} inputs")
+    if side is None:
+        return (f"host, one process per runtime, seconds per inference = median over {passes} passes of the "
+                f"first {samples} inputs; C: clock_gettime around <prefix>_invoke, built {CFLAGS}; "
+                "TFLite: perf_counter around interpreter.invoke() (the wheels' own builds)")
+    return (f"host; C and TFLite Micro side by side in one process, interleaved over {passes} rounds of the "
+            f"first {samples} inputs after a warm-up pass each (medians; ratio = median of the rounds' "
+            f"ratios); C: clock_gettime around <prefix>_invoke, built {side.cflags}; TFLite Micro: "
+            f"perf_counter around interpreter.invoke() (the wheel's own optimised build); {litert}")
 
 
 def _us(seconds: float | None) -> float | None:

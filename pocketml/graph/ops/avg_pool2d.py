@@ -34,20 +34,23 @@ class AvgPool2D(Weightless):
     output: str
     kernel: tuple[int, int]
     stride: tuple[int, int]
-    padding: tuple[int, int]  # (top, left), symmetric
+    padding: tuple[int, int]  # (top, left)
     activation: str = "none"
+    padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding (TFLite SAME: +1 if odd)
 
     def out_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
-        oh = (in_shape[0] + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
-        ow = (in_shape[1] + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        end = self.padding if self.padding_end is None else self.padding_end
+        oh = (in_shape[0] + self.padding[0] + end[0] - self.kernel[0]) // self.stride[0] + 1
+        ow = (in_shape[1] + self.padding[1] + end[1] - self.kernel[1]) // self.stride[1] + 1
         return oh, ow
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> AvgPool2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
         if x.quant != y.quant:
             raise ValueError(f"{self.name}: AVERAGE_POOL_2D needs the same quantization on input and output")
-        if self.padding[0] >= self.kernel[0] or self.padding[1] >= self.kernel[1]:
-            raise ValueError(f"{self.name}: padding {self.padding} must be smaller than the kernel {self.kernel}")
+        end = self.padding if self.padding_end is None else self.padding_end
+        if max(self.padding[0], end[0]) >= self.kernel[0] or max(self.padding[1], end[1]) >= self.kernel[1]:
+            raise ValueError(f"{self.name}: padding {self.padding}/{end} must be smaller than the kernel {self.kernel}")
         if y.shape != (*self.out_hw(x.shape), x.shape[2]):
             raise ValueError(f"{self.name}: output shape {y.shape} should be {(*self.out_hw(x.shape), x.shape[2])}")
         return AvgPool2DData(*activation_range(self.activation, y.quant))
@@ -56,9 +59,9 @@ class AvgPool2D(Weightless):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw), (pt, pl) = self.kernel, self.stride, self.padding
         oh, ow = self.out_hw((h, w))
-        padded = np.zeros((n, h + 2 * pt + kh, w + 2 * pl + kw, c), np.int32)
+        padded = np.zeros((n, h + pt + oh * sh + kh, w + pl + ow * sw + kw, c), np.int32)
         padded[:, pt:pt + h, pl:pl + w] = x
-        inside = np.zeros((h + 2 * pt + kh, w + 2 * pl + kw), np.int32)
+        inside = np.zeros((h + pt + oh * sh + kh, w + pl + ow * sw + kw), np.int32)
         inside[pt:pt + h, pl:pl + w] = 1
         total = np.zeros((n, oh, ow, c), np.int32)
         count = np.zeros((oh, ow), np.int32)

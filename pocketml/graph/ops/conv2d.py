@@ -4,7 +4,9 @@
     int8:   acc[c] = bias[c] + Σ (q_x + input_offset) · q_w[c,...]        input_offset = -z_x
             q_y   = clamp(z_y + acc · M[c], act_min, act_max)          (see requantize.py)
 
-Taps that fall in the padding contribute nothing (as if the input held z_x there).
+Taps that fall in the padding contribute nothing (as if the input held z_x there). Padding is
+(top, left) plus ``padding_end`` (bottom, right); None means symmetric, as PyTorch pads. TFLite's
+SAME padding pads one more at the bottom/right when the total is odd (read from .tflite files).
 Overflow bound: |q_x + input_offset| <= 255, |q_w| <= 127, so kh·kw·cin·32385 + |bias| must stay
 below 2^31 (checked in ``prepare``). Weights are OHWI, as TFLite stores them.
 """
@@ -39,13 +41,14 @@ class Conv2D:
     padding: tuple[int, int]  # (top, left); bottom/right follow from the output shape
     dilation: tuple[int, int]
     activation: str
+    padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> Conv2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
         cout, kh, kw, cin = self.weight.shape
         if len(x.shape) != 3 or x.shape[2] != cin:
             raise ValueError(f"{self.name}: input shape {x.shape} does not match weights {self.weight.shape}")
-        if y.shape != (*conv_output_hw(x.shape, (kh, kw), self.stride, self.padding, self.dilation), cout):
+        if y.shape != (*self.out_hw(x.shape), cout):
             raise ValueError(f"{self.name}: output shape {y.shape} is inconsistent with the conv")
         requant = Requantize.prepare(
             x.quant.scale, self.weight_scale, y.quant, self.activation,
@@ -62,7 +65,8 @@ class Conv2D:
         return data.requant.apply(acc.astype(np.int32))
 
     def out_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
-        return conv_output_hw(in_shape, self.weight.shape[1:3], self.stride, self.padding, self.dilation)
+        return conv_output_hw(in_shape, self.weight.shape[1:3], self.stride, self.padding, self.dilation,
+                              self.padding_end)
 
     def macs(self, tensors: dict[str, TensorInfo]) -> int:
         oh, ow, cout = tensors[self.output].shape
@@ -75,11 +79,12 @@ class Conv2D:
         return int(self.weight.size * 1 + self.bias.size * 4)
 
 
-def conv_output_hw(in_shape, kernel, stride, padding, dilation) -> tuple[int, int]:
-    """Output height/width for symmetric padding (top == bottom, left == right), as PyTorch."""
+def conv_output_hw(in_shape, kernel, stride, padding, dilation, padding_end=None) -> tuple[int, int]:
+    """Output height/width for padding (top, left) and ``padding_end`` (bottom, right; None: symmetric)."""
     h, w = in_shape[0], in_shape[1]
-    oh = (h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
-    ow = (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    end = padding if padding_end is None else padding_end
+    oh = (h + padding[0] + end[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    ow = (w + padding[1] + end[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
     return oh, ow
 
 

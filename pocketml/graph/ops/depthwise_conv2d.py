@@ -37,10 +37,11 @@ class DepthwiseConv2D:
     bias: np.ndarray  # int32 [Cout]
     weight_scale: np.ndarray  # float32 [Cout]
     stride: tuple[int, int]
-    padding: tuple[int, int]  # (top, left); symmetric, as PyTorch
+    padding: tuple[int, int]  # (top, left)
     dilation: tuple[int, int]
     depth_multiplier: int
     activation: str
+    padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding (see conv2d.py)
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> DepthwiseConv2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
@@ -50,7 +51,8 @@ class DepthwiseConv2D:
         if len(x.shape) != 3 or x.shape[2] * self.depth_multiplier != cout:
             raise ValueError(f"{self.name}: input shape {x.shape} times depth multiplier {self.depth_multiplier} "
                              f"does not match weights {self.weight.shape}")
-        if y.shape != (*conv_output_hw(x.shape, (kh, kw), self.stride, self.padding, self.dilation), cout):
+        if y.shape != (*conv_output_hw(x.shape, (kh, kw), self.stride, self.padding, self.dilation,
+                                       self.padding_end), cout):
             raise ValueError(f"{self.name}: output shape {y.shape} is inconsistent with the depthwise conv")
         requant = Requantize.prepare(x.quant.scale, self.weight_scale, y.quant, self.activation,
                                      max_abs_accumulator(kh * kw, self.bias))
@@ -60,7 +62,7 @@ class DepthwiseConv2D:
         n, h, w, _ = x.shape
         _, kh, kw, cout = self.weight.shape
         (sh, sw), (pt, pl), (dh, dw) = self.stride, self.padding, self.dilation
-        oh, ow = conv_output_hw((h, w), (kh, kw), self.stride, self.padding, self.dilation)
+        oh, ow = conv_output_hw((h, w), (kh, kw), self.stride, self.padding, self.dilation, self.padding_end)
         xs = np.repeat(x.astype(np.int64) + data.input_offset, self.depth_multiplier, axis=3)  # channel ic·M + m
         padded = np.zeros((n, max(h + pt, (oh - 1) * sh + dh * (kh - 1) + 1),
                            max(w + pl, (ow - 1) * sw + dw * (kw - 1) + 1), cout), np.int64)

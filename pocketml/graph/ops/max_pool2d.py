@@ -33,13 +33,19 @@ class MaxPool2D(Weightless):
     stride: tuple[int, int]
     padding: tuple[int, int]  # (top, left)
     activation: str = "none"
+    padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding (TFLite SAME: +1 if odd)
+
+    def out_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
+        end = self.padding if self.padding_end is None else self.padding_end
+        oh = (in_shape[0] + self.padding[0] + end[0] - self.kernel[0]) // self.stride[0] + 1
+        ow = (in_shape[1] + self.padding[1] + end[1] - self.kernel[1]) // self.stride[1] + 1
+        return oh, ow
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> MaxPool2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
         if x.quant != y.quant:
             raise ValueError(f"{self.name}: MAX_POOL_2D needs the same quantization on input and output")
-        oh = (x.shape[0] + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
-        ow = (x.shape[1] + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
+        oh, ow = self.out_hw(x.shape)
         if y.shape != (oh, ow, x.shape[2]):
             raise ValueError(f"{self.name}: output shape {y.shape} should be {(oh, ow, x.shape[2])}")
         return MaxPool2DData(*activation_range(self.activation, y.quant))
@@ -48,9 +54,8 @@ class MaxPool2D(Weightless):
         n, h, w, c = x.shape
         kh, kw = self.kernel
         (sh, sw), (pt, pl) = self.stride, self.padding
-        oh = (h + 2 * pt - kh) // sh + 1
-        ow = (w + 2 * pl - kw) // sw + 1
-        padded = np.full((n, h + 2 * pt + kh, w + 2 * pl + kw, c), -129, dtype=np.int16)
+        oh, ow = self.out_hw((h, w))
+        padded = np.full((n, h + pt + oh * sh + kh, w + pl + ow * sw + kw, c), -129, dtype=np.int16)
         padded[:, pt:pt + h, pl:pl + w] = x
         out = np.full((n, oh, ow, c), -129, dtype=np.int16)
         for ky in range(kh):

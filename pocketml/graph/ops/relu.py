@@ -2,7 +2,7 @@
 
 TFLite Micro's int8 ReLU rescales as it clamps, so input and output may be quantized differently:
 
-    M     = s_x / s_y                          (float32 division, then double: as TFLM)
+    M     = s_x / s_y                          (double division of the float32 scales, as TFLM)
     q_y   = clamp(z_y + (q_x − z_x) · M, max(z_y, −128), 127)
 
 ``(q_x − z_x) << left_shift`` must fit int32: |q_x − z_x| <= 255, checked in ``prepare``.
@@ -42,7 +42,7 @@ class ReLU(Weightless):
         x, y = tensors[self.inputs[0]], tensors[self.output]
         if x.shape != y.shape:
             raise ValueError(f"{self.name}: RELU keeps the shape, got {x.shape} -> {y.shape}")
-        real = float(np.float32(x.quant.scale) / np.float32(y.quant.scale))
+        real = float(np.float64(np.float32(x.quant.scale)) / np.float64(np.float32(y.quant.scale)))
         mult, left, right = fixedpoint.quantize_multiplier(real)
         fixedpoint.check_left_shift_bound(255, np.array([left]))
         return ReLUData(x.quant.zero_point, mult, left, right, y.quant.zero_point,

@@ -1,20 +1,20 @@
 """SOFTMAX over the last axis, int8 in, int8 out, by TFLite Micro's fixed-point method.
 
 The output is fixed by TFLite: scale 1/256, zero point −128 (a probability p is q = 256·p − 128).
-For each row (``reference_ops::Softmax`` with gemmlowp's fixed point, beta = 1):
+For each row (``reference_ops::Softmax`` with gemmlowp's fixed point; ``beta`` scales the input):
 
     d[c]  = q_x[c] − max_c q_x                      (<= 0)
     skip taps with d < diff_min (their exp is 0 in Q0.31)
-    e[c]  = exp(d[c] · s_x) in Q0.31                 d rescaled to Q5.26 by multiplier·2^left_shift,
+    e[c]  = exp(β·d[c]·s_x) in Q0.31                 d rescaled to Q5.26 by multiplier·2^left_shift,
                                                      then exp_on_negative_values (fixedpoint.py)
     S     = Σ e[c] in Q12.19                          (each e rescaled by a rounding shift of 12)
     1/S   = scale · 2^-bits                           (GetReciprocal: Newton-Raphson in Q2.29)
     q_y   = clamp(round(scale · e[c] / 2^(bits + 31 − 8)) − 128, −128, 127)
 
-Constants (``prepare``): real = min(s_x · 2^26, 2^31 − 1) → (multiplier, left_shift) with
-``QuantizeMultiplierGreaterThanOne``; diff_min = −floor(31 · 2^26 / 2^left_shift). Overflow: the
-rescaled difference |d|·2^left_shift <= 31·2^26 < 2^31 whenever d >= diff_min; S <= depth·2^19
-needs depth < 4096 (checked).
+Constants (``prepare``): real = min(β · s_x · 2^26, 2^31 − 1) (double(β)·double(s_x), as TFLM)
+→ (multiplier, left_shift) with ``QuantizeMultiplierGreaterThanOne``;
+diff_min = −floor(31 · 2^26 / 2^left_shift). Overflow: the rescaled difference
+|d|·2^left_shift <= 31·2^26 < 2^31 whenever d >= diff_min; S <= depth·2^19 needs depth < 4096 (checked).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Softmax(Weightless):
     name: str
     inputs: tuple[str, ...]
     output: str
+    beta: float = 1.0  # TFLite SoftmaxOptions.beta (float32)
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> SoftmaxData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
@@ -55,7 +56,10 @@ class Softmax(Weightless):
         if x.shape != y.shape or x.shape[-1] >= 4096:
             raise ValueError(f"{self.name}: SOFTMAX keeps the shape and needs < 4096 classes, "
                              f"got {x.shape} -> {y.shape}")
-        real = min(np.float64(np.float32(x.quant.scale)) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+        if not (np.isfinite(self.beta) and self.beta > 0):
+            raise ValueError(f"{self.name}: SOFTMAX beta must be finite and > 0, got {self.beta}")
+        real = min(np.float64(np.float32(self.beta)) * np.float64(np.float32(x.quant.scale))
+                   * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
                    (1 << 31) - 1.0)
         if real <= 1.0:
             raise ValueError(f"{self.name}: input scale {x.quant.scale} is too small for TFLite's softmax")

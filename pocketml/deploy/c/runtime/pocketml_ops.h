@@ -20,8 +20,8 @@ typedef struct {
   int32_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
   int32_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
   int32_t input_offset;       /* minus the input zero point */
-  const int8_t *weights;      /* OHWI */
-  const int32_t *bias;        /* [out_c] */
+  const int8_t *weights;      /* HWIO: [k_h][k_w][in_c][out_c] */
+  const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
 } pocketml_conv2d_params;
 
@@ -29,7 +29,7 @@ typedef struct {
   int32_t depth, out_c;
   int32_t input_offset;
   const int8_t *weights;      /* [out_c][depth] */
-  const int32_t *bias;
+  const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
 } pocketml_fully_connected_params;
 
@@ -44,7 +44,7 @@ typedef struct {
   int32_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
   int32_t input_offset;       /* minus the input zero point */
   const int8_t *weights;      /* [1][k_h][k_w][out_c] */
-  const int32_t *bias;        /* [out_c] */
+  const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
 } pocketml_depthwise_conv2d_params;
 

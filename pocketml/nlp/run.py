@@ -1,0 +1,284 @@
+"""TinyBERT end to end: fine-tune the teacher, distil in two stages, deploy int8 ONNX, time it beside the teacher.
+
+    setup = prepare("minilm", "stdlib-chapter")              # tokenized data, fine-tuned + pretrained teacher
+    student = train_student(setup, StudentShape(layers=2, hidden=128), DistillConfig(...))
+    result = distill_text("out/distill")                      # all of it; writes out/distill/result.json
+
+Teacher outputs are computed once per row (``CachedTeacher``) and shared by every student trained
+on the same ``setup`` (the bench trains 3 seeds x 5 variants on one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pocketml.compress.distill import DistillConfig, distill
+from pocketml.compress.distill.cache import CachedTeacher
+from pocketml.data.dataset import Split
+from pocketml.errors import PocketMLError
+from pocketml.nlp.corpus import TextTask, docstring_task, general_corpus
+from pocketml.nlp.encoder import TextClassifier, param_count, trim_padding
+from pocketml.nlp.student import check_student_shape, make_student, reduced_vocabulary
+from pocketml.nlp.teacher import load_teacher, teacher_tokenizer_file
+from pocketml.nlp.tokens import WordPieceTokenizer
+from pocketml.nlp.training import accuracy, train_supervised
+
+TASKS: dict[str, Callable[[], TextTask]] = {"stdlib-chapter": docstring_task}
+Progress = Callable[[str, int, int], None]
+
+# Defaults chosen to meet issue 11's targets on the stdlib-chapter task (see docs/tinybert.md).
+DEFAULT_DISTILL = DistillConfig(temperature=2.0, alpha=0.7, hidden_weight=1.0, attention_weight=1.0,
+                                embedding_weight=1.0, general_epochs=2, task_intermediate_epochs=2, task_epochs=6,
+                                lr=1e-3, batch_size=32)
+GENERAL_PASSAGES = 800  # first passages of the general corpus (of 2,115): keeps a run to minutes on 2 cores
+
+
+@dataclass(frozen=True)
+class StudentShape:
+    layers: int = 2
+    hidden: int = 128
+    heads: int = 4          # each student head learns the mean of 3 adjacent teacher heads
+    ffn: int | None = None  # 4 x hidden
+    init: str = "pca"       # embedding rows from the teacher's (PCA) or "random"
+
+
+@dataclass
+class TextSetup:
+    """Everything shared by the students of one run (built by :func:`prepare`)."""
+
+    task: TextTask                       # after any subsampling
+    tokenizer: WordPieceTokenizer
+    general_x: np.ndarray
+    train: Split
+    test: Split
+    teacher: TextClassifier              # fine-tuned on the task
+    pretrained: TextClassifier           # the teacher as shipped (general distillation mimics it)
+    cached_teacher: CachedTeacher
+    cached_pretrained: CachedTeacher
+    kept: np.ndarray
+    remap: torch.Tensor
+    teacher_score: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _tick(progress: Progress | None, stage: str):
+    return (lambda done, total: progress(stage, done, total)) if progress else None
+
+
+def prepare(teacher: str = "minilm", task: str = "stdlib-chapter", *, max_len: int = 32, teacher_epochs: int = 3,
+            teacher_lr: float = 1e-4, seed: int = 0, general_limit: int | None = GENERAL_PASSAGES,
+            task_limit: int | None = None, teacher_file: Path | None = None,
+            progress: Progress | None = None) -> TextSetup:
+    """Tokenize, fine-tune the teacher (or load ``teacher_file`` if it exists; saved there otherwise), fill caches."""
+    if task not in TASKS:
+        raise PocketMLError(f"unknown text task {task!r}", f"pick one of {', '.join(TASKS)}")
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data = TASKS[task]()
+    if task_limit is not None:
+        data = _subsample(data, task_limit, seed)
+    tok = WordPieceTokenizer(teacher_tokenizer_file(teacher), max_len)
+    general_x = tok.encode(general_corpus(general_limit))
+    train = Split(tok.encode(data.train_text), data.train_y)
+    test = Split(tok.encode(data.test_text), data.test_y)
+    train_x = train.x
+    pretrained = load_teacher(teacher)
+    fine = load_teacher(teacher, classes=len(data.classes))
+    seconds["data"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if teacher_file is not None and Path(teacher_file).is_file():
+        fine.load_state_dict(torch.load(teacher_file, weights_only=True))
+    else:
+        train_supervised(fine, train, epochs=teacher_epochs, lr=teacher_lr, seed=seed, freeze_embeddings=True,
+                         progress=_tick(progress, "teacher"))
+        if teacher_file is not None:
+            _atomic_save(fine.state_dict(), Path(teacher_file))
+    fine.eval()
+    seconds["teacher_finetune"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    kept, remap = reduced_vocabulary(general_x, train_x, teacher_vocab=fine.config.vocab)
+    cached_pre = CachedTeacher(pretrained, trim_padding).fill(general_x, progress=_tick(progress, "teacher cache"))
+    cached_fine = CachedTeacher(fine, trim_padding).fill(train_x, progress=_tick(progress, "teacher cache"))
+    seconds["teacher_cache"] = time.perf_counter() - t0
+    return TextSetup(data, tok, general_x, train, test, fine, pretrained, cached_fine, cached_pre, kept, remap,
+                     accuracy(fine, test), seconds)
+
+
+def _subsample(task: TextTask, n: int, seed: int) -> TextTask:
+    """At most ``n`` training and ``n`` test texts, drawn at random (small runs, tests)."""
+    rng = np.random.default_rng(seed)
+    tr = rng.permutation(len(task.train_text))[:n]
+    te = rng.permutation(len(task.test_text))[:n]
+    return replace(task, train_text=tuple(task.train_text[i] for i in tr), train_y=task.train_y[tr],
+                   test_text=tuple(task.test_text[i] for i in te), test_y=task.test_y[te])
+
+
+def train_student(setup: TextSetup, shape: StudentShape = StudentShape(), config: DistillConfig = DEFAULT_DISTILL,
+                  *, use_teacher: bool = True, progress: Progress | None = None) -> TextClassifier:
+    """One student: two-stage distillation (``use_teacher=False``: the same student, cross-entropy only)."""
+    student = make_student(setup.teacher, setup.kept, setup.remap, layers=shape.layers, hidden=shape.hidden,
+                           heads=shape.heads, ffn=shape.ffn, classes=len(setup.task.classes),
+                           max_positions=setup.tokenizer.max_len, init=shape.init, seed=config.seed)
+    if not use_teacher:
+        return train_supervised(student, setup.train, epochs=config.task_epochs,
+                                lr=config.lr, batch_size=config.batch_size, seed=config.seed + 1,
+                                progress=_tick(progress, "task"))
+    return distill(setup.cached_teacher, student, setup.general_x, setup.train, config,
+                   general_teacher=setup.cached_pretrained, progress=progress)
+
+
+def bow_baseline(task: TextTask) -> float:
+    """Bag-of-words (word 1-2 grams, tf-idf) logistic regression; C by 5-fold CV on the training set."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegressionCV
+
+    vec = TfidfVectorizer(ngram_range=(1, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's notices of future defaults
+        clf = LogisticRegressionCV(Cs=[0.1, 1, 10, 100], cv=5, max_iter=3000).fit(vec.fit_transform(task.train_text),
+                                                                                  task.train_y)
+    return float(np.mean(clf.predict(vec.transform(task.test_text)) == task.test_y))
+
+
+@dataclass(frozen=True)
+class TextDistillResult:
+    """What ``pocketml distill`` writes to OUT/result.json (see README ``## TinyBERT distillation``)."""
+
+    teacher: dict
+    student: dict
+    task: dict
+    distill: dict
+    ratios: dict
+    onnx: dict
+    latency_ms: dict
+    seconds: dict
+    files: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def student_record(student: TextClassifier, shape: StudentShape) -> dict:
+    c = student.config
+    return {"layers": c.layers, "hidden": c.hidden, "heads": c.heads, "ffn": c.ffn, "vocab": c.vocab,
+            "init": shape.init, "params": param_count(student),
+            "remap_bytes": int(student.remap.numel() * student.remap.element_size()) if student.remap is not None
+            else 0}
+
+
+def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdlib-chapter",
+                 shape: StudentShape = StudentShape(), config: DistillConfig = DEFAULT_DISTILL,
+                 max_len: int = 32, teacher_epochs: int = 3, compare_no_teacher: bool = True,
+                 latency_rounds: int = 30, general_limit: int | None = GENERAL_PASSAGES, task_limit: int | None = None,
+                 progress: Progress | None = None) -> TextDistillResult:
+    """Fine-tune the teacher, distil a student, export it (float + int8 ONNX), time both; write OUT/result.json."""
+    from pocketml.nlp.teacher import teacher_folder
+
+    out = Path(out)
+    teacher_folder(teacher)  # a missing teacher package fails before any work
+    if task not in TASKS:
+        raise PocketMLError(f"unknown text task {task!r}", f"pick one of {', '.join(TASKS)}")
+    from pocketml.nlp.encoder import EncoderConfig
+    from pocketml.nlp.teacher import teacher_config
+
+    check_student_shape(EncoderConfig(vocab=1, hidden=shape.hidden, layers=shape.layers, heads=shape.heads,
+                                      ffn=shape.ffn or 4 * shape.hidden).check(),
+                        teacher_config(teacher_folder(teacher)))
+    config.check()
+    out.mkdir(parents=True, exist_ok=True)
+    setup = prepare(teacher, task, max_len=max_len, teacher_epochs=teacher_epochs, seed=config.seed,
+                    general_limit=general_limit, task_limit=task_limit, progress=progress)
+    seconds = dict(setup.seconds)
+    t0 = time.perf_counter()
+    student = train_student(setup, shape, config, progress=progress)
+    seconds["distill"] = time.perf_counter() - t0
+    score = accuracy(student, setup.test)
+    baseline = None
+    if compare_no_teacher:
+        t0 = time.perf_counter()
+        plain = train_student(setup, replace(shape, init="random"), config, use_teacher=False, progress=progress)
+        baseline = accuracy(plain, setup.test)
+        seconds["no_teacher"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    deployed = deploy_and_time(setup, student, out / "onnx", rounds=latency_rounds)
+    seconds["deploy_and_latency"] = time.perf_counter() - t0
+    check, lat, s_export, s_int8, t_export = (deployed.check, deployed.latency, deployed.student_onnx,
+                                              deployed.student_int8, deployed.teacher_onnx)
+    t_params, s_params = param_count(setup.teacher), param_count(student)
+    result = TextDistillResult(
+        teacher={"name": teacher, "params": t_params, "score": setup.teacher_score,
+                 "layers": setup.teacher.config.layers, "hidden": setup.teacher.config.hidden,
+                 "finetune_epochs": teacher_epochs},
+        student={**student_record(student, shape), "score": score, "score_no_teacher": baseline},
+        task={"name": task, "classes": list(setup.task.classes), "train": len(setup.train.x),
+              "test": len(setup.test.x), "general_passages": len(setup.general_x), "max_len": max_len,
+              "metric": "accuracy", "bow_logreg": bow_baseline(setup.task)},  # same (sub)sampled task
+        distill=asdict(config),
+        ratios={"params": t_params / s_params, "score": score / setup.teacher_score,
+                "speedup_torch": lat["teacher_torch"].median_ms / lat["student_torch"].median_ms,
+                "speedup_onnx": lat["teacher_onnx"].median_ms / lat["student_onnx"].median_ms,
+                "speedup_int8_vs_teacher_onnx": lat["teacher_onnx"].median_ms / lat["student_int8"].median_ms},
+        onnx={"float_bytes": check.float_bytes, "int8_bytes": check.int8_bytes, "teacher_bytes": t_export.bytes,
+              "max_abs_diff_vs_torch": s_export.max_abs_diff, "int8_agreement": check.agreement,
+              "float_score": check.float_accuracy, "int8_score": check.int8_accuracy},
+        latency_ms={k: asdict(v) for k, v in lat.items()},
+        seconds=seconds,
+        files={"student_onnx": str(s_export.path), "student_int8": str(s_int8), "teacher_onnx": str(t_export.path)},
+    )
+    _atomic_write(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The student's ONNX float/int8 files and checks, the teacher's ONNX file, latencies side by side."""
+
+    student_onnx: object  # pocketml.deploy.onnx.OnnxExport
+    student_int8: Path
+    teacher_onnx: object
+    check: object         # pocketml.nlp.deploy.Int8Check
+    latency: dict         # name -> pocketml.nlp.deploy.Latency
+
+
+def deploy_and_time(setup: TextSetup, student: TextClassifier, folder: Path, rounds: int = 30) -> Deployed:
+    """Export student (float + int8) and teacher to ONNX, check int8 on the test set, time all five in one run."""
+    from pocketml.nlp.deploy import check_int8, export_int8, measure_latency, onnx_runner, torch_runner
+
+    s_export, s_int8 = export_int8(student, setup.test.x[:8], folder, "student")
+    t_export = _export_teacher(setup.teacher, setup.test.x[:8], folder)
+    check = check_int8(s_export.path, s_int8, setup.test.x, setup.test.y)
+    runners = {"teacher_torch": torch_runner(setup.teacher), "student_torch": torch_runner(student),
+               "teacher_onnx": onnx_runner(t_export.path), "student_onnx": onnx_runner(s_export.path),
+               "student_int8": onnx_runner(s_int8)}
+    return Deployed(s_export, s_int8, t_export, check, measure_latency(runners, setup.test.x, rounds=rounds))
+
+
+def _export_teacher(teacher: TextClassifier, example: np.ndarray, folder: Path):
+    from pocketml.deploy.onnx import export_onnx
+
+    return export_onnx(teacher, example, folder / "teacher.onnx", atol=1e-4)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _atomic_save(state: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    torch.save(state, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,209 @@
+"""``pocketml compile``: .tflite files (written here by pocketml's own writer, patched where the
+converter emits what the writer does not) read into the int8 graph, bit-exact with TFLite Micro
+running the same file, compiled to C exactly as ``shrink`` does, and refused up front when they
+hold something the project cannot run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tflite.ActivationFunctionType import ActivationFunctionType
+from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite_models import (
+    GraphBuilder,
+    append_operator,
+    conv_activation,
+    float_edges,
+    per_tensor_weights,
+    spec_of,
+    squeeze_reshapes,
+)
+from typer.testing import CliRunner
+
+from pocketml import PocketMLError, compile
+from pocketml.cli import app
+from pocketml.compiler import check_tflite_model, random_inputs, run_source_in_tflm
+from pocketml.deploy.tflite.reader import read_tflite
+from pocketml.deploy.verify import verify
+
+
+def windows_model():
+    """SAME with the odd pixel at the bottom/right, VALID, strides, dilation, depth multiplier,
+    RELU/RELU6/NONE, per-tensor weights, max/avg pools, RESHAPE, FC, softmax beta 0.5."""
+    b = GraphBuilder("windows", (12, 11, 3))
+    x = b.conv(b.input, 8, k=3, stride=2, mode="same", act="relu6")  # 12x11 -> 6x6: pads (0,1) top, (1,1) bottom
+    x = b.depthwise(x, multiplier=2, k=3, mode="same", dilation=2, act="relu")
+    x = b.conv(x, 8, k=2, mode="same", per_tensor=True)  # k=2 SAME: bottom/right only
+    x = b.pool(x, "maxpool", k=3, stride=2, mode="same")  # 6 -> 3
+    x = b.pool(x, "avgpool", k=2, stride=2, mode="same")  # 3 -> 2, odd pixel bottom/right
+    x = b.pool(x, "avgpool", k=2, stride=1, mode="valid")  # 2 -> 1
+    x = b.reshape(x, (8,))
+    x = b.fc(x, 6, act="relu")
+    return b.graph(b.softmax(x, beta=0.5))
+
+
+def branches_model():
+    """ADD (residual, fused RELU), CONCATENATION, PAD, standalone RELU/RELU6, MEAN, VALID stride 2,
+    FC straight on a [1, 1, 1, C] map (TFLite flattens), per-channel weights."""
+    b = GraphBuilder("branches", (9, 9, 4), seed=1)
+    x = b.conv(b.input, 6, k=3, stride=2, mode="valid")  # 9 -> 4
+    y = b.conv(x, 6, k=3, mode="same", act="relu")
+    z = b.add(x, y, act="relu")
+    a = b.conv(z, 4, k=1, mode="valid", quant=b.tensors[z].quant)
+    c = b.conv(z, 4, k=3, mode="same", quant=b.tensors[z].quant)
+    x = b.concat([a, c])
+    x = b.relu(b.pad(x, ((1, 0), (0, 2))))
+    x = b.relu(x, six=True)
+    x = b.mean(x, keep_dims=True)
+    x = b.reshape(x, (8,))
+    return b.graph(b.fc(x, 5))
+
+
+VARIANTS = {  # name: (model, patches of the written spec)
+    "windows-int8": (windows_model, {"per_tensor": "conv2"}),
+    "windows-float-edges-squeeze": (windows_model, {"per_tensor": "conv2", "float": (True, True), "squeeze": True}),
+    "branches-int8": (branches_model, {}),
+    "branches-float-in": (branches_model, {"float": (True, False)}),
+    "branches-float-out": (branches_model, {"float": (False, True)}),
+}
+
+
+def _write(name, tmp_path):
+    build, patches = VARIANTS[name]
+    graph = build()
+    spec = spec_of(graph)
+    if patches.get("squeeze"):
+        assert squeeze_reshapes(spec) == 1
+    if "per_tensor" in patches:
+        per_tensor_weights(spec, patches["per_tensor"])
+    if "float" in patches:
+        float_edges(spec, graph, *patches["float"])
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(spec.serialise())
+    return graph, path
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_reader_is_bit_exact_with_tflite_micro_on_the_same_file(variant, tmp_path):
+    graph, path = _write(variant, tmp_path)
+    imp = read_tflite(path)
+    x = random_inputs(imp, 60, seed=3)
+    ref = imp.graph.run(x).reshape(len(x), -1)
+    assert np.array_equal(ref, graph.run(x).reshape(len(x), -1))  # the graph we wrote, read back
+    tflm = run_source_in_tflm(path, imp, x)
+    assert tflm.shape == ref.shape and np.array_equal(tflm, ref)
+    assert len(np.unique(ref)) > 3  # not a saturated constant output
+    patches = VARIANTS[variant][1]
+    assert imp.input.dtype == ("float32" if patches.get("float", (0, 0))[0] else "int8")
+    assert imp.output.dtype == ("float32" if patches.get("float", (0, 0))[1] else "int8")
+
+
+def test_reader_keeps_what_the_converter_wrote(tmp_path):
+    _, path = _write("windows-float-edges-squeeze", tmp_path)
+    imp = read_tflite(path)
+    ops = {op.name: op for op in imp.graph.ops}
+    names = [c.op for c in imp.operators]
+    assert names[0] == "QUANTIZE" and names[-1] == "DEQUANTIZE" and "SQUEEZE" in names
+    conv0 = ops["op1_conv_2d"]
+    assert conv0.stride == (2, 2) and conv0.padding == (0, 1) and conv0.padding_end == (1, 1)
+    assert conv0.activation == "relu6"
+    dw = ops["op2_depthwise_conv_2d"]
+    assert dw.depth_multiplier == 2 and dw.dilation == (2, 2) and dw.activation == "relu"
+    assert ops["op3_conv_2d"].padding == (0, 0) and ops["op3_conv_2d"].padding_end == (1, 1)
+    assert len(set(ops["op3_conv_2d"].weight_scale.tolist())) == 1  # per-tensor, broadcast per channel
+    assert ops["op9_softmax"].beta == 0.5
+    assert ops["op5_average_pool_2d"].padding_end == (1, 1)
+
+
+SHRINK_KEYS = {"device", "device_name", "model", "n_test", "accuracy", "size_bytes", "arena_bytes", "ram_bytes",
+               "flash_bytes", "flash_method", "c_mismatches", "fits", "fit_reason", "input", "output", "macs",
+               "estimate", "layers", "memory", "stages", "files", "cortexm", "energy", "verify"}
+
+
+def test_compile_writes_shrinks_layout_and_is_verified(tmp_path):
+    _, path = _write("windows-float-edges-squeeze", tmp_path)
+    out = tmp_path / "out"
+    result = compile(path, "nano33ble", out, samples=40)
+    doc = json.loads((out / "result.json").read_text())
+    assert SHRINK_KEYS <= set(doc)  # the same result.json keys as shrink (pocketml/result.py to_json)
+    assert doc["accuracy"] == {"float": None, "int8": None, "c": None}
+    assert doc["c_mismatches"] == 0 and result.c_mismatches == 0
+    assert doc["verify"]["exact"] is True
+    assert doc["verify"]["source_tflm"]["samples"] == 40
+    assert doc["verify"]["source_tflm"]["mismatching_samples"] == 0
+    assert doc["verify"]["runtimes"]["tflm"]["mismatching_samples"] == 0
+    if doc["cortexm"] is not None:  # the arm-none-eabi toolchain is installed by `make test`
+        assert doc["cortexm"]["qemu_mismatches"] == 0
+    for f in ("report.html", "c/model.c", "c/model.h", "model.tflite", "source.tflite", "verify/graph.npz"):
+        assert (out / f).is_file(), f
+    assert (out / "source.tflite").read_bytes() == path.read_bytes()
+    assert [s["name"] for s in doc["stages"]][:2] == ["read-tflite", "source-tflm"]
+    # verify OUT --layers works on a compiled model: no layer differs anywhere
+    report = verify(out, "reference,c,tflm", layers=True, probe_arena=False, latency=False)
+    assert report.exact
+    assert report.layers and all(p.first is None for p in report.layers)
+    assert len(report.layers[0].per_layer) == len(result.layers)
+
+
+@pytest.mark.parametrize("patch,expect", [
+    ("tanh", ["operator 12 TANH", "no pocketml kernel"]),
+    ("relu_n1_to_1", ["operator 0 CONV_2D", "FusedActivationFunction=RELU_N1_TO_1", "RELU_N1_TO_1"]),
+    ("two_outputs", ["2 model outputs"]),
+])
+def test_unsupported_is_refused_before_anything_is_written(patch, expect, tmp_path):
+    graph = branches_model()
+    spec = spec_of(graph, [graph.output, "conv0"] if patch == "two_outputs" else None)
+    if patch == "tanh":
+        append_operator(spec, Op.TANH)
+    elif patch == "relu_n1_to_1":
+        conv_activation(spec, 0, ActivationFunctionType.RELU_N1_TO_1, stride=(2, 2))
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(spec.serialise())
+    out = tmp_path / "out"
+    with pytest.raises(PocketMLError) as err:
+        compile(path, "nano33ble", out)
+    for text in expect:
+        assert text in err.value.problem
+    assert "supported: CONV_2D" in err.value.fix
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+    check = check_tflite_model(path)
+    assert not check.compiles and [c for c in check.operators if not c.ok]
+
+
+def test_cli_check_reports_per_operator_and_exits_2_when_it_would_not_compile(tmp_path):
+    graph = branches_model()
+    good = tmp_path / "good.tflite"
+    good.write_bytes(spec_of(graph).serialise())
+    spec = spec_of(graph)
+    append_operator(spec, Op.LOGISTIC)
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(spec.serialise())
+    runner = CliRunner()
+    ok = runner.invoke(app, ["compile", str(good), "--check", "--json"])
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.output)
+    assert doc["compiles"] and doc["operators"][0]["op"] == "CONV_2D"
+    assert doc["operators"][0]["options"]["stride"] == [2, 2]
+    no = runner.invoke(app, ["compile", str(bad), "--check"])
+    assert no.exit_code == 2
+    assert "LOGISTIC" in no.output and "no pocketml kernel" in no.output
+    assert not list(tmp_path.glob("*-nano33ble"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "not-tflite"])
+def test_corrupt_file_is_a_clear_error(damage, tmp_path):
+    graph = branches_model()
+    data = spec_of(graph).serialise()
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(data[: len(data) // 3] if damage == "truncate" else b"hello world, not a model")
+    with pytest.raises(PocketMLError) as err:
+        read_tflite(path)
+    assert "bad" in err.value.problem
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(PocketMLError, match="cannot read"):
+        compile(tmp_path / "nope.tflite", "nano33ble", tmp_path / "out")

@@ -1,0 +1,261 @@
+"""Builds the ``.tflite`` files of the compile tests with pocketml's own writer (no TensorFlow).
+
+``GraphBuilder`` chains int8 ops by hand (random int8 weights, scales chosen so outputs use
+the int8 range) with TFLite's own SAME/VALID padding, including SAME's extra bottom/right pixel,
+so the writer emits SAME/VALID exactly as the converter does. What the writer never emits is
+patched into its ``TFLiteModelSpec`` here, with the ``tflite`` package's flatbuffer builders:
+float32 edges (QUANTIZE / DEQUANTIZE), SQUEEZE instead of RESHAPE, per-tensor weight
+quantization, an unsupported fused activation or operator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from importlib import import_module
+
+import numpy as np
+from tflite.ActivationFunctionType import ActivationFunctionType
+from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+from pocketml.deploy.tflite.schema import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
+from pocketml.deploy.tflite.writer import tflite_spec
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.ops import (
+    Add,
+    AvgPool2D,
+    Concatenation,
+    Conv2D,
+    DepthwiseConv2D,
+    FullyConnected,
+    MaxPool2D,
+    Mean,
+    Pad,
+    ReLU,
+    ReLU6,
+    Reshape,
+    Softmax,
+)
+
+SqueezeOptions = import_module("tflite.SqueezeOptions")
+Conv2DOptions = import_module("tflite.Conv2DOptions")
+INPUT_QUANT = QuantParams(0.05, 3)
+
+
+def tflite_window(in_hw, kernel, stride, dilation, mode: str):
+    """(out_hw, padding (top, left), padding_end (bottom, right) or None) as TFLite computes them."""
+    out, start, end = [], [], []
+    for i in range(2):
+        k_eff = (kernel[i] - 1) * dilation[i] + 1
+        if mode == "same":
+            o = -(-in_hw[i] // stride[i])
+            total = max(0, (o - 1) * stride[i] + k_eff - in_hw[i])
+        else:
+            o, total = (in_hw[i] - k_eff) // stride[i] + 1, 0
+        out.append(o)
+        start.append(total // 2)
+        end.append(total - total // 2)
+    return tuple(out), tuple(start), (None if start == end else tuple(end))
+
+
+class GraphBuilder:
+    """Append ops one by one; every method returns the name of its output tensor."""
+
+    def __init__(self, name: str, input_shape: tuple[int, ...], seed: int = 0, input_quant: QuantParams = INPUT_QUANT):
+        self.rng = np.random.default_rng(seed)
+        self.name = name
+        self.tensors: dict[str, TensorInfo] = {}
+        self.ops: list = []
+        self.input = self._tensor("input", input_shape, input_quant)
+
+    def _tensor(self, name: str, shape, quant: QuantParams) -> str:
+        self.tensors[name] = TensorInfo(name, tuple(int(s) for s in shape), quant)
+        return name
+
+    def _name(self, kind: str) -> str:
+        return f"{kind}{len(self.ops)}"
+
+    def _weighted_out(self, x: str, fan_in: int, w_scales: np.ndarray, act: str, quant) -> QuantParams:
+        if quant is not None:
+            return quant
+        s = float(self.tensors[x].quant.scale * np.median(w_scales) * math.sqrt(fan_in) * 60.0)
+        return QuantParams(s, -128 if act != "none" else int(self.rng.integers(-20, 20)))
+
+    def _weights(self, shape, channels: int, per_tensor: bool):
+        w = self.rng.integers(-127, 128, size=shape).astype(np.int8)
+        scales = np.full(channels, 0.004, np.float32) if per_tensor else \
+            self.rng.uniform(0.002, 0.008, channels).astype(np.float32)
+        bias = self.rng.integers(-2000, 2000, size=channels).astype(np.int32)
+        return w, scales, bias
+
+    def conv(self, x: str, cout: int, k=3, stride=1, mode="same", dilation=1, act="none", per_tensor=False,
+             quant: QuantParams | None = None) -> str:
+        h, w_, cin = self.tensors[x].shape
+        k, stride, dilation = _pair(k), _pair(stride), _pair(dilation)
+        out_hw, pad, end = tflite_window((h, w_), k, stride, dilation, mode)
+        w, scales, bias = self._weights((cout, *k, cin), cout, per_tensor)
+        name = self._name("conv")
+        y = self._tensor(name, (*out_hw, cout), self._weighted_out(x, k[0] * k[1] * cin, scales, act, quant))
+        self.ops.append(Conv2D(name, (x,), y, w, bias, scales, stride, pad, dilation, act, end))
+        return y
+
+    def depthwise(self, x: str, multiplier=1, k=3, stride=1, mode="same", dilation=1, act="none") -> str:
+        h, w_, cin = self.tensors[x].shape
+        k, stride, dilation = _pair(k), _pair(stride), _pair(dilation)
+        out_hw, pad, end = tflite_window((h, w_), k, stride, dilation, mode)
+        cout = cin * multiplier
+        w, scales, bias = self._weights((1, *k, cout), cout, False)
+        name = self._name("dw")
+        y = self._tensor(name, (*out_hw, cout), self._weighted_out(x, k[0] * k[1], scales, act, None))
+        self.ops.append(DepthwiseConv2D(name, (x,), y, w, bias, scales, stride, pad, dilation, multiplier, act, end))
+        return y
+
+    def pool(self, x: str, kind: str, k=2, stride=2, mode="valid", act="none") -> str:
+        h, w_, c = self.tensors[x].shape
+        k, stride = _pair(k), _pair(stride)
+        out_hw, pad, end = tflite_window((h, w_), k, stride, (1, 1), mode)
+        name = self._name(kind)
+        y = self._tensor(name, (*out_hw, c), self.tensors[x].quant)
+        cls = MaxPool2D if kind == "maxpool" else AvgPool2D
+        self.ops.append(cls(name, (x,), y, k, stride, pad, act, end))
+        return y
+
+    def reshape(self, x: str, shape) -> str:
+        name = self._name("reshape")
+        y = self._tensor(name, shape, self.tensors[x].quant)
+        self.ops.append(Reshape(name, (x,), y, tuple(shape)))
+        return y
+
+    def fc(self, x: str, cout: int, act="none", per_tensor=False) -> str:
+        (depth,) = self.tensors[x].shape
+        w, scales, bias = self._weights((cout, depth), cout, per_tensor)
+        name = self._name("fc")
+        y = self._tensor(name, (cout,), self._weighted_out(x, depth, scales, act, None))
+        self.ops.append(FullyConnected(name, (x,), y, w, bias, scales, act))
+        return y
+
+    def softmax(self, x: str, beta=1.0) -> str:
+        name = self._name("softmax")
+        y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128))
+        self.ops.append(Softmax(name, (x,), y, beta))
+        return y
+
+    def add(self, a: str, b: str, act="none") -> str:
+        qa, qb = self.tensors[a].quant, self.tensors[b].quant
+        name = self._name("add")
+        y = self._tensor(name, self.tensors[a].shape, QuantParams(2 * max(qa.scale, qb.scale), -5))
+        self.ops.append(Add(name, (a, b), y, act))
+        return y
+
+    def mean(self, x: str, keep_dims=False) -> str:
+        c = self.tensors[x].shape[-1]
+        name = self._name("mean")
+        q = self.tensors[x].quant
+        y = self._tensor(name, (1, 1, c) if keep_dims else (c,), QuantParams(q.scale * 0.7, q.zero_point // 2))
+        self.ops.append(Mean(name, (x,), y, self.tensors[y].shape))
+        return y
+
+    def concat(self, xs) -> str:
+        name = self._name("concat")
+        first = self.tensors[xs[0]]
+        c = sum(self.tensors[x].shape[-1] for x in xs)
+        y = self._tensor(name, (*first.shape[:-1], c), first.quant)
+        self.ops.append(Concatenation(name, tuple(xs), y))
+        return y
+
+    def pad(self, x: str, paddings) -> str:
+        h, w_, c = self.tensors[x].shape
+        (t, b), (left, r) = paddings
+        name = self._name("pad")
+        y = self._tensor(name, (h + t + b, w_ + left + r, c), self.tensors[x].quant)
+        self.ops.append(Pad(name, (x,), y, paddings))
+        return y
+
+    def relu(self, x: str, six=False) -> str:
+        name = self._name("relu6" if six else "relu")
+        q = self.tensors[x].quant
+        y = self._tensor(name, self.tensors[x].shape, q if six else QuantParams(q.scale * 0.8, -128))
+        self.ops.append((ReLU6 if six else ReLU)(name, (x,), y))
+        return y
+
+    def graph(self, output: str) -> QuantGraph:
+        g = QuantGraph(self.name, dict(self.tensors), list(self.ops), self.input, output)
+        _ = g.op_data
+        return g
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+# ---- patches of the writer's spec: what the converter emits and the writer never does ------------
+
+def spec_of(graph: QuantGraph, outputs=None) -> TFLiteModelSpec:
+    return tflite_spec(graph, outputs)
+
+
+def float_edges(spec: TFLiteModelSpec, graph: QuantGraph, inp=True, out=True) -> None:
+    """A float32 model input + QUANTIZE, and/or DEQUANTIZE + a float32 model output."""
+    if inp:
+        f = spec.add_tensor(TensorSpec("input_float", (1, *graph.input_info.shape), np.dtype(np.float32), None))
+        spec.operators.insert(0, OperatorSpec(Op.QUANTIZE, 1, (f,), (spec.index(graph.input),)))
+        spec.inputs = [f]
+    if out:
+        f = spec.add_tensor(TensorSpec("output_float", (1, *graph.output_info.shape), np.dtype(np.float32), None))
+        spec.operators.append(OperatorSpec(Op.DEQUANTIZE, 2, (spec.index(graph.output),), (f,)))
+        spec.outputs = [f]
+
+
+def squeeze_reshapes(spec: TFLiteModelSpec) -> int:
+    """Every RESHAPE [1, 1, 1, C] → [1, C] becomes SQUEEZE(squeeze_dims=[1, 2]); returns how many."""
+    n = 0
+    for i, op in enumerate(spec.operators):
+        if op.builtin_code != Op.RESHAPE:
+            continue
+        src, dst = spec.tensors[op.inputs[0]].shape, spec.tensors[op.outputs[0]].shape
+        if len(src) == 4 and src[1:3] == (1, 1) and dst == (1, src[3]):
+            def options(fb):
+                dims = fb.CreateNumpyVector(np.array([1, 2], dtype=np.int32))
+                SqueezeOptions.SqueezeOptionsStart(fb)
+                SqueezeOptions.SqueezeOptionsAddSqueezeDims(fb, dims)
+                return SqueezeOptions.SqueezeOptionsEnd(fb)
+            spec.operators[i] = OperatorSpec(Op.SQUEEZE, 1, (op.inputs[0],), op.outputs, Opt.SqueezeOptions, options)
+            n += 1
+    return n
+
+
+def per_tensor_weights(spec: TFLiteModelSpec, op_name: str) -> None:
+    """Store ``op_name``'s weights (and bias) with one scale, as older converters did."""
+    for suffix in ("/weights", "/bias"):
+        i = spec.index(op_name + suffix)
+        t = spec.tensors[i]
+        assert len(set(t.quant.scales)) == 1, "build the op with per_tensor=True (equal scales)"
+        spec.tensors[i] = replace(t, quant=TensorQuant((t.quant.scales[0],), (0,), 0))
+
+
+def conv_activation(spec: TFLiteModelSpec, index: int, activation: int = ActivationFunctionType.RELU_N1_TO_1,
+                    stride=(1, 1)) -> None:
+    """Rewrite operator ``index`` (a CONV_2D) with another fused activation (SAME padding)."""
+    op = spec.operators[index]
+    assert op.builtin_code == Op.CONV_2D
+
+    def options(fb):
+        Conv2DOptions.Conv2DOptionsStart(fb)
+        Conv2DOptions.Conv2DOptionsAddPadding(fb, 0)
+        Conv2DOptions.Conv2DOptionsAddStrideH(fb, stride[0])
+        Conv2DOptions.Conv2DOptionsAddStrideW(fb, stride[1])
+        Conv2DOptions.Conv2DOptionsAddDilationHFactor(fb, 1)
+        Conv2DOptions.Conv2DOptionsAddDilationWFactor(fb, 1)
+        Conv2DOptions.Conv2DOptionsAddFusedActivationFunction(fb, activation)
+        return Conv2DOptions.Conv2DOptionsEnd(fb)
+    spec.operators[index] = replace(op, write_options=options)
+
+
+def append_operator(spec: TFLiteModelSpec, code: int, version: int = 1) -> None:
+    """Append a weightless one-in one-out operator (e.g. TANH) after the output; it becomes the output."""
+    src = spec.outputs[0]
+    t = spec.tensors[src]
+    y = spec.add_tensor(replace(t, name=f"{t.name}/after"))
+    spec.operators.append(OperatorSpec(code, version, (src,), (y,)))
+    spec.outputs = [y]
