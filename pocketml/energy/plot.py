@@ -52,7 +52,7 @@ def cascade_svg(points: list[CascadePoint], chosen: CascadePoint | None = None) 
         ax.plot([p.joules_per_inference * 1e3], [p.accuracy], m, ms=8, label=p.label)
     if chosen is not None:
         ax.plot([chosen.joules_per_inference * 1e3], [chosen.accuracy], "r*", ms=12,
-                label=f"chosen: threshold {chosen.threshold}")
+                label="chosen: " + (chosen.label if chosen.threshold is None else f"threshold {chosen.threshold:.2f}"))
     ax.set_xscale("log")
     ax.set_xlabel("mJ per inference (log, estimate)")
     ax.set_ylabel("accuracy")
