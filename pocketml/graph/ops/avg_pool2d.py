@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph.ir import TensorInfo, Weightless
+from pocketml.graph.ops.conv2d import conv_output_hw  # the same window arithmetic, dilation 1
 from pocketml.graph.ops.requantize import activation_range
 
 
@@ -39,10 +40,7 @@ class AvgPool2D(Weightless):
     padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding (TFLite SAME: +1 if odd)
 
     def out_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
-        end = self.padding if self.padding_end is None else self.padding_end
-        oh = (in_shape[0] + self.padding[0] + end[0] - self.kernel[0]) // self.stride[0] + 1
-        ow = (in_shape[1] + self.padding[1] + end[1] - self.kernel[1]) // self.stride[1] + 1
-        return oh, ow
+        return conv_output_hw(in_shape, self.kernel, self.stride, self.padding, (1, 1), self.padding_end)
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> AvgPool2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
