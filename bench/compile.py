@@ -6,8 +6,11 @@
 
 ``--examples`` writes, with pocketml's own writer (the builders of tests/tflite_models.py), the
 test models (SAME with the odd pixel bottom/right, dilation, depth multiplier, per-tensor
-weights, softmax beta 0.5, float edges + SQUEEZE; residual ADD, CONCATENATION, PAD, MEAN) and one
-that must be refused (a TANH after the output), then benchmarks the folder.
+weights, softmax beta 0.5, float edges + SQUEEZE; residual ADD, CONCATENATION, PAD, MEAN), a model
+with two outputs (a classifier head and a conv feature map off a shared trunk,
+tests/test_compile_outputs.py) and one that must be refused (a TANH after the output), then
+benchmarks the folder. With several outputs every output is compared (mismatches count samples
+where any output differs).
 
 Per model (every ``*.tflite`` in FOLDER, sorted by name):
 
@@ -63,14 +66,16 @@ def bench_one(path: Path, device: str, samples: int, rounds: int, time_samples: 
     qemu = f"{cm['qemu_mismatches']}/{cm['qemu_samples']}" if cm.get("qemu_samples") else "not run"
     probe = smallest_tflm_arena(path, source_inputs(imp, x_q[:1]))
     arena = doc["arena_bytes"]
-    if imp.input.dtype == "int8" and imp.output.dtype == "int8":
-        lat = time_side_by_side(tmp / path.stem / "c", path, x_q[:time_samples], rounds=rounds)
+    if imp.input.dtype == "int8" and all(e.dtype == "int8" for e in imp.outputs):
+        lat = time_side_by_side(tmp / path.stem / "c", path, x_q[:time_samples], rounds=rounds,
+                                n_outputs=len(imp.outputs))
         latency = f"{lat.c_median * 1e6:,.1f} | {lat.tflm_median * 1e6:,.1f} | {lat.ratio:.2f}"
     else:
         latency = "n/a (float edge) | | "
     flash = f"{cm['flash_bytes']:,}" if cm else f"{doc['flash_bytes']:,} (host)"
     ram = f"{cm['ram_bytes']:,}" if cm else f"{doc['ram_bytes']:,} (host)"
-    return (f"| {path.name} | yes ({len(doc['layers'])} ops) | {samples} | {doc['c_mismatches']} "
+    outputs = f", {len(imp.outputs)} outputs" if len(imp.outputs) > 1 else ""
+    return (f"| {path.name} | yes ({len(doc['layers'])} ops{outputs}) | {samples} | {doc['c_mismatches']} "
             f"| {src['mismatching_samples']} | {qemu} | {arena:,} | {probe.smallest_bytes:,} "
             f"| {arena / probe.smallest_bytes:.2f} | {latency} | {flash} | {ram} | {time.perf_counter() - t0:.0f} |")
 
@@ -81,12 +86,16 @@ def write_examples(folder: Path) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from test_compile import VARIANTS, _write, branches_model
+    from test_compile_outputs import VARIANTS as OUTPUT_VARIANTS
+    from test_compile_outputs import _write as write_outputs
     from tflite_models import append_operator, spec_of
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("windows-int8", "windows-float-edges-squeeze", "branches-int8"):
         assert name in VARIANTS
         _write(name, folder)
+    assert "two-heads-int8" in OUTPUT_VARIANTS
+    write_outputs("two-heads-int8", folder)
     spec = spec_of(branches_model())
     append_operator(spec, BuiltinOperator.TANH)
     (folder / "branches-tanh.tflite").write_bytes(spec.serialise())

@@ -3,10 +3,13 @@
     nice -n 10 .venv/bin/python bench/tinybert.py --seeds 3 [--out out/bench-tinybert]
 
 One process: tokenizes the task (stdlib-chapter) and the general corpus (pydoc_data topics), fine-tunes
-the teacher once (seed 0; saved to OUT/teacher.pt and reused if present), runs the teacher once over
-the data (CachedTeacher), then trains for every seed: the full two-stage student and its ablations
-(no general distillation, no attention loss, no hidden-state loss, no teacher at all), all with the
-defaults of ``pocketml distill``. The seed-0 full student is exported to ONNX (float and int8) and
+the teacher once (seed 0; saved to OUT/teacher.pt and reused if present), makes the augmented copies
+of the training texts and reads the unlabelled docstrings of other modules, runs the teacher once over
+all of it (CachedTeacher: internals for the training texts and general passages, logits for the rest),
+then trains for every seed: the full two-stage student and its ablations (no augmentation, no extra
+rows at all, no general distillation, no attention loss, with the hidden-state loss, no teacher at all), all
+with the defaults of ``pocketml distill`` (chosen on a validation split by bench/tinybert_select.py).
+The seed-0 full student is exported to ONNX (float and int8) and
 timed at batch 1 beside the teacher (PyTorch and onnxruntime, one thread, interleaved). Prints the
 markdown of BENCHMARKS.md and writes OUT/tinybert.json.
 """
@@ -19,7 +22,7 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: the 2 cores are shared; less waiting on stragglers
@@ -28,7 +31,9 @@ import torch  # noqa: E402
 
 from pocketml.nlp.encoder import param_count  # noqa: E402
 from pocketml.nlp.run import (  # noqa: E402
+    DEFAULT_AUGMENT,
     DEFAULT_DISTILL,
+    NO_TEACHER_EPOCHS,
     StudentShape,
     bow_baseline,
     deploy_and_time,
@@ -38,12 +43,15 @@ from pocketml.nlp.run import (  # noqa: E402
 from pocketml.nlp.training import accuracy  # noqa: E402
 
 SHAPE = StudentShape()
-VARIANTS = {  # name -> (shape, DistillConfig, use_teacher)
-    "TinyBERT: general + task distillation": (SHAPE, DEFAULT_DISTILL, True),
-    "no general distillation": (SHAPE, replace(DEFAULT_DISTILL, general_epochs=0), True),
-    "no attention loss": (SHAPE, replace(DEFAULT_DISTILL, attention_weight=0.0), True),
-    "no hidden-state loss": (SHAPE, replace(DEFAULT_DISTILL, hidden_weight=0.0), True),
-    "no teacher (random init, labels only)": (replace(SHAPE, init="random"), DEFAULT_DISTILL, False),
+NO_TEACHER = "no teacher (random init, labels only)"
+VARIANTS = {  # name -> (shape, DistillConfig, train_student keyword arguments)
+    "TinyBERT: general + task distillation + augmentation + unlabelled docstrings": (SHAPE, DEFAULT_DISTILL, {}),
+    "no augmentation": (SHAPE, DEFAULT_DISTILL, {"augmented": False}),
+    "no augmentation, no unlabelled docstrings": (SHAPE, DEFAULT_DISTILL, {"augmented": False, "unlabelled": False}),
+    "no general distillation": (SHAPE, replace(DEFAULT_DISTILL, general_epochs=0), {}),
+    "no attention loss": (SHAPE, replace(DEFAULT_DISTILL, attention_weight=0.0), {}),
+    "with the hidden-state loss (weight 1)": (SHAPE, replace(DEFAULT_DISTILL, hidden_weight=1.0), {}),
+    NO_TEACHER: (replace(SHAPE, init="random"), DEFAULT_DISTILL, {"use_teacher": False}),
 }
 
 
@@ -68,20 +76,23 @@ def main() -> None:
     seconds: dict[str, list[float]] = {k: [] for k in VARIANTS}
     record: dict = {
         "task": {"train": len(setup.train.x), "test": len(setup.test.x), "general_passages": len(setup.general_x),
-                 "classes": list(setup.task.classes), "max_len": setup.tokenizer.max_len, "bow_logreg": bow},
+                 "classes": list(setup.task.classes), "max_len": setup.tokenizer.max_len, "bow_logreg": bow,
+                 "augmented": len(setup.augmented.x) if setup.augmented is not None else 0,
+                 "unlabelled": len(setup.unlabelled.x) if setup.unlabelled is not None else 0},
+        "settings": {"distill": asdict(DEFAULT_DISTILL), "augment": asdict(DEFAULT_AUGMENT),
+                     "no_teacher_epochs": NO_TEACHER_EPOCHS},
         "teacher": {"params": param_count(setup.teacher), "score": setup.teacher_score},
         "scores": rows, "train_seconds": seconds, "prepare_seconds": setup.seconds, "seeds": args.seeds,
         "rounds": args.rounds,
     }
     full = next(iter(VARIANTS))
     # variant-major: the headline rows (full, no teacher) finish first; tinybert.json is rewritten after every run
-    order = [full, "no teacher (random init, labels only)"] + [k for k in VARIANTS if k not in (
-        full, "no teacher (random init, labels only)")]
+    order = [full, NO_TEACHER] + [k for k in VARIANTS if k not in (full, NO_TEACHER)]
     for name in order:
-        shape, cfg, use_teacher = VARIANTS[name]
+        shape, cfg, kw = VARIANTS[name]
         for seed in range(args.seeds):
             t1 = time.perf_counter()
-            st = train_student(setup, shape, replace(cfg, seed=seed), use_teacher=use_teacher)
+            st = train_student(setup, shape, replace(cfg, seed=seed), **kw)
             seconds[name].append(time.perf_counter() - t1)
             rows[name].append(accuracy(st, setup.test))
             log(f"seed {seed} {name}: {rows[name][-1]:.4f} ({seconds[name][-1]:.0f} s)")
@@ -113,7 +124,8 @@ def render(r: dict) -> str:
         f"{teacher:.4f}. Bag-of-words tf-idf logistic regression (C by 5-fold CV on train): "
         f"{r['task']['bow_logreg']:.4f}. Test set {r['task']['test']} docstrings (train {r['task']['train']}), "
         f"{len(r['task']['classes'])} classes; general corpus {r['task']['general_passages']} passages; "
-        f"max {r['task']['max_len']} tokens.",
+        f"max {r['task']['max_len']} tokens; prediction-layer extra rows: {r['task'].get('augmented', 0):,} augmented "
+        f"copies of the training texts, {r['task'].get('unlabelled', 0):,} unlabelled docstrings of other modules.",
         "",
         f"Student: {st['layers']} layers x hidden {st['hidden']} (ffn {st['ffn']}, {heads} heads), vocabulary "
         f"{st['vocab']:,} tokens: {st['params']:,} parameters = 1/{t_params / st['params']:.1f} of the teacher "

@@ -23,6 +23,7 @@ import numpy as np
 
 from pocketml.deploy.tflite.reader import SUPPORTED_TEXT, OperatorCheck, TFLiteImport, read_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
+from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.pipeline import _staging, deploy_graph
@@ -40,12 +41,14 @@ class CompileCheck:
     compiles: bool
     operators: tuple[OperatorCheck, ...]
     input: dict[str, Any] | None
-    output: dict[str, Any] | None
+    output: dict[str, Any] | None  # the first output's edge (the only one for most models)
     supported: str = SUPPORTED_TEXT
+    outputs: tuple[dict[str, Any], ...] = ()  # every output's edge, in the model's order
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "compiles": self.compiles, "input": self.input, "output": self.output,
-                "operators": [c.to_dict() for c in self.operators], "supported": self.supported}
+                "outputs": list(self.outputs), "operators": [c.to_dict() for c in self.operators],
+                "supported": self.supported}
 
 
 def _edge_dict(edge) -> dict[str, Any] | None:
@@ -59,7 +62,8 @@ def check_tflite_model(model: str | Path) -> CompileCheck:
     """What would and would not compile, without building or writing anything."""
     imp = read_tflite(model, strict=False)
     return CompileCheck(Path(model).name, imp.graph is not None, imp.operators,
-                        _edge_dict(imp.input), _edge_dict(imp.output))
+                        _edge_dict(imp.input), _edge_dict(imp.output),
+                        outputs=tuple(_edge_dict(e) for e in imp.outputs))
 
 
 def random_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
@@ -75,16 +79,20 @@ def source_inputs(imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
 
 
 def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
-    """The source .tflite in TFLite Micro on int8 inputs, as int8 [N, outputs].
+    """The source .tflite in TFLite Micro on int8 inputs, as int8 [N, output bytes]: every output
+    flattened and packed in order (``QuantGraph.run_flat``, what the C's ``<prefix>_invoke`` writes).
 
     At a float edge the int8 sample is dequantized before the model's own QUANTIZE (which gives
-    the same int8 back) and the float output is quantized with the DEQUANTIZE's parameters (which
+    the same int8 back) and a float output is quantized with its DEQUANTIZE's parameters (which
     inverts it exactly), so the comparison stays byte for byte.
     """
-    out = run_tflite(path, source_inputs(imp, x_q), "tflm").outputs[0]
-    if imp.output.dtype == "float32":
-        out = imp.output.quant.quantize(out)
-    return np.asarray(out).reshape(len(x_q), -1)
+    run = run_tflite(path, source_inputs(imp, x_q), "tflm", n_outputs=len(imp.outputs))
+    outs = []
+    for edge, out in zip(imp.outputs, run.outputs, strict=True):
+        if edge.dtype == "float32":
+            out = edge.quant.quantize(out)
+        outs.append(np.asarray(out, dtype=np.int8).reshape(len(x_q), -1))
+    return np.concatenate(outs, axis=1)
 
 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
@@ -115,14 +123,17 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     name = graph.name
     read_stage = Stage("read-tflite", time.perf_counter() - t, {
         "source": path.name, "source_bytes": path.stat().st_size, "operators": len(imp.operators),
-        "ops": len(graph.ops), "input": _edge_dict(imp.input), "output": _edge_dict(imp.output)})
+        "ops": len(graph.ops), "input": _edge_dict(imp.input), "output": _edge_dict(imp.output),
+        "outputs": [_edge_dict(e) for e in imp.outputs]})
 
     x_q = random_inputs(imp, samples, seed)
-    ref_out = np.concatenate([graph.run(x_q[i:i + 100]) for i in range(0, len(x_q), 100)])  # bounded memory
+    ref_out = np.concatenate([graph.run_flat(x_q[i:i + 100]) for i in range(0, len(x_q), 100)])  # bounded memory
     t = time.perf_counter()
     tflm_out = run_source_in_tflm(path, imp, x_q)
-    diff = np.abs(tflm_out.astype(np.int16) - ref_out.reshape(len(x_q), -1).astype(np.int16))
+    diff = np.abs(tflm_out.astype(np.int16) - ref_out.astype(np.int16))
     source = {"samples": len(x_q), "mismatching_samples": int(np.sum(np.any(diff != 0, axis=1))),
+              "mismatching_samples_per_output": list(per_output_mismatches(
+                  tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
               "max_abs_diff": int(diff.max(initial=0)), "inputs": f"uniform random int8, seed {seed}",
               "note": "the source .tflite in TFLite Micro vs the numpy reference (the C is checked against the "
                       "reference in deploy-c)"}

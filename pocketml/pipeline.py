@@ -26,6 +26,7 @@ from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import measure_sections
 from pocketml.deploy.cortexm import measure_for_device
 from pocketml.deploy.verify import verify_new_artifact
+from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
 from pocketml.devices.fit import check_fit
 from pocketml.energy import CASCADE_RADIOS, budget_from_result, maybe_track_emissions, offload_cascade
@@ -138,7 +139,8 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     """From a QuantGraph on: plan, emit C, build and run it, Cortex-M build, verify, fit, Result.
 
     What ``shrink`` and ``compile`` (a .tflite in) share; writes result.json (and report.html)
-    into ``work``. ``x_q``/``ref_out``: int8 test inputs and the reference's outputs;
+    into ``work``. ``x_q``/``ref_out``: int8 test inputs and the reference's outputs (several
+    outputs: packed in order, ``QuantGraph.run_flat``);
     ``labels`` None → accuracies None. ``extra_verify`` is merged into result.json's ``verify``
     (its ``exact`` is and-ed in); ``extra_files`` into ``files``. ``server``: (name, class
     predictions on the test split) of an offload target → the energy cascade (needs ``labels``).
@@ -153,12 +155,13 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     for fname, text in source.files.items():
         (c_dir / fname).write_text(text)
     binary = build_host(c_dir)
-    c_out = run_host(binary, x_q, qgraph.output_info.nbytes)
+    c_out = run_host(binary, x_q, qgraph.output_bytes)
     mismatches = int(np.sum(np.any(c_out != ref_out.reshape(len(ref_out), -1), axis=1)))
+    per_output = per_output_mismatches(c_out, ref_out, [info.nbytes for info in qgraph.output_infos])
     acc_c = _accuracy(c_out.argmax(1), labels)
     sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
     flash = sections["text"] + sections["rodata"] + sections["data"]
-    ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_info.nbytes
+    ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_bytes
     deployed = source.const_bytes
     if compressed is not None:
         from pocketml.deploy.c.compressed import decoder_code_bytes
@@ -166,7 +169,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         deployed += decoder_code_bytes(c_dir, compressed.weights)
     stages.append(Stage("deploy-c", time.perf_counter() - t, {
         "const_bytes": source.const_bytes, "arena_bytes": plan.arena_bytes, "sections": sections,
-        "c_mismatches": mismatches, "accuracy_c": acc_c}))
+        "c_mismatches": mismatches, "c_mismatches_per_output": list(per_output), "accuracy_c": acc_c}))
 
     flash_method = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
                     "code size of the host ISA (an estimate for the board)")
@@ -192,7 +195,8 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         arena_bytes=plan.arena_bytes, ram_bytes=ram, flash_bytes=flash,
         flash_method=flash_method,
         c_mismatches=mismatches, fits=fit.fits, fit_reason=fit.reason,
-        input=_spec(qgraph.input_info), output=_spec(qgraph.output_info),
+        input=_spec(qgraph.input_info), output=_spec(qgraph.output_infos[0]),
+        outputs=[_spec(info) for info in qgraph.output_infos],
         macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                          op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],

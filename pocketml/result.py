@@ -77,6 +77,7 @@ class Result:
     energy: dict[str, Any] | None = None  # energy budget estimate at the default rate/radio/battery (energy/)
     compression: dict[str, Any] = field(default_factory=dict)  # recipe, weight storage, notes (compress/)
     verify: dict[str, Any] | None = None  # the artifact checked in other runtimes (deploy/verify)
+    outputs: list[TensorSpec] | None = None  # every model output in order (``output`` is the first)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class Result:
             "fit_reason": self.fit_reason,
             "input": self.input.to_dict(),
             "output": self.output.to_dict(),
+            "outputs": [o.to_dict() for o in (self.outputs or [self.output])],
             "macs": self.macs,
             "estimate": self.cost.to_dict(),
             "layers": [row.to_dict() for row in self.layers],

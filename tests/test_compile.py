@@ -151,11 +151,11 @@ def test_compile_writes_shrinks_layout_and_is_verified(tmp_path):
 @pytest.mark.parametrize("patch,expect", [
     ("tanh", ["operator 12 TANH", "no pocketml kernel"]),
     ("relu_n1_to_1", ["operator 0 CONV_2D", "FusedActivationFunction=RELU_N1_TO_1", "RELU_N1_TO_1"]),
-    ("two_outputs", ["2 model outputs"]),
+    ("same_output_twice", ["model outputs 0 and 1 are the same int8 data"]),
 ])
 def test_unsupported_is_refused_before_anything_is_written(patch, expect, tmp_path):
     graph = branches_model()
-    spec = spec_of(graph, [graph.output, "conv0"] if patch == "two_outputs" else None)
+    spec = spec_of(graph, [graph.output, graph.output] if patch == "same_output_twice" else None)
     if patch == "tanh":
         append_operator(spec, Op.TANH)
     elif patch == "relu_n1_to_1":

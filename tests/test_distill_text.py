@@ -46,7 +46,15 @@ def test_attention_loss_is_zero_for_identical_and_positive_otherwise():
 
 def test_layer_mapping_and_impossible_shapes():
     assert layer_map(2, 6) == [2, 5] and layer_map(3, 6) == [1, 3, 5] and layer_map(6, 6) == list(range(6))
-    for bad in [(4, 6), (7, 6), (0, 6)]:
+    # g(m) = ceil(m*N/M) (1-based) for depths that do not divide the teacher's: 4 onto 6 -> 2, 3, 5, 6
+    assert layer_map(4, 6) == [1, 2, 4, 5] and layer_map(5, 6) == [1, 2, 3, 4, 5] and layer_map(1, 6) == [5]
+    for n in range(1, 13):
+        for m in range(1, n + 1):
+            g = layer_map(m, n)
+            assert g[-1] == n - 1 and len(set(g)) == m and g == sorted(g), (m, n, g)  # last to last, increasing
+            if n % m == 0:
+                assert g == [(i + 1) * (n // m) - 1 for i in range(m)]  # TinyBERT's g(m) = m*N/M exactly
+    for bad in [(7, 6), (0, 6)]:
         with pytest.raises(PocketMLError, match="cannot map"):
             layer_map(*bad)
     with pytest.raises(PocketMLError, match="wider"):
@@ -90,8 +98,8 @@ def test_student_shape_errors(teacher, tokens):
     kept, remap = reduced_vocabulary(general, split.x)
     with pytest.raises(PocketMLError, match="wider than the teacher"):
         make_student(teacher, kept, remap, layers=2, hidden=768, classes=3)
-    with pytest.raises(PocketMLError, match="cannot map 4 student layers"):
-        make_student(teacher, kept, remap, layers=4, hidden=96, classes=3)
+    with pytest.raises(PocketMLError, match="cannot map 7 student layers"):
+        make_student(teacher, kept, remap, layers=7, hidden=96, classes=3)
     with pytest.raises(PocketMLError, match="heads cannot be grouped"):
         make_student(teacher, kept, remap, layers=1, hidden=80, heads=5, classes=3)
 
@@ -188,7 +196,7 @@ def test_distill_text_refuses_bad_shapes_before_work(tmp_path):
     with pytest.raises(PocketMLError, match="wider"):
         distill_text(tmp_path, shape=StudentShape(layers=2, hidden=768))
     with pytest.raises(PocketMLError, match="cannot map"):
-        distill_text(tmp_path, shape=StudentShape(layers=5, hidden=96))
+        distill_text(tmp_path, shape=StudentShape(layers=7, hidden=96))
     with pytest.raises(PocketMLError, match="unknown text task"):
         distill_text(tmp_path, task="imdb")
     assert not (tmp_path / "result.json").exists()
@@ -199,8 +207,8 @@ def test_cli_distill_refuses_a_student_that_cannot_map(tmp_path):
 
     from pocketml.cli import app
 
-    result = CliRunner().invoke(app, ["distill", "--layers", "4", "--hidden", "96", "--out", str(tmp_path / "o")])
-    assert isinstance(result.exception, PocketMLError) and "cannot map 4 student layers" in str(result.exception)
+    result = CliRunner().invoke(app, ["distill", "--layers", "7", "--hidden", "96", "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, PocketMLError) and "cannot map 7 student layers" in str(result.exception)
     assert not (tmp_path / "o" / "result.json").exists()
     help_text = CliRunner().invoke(app, ["distill", "--help"]).output
     assert "--teacher" in help_text and "--layers" in help_text and "--hidden" in help_text

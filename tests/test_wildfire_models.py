@@ -78,6 +78,9 @@ def test_simulate_small_end_to_end(tmp_path):
     # the regional model was trained federated over the 16 cells (4 regions) and centrally for comparison
     fed, central = d["regional_model"]["model"], d["regional_model"]["central"]
     assert fed["trained_by"].startswith("federated") and (fed["clients"], fed["regions"]) == (16, 4)
+    # the top of the hierarchy steps server momentum over the regions' pseudo-gradient (the default)
+    assert "FedAvgM (server lr 1, beta1 0.5) region -> top" in fed["trained_by"]
+    assert d["settings"]["federated_server"]["kind"] == "fedavgm"
     assert fed["bytes_cell_to_region"] > 0 and fed["bytes_region_to_top"] > 0
     assert central["trained_by"].startswith("central") and central["n_samples"] == fed["n_samples"]
     assert set(d["regional_skill"]["A"]) == {"federated", "central"}

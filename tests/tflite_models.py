@@ -179,7 +179,8 @@ class GraphBuilder:
         self.ops.append((ReLU6 if six else ReLU)(name, (x,), y))
         return y
 
-    def graph(self, output: str) -> QuantGraph:
+    def graph(self, output) -> QuantGraph:
+        """The graph ending at ``output`` (a tensor name, or a tuple of names for several outputs)."""
         g = QuantGraph(self.name, dict(self.tensors), list(self.ops), self.input, output)
         _ = g.op_data
         return g
@@ -205,6 +206,17 @@ def float_edges(spec: TFLiteModelSpec, graph: QuantGraph, inp=True, out=True) ->
         f = spec.add_tensor(TensorSpec("output_float", (1, *graph.output_info.shape), np.dtype(np.float32), None))
         spec.operators.append(OperatorSpec(Op.DEQUANTIZE, 2, (spec.index(graph.output),), (f,)))
         spec.outputs = [f]
+
+
+def float_outputs(spec: TFLiteModelSpec, which) -> None:
+    """DEQUANTIZE + a float32 model output in place of each int8 output whose position is in ``which``."""
+    outputs = list(spec.outputs)
+    for k in which:
+        src = spec.tensors[outputs[k]]
+        f = spec.add_tensor(TensorSpec(f"output{k}_float", src.shape, np.dtype(np.float32), None))
+        spec.operators.append(OperatorSpec(Op.DEQUANTIZE, 2, (outputs[k],), (f,)))
+        outputs[k] = f
+    spec.outputs = outputs
 
 
 def squeeze_reshapes(spec: TFLiteModelSpec) -> int:

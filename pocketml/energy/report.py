@@ -39,7 +39,8 @@ def budget_from_result(doc: dict[str, Any], *, rate: str | float = DEFAULT_RATE,
         cortexm = doc.get("cortexm") or {}
         cycles, method = inference_cycles(cortexm.get("instructions_per_inference"), doc["estimate"]["cycles"])
         raw = math.prod(doc["input"]["shape"])
-        result_bytes = math.prod(doc["output"]["shape"])
+        outputs = doc.get("outputs") or [doc["output"]]  # every output is sent (int8, one byte each)
+        result_bytes = sum(math.prod(o["shape"]) for o in outputs)
         update = doc["size_bytes"]["int8"]
         macs = doc["macs"]
     except (KeyError, TypeError) as exc:

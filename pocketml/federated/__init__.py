@@ -8,11 +8,13 @@ compressed updates, robust aggregation, differential privacy and a simulated fle
     # your own PyTorch model and per-client data (optionally cell → region → top):
     result = pocketml.federated.run(model_fn=..., client_data_fn=..., loss_fn=..., clients=4,
                                     groups=[0, 0, 1, 1])          # → TaskResult (model_task.py)
+    # with server_optimizer=ServerOptimizer("fedadam", lr=0.03): FedAdam at the top of that hierarchy
 """
 
 from pocketml.federated.fleet import FleetProfile
 from pocketml.federated.model_task import ModelTask, TaskResult
 from pocketml.federated.run import FederatedResult, run
+from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 
-__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "ModelTask", "TaskResult", "run"]
+__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "ModelTask", "ServerOptimizer", "TaskResult", "run"]

@@ -27,6 +27,7 @@ from pocketml.errors import PocketMLError
 from pocketml.federated.client_app import app as client_app
 from pocketml.federated.fleet import LocalFleet
 from pocketml.federated.records import from_record, to_record, wire_bytes
+from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import make_strategy
 from pocketml.federated.task import accuracy, build_model, client_indices, load_arrays, load_dataset, model_arrays
@@ -62,15 +63,20 @@ class RegionRounds:
 
 def federate_regions(spec: FederatedSpec, fleets: list[LocalFleet], weights: np.ndarray,
                      arrays: dict[str, np.ndarray], *, region_rounds: int = 1,
-                     on_round: Callable[[int, dict[str, np.ndarray], list[Result]], None] | None = None
-                     ) -> RegionRounds:
+                     on_round: Callable[[int, dict[str, np.ndarray], list[Result]], None] | None = None,
+                     server_optimizer: ServerOptimizer | None = None) -> RegionRounds:
     """The cell → region → top loop: ``spec.rounds`` top rounds; in each, every region's fleet runs
     ``region_rounds`` rounds of ``make_strategy(spec)`` from the top model, and the top averages the
     regional models weighted by ``weights`` (samples per region). ``on_round(round, top_arrays,
     region_results)`` after each top round. Used by :func:`run_hierarchical` and by
-    ``pocketml.federated.run(model_fn=..., groups=...)`` (model_task.py)."""
+    ``pocketml.federated.run(model_fn=..., groups=...)`` (model_task.py).
+
+    ``server_optimizer`` (server_optimizer.py; default None = the plain weighted average): the top
+    steps FedAvgM or FedAdam with (global - average of the regional models) as the pseudo-gradient;
+    its moments live here, across top rounds (the regions' strategies are fresh every top round)."""
     global_arrays, up_top, down_top = arrays, 0, 0
     share = np.asarray(weights, np.float64) / np.sum(weights)
+    top = server_optimizer.start(spec.rounds) if server_optimizer is not None else None
     for top_round in range(1, spec.rounds + 1):
         down = Message(RecordDict({"arrays": to_record(global_arrays)}), 0, MessageType.TRAIN)
         down_top += wire_bytes(down) * len(fleets)
@@ -81,8 +87,9 @@ def federate_regions(spec: FederatedSpec, fleets: list[LocalFleet], weights: np.
             results.append(result)
             regional.append(from_record(result.arrays) if len(result.arrays) else global_arrays)
             up_top += wire_bytes(Message(RecordDict({"arrays": to_record(regional[-1])}), 0, MessageType.TRAIN))
-        global_arrays = {k: sum(w * r[k] for w, r in zip(share, regional, strict=True)).astype(np.float32)
-                         for k in global_arrays}
+        averaged = {k: sum(w * r[k] for w, r in zip(share, regional, strict=True)).astype(np.float32)
+                    for k in global_arrays}
+        global_arrays = averaged if top is None else top.step(global_arrays, averaged)
         if on_round is not None:
             on_round(top_round, global_arrays, results)
     return RegionRounds(global_arrays, up_top, down_top)

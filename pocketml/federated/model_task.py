@@ -44,6 +44,7 @@ from pocketml.federated import codec
 from pocketml.federated.fleet import FleetProfile, LocalFleet
 from pocketml.federated.hierarchy import federate_regions
 from pocketml.federated.records import from_record, to_record
+from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import make_strategy
 from pocketml.federated.task import load_arrays, model_arrays
@@ -274,13 +275,20 @@ def region_members(groups: Sequence[int] | np.ndarray, clients: int) -> list[tup
 
 def run_task(task: ModelTask, spec: FederatedSpec, *, groups: Sequence[int] | np.ndarray | None = None,
              region_rounds: int = 1, fleet: FleetProfile | None = None, progress: bool = False,
-             verbose: bool = False) -> TaskResult:
+             verbose: bool = False, server_optimizer: ServerOptimizer | None = None) -> TaskResult:
     """Federate ``task`` over ``spec.clients`` clients for ``spec.rounds`` rounds (see module docstring).
 
     With ``groups`` (one region label per client) each top round runs ``region_rounds`` rounds
-    inside every region, then the top averages the regional models weighted by their samples.
+    inside every region, then the top averages the regional models weighted by their samples;
+    ``server_optimizer`` (hierarchy only; default None = that average) steps FedAvgM/FedAdam at the
+    top on (global - average) as the pseudo-gradient (server_optimizer.py).
     """
     task = task.check()
+    if server_optimizer is not None:
+        if groups is None:
+            raise PocketMLError("server_optimizer is for the cell → region → top hierarchy",
+                                "pass groups=... (one region label per client), or drop server_optimizer")
+        server_optimizer.check()
     spec = replace(spec, dataset=FederatedSpec.dataset, model=FederatedSpec.model).validate()
     for pid in range(spec.clients):  # simulation: every client's data is here, so fail fast on bad arrays
         task.client_arrays(pid)
@@ -307,7 +315,7 @@ def run_task(task: ModelTask, spec: FederatedSpec, *, groups: Sequence[int] | np
                     result = _flat(task, spec, config, client_app, fleet, on_round, start)
                 else:
                     result = _hierarchical(task, spec, config, client_app, fleet, groups, region_rounds,
-                                           on_round, start)
+                                           on_round, start, server_optimizer)
             return replace(result, carbon=carbon.value.to_dict() if carbon.value is not None else None)
     finally:
         flwr_logger.setLevel(level)
@@ -330,7 +338,8 @@ def _flat(task, spec, config, client_app, fleet, on_round, start) -> TaskResult:
         final_arrays=hooks.final_arrays, model_fn=task.model_fn)
 
 
-def _hierarchical(task, spec, config, client_app, fleet, groups, region_rounds, on_round, start) -> TaskResult:
+def _hierarchical(task, spec, config, client_app, fleet, groups, region_rounds, on_round, start,
+                  server_optimizer=None) -> TaskResult:
     members = region_members(groups, spec.clients)
     fleets = [LocalFleet(client_app, len(m), config, fleet, seed=spec.seed + r, partition_ids=m)
               for r, m in enumerate(members)]
@@ -351,7 +360,8 @@ def _hierarchical(task, spec, config, client_app, fleet, groups, region_rounds, 
         metric.append(value if value is not None else loss)
         on_round(rnd, metric[-1])
 
-    out = federate_regions(spec, fleets, weights, arrays, region_rounds=region_rounds, on_round=after_round)
+    out = federate_regions(spec, fleets, weights, arrays, region_rounds=region_rounds, on_round=after_round,
+                           server_optimizer=server_optimizer)
     traffic = [t for f in fleets for t in f.traffic if t.round > 0]  # fleet rounds 1.. rounds x region_rounds
     per_round_up = [sum(t.bytes_up for t in traffic if (t.round - 1) // region_rounds == r) for r in range(spec.rounds)]
     per_round_down = [sum(t.bytes_down for t in traffic if (t.round - 1) // region_rounds == r)

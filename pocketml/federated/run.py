@@ -28,6 +28,7 @@ from pocketml.federated.client_app import app as client_app
 from pocketml.federated.fleet import FleetProfile, LocalFleet, RoundTraffic
 from pocketml.federated.model_task import ModelTask, TaskResult, run_task
 from pocketml.federated.server_app import ServerHooks, build_server_app
+from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import Rejection
 from pocketml.federated.task import build_model, load_arrays
@@ -118,7 +119,7 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
         client_data_fn: Callable[[int], Sequence[np.ndarray]] | None = None,
         loss_fn: Callable[..., torch.Tensor] | None = None, eval_fn: Callable[[nn.Module], float] | None = None,
         optimizer: str = "adam", groups: Sequence[int] | np.ndarray | None = None, region_rounds: int = 1,
-        **settings: Any) -> FederatedResult | TaskResult:
+        server_optimizer: ServerOptimizer | None = None, **settings: Any) -> FederatedResult | TaskResult:
     """Simulate federated training with Flower: a built-in model on a built-in dataset, or yours.
 
     Pass a FederatedSpec or its fields as keywords (``run(clients=100, partition="dirichlet:0.5",
@@ -130,7 +131,8 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
     ``model_fn()`` → a fresh module, ``client_data_fn(partition_id)`` → that client's sample-first
     arrays, ``loss_fn(model, *batch)`` → scalar, optional ``eval_fn(model)`` → float after each
     round, ``optimizer`` "adam"/"sgd"; ``groups[client]`` = region label trains cell → region → top
-    (``region_rounds`` rounds inside each region per top round).
+    (``region_rounds`` rounds inside each region per top round); ``server_optimizer`` (a
+    ``ServerOptimizer``: FedAvgM/FedAdam at the top of that hierarchy; default None = FedAvg).
 
     Either way the training is measured with codecarbon when it is installed and ``POCKETML_CARBON``
     is not ``off``: the result's ``carbon`` (and ``to_json()["carbon"]``) is the CarbonRecord as a
@@ -142,9 +144,9 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
                                 "pass all three functions, or none of them for the built-in dataset path")
         task = ModelTask(model_fn, client_data_fn, loss_fn, eval_fn, optimizer)
         return run_task(task, spec or FederatedSpec(**settings), groups=groups, region_rounds=region_rounds,
-                        fleet=fleet, progress=progress, verbose=verbose)
-    if groups is not None:
-        raise PocketMLError("groups (a cell → region hierarchy) is for custom model runs here",
+                        fleet=fleet, progress=progress, verbose=verbose, server_optimizer=server_optimizer)
+    if groups is not None or server_optimizer is not None:
+        raise PocketMLError("groups (a cell → region hierarchy) and server_optimizer are for custom model runs here",
                             "use pocketml.federated.hierarchy.run_hierarchical for the built-in datasets")
     spec = (spec or FederatedSpec(**settings)).validate()
     fleet = (fleet or FleetProfile()).validate()

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from pocketml.errors import PocketMLError
+
 
 @dataclass(frozen=True)
 class QuantParams:
@@ -99,18 +101,37 @@ class Weightless:
 
 @dataclass(eq=False)
 class QuantGraph:
-    """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``output``.
+    """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``outputs``.
 
     Each op reads its ``inputs`` by tensor name, so residual adds and concatenations are ordinary
     ops; the memory planner may run independent ops in another valid order (``MemoryPlan.order``).
+    ``outputs`` are the model's outputs in order (a single name is accepted for one output); an
+    output may also feed later ops. ``output`` / ``output_info`` / ``run`` are the single-output
+    view and raise a PocketMLError on a model with several outputs; ``run_outputs`` and
+    ``run_flat`` work for any number.
     """
 
     name: str
     tensors: dict[str, TensorInfo]
     ops: list[Any]
     input: str
-    output: str
+    outputs: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        outputs = (self.outputs,) if isinstance(self.outputs, str) else tuple(self.outputs)
+        if not outputs or len(set(outputs)) != len(outputs):
+            raise ValueError(f"a graph needs one or more distinct outputs, got {list(outputs)}")
+        self.outputs = outputs
+
+    @property
+    def output(self) -> str:
+        """The model's only output (a PocketMLError if it has several: use ``outputs``)."""
+        if len(self.outputs) != 1:
+            raise PocketMLError(f"model {self.name!r} has {len(self.outputs)} outputs "
+                                f"({', '.join(self.outputs)}), not one",
+                                "use graph.outputs / output_infos / run_outputs for a model with several outputs")
+        return self.outputs[0]
 
     @cached_property
     def op_data(self) -> list[Any]:
@@ -124,6 +145,15 @@ class QuantGraph:
     @property
     def output_info(self) -> TensorInfo:
         return self.tensors[self.output]
+
+    @property
+    def output_infos(self) -> tuple[TensorInfo, ...]:
+        return tuple(self.tensors[name] for name in self.outputs)
+
+    @property
+    def output_bytes(self) -> int:
+        """Bytes of every output together (what ``<prefix>_invoke`` writes, packed in order)."""
+        return sum(info.nbytes for info in self.output_infos)
 
     def run_layers(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Run the integer reference on a batch, returning every tensor by name."""
@@ -146,8 +176,18 @@ class QuantGraph:
         return self.input_info.quant.quantize(x)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """The integer reference: int8 batch in, int8 batch out."""
+        """The integer reference: int8 batch in, int8 batch out (one-output models)."""
         return self.run_layers(x)[self.output]
+
+    def run_outputs(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The integer reference: one int8 batch per output, in ``outputs`` order."""
+        values = self.run_layers(x)
+        return tuple(values[name] for name in self.outputs)
+
+    def run_flat(self, x: np.ndarray) -> np.ndarray:
+        """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them."""
+        n = len(x)
+        return np.concatenate([y.reshape(n, -1) for y in self.run_outputs(x)], axis=1)
 
     def macs(self) -> int:
         return sum(op.macs(self.tensors) for op in self.ops)

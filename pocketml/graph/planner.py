@@ -2,7 +2,8 @@
 
 The C code gets one ``static int8_t arena[N]`` whose size comes from here; nothing is allocated
 at run time. The graph's input and output are the caller's buffers (``invoke(input, output)``),
-so they take no arena space. Three things keep the arena small:
+so they take no arena space; with several outputs each is its own caller buffer (never arena
+bytes, so an output that also feeds later ops stays intact). Three things keep the arena small:
 
 1. **Liveness-based greedy placement**, like TFLite Micro's GreedyMemoryPlanner: a buffer is
    alive from the op that writes it to the last op that reads it; buffers are placed biggest
@@ -150,14 +151,15 @@ def _groups(graph: QuantGraph, order, in_place: bool,
     for step, i in enumerate(order):
         for name in graph.ops[i].inputs:
             last_read[name] = step
-    last_read[graph.output] = len(order)  # the caller reads the output after the last op
+    for name in graph.outputs:
+        last_read[name] = len(order)  # the caller reads every output after the last op
     root = {name: name for name in graph.tensors}
     members: dict[str, list[str]] = {name: [name] for name in graph.tensors}
     in_place_ops: list[str] = []
     rel = {name: 0 for name in graph.tensors}
-    # tensors that are the graph output under some reshape: they live in the caller's output
-    # buffer (exactly OUTPUT_BYTES), so no in-place op may merge anything into them
-    out_aliases = {graph.output}
+    # tensors that are a graph output under some reshape: they live in the caller's output
+    # buffer (exactly that output's bytes), so no in-place op may merge anything into them
+    out_aliases = set(graph.outputs)
     for op in reversed(graph.ops):
         if op.kind == "reshape" and op.output in out_aliases:
             out_aliases.add(op.inputs[0])
@@ -188,8 +190,12 @@ def _groups(graph: QuantGraph, order, in_place: bool,
         if target is not None:
             root[op.output] = target
             members[target].append(op.output)
-    if root[graph.output] == root[graph.input]:
+    out_roots = [root[name] for name in graph.outputs]
+    if root[graph.input] in out_roots:
         raise ValueError("the graph's output is its input reshaped: there is nothing to run")
+    if len(set(out_roots)) != len(out_roots):
+        raise ValueError("two graph outputs are the same bytes (one is a reshape of the other): "
+                         "keep one of them as an output")
     return root, rel, tuple(in_place_ops)
 
 
@@ -210,7 +216,7 @@ def _lifetimes(graph: QuantGraph, order, root: dict[str, str]) -> dict[str, tupl
 def _peak(graph: QuantGraph, order, in_place: bool, shifted: bool = True) -> tuple[int, int]:
     """(peak, total) of live arena bytes over the steps: the objective of ``schedule``."""
     root, rel, _ = _groups(graph, order, in_place, shifted)
-    external = {root[graph.input], root[graph.output]}
+    external = {root[graph.input], *(root[name] for name in graph.outputs)}
     extent = _extents(graph, root, rel)
     live = [0] * (len(order) + 1)
     for r, (a, b) in _lifetimes(graph, order, root).items():
@@ -241,11 +247,12 @@ def _place(graph: QuantGraph, order, root: dict[str, str], rel: dict[str, int]) 
         groups.setdefault(root[name], []).append(name)
     spans = _lifetimes(graph, order, root)
     extent = _extents(graph, root, rel)
+    out_roots = {root[name] for name in graph.outputs}
     arena: list[Buffer] = []
     external: list[Buffer] = []
     for r, names in groups.items():
         size = extent[r]
-        where = "input" if r == root[graph.input] else "output" if r == root[graph.output] else "arena"
+        where = "input" if r == root[graph.input] else "output" if r in out_roots else "arena"
         if where != "arena":
             external.append(Buffer(tuple(names), 0, size, *spans[r], location=where))
         else:

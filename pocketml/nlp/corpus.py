@@ -11,6 +11,11 @@
   the label is not a keyword lookup; docs/tinybert.md shows a bag-of-words baseline beside it.
   The split is by *module* hash-free and deterministic: objects are shuffled with a fixed seed and
   split 70/30 per chapter.
+* :func:`unlabelled_docstrings`: the same kind of text (first paragraphs of public docstrings, own
+  names masked) from standard-library modules that are in *no* chapter of the task
+  (:data:`UNLABELLED_MODULES`), without labels, for prediction-layer distillation on in-domain text.
+  Any text equal or near-equal (word-set Jaccard >= ``near``, 0.5) to a task text, train or test, is
+  dropped, so no test docstring reaches the student this way.
 """
 
 from __future__ import annotations
@@ -38,6 +43,19 @@ CHAPTERS: dict[str, tuple[str, ...]] = {
     "datatypes": ("datetime", "calendar", "collections", "heapq", "bisect", "array", "enum", "copy", "pprint",
                   "weakref", "types", "graphlib", "zoneinfo"),
 }
+
+
+# Standard-library modules in no chapter of CHAPTERS (checked by tests): unlabelled in-domain docstrings.
+UNLABELLED_MODULES: tuple[str, ...] = (
+    "argparse", "logging", "logging.handlers", "logging.config", "unittest", "unittest.mock", "inspect", "ast",
+    "dis", "tokenize", "typing", "functools", "itertools", "operator", "contextlib", "abc", "io", "struct",
+    "hashlib", "hmac", "secrets", "base64", "binascii", "html.parser", "xml.dom.minidom", "xml.etree.ElementTree",
+    "xml.sax", "mailbox", "uuid", "timeit", "trace", "pdb", "doctest", "traceback", "warnings", "importlib.resources",
+    "importlib.metadata", "pkgutil", "sysconfig", "platform", "shlex", "selectors", "signal", "pydoc", "symtable",
+    "zipimport", "optparse", "cmd", "gc", "dataclasses", "tracemalloc", "pstats", "code", "linecache", "sys",
+    "builtins", "select", "ctypes", "email.mime.text", "email.parser", "email.headerregistry", "email.policy",
+    "http.cookiejar", "urllib.robotparser", "wsgiref.simple_server", "wsgiref.handlers", "pickletools",
+)
 
 
 @dataclass(frozen=True)
@@ -70,12 +88,16 @@ def _mask(text: str, names: set[str]) -> str:
 
 
 def _docstrings(module_name: str) -> list[str]:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # importing and reading deprecated attributes (typing.re, ...) warns
         warnings.simplefilter("ignore")
-        try:
-            mod = importlib.import_module(module_name)
-        except ImportError:
-            return []
+        return _collect_docstrings(module_name)
+
+
+def _collect_docstrings(module_name: str) -> list[str]:
+    try:
+        mod = importlib.import_module(module_name)
+    except ImportError:
+        return []
     own = {module_name, module_name.split(".")[-1], getattr(mod, "__name__", module_name)}
     texts = []
 
@@ -148,3 +170,38 @@ def general_corpus(max_passages: int | None = None, sentences: int = 2) -> list[
                 if len(chunk) > 40:
                     passages.append(chunk)
     return passages[:max_passages] if max_passages else passages
+
+
+def near_duplicates(texts: list[str], reference: list[str], near: float = 0.8) -> np.ndarray:
+    """For each of ``texts``: True if some ``reference`` text has word-set Jaccard >= ``near`` with it."""
+    if not texts or not reference:
+        return np.zeros(len(texts), bool)
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(binary=True, lowercase=True, token_pattern=r"[A-Za-z0-9_]+")
+    vec.fit(list(texts) + list(reference))
+    a, b = vec.transform(texts), vec.transform(reference)
+    inter = (a @ b.T).toarray().astype(np.float64)
+    union = np.asarray(a.sum(1)) + np.asarray(b.sum(1)).T - inter
+    return (inter / np.maximum(union, 1.0) >= near).any(1)
+
+
+def unlabelled_docstrings(exclude: list[str] | tuple[str, ...], modules: tuple[str, ...] = UNLABELLED_MODULES,
+                          near: float = 0.5) -> list[str]:
+    """First docstring paragraphs of ``modules`` (names masked), minus near-duplicates of ``exclude``.
+
+    ``exclude`` should be every text of the task (train and test): a text within Jaccard ``near`` of
+    any of them, or repeated, is dropped. Order is deterministic (module order, then name order).
+    """
+    task_modules = {m for ms in CHAPTERS.values() for m in ms}
+    seen: set[str] = set()
+    texts = []
+    for m in modules:
+        if m in task_modules:
+            continue  # a task module's docstrings are the task's
+        for t in _docstrings(m):
+            if t.lower() not in seen:
+                seen.add(t.lower())
+                texts.append(t)
+    dup = near_duplicates(texts, list(exclude), near)
+    return [t for t, d in zip(texts, dup, strict=True) if not d]

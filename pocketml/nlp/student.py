@@ -64,6 +64,8 @@ def make_student(teacher: TextClassifier, kept: np.ndarray, remap: torch.Tensor,
             centred = rows - rows.mean(0)
             _, _, v = torch.linalg.svd(centred, full_matrices=False)
             proj = centred @ v[:hidden].T
+            if proj.shape[1] < hidden:  # fewer kept tokens than dimensions: the missing directions start at 0
+                proj = torch.nn.functional.pad(proj, (0, hidden - proj.shape[1]))
             # unit variance, like PyTorch's default N(0, 1) rows of the position table it is summed with
             # (at the teacher's own scale, ~0.05, the positions would drown the words before the LayerNorm)
             student.encoder.word.weight.copy_(proj / proj.std())

@@ -32,6 +32,16 @@ class WordPieceTokenizer:
     def vocab_size(self) -> int:
         return self._tok.get_vocab_size()
 
+    def vocabulary(self) -> list[str]:
+        """The pieces by id (``vocabulary()[i]`` is token id i)."""
+        pieces = [""] * self.vocab_size
+        for piece, i in self._tok.get_vocab().items():
+            pieces[i] = piece
+        return pieces
+
+    def decode(self, ids) -> str:
+        return self._tok.decode([int(i) for i in ids if int(i) != 0])
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if isinstance(texts, str):
             raise PocketMLError("encode takes a list of texts, got one string", "wrap it: encode([text])")

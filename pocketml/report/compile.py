@@ -16,7 +16,9 @@ def print_compile_check(check, console: Console) -> None:
         status = "[green]ok[/]" if op.ok else f"[red]{op.problem}[/]"
         table.add_row("-" if op.index < 0 else str(op.index), op.op, opts, op.becomes, status)
     console.print(table)
-    for label, edge in (("input", check.input), ("output", check.output)):
+    outputs = list(getattr(check, "outputs", ())) or [check.output]
+    labels = ["output"] if len(outputs) == 1 else [f"output {k}" for k in range(len(outputs))]
+    for label, edge in (("input", check.input), *zip(labels, outputs, strict=True)):
         if edge:
             console.print(f"{label}: {edge['dtype']} {edge['shape']} (int8 scale {edge['scale']:.6g}, "
                           f"zero point {edge['zero_point']})")

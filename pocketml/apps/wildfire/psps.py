@@ -41,6 +41,7 @@ from pocketml.apps.wildfire.regional_model import RegionalHazardModel, predict_m
 from pocketml.apps.wildfire.scoring import PREMATURE_WINDOW, Score, score
 from pocketml.apps.wildfire.shutoff import ShutoffRule, calm, decide, persistence_forecast, regional_forecast
 from pocketml.errors import PocketMLError
+from pocketml.federated.server_optimizer import ServerOptimizer
 
 METHODS = ("ours", "regional", "persistence")
 VARIANTS = ("ours-any-hour", "ours-central")  # trade-off rows: restore at any hour; central regional model
@@ -75,12 +76,14 @@ class SimulateSettings:
     regional_training: str = "federated"
     compare_central: bool = True
     region_blocks: tuple[int, int] = (3, 2)
-    federated_rounds: int = 8
+    federated_rounds: int = 40
     federated_region_rounds: int = 1
     federated_local_epochs: int = 8
     federated_local_batch: int = 500
     federated_local_lr: float = 1e-2
-    federated_fraction: float = 0.5
+    federated_fraction: float = 0.1
+    # the top's optimizer: server momentum over the regions' pseudo-gradient (docs/wildfire.md, "Models")
+    federated_server: ServerOptimizer = ServerOptimizer("fedavgm", lr=1.0, beta1=0.5)
     restore_hours: tuple[int, int] = (8, 18)
     target_recall: float = 0.97
     calm_margin: float = 0.75
@@ -365,6 +368,7 @@ def simulate(
             local_batch=settings.federated_local_batch,
             local_lr=settings.federated_local_lr,
             fraction=settings.federated_fraction,
+            server_optimizer=settings.federated_server,
         ).fit(a, 0, train_end, cell)
 
     say(f"training the regional hazard model ({settings.regional_training})")
@@ -437,6 +441,7 @@ def small_settings(**changes) -> SimulateSettings:
         region_blocks=(2, 2),
         federated_rounds=2,
         federated_local_epochs=2,
+        federated_fraction=0.5,
         spans=Spans("2022-09-01", ("2022-11-01", "2022-11-21"), ("2023-11-01", "2023-11-21")),
         on_thresholds=(0.2, 0.4),
         clear_hours=(3, 6),

@@ -17,7 +17,8 @@ Out come 48 logits, one per hour ahead.
 Training is **federated over the cells** by default (``training="federated"``): every weather
 cell is a Flower client holding only its own samples, cells are grouped into regions
 (``region_blocks``: the grid cut into blocks), and :func:`pocketml.federated.run` trains
-cell → region → top (FedAvg inside each region, then across regions). ``training="central"`` fits
+cell → region → top (FedAvg inside each region, then across regions, optionally with a server
+optimizer at the top: ``server_optimizer``; the simulation uses FedAvgM). ``training="central"`` fits
 the same network on the pooled samples (the comparison); ``training_.trained_by`` says which.
 The data, the initialisation and the seed are the same either way.
 """
@@ -36,6 +37,7 @@ from pocketml.apps.wildfire.hazard import HazardCriteria, region_hazard
 from pocketml.apps.wildfire.region import VARIABLES, Region
 from pocketml.apps.wildfire.training import fit_network, one_thread
 from pocketml.errors import PocketMLError
+from pocketml.federated.server_optimizer import ServerOptimizer
 
 SCALE = np.array([10.0, 20.0, 50.0, 20.0], np.float32)  # wind, gust m/s; RH %; temperature °C
 N_HOURLY = 15
@@ -130,6 +132,8 @@ class RegionalHazardModel:
     rounds, region_rounds, local_epochs, local_batch, local_lr, fraction : federated schedule: top
         rounds; rounds inside each region per top round; Adam epochs, batch and learning rate on a
         cell; share of each region's cells sampled per round.
+    server_optimizer : the top of the hierarchy's optimizer (``pocketml.federated.ServerOptimizer``;
+        default None: FedAvg, the plain weighted average of the regional models).
     """
 
     def __init__(
@@ -148,6 +152,7 @@ class RegionalHazardModel:
         local_batch: int = 64,
         local_lr: float = 3e-3,
         fraction: float = 1.0,
+        server_optimizer: ServerOptimizer | None = None,
     ) -> None:
         self.lags = lags
         self.hidden = hidden
@@ -163,6 +168,7 @@ class RegionalHazardModel:
         self.local_batch = local_batch
         self.local_lr = local_lr
         self.fraction = fraction
+        self.server_optimizer = server_optimizer
 
     def _samples(self, region: Region, origins: np.ndarray, cell: CellForecaster):
         """GRU sequences, static features and (when in range) labels for every cell at ``origins``."""
@@ -248,12 +254,13 @@ class RegionalHazardModel:
             seed=self.seed,
             groups=groups,
             region_rounds=self.region_rounds,
+            server_optimizer=self.server_optimizer,
         )
         self.net_ = result.model()
         self.training_ = RegionalTraining(
             trained_by=(
                 f"federated (Flower, pocketml.federated.run: {n_cells} cells as clients, "
-                f"{result.regions} regions, FedAvg cell -> region -> top)"
+                f"{result.regions} regions, FedAvg cell -> region, {_top_name(self.server_optimizer)} region -> top)"
             ),
             n_samples=len(y),
             epochs=self.rounds * self.region_rounds * self.local_epochs,
@@ -320,6 +327,16 @@ def cell_regions(region: Region, blocks: tuple[int, int]) -> np.ndarray:
         )
     row, col = np.divmod(np.arange(region.n_cells), region.cols)  # cells are numbered row-major
     return (row * br // region.rows) * bc + col * bc // region.cols
+
+
+def _top_name(opt: ServerOptimizer | None) -> str:
+    """How the top of the hierarchy combines the regional models, for ``trained_by``."""
+    if opt is None or (opt.kind == "fedavg" and opt.lr == 1.0 and opt.decay == "none"):
+        return "FedAvg"
+    name = {"fedavg": "FedAvg", "fedavgm": "FedAvgM", "fedadam": "FedAdam"}[opt.kind]
+    momentum = "" if opt.kind == "fedavg" else f", beta1 {opt.beta1:g}"
+    decay = ", cosine" if opt.decay == "cosine" else ""
+    return f"{name} (server lr {opt.lr:g}{momentum}{decay})"
 
 
 def _as_four(fc: np.ndarray, variables: tuple[str, ...]) -> np.ndarray:

@@ -12,7 +12,7 @@
   the transformers of ``pocketml.nlp``), TinyBERT's layer-to-layer losses: embedding MSE through a
   learned ``W_e``, hidden-state MSE through a learned ``W_h`` (both relative to the target's mean
   square), and attention-distribution KL (``attention_loss``), student layer ``m`` matched to
-  teacher layer ``layer_map(M, N)[m]``.
+  teacher layer ``layer_map(M, N)[m]`` (g(m) = ceil(m·N/M), any M <= N).
 """
 
 from __future__ import annotations
@@ -120,13 +120,18 @@ class Internals:
 
 
 def layer_map(n_student: int, n_teacher: int) -> list[int]:
-    """TinyBERT's uniform mapping: student layer m (0-based) learns from teacher layer (m+1)·N/M - 1."""
-    if n_student < 1 or n_teacher < 1 or n_student > n_teacher or n_teacher % n_student:
+    """TinyBERT's uniform mapping generalised to any student depth M <= teacher depth N.
+
+    Student layer m (1-based) learns teacher layer g(m) = ceil(m·N/M); 0-based, as returned here:
+    ``ceil((m+1)·N/M) - 1``. When M divides N this is TinyBERT's g(m) = m·N/M exactly (2 onto 6:
+    teacher layers 3 and 6); otherwise the layers are spread as evenly as integers allow (4 onto 6:
+    2, 3, 5, 6). The last student layer always learns the last teacher layer, the map is strictly
+    increasing (no teacher layer used twice) and M = N is the identity.
+    """
+    if n_student < 1 or n_teacher < 1 or n_student > n_teacher:
         raise PocketMLError(f"cannot map {n_student} student layers onto {n_teacher} teacher layers",
-                            "use a student with fewer layers that divides the teacher's depth "
-                            f"(one of {[d for d in range(1, max(n_teacher, 1) + 1) if n_teacher % d == 0]})")
-    step = n_teacher // n_student
-    return [(m + 1) * step - 1 for m in range(n_student)]
+                            f"use a student with 1 to {max(n_teacher, 1)} layers (no more than the teacher's)")
+    return [-(-(m + 1) * n_teacher // n_student) - 1 for m in range(n_student)]
 
 
 def _group_heads(attn: torch.Tensor, heads: int) -> torch.Tensor:

@@ -14,6 +14,13 @@ transformers) are matched layer to layer as TinyBERT instead of by hooks:
               ``task_intermediate_epochs > 0``, as TinyBERT: first the intermediate terms alone for that
               many epochs, then the prediction-layer terms alone for ``task_epochs``
 
+``extra`` (a :class:`Split`, optional) adds rows to the prediction-layer step only: TinyBERT's
+augmented sentences, or unlabelled in-domain text, both labelled by the teacher's soft logits. A
+label of -1 means "no label": the cross-entropy term skips that row (it is summed over labelled
+rows and divided by the batch size, so every row weighs the same). With ``task_intermediate_epochs
+> 0`` the teacher is only asked for logits on these rows (``CachedTeacher.fill(x, internals=False)``
+keeps just those).
+
 The general stage may use another teacher (``general_teacher``: the pretrained model, while the
 task stage uses the fine-tuned one, as TinyBERT). ``progress(stage, batches_done, batches_total)``
 is called after every batch.
@@ -77,21 +84,41 @@ class _Pair(nn.Module):
         return self.student(x)
 
 
+def label_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the rows with a label (y >= 0), divided by the whole batch size (0 if none)."""
+    known = y >= 0
+    if not bool(known.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[known], y[known], reduction="sum") / len(y)
+
+
+def _with_extra(task: Split, extra: Split | None) -> Split:
+    if extra is None or not len(extra.x):
+        return task
+    if np.asarray(extra.x).shape[1:] != np.asarray(task.x).shape[1:]:
+        raise PocketMLError(f"extra rows of shape {np.asarray(extra.x).shape[1:]} do not match the task's "
+                            f"{np.asarray(task.x).shape[1:]}", "encode the extra text with the task's tokenizer")
+    return Split(np.concatenate([task.x, extra.x]), np.concatenate([task.y, extra.y]).astype(np.int64))
+
+
 def _has_internals(model: nn.Module | None) -> bool:
     return model is not None and callable(getattr(model, "forward_internals", None))
 
 
 def distill(teacher: nn.Module, student: nn.Module, unlabelled: np.ndarray | None, task: Split,
             config: DistillConfig = DistillConfig(), *, general_teacher: nn.Module | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> nn.Module:
+            progress: Callable[[str, int, int], None] | None = None, extra: Split | None = None) -> nn.Module:
     """Train ``student`` from ``teacher``: general stage on ``unlabelled``, task stage on ``task``.
 
-    ``general_teacher`` (default ``teacher``) is mimicked in the general stage.
+    ``general_teacher`` (default ``teacher``) is mimicked in the general stage; ``extra`` rows join
+    the prediction-layer step (label -1: teacher's soft logits only).
     """
     config.check()
     check_student(student, teacher)
     if _has_internals(student) and _has_internals(teacher):
-        return _distill_internals(teacher, general_teacher or teacher, student, unlabelled, task, config, progress)
+        return _distill_internals(teacher, general_teacher or teacher, student, unlabelled, task, config, progress,
+                                  extra)
+    task = _with_extra(task, extra)
     teacher = teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -113,7 +140,7 @@ def distill(teacher: nn.Module, student: nn.Module, unlabelled: np.ndarray | Non
         s = module(xb)
         with torch.no_grad():
             tl = teacher(xb)
-        return (config.alpha * logit_loss(s, tl, t) + (1 - config.alpha) * F.cross_entropy(s, yb)
+        return (config.alpha * logit_loss(s, tl, t) + (1 - config.alpha) * label_loss(s, yb)
                 + config.hidden_weight * matcher.loss())
 
     try:
@@ -145,7 +172,7 @@ def _thaw(model: nn.Module, flags: list[bool]) -> None:
 
 def _distill_internals(teacher: nn.Module, general_teacher: nn.Module, student: nn.Module,
                        unlabelled: np.ndarray | None, task: Split, config: DistillConfig,
-                       progress: Callable[[str, int, int], None] | None) -> nn.Module:
+                       progress: Callable[[str, int, int], None] | None, extra: Split | None = None) -> nn.Module:
     """TinyBERT's two stages for models exposing :class:`Internals` (see the module docstring)."""
     example = torch.as_tensor(task.x[:2])
     with torch.no_grad():
@@ -196,18 +223,24 @@ def _distill_internals(teacher: nn.Module, general_teacher: nn.Module, student: 
             finetune(pair, task, epochs=config.task_intermediate_epochs, lr=config.lr, batch_size=config.batch_size,
                      seed=config.seed + 2, loss=task_intermediate_loss)
         if config.task_epochs > 0:
+            rows = _with_extra(task, extra)
+
             def task_loss(module, xb, yb):
                 s = student.forward_internals(xb)
                 with torch.no_grad():
-                    tt = teacher.forward_internals(xb)
-                loss = (config.alpha * logit_loss(s.logits, tt.logits, t)
-                        + (1 - config.alpha) * F.cross_entropy(s.logits, yb))
+                    if config.task_intermediate_epochs == 0:
+                        tt = teacher.forward_internals(xb)
+                        tl = tt.logits
+                    else:
+                        tl = teacher(xb)  # logits only (a CachedTeacher answers from its cache)
+                loss = (config.alpha * logit_loss(s.logits, tl, t)
+                        + (1 - config.alpha) * label_loss(s.logits, yb))
                 if config.task_intermediate_epochs == 0:
                     loss = loss + intermediate(s, tt)
-                tick("task", len(task.x), config.task_epochs)
+                tick("task", len(rows.x), config.task_epochs)
                 return loss
 
-            finetune(pair, task, epochs=config.task_epochs, lr=config.lr, batch_size=config.batch_size,
+            finetune(pair, rows, epochs=config.task_epochs, lr=config.lr, batch_size=config.batch_size,
                      seed=config.seed + 1, loss=task_loss)
     finally:
         for model, f in flags.values():

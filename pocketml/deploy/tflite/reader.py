@@ -9,8 +9,10 @@ The inverse of ``writer.py`` for what TFLite's converter emits for the deploymen
     RESHAPE, SQUEEZE                               → Reshape (no data moves)
     SOFTMAX (any beta > 0), ADD (same shapes), MEAN over H,W, CONCATENATION (channel axis),
     PAD (H and W), RELU, RELU6
-    QUANTIZE at the input / DEQUANTIZE at the output (float32 edges): dropped; the C takes and
+    QUANTIZE at the input / DEQUANTIZE at an output (float32 edges): dropped; the C takes and
         gives int8, with the scale/zero point of the edge in ``model.h``
+    several outputs                               the subgraph's outputs list, in order (an output
+        may also feed later operators); each one int8 or float32 (DEQUANTIZE)
 
 TFLite's SAME padding puts the odd pixel at the bottom/right: ``pad_total = max(0, (out-1)·s +
 k_eff - in)``, ``top = pad_total // 2``, ``bottom = pad_total - top``; the ops carry it as
@@ -62,10 +64,10 @@ PADDING_NAMES = {Padding.SAME: "SAME", Padding.VALID: "VALID"}
 
 SUPPORTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE",
              "SQUEEZE", "SOFTMAX", "ADD", "MEAN", "CONCATENATION", "PAD", "RELU", "RELU6",
-             "QUANTIZE (float32 model input only)", "DEQUANTIZE (float32 model output only)")
+             "QUANTIZE (float32 model input only)", "DEQUANTIZE (float32 model outputs only)")
 SUPPORTED_TEXT = ("supported: " + ", ".join(SUPPORTED) + "; int8 activations (per-tensor), int8 weights "
                   "(per-tensor or per-channel, zero point 0), int32 bias; fused NONE/RELU/RELU6; one "
-                  "subgraph, one input, one output")
+                  "subgraph, one input, one or more outputs")
 
 
 class Unsupported(Exception):
@@ -111,9 +113,14 @@ class TFLiteImport:
 
     graph: QuantGraph | None  # None only with strict=False when something would not compile
     input: Edge | None
-    output: Edge | None
+    outputs: tuple[Edge, ...]  # one per model output, in the subgraph's order (empty if unknown)
     operators: tuple[OperatorCheck, ...]
     description: str = ""
+
+    @property
+    def output(self) -> Edge | None:
+        """The first output's edge (the only one for a one-output model)."""
+        return self.outputs[0] if self.outputs else None
 
 
 @dataclass
@@ -499,14 +506,15 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
         model_problems.append(f"{n_sub} subgraphs (control flow); one is supported")
     if sub.InputsLength() != 1:
         model_problems.append(f"{sub.InputsLength()} model inputs; one is supported")
-    if sub.OutputsLength() != 1:
-        model_problems.append(f"{sub.OutputsLength()} model outputs; one is supported (split the model per output)")
+    if sub.OutputsLength() < 1:
+        model_problems.append("the model declares no outputs")
     for p in model_problems:
         checks.append(OperatorCheck(-1, "MODEL", {"subgraphs": n_sub, "inputs": sub.InputsLength(),
                                                   "outputs": sub.OutputsLength()}, p))
     in_index = int(sub.InputsAsNumpy()[0]) if sub.InputsLength() else -1
-    out_index = int(sub.OutputsAsNumpy()[0]) if sub.OutputsLength() else -1
-    in_edge = out_edge = None
+    out_indices = [int(i) for i in sub.OutputsAsNumpy()] if sub.OutputsLength() else []
+    in_edge = None
+    out_edges: dict[int, Edge] = {}  # float32 outputs (DEQUANTIZE), by tensor index
     n_ops = sub.OperatorsLength()
     for idx in range(n_ops):
         op = sub.Operators(idx)
@@ -526,11 +534,11 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
             if len(outs) != 1:
                 raise Unsupported(f"{len(outs)} outputs (one expected)")
             if op_name in ("QUANTIZE", "DEQUANTIZE"):
-                opts, kind = _edge(r, idx, op_name, ins, outs[0], in_index, out_index)
+                opts, kind = _edge(r, idx, op_name, ins, outs[0], in_index, out_indices)
                 if op_name == "QUANTIZE":
                     in_edge = Edge("float32", r.shape(ins[0]), r.tensors[r.activation(outs[0])].quant)
                 else:
-                    out_edge = Edge("float32", r.shape(outs[0]), r.tensors[r.activation(ins[0])].quant)
+                    out_edges[outs[0]] = Edge("float32", r.shape(outs[0]), r.tensors[r.activation(ins[0])].quant)
             elif op_name in TRANSLATIONS:
                 opts, kind = TRANSLATIONS[op_name](r, idx, op, ins, outs[0])
             else:
@@ -543,8 +551,9 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
             del r.ops[n_before:]
             checks.append(OperatorCheck(idx, op_name, {}, f"unreadable: {type(exc).__name__}: {exc}"))
     graph = None
+    out_list = tuple(out_edges[i] for i in out_indices) if all(i in out_edges for i in out_indices) else ()
     if all(c.ok for c in checks):
-        graph, in_edge, out_edge, problem = _finish(r, in_index, out_index, in_edge, out_edge)
+        graph, in_edge, out_list, problem = _finish(r, in_index, out_indices, in_edge, out_edges)
         if problem:
             checks.append(OperatorCheck(-1, "MODEL", {}, problem))
             graph = None
@@ -552,11 +561,11 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
     if bad and strict:
         raise PocketMLError(f"{stem}.tflite cannot be compiled: " + "; ".join(c.describe() for c in bad),
                             SUPPORTED_TEXT)
-    return TFLiteImport(graph, in_edge, out_edge, tuple(checks), description)
+    return TFLiteImport(graph, in_edge, out_list, tuple(checks), description)
 
 
-def _edge(r: _Reader, idx: int, op_name: str, ins, out, in_index: int, out_index: int) -> tuple[dict, str]:
-    """QUANTIZE of the float model input / DEQUANTIZE to the float model output: dropped."""
+def _edge(r: _Reader, idx: int, op_name: str, ins, out, in_index: int, out_indices: list[int]) -> tuple[dict, str]:
+    """QUANTIZE of the float model input / DEQUANTIZE to a float model output: dropped."""
     src, dst = r.tensor(ins[0]), r.tensor(out)
     opts = {"from": TYPE_NAMES.get(src.Type()), "to": TYPE_NAMES.get(dst.Type())}
     if op_name == "QUANTIZE":
@@ -566,36 +575,71 @@ def _edge(r: _Reader, idx: int, op_name: str, ins, out, in_index: int, out_index
         r.activation(out)
         r.alias[ins[0]] = out
     else:
-        if out != out_index or src.Type() != TensorType.INT8 or dst.Type() != TensorType.FLOAT32:
-            raise Unsupported("DEQUANTIZE is supported only from int8 to the float32 model output")
+        if out not in out_indices or src.Type() != TensorType.INT8 or dst.Type() != TensorType.FLOAT32:
+            raise Unsupported("DEQUANTIZE is supported only from int8 to a float32 model output")
         r.activation(ins[0])
         r.alias[out] = ins[0]
     return opts, "(edge: dropped)"
 
 
-def _finish(r: _Reader, in_index: int, out_index: int, in_edge, out_edge):
+def _finish(r: _Reader, in_index: int, out_indices: list[int], in_edge, out_edges: dict[int, Edge]):
     """The graph once every operator translated: input/output names, edges, checks."""
+    out_list: tuple[Edge, ...] = ()
     try:
         inp = r.activation(in_index)
-        outp = r.activation(out_index)
+        outps = [r.activation(i) for i in out_indices]
     except Unsupported as exc:
-        return None, in_edge, out_edge, str(exc)
+        return None, in_edge, out_list, str(exc)
     if not r.ops:
-        return None, in_edge, out_edge, "the model has no operators pocketml runs"
+        return None, in_edge, out_list, "the model has no operators pocketml runs"
     in_edge = in_edge or Edge("int8", r.shape(in_index), r.tensors[inp].quant)
-    out_edge = out_edge or Edge("int8", r.shape(out_index), r.tensors[outp].quant)
+    out_list = tuple(out_edges.get(i) or Edge("int8", r.shape(i), r.tensors[name].quant)
+                     for i, name in zip(out_indices, outps, strict=True))
     produced = {inp} | {op.output for op in r.ops}
     for op in r.ops:
         missing = [t for t in op.inputs if t not in produced]
         if missing:
-            return None, in_edge, out_edge, f"{op.name} reads {missing[0]}, which no earlier operator produces"
-    note = f"read from a .tflite ({len(r.ops)} ops; input {in_edge.dtype}, output {out_edge.dtype})"
-    graph = QuantGraph(r.name, r.tensors, r.ops, inp, outp, notes=[note])
+            return None, in_edge, out_list, f"{op.name} reads {missing[0]}, which no earlier operator produces"
+    problem = _output_problem(r, inp, outps)
+    if problem:
+        return None, in_edge, out_list, problem
+    kinds = ", ".join(e.dtype for e in out_list)
+    note = (f"read from a .tflite ({len(r.ops)} ops; input {in_edge.dtype}, "
+            f"output{'s' if len(out_list) > 1 else ''} {kinds})")
+    graph = QuantGraph(r.name, r.tensors, r.ops, inp, tuple(outps), notes=[note])
     try:
         _ = graph.op_data  # every op's own checks (shapes, quantization, overflow bounds)
     except (ValueError, OverflowError) as exc:
-        return None, in_edge, out_edge, f"an operator fails pocketml's checks: {exc}"
-    return graph, in_edge, out_edge, None
+        return None, in_edge, out_list, f"an operator fails pocketml's checks: {exc}"
+    return graph, in_edge, out_list, None
+
+
+def _output_problem(r: _Reader, inp: str, outps: list[str]) -> str | None:
+    """Why the model's outputs cannot each be a caller buffer of the C, or None.
+
+    Each output must be computed by an operator and hold its own bytes: not the input, and not
+    another output (the same tensor twice, or one a RESHAPE/SQUEEZE of the other, which share bytes).
+    """
+    produced = {op.output for op in r.ops}
+    source = {op.output: op.inputs[0] for op in r.ops if op.kind == "reshape"}
+
+    def bytes_of(name: str) -> str:  # the tensor whose bytes ``name`` is, through reshapes
+        while name in source:
+            name = source[name]
+        return name
+
+    seen: dict[str, int] = {}
+    for k, name in enumerate(outps):
+        if name not in produced:
+            return f"model output {k} ({name}) is produced by no operator"
+        root = bytes_of(name)
+        if root == bytes_of(inp):
+            return f"model output {k} ({name}) is the model input reshaped: there is nothing to run"
+        if root in seen:
+            return (f"model outputs {seen[root]} and {k} are the same int8 data ({name}; the same tensor, or a "
+                    "RESHAPE/SQUEEZE of it): keep one of them as an output")
+        seen[root] = k
+    return None
 
 
 def _safe_options(r: _Reader, op, op_name: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> byt
     Parameters
     ----------
     graph : the quantized graph (prepared: every op's checks have run).
-    outputs : tensor names to expose as model outputs, in order (default: the graph's output).
+    outputs : tensor names to expose as model outputs, in order (default: the graph's outputs).
     """
     return tflite_spec(graph, outputs).serialise()
 
@@ -37,7 +37,7 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
     if unsupported:
         raise PocketMLError(f"the .tflite writer has no translation for op(s) {', '.join(unsupported)}",
                             f"supported: {', '.join(sorted(TRANSLATIONS))}")
-    outputs = list(outputs) if outputs is not None else [graph.output]
+    outputs = list(outputs) if outputs is not None else list(graph.outputs)
     for name in outputs:
         if name not in graph.tensors:
             raise PocketMLError(f"{name!r} is not a tensor of graph {graph.name!r}",

@@ -51,7 +51,8 @@ def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[
     (out / TFLITE_FILE).write_bytes(write_tflite(graph))
     np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=np.int8))
     arrays: dict[str, np.ndarray] = {}
-    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.output,
+    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.outputs[0],
+           "outputs": list(graph.outputs),  # "output": the first, as OUT folders before several outputs
            "tensors": [_encode(t, arrays) for t in graph.tensors.values()],
            "ops": [_encode(op, arrays) for op in graph.ops]}
     np.savez(out / GRAPH_FILE, __graph__=np.array(json.dumps(doc)), **arrays)
@@ -75,7 +76,7 @@ def load_bundle(out: str | Path) -> Bundle:
             raise ValueError(f"graph format {doc.get('format')} (this pocketml reads {GRAPH_FORMAT})")
         tensors = [_decode(t, arrays) for t in doc["tensors"]]
         graph = QuantGraph(doc["name"], {t.name: t for t in tensors}, [_decode(o, arrays) for o in doc["ops"]],
-                           doc["input"], doc["output"])
+                           doc["input"], tuple(doc.get("outputs") or [doc["output"]]))
         _ = graph.op_data  # every op's checks run now
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise PocketMLError(f"{out / GRAPH_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc

@@ -7,7 +7,9 @@
     qemu               OUT/c cross-compiled for a Cortex-M4 and run in QEMU (deploy/cortexm)
 
 Per runtime: samples compared, samples whose output differs from the reference in any byte,
-the largest difference (int8 steps), arena/RAM, flash and latency. ``layers=True`` also cuts
+the largest difference (int8 steps), arena/RAM, flash and latency. A model with several outputs
+is compared on all of them (packed in order, as ``<prefix>_invoke`` writes them), with the
+mismatching samples also counted per output. ``layers=True`` also cuts
 the .tflite after every layer (each op's output becomes a model output) and names, for each
 pair of runtimes, the first layer where they differ and how many of its elements do.
 
@@ -55,10 +57,12 @@ class RuntimeCheck:
     flash_bytes: int | None = None
     latency_us: float | None = None
     note: str = ""
+    per_output: tuple[int, ...] | None = None  # mismatching samples of each model output, in order
 
     def to_dict(self) -> dict[str, Any]:
         return {"runtime": self.runtime, "available": self.available, "samples": self.samples,
                 "mismatching_samples": self.mismatching_samples, "max_abs_diff": self.max_abs_diff,
+                "mismatching_samples_per_output": None if self.per_output is None else list(self.per_output),
                 "arena_bytes": self.arena_bytes, "ram_bytes": self.ram_bytes, "flash_bytes": self.flash_bytes,
                 "latency_us": None if self.latency_us is None else round(self.latency_us, 3), "note": self.note}
 
@@ -137,6 +141,19 @@ def _compare(got: np.ndarray, want: np.ndarray) -> tuple[int, int]:
     return int(np.sum(np.any(diff != 0, axis=1))), int(diff.max(initial=0))
 
 
+def per_output_mismatches(got: np.ndarray, want: np.ndarray, sizes: list[int]) -> tuple[int, ...]:
+    """Mismatching samples of each output, on packed [N, sum(sizes)] outputs."""
+    got, want = got.reshape(len(want), -1), want.reshape(len(want), -1)
+    edges = np.cumsum([0, *sizes])
+    return tuple(int(np.sum(np.any(got[:, a:b] != want[:, a:b], axis=1)))
+                 for a, b in zip(edges[:-1], edges[1:], strict=True))
+
+
+def packed(outputs: tuple[np.ndarray, ...], n: int) -> np.ndarray:
+    """A runtime's per-output arrays as one [N, output bytes] array, outputs in order."""
+    return np.concatenate([np.asarray(o).reshape(n, -1) for o in outputs], axis=1)
+
+
 def parse_runtimes(runtimes: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
     if runtimes is None:
         return DEFAULT_RUNTIMES
@@ -171,33 +188,39 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
             passes: int) -> VerifyReport:
     graph, x = bundle.graph, bundle.inputs
     n = len(x)
-    ref = graph.run(x).reshape(n, -1)
+    ref = graph.run_flat(x)
+    sizes = [info.nbytes for info in graph.output_infos]
+    n_out = len(sizes)
     plan = plan_memory(graph)
-    checks = [RuntimeCheck("reference", True, n, 0, 0, plan.arena_bytes, note="numpy integer reference")]
+    checks = [RuntimeCheck("reference", True, n, 0, 0, plan.arena_bytes, note="numpy integer reference",
+                           per_output=(0,) * n_out)]
     outputs: dict[str, np.ndarray] = {"reference": ref}
     repeats = passes if latency else 0
     tflm_arena, arena_method = None, "not measured (tflm not run)"
     tflite_bytes = bundle.tflite.stat().st_size
     # C and TFLM both run: time them interleaved in one process (latency.py), not one after the other
-    side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes)
+    side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes, n_outputs=n_out)
             if latency and "c" in names and "tflm" in names else None)
 
     if "c" in names:
         binary = build_host(bundle.c_dir)
-        got = run_host(binary, x, graph.output_info.nbytes)
+        got = run_host(binary, x, graph.output_bytes)
         sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
         sec = measure_sections(bundle.c_dir, sources)
-        ram = sec["bss"] + sec["data"] + graph.input_info.nbytes + graph.output_info.nbytes
+        ram = sec["bss"] + sec["data"] + graph.input_info.nbytes + graph.output_bytes
         lat = None
         if latency:
             lat = 1e6 * (side.c_median if side else time_c(bundle.c_dir, x[:TIME_SAMPLES], passes))
         checks.append(RuntimeCheck("c", True, n, *_compare(got, ref), plan.arena_bytes, ram,
                                    sec["text"] + sec["rodata"] + sec["data"], lat,
-                                   "host cc; RAM = .bss+.data+I/O buffers, flash = .text+.rodata+.data (host ISA)"))
+                                   "host cc; RAM = .bss+.data+I/O buffers, flash = .text+.rodata+.data (host ISA)",
+                                   per_output_mismatches(got, ref, sizes)))
         outputs["c"] = got
 
     if "tflm" in names:
-        run = run_tflite(bundle.tflite, x, "tflm", repeats=0 if side else repeats, time_samples=TIME_SAMPLES)
+        run = run_tflite(bundle.tflite, x, "tflm", n_outputs=n_out, repeats=0 if side else repeats,
+                         time_samples=TIME_SAMPLES)
+        got = packed(run.outputs, n)
         tflm_arena = run.arena_used_bytes
         arena_method = "TFLite Micro's allocation record (RecordingMicroAllocator total)"
         note = (f"arena head (activations) {run.arena_head_bytes} B; "
@@ -207,20 +230,23 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
             tflm_arena = probe.smallest_bytes
             arena_method = (f"smallest working arena, bisected to the byte in child processes "
                             f"({probe.probes} probes; allocation record {probe.reported_bytes} B)")
-        checks.append(RuntimeCheck("tflm", True, n, *_compare(run.outputs[0], ref), tflm_arena, None,
-                                   tflite_bytes, _us(side.tflm_median if side else run.seconds_per_inference), note))
-        outputs["tflm"] = run.outputs[0]
+        checks.append(RuntimeCheck("tflm", True, n, *_compare(got, ref), tflm_arena, None,
+                                   tflite_bytes, _us(side.tflm_median if side else run.seconds_per_inference), note,
+                                   per_output_mismatches(got, ref, sizes)))
+        outputs["tflm"] = got
 
     if "litert" in names:
         for rt in LITERT:
-            run = run_tflite(bundle.tflite, x, rt, repeats=repeats, time_samples=TIME_SAMPLES)
-            checks.append(RuntimeCheck(rt, True, n, *_compare(run.outputs[0], ref), None, None, tflite_bytes,
+            run = run_tflite(bundle.tflite, x, rt, n_outputs=n_out, repeats=repeats, time_samples=TIME_SAMPLES)
+            got = packed(run.outputs, n)
+            checks.append(RuntimeCheck(rt, True, n, *_compare(got, ref), None, None, tflite_bytes,
                                        _us(run.seconds_per_inference),
-                                       "not bit-exact with TFLite Micro by design: agreement reported, not required"))
-            outputs[rt] = run.outputs[0]
+                                       "not bit-exact with TFLite Micro by design: agreement reported, not required",
+                                       per_output_mismatches(got, ref, sizes)))
+            outputs[rt] = got
 
     if "qemu" in names:
-        checks.append(_qemu(bundle, x, ref))
+        checks.append(_qemu(bundle, x, ref, sizes))
 
     pairs = _layer_divergence(bundle, [r for r in ("tflm", *LITERT) if r in outputs]) if layers else None
     return VerifyReport(
@@ -246,7 +272,7 @@ def _us(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1e6
 
 
-def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray) -> RuntimeCheck:
+def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray, sizes: list[int]) -> RuntimeCheck:
     try:
         from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
     except ImportError:
@@ -260,7 +286,8 @@ def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray) -> RuntimeCheck:
         return RuntimeCheck("qemu", True, len(x), *_compare(run.outputs, ref), None, build.ram_bytes(stack),
                             build.flash_bytes, None,
                             f"Cortex-M4 (mps2-an386); {run.instructions_per_inference} instructions per "
-                            "inference (QEMU -icount: an estimate of cycles)")
+                            "inference (QEMU -icount: an estimate of cycles)",
+                            per_output_mismatches(run.outputs, ref, sizes))
 
 
 def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairDivergence, ...]:

@@ -172,15 +172,18 @@ def build_c_library(c_dir: Path, work: Path, cflags: str = CFLAGS) -> Path:
 
 
 def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray, rounds: int = 5,
-                      cflags: str = CFLAGS, arena_bytes: int = 4 << 20, timeout: float = 1800) -> SideBySide:
-    """The C in ``c_dir`` and ``tflite`` in TFLite Micro, interleaved (see the module docstring)."""
+                      cflags: str = CFLAGS, arena_bytes: int = 4 << 20, timeout: float = 1800,
+                      n_outputs: int = 1) -> SideBySide:
+    """The C in ``c_dir`` and ``tflite`` in TFLite Micro, interleaved (see the module docstring).
+
+    ``n_outputs``: the model's outputs; TFLite Micro's are packed in order to compare with the C's."""
     with tempfile.TemporaryDirectory(prefix="pocketml-side-by-side-") as tmp:
         work = Path(tmp)
         library = build_c_library(Path(c_dir), work, cflags)
         x_path, out_path = work / "x.npy", work / "times.npz"
         np.save(x_path, np.ascontiguousarray(inputs, dtype=np.int8))
         proc = subprocess.run([sys.executable, str(SIDE_BY_SIDE), str(library), str(tflite), str(x_path),
-                               str(out_path), str(arena_bytes), str(max(1, rounds))],
+                               str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs)],
                               capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not out_path.exists():
             tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or f"exit status {proc.returncode}"

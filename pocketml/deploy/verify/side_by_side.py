@@ -3,7 +3,7 @@
 Run as a script, not imported (it needs only numpy, ctypes and ``tflite_micro``), by
 ``latency.time_side_by_side``:
 
-    side_by_side.py LIBRARY MODEL.tflite INPUTS.npy OUT.npz ARENA ROUNDS
+    side_by_side.py LIBRARY MODEL.tflite INPUTS.npy OUT.npz ARENA ROUNDS [N_OUTPUTS]
 
 LIBRARY is the model's C (built as a shared library with the artifact's own flags) plus a
 ``pocketml_time_pass`` function that times ``<prefix>_invoke`` over the inputs with
@@ -13,7 +13,7 @@ call itself is inside, well under a microsecond). After one untimed warm-up pass
 round runs one C pass and then one TFLite Micro pass over the same inputs, so both see the same
 machine load. Saved: ``c`` and ``tflm`` (seconds per inference, one value per round) and the
 outputs of both (``c_out``, ``tflm_out``) so the caller can check the timed code computed the
-same bytes.
+same bytes (a model's several outputs packed in order, as the C's ``<prefix>_invoke`` writes them).
 """
 
 import ctypes
@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 
-def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: int, rounds: int) -> None:
+def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: int, rounds: int,
+         n_outputs: int = 1) -> None:
     from tflite_micro.python.tflite_micro import runtime
 
     x = np.ascontiguousarray(np.load(inputs_path), dtype=np.int8)
@@ -47,7 +48,7 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
             interp.invoke()
             total += time.perf_counter_ns() - t0
             if keep:
-                tflm_out.append(interp.get_output(0).reshape(-1).copy())
+                tflm_out.append(np.concatenate([interp.get_output(j).reshape(-1) for j in range(n_outputs)]))
         return total / n / 1e9
 
     c_pass()  # warm-up: caches, page faults, lazy binding
@@ -61,4 +62,5 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
+         int(sys.argv[7]) if len(sys.argv) > 7 else 1)
