@@ -212,3 +212,12 @@ def test_cli_distill_refuses_a_student_that_cannot_map(tmp_path):
     assert not (tmp_path / "o" / "result.json").exists()
     help_text = CliRunner().invoke(app, ["distill", "--help"]).output
     assert "--teacher" in help_text and "--layers" in help_text and "--hidden" in help_text
+
+
+def test_teacher_head_is_seeded_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a, b = load_teacher("minilm", classes=3, seed=0), load_teacher("minilm", classes=3, seed=0)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert torch.equal(a.head.weight, b.head.weight)
+    assert not torch.equal(a.head.weight, load_teacher("minilm", classes=3, seed=1).head.weight)

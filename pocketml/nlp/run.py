@@ -53,6 +53,23 @@ DEFAULT_DISTILL = DistillConfig(temperature=2.0, alpha=1.0, hidden_weight=0.0, a
 DEFAULT_AUGMENT = AugmentConfig(copies=10, probability=0.4, neighbours=15)
 NO_TEACHER_EPOCHS = 20  # the labels-only baseline: 905 texts need more passes than ~11.6k teacher-labelled rows
 GENERAL_PASSAGES = 800  # first passages of the general corpus (of 2,115): keeps a run to minutes on 2 cores
+REFERENCE_HIDDEN = 128  # the student width and depth DEFAULT_DISTILL.lr (1e-3) was chosen for (validation split)
+REFERENCE_LAYERS = 2
+
+
+def student_lr(lr: float, hidden: int, layers: int = REFERENCE_LAYERS) -> float:
+    """Adam's learning rate for a student of that shape: ``lr`` x min(1, 128 / hidden) x min(1, 2 / layers).
+
+    Adam moves every weight by about ``lr`` per step whatever its gradient, while a wider layer's
+    initial weights are smaller (PyTorch's Linear init: std 1/sqrt(3·fan_in)), so the same ``lr``
+    changes a wide layer relatively more (μP's rule for Adam: the rate of hidden weights goes as
+    1/width), and in a post-LayerNorm stack the changes of the layers add up with depth. At 1e-3 a
+    4x312 student collapsed (every text mapped to the same vector: logits' std across texts 5e-5,
+    accuracy = the majority class) and a 4x128 one sat on a plateau until the cosine decay had
+    lowered the rate (docs/tinybert.md, "Learning rate and width"). Never above ``lr``: the rate was
+    tuned for 2x128, smaller students keep it.
+    """
+    return lr * min(1.0, REFERENCE_HIDDEN / hidden) * min(1.0, REFERENCE_LAYERS / layers)
 
 
 @dataclass(frozen=True)
@@ -129,7 +146,7 @@ def prepare(teacher: str = "minilm", task: str = "stdlib-chapter", *, max_len: i
     train_x = train.x
     aug = unl = None
     pretrained = load_teacher(teacher)
-    fine = load_teacher(teacher, classes=len(data.classes))
+    fine = load_teacher(teacher, classes=len(data.classes), seed=seed)
     seconds["data"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if teacher_file is not None and Path(teacher_file).is_file():
@@ -190,11 +207,13 @@ def train_student(setup: TextSetup, shape: StudentShape = StudentShape(), config
 
     ``augmented``/``unlabelled`` choose which of the setup's extra rows join the prediction-layer
     step (the ablations turn them off); the labels-only student trains ``no_teacher_epochs`` on
-    the training texts alone.
+    the training texts alone. ``config.lr`` is the rate of a 2x128 student; wider or deeper
+    students train at :func:`student_lr` of it.
     """
     student = make_student(setup.teacher, setup.kept, setup.remap, layers=shape.layers, hidden=shape.hidden,
                            heads=shape.heads, ffn=shape.ffn, classes=len(setup.task.classes),
                            max_positions=setup.tokenizer.max_len, init=shape.init, seed=config.seed)
+    config = replace(config, lr=student_lr(config.lr, shape.hidden, shape.layers))  # the same for 2x128
     if not use_teacher:
         return train_supervised(student, setup.train, epochs=no_teacher_epochs,
                                 lr=config.lr, batch_size=config.batch_size, seed=config.seed + 1,
@@ -303,7 +322,8 @@ def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdli
               "metric": "accuracy", "bow_logreg": bow_baseline(setup.task),  # same (sub)sampled task
               "augmented": len(setup.augmented.x) if setup.augmented is not None else 0,
               "unlabelled": len(setup.unlabelled.x) if setup.unlabelled is not None else 0},
-        distill={**asdict(config), "augment": asdict(augment) if augment is not None else None},
+        distill={**asdict(config), "student_lr": student_lr(config.lr, shape.hidden, shape.layers),
+                 "augment": asdict(augment) if augment is not None else None},
         ratios={"params": t_params / s_params, "score": score / setup.teacher_score,
                 "speedup_torch": lat["teacher_torch"].median_ms / lat["student_torch"].median_ms,
                 "speedup_onnx": lat["teacher_onnx"].median_ms / lat["student_onnx"].median_ms,

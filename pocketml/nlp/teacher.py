@@ -75,12 +75,15 @@ def _rename(key: str) -> str | None:
     raise PocketMLError(f"unexpected parameter {key!r} in the teacher's weights", "report the teacher package version")
 
 
-def load_teacher(name: str = "minilm", classes: int = 0) -> TextClassifier:
-    """The pretrained teacher encoder (``classes > 0`` adds a fresh linear head for fine-tuning)."""
+def load_teacher(name: str = "minilm", classes: int = 0, seed: int = 0) -> TextClassifier:
+    """The pretrained teacher encoder (``classes > 0`` adds a fresh linear head for fine-tuning,
+    initialised from ``seed`` so that a fine-tuned teacher is the same on every run)."""
     from safetensors.torch import load_file
 
     folder = teacher_folder(name)
-    model = TextClassifier(teacher_config(folder), classes=classes)
+    with torch.random.fork_rng(devices=[]):  # seed the head without touching the caller's generator
+        torch.manual_seed(seed)
+        model = TextClassifier(teacher_config(folder), classes=classes)
     state = {}
     for key, value in load_file(str(folder / "model.safetensors")).items():
         ours = _rename(key)
