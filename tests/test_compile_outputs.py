@@ -15,6 +15,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from rich.console import Console
 from tflite_models import GraphBuilder, float_outputs, spec_of
 
 from pocketml import PocketMLError, compile
@@ -25,6 +26,7 @@ from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.verify import load_bundle, verify
 from pocketml.deploy.verify.compare import _layer_divergence
 from pocketml.graph.planner import plan_memory
+from pocketml.report.verify import print_verify
 
 SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
 
@@ -209,6 +211,10 @@ def test_verify_layers_names_the_first_differing_layer_in_either_head(compiled):
     report = verify(out, "reference,c,tflm", layers=True, probe_arena=False, latency=False)
     assert report.exact and all(p.first is None for p in report.layers)
     assert report.check("tflm").per_output == (0, 0)
+    console = Console(record=True, width=200)
+    print_verify(report, console)
+    text = console.export_text()
+    assert "per output" in text and "0 (0 / 0)" in text
     # a reference that is off by one in one head only: the pair reference/TFLite Micro must name
     # that head's last op as the first differing layer, whichever output it is
     bundle = load_bundle(out)

@@ -16,15 +16,25 @@ def _fmt(value, unit: str = "") -> str:
     return f"{value:,}{unit}"
 
 
+def _mismatching(check) -> str:
+    """Mismatching samples; with several outputs also each output's count, e.g. ``1 (0 / 1)``."""
+    text = _fmt(check.mismatching_samples)
+    if check.per_output is not None and len(check.per_output) > 1:
+        text += " (" + " / ".join(f"{n:,}" for n in check.per_output) + ")"
+    return text
+
+
 def print_verify(report: VerifyReport, console: Console) -> None:
     table = Table(title=f"verify {report.model}: {report.samples} test inputs, each runtime vs the numpy reference")
-    for col in ("runtime", "samples", "mismatching", "max diff", "arena B", "RAM B", "flash B", "latency µs", "note"):
+    columns = ("runtime", "samples", "mismatching (per output)", "max diff", "arena B", "RAM B", "flash B",
+               "latency µs", "note")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("runtime", "note") else "right")
     for c in report.checks:
         if not c.available:
             table.add_row(c.runtime, "-", "-", "-", "-", "-", "-", "-", f"unavailable: {c.note}")
             continue
-        table.add_row(c.runtime, _fmt(c.samples), _fmt(c.mismatching_samples), _fmt(c.max_abs_diff),
+        table.add_row(c.runtime, _fmt(c.samples), _mismatching(c), _fmt(c.max_abs_diff),
                       _fmt(c.arena_bytes), _fmt(c.ram_bytes), _fmt(c.flash_bytes), _fmt(c.latency_us), c.note)
     console.print(table)
     doc = report.to_dict()
