@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI get a readable width
 DEVICES_OPT = typer.Option(None, "--devices", help="Extra TOML file of boards (same schema as the built-in catalogue).")
+FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
+                         "pocketml still never replaces or deletes a file it did not write.")
 
 
 @app.command()
@@ -41,6 +43,7 @@ def shrink(
     select_budget: Optional[str] = typer.Option(None, help="With --select: samples to keep, 200 or 0.4."),
     drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
                                        "samples first."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
@@ -66,7 +69,7 @@ def shrink(
             with np.load(data) as npz:
                 train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
         result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
-                            recipe=recipe, train=train, target_flash=target_flash, seed=seed)
+                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -83,12 +86,13 @@ def shrink(
             plan = SelectionPlan(select_strategy or "random", _parse_budget(select_budget),
                                  drop_suspects=drop_suspects, seed=seed)
         result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
-                                recipe=recipe, target_flash=target_flash, select=plan)
+                                recipe=recipe, target_flash=target_flash, select=plan, force=force)
     if as_json:
         print(result.dumps())
     else:
         print_result(result, console)
-        console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/ (make -C {out}/c builds run_model)")
+        console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/ (make -C {out}/c builds run_model)",
+                      markup=False, highlight=False)
 
 
 @app.command()
@@ -111,15 +115,17 @@ def devices(
 def demo(
     out: Path = typer.Option(Path("out/demo"), help="Output folder."),
     device: str = typer.Option("nano33ble", help="Target board id."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Train digits-cnn on built-in data, shrink it for a board, verify the C, and report."""
     from pocketml.pipeline import shrink_builtin
     from pocketml.report import print_result
 
     console.print(f"[bold]pocketml demo[/]: digits-cnn on scikit-learn digits → int8 C for {device}")
-    result = shrink_builtin("digits-cnn", device, out)
+    result = shrink_builtin("digits-cnn", device, out, force=force)
     print_result(result, console)
-    console.print(f"report: {out / 'report.html'}   C: {out / 'c'} (make -C {out / 'c'} && ./run_model < in.bin)")
+    console.print(f"report: {out / 'report.html'}   C: {out / 'c'} (make -C {out / 'c'} && ./run_model < in.bin)",
+                  markup=False, highlight=False)
 
 
 @app.command()
@@ -144,6 +150,7 @@ def select(
     out: Path = typer.Option(Path("out/select"), help="Output folder: selection.json, selected.npz, report.html."),
     devices: Optional[Path] = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print selection.json instead of a summary."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Pick the training samples worth labelling or keeping on the device; find the ones that hurt.
 
@@ -155,8 +162,10 @@ def select(
     from threadpoolctl import threadpool_limits
 
     from pocketml.data.selection import load_selection_data, run_selection, write_selection
+    from pocketml.outputs import OutputFolder
     from pocketml.report.selection import render_selection_html
 
+    OutputFolder(out, force=force, command="select").check()
     if device is not None:
         from pocketml.devices import find_device, load_catalogue
 
@@ -172,7 +181,7 @@ def select(
                             progress=lambda what: bar.update(task, description=f"learning curve: {what}"))
     page = render_selection_html(title=f"pocketml select: {strategy}", selection=run.selection,
                                  comparison=run.comparison, removal=run.removal, noise=run.noise)
-    write_selection(out, run, train, test, html=page)
+    write_selection(out, run, train, test, html=page, force=force)
     if as_json:
         print(json.dumps(run.to_json(), indent=2))
         return
@@ -184,7 +193,7 @@ def select(
     if run.noise is not None and run.noise.precision is not None:
         console.print(f"suspects vs flipped labels: precision {run.noise.precision['suspects']:.2f}, "
                       f"recall {run.noise.recall['suspects']:.2f}")
-    console.print(f"wrote {out}/selection.json, {out}/selected.npz, {out}/report.html")
+    console.print(f"wrote {out}/selection.json, {out}/selected.npz, {out}/report.html", markup=False, highlight=False)
 
 
 def _parse_budget(text: str | None) -> int | float | None:
@@ -236,6 +245,7 @@ def federate(
     devices: Optional[Path] = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print federated.json (accuracy per round, bytes_up, "
                                  "bytes_down, ...) instead of a table."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Train a built-in model with federated learning on Flower (simulated fleet), then optionally shrink it.
 
@@ -244,6 +254,14 @@ def federate(
     """
     from pocketml.federated import FederatedSpec, FleetProfile, run
     from pocketml.federated.task import load_dataset
+    from pocketml.outputs import OutputFolder
+
+    folder = OutputFolder(out, force=force, command="federate")
+    folder.check()  # before training: a folder we may not write, or an unknown board, fails now
+    if device is not None:
+        from pocketml.devices import find_device, load_catalogue
+
+        find_device(device, load_catalogue(devices))
 
     spec = FederatedSpec(dataset=dataset, model=model, clients=clients, rounds=rounds, strategy=strategy,
                          partition=partition, compress=compress, topk_fraction=topk_fraction, fraction=fraction,
@@ -253,22 +271,23 @@ def federate(
     fleet = FleetProfile(online_hours=online_hours, dropout=dropout, stragglers=stragglers,
                          round_timeout=round_timeout)
     if regions:
-        _federate_regions(spec, regions, region_rounds, fleet, checkpoint, device, out, as_json)
+        _federate_regions(spec, regions, region_rounds, fleet, checkpoint, device, folder, as_json)
         return
     if secagg:
-        _federate_secagg(spec, fleet, checkpoint, device, out, as_json)
+        _federate_secagg(spec, fleet, checkpoint, device, folder, as_json)
         return
-    result = run(spec, fleet=fleet, checkpoint=checkpoint, progress=not as_json)
-    report = result.to_json()
-    out.mkdir(parents=True, exist_ok=True)
-    if device is not None:
-        from pocketml.pipeline import shrink as shrink_api
+    with folder.stage() as work:  # a checkpoint inside OUT is yours: written in place, never removed
+        result = run(spec, fleet=fleet, checkpoint=checkpoint, progress=not as_json)
+        report = result.to_json()
+        if device is not None:  # shrink's files beside federated.json, committed together
+            from pocketml.pipeline import shrink as shrink_api
 
-        data = load_dataset(dataset)
-        shrunk = shrink_api(result.model(), data.train.x, data.test, device, out, name="federated", devices=devices)
-        report["shrink"] = {"device": device, "accuracy": shrunk.accuracy, "fits": shrunk.fits,
-                            "fit_reason": shrunk.fit_reason, "result_json": str(out / "result.json")}
-    _write_federated_json(out, report)
+            data = load_dataset(dataset)
+            shrunk = shrink_api(result.model(), data.train.x, data.test, device, work, name="federated",
+                                devices=devices)
+            report["shrink"] = {"device": device, "accuracy": shrunk.accuracy, "fits": shrunk.fits,
+                                "fit_reason": shrunk.fit_reason, "result_json": str(out / "result.json")}
+        _write_federated_json(work, report)
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -283,17 +302,16 @@ def federate(
                       f"local head {p['mean_personal_accuracy']:.2%}")
     if device is not None:
         console.print(f"shrunk for {device}: int8 accuracy {shrunk.accuracy['int8']:.2%}, fits {shrunk.fits}")
-    console.print(f"wrote {out}/federated.json")
+    console.print(f"wrote {out}/federated.json", markup=False, highlight=False)
 
 
-def _write_federated_json(out: Path, report: dict) -> None:
-    """OUT/federated.json, written atomically (temporary file, then rename)."""
-    tmp = out / "federated.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    tmp.replace(out / "federated.json")
+def _write_federated_json(folder: Path, report: dict) -> None:
+    from pocketml.outputs import write_atomic
+
+    write_atomic(folder / "federated.json", json.dumps(report, indent=2))
 
 
-def _federate_secagg(spec, fleet, checkpoint: Optional[Path], device: Optional[str], out: Path,
+def _federate_secagg(spec, fleet, checkpoint: Optional[Path], device: Optional[str], folder,
                      as_json: bool) -> None:
     """`federate --secagg`: pocketml.federated.secagg.run_secagg, printed and saved."""
     from pocketml.federated import FleetProfile
@@ -303,20 +321,20 @@ def _federate_secagg(spec, fleet, checkpoint: Optional[Path], device: Optional[s
         raise PocketMLError("--secagg runs an always-online fleet without checkpoints or --device",
                             "drop --online-hours/--dropout/--stragglers/--round-timeout/--checkpoint/--device, "
                             "or drop --secagg")
-    result = run_secagg(spec)
-    report = result.to_json()
-    out.mkdir(parents=True, exist_ok=True)
-    _write_federated_json(out, report)
+    with folder.stage() as work:
+        result = run_secagg(spec)
+        report = result.to_json()
+        _write_federated_json(work, report)
     if as_json:
         print(json.dumps(report, indent=2))
         return
     for i, (acc, up, down) in enumerate(zip(result.accuracy, result.bytes_up, result.bytes_down, strict=True)):
         console.print(f"round {i + 1:3d}  accuracy {acc:.2%}  up {up:,} B  down {down:,} B  (SecAgg+)")
-    console.print(f"wrote {out}/federated.json")
+    console.print(f"wrote {folder.out}/federated.json", markup=False, highlight=False)
 
 
 def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint: Optional[Path],
-                      device: Optional[str], out: Path, as_json: bool) -> None:
+                      device: Optional[str], folder, as_json: bool) -> None:
     """`federate --regions N`: pocketml.federated.hierarchy.run_hierarchical, printed and saved."""
     from pocketml.federated import FleetProfile
     from pocketml.federated.hierarchy import run_hierarchical
@@ -325,10 +343,10 @@ def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint:
         raise PocketMLError("--regions runs an always-online fleet without checkpoints or --device",
                             "drop --online-hours/--dropout/--stragglers/--round-timeout/--checkpoint/--device, "
                             "or drop --regions")
-    result = run_hierarchical(spec, regions, region_rounds)
-    report = {"spec": spec.to_run_config(), **result.to_json()}
-    out.mkdir(parents=True, exist_ok=True)
-    _write_federated_json(out, report)
+    with folder.stage() as work:
+        result = run_hierarchical(spec, regions, region_rounds)
+        report = {"spec": spec.to_run_config(), **result.to_json()}
+        _write_federated_json(work, report)
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -337,7 +355,7 @@ def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint:
     console.print(f"{regions} regions: cell → region {result.cell_region_up:,} B, region → cell "
                   f"{result.cell_region_down:,} B, region → top {result.region_top_up:,} B, top → region "
                   f"{result.region_top_down:,} B; {result.wall_time_s:.1f} s")
-    console.print(f"wrote {out}/federated.json")
+    console.print(f"wrote {folder.out}/federated.json", markup=False, highlight=False)
 
 
 @app.command()
@@ -359,6 +377,7 @@ def match(
     out: Path = typer.Option(Path("out/match"), help="Output folder: match.json, front.png, chosen/."),
     devices: Optional[Path] = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print match.json (front, chosen, every candidate)."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Find the most accurate model whose deployed C fits a board (RAM, flash, latency).
 
@@ -374,12 +393,13 @@ def match(
     result = match_api(device, task, max_latency_ms=parse_latency_ms(max_latency), max_energy_uj=max_energy,
                        max_ram=max_ram, max_flash=max_flash, families=tuple(family) if family else None,
                        bits=tuple(bits) if bits else (8, 4), n_trials=trials, timeout_s=timeout, search_epochs=search_epochs,
-                       final_epochs=final_epochs, seed=seed, out=out, devices=devices, progress=not as_json)
+                       final_epochs=final_epochs, seed=seed, out=out, devices=devices, progress=not as_json,
+                       force=force)
     if as_json:
         print(result.dumps())
     else:
         print_match(result, console)
-        console.print(f"wrote {out}/match.json, {out}/front.png, {out}/chosen/")
+        console.print(f"wrote {out}/match.json, {out}/front.png, {out}/chosen/", markup=False, highlight=False)
 
 
 @app.command()
@@ -496,6 +516,7 @@ def wildfire_simulate(
     restore_hours: str = typer.Option("8-18", help="Local hours START-END in which power may be restored "
                                       "(after daylight line patrols); 0-24 for any hour."),
     as_json: bool = typer.Option(False, "--json", help="Print wildfire.json."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Generate regions, train the cell and regional models, decide shutoffs per cell, score against baselines."""
     from dataclasses import replace
@@ -510,7 +531,7 @@ def wildfire_simulate(
     settings = replace(small_settings() if small else SimulateSettings(), seed=seed, test_seed=test_seed, device=device,
                        regional_training=regional_training, compare_central=compare_central, restore_hours=window)
     with console.status("wildfire simulate", spinner="dots") if not as_json else _quiet() as status:
-        run = simulate(settings, out, progress=None if as_json else (lambda msg: status.update(msg)))
+        run = simulate(settings, out, progress=None if as_json else (lambda msg: status.update(msg)), force=force)
     if as_json:
         print(json.dumps(run.to_dict(), indent=2))
         return
@@ -520,7 +541,8 @@ def wildfire_simulate(
             console.print(f"season {season} {method:12s} recall {s.recall:.3f}  "
                           f"unnecessary {s.unnecessary_cell_hours:>8,} cell-h  CSI {s.csi:.3f}  "
                           f"premature {s.premature_restorations}  notice {s.notice_median_hours:.0f} h")
-    console.print(f"done-when: {run.done_when()}\nwrote {out}/wildfire.json, {out}/wildfire.html, {out}/cell/")
+    console.print(f"done-when: {run.done_when()}\nwrote {out}/wildfire.json, {out}/wildfire.html, {out}/cell/",
+                  markup=False, highlight=False)
 
 
 class _quiet:
@@ -547,6 +569,7 @@ def compile_cmd(
     seed: int = typer.Option(0, help="Seed of the random inputs."),
     devices: Optional[Path] = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print result.json (or the --check report) as JSON."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Compile an existing int8 .tflite ahead of time into verified C for a board.
 
@@ -573,19 +596,19 @@ def compile_cmd(
         return
     out = out or Path(f"{model.stem}-{device}")
     if as_json:
-        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices)
+        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
         print(result.dumps())
     else:
         from pocketml.report import print_result
 
         with console.status(f"compiling {model.name} for {device} (read, plan, emit, build, Cortex-M, verify)"):
-            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices)
+            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
         print_result(result, console)
         src = result.verify.get("source_tflm", {}) if result.verify else {}
         console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "
                       f"{model.name} in TFLite Micro vs reference: {src.get('mismatching_samples')} differ")
         console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/; `pocketml verify {out} --layers` "
-                      "re-checks it layer by layer")
+                      "re-checks it layer by layer", markup=False, highlight=False)
     if not (result.verify or {}).get("exact") or result.c_mismatches:
         raise typer.Exit(2)
 
@@ -621,6 +644,7 @@ def distill_cmd(
     no_teacher_epochs: int = typer.Option(20, help="Epochs of the same student trained on labels only, for "
                                           "comparison (0 skips it)."),
     as_json: bool = typer.Option(False, "--json", help="Print result.json instead of a summary."),
+    force: bool = FORCE_OPT,
 ) -> None:
     """Distil a pretrained transformer into a tiny one as TinyBERT, export it to int8 ONNX, time both.
 
@@ -656,7 +680,7 @@ def distill_cmd(
         result = distill_text(out, teacher=teacher, task=task, shape=shape, config=config,
                               teacher_epochs=teacher_epochs, progress=progress, unlabelled=unlabelled,
                               augment=replace(DEFAULT_AUGMENT, copies=augment_copies, seed=seed),
-                              no_teacher_epochs=no_teacher_epochs)
+                              no_teacher_epochs=no_teacher_epochs, force=force)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -672,18 +696,31 @@ def distill_cmd(
                   f"{lat['teacher_onnx']['median_ms']:.2f} (onnx); student {lat['student_torch']['median_ms']:.2f} / "
                   f"{lat['student_onnx']['median_ms']:.2f} / int8 {lat['student_int8']['median_ms']:.2f}: "
                   f"{r['speedup_torch']:.1f}x (torch), {r['speedup_onnx']:.1f}x (onnx)")
-    console.print(f"wrote {out}/result.json, {out}/onnx/")
+    console.print(f"wrote {out}/result.json, {out}/onnx/", markup=False, highlight=False)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM ends a run as Ctrl-C does: staging folders are removed, nothing is half-written."""
+    raise KeyboardInterrupt
 
 
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except PocketMLError as exc:
+        from rich.markup import escape
+
         err = Console(stderr=True, soft_wrap=True)  # no hard wraps: messages stay greppable
-        err.print(f"[red]error:[/] {exc.problem}", highlight=False, markup=True)
+        err.print(f"[red]error:[/] {escape(exc.problem)}", highlight=False)  # user text never read as markup
         if exc.fix:
-            err.print(f"[yellow]fix:[/] {exc.fix}", highlight=False)
+            err.print(f"[yellow]fix:[/] {escape(exc.fix)}", highlight=False)
         sys.exit(1)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[red]interrupted[/]: nothing was written to the output folder", highlight=False)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

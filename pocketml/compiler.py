@@ -26,7 +26,8 @@ from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
-from pocketml.pipeline import _staging, deploy_graph
+from pocketml.outputs import OutputFolder
+from pocketml.pipeline import deploy_graph
 from pocketml.result import Result, Stage
 
 SOURCE_FILE = "source.tflite"
@@ -97,7 +98,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
-                   report: bool = True) -> Result:
+                   report: bool = True, force: bool = False) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -106,17 +107,21 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
         int8 input/output). Anything the project cannot run raises a PocketMLError naming the
         operator index, op name and option values, before anything is written.
     device : a board id from the catalogue (``pocketml devices``) or a ``Device``.
-    out : the output folder; replaced atomically (same layout and result.json keys as shrink).
+    out : the output folder, written whole or not at all (same layout and result.json keys as shrink);
+        an existing one must be empty or a pocketml output (only pocketml's own files are replaced).
     name : the model's name and C prefix (default: the file's stem).
     samples : random int8 inputs compared across the C, the reference and TFLite Micro (default 200).
     seed : seed of those inputs.
     devices : an extra TOML file of boards.
     report : also write report.html.
+    force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
     """
     path = Path(model)
     if samples < 1:
         raise PocketMLError(f"samples must be >= 1, got {samples}", "pass --samples 200 (or more)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    folder = OutputFolder(out, force=force, command="compile")
+    folder.check()
     t = time.perf_counter()
     imp = read_tflite(path, name)  # raises, naming every unsupported operator, before any output
     graph = imp.graph
@@ -139,7 +144,7 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
                       "reference in deploy-c)"}
     source_stage = Stage("source-tflm", time.perf_counter() - t, {
         "samples": source["samples"], "mismatching_samples": source["mismatching_samples"]})
-    with _staging(Path(out)) as work:
+    with folder.stage() as work:
         (work / SOURCE_FILE).write_bytes(path.read_bytes())
         return deploy_graph(graph, work, board, name=name, x_q=x_q, ref_out=ref_out, labels=None,
                             accuracy={"float": None, "int8": None}, size_float=4 * graph.param_count(),

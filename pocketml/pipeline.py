@@ -9,11 +9,7 @@ the whole run succeeded, so a failure never leaves a half-written artifact.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +31,7 @@ from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
 from pocketml.models.server import MAX_SERVER_SAMPLES, fit_server_model
 from pocketml.models.train import predict_logits
+from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.result import LayerRow, Result, Stage, TensorSpec
 
 
@@ -54,6 +51,7 @@ def shrink(
     target_flash: str | int | None = None,
     seed: int = 0,
     server_model: object = None,
+    force: bool = False,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -64,7 +62,9 @@ def shrink(
     test : the test split (``Split`` or ``(x, y)``), run through float, int8 and C; ``y=None`` when the
         output is not class scores (accuracies are then None, C is still checked byte for byte).
     device : a board id from the catalogue (``pocketml devices``) or a ``Device``.
-    out : the output folder; replaced atomically (``result.json``, ``report.html``, ``c/``).
+    out : the output folder (``result.json``, ``report.html``, ``c/``), written whole or not at all. An
+        existing folder must be empty or a pocketml output: pocketml replaces only the files it wrote
+        there (``pocketml.outputs``).
     name : the model's name, also the prefix of every C symbol (default ``"model"``).
     devices : an extra TOML file of boards (same schema as the built-in catalogue).
     report : also write ``report.html`` (default True).
@@ -79,13 +79,16 @@ def shrink(
         labels, ``result.energy["cascades"]`` and the report then show the offloading cascade over the
         board's radio and LoRa: accuracy and energy at each confidence threshold, against all-local
         and all-offloaded.
+    force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept;
+        one with the path of an output pocketml writes stops the run).
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
-    out = Path(out)
+    folder = OutputFolder(out, force=force, command="shrink")
+    folder.check()  # before any training: a folder we may not write fails now, not after
     stages: list[Stage] = list(before)
 
     calibration = check_inputs(calibration, None, "calibration")
@@ -101,7 +104,7 @@ def shrink(
 
         compressed = run_compression(model, calibration, train, Split(test_x, test.y), name, recipe,
                                      target_flash, seed)
-    with _staging(out) as work:
+    with folder.stage() as work:
         t = time.perf_counter()
         if compressed is None:
             graph = capture(model, torch.as_tensor(calibration[:1]), name)
@@ -219,7 +222,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         radios = dict.fromkeys((result.energy["radio"], *CASCADE_RADIOS))  # the board's own first
         result.energy["cascades"] = [offload_cascade(result.to_json(), logits, labels, server[1], server=server[0],
                                                      radio=r, device=board).to_dict() for r in radios]
-    (work / "result.json").write_text(result.dumps())
+    write_atomic(work / "result.json", result.dumps())
     if report:
         from pocketml.report.html import write_html
 
@@ -247,39 +250,10 @@ def _spec(info) -> TensorSpec:
     return TensorSpec(info.shape, info.quant.scale, info.quant.zero_point)
 
 
-@contextmanager
-def _staging(out: Path):
-    """Yield a fresh temporary folder beside ``out``; on success it replaces ``out`` whole."""
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(work, 0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
-    except OSError as exc:
-        raise PocketMLError(f"cannot write the output folder {out}: {exc.strerror}",
-                            "choose a folder you can write to with --out") from exc
-    try:
-        yield work
-        if out.exists() and not out.is_dir():
-            raise PocketMLError(f"{out} exists and is not a folder", "choose another --out path")
-        old = None
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, old)
-        os.rename(work, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-
-
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
-                   server: bool = True) -> Result:
+                   server: bool = True, force: bool = False) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
@@ -292,6 +266,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
 
     spec = get_builtin(model)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
         with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
             net, data = spec.trained(seed=seed, progress=progress)
@@ -316,4 +291,5 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
     if server and spec.has_labels and len(data.train.x) <= MAX_SERVER_SAMPLES:
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
-                  recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model)
+                  recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
+                  force=force)

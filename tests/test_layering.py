@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pocketml"
 ORDER = [
-    {"errors"},
+    {"errors", "_version", "outputs"},
     {"data", "devices", "energy"},
     {"models", "graph"},
     {"compress"},

@@ -124,7 +124,7 @@ def test_unwritable_output_folder(digits_trained, tmp_path):
     model, data = digits_trained
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(PocketMLError, match="cannot write"):
+    with pytest.raises(PocketMLError, match="a file, not a folder"):
         shrink(model, data.train.x, data.test, "nano33ble", blocker / "out")
 
 

@@ -8,8 +8,6 @@ every output is within ``atol`` (1e-5) of PyTorch's. The file is written atomica
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 from torch import nn
 
 from pocketml.errors import PocketMLError
+from pocketml.outputs import atomic_path
 
 OPSET = 18
 ATOL = 1e-5
@@ -59,17 +58,15 @@ def export_onnx(model: nn.Module, example: np.ndarray | torch.Tensor, path: str 
     model = model.eval()
     with torch.no_grad():
         want = model(x).numpy()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.resolve().parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, (x,), tmp, input_names=["input"], output_names=["output"],
+            torch.onnx.export(model, (x,), str(tmp), input_names=["input"], output_names=["output"],
                               opset_version=OPSET, dynamo=True, external_data=False, verbose=False,
                               dynamic_shapes=({0: torch.export.Dim("batch")},))
-        proto = onnx.load(tmp)
+        proto = onnx.load(str(tmp))
         onnx.checker.check_model(proto, full_check=True)
-        session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         diff = 0.0
         for batch in (x, x[:1]):  # the batch dimension is dynamic: the whole batch and one sample alone
@@ -79,8 +76,4 @@ def export_onnx(model: nn.Module, example: np.ndarray | torch.Tensor, path: str 
         if not diff <= atol:
             raise PocketMLError(f"onnxruntime differs from PyTorch by {diff:.3g} (> {atol:g}) on the example",
                                 "report the model: an op is exported with different semantics")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return OnnxExport(path, OPSET, diff, path.stat().st_size)

@@ -8,7 +8,6 @@ history; a restarted server resumes from it and runs only the rounds that remain
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pocketml.federated.records import from_record, to_record
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import UpdateGate, make_strategy
 from pocketml.federated.task import accuracy, build_model, load_arrays, load_dataset, model_arrays
+from pocketml.outputs import atomic_path, write_atomic
 
 
 @dataclass
@@ -41,12 +41,9 @@ class ServerHooks:
 
 def save_checkpoint(path: Path, server_round: int, arrays: dict[str, np.ndarray], history: dict[int, float]) -> None:
     """Atomic: write ``path``.tmp then rename, so a crash leaves the previous checkpoint whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **{f"w:{k}": v for k, v in arrays.items()}, round=np.int64(server_round),
                  history=np.array(json.dumps({str(k): v for k, v in history.items()})))
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path: Path) -> tuple[int, dict[str, np.ndarray], dict[int, float]]:
@@ -117,16 +114,13 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
             hooks.noise_multiplier = float(inner.noise_multiplier)
         report = context.run_config.get("report")
         if report:  # deployments: the SuperLink side writes what it saw
-            out = Path(str(report))
-            tmp = out.with_suffix(".tmp")
             gate = strategy.log
-            tmp.write_text(json.dumps({"accuracy": [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0],
+            write_atomic(Path(str(report)), json.dumps({"accuracy": [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0],
                                        "rejected": len(strategy.log.rejections),
                                        "clients_per_round": [gate.accepted.get(r, 0) for r in sorted(gate.sampled)],
                                        "sampled_per_round": [gate.sampled[r] for r in sorted(gate.sampled)],
                                        "failed_per_round": [gate.failed.get(r, 0) for r in sorted(gate.sampled)],
                                        "gave_up_waiting": list(getattr(grid, "cut_short", []))}))
-            os.replace(tmp, out)
 
     return app
 

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import torch
 
 from pocketml.deploy.onnx import OnnxExport, export_onnx
 from pocketml.errors import PocketMLError
+from pocketml.outputs import atomic_path
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,8 @@ def export_int8(model: torch.nn.Module, example: np.ndarray, folder: Path, name:
     folder.mkdir(parents=True, exist_ok=True)
     exported = export_onnx(model, example, folder / f"{name}.onnx", atol=1e-4)
     target = folder / f"{name}.int8.onnx"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".onnx", dir=folder)
-    os.close(fd)
-    try:
-        quantize_dynamic(str(exported.path), tmp, weight_type=QuantType.QInt8)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        quantize_dynamic(str(exported.path), str(tmp), weight_type=QuantType.QInt8)
     return exported, target
 
 

@@ -20,8 +20,6 @@ the test split (docs/tinybert.md).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -42,6 +40,7 @@ from pocketml.nlp.student import check_student_shape, make_student, reduced_voca
 from pocketml.nlp.teacher import load_teacher, teacher_tokenizer_file
 from pocketml.nlp.tokens import WordPieceTokenizer
 from pocketml.nlp.training import accuracy, train_supervised
+from pocketml.outputs import OutputFolder, atomic_path, write_atomic
 
 TASKS: dict[str, Callable[[], TextTask]] = {"stdlib-chapter": docstring_task}
 Progress = Callable[[str, int, int], None]
@@ -268,16 +267,19 @@ def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdli
                  latency_rounds: int = 30, general_limit: int | None = GENERAL_PASSAGES, task_limit: int | None = None,
                  augment: AugmentConfig | None = DEFAULT_AUGMENT, unlabelled: bool = True,
                  unlabelled_limit: int | None = None, no_teacher_epochs: int = NO_TEACHER_EPOCHS,
-                 progress: Progress | None = None) -> TextDistillResult:
+                 progress: Progress | None = None, force: bool = False) -> TextDistillResult:
     """Fine-tune the teacher, distil a student, export it (float + int8 ONNX), time both; write OUT/result.json.
 
     ``augment`` (None or copies=0: no augmentation) and ``unlabelled`` choose the extra teacher-labelled
     rows of the prediction-layer step; ``no_teacher_epochs`` = 0 skips the labels-only comparison
-    (``student.score_no_teacher`` is then null).
+    (``student.score_no_teacher`` is then null). OUT is written all or nothing (``force`` as for
+    :class:`pocketml.outputs.OutputFolder`).
     """
     from pocketml.nlp.teacher import teacher_folder
 
     out = Path(out)
+    folder = OutputFolder(out, force=force, command="distill")
+    folder.check()
     teacher_folder(teacher)  # a missing teacher package fails before any work
     if task not in TASKS:
         raise PocketMLError(f"unknown text task {task!r}", f"pick one of {', '.join(TASKS)}")
@@ -290,7 +292,6 @@ def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdli
     config.check()
     if augment is not None:
         augment.check()
-    out.mkdir(parents=True, exist_ok=True)
     setup = prepare(teacher, task, max_len=max_len, teacher_epochs=teacher_epochs, seed=config.seed,
                     general_limit=general_limit, task_limit=task_limit, augment=augment, unlabelled=unlabelled,
                     unlabelled_limit=unlabelled_limit, progress=progress)
@@ -306,13 +307,25 @@ def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdli
                               no_teacher_epochs=no_teacher_epochs, progress=progress)
         baseline = accuracy(plain, setup.test)
         seconds["no_teacher"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    deployed = deploy_and_time(setup, student, out / "onnx", rounds=latency_rounds)
-    seconds["deploy_and_latency"] = time.perf_counter() - t0
+    with folder.stage() as work:
+        t0 = time.perf_counter()
+        deployed = deploy_and_time(setup, student, work / "onnx", rounds=latency_rounds)
+        seconds["deploy_and_latency"] = time.perf_counter() - t0
+        result = _distill_result(setup, student, shape, config, augment, teacher, task, teacher_epochs, max_len,
+                                 score, baseline, deployed, seconds, work, out)
+        write_atomic(work / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def _distill_result(setup, student, shape, config, augment, teacher, task, teacher_epochs, max_len, score, baseline,
+                    deployed, seconds, work: Path, out: Path) -> TextDistillResult:
+    def shown(path) -> str:  # where a staged file will be once OUT is committed
+        return str(out / Path(path).relative_to(work))
+
     check, lat, s_export, s_int8, t_export = (deployed.check, deployed.latency, deployed.student_onnx,
                                               deployed.student_int8, deployed.teacher_onnx)
     t_params, s_params = param_count(setup.teacher), param_count(student)
-    result = TextDistillResult(
+    return TextDistillResult(
         teacher={"name": teacher, "params": t_params, "score": setup.teacher_score,
                  "layers": setup.teacher.config.layers, "hidden": setup.teacher.config.hidden,
                  "finetune_epochs": teacher_epochs},
@@ -333,10 +346,9 @@ def distill_text(out: str | Path, *, teacher: str = "minilm", task: str = "stdli
               "float_score": check.float_accuracy, "int8_score": check.int8_accuracy},
         latency_ms={k: asdict(v) for k, v in lat.items()},
         seconds=seconds,
-        files={"student_onnx": str(s_export.path), "student_int8": str(s_int8), "teacher_onnx": str(t_export.path)},
+        files={"student_onnx": shown(s_export.path), "student_int8": shown(s_int8),
+               "teacher_onnx": shown(t_export.path)},
     )
-    _atomic_write(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    return result
 
 
 @dataclass(frozen=True)
@@ -369,16 +381,6 @@ def _export_teacher(teacher: TextClassifier, example: np.ndarray, folder: Path):
     return export_onnx(teacher, example, folder / "teacher.onnx", atol=1e-4)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _atomic_save(state: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from pocketml.outputs import write_atomic
 from pocketml.report.svg import figure_svg  # noqa: E402
 from pocketml.result import Result  # noqa: E402
 
@@ -121,8 +121,4 @@ def _energy_section(result: Result) -> str:
 
 def write_html(result: Result, path: str | Path) -> Path:
     """Write the page atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(result), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, render_html(result))

@@ -4,12 +4,12 @@ self-contained page (inline SVG from matplotlib, no network), like the shrink re
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import numpy as np
 
 from pocketml.data.selection import CurveComparison, NoiseReport, RemovalCurve, Selection
+from pocketml.outputs import write_atomic
 from pocketml.report.html import CSS, plt
 from pocketml.report.svg import figure_svg
 
@@ -98,8 +98,4 @@ def render_selection_html(*, title: str = "pocketml select", selection: Selectio
 
 def write_selection_html(path: str | Path, **parts) -> Path:
     """Write the page atomically (temporary file, then rename); ``parts`` as ``render_selection_html``."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_selection_html(**parts), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, render_selection_html(**parts))

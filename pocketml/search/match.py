@@ -19,9 +19,6 @@ deployed all the same, and the result says by how much it misses (``chosen.misse
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -39,6 +36,7 @@ from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.models.train import train
+from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.pipeline import shrink
 from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost, measure_cost
 from pocketml.search.space import (
@@ -182,6 +180,7 @@ def match(
     devices: str | Path | None = None,
     plot: bool = True,
     progress: bool = True,
+    force: bool = False,
 ) -> MatchResult:
     """Search model shapes for ``task`` on ``device``; deploy and verify the chosen one.
 
@@ -207,6 +206,7 @@ def match(
     devices : an extra TOML file of boards.
     plot : write ``front.png`` (default True).
     progress : show a progress bar (default True).
+    force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
     """
     import optuna
 
@@ -234,7 +234,8 @@ def match(
     data = spec.load()
     budget = Budget.for_device(board, max_ram=max_ram, max_flash=max_flash,
                                max_latency_ms=max_latency_ms, max_energy_uj=max_energy_uj)
-    out = Path(out)
+    folder = OutputFolder(out, force=force, command="match")
+    folder.check()  # before the search, not after it
     calibration = data.train.x[:32]
 
     excluded = {f: why for f in families if (why := _family_problem(f, spec, data))}
@@ -306,7 +307,7 @@ def match(
     if not costed:
         raise PocketMLError(f"no candidate of {', '.join(families)} could be costed for {board.id}",
                             "add families (--family) or more trials; see each candidate's status in match.json")
-    with torch.random.fork_rng(), _one_thread():
+    with folder.stage() as work, torch.random.fork_rng(), _one_thread():
         if front:  # finalists: the front's most accurate, trained fully, judged on validation again
             best = max(c.accuracy for c in front)
             near = sorted((c for c in front if c.accuracy >= best - accuracy_tolerance),
@@ -320,8 +321,23 @@ def match(
         else:  # nothing meets the budget: the candidate that misses it by the least
             pick = min(costed, key=lambda c: (max(c.cost.misses.values()), sum(c.cost.misses.values())))
             model, final_val = _final_model(pick.arch, data, spec, seed, final_epochs)
-        chosen = _deploy(pick, model, final_val, data, spec, board, budget, out, seed)
-    result = MatchResult(
+        chosen = _deploy(pick, model, final_val, data, spec, board, budget, work / "chosen", seed,
+                         shown=Path(out) / "chosen")
+        result = _match_result(board, task, budget, front, chosen, candidates, search_seconds, started, searched,
+                               excluded, n_trials, timeout_s, search_epochs, final_epochs, bits, accuracy_tolerance,
+                               n_finalists, seed, plot)
+        if plot:
+            from pocketml.search.plot import write_front_plot
+
+            write_front_plot(result, work / "front.png")
+        write_atomic(work / "match.json", result.dumps())
+    return result
+
+
+def _match_result(board, task, budget, front, chosen, candidates, search_seconds, started, searched, excluded,
+                  n_trials, timeout_s, search_epochs, final_epochs, bits, accuracy_tolerance, n_finalists, seed,
+                  plot) -> MatchResult:
+    return MatchResult(
         board, task, budget, front, chosen, candidates, search_seconds, time.perf_counter() - started,
         settings={"families": list(searched), "excluded_families": excluded, "n_trials": n_trials,
                   "timeout_s": timeout_s,
@@ -333,13 +349,6 @@ def match(
                               "accuracy of the verified C (QAT first when a layer is int4)"},
         files={"json": "match.json", "chosen": "chosen/", **({"plot": "front.png"} if plot else {})},
     )
-    out.mkdir(parents=True, exist_ok=True)
-    if plot:
-        from pocketml.search.plot import write_front_plot
-
-        write_front_plot(result, out / "front.png")
-    _write_atomic(out / "match.json", result.dumps())
-    return result
 
 
 def _front(candidates: list[Candidate]) -> list[Candidate]:
@@ -417,25 +426,19 @@ def _final_model(arch, data: Dataset, spec: Task, seed: int, final_epochs: int):
 
 
 def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task, board: Device, budget: Budget,
-            out: Path, seed: int) -> ChosenModel:
-    """Deploy the fully trained chosen model through the verified path for its kind."""
+            target: Path, seed: int, shown: Path) -> ChosenModel:
+    """Deploy the fully trained chosen model through the verified path for its kind into ``target``
+    (a staging folder; ``shown`` is where it will be once the run succeeds)."""
     arch = pick.arch
-    target = out / "chosen"
     if isinstance(arch, TreeArchitecture):
         xte = tree_features(data.test.x, arch.resolution, spec.integer_scale)
-        work = Path(tempfile.mkdtemp(prefix=".chosen.tmp-", dir=_parent(out)))
-        try:
-            dep = deploy_tree(model, xte, data.test.y, board, budget, work / "c", f"match_{board.id}")
-            _replace_dir(work, target)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        dep = deploy_tree(model, xte, data.test.y, board, budget, target / "c", f"match_{board.id}")
         return ChosenModel(
             pick, accuracy=dep.accuracy_c, accuracy_reference=dep.accuracy_python,
             flash_bytes=dep.cost.flash_bytes, ram_bytes=dep.cost.ram_bytes, latency_ms=dep.cost.latency_ms,
             energy_uj=dep.cost.energy_uj, fits=dep.cost.fits, misses=dep.cost.misses,
             c_mismatches=dep.c_mismatches, verified_by="emlearn C (host gcc) vs the Python hard vote, test split",
-            out=str(target), latency_method="estimate: node visits x cycles-per-MAC (pocketml.devices.cost)",
+            out=str(shown), latency_method="estimate: node visits x cycles-per-MAC (pocketml.devices.cost)",
             flash_method="host gcc -Os object sections of model.c (.text+.rodata+.data); code size of the "
                          "host ISA, an estimate for the board; RAM adds int16 features and int32 votes",
             final_validation_accuracy=final_val)
@@ -454,28 +457,8 @@ def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task,
         pick, accuracy=res.accuracy["c"], accuracy_reference=res.accuracy["int8"], flash_bytes=res.flash_bytes,
         ram_bytes=ram, latency_ms=res.cost.latency_ms, energy_uj=res.cost.energy_uj, fits=not misses,
         misses=misses, c_mismatches=res.c_mismatches,
-        verified_by="pocketml.shrink: compiled C vs int8 reference, test split", out=str(target),
+        verified_by="pocketml.shrink: compiled C vs int8 reference, test split", out=str(shown),
         latency_method=res.cost.method, flash_method=res.flash_method, final_validation_accuracy=final_val,
         cortexm=getattr(res, "cortexm", None))
 
 
-def _parent(out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _replace_dir(work: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.rename(target, old)
-    os.rename(work, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from pocketml.outputs import atomic_path
 
 COLORS = {"cnn": "tab:blue", "dscnn": "tab:purple", "mlp": "tab:green", "tree": "tab:orange"}
 
@@ -45,12 +45,8 @@ def write_front_plot(result, path: Path) -> None:
     fig.suptitle(f"pocketml match: {result.task} on {result.device.id} "
                  f"(front outlined, {len(trained)} trained of {len(result.candidates)} candidates)")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.88, wspace=0.08)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

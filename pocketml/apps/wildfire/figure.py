@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from pocketml.outputs import write_atomic
 from pocketml.report.svg import figure_svg  # noqa: E402
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -149,8 +150,4 @@ of {c.n_test}; {html.escape(c.fit_reason)}. <span class="est">Energy per 48-h fo
 <h2>One cell (cell {cell})</h2>{timeline}"""
     head = f"<meta charset='utf-8'><title>pocketml wildfire</title><style>{CSS}</style>"
     page = f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, page)

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
+import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from pocketml.apps.wildfire.scoring import PREMATURE_WINDOW, Score, score
 from pocketml.apps.wildfire.shutoff import ShutoffRule, calm, decide, persistence_forecast, regional_forecast
 from pocketml.errors import PocketMLError
 from pocketml.federated.server_optimizer import ServerOptimizer
+from pocketml.outputs import OutputFolder, write_atomic
 
 METHODS = ("ours", "regional", "persistence")
 VARIANTS = ("ours-any-hour", "ours-central")  # trade-off rows: restore at any hour; central regional model
@@ -303,9 +305,11 @@ def simulate(
     settings: SimulateSettings = SimulateSettings(),
     out: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> PspsRun:
     """Run the region pipeline (module docstring); write ``out/wildfire.json`` and ``out/wildfire.html``
-    (and the shrunk cell model in ``out/cell/``) when ``out`` is given."""
+    (and the shrunk cell model in ``out/cell/``) when ``out`` is given, all or nothing (``force`` as for
+    :class:`pocketml.outputs.OutputFolder`)."""
     say = progress or (lambda msg: None)
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -318,6 +322,16 @@ def simulate(
     if settings.regional_training not in ("federated", "central"):
         raise PocketMLError(f"unknown regional training '{settings.regional_training}'", "use 'federated' or 'central'")
     ShutoffRule(restore_hours=tuple(settings.restore_hours)).check(48)  # fail fast on a bad window
+    folder = None if out is None else OutputFolder(out, force=force, command="wildfire simulate")
+    if folder is not None:
+        folder.check()
+    with ExitStack() as stack:  # the staging folder (or a scratch folder without ``out``)
+        work = (stack.enter_context(folder.stage()) if folder is not None
+                else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pocketml-wildfire-"))))
+        return _simulate(settings, work, out, say, seconds, lap)
+
+
+def _simulate(settings: SimulateSettings, work: Path, out: str | Path | None, say, seconds, lap) -> PspsRun:
     say(f"generating regions (seeds {settings.seed} and {settings.test_seed})")
     kw = dict(rows=settings.rows, cols=settings.cols, days=settings.days)
     a, b = generate_region(settings.seed, **kw), generate_region(settings.test_seed, **kw)
@@ -342,14 +356,11 @@ def simulate(
     ).fit(series[:train_end], a.times[:train_end])
     lap("cell_train")
     say(f"shrinking the cell forecaster for {settings.device}")
-    cell_out = (
-        Path(out) / "cell"
-        if out is not None
-        else Path(os.environ.get("TMPDIR", "/tmp")) / f"wildfire-cell-{os.getpid()}"
-    )
     deployment = shrink_cell_model(
-        cell, series[:train_end], a.times[:train_end], settings.device, cell_out, seed=settings.seed
+        cell, series[:train_end], a.times[:train_end], settings.device, work / "cell", seed=settings.seed
     )
+    if out is not None:
+        deployment = replace(deployment, out=str(Path(out) / "cell"))
     wind_mae = cell_wind_skill(cell, a, *test)
     lap("cell_shrink")
 
@@ -413,7 +424,7 @@ def simulate(
         seconds,
     )
     if out is not None:
-        write_outputs(result, Path(out))
+        write_outputs(result, work)
     return result
 
 
@@ -421,10 +432,7 @@ def write_outputs(result: PspsRun, out: Path) -> None:
     """``out/wildfire.json`` and ``out/wildfire.html``, each written to a temporary file then renamed."""
     from pocketml.apps.wildfire.figure import write_html
 
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".wildfire.json.tmp"
-    tmp.write_text(json.dumps(result.to_dict(), indent=2))
-    tmp.replace(out / "wildfire.json")
+    write_atomic(out / "wildfire.json", json.dumps(result.to_dict(), indent=2))
     write_html(result, out / "wildfire.html")
 
 

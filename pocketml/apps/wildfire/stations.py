@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketml.errors import PocketMLError
+from pocketml.outputs import write_atomic
 
 FORMATS = ("isd-lite", "tmy3", "csv")
 SI_VARIABLES = ("wind_speed", "gust", "relative_humidity", "temperature", "wind_direction")
@@ -462,7 +463,4 @@ def write_tmy3(
 
 
 def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_atomic(path, text)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from pocketml.data.selection.embeddings import embed
 from pocketml.data.selection.learners import accuracy, default_learner, fit_clone, proba_all_classes
 from pocketml.data.selection.uncertainty import UNCERTAINTY, uncertainty
 from pocketml.errors import PocketMLError
+from pocketml.outputs import write_atomic
 
 STRATEGIES = ("random", *UNCERTAINTY, "kcenter", "hybrid")
 STATE_VERSION = 1
@@ -227,9 +227,7 @@ class ActiveLearner:
         doc = {"version": STATE_VERSION, "params": self._params(), "pool": pool_fingerprint(x_pool),
                "labeled": labeled, "labels": labels,
                "curve": [[n, None if np.isnan(a) else a] for n, a in curve]}
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(doc))
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,6 @@ temporary folder beside ``out`` and renames it into place only when everything w
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from pocketml.data.selection.noise import NoiseReport, scored
 from pocketml.data.selection.plan import Selection, select
 from pocketml.data.selection.valuation import RemovalCurve, removal_curve
 from pocketml.errors import PocketMLError
+from pocketml.outputs import OutputFolder, write_atomic
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,37 +108,18 @@ def run_selection(train: Split, test: Split, val: Split | None = None, *, strate
 
 
 def write_selection(out: str | Path, run: SelectionRun, train: Split, test: Split, *,
-                    html: str | None = None) -> Path:
+                    html: str | None = None, force: bool = False) -> Path:
     """Write ``out/selection.json``, ``out/selected.npz`` (the kept training samples, in pool order,
-    and the test split: usable as ``pocketml shrink --data``) and ``out/report.html``, atomically."""
+    and the test split: usable as ``pocketml shrink --data``) and ``out/report.html``, all or nothing;
+    ``force`` as for :class:`pocketml.outputs.OutputFolder`."""
     out = Path(out)
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise PocketMLError(f"cannot write the output folder {out}: {exc.strerror}",
-                            "choose a folder you can write to with --out") from exc
-    try:
+    with OutputFolder(out, force=force, command="select").stage() as work:
         keep = np.sort(run.selection.indices)
-        (work / "selection.json").write_text(json.dumps(run.to_json(), indent=2))
+        write_atomic(work / "selection.json", json.dumps(run.to_json(), indent=2))
         np.savez(work / "selected.npz", x_train=train.x[keep], y_train=run.labels[keep], indices=keep,
                  x_test=test.x, y_test=test.y)
         if html is not None:
-            (work / "report.html").write_text(html, encoding="utf-8")
-        os.chmod(work, 0o755)
-        if out.exists() and not out.is_dir():
-            raise PocketMLError(f"{out} exists and is not a folder", "choose another --out path")
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, old)
-            os.rename(work, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+            write_atomic(work / "report.html", html)
     return out
 
 

@@ -21,9 +21,9 @@ from importlib import resources
 
 import numpy as np
 
-from pocketml import __version__
-from pocketml.graph.ir import QuantGraph
+from pocketml._version import __version__
 from pocketml.deploy.c import kernel_params
+from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h", "pocketml_dot.h")
@@ -242,7 +242,7 @@ def _model_c(graph, plan, p, arrays, params, calls) -> str:
              '#include "model.h"', '#include "pocketml_ops.h"', "",
              "/* Weights and constants: static const, so they stay in flash. */",
              *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
-             *([f"/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
+             *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
                 f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""] if plan.arena_bytes else
                ["/* No arena: the only tensors are the caller's input and output. */", ""]),
              *entry, *calls, "  return 0;", "}", "", *packed]

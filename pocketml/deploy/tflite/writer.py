@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pocketml import __version__
+from pocketml._version import __version__
 from pocketml.deploy.tflite.operators import TRANSLATIONS, activation_quant, batch_shape
 from pocketml.deploy.tflite.schema import TensorSpec, TFLiteModelSpec
 from pocketml.errors import PocketMLError
