@@ -73,3 +73,17 @@ def test_data_file_missing_arrays_is_named(tmp_path):
     proc = pocketml("shrink", "--model", str(tmp_path / "m.pt2"), "--data", str(tmp_path / "d.npz"),
                     "--out", str(tmp_path / "o"))
     assert proc.returncode == 1 and "lacks x_test, y_test" in proc.stderr
+
+
+def test_help_and_devices_import_no_heavy_library():
+    """`pocketml --help`, `devices` and `compile --help` answer without torch, scikit-learn, numpy's
+    heavy users or Flower (issue 18: help under 0.5 s): checked by module, not by the clock."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "sklearn", "flwr", "optuna", "matplotlib", "tflite_micro")
+    for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"]):
+        code = ("import sys\nsys.argv = ['pocketml', *%r]\nfrom pocketml.cli import main\ntry:\n    main()\n"
+                "except SystemExit:\n    pass\nprint(sorted(m for m in %r if m in sys.modules))" % (args, heavy))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip().splitlines()[-1] == "[]", (args, out.stdout[-300:], out.stderr[-300:])

@@ -1,0 +1,5 @@
+"""``python -m pocketml.cli``: the same as the ``pocketml`` command."""
+
+from pocketml.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""The typer app every command module registers on, and the options several commands share.
+
+Importing this is cheap (typer and rich only): each command imports what it needs (torch, the
+pipeline) inside its body, so ``pocketml --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="pocketml: shrink PyTorch models into verified int8 C for microcontrollers.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    epilog="Build: a model or a .tflite in, verified C out.  Inspect: boards, runtimes, energy.  "
+           "Train: data, model search, fleets.  Every command: --help.",
+)
+console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI get a readable width
+DEVICES_OPT = typer.Option(None, "--devices", help="Extra TOML file of boards (same schema as the built-in catalogue).")
+FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
+                         "pocketml still never replaces or deletes a file it did not write.")

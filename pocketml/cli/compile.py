@@ -1,0 +1,65 @@
+"""`pocketml compile`: an existing int8 .tflite to verified C."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+
+
+@app.command("compile", rich_help_panel="Build")
+def compile_cmd(
+    model: Path = typer.Argument(..., help="An int8 .tflite (TensorFlow's converter, a model zoo, a vendor tool)."),
+    device: str = typer.Option("nano33ble", "--device", "-d", help="Board id (see `pocketml devices`)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (default: <model stem>-<device>)."),
+    check: bool = typer.Option(False, "--check", help="Only report, operator by operator, what would compile "
+                               "and what would not; build and write nothing. Exit 2 if it would not compile."),
+    samples: int = typer.Option(200, help="Random int8 inputs compared across C, reference and TFLite Micro."),
+    seed: int = typer.Option(0, help="Seed of the random inputs."),
+    devices: Path | None = DEVICES_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print result.json (or the --check report) as JSON."),
+    force: bool = FORCE_OPT,
+) -> None:
+    """Compile an existing int8 .tflite ahead of time into verified C for a board.
+
+    Reads the flatbuffer into pocketml's int8 graph, then plans memory, emits C, builds it and
+    verifies it exactly as `shrink` does: OUT/ gets result.json, report.html, c/, model.tflite,
+    verify/ and source.tflite (the file you gave). The C, the numpy reference and TFLite Micro
+    running your own file must agree byte for byte on --samples random int8 inputs (accuracy keys
+    are null: a .tflite carries no labels). An operator or option pocketml cannot run is reported
+    with its index, name and option values before anything is written (exit 1). Exit 2 when the
+    runtimes disagree.
+    """
+    from pocketml.compiler import check_tflite_model, compile_tflite
+
+    if check:
+        from pocketml.report.compile import print_compile_check
+
+        report = check_tflite_model(model)
+        if as_json:
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            print_compile_check(report, console)
+        if not report.compiles:
+            raise typer.Exit(2)
+        return
+    out = out or Path(f"{model.stem}-{device}")
+    if as_json:
+        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
+        print(result.dumps())
+    else:
+        from pocketml.report import print_result
+
+        with console.status(f"compiling {model.name} for {device} (read, plan, emit, build, Cortex-M, verify)"):
+            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
+        print_result(result, console)
+        src = result.verify.get("source_tflm", {}) if result.verify else {}
+        console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "
+                      f"{model.name} in TFLite Micro vs reference: {src.get('mismatching_samples')} differ")
+        console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/; `pocketml verify {out} --layers` "
+                      "re-checks it layer by layer", markup=False, highlight=False)
+    if not (result.verify or {}).get("exact") or result.c_mismatches:
+        raise typer.Exit(2)

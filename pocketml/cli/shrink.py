@@ -1,0 +1,101 @@
+"""`pocketml shrink` and `pocketml demo`: a model and a board in, verified int8 C out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+from pocketml.cli.select import parse_budget
+from pocketml.errors import PocketMLError
+
+
+@app.command(rich_help_panel="Build")
+def shrink(
+    model: str = typer.Option("digits-cnn", help="A built-in model name, or a .pt2 file from torch.export.save."),
+    device: str = typer.Option("nano33ble", help="Target board id (see `pocketml devices`)."),
+    out: Path = typer.Option(Path("out/shrink"), help="Output folder: result.json, report.html, c/."),
+    data: Path | None = typer.Option(None, help="For a .pt2 model: .npz with x_train, x_test, y_test."),
+    seed: int = typer.Option(0, help="Seed for training a built-in model (same seed, same result)."),
+    devices: Path | None = DEVICES_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print result.json instead of tables."),
+    recipe: str | None = typer.Option(
+        None, help="Compression recipe: int8 (default), qat-int4, deep, deep-int2, or a recipe .toml file "
+                   "(stages such as distill, channels, prune, quantize, qat, mixed, huffman; see docs/compress.md)."),
+    target_flash: str | None = typer.Option(
+        None, "--target-flash", help="Flash budget such as 20KB: pick the least aggressive recipe that fits, "
+                                     "or stop with an error saying none can."),
+    select_strategy: str | None = typer.Option(
+        None, "--select", help="Built-in models: first select training samples with this strategy (hybrid, margin, "
+                               "kcenter, random, ...; see `pocketml select`) and train on those only."),
+    select_budget: str | None = typer.Option(None, help="With --select: samples to keep, 200 or 0.4."),
+    drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
+                                       "samples first."),
+    force: bool = FORCE_OPT,
+) -> None:
+    """Quantize a model to int8, emit C for a board, compile and verify it, and report.
+
+    Exits 0 when the artifact was built and verified, even if it does not fit the board
+    (result.json says fits: false and why); exits 1 on bad input, naming the problem and the fix.
+    """
+    from pocketml.pipeline import shrink as shrink_api
+    from pocketml.pipeline import shrink_builtin
+    from pocketml.report import print_result
+
+    if model.endswith(".pt2"):
+        from pocketml.data.files import load_npz
+        from pocketml.models.files import load_model_file
+
+        if data is None:
+            raise PocketMLError("a .pt2 model needs data", "pass --data FILE.npz with x_train, x_test, y_test")
+        net = load_model_file(model)
+        calibration, test = load_npz(data)
+        train = None
+        if recipe is not None or target_flash is not None:  # training recipes use y_train if present
+            import numpy as np
+
+            with np.load(data) as npz:
+                train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
+        result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
+                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force)
+    else:
+        if recipe is not None:  # a bad recipe fails before the built-in model trains
+            from pocketml.compress.recipe import get_recipe
+
+            get_recipe(recipe)
+        if target_flash is not None:
+            from pocketml.compress.budget import parse_bytes
+
+            parse_bytes(target_flash)
+        plan = None
+        if select_strategy is not None or drop_suspects:  # data selection as the first stage
+            from pocketml.data.selection import SelectionPlan
+
+            plan = SelectionPlan(select_strategy or "random", parse_budget(select_budget),
+                                 drop_suspects=drop_suspects, seed=seed)
+        result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
+                                recipe=recipe, target_flash=target_flash, select=plan, force=force)
+    if as_json:
+        print(result.dumps())
+    else:
+        print_result(result, console)
+        console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/ (make -C {out}/c builds run_model)",
+                      markup=False, highlight=False)
+
+
+@app.command(rich_help_panel="Build")
+def demo(
+    out: Path = typer.Option(Path("out/demo"), help="Output folder."),
+    device: str = typer.Option("nano33ble", help="Target board id."),
+    force: bool = FORCE_OPT,
+) -> None:
+    """Train digits-cnn on built-in data, shrink it for a board, verify the C, and report."""
+    from pocketml.pipeline import shrink_builtin
+    from pocketml.report import print_result
+
+    console.print(f"[bold]pocketml demo[/]: digits-cnn on scikit-learn digits → int8 C for {device}")
+    result = shrink_builtin("digits-cnn", device, out, force=force)
+    print_result(result, console)
+    console.print(f"report: {out / 'report.html'}   C: {out / 'c'} (make -C {out / 'c'} && ./run_model < in.bin)",
+                  markup=False, highlight=False)
