@@ -1,0 +1,1 @@
+"""Keyword spotting, end to end on the microcontroller (work in progress)."""

@@ -1,0 +1,161 @@
+/* pocketml keyword spotting: the fixed-point MFCC front end (see kws_frontend.h).
+ *
+ * Per frame (bounds are checked in frontend.py, FixedFrontEnd._check_bounds):
+ *   1. p = x * w_q15 (|p| < 2^30); y = (p + 2^(r-1)) >> r, the smallest r >= 0 with |y| <= 2^14
+ *   2. 512-point real FFT = 256-point complex radix-2 FFT of (y[2n], y[2n+1]), Q30 twiddles,
+ *      int64 products rounded (p + 2^29) >> 30, then the real split giving 2X[k] for the used bins
+ *   3. magnitude |2X| in Q6 = floor(sqrt((re^2 + im^2) << 12))
+ *   4. mel energies: Q15 weights, uint64 sums; real mel = mel * 2^-(KWS_MEL_EXPONENT - r)
+ *   5. log2(mel + offset[r]) in Q16 minus (KWS_MEL_EXPONENT - r) << 16
+ *   6. DCT (Q24 coefficients of D ln 2), (acc + 2^23) >> 24: MFCCs in Q16
+ * Right shifts of negative values are arithmetic (as on gcc, clang and armcc); no left shift is
+ * applied to a negative value.
+ */
+#include "kws_frontend.h"
+
+#include "kws_tables.h"
+
+#define KWS_FFT_N 256
+#define KWS_TWIDDLE_HALF ((int64_t)1 << (KWS_TWIDDLE_BITS - 1))
+
+static int32_t kws_re[KWS_FFT_N];
+static int32_t kws_im[KWS_FFT_N];
+static uint32_t kws_mag[KWS_N_BINS];
+static int32_t kws_log_mel[KWS_N_MEL];
+
+static uint32_t kws_bit_length_u64(uint64_t v) {
+#if defined(__GNUC__)
+  return v == 0u ? 0u : 64u - (uint32_t)__builtin_clzll(v); /* CLZ on Cortex-M3 and up */
+#else
+  uint32_t n = 0u;
+  while (v != 0u) {
+    v >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+/* floor(sqrt(v)), bit by bit. */
+static uint32_t kws_isqrt_u64(uint64_t v) {
+  uint64_t result = 0u;
+  uint64_t bit = (uint64_t)1 << 62;
+  while (bit > v) {
+    bit >>= 2;
+  }
+  while (bit != 0u) {
+    if (v >= result + bit) {
+      v -= result + bit;
+      result = (result >> 1) + bit;
+    } else {
+      result >>= 1;
+    }
+    bit >>= 2;
+  }
+  return (uint32_t)result;
+}
+
+/* log2(v) in Q16 for v >= 1: exponent, then the table on the mantissa with linear interpolation. */
+static int32_t kws_log2_q16(uint64_t v) {
+  const uint32_t e = kws_bit_length_u64(v) - 1u;
+  const uint64_t m = v << (63u - e); /* bit 63 set */
+  const uint32_t idx = (uint32_t)(m >> (63 - KWS_LOG_TABLE_BITS)) & ((1u << KWS_LOG_TABLE_BITS) - 1u);
+  const int32_t rem = (int32_t)((m >> (63 - KWS_LOG_TABLE_BITS - KWS_LOG_INTERP_BITS)) &
+                                ((1u << KWS_LOG_INTERP_BITS) - 1u));
+  const int32_t a = kws_log_table[idx];
+  const int32_t b = kws_log_table[idx + 1u];
+  /* (b - a) <= 736 and rem < 2^16: the product fits int32 */
+  const int32_t frac = a + (((b - a) * rem + (1 << (KWS_LOG_INTERP_BITS - 1))) >> KWS_LOG_INTERP_BITS);
+  return (int32_t)(e << KWS_LOG_FRAC_BITS) + frac;
+}
+
+/* Step 1: window and block scaling into bit-reversed (even -> re, odd -> im) order. Returns r. */
+static uint32_t kws_window(const int16_t *x) {
+  int32_t peak = 0;
+  for (int32_t n = 0; n < KWS_WINDOW; ++n) {
+    int32_t p = (int32_t)x[n] * kws_window_q15[n]; /* |p| < 2^30 */
+    p = p < 0 ? -p : p;
+    peak = p > peak ? p : peak;
+  }
+  const uint32_t bits = kws_bit_length_u64((uint64_t)peak);
+  const uint32_t r = bits > KWS_BLOCK_HEADROOM_BITS ? bits - KWS_BLOCK_HEADROOM_BITS : 0u;
+  const int32_t rounding = r > 0u ? (int32_t)1 << (r - 1u) : 0;
+  for (int32_t n = 0; n < 2 * KWS_FFT_N; ++n) {
+    int32_t y = 0;
+    if (n < KWS_WINDOW) {
+      y = ((int32_t)x[n] * kws_window_q15[n] + rounding) >> r;
+    }
+    if ((n & 1) == 0) {
+      kws_re[kws_bitrev[n >> 1]] = y;
+    } else {
+      kws_im[kws_bitrev[n >> 1]] = y;
+    }
+  }
+  return r;
+}
+
+/* Step 2a: in-place radix-2 decimation-in-time FFT of (kws_re, kws_im), no scaling. */
+static void kws_fft256(void) {
+  for (int32_t size = 2; size <= KWS_FFT_N; size *= 2) {
+    const int32_t half = size / 2;
+    const int32_t step = KWS_FFT_N / size;
+    for (int32_t start = 0; start < KWS_FFT_N; start += size) {
+      for (int32_t j = 0; j < half; ++j) {
+        const int64_t wr = kws_fft_cos[j * step];
+        const int64_t wi = -(int64_t)kws_fft_sin[j * step]; /* W = exp(-2 pi i k / 256) */
+        const int32_t a = start + j;
+        const int32_t b = a + half;
+        const int32_t tr = (int32_t)((wr * kws_re[b] - wi * kws_im[b] + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
+        const int32_t ti = (int32_t)((wr * kws_im[b] + wi * kws_re[b] + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
+        kws_re[b] = kws_re[a] - tr;
+        kws_im[b] = kws_im[a] - ti;
+        kws_re[a] += tr;
+        kws_im[a] += ti;
+      }
+    }
+  }
+}
+
+/* Steps 2b and 3: the real split for bins KWS_BIN_LO.. and their magnitudes |2X| in Q6. */
+static void kws_magnitudes(void) {
+  for (int32_t i = 0; i < KWS_N_BINS; ++i) {
+    const int32_t k = KWS_BIN_LO + i;
+    const int32_t ar = kws_re[k], ai = kws_im[k];
+    const int32_t br = kws_re[KWS_FFT_N - k], bi = -kws_im[KWS_FFT_N - k]; /* conj(Z[256 - k]) */
+    const int64_t sr = (int64_t)ar + br, si = (int64_t)ai + bi;
+    const int64_t dr = (int64_t)ar - br, di = (int64_t)ai - bi;
+    const int64_t wr = kws_split_cos[i];
+    const int64_t wi = -(int64_t)kws_split_sin[i]; /* W = exp(-2 pi i k / 512) */
+    const int64_t xr = sr + ((wr * di + wi * dr + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
+    const int64_t xi = si + ((wi * di - wr * dr + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
+    const uint64_t power = (uint64_t)(xr * xr + xi * xi); /* < 2^50 */
+    kws_mag[i] = kws_isqrt_u64(power << (2 * KWS_MAGNITUDE_FRAC_BITS));
+  }
+}
+
+/* Steps 4 and 5: log2 of the mel energies in Q16, scale removed. */
+static void kws_mel_log(uint32_t r) {
+  for (int32_t m = 0; m < KWS_N_MEL; ++m) {
+    uint64_t acc = 0u;
+    const int32_t first = kws_mel_first[m];
+    const int32_t offset = kws_mel_offset[m];
+    for (int32_t i = 0; i < kws_mel_count[m]; ++i) {
+      acc += (uint64_t)kws_mag[first + i] * kws_mel_weights[offset + i];
+    }
+    kws_log_mel[m] = kws_log2_q16(acc + kws_log_offset[r]) - ((KWS_MEL_EXPONENT - (int32_t)r) << KWS_LOG_FRAC_BITS);
+  }
+}
+
+void kws_frontend_frame(const int16_t *samples, int32_t *mfcc_q16) {
+  const uint32_t r = kws_window(samples);
+  kws_fft256();
+  kws_magnitudes();
+  kws_mel_log(r);
+  for (int32_t j = 0; j < KWS_N_MFCC; ++j) { /* step 6: the DCT */
+    int64_t acc = 0;
+    for (int32_t m = 0; m < KWS_N_MEL; ++m) {
+      acc += (int64_t)kws_dct_q24[j * KWS_N_MEL + m] * kws_log_mel[m];
+    }
+    mfcc_q16[j] = (int32_t)((acc + ((int64_t)1 << (KWS_DCT_BITS - 1))) >> KWS_DCT_BITS);
+  }
+}
