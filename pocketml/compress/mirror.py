@@ -11,6 +11,12 @@ tensors. With ``fake_quant`` on it rounds where the integer graph rounds:
 * weights per output channel, symmetric, ``s_w = max|w| / (2^(b-1)-1)``, rounded half to even and
   clamped (``quantize.quantize_weights``); biases to int32 at ``s_in · s_w``.
 
+Depthwise convolutions and global average pooling (MEAN) round like convolutions (their own
+calibrated output range); zero padding shares its input's parameters (zero is exact); a softmax
+output takes TFLite's fixed (1/256, -128). A final softmax returns *log*-probabilities in training
+mode, so the cross-entropy of the training loop is exactly the cross-entropy of the logits
+(CE(log_softmax z) = CE(z)); in eval mode it returns the int8-rounded probabilities, as deployed.
+
 Gradients pass straight through the rounding (and stop outside an activation's range). What remains
 between fake-quant accuracy and the C is the fixed-point rescale's rounding, which the Result shows.
 :meth:`GraphModule.float_graph` writes the trained (and masked) weights back for ``quantize``.
@@ -29,8 +35,10 @@ from torch import nn
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import FloatGraph
 from pocketml.graph.ir import QuantParams
+from pocketml.graph.ops.softmax import OUTPUT_QUANT as SOFTMAX_OUTPUT
 
-TRAINABLE_KINDS = ("conv2d", "linear", "max_pool2d", "flatten")
+TRAINABLE_KINDS = ("conv2d", "depthwise_conv2d", "linear", "max_pool2d", "flatten", "pad", "mean", "softmax")
+WEIGHT_KINDS = ("conv2d", "depthwise_conv2d", "linear")
 
 
 def fake_quant_activation(x: torch.Tensor, q: QuantParams) -> torch.Tensor:
@@ -88,11 +96,11 @@ class GraphModule(nn.Module):
         self.biases = nn.ParameterDict()
         self.masks: dict[str, torch.Tensor] = {}
         for ly in graph.layers:
-            if ly.kind == "conv2d":
+            if ly.kind in ("conv2d", "depthwise_conv2d"):  # OHWI (depthwise [C, KH, KW, 1]) → OIHW
                 self.weights[ly.name] = nn.Parameter(torch.tensor(ly.weight.transpose(0, 3, 1, 2).copy()))
             elif ly.kind == "linear":
                 self.weights[ly.name] = nn.Parameter(torch.tensor(ly.weight.copy()))
-            if ly.kind in ("conv2d", "linear"):
+            if ly.kind in WEIGHT_KINDS:
                 self.biases[ly.name] = nn.Parameter(torch.tensor(ly.bias.copy()))
                 self.masks[ly.name] = torch.ones_like(self.weights[ly.name], dtype=torch.bool)
         self.bits: dict[str, int] = {name: 8 for name in self.weights}
@@ -114,15 +122,18 @@ class GraphModule(nn.Module):
         q = self.ranges.get(g.input_source) if fq else None
         if q is not None:
             x = fake_quant_activation(x, q)
+        last = g.layers[-1].name if g.layers else None
         for ly in g.layers:
-            if ly.kind in ("conv2d", "linear"):
+            if ly.kind in WEIGHT_KINDS:
                 w, b = self.weight(ly.name), self.biases[ly.name]
                 if fq:
                     w, s_w = fake_quant_weight(w, self.bits[ly.name])
                     b = fake_quant_bias(b, q.scale, s_w)
+                a = ly.attrs
                 if ly.kind == "conv2d":
-                    a = ly.attrs
                     x = F.conv2d(x, w, b, a["stride"], a["padding"], a["dilation"])
+                elif ly.kind == "depthwise_conv2d":
+                    x = F.conv2d(x, w, b, a["stride"], a["padding"], a["dilation"], groups=w.shape[0])
                 else:
                     x = F.linear(x, w, b)
                 if ly.activation == "relu":
@@ -135,6 +146,22 @@ class GraphModule(nn.Module):
             elif ly.kind == "max_pool2d":
                 a = ly.attrs
                 x = F.max_pool2d(x, a["kernel"], a["stride"], a["padding"])
+            elif ly.kind == "pad":  # shares its input's int8 parameters: nothing to round
+                (top, bottom), (left, right) = ly.attrs["paddings"]
+                x = F.pad(x, (left, right, top, bottom))
+            elif ly.kind == "mean":  # global average pooling, its own calibrated range
+                x = x.mean(dim=(2, 3), keepdim=True)
+                if fq:
+                    q = self.ranges[ly.source]
+                    x = fake_quant_activation(x, q)
+            elif ly.kind == "softmax":
+                if self.training and ly.name == last:  # cross-entropy of these = cross-entropy of the logits
+                    x = F.log_softmax(x, dim=1)
+                else:
+                    x = F.softmax(x, dim=1)
+                    if fq:
+                        q = SOFTMAX_OUTPUT
+                        x = fake_quant_activation(x, q)
             else:  # flatten in NHWC order, as the quantized graph (no data moves)
                 x = x.permute(0, 2, 3, 1).reshape(len(x), -1)
             if record is not None:
@@ -169,9 +196,9 @@ class GraphModule(nn.Module):
         """A FloatGraph with the trained, masked weights (OHWI for conv), observing this module."""
         layers = []
         for ly in self.graph.layers:
-            if ly.kind in ("conv2d", "linear"):
+            if ly.kind in WEIGHT_KINDS:
                 w = self.weight(ly.name).detach().numpy()
-                w = np.ascontiguousarray(w.transpose(0, 2, 3, 1)) if ly.kind == "conv2d" else w.copy()
+                w = np.ascontiguousarray(w.transpose(0, 2, 3, 1)) if ly.kind != "linear" else w.copy()
                 ly = replace(ly, weight=w.astype(np.float32), bias=self.biases[ly.name].detach().numpy().copy())
             else:
                 ly = copy.copy(ly)

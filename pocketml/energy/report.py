@@ -9,14 +9,14 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pocketml.devices.device import Device, find_device, load_catalogue
-from pocketml.energy.budget import EnergyBudget, energy_budget, inference_cycles
+from pocketml.energy.budget import EnergyBudget, energy_budget, inference_cycles, parse_rate
 from pocketml.energy.cascade import CascadePoint, cascade_curve, choose_threshold, softmax_confidence
 from pocketml.energy.radios import RADIOS, find_radio
 from pocketml.errors import PocketMLError
@@ -30,10 +30,17 @@ def default_radio(device: Device) -> str:
     return next((r for r in device.radios if r in RADIOS), "ble")
 
 
-def budget_from_result(doc: dict[str, Any], *, rate: str | float = DEFAULT_RATE, radio: str | None = None,
+def budget_from_result(doc: dict[str, Any], *, rate: str | float | None = None, radio: str | None = None,
                        battery: str = DEFAULT_BATTERY, device: Device | None = None,
                        devices: str | Path | None = None) -> EnergyBudget:
-    """The budget for a parsed result.json: measured instructions when the Cortex-M build ran, else the estimate."""
+    """The budget for a parsed result.json: measured instructions when the Cortex-M build ran, else the estimate.
+
+    ``rate`` defaults to 1/min. A result with a ``streaming`` section (a program that listens
+    continuously, e.g. ``pocketml kws train``) is budgeted by :func:`streaming_budget` instead.
+    """
+    if doc.get("streaming"):
+        return streaming_budget(doc, rate=rate, radio=radio, battery=battery, device=device, devices=devices)
+    rate = DEFAULT_RATE if rate is None else rate
     try:
         board = device or find_device(doc["device"], load_catalogue(devices))
         cortexm = doc.get("cortexm") or {}
@@ -48,6 +55,40 @@ def budget_from_result(doc: dict[str, Any], *, rate: str | float = DEFAULT_RATE,
                             "pass a folder written by `pocketml shrink` (regenerate it with this version)") from exc
     return energy_budget(board, cycles, method, rate, radio=radio or default_radio(board), battery=battery,
                          result_bytes=result_bytes, raw_bytes=raw, update_bytes=update, macs=macs)
+
+
+def streaming_budget(doc: dict[str, Any], *, rate: str | float | None = None, radio: str | None = None,
+                     battery: str = DEFAULT_BATTERY, device: Device | None = None,
+                     devices: str | Path | None = None) -> EnergyBudget:
+    """Listening continuously: one "inference" is one inference period of the program's schedule.
+
+    ``doc["streaming"]`` (written by ``pocketml kws train``) gives the measured instructions of a
+    period (``every_frames`` front-end frames + one model inference) and the periods per second;
+    a message (``message_bytes``) goes out per detection (``detections_per_hour``), not per period.
+    The rate is the schedule's: passing another one is an error.
+    """
+    s = doc["streaming"]
+    try:
+        board = device or find_device(doc["device"], load_catalogue(devices))
+        hz = float(s["inferences_per_second"])
+        cycles = float(s["instructions_per_inference_period"])
+        messages = min(1.0, float(s.get("detections_per_hour", 0.0)) / 3600.0 / hz)
+        workload = {k: s[k] for k in ("frame_ms", "every_frames", "inferences_per_second",
+                                      "frontend_instructions_per_frame", "model_instructions_per_inference",
+                                      "instructions_per_second_of_audio", "detections_per_hour") if k in s}
+        size = int(s.get("message_bytes", 4))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PocketMLError(f"result.json's streaming section lacks {exc}",
+                            "regenerate the folder with `pocketml kws train`") from exc
+    if rate is not None and abs(parse_rate(rate) - hz) > 1e-9 * hz:
+        raise PocketMLError(f"this program listens continuously: it runs {hz:g} inference periods per second "
+                            f"(every {s.get('every_frames')} frames), not {rate}",
+                            "leave --rate out, or retrain with another `pocketml kws train --every`")
+    budget = energy_budget(board, cycles, "QEMU instruction count of the whole program (front end every frame, the "
+                           "model every period) at 1 instruction per cycle (a lower bound on cycles)", hz,
+                           radio=radio or default_radio(board), battery=battery, result_bytes=size,
+                           messages_per_inference=messages, workload=workload)
+    return replace(budget, warnings=[*budget.warnings, "microphone and ADC power are not included"])
 
 
 CASCADE_RADIOS = ("ble", "lora")  # a short-range and a long-range link: offloading pays on one, not the other
@@ -134,7 +175,8 @@ def energy_section_html(budget: EnergyBudget, cascades: tuple[OffloadCascade, ..
         f"</td><td class={'ok' if c['local_wins'] else 'bad'}>{'compute locally' if c['local_wins'] else 'send raw'}"
         f"</td></tr>" for c in b.send_vs_compute)
     parts = [f"<h2>Energy (estimate)</h2><p class=est>Estimates from datasheet constants (docs/energy.md) at "
-             f"{b.rate_hz * 60:.4g} inferences per minute; every figure is an estimate.</p>",
+             f"{b.rate_hz * 60:.4g} inferences per minute (duty cycle {b.duty_cycle:.2%}); every figure is an "
+             "estimate.</p>",
              f"<table>{table}</table>",
              "<table><tr><th>radio</th><th>send raw mJ</th><th>compute + send result mJ</th><th>cheaper</th></tr>"
              f"{compare}</table>", f"<figure>{daily_budget_svg(b)}</figure>"]
@@ -163,7 +205,7 @@ def energy_section_html(budget: EnergyBudget, cascades: tuple[OffloadCascade, ..
     return "\n".join(parts)
 
 
-def energy_for_output(out: str | Path, *, rate: str | float = DEFAULT_RATE, radio: str | None = None,
+def energy_for_output(out: str | Path, *, rate: str | float | None = None, radio: str | None = None,
                       battery: str = DEFAULT_BATTERY, devices: str | Path | None = None) -> EnergyBudget:
     """``pocketml energy OUT``: the budget of a shrink output folder at a rate, radio and battery."""
     return budget_from_result(read_result(out), rate=rate, radio=radio, battery=battery, devices=devices)

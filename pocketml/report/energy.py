@@ -15,6 +15,7 @@ def print_energy(b: EnergyBudget, console: Console) -> None:
     for k, v in [("energy per inference", f"{b.joules_per_inference * 1e3:.4g} mJ"),
                  ("time per inference", f"{b.seconds_per_inference * 1e3:.4g} ms"),
                  ("cycles per inference", f"{b.cycles_per_inference:,.0f}"),
+                 ("duty cycle", f"{b.duty_cycle:.2%}"),
                  (f"radio message ({b.radio}, {b.bytes_per_message} B)", f"{b.joules_per_message * 1e6:.4g} uJ"),
                  ("radio idle", f"{b.radio_idle_watts * 1e6:.4g} uW"),
                  ("sleep power", f"{b.sleep_watts * 1e6:.4g} uW"),

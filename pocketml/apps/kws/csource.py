@@ -51,8 +51,8 @@ def frontend_defines(fe: FixedFrontEnd) -> list[str]:
         "KWS_SAMPLE_RATE": s.sample_rate, "KWS_WINDOW": s.window_samples, "KWS_HOP": s.hop_samples,
         "KWS_N_FRAMES": s.n_frames, "KWS_N_MEL": s.n_mel, "KWS_N_MFCC": s.n_mfcc,
         "KWS_BIN_LO": t.bin_lo, "KWS_N_BINS": t.bin_hi - t.bin_lo + 1,
-        "KWS_BLOCK_HEADROOM_BITS": s.block_headroom_bits, "KWS_TWIDDLE_BITS": s.twiddle_bits,
-        "KWS_MAGNITUDE_FRAC_BITS": s.magnitude_frac_bits, "KWS_LOG_TABLE_BITS": s.log_table_bits,
+        "KWS_BLOCK_BITS": s.block_bits, "KWS_TWIDDLE_BITS": s.twiddle_bits,
+        "KWS_SQRT_BITS": s.sqrt_bits, "KWS_LOG_TABLE_BITS": s.log_table_bits,
         "KWS_LOG_INTERP_BITS": s.log_interp_bits, "KWS_LOG_FRAC_BITS": s.log_frac_bits,
         "KWS_DCT_BITS": s.dct_bits, "KWS_MEL_EXPONENT": t.mel_exponent,
     }
@@ -145,5 +145,57 @@ def run(binary: Path, data: bytes, args: tuple[str, ...] = (), cwd: Path | None 
 
 def c_frontend_mfcc(binary: Path, frames: np.ndarray, n_mfcc: int) -> np.ndarray:
     """MFCC Q16 of int16 ``frames`` [F, window] from a front-end harness (``frontend_files``)."""
-    out = run(binary, np.ascontiguousarray(frames, dtype="<i2").tobytes())
+    out = run(binary, np.ascontiguousarray(frames, dtype="<i2").tobytes(), ("features",))
     return np.frombuffer(out, dtype="<i4").reshape(len(frames), n_mfcc)
+
+
+def params_header(quantizer) -> str:
+    """The feature quantizer's per-coefficient constants (FeatureQuantizer), for kws.c only."""
+    return "\n".join([banner("Feature quantizer (FeatureQuantizer); included by kws.c only."),
+                      "#ifndef KWS_PARAMS_H", "#define KWS_PARAMS_H", "", "#include <stdint.h>", "",
+                      c_array("int32_t", "kws_feature_mean_q16", quantizer.mean_q16),
+                      c_array("int32_t", "kws_feature_multiplier", quantizer.multiplier),
+                      c_array("int32_t", "kws_feature_left_shift", quantizer.left_shift),
+                      c_array("int32_t", "kws_feature_right_shift", quantizer.right_shift),
+                      "#endif /* KWS_PARAMS_H */", ""])
+
+
+def program_defines(quantizer, detector, labels: tuple[str, ...], model_prefix: str, frame_ms: float) -> list[str]:
+    names = " ".join(f'"{label}",' for label in labels)
+    return ["/* model and detector (pocketml.apps.kws.detector.DetectorSpec) */",
+            f"#define KWS_MODEL_INVOKE {model_prefix}_invoke",
+            f"#define KWS_N_CLASSES {len(labels)}",
+            "#define KWS_FIRST_KEYWORD 2",
+            f"#define KWS_LABELS {{{names}}}",
+            f"#define KWS_INPUT_ZERO_POINT {quantizer.zero_point}",
+            f"#define KWS_EVERY {detector.every_frames}    /* frames between inferences */",
+            f"#define KWS_SMOOTH {detector.smooth}    /* inferences averaged */",
+            f"#define KWS_THRESHOLD_SUM {detector.threshold_sum}    /* threshold {detector.threshold} x 256 x KWS_SMOOTH */",
+            f"#define KWS_REFRACTORY_FRAMES {detector.refractory_frames(frame_ms)}    /* {detector.refractory_s} s */"]
+
+
+def program_files(fe: FixedFrontEnd, quantizer, detector, labels: tuple[str, ...], model_c: Path,
+                  model_prefix: str) -> dict[str, str]:
+    """The whole program: the model's C (from ``model_c``, without its harness) + front end + detector."""
+    files = {}
+    for p in sorted(Path(model_c).iterdir()):
+        if p.suffix in (".c", ".h") and p.name != "main.c":
+            files[p.name] = p.read_text()
+    if "model.h" not in files:
+        raise PocketMLError(f"{model_c} has no model.h", "pass the c/ folder written by pocketml.shrink")
+    files["kws_config.h"] = config_header(fe, program_defines(quantizer, detector, labels, model_prefix,
+                                                              fe.spec.frame_ms))
+    files["kws_tables.h"] = tables_header(fe)
+    files["kws_params.h"] = params_header(quantizer)
+    for name in (*FRONTEND_SOURCES, *PROGRAM_SOURCES, "kws_chunk.h", "kws_chunk.c", "main.c"):
+        files[name] = source_text(name)
+    sources = sorted(n for n in files if n.endswith(".c") and n != "kws_chunk.c")
+    files["Makefile"] = makefile(sources)
+    return files
+
+
+def c_stream_events(binary: Path, pcm: np.ndarray, seed: int = 1) -> list[tuple[int, int, int]]:
+    """(frame, label, score) of every detection the C program makes on ``pcm`` (random chunk sizes)."""
+    out = run(binary, np.ascontiguousarray(pcm, dtype="<i2").tobytes(), ("stream", str(seed)))
+    rec = np.frombuffer(out, dtype=np.dtype([("frame", "<u4"), ("label", "u1"), ("pad", "u1"), ("score", "<u2")]))
+    return [(int(r["frame"]), int(r["label"]), int(r["score"])) for r in rec]

@@ -23,15 +23,18 @@ The three implementations (each frame is computed independently):
 * :class:`FixedFrontEnd` — integers only, numpy; the C twin (``c/kws_frontend.c``) computes the
   same numbers bit for bit. Per frame:
 
-  1. window and block scaling: ``p = x · w_q15`` (|p| < 2^30), ``y = (p + 2^(r-1)) >> r`` with
-     the smallest r >= 0 giving |y| <= 2^14 (block floating point: quiet frames keep their bits);
-  2. a 512-point real FFT as a 256-point complex radix-2 FFT of (even, odd) samples, int32 data,
-     Q30 twiddles, products in int64 rounded ``(p + 2^29) >> 30``, no scaling (|Z| < 2^23), then
-     the real split giving 2·X[k] (|2X| < 2^25) for the bins the filters use;
-  3. magnitude: ``floor(sqrt(P · 2^12))`` = |2X| in Q6, P = re² + im² < 2^50 (uint64);
-  4. mel: Q15 weights, uint64 sums; real mel = mel_int · 2^-(52-r);
-  5. log: ``log2(mel_int + round(1e-6 · 2^(52-r)))`` in Q16 (128-entry table, linear
-     interpolation), minus (52-r)·2^16;
+  1. window and block scaling: ``p = x · w_q15`` (|p| < 2^30), ``y = p · 2^s`` with
+     ``s = 29 - bitlen(max|p|)`` (``s = -1``: ``y = (p + 1) >> 1``), so |y| <= 2^29 whatever the
+     loudness (block floating point: quiet frames keep their bits);
+  2. a 512-point real FFT as a 256-point complex radix-2 FFT of (even, odd) samples: int32 data,
+     Q31 twiddles (1.0 → 2^31 - 1), each product ``(b · w) >> 32`` (the high word of one 32x32
+     multiply) and ``a >> 1``, i.e. every stage halves (no growth: |Z| < 2^30); then the real
+     split, halved too, giving X/256 for the bins the filters use;
+  3. magnitude: ``floor(sqrt(P))``, P = re² + im² < 2^62, computed on the top 32 bits
+     (``isqrt(P >> 2k) << k``: at least 16 significant bits);
+  4. mel: Q15 weights, uint64 sums; real mel = mel_int · 2^-(37+s);
+  5. log: ``log2(mel_int + round(1e-6 · 2^(37+s)))`` in Q16 (128-entry table, linear
+     interpolation), minus (37+s)·2^16;
   6. DCT: Q24 coefficients of ``D · ln 2``, int64 sums, ``(acc + 2^23) >> 24`` → MFCC in Q16 (int32).
 
   Every bound above is checked in :meth:`FixedFrontEnd.__init__` from the tables it builds.
@@ -69,9 +72,9 @@ class FrontEndSpec:
     clip_samples: int = 16_000  # 1 s: 49 frames
     # fixed point
     window_bits: int = 15  # Hann window in Q15
-    block_headroom_bits: int = 14  # frames are scaled up until max|y| < 2^14 (or left as they are)
-    twiddle_bits: int = 30
-    magnitude_frac_bits: int = 6
+    block_bits: int = 29  # every frame is scaled so that max|y| <= 2^29
+    twiddle_bits: int = 31  # Q31 (1.0 → 2^31 - 1); products are shifted by 32: (b·W)/2, each stage halves
+    sqrt_bits: int = 32  # the square root works on the top 32 bits of the power
     mel_weight_bits: int = 15
     log_table_bits: int = 7  # 128 linear segments of log2 on [1, 2)
     log_interp_bits: int = 16
@@ -189,17 +192,17 @@ class FixedTables:
 
     window: np.ndarray  # [window] int32, Q15 Hann
     bitrev: np.ndarray  # [256] int64, bit-reversed order of the 256-point FFT input
-    fft_cos: np.ndarray  # [128] Q30 cos(2πk/256)
-    fft_sin: np.ndarray  # [128] Q30 sin(2πk/256)
-    split_cos: np.ndarray  # [bins] Q30 cos(2πk/512) for k in [bin_lo, bin_hi]
-    split_sin: np.ndarray  # [bins] Q30 sin(2πk/512)
+    fft_cos: np.ndarray  # [128] Q31 cos(2πk/256) (1.0 → 2^31 - 1)
+    fft_sin: np.ndarray  # [128] Q31 sin(2πk/256)
+    split_cos: np.ndarray  # [bins] Q31 cos(2πk/512) for k in [bin_lo, bin_hi]
+    split_sin: np.ndarray  # [bins] Q31 sin(2πk/512)
     bin_lo: int
     bin_hi: int  # inclusive
     mel: np.ndarray  # [bins, n_mel] Q15 weights (uint16 range)
     log_table: np.ndarray  # [2^log_table_bits + 1] Q16 log2(1 + i/2^bits)
-    log_offset: np.ndarray  # [max_shift + 1] round(log_offset · 2^(52-r)), uint64
+    log_offset: np.ndarray  # [block_bits + 2] round(log_offset · 2^(37+s)) for s = -1 .. block_bits, uint64
     dct: np.ndarray  # [n_mfcc, n_mel] Q24 of D · ln 2 (int64)
-    mel_exponent: int  # real mel = mel_int · 2^-(mel_exponent - r), r the frame's block right shift
+    mel_exponent: int  # real mel = mel_int · 2^-(mel_exponent + s), s the frame's block exponent
 
 
 class FixedFrontEnd:
@@ -222,44 +225,44 @@ class FixedFrontEnd:
         mel = np.minimum(_round_q(weights[lo:hi + 1], s.mel_weight_bits), 1 << s.mel_weight_bits)
         steps = 1 << s.log_table_bits
         log_table = _round_q(np.log2(1.0 + np.arange(steps + 1) / steps), s.log_frac_bits)
-        # weights Q15, magnitude Q6, the 2 of 2X, x/32768 · w_q15 = 2^-30 (before the block shift r)
-        mel_exponent = s.mel_weight_bits + s.magnitude_frac_bits + 1 + 15 + s.window_bits
-        offsets = np.array([round(s.log_offset * 2.0 ** (mel_exponent - r)) for r in range(self.max_shift + 1)],
+        # x/32768 · w_q15/32768 = p · 2^-30 and y = p · 2^s; the FFT and split divide by 256; Q15 weights
+        mel_exponent = 15 + s.window_bits - 8 + s.mel_weight_bits
+        offsets = np.array([round(s.log_offset * 2.0 ** (mel_exponent + b)) for b in range(-1, s.block_bits + 1)],
                            dtype=np.uint64)
         dct = _round_q(dct_matrix(s) * LN2, s.dct_bits)
+        top = (1 << s.twiddle_bits) - 1
+
+        def twiddle(v: np.ndarray) -> np.ndarray:
+            return np.clip(_round_q(v, s.twiddle_bits), -top, top)
+
         return FixedTables(window=window, bitrev=_bit_reverse(256),
-                           fft_cos=_round_q(np.cos(2 * np.pi * k / 256), s.twiddle_bits),
-                           fft_sin=_round_q(np.sin(2 * np.pi * k / 256), s.twiddle_bits),
-                           split_cos=_round_q(np.cos(2 * np.pi * kb / 512), s.twiddle_bits),
-                           split_sin=_round_q(np.sin(2 * np.pi * kb / 512), s.twiddle_bits),
+                           fft_cos=twiddle(np.cos(2 * np.pi * k / 256)), fft_sin=twiddle(np.sin(2 * np.pi * k / 256)),
+                           split_cos=twiddle(np.cos(2 * np.pi * kb / 512)),
+                           split_sin=twiddle(np.sin(2 * np.pi * kb / 512)),
                            bin_lo=lo, bin_hi=hi, mel=mel, log_table=log_table, log_offset=offsets, dct=dct,
                            mel_exponent=mel_exponent)
 
     def _check_bounds(self) -> None:
         """The overflow bounds the docstring states, checked on these tables (worst case inputs)."""
         t, s = self.tables, self.spec
-        assert t.window.max() < 1 << 15 and s.magnitude_frac_bits <= 6
-        y_max = 1 << s.block_headroom_bits  # |y| after block scaling
-        z_mod = np.sqrt(2.0) * y_max  # modulus bound per stage: |a ± W·b| <= |a| + |b| + 1 (rounding)
-        for _ in range(8):
-            z_mod = 2 * z_mod + 1
-        assert z_mod < 2.0**31 and z_mod * 2.0**s.twiddle_bits * 2 < 2.0**63
-        two_x = 4 * z_mod + 1  # |A + conj B| + |W (A - conj B)| + rounding
-        power = two_x * two_x
-        assert power * 2.0 ** (2 * s.magnitude_frac_bits) < 2.0**64
-        mag_max = int(np.sqrt(power * 2.0 ** (2 * s.magnitude_frac_bits))) + 1
-        assert mag_max < 1 << 32
-        mel_max = int(t.mel.sum(0).max()) * mag_max + int(t.log_offset.max())
-        assert mel_max < 1 << 63
+        assert t.window.max() < 1 << 15 and 1 <= t.bin_lo and t.bin_hi < 128
+        assert 15 + s.window_bits <= s.block_bits + 1  # |p| < 2^30 needs s >= -1
+        w_max = int(max(np.abs(t.fft_cos).max(), np.abs(t.fft_sin).max()))
+        assert w_max < 1 << 31 and s.twiddle_bits == 31  # int32 twiddles; (b·w) >> 32 halves
+        z_mod = np.sqrt(2.0) * 2.0**s.block_bits  # |re|, |im| <= 2^29
+        for _ in range(8):  # |(a >> 1) ± (W b) / 2| <= (|a| + |b|) / 2 + 2 (two floors)
+            z_mod = z_mod + 2
+        assert z_mod < 2.0**31 and 2 * z_mod * 2.0**s.twiddle_bits < 2.0**63
+        x_mod = 2 * z_mod + 2  # |(A + B) / 2 + W (A - B) / 2j| <= |A| + |B|
+        assert x_mod < 2.0**31
+        power = 2 * x_mod * x_mod
+        assert power < 2.0**63
+        mel_max = float(t.mel.sum(0).max()) * np.sqrt(power) + float(t.log_offset.max())
+        assert mel_max < 2.0**63
         log_max = 64 << s.log_frac_bits
         assert int(np.abs(t.dct).sum(1).max()) * log_max < 1 << 62
         diff = int(np.diff(t.log_table).max())
         assert diff * ((1 << s.log_interp_bits) - 1) < 1 << 31
-
-    @property
-    def max_shift(self) -> int:
-        """The largest block right shift: |x · w_q15| < 2^30."""
-        return 30 - self.spec.block_headroom_bits
 
     @cached_property
     def mel_ranges(self) -> list[tuple[int, int]]:
@@ -272,23 +275,19 @@ class FixedFrontEnd:
 
     # -- the steps, vectorised over frames -----------------------------------------------------------
     def window_and_scale(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """int16 frames [F, window] → (block-scaled int64 frames [F, 512], right shift per frame [F]).
-
-        ``p = x · w_q15`` (|p| < 2^30) is rounded down to ``y = (p + 2^(r-1)) >> r`` with the
-        smallest ``r >= 0`` that keeps |y| <= 2^14 (block floating point: quiet frames keep every bit).
-        """
+        """int16 frames [F, window] → (block-scaled int64 frames [F, 512], block exponent s per frame [F])."""
         p = x.astype(np.int64) * self.tables.window
         peak = np.abs(p).max(axis=-1)
-        shift = np.maximum(0, bit_length_u64(peak) - self.spec.block_headroom_bits)
-        rounding = np.where(shift > 0, np.int64(1) << np.maximum(shift - 1, 0), 0)
+        shift = self.spec.block_bits - bit_length_u64(peak)  # >= -1 since |p| < 2^30
         y = np.zeros((len(p), self.spec.fft_size), dtype=np.int64)
-        y[:, :p.shape[1]] = (p + rounding[:, None]) >> shift[:, None]
+        up = np.maximum(shift, 0)[:, None]
+        y[:, :p.shape[1]] = np.where(shift[:, None] < 0, (p + 1) >> 1, p << up)
         return y, shift
 
     def fft_half(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The 256-point complex FFT of (y[2n], y[2n+1]) → (re, im), each [F, 256] int64."""
-        t, tw = self.tables, self.spec.twiddle_bits
-        half_unit = 1 << (tw - 1)
+        """The 256-point complex FFT of (y[2n], y[2n+1]), each stage halving → (re, im) = Z/256, [F, 256]."""
+        t = self.tables
+        shift = self.spec.twiddle_bits + 1
         re = y[:, 0::2][:, t.bitrev].copy()
         im = y[:, 1::2][:, t.bitrev].copy()
         frames_, n = re.shape
@@ -299,27 +298,31 @@ class FixedFrontEnd:
             wi = -t.fft_sin[np.arange(half) * (n // size)]  # W = exp(-2πjk/256)
             r = re.reshape(frames_, n // size, size)
             i = im.reshape(frames_, n // size, size)
-            ar, ai, br, bi = r[..., :half], i[..., :half], r[..., half:], i[..., half:]
-            tr = (wr * br - wi * bi + half_unit) >> tw
-            ti = (wr * bi + wi * br + half_unit) >> tw
+            ar, ai, br, bi = r[..., :half] >> 1, i[..., :half] >> 1, r[..., half:], i[..., half:]
+            tr = ((wr * br) >> shift) - ((wi * bi) >> shift)
+            ti = ((wr * bi) >> shift) + ((wi * br) >> shift)
             re = np.concatenate([ar + tr, ar - tr], axis=-1).reshape(frames_, n)
             im = np.concatenate([ai + ti, ai - ti], axis=-1).reshape(frames_, n)
             size *= 2
         return re, im
 
     def magnitudes(self, re: np.ndarray, im: np.ndarray) -> np.ndarray:
-        """|2·X[k]| in Q6 for k in [bin_lo, bin_hi] from the half-size FFT (the real-FFT split)."""
-        t, tw = self.tables, self.spec.twiddle_bits
+        """|X[k]| / 256 for k in [bin_lo, bin_hi] from the half-size FFT (the real-FFT split, halved)."""
+        t = self.tables
+        shift = self.spec.twiddle_bits + 1
         k = np.arange(t.bin_lo, t.bin_hi + 1)
         ar, ai = re[:, k], im[:, k]
         br, bi = re[:, 256 - k], -im[:, 256 - k]  # conj(Z[256-k])
         sr, si, dr, di = ar + br, ai + bi, ar - br, ai - bi
         wr, wi = t.split_cos, -t.split_sin  # W = exp(-2πjk/512)
-        half_unit = 1 << (tw - 1)
-        xr = sr + ((wr * di + wi * dr + half_unit) >> tw)
-        xi = si + ((wi * di - wr * dr + half_unit) >> tw)
-        power = (xr * xr + xi * xi).astype(np.uint64)
-        return isqrt_u64(power << np.uint64(2 * self.spec.magnitude_frac_bits))
+        xr = (sr >> 1) + ((wr * di + wi * dr) >> shift)
+        xi = (si >> 1) + ((wi * di - wr * dr) >> shift)
+        return self.sqrt_top_bits((xr * xr + xi * xi).astype(np.uint64))
+
+    def sqrt_top_bits(self, v: np.ndarray) -> np.ndarray:
+        """``isqrt(v >> 2k) << k`` with the smallest k that leaves at most ``sqrt_bits`` bits."""
+        k = np.maximum(0, bit_length_u64(v) - self.spec.sqrt_bits + 1) >> 1
+        return isqrt_u64(v >> (2 * k).astype(np.uint64)) << k.astype(np.uint64)
 
     def log_mel(self, mag: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """Q16 log2 of the mel energies (offset added, scale removed): [F, n_mel] int64."""
@@ -328,8 +331,8 @@ class FixedFrontEnd:
         for m, (first, count) in enumerate(self.mel_ranges):  # the C's loop: only the filter's bins
             w = t.mel[first:first + count, m].astype(np.uint64)
             mel[:, m] = (mag[:, first:first + count].astype(np.uint64) * w).sum(axis=1)
-        v = mel + t.log_offset[shift][:, None]
-        return self.log2_q16(v) - ((t.mel_exponent - shift[:, None]) << s.log_frac_bits)
+        v = mel + t.log_offset[shift + 1][:, None]
+        return self.log2_q16(v) - ((t.mel_exponent + shift[:, None]) << s.log_frac_bits)
 
     def log2_q16(self, v: np.ndarray) -> np.ndarray:
         """log2(v) in Q16 for v >= 1: exponent + table with linear interpolation (int64 out)."""

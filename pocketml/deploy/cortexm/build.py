@@ -72,13 +72,20 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
     return invoke.group(1), int(sizes["INPUT"]), int(sizes["OUTPUT"])
 
 
-def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None) -> CortexMBuild:
-    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware."""
+def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
+                  interface: tuple[str, int, int] | None = None, harness: str | None = None) -> CortexMBuild:
+    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
+
+    A program around a model (e.g. the keyword spotter) passes its own ``interface`` (prefix,
+    input bytes, output bytes: the harness calls ``<prefix>_invoke`` once per record, the sizes
+    link ``<prefix>_invoke`` alone) and ``harness`` (the harness source text, by default
+    ``firmware/harness.c`` with ``@P@``/``@p@`` replaced by the prefix).
+    """
     c_dir = Path(c_dir)
     target = core_target(core)
     gcc = require_tool("arm-none-eabi-gcc")
     require_tool("arm-none-eabi-size")
-    prefix, in_bytes, out_bytes = read_interface(c_dir)
+    prefix, in_bytes, out_bytes = interface if interface is not None else read_interface(c_dir)
     sources = sorted(p for p in c_dir.glob("*.c") if p.name != "main.c")
     work = Path(work) if work is not None else Path(tempfile.mkdtemp(prefix="pocketml-cortexm-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -97,11 +104,11 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
           *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
 
-    harness = work / "harness.c"
-    harness.write_text((firmware_dir / "harness.c").read_text()
-                       .replace("@P@", prefix.upper()).replace("@p@", prefix))
+    harness_c = work / "harness.c"
+    harness_c.write_text((harness if harness is not None else (firmware_dir / "harness.c").read_text())
+                         .replace("@P@", prefix.upper()).replace("@p@", prefix))
     harness_obj = work / "harness.o"
-    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness),
+    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness_c),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), "-lc", "-lgcc",

@@ -1,22 +1,23 @@
 /* pocketml keyword spotting: the fixed-point MFCC front end (see kws_frontend.h).
  *
  * Per frame (bounds are checked in frontend.py, FixedFrontEnd._check_bounds):
- *   1. p = x * w_q15 (|p| < 2^30); y = (p + 2^(r-1)) >> r, the smallest r >= 0 with |y| <= 2^14
- *   2. 512-point real FFT = 256-point complex radix-2 FFT of (y[2n], y[2n+1]), Q30 twiddles,
- *      int64 products rounded (p + 2^29) >> 30, then the real split giving 2X[k] for the used bins
- *   3. magnitude |2X| in Q6 = floor(sqrt((re^2 + im^2) << 12))
- *   4. mel energies: Q15 weights, uint64 sums; real mel = mel * 2^-(KWS_MEL_EXPONENT - r)
- *   5. log2(mel + offset[r]) in Q16 minus (KWS_MEL_EXPONENT - r) << 16
+ *   1. p = x * w_q15 (|p| < 2^30); y = p * 2^s with s = 29 - bitlen(max|p|) (s = -1: (p + 1) >> 1)
+ *   2. 512-point real FFT = 256-point complex radix-2 FFT of (y[2n], y[2n+1]): Q31 twiddles,
+ *      every stage halves: a' = (a >> 1) +- ((b*w) >> 32) (the high word of one SMULL); then the
+ *      real split, halved too, for the bins the mel filters use: X/256
+ *   3. magnitude floor(sqrt(re^2 + im^2)) on the top 32 bits of the power (Newton, exact floor)
+ *   4. mel energies: Q15 weights, uint64 sums; real mel = mel * 2^-(KWS_MEL_EXPONENT + s)
+ *   5. log2(mel + offset[s]) in Q16 minus (KWS_MEL_EXPONENT + s) << 16
  *   6. DCT (Q24 coefficients of D ln 2), (acc + 2^23) >> 24: MFCCs in Q16
  * Right shifts of negative values are arithmetic (as on gcc, clang and armcc); no left shift is
- * applied to a negative value.
+ * applied to a negative value (block scaling multiplies).
  */
 #include "kws_frontend.h"
 
 #include "kws_tables.h"
 
 #define KWS_FFT_N 256
-#define KWS_TWIDDLE_HALF ((int64_t)1 << (KWS_TWIDDLE_BITS - 1))
+#define KWS_PRODUCT_SHIFT (KWS_TWIDDLE_BITS + 1) /* Q31 twiddle, and the stage's halving: 32 */
 
 static int32_t kws_re[KWS_FFT_N];
 static int32_t kws_im[KWS_FFT_N];
@@ -36,23 +37,26 @@ static uint32_t kws_bit_length_u64(uint64_t v) {
 #endif
 }
 
-/* floor(sqrt(v)), bit by bit. */
-static uint32_t kws_isqrt_u64(uint64_t v) {
-  uint64_t result = 0u;
-  uint64_t bit = (uint64_t)1 << 62;
-  while (bit > v) {
-    bit >>= 2;
+/* floor(sqrt(v)): Newton's method from above (r0 = 2^ceil(bits/2) >= sqrt(v)) stops at the floor. */
+static uint32_t kws_isqrt32(uint32_t v) {
+  if (v < 2u) {
+    return v;
   }
-  while (bit != 0u) {
-    if (v >= result + bit) {
-      v -= result + bit;
-      result = (result >> 1) + bit;
-    } else {
-      result >>= 1;
+  uint32_t r = (uint32_t)1 << ((kws_bit_length_u64(v) + 1u) >> 1);
+  for (;;) {
+    const uint32_t next = (r + v / r) >> 1;
+    if (next >= r) {
+      return r;
     }
-    bit >>= 2;
+    r = next;
   }
-  return (uint32_t)result;
+}
+
+/* isqrt(v >> 2k) << k, the smallest k leaving at most KWS_SQRT_BITS bits. */
+static uint32_t kws_sqrt_top_bits(uint64_t v) {
+  const uint32_t bits = kws_bit_length_u64(v);
+  const uint32_t k = bits + 1u > KWS_SQRT_BITS ? (bits + 1u - KWS_SQRT_BITS) >> 1 : 0u;
+  return kws_isqrt32((uint32_t)(v >> (2u * k))) << k;
 }
 
 /* log2(v) in Q16 for v >= 1: exponent, then the table on the mantissa with linear interpolation. */
@@ -69,21 +73,21 @@ static int32_t kws_log2_q16(uint64_t v) {
   return (int32_t)(e << KWS_LOG_FRAC_BITS) + frac;
 }
 
-/* Step 1: window and block scaling into bit-reversed (even -> re, odd -> im) order. Returns r. */
-static uint32_t kws_window(const int16_t *x) {
+/* Step 1: window and block scaling into bit-reversed (even -> re, odd -> im) order. Returns s. */
+static int32_t kws_window(const int16_t *x) {
   int32_t peak = 0;
   for (int32_t n = 0; n < KWS_WINDOW; ++n) {
     int32_t p = (int32_t)x[n] * kws_window_q15[n]; /* |p| < 2^30 */
     p = p < 0 ? -p : p;
     peak = p > peak ? p : peak;
   }
-  const uint32_t bits = kws_bit_length_u64((uint64_t)peak);
-  const uint32_t r = bits > KWS_BLOCK_HEADROOM_BITS ? bits - KWS_BLOCK_HEADROOM_BITS : 0u;
-  const int32_t rounding = r > 0u ? (int32_t)1 << (r - 1u) : 0;
+  const int32_t s = KWS_BLOCK_BITS - (int32_t)kws_bit_length_u64((uint64_t)peak); /* >= -1 */
+  const int32_t scale = s > 0 ? (int32_t)1 << s : 1;
   for (int32_t n = 0; n < 2 * KWS_FFT_N; ++n) {
     int32_t y = 0;
     if (n < KWS_WINDOW) {
-      y = ((int32_t)x[n] * kws_window_q15[n] + rounding) >> r;
+      const int32_t p = (int32_t)x[n] * kws_window_q15[n];
+      y = s < 0 ? (p + 1) >> 1 : p * scale;
     }
     if ((n & 1) == 0) {
       kws_re[kws_bitrev[n >> 1]] = y;
@@ -91,50 +95,51 @@ static uint32_t kws_window(const int16_t *x) {
       kws_im[kws_bitrev[n >> 1]] = y;
     }
   }
-  return r;
+  return s;
 }
 
-/* Step 2a: in-place radix-2 decimation-in-time FFT of (kws_re, kws_im), no scaling. */
+static int32_t kws_mul_half(int32_t a, int32_t w) { return (int32_t)(((int64_t)a * w) >> KWS_PRODUCT_SHIFT); }
+
+/* Step 2a: in-place radix-2 decimation-in-time FFT of (kws_re, kws_im), halving at every stage. */
 static void kws_fft256(void) {
   for (int32_t size = 2; size <= KWS_FFT_N; size *= 2) {
     const int32_t half = size / 2;
     const int32_t step = KWS_FFT_N / size;
-    for (int32_t start = 0; start < KWS_FFT_N; start += size) {
-      for (int32_t j = 0; j < half; ++j) {
-        const int64_t wr = kws_fft_cos[j * step];
-        const int64_t wi = -(int64_t)kws_fft_sin[j * step]; /* W = exp(-2 pi i k / 256) */
-        const int32_t a = start + j;
+    for (int32_t j = 0; j < half; ++j) {
+      const int32_t wr = kws_fft_cos[j * step];
+      const int32_t wi = -kws_fft_sin[j * step]; /* W = exp(-2 pi i k / 256) */
+      for (int32_t a = j; a < KWS_FFT_N; a += size) {
         const int32_t b = a + half;
-        const int32_t tr = (int32_t)((wr * kws_re[b] - wi * kws_im[b] + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
-        const int32_t ti = (int32_t)((wr * kws_im[b] + wi * kws_re[b] + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
-        kws_re[b] = kws_re[a] - tr;
-        kws_im[b] = kws_im[a] - ti;
-        kws_re[a] += tr;
-        kws_im[a] += ti;
+        const int32_t br = kws_re[b], bi = kws_im[b];
+        const int32_t tr = kws_mul_half(br, wr) - kws_mul_half(bi, wi);
+        const int32_t ti = kws_mul_half(bi, wr) + kws_mul_half(br, wi);
+        const int32_t ar = kws_re[a] >> 1, ai = kws_im[a] >> 1;
+        kws_re[a] = ar + tr;
+        kws_im[a] = ai + ti;
+        kws_re[b] = ar - tr;
+        kws_im[b] = ai - ti;
       }
     }
   }
 }
 
-/* Steps 2b and 3: the real split for bins KWS_BIN_LO.. and their magnitudes |2X| in Q6. */
+/* Steps 2b and 3: the real split (halved) for bins KWS_BIN_LO.. and their magnitudes. */
 static void kws_magnitudes(void) {
   for (int32_t i = 0; i < KWS_N_BINS; ++i) {
     const int32_t k = KWS_BIN_LO + i;
-    const int32_t ar = kws_re[k], ai = kws_im[k];
-    const int32_t br = kws_re[KWS_FFT_N - k], bi = -kws_im[KWS_FFT_N - k]; /* conj(Z[256 - k]) */
-    const int64_t sr = (int64_t)ar + br, si = (int64_t)ai + bi;
-    const int64_t dr = (int64_t)ar - br, di = (int64_t)ai - bi;
+    const int64_t ar = kws_re[k], ai = kws_im[k];
+    const int64_t br = kws_re[KWS_FFT_N - k], bi = -(int64_t)kws_im[KWS_FFT_N - k]; /* conj(Z[256 - k]) */
+    const int64_t sr = ar + br, si = ai + bi, dr = ar - br, di = ai - bi;
     const int64_t wr = kws_split_cos[i];
     const int64_t wi = -(int64_t)kws_split_sin[i]; /* W = exp(-2 pi i k / 512) */
-    const int64_t xr = sr + ((wr * di + wi * dr + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
-    const int64_t xi = si + ((wi * di - wr * dr + KWS_TWIDDLE_HALF) >> KWS_TWIDDLE_BITS);
-    const uint64_t power = (uint64_t)(xr * xr + xi * xi); /* < 2^50 */
-    kws_mag[i] = kws_isqrt_u64(power << (2 * KWS_MAGNITUDE_FRAC_BITS));
+    const int64_t xr = (sr >> 1) + ((wr * di + wi * dr) >> KWS_PRODUCT_SHIFT);
+    const int64_t xi = (si >> 1) + ((wi * di - wr * dr) >> KWS_PRODUCT_SHIFT);
+    kws_mag[i] = kws_sqrt_top_bits((uint64_t)(xr * xr + xi * xi)); /* < 2^62 */
   }
 }
 
 /* Steps 4 and 5: log2 of the mel energies in Q16, scale removed. */
-static void kws_mel_log(uint32_t r) {
+static void kws_mel_log(int32_t s) {
   for (int32_t m = 0; m < KWS_N_MEL; ++m) {
     uint64_t acc = 0u;
     const int32_t first = kws_mel_first[m];
@@ -142,15 +147,15 @@ static void kws_mel_log(uint32_t r) {
     for (int32_t i = 0; i < kws_mel_count[m]; ++i) {
       acc += (uint64_t)kws_mag[first + i] * kws_mel_weights[offset + i];
     }
-    kws_log_mel[m] = kws_log2_q16(acc + kws_log_offset[r]) - ((KWS_MEL_EXPONENT - (int32_t)r) << KWS_LOG_FRAC_BITS);
+    kws_log_mel[m] = kws_log2_q16(acc + kws_log_offset[s + 1]) - ((KWS_MEL_EXPONENT + s) << KWS_LOG_FRAC_BITS);
   }
 }
 
 void kws_frontend_frame(const int16_t *samples, int32_t *mfcc_q16) {
-  const uint32_t r = kws_window(samples);
+  const int32_t s = kws_window(samples);
   kws_fft256();
   kws_magnitudes();
-  kws_mel_log(r);
+  kws_mel_log(s);
   for (int32_t j = 0; j < KWS_N_MFCC; ++j) { /* step 6: the DCT */
     int64_t acc = 0;
     for (int32_t m = 0; m < KWS_N_MEL; ++m) {

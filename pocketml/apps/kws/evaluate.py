@@ -1,0 +1,130 @@
+"""How good a trained keyword spotter is: 12-class accuracy on clips, detection on long streams.
+
+    clip_score(artifact, mfcc_q16, y, name)      accuracy, per-class accuracy, confusion matrix
+    stream_evaluation(artifact, streams, ...)    misses and false accepts per hour at the chosen
+                                                 threshold, the detection-error trade-off curve, and
+                                                 (given the compiled program) C == Python per stream
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pocketml.apps.kws.artifact import KwsArtifact
+from pocketml.apps.kws.detector import DetectorSpec, Event, StreamRun
+from pocketml.apps.kws.streams import Stream, StreamScore, StreamSpec, det_curve, generate_stream, score_events
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    name: str
+    n: int
+    accuracy: float
+    per_class: list[float]
+    confusion: list[list[int]]  # [true][predicted]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "n": self.n, "accuracy": self.accuracy, "per_class": self.per_class,
+                "confusion": self.confusion}
+
+
+def clip_score(artifact: KwsArtifact, mfcc_q16: np.ndarray, y: np.ndarray, name: str) -> ClipScore:
+    """The int8 path the device runs: front-end MFCCs → quantizer → int8 model → argmax."""
+    pred = artifact.classify(mfcc_q16).argmax(1)
+    k = len(artifact.labels)
+    conf = np.zeros((k, k), dtype=np.int64)
+    np.add.at(conf, (np.asarray(y), pred), 1)
+    per = [float(conf[i, i] / conf[i].sum()) if conf[i].sum() else float("nan") for i in range(k)]
+    return ClipScore(name, int(len(y)), float(np.mean(pred == y)), per, conf.tolist())
+
+
+@dataclass(frozen=True)
+class StreamSet:
+    """Which streams to generate: ``n`` streams of ``minutes`` each per engine (seeds seed, seed+1, ...)."""
+
+    n: int = 2
+    minutes: float = 3.0
+    seed: int = 100
+    festival: bool = True
+
+
+def make_streams(artifact: KwsArtifact, espeak_voices: list[str], plan: StreamSet) -> list[tuple[str, Stream]]:
+    """(engine, stream) pairs, spoken by the held-out espeak-ng voices (and Festival's, if asked)."""
+    data = artifact.data
+    kws = tuple(artifact.labels[2:])
+    out = []
+    engines = [("espeak", espeak_voices)] + ([("festival", list(data["festival_voices"]))] if plan.festival else [])
+    for engine, voices in engines:
+        for i in range(plan.n):
+            spec = StreamSpec(minutes=plan.minutes, seed=plan.seed + i + (1000 if engine == "festival" else 0))
+            out.append((engine, generate_stream(spec, voices, kws, tuple(data["unknown_words"]),
+                                                tuple(data["babble_words"]), engine=engine)))
+    return out
+
+
+@dataclass
+class StreamEvaluation:
+    detector: DetectorSpec
+    per_engine: dict[str, StreamScore]
+    curves: dict[str, list[dict]]
+    streams: list[dict]
+    c_exact: bool | None = None  # every stream's C events == Python events (None: not checked)
+    runs: list[tuple[str, Stream, StreamRun]] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"detector": {"every_frames": self.detector.every_frames, "smooth": self.detector.smooth,
+                             "threshold": self.detector.threshold, "threshold_sum": self.detector.threshold_sum,
+                             "refractory_s": self.detector.refractory_s},
+                "at_threshold": {e: s.to_dict() for e, s in self.per_engine.items()},
+                "det_curve": self.curves, "streams": self.streams, "c_exact": self.c_exact,
+                "method": "a detection hits a keyword of its label when the end of its 1 s window lies between the "
+                          "keyword's onset and onset + 1 s + smoothing delay + 0.25 s; each keyword counts once; "
+                          "every other detection is a false accept (per hour of stream audio, which holds keywords, "
+                          "unknown words, babble phrases and noise)"}
+
+
+def stream_evaluation(artifact: KwsArtifact, streams: list[tuple[str, Stream]], c_binary: Path | None = None,
+                      progress=None) -> StreamEvaluation:
+    from pocketml.apps.kws.csource import c_stream_events
+
+    det = artifact.detector
+    sp = artifact.frontend
+    tol = det.smooth * det.every_frames * sp.frame_ms / 1000.0 + 0.25
+    runs, rows = [], []
+    exact = None if c_binary is None else True
+    for i, (engine, stream) in enumerate(streams):
+        run = artifact.streaming().run(stream.pcm)
+        sc = score_events(run.events, stream.occurrences, stream.seconds, sp.hop_samples, sp.window_samples, tol)
+        row = {"engine": engine, "seconds": stream.seconds, **sc.to_dict(), "events": len(run.events),
+               "inferences": len(run.frames)}
+        if c_binary is not None:
+            c_events = c_stream_events(c_binary, stream.pcm, seed=i + 1)
+            same = c_events == [(e.frame, e.label, e.score) for e in run.events]
+            row["c_events"], row["c_exact"] = len(c_events), same
+            exact = exact and same
+        rows.append(row)
+        runs.append((engine, stream, run))
+        if progress is not None:
+            progress("streams", i + 1, len(streams))
+    per_engine, curves = {}, {}
+    for engine in dict.fromkeys(e for e, _ in streams):
+        mine = [(r, s) for e, s, r in runs if e == engine]
+        scores = [score_events(r.events, s.occurrences, s.seconds, sp.hop_samples, sp.window_samples, tol)
+                  for r, s in mine]
+        per_engine[engine] = StreamScore(sum(x.keywords for x in scores), sum(x.hits for x in scores),
+                                         sum(x.misses for x in scores), sum(x.false_accepts for x in scores),
+                                         sum(x.hours for x in scores))
+        curves[engine] = det_curve(mine, det, sp.hop_samples, sp.window_samples, sp.frame_ms)
+    return StreamEvaluation(det, per_engine, curves, rows, exact, runs)
+
+
+def events_table(events: tuple[Event, ...], artifact: KwsArtifact) -> list[dict]:
+    from pocketml.apps.kws.frontend import FixedFrontEnd
+
+    fe = FixedFrontEnd(artifact.frontend)
+    k = artifact.detector.smooth
+    return [{"seconds": round(e.seconds(fe), 3), "label": artifact.labels[e.label], "frame": e.frame,
+             "score": e.score, "posterior": round(e.score / (256 * k), 4)} for e in events]
