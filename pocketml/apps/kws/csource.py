@@ -54,7 +54,7 @@ def frontend_defines(fe: FixedFrontEnd) -> list[str]:
         "KWS_BLOCK_BITS": s.block_bits, "KWS_TWIDDLE_BITS": s.twiddle_bits,
         "KWS_SQRT_BITS": s.sqrt_bits, "KWS_LOG_TABLE_BITS": s.log_table_bits,
         "KWS_LOG_INTERP_BITS": s.log_interp_bits, "KWS_LOG_FRAC_BITS": s.log_frac_bits,
-        "KWS_DCT_BITS": s.dct_bits, "KWS_MEL_EXPONENT": t.mel_exponent,
+        "KWS_DCT_BITS": s.dct_bits, "KWS_MEL_EXPONENT": t.mel_exponent, "KWS_MIN_SHIFT": fe.min_shift,
     }
     return [f"#define {k} {v}" for k, v in values.items()]
 
@@ -74,7 +74,7 @@ def tables_header(fe: FixedFrontEnd) -> str:
     packed = np.concatenate([t.mel[f:f + c, m] for m, (f, c) in enumerate(fe.mel_ranges)])
     parts = [banner("Front-end tables (FixedFrontEnd.tables); included by kws_frontend.c only."),
              "#ifndef KWS_TABLES_H", "#define KWS_TABLES_H", "", "#include <stdint.h>", "",
-             c_array("int16_t", "kws_window_q15", t.window),
+             c_array("int32_t", "kws_window_q30", t.window),
              c_array("uint8_t", "kws_bitrev", t.bitrev),
              c_array("int32_t", "kws_fft_cos", t.fft_cos), c_array("int32_t", "kws_fft_sin", t.fft_sin),
              c_array("int32_t", "kws_split_cos", t.split_cos), c_array("int32_t", "kws_split_sin", t.split_sin),

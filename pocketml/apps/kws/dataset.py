@@ -97,7 +97,7 @@ class DataSpec:
 def small_spec(seed: int = 0) -> DataSpec:
     """A few words and voices: the data of ``make test``'s end-to-end run (seconds to build)."""
     return DataSpec(keywords=("yes", "no", "stop"), unknown_words=("bird", "house", "six"),
-                    babble_words=("water", "music", "paper"), per_class=(40, 12, 16), festival_per_class=8,
+                    babble_words=("water", "music", "paper"), per_class=(32, 10, 12), festival_per_class=6,
                     accents=("en-gb", "en-us", "en-us-nyc", "en-gb-scotland"),
                     variants=("f1", "f3", "m1", "m3", "m5", "klatt2", "croak", "whisper", "Andy", "steph"),
                     test_accents=1, babble_pool=12, seed=seed)
@@ -316,3 +316,21 @@ def _read_cache(path: Path, spec: DataSpec, voices: VoiceSplit) -> KwsDataset | 
 
 def with_seed(spec: DataSpec, seed: int) -> DataSpec:
     return replace(spec, seed=seed)
+
+
+def write_data_folder(data: KwsDataset, out: str | Path, *, examples: int = 3, force: bool = False) -> Path:
+    """``OUT/data.json`` (the summary) and ``OUT/examples/<label>/<split>-<i>.wav`` (listen to the data;
+    the folder is in the layout ``--wavs`` reads)."""
+    from pocketml.apps.kws.audio import wav_bytes
+    from pocketml.outputs import OutputFolder, write_atomic
+
+    folder = OutputFolder(out, force=force, command="kws data")
+    with folder.stage() as work:
+        write_atomic(work / "data.json", json.dumps(data.summary(), indent=1))
+        for name, sp in data.splits.items():
+            if sp.pcm is None:
+                continue
+            for c, label in enumerate(data.labels):
+                for k, i in enumerate(np.nonzero(sp.y == c)[0][:examples]):
+                    write_atomic(work / "examples" / label / f"{name}-{k}.wav", wav_bytes(sp.pcm[i]))
+    return Path(out)

@@ -128,3 +128,81 @@ def events_table(events: tuple[Event, ...], artifact: KwsArtifact) -> list[dict]
     k = artifact.detector.smooth
     return [{"seconds": round(e.seconds(fe), 3), "label": artifact.labels[e.label], "frame": e.frame,
              "score": e.score, "posterior": round(e.score / (256 * k), 4)} for e in events]
+
+
+@dataclass
+class Evaluation:
+    """``pocketml kws evaluate``: a trained spotter on its held-out voices, streams and the user's recordings."""
+
+    accuracy: dict[str, ClipScore]
+    streams: StreamEvaluation | None
+    labels: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"labels": list(self.labels), "accuracy": {k: v.to_dict() for k, v in self.accuracy.items()},
+                "streams": None if self.streams is None else self.streams.to_dict()}
+
+
+def evaluate_kws(model: str | Path, *, cache: str | Path | None = None, wavs: str | Path | None = None,
+                 streams: StreamSet | None = StreamSet(), detector: DetectorSpec | None = None, c: bool = True,
+                 splits: tuple[str, ...] = ("test", "festival"), progress=None) -> Evaluation:
+    """Score the spotter in ``model`` (a ``pocketml kws train`` folder).
+
+    Parameters
+    ----------
+    model : the trained folder (``kws.json``, ``model.tflite``, ``kws_c/``).
+    cache : the data cache (the held-out clips are regenerated with the model's own DataSpec if absent).
+    wavs : a folder of the user's recordings, one subfolder per label (scored as split ``wavs``).
+    streams : test streams to generate (None: none).
+    detector : other detector settings than the trained ones (e.g. a threshold), or None.
+    c : also run the compiled program (``kws_c``) on every stream and compare its detections.
+    splits : the synthesized splits to score (``test``, ``festival``, ``val``; empty: none).
+    """
+    import tempfile
+    from dataclasses import replace
+
+    from pocketml.apps.kws.audio import load_wav_folder
+    from pocketml.apps.kws.dataset import load_dataset
+    from pocketml.apps.kws.frontend import FixedFrontEnd
+    from pocketml.apps.kws.settings import data_spec_from_dict
+
+    artifact = KwsArtifact.load(model)
+    if detector is not None:
+        artifact = replace(artifact, detector=detector.check())
+    scores: dict[str, ClipScore] = {}
+    data = None
+    if splits or streams is not None:
+        data = load_dataset(data_spec_from_dict(artifact.data), cache, frontend=artifact.frontend,
+                            festival="festival" in splits or (streams is not None and streams.festival),
+                            progress=progress)
+        scores.update({s: clip_score(artifact, data.splits[s].mfcc_q16, data.splits[s].y, s)
+                       for s in splits if s in data.splits})
+    if wavs is not None:
+        clips = load_wav_folder(wavs, artifact.labels)
+        mfcc = FixedFrontEnd(artifact.frontend).mfcc_q16(clips.pcm)
+        scores["wavs"] = clip_score(artifact, mfcc, clips.y, "wavs")
+    ev = None
+    if streams is not None and data is not None:
+        made = make_streams(artifact, data.voices.voices("test"), streams)
+        with tempfile.TemporaryDirectory(prefix="pocketml-kws-") as tmp:
+            binary = _program(Path(model), Path(tmp), artifact) if c else None
+            ev = stream_evaluation(artifact, made, binary, progress=progress)
+    return Evaluation(scores, ev, artifact.labels)
+
+
+def _program(model: Path, tmp: Path, artifact: KwsArtifact) -> Path:
+    """The folder's compiled program (host build of a copy of ``kws_c``, with the detector settings in use)."""
+    import shutil
+
+    from pocketml.apps.kws import csource
+    from pocketml.apps.kws.frontend import FixedFrontEnd
+    from pocketml.errors import PocketMLError
+
+    src = model / "kws_c"
+    if not (src / "kws.c").is_file():
+        raise PocketMLError(f"{model} has no kws_c/ program", "pass the --out folder of `pocketml kws train`")
+    shutil.copytree(src, tmp / "kws_c")
+    extra = csource.program_defines(artifact.quantizer, artifact.detector, artifact.labels, "kws_model",
+                                    artifact.frontend.frame_ms)
+    (tmp / "kws_c" / "kws_config.h").write_text(csource.config_header(FixedFrontEnd(artifact.frontend), extra))
+    return csource.build(tmp / "kws_c")

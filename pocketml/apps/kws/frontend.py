@@ -23,18 +23,19 @@ The three implementations (each frame is computed independently):
 * :class:`FixedFrontEnd` — integers only, numpy; the C twin (``c/kws_frontend.c``) computes the
   same numbers bit for bit. Per frame:
 
-  1. window and block scaling: ``p = x · w_q15`` (|p| < 2^30), ``y = p · 2^s`` with
-     ``s = 29 - bitlen(max|p|)`` (``s = -1``: ``y = (p + 1) >> 1``), so |y| <= 2^29 whatever the
-     loudness (block floating point: quiet frames keep their bits);
+  1. window and block scaling: ``p = x · w_q30`` (int64, |p| < 2^45), ``y = p · 2^s`` with
+     ``s = 29 - bitlen(max|p|)`` (``s < 0``: ``y = (p + 2^(-s-1)) >> -s``), so |y| <= 2^29
+     whatever the loudness (block floating point: quiet frames keep their bits; a Q15 window
+     would leave a -96 dB floor of quantization leakage);
   2. a 512-point real FFT as a 256-point complex radix-2 FFT of (even, odd) samples: int32 data,
      Q31 twiddles (1.0 → 2^31 - 1), each product ``(b · w) >> 32`` (the high word of one 32x32
      multiply) and ``a >> 1``, i.e. every stage halves (no growth: |Z| < 2^30); then the real
      split, halved too, giving X/256 for the bins the filters use;
   3. magnitude: ``floor(sqrt(P))``, P = re² + im² < 2^62, computed on the top 32 bits
      (``isqrt(P >> 2k) << k``: at least 16 significant bits);
-  4. mel: Q15 weights, uint64 sums; real mel = mel_int · 2^-(37+s);
-  5. log: ``log2(mel_int + round(1e-6 · 2^(37+s)))`` in Q16 (128-entry table, linear
-     interpolation), minus (37+s)·2^16;
+  4. mel: Q15 weights, uint64 sums; real mel = mel_int · 2^-(52+s);
+  5. log: ``log2(mel_int + round(1e-6 · 2^(52+s)))`` in Q16 (128-entry table, linear
+     interpolation), minus (52+s)·2^16;
   6. DCT: Q24 coefficients of ``D · ln 2``, int64 sums, ``(acc + 2^23) >> 24`` → MFCC in Q16 (int32).
 
   Every bound above is checked in :meth:`FixedFrontEnd.__init__` from the tables it builds.
@@ -71,7 +72,7 @@ class FrontEndSpec:
     log_offset: float = 1e-6
     clip_samples: int = 16_000  # 1 s: 49 frames
     # fixed point
-    window_bits: int = 15  # Hann window in Q15
+    window_bits: int = 30  # Hann window in Q30
     block_bits: int = 29  # every frame is scaled so that max|y| <= 2^29
     twiddle_bits: int = 31  # Q31 (1.0 → 2^31 - 1); products are shifted by 32: (b·W)/2, each stage halves
     sqrt_bits: int = 32  # the square root works on the top 32 bits of the power
@@ -190,7 +191,7 @@ def isqrt_u64(v: np.ndarray) -> np.ndarray:
 class FixedTables:
     """The constant tables of the fixed-point front end (the C gets the same numbers)."""
 
-    window: np.ndarray  # [window] int32, Q15 Hann
+    window: np.ndarray  # [window] int32, Q30 Hann
     bitrev: np.ndarray  # [256] int64, bit-reversed order of the 256-point FFT input
     fft_cos: np.ndarray  # [128] Q31 cos(2πk/256) (1.0 → 2^31 - 1)
     fft_sin: np.ndarray  # [128] Q31 sin(2πk/256)
@@ -200,7 +201,7 @@ class FixedTables:
     bin_hi: int  # inclusive
     mel: np.ndarray  # [bins, n_mel] Q15 weights (uint16 range)
     log_table: np.ndarray  # [2^log_table_bits + 1] Q16 log2(1 + i/2^bits)
-    log_offset: np.ndarray  # [block_bits + 2] round(log_offset · 2^(37+s)) for s = -1 .. block_bits, uint64
+    log_offset: np.ndarray  # round(log_offset · 2^(mel_exponent+s)) for s = min_shift .. block_bits, uint64
     dct: np.ndarray  # [n_mfcc, n_mel] Q24 of D · ln 2 (int64)
     mel_exponent: int  # real mel = mel_int · 2^-(mel_exponent + s), s the frame's block exponent
 
@@ -216,7 +217,7 @@ class FixedFrontEnd:
     def _build_tables(self) -> FixedTables:
         s = self.spec
         window = _round_q(hann_periodic(s.window_samples), s.window_bits)
-        window = np.minimum(window, (1 << s.window_bits) - 1)  # Q15 fits int16
+        window = np.minimum(window, (1 << s.window_bits) - 1)  # fits int32
         k = np.arange(128)
         weights = mel_matrix(s)
         used = np.nonzero(weights.sum(1) > 0)[0]
@@ -225,10 +226,10 @@ class FixedFrontEnd:
         mel = np.minimum(_round_q(weights[lo:hi + 1], s.mel_weight_bits), 1 << s.mel_weight_bits)
         steps = 1 << s.log_table_bits
         log_table = _round_q(np.log2(1.0 + np.arange(steps + 1) / steps), s.log_frac_bits)
-        # x/32768 · w_q15/32768 = p · 2^-30 and y = p · 2^s; the FFT and split divide by 256; Q15 weights
+        # x/2^15 · w/2^30 = p · 2^-45 and y = p · 2^s; the FFT and split divide by 256; Q15 weights
         mel_exponent = 15 + s.window_bits - 8 + s.mel_weight_bits
-        offsets = np.array([round(s.log_offset * 2.0 ** (mel_exponent + b)) for b in range(-1, s.block_bits + 1)],
-                           dtype=np.uint64)
+        offsets = np.array([round(s.log_offset * 2.0 ** (mel_exponent + b))
+                            for b in range(self.min_shift, s.block_bits + 1)], dtype=np.uint64)
         dct = _round_q(dct_matrix(s) * LN2, s.dct_bits)
         top = (1 << s.twiddle_bits) - 1
 
@@ -245,8 +246,8 @@ class FixedFrontEnd:
     def _check_bounds(self) -> None:
         """The overflow bounds the docstring states, checked on these tables (worst case inputs)."""
         t, s = self.tables, self.spec
-        assert t.window.max() < 1 << 15 and 1 <= t.bin_lo and t.bin_hi < 128
-        assert 15 + s.window_bits <= s.block_bits + 1  # |p| < 2^30 needs s >= -1
+        assert t.window.max() < 1 << 31 and 1 <= t.bin_lo and t.bin_hi < 128
+        assert 15 + s.window_bits < 63 and self.min_shift <= 0
         w_max = int(max(np.abs(t.fft_cos).max(), np.abs(t.fft_sin).max()))
         assert w_max < 1 << 31 and s.twiddle_bits == 31  # int32 twiddles; (b·w) >> 32 halves
         z_mod = np.sqrt(2.0) * 2.0**s.block_bits  # |re|, |im| <= 2^29
@@ -264,6 +265,11 @@ class FixedFrontEnd:
         diff = int(np.diff(t.log_table).max())
         assert diff * ((1 << s.log_interp_bits) - 1) < 1 << 31
 
+    @property
+    def min_shift(self) -> int:
+        """The most negative block exponent: |x · w| < 2^(15 + window_bits)."""
+        return self.spec.block_bits - (15 + self.spec.window_bits)
+
     @cached_property
     def mel_ranges(self) -> list[tuple[int, int]]:
         """Per filter: (first bin offset from bin_lo, bin count) of its non-zero weights."""
@@ -278,10 +284,12 @@ class FixedFrontEnd:
         """int16 frames [F, window] → (block-scaled int64 frames [F, 512], block exponent s per frame [F])."""
         p = x.astype(np.int64) * self.tables.window
         peak = np.abs(p).max(axis=-1)
-        shift = self.spec.block_bits - bit_length_u64(peak)  # >= -1 since |p| < 2^30
+        shift = self.spec.block_bits - bit_length_u64(peak)  # >= min_shift since |p| < 2^45
         y = np.zeros((len(p), self.spec.fft_size), dtype=np.int64)
         up = np.maximum(shift, 0)[:, None]
-        y[:, :p.shape[1]] = np.where(shift[:, None] < 0, (p + 1) >> 1, p << up)
+        down = np.maximum(-shift, 0)[:, None]
+        half = np.where(down > 0, np.int64(1) << np.maximum(down - 1, 0), 0)
+        y[:, :p.shape[1]] = np.where(shift[:, None] < 0, (p + half) >> down, p << up)
         return y, shift
 
     def fft_half(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,7 +339,7 @@ class FixedFrontEnd:
         for m, (first, count) in enumerate(self.mel_ranges):  # the C's loop: only the filter's bins
             w = t.mel[first:first + count, m].astype(np.uint64)
             mel[:, m] = (mag[:, first:first + count].astype(np.uint64) * w).sum(axis=1)
-        v = mel + t.log_offset[shift + 1][:, None]
+        v = mel + t.log_offset[shift - self.min_shift][:, None]
         return self.log2_q16(v) - ((t.mel_exponent + shift[:, None]) << s.log_frac_bits)
 
     def log2_q16(self, v: np.ndarray) -> np.ndarray:

@@ -1,12 +1,13 @@
 /* pocketml keyword spotting: the fixed-point MFCC front end (see kws_frontend.h).
  *
  * Per frame (bounds are checked in frontend.py, FixedFrontEnd._check_bounds):
- *   1. p = x * w_q15 (|p| < 2^30); y = p * 2^s with s = 29 - bitlen(max|p|) (s = -1: (p + 1) >> 1)
+ *   1. p = x * w_q30 (int64, |p| < 2^45); y = p * 2^s, s = 29 - bitlen(max|p|) (s < 0: rounded >> -s)
  *   2. 512-point real FFT = 256-point complex radix-2 FFT of (y[2n], y[2n+1]): Q31 twiddles,
  *      every stage halves: a' = (a >> 1) +- ((b*w) >> 32) (the high word of one SMULL); then the
  *      real split, halved too, for the bins the mel filters use: X/256
  *   3. magnitude floor(sqrt(re^2 + im^2)) on the top 32 bits of the power (Newton, exact floor)
  *   4. mel energies: Q15 weights, uint64 sums; real mel = mel * 2^-(KWS_MEL_EXPONENT + s)
+ *      (KWS_MEL_EXPONENT = 52)
  *   5. log2(mel + offset[s]) in Q16 minus (KWS_MEL_EXPONENT + s) << 16
  *   6. DCT (Q24 coefficients of D ln 2), (acc + 2^23) >> 24: MFCCs in Q16
  * Right shifts of negative values are arithmetic (as on gcc, clang and armcc); no left shift is
@@ -75,19 +76,21 @@ static int32_t kws_log2_q16(uint64_t v) {
 
 /* Step 1: window and block scaling into bit-reversed (even -> re, odd -> im) order. Returns s. */
 static int32_t kws_window(const int16_t *x) {
-  int32_t peak = 0;
+  uint64_t peak = 0u;
   for (int32_t n = 0; n < KWS_WINDOW; ++n) {
-    int32_t p = (int32_t)x[n] * kws_window_q15[n]; /* |p| < 2^30 */
-    p = p < 0 ? -p : p;
-    peak = p > peak ? p : peak;
+    const int64_t p = (int64_t)x[n] * kws_window_q30[n]; /* |p| < 2^45 */
+    const uint64_t a = (uint64_t)(p < 0 ? -p : p);
+    peak = a > peak ? a : peak;
   }
-  const int32_t s = KWS_BLOCK_BITS - (int32_t)kws_bit_length_u64((uint64_t)peak); /* >= -1 */
-  const int32_t scale = s > 0 ? (int32_t)1 << s : 1;
+  const int32_t s = KWS_BLOCK_BITS - (int32_t)kws_bit_length_u64(peak); /* >= KWS_MIN_SHIFT */
+  const int64_t scale = s > 0 ? (int64_t)1 << s : 1;
+  const int32_t down = s < 0 ? -s : 0;
+  const int64_t half = down > 0 ? (int64_t)1 << (down - 1) : 0;
   for (int32_t n = 0; n < 2 * KWS_FFT_N; ++n) {
     int32_t y = 0;
     if (n < KWS_WINDOW) {
-      const int32_t p = (int32_t)x[n] * kws_window_q15[n];
-      y = s < 0 ? (p + 1) >> 1 : p * scale;
+      const int64_t p = (int64_t)x[n] * kws_window_q30[n];
+      y = (int32_t)(s < 0 ? (p + half) >> down : p * scale); /* |y| <= 2^29 */
     }
     if ((n & 1) == 0) {
       kws_re[kws_bitrev[n >> 1]] = y;
@@ -147,7 +150,7 @@ static void kws_mel_log(int32_t s) {
     for (int32_t i = 0; i < kws_mel_count[m]; ++i) {
       acc += (uint64_t)kws_mag[first + i] * kws_mel_weights[offset + i];
     }
-    kws_log_mel[m] = kws_log2_q16(acc + kws_log_offset[s + 1]) - ((KWS_MEL_EXPONENT + s) << KWS_LOG_FRAC_BITS);
+    kws_log_mel[m] = kws_log2_q16(acc + kws_log_offset[s - KWS_MIN_SHIFT]) - ((KWS_MEL_EXPONENT + s) << KWS_LOG_FRAC_BITS);
   }
 }
 
