@@ -2,7 +2,8 @@
 #
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
 #   .venv/.debs    Debian packages the project needs: a C compiler and make for the generated C,
-#                  the Arm cross toolchain and QEMU for the Cortex-M check (one apt-get update, only
+#                  the Arm cross toolchain and QEMU for the Cortex-M check, espeak-ng and Festival
+#                  with three voices for the keyword spotter's speech (one apt-get update, only
 #                  when something is missing)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
@@ -12,8 +13,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert
+DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+                espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert kws
 OUT    ?= out/demo
 
 .PHONY: all demo test lint bench clean cortexm-toolchain

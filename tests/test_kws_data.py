@@ -20,12 +20,14 @@ def test_every_english_voice_and_variant_is_used_and_no_voice_is_in_two_splits()
     accents, variants = espeak_voices()
     assert {"en-us", "en-gb"} <= set(accents) and len(variants) > 50
     split = split_voices(DataSpec())
-    for kind in (split.accents, split.variants):
-        seen = [v for s in ("train", "val", "test") for v in kind[s]]
-        assert len(seen) == len(set(seen))  # disjoint
-    assert sorted(a for s in split.accents.values() for a in s) == sorted(accents)
-    assert sorted(v for s in split.variants.values() for v in s) == sorted(variants)
-    assert not set(split.voices("train")) & set(split.voices("test"))
+    seen = [v for s in ("train", "val", "test") for v in split.variants[s]]
+    assert len(seen) == len(set(seen)) and sorted(seen) == sorted(variants)  # every variant, in one split
+    assert all(split.accents[s] == tuple(sorted(accents)) for s in ("train", "val", "test"))  # shared
+    voices = [set(split.voices(s)) for s in ("train", "val", "test")]
+    assert not (voices[0] & voices[1] or voices[0] & voices[2] or voices[1] & voices[2])
+    held = split_voices(replace(DataSpec(), test_accents=2))  # the dialect-transfer variant: accents held out too
+    seen = [a for s in ("train", "val", "test") for a in held.accents[s]]
+    assert len(seen) == len(set(seen)) == len(accents) and len(held.accents["test"]) == 2
 
 
 def test_synthesis_is_deterministic_and_16khz():

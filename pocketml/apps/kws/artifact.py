@@ -30,7 +30,8 @@ class KwsArtifact:
     folder: Path | None = None
 
     def streaming(self, detector: DetectorSpec | None = None) -> StreamingDetector:
-        return StreamingDetector(FixedFrontEnd(self.frontend), self.quantizer, self.qgraph.run, detector or self.detector)
+        return StreamingDetector(FixedFrontEnd(self.frontend), self.quantizer, self.qgraph.run,
+                                 detector or self.detector)
 
     def classify(self, mfcc_q16: np.ndarray) -> np.ndarray:
         """int8 posteriors [N, classes] of clips' MFCCs (Q16), through the quantizer and the int8 model."""

@@ -46,7 +46,8 @@ class ProgramReport:
 
     def instructions_per_second(self, every_frames: int, frame_ms: float) -> float:
         frames = 1000.0 / frame_ms
-        return frames * self.frontend_instructions_per_frame + frames / every_frames * self.model_instructions_per_inference
+        per_frame = self.frontend_instructions_per_frame
+        return frames * per_frame + frames / every_frames * self.model_instructions_per_inference
 
     def to_dict(self) -> dict:
         return {"core": self.core, "qemu_machine": QEMU_MACHINE, "flash_bytes": self.flash_bytes,
@@ -91,5 +92,5 @@ def measure_program(kws_c: Path, core: str, pcm: np.ndarray, every_frames: int, 
     fe = int(np.median(plain)) if len(plain) else 0
     model = int(np.median(run.instructions[infer])) - fe if infer.any() else 0
     stack = max(int(run.stack_bytes.max()), build.stack_bound_bytes or 0)
-    return ProgramReport(core, build.flash_bytes, build.ram_bytes(stack), dict(build.sections), stack, n, n * hop / 16000,
-                         fe, model, int(infer.sum()), events, int(run.instructions.sum()))
+    return ProgramReport(core, build.flash_bytes, build.ram_bytes(stack), dict(build.sections), stack, n,
+                         n * hop / 16000, fe, model, int(infer.sum()), events, int(run.instructions.sum()))

@@ -139,7 +139,8 @@ def run(binary: Path, data: bytes, args: tuple[str, ...] = (), cwd: Path | None 
     proc = subprocess.run([str(binary), *args], input=data, capture_output=True, env=env, cwd=cwd)
     if proc.returncode != 0:
         raise PocketMLError(f"{binary.name} {' '.join(args)} exited with status {proc.returncode}: "
-                            f"{proc.stderr.decode(errors='replace')[:2000]}", "this is a pocketml bug: please report it")
+                            f"{proc.stderr.decode(errors='replace')[:2000]}",
+                            "this is a pocketml bug: please report it")
     return proc.stdout
 
 
@@ -170,7 +171,7 @@ def program_defines(quantizer, detector, labels: tuple[str, ...], model_prefix: 
             f"#define KWS_INPUT_ZERO_POINT {quantizer.zero_point}",
             f"#define KWS_EVERY {detector.every_frames}    /* frames between inferences */",
             f"#define KWS_SMOOTH {detector.smooth}    /* inferences averaged */",
-            f"#define KWS_THRESHOLD_SUM {detector.threshold_sum}    /* threshold {detector.threshold} x 256 x KWS_SMOOTH */",
+            f"#define KWS_THRESHOLD_SUM {detector.threshold_sum}    /* {detector.threshold} x 256 x KWS_SMOOTH */",
             f"#define KWS_REFRACTORY_FRAMES {detector.refractory_frames(frame_ms)}    /* {detector.refractory_s} s */"]
 
 

@@ -5,10 +5,13 @@
     data.splits["train"].mfcc_q16, data.splits["test"].y, data.splits["festival"].pcm
 
 Twelve classes, as Speech Commands' 12-class task: ``silence``, ``unknown`` (other Speech Commands
-words) and the ten keywords. Voices are (accent, variant) pairs of espeak-ng (``speech.py``); the
-accents *and* the variants are split between train, val and test, so no test speaker, and no test
-accent, was heard in training. The ``festival`` split holds three Festival voices, a different
-synthesizer altogether, used only for testing.
+words) and the ten keywords. Voices are (accent, variant) pairs of espeak-ng (``speech.py``): the
+variant is the speaker (pitch, formants, voice quality), the accent the pronunciation. The variants
+are dealt to train, val and test, so no test voice and no test speaker was heard in training; the
+accents are shared by all splits, as accents are shared by people in Speech Commands' speaker
+split. ``test_accents > 0`` holds out accents too (a harder, dialect-transfer test). The
+``festival`` split holds three Festival voices, a different synthesizer altogether, used only for
+testing.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from pocketml.outputs import atomic_path
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SPLITS = ("train", "val", "test", "festival")
 CACHE_ENV = "POCKETML_KWS_CACHE"
-FORMAT = 2  # bump when the cache layout or the generation changes
+FORMAT = 3  # bump when the cache layout or the generation changes
 
 
 def default_cache() -> Path:
@@ -60,7 +63,7 @@ class DataSpec:
     festival_per_class: int = 90
     accents: tuple[str, ...] | None = None  # None: every English espeak-ng voice
     variants: tuple[str, ...] | None = None  # None: every variant
-    test_accents: int = 2  # accents held out for test (and 1 for val); the rest train
+    test_accents: int = 0  # > 0: that many accents only in test (and 1 only in val); 0: accents shared
     variant_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)
     rate_wpm: tuple[float, float] = (110.0, 210.0)
     pitch: tuple[float, float] = (15.0, 85.0)
@@ -100,7 +103,7 @@ def small_spec(seed: int = 0) -> DataSpec:
                     babble_words=("water", "music", "paper"), per_class=(32, 10, 12), festival_per_class=6,
                     accents=("en-gb", "en-us", "en-us-nyc", "en-gb-scotland"),
                     variants=("f1", "f3", "m1", "m3", "m5", "klatt2", "croak", "whisper", "Andy", "steph"),
-                    test_accents=1, babble_pool=12, seed=seed)
+                    babble_pool=12, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class VoiceSplit:
 
 
 def split_voices(spec: DataSpec) -> VoiceSplit:
-    """Accents and variants shuffled (seeded) and dealt to train / val / test: no voice in two splits."""
+    """Variants (and with ``test_accents`` accents) shuffled, seeded, dealt to train / val / test: no voice
+    (accent + variant) and no variant is in two splits."""
     accents, variants = espeak_voices()
     accents = tuple(a for a in accents if spec.accents is None or a in spec.accents)
     variants = tuple(v for v in variants if spec.variants is None or v in spec.variants)
@@ -121,17 +125,20 @@ def split_voices(spec: DataSpec) -> VoiceSplit:
     if missing:
         raise PocketMLError(f"espeak-ng here has no voice or variant {', '.join(missing)}",
                             "list them with `espeak-ng --voices=en` and `espeak-ng --voices=variant`")
-    if len(accents) < spec.test_accents + 2 or len(variants) < 3:
+    need = spec.test_accents + 2 if spec.test_accents else 1
+    if len(accents) < need or len(variants) < 3:
         raise PocketMLError(f"{len(accents)} accents and {len(variants)} variants cannot be split three ways",
-                            f"use at least {spec.test_accents + 2} accents and 3 variants")
+                            f"use at least {need} accents and 3 variants")
     rng = np.random.default_rng([spec.seed, 7])
     acc = [accents[i] for i in rng.permutation(len(accents))]
     var = [variants[i] for i in rng.permutation(len(variants))]
     n_test_v = max(1, round(spec.variant_fractions[2] * len(var)))
     n_val_v = max(1, round(spec.variant_fractions[1] * len(var)))
     t = spec.test_accents
+    shared = tuple(sorted(acc))
     return VoiceSplit(
-        accents={"test": tuple(sorted(acc[:t])), "val": tuple(sorted(acc[t:t + 1])), "train": tuple(sorted(acc[t + 1:]))},
+        accents={"test": tuple(sorted(acc[:t])), "val": tuple(sorted(acc[t:t + 1])),
+                 "train": tuple(sorted(acc[t + 1:]))} if t else {"test": shared, "val": shared, "train": shared},
         variants={"test": tuple(sorted(var[:n_test_v])), "val": tuple(sorted(var[n_test_v:n_test_v + n_val_v])),
                   "train": tuple(sorted(var[n_test_v + n_val_v:]))})
 
@@ -253,7 +260,7 @@ def build_split(spec: DataSpec, split: str, voices: VoiceSplit, fe: FixedFrontEn
                      mfcc_q16=mfcc, pcm=pcm if keep_audio else None, snr_db=snr, noise=np.array(kinds))
 
 
-def load_dataset(spec: DataSpec = DataSpec(), cache: str | Path | None = None, *, frontend: FrontEndSpec = FrontEndSpec(),
+def load_dataset(spec: DataSpec | None = None, cache: str | Path | None = None, *, frontend: FrontEndSpec | None = None,
                  keep_train_audio: bool = False, festival: bool = True,
                  progress: Progress | None = None) -> KwsDataset:
     """The data set of ``spec``: read from ``cache`` (a folder) if generated before, else generated and cached.
@@ -261,7 +268,8 @@ def load_dataset(spec: DataSpec = DataSpec(), cache: str | Path | None = None, *
     ``cache=None``: :func:`default_cache`. Audio is kept (and cached) for val, test and festival;
     training audio only with ``keep_train_audio``. Deterministic given ``spec.seed``.
     """
-    spec = spec.check()
+    spec = (spec or DataSpec()).check()
+    frontend = frontend or FrontEndSpec()
     fe = FixedFrontEnd(frontend)
     voices = split_voices(spec)
     folder = Path(cache).expanduser() if cache is not None else default_cache()

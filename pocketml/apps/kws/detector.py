@@ -31,14 +31,14 @@ class DetectorSpec:
 
     Parameters
     ----------
-    every_frames : run the model every this many 20 ms frames (default 10: every 200 ms).
-    smooth : average the posteriors of this many inferences (default 3).
+    every_frames : run the model every this many 20 ms frames (default 15: every 300 ms).
+    smooth : average the posteriors of this many inferences (default 2).
     threshold : the averaged posterior of the best keyword that fires a detection (default 0.6).
     refractory_s : no new detection within this many seconds of the last one (default 1.0).
     """
 
-    every_frames: int = 10
-    smooth: int = 3
+    every_frames: int = 15
+    smooth: int = 2
     threshold: float = 0.6
     refractory_s: float = 1.0
 

@@ -173,8 +173,7 @@ def evaluate_kws(model: str | Path, *, cache: str | Path | None = None, wavs: st
     data = None
     if splits or streams is not None:
         data = load_dataset(data_spec_from_dict(artifact.data), cache, frontend=artifact.frontend,
-                            festival="festival" in splits or (streams is not None and streams.festival),
-                            progress=progress)
+                            progress=progress)  # the training run's cache file (festival included)
         scores.update({s: clip_score(artifact, data.splits[s].mfcc_q16, data.splits[s].y, s)
                        for s in splits if s in data.splits})
     if wavs is not None:

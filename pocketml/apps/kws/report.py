@@ -114,7 +114,8 @@ def render(run) -> str:
                  f"C program == Python detector on every stream: <b>{ev.c_exact}</b>.</p>")
     if ev.runs:
         _, stream, srun = ev.runs[0]
-        parts.append(f"<figure>{stream_svg(stream.pcm, stream.occurrences, srun.events, labels, fe.hop_samples, fe.window_samples)}</figure>")
+        svg = stream_svg(stream.pcm, stream.occurrences, srun.events, labels, fe.hop_samples, fe.window_samples)
+        parts.append(f"<figure>{svg}</figure>")
     parts.append(f"<figure>{det_svg(ev.curves, d.threshold)}</figure>")
     parts += _frontend_section(run), _cortexm_section(run), _energy_section(run), "</body></html>"
     return "\n".join(parts)

@@ -106,8 +106,8 @@ def train_kws(settings: KwsSettings, out: str | Path, *, cache: str | Path | Non
         artifact = KwsArtifact(labels, settings.frontend, quantizer, settings.detector,
                                read_tflite(work / "model.tflite", MODEL_NAME).graph, asdict(settings.data), work)
         run = _verify_and_measure(settings, data, artifact, result, work, clock, progress)
-        run.training = {"history": history, "float_test_accuracy": result.accuracy["float"],
-                        "user_recordings": None if extra is None else {"folder": str(wavs), "clips": int(len(extra[1]))}}
+        mine = None if extra is None else {"folder": str(wavs), "clips": int(len(extra[1]))}
+        run.training = {"history": history, "float_test_accuracy": result.accuracy["float"], "user_recordings": mine}
         write_atomic(work / "kws.json", json.dumps(run.to_dict(), indent=1, default=_json_default))
         from pocketml.apps.kws.report import write_report
 
@@ -116,24 +116,26 @@ def train_kws(settings: KwsSettings, out: str | Path, *, cache: str | Path | Non
 
 
 def _train_float(settings: KwsSettings, x: dict, y: dict, n_classes: int, progress: Progress | None):
-    from pocketml.apps.kws.train import build_model, train_float
+    from pocketml.apps.kws.train import build_model, one_thread, train_float
 
     model = build_model(n_classes, settings.train, settings.seed)
-    return train_float(model, x["train"], y["train"], settings.train, settings.seed, val=(x["val"], y["val"]),
-                       progress=progress)
+    with one_thread():
+        return train_float(model, x["train"], y["train"], settings.train, settings.seed, val=(x["val"], y["val"]),
+                           progress=progress)
 
 
 def _shrink(model, settings: KwsSettings, x: dict, y: dict, work: Path, progress: Progress | None):
     """QAT int8 and the verified C of the model alone, by ``pocketml.shrink``, written into ``work``."""
-    from pocketml.apps.kws.train import qat_recipe
+    from pocketml.apps.kws.train import one_thread, qat_recipe
     from pocketml.data.dataset import Split
     from pocketml.pipeline import shrink
 
     _say(progress, "quantization-aware training and shrink")
     rng = np.random.default_rng([settings.seed, 5])
     cal = x["train"][rng.permutation(len(x["train"]))[:1000]]
-    result = shrink(model, cal, (x["test"], y["test"]), settings.device, work, name=MODEL_NAME,
-                    recipe=qat_recipe(settings.train), train=Split(x["train"], y["train"]), seed=settings.seed)
+    with one_thread():
+        result = shrink(model, cal, (x["test"], y["test"]), settings.device, work, name=MODEL_NAME,
+                        recipe=qat_recipe(settings.train), train=Split(x["train"], y["train"]), seed=settings.seed)
     (work / "report.html").replace(work / "model.html")
     return result
 

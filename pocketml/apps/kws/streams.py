@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pocketml.apps.kws.audio import to_int16
-from pocketml.apps.kws.augment import mix_at_snr, noise, reverberate, room_impulse
+from pocketml.apps.kws.augment import noise, reverberate, room_impulse
 from pocketml.apps.kws.detector import DetectorSpec, Event, StreamRun, decide
 from pocketml.apps.kws.speech import Rendering, synthesize_many
 
