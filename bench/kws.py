@@ -51,12 +51,21 @@ def main() -> None:
     ap.add_argument("--qemu-seconds", type=float)
     ap.add_argument("--per-class")
     ap.add_argument("--device")
-    ap.add_argument("--intervals", type=int, nargs="+", default=[5, 10, 25, 50],
+    ap.add_argument("--intervals", type=int, nargs="+", default=[5, 10, 15, 25, 50],
                     help="inference intervals (frames) for the derived duty-cycle table")
+    ap.add_argument("--report-only", action="store_true",
+                    help="read OUT/seed*/kws.json of earlier runs (e.g. seeds run in parallel) instead of training")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs = {}
+    if args.report_only:
+        for seed in args.seeds:
+            doc = json.loads((out / f"seed{seed}" / "kws.json").read_text())
+            doc["bench_seconds"] = sum(doc["seconds"].values())
+            runs[seed] = doc
+        report(runs, args.intervals)
+        return
     for seed in args.seeds:
         cmd = [*POCKETML, "kws", "train", "--seed", str(seed), "--out", str(out / f"seed{seed}"), "--json"]
         if args.cache:
@@ -99,6 +108,18 @@ def report(runs: dict, intervals: list[int]) -> None:
     print(f"| mean ± std | {_ms([100 * runs[k]['accuracy']['test']['accuracy'] for k in seeds])} % | "
           f"{_ms([100 * runs[k]['accuracy']['festival']['accuracy'] for k in seeds])} % | "
           f"{_ms([100 * runs[k]['training']['float_test_accuracy'] for k in seeds])} % | |\n")
+    groups = list(first["accuracy"]["test"].get("by_noise", {}))
+    if groups:
+        print("By added noise (mean over seeds):\n")
+        print("| clips | espeak-ng test | Festival |\n|---|---|---|")
+        for g in groups:
+            cells = []
+            for split in ("test", "festival"):
+                vals = [runs[k]["accuracy"][split]["by_noise"].get(g, {}).get("accuracy") for k in seeds]
+                vals = [v for v in vals if v is not None]
+                cells.append(_ms([100 * v for v in vals]) + " %" if vals else "")
+            print(f"| {g} | " + " | ".join(cells) + " |")
+        print()
     det = first["streams"]["detector"]
     print(f"Streams (model every {det['every_frames']} frames = {det['every_frames'] * 20} ms, {det['smooth']} "
           f"inferences averaged, threshold {det['threshold']}, refractory {det['refractory_s']} s):\n")

@@ -103,7 +103,7 @@ def kws_train(
     device: str = typer.Option("nano33ble", help="Board the model is shrunk for (`pocketml devices`)."),
     width: int = typer.Option(32, help="DS-CNN width (MLPerf Tiny's is 64: 4x the MACs)."),
     blocks: int = typer.Option(4, help="Depthwise-separable blocks."),
-    epochs: int = typer.Option(20, help="Float training epochs."),
+    epochs: int = typer.Option(30, help="Float training epochs."),
     qat_epochs: int = typer.Option(3, help="Quantization-aware training epochs (inside shrink)."),
     every: int = typer.Option(15, help="Run the model every this many 20 ms frames."),
     smooth: int = typer.Option(2, help="Average the posteriors of this many inferences."),
@@ -186,6 +186,8 @@ def kws_evaluate(
     minutes: float = typer.Option(3.0, help="Length of each test stream."),
     stream_seed: int = typer.Option(100, help="Seed of the first stream."),
     threshold: float | None = typer.Option(None, help="Another detection threshold than the trained one."),
+    every: int | None = typer.Option(None, help="Another inference interval (frames) than the trained one."),
+    smooth: int | None = typer.Option(None, help="Another number of inferences averaged than the trained one."),
     synthetic: bool = typer.Option(True, help="Score the held-out synthesized splits (test, festival)."),
     c: bool = typer.Option(True, help="Also run the compiled program on every stream and compare."),
     as_json: bool = JSON_OPT,
@@ -196,8 +198,10 @@ def kws_evaluate(
     from pocketml.apps.kws import KwsArtifact, StreamSet, evaluate_kws
 
     det = None
-    if threshold is not None:
-        det = replace(KwsArtifact.load(model).detector, threshold=threshold)
+    asked = (("threshold", threshold), ("every_frames", every), ("smooth", smooth))
+    changes = {k: v for k, v in asked if v is not None}
+    if changes:
+        det = replace(KwsArtifact.load(model).detector, **changes)
     plan = StreamSet(n=streams, minutes=minutes, seed=stream_seed) if streams > 0 else None
     bar, update = _progress(as_json)
     with bar:

@@ -5,6 +5,8 @@
     room_impulse(rng, rt60)          exponentially decaying noise tail after a direct path
     mix_at_snr(speech, noise, snr)   noise scaled so speech power / noise power = 10^(snr/10)
     place(word, n, rng)              a word at a random position in an n-sample clip (time shift)
+    perturb_speed(word, factor)      resampled by a factor: pitch, formants and tempo move together
+                                     (a speaker with a shorter or longer vocal tract)
 
 All of it is seeded numpy: the same generator state gives the same audio.
 """
@@ -22,6 +24,8 @@ NOISE_KINDS = ("white", "pink", "brown", "babble")
 class AugmentSpec:
     """How clips are varied (defaults used for every split: the test set is as noisy as training)."""
 
+    speed_probability: float = 0.5  # resample the word by a factor in speed_range (steps of 0.01)
+    speed_range: tuple[float, float] = (0.9, 1.1)
     noise_probability: float = 0.8  # else clean
     snrs_db: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0)
     reverb_probability: float = 0.3
@@ -114,11 +118,23 @@ def background(kind: str, n: int, rng: np.random.Generator, babble_pool: list[np
     return noise(kind if kind != "babble" else "pink", n, rng)
 
 
+def perturb_speed(word: np.ndarray, factor: float, rate: int = 16_000) -> np.ndarray:
+    """The word played ``factor`` times faster (pitch and formants up by ``factor``), by polyphase resampling."""
+    from pocketml.apps.kws.audio import resample
+
+    return resample(word, int(round(rate * factor)), rate)
+
+
 def augment_word(word: np.ndarray, n: int, rng: np.random.Generator, babble_pool: list[np.ndarray],
                  spec: AugmentSpec = AugmentSpec()) -> tuple[np.ndarray, dict]:
     """A spoken word → one augmented clip of ``n`` samples (float32) and what was done to it."""
+    info: dict = {}
+    if rng.random() < spec.speed_probability:
+        factor = round(float(rng.uniform(*spec.speed_range)), 2)
+        word = perturb_speed(word, factor)
+        info["speed"] = factor
     clip, start = place(word, n, rng)
-    info: dict = {"start": start, "length": int(min(len(word), n))}
+    info.update(start=start, length=int(min(len(word), n)))
     if rng.random() < spec.reverb_probability:
         rt60 = float(rng.uniform(*spec.rt60_range_s))
         clip = reverberate(clip, room_impulse(rng, rt60))

@@ -44,7 +44,7 @@ from pocketml.outputs import atomic_path
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SPLITS = ("train", "val", "test", "festival")
 CACHE_ENV = "POCKETML_KWS_CACHE"
-FORMAT = 3  # bump when the cache layout or the generation changes
+FORMAT = 4  # bump when the cache layout or the generation changes
 
 
 def default_cache() -> Path:

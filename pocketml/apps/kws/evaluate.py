@@ -25,20 +25,35 @@ class ClipScore:
     accuracy: float
     per_class: list[float]
     confusion: list[list[int]]  # [true][predicted]
+    by_noise: dict[str, dict] = field(default_factory=dict)  # "clean", "snr 5", ...: {n, accuracy}
 
     def to_dict(self) -> dict:
         return {"name": self.name, "n": self.n, "accuracy": self.accuracy, "per_class": self.per_class,
-                "confusion": self.confusion}
+                "confusion": self.confusion, "by_noise": self.by_noise}
 
 
-def clip_score(artifact: KwsArtifact, mfcc_q16: np.ndarray, y: np.ndarray, name: str) -> ClipScore:
-    """The int8 path the device runs: front-end MFCCs → quantizer → int8 model → argmax."""
+def clip_score(artifact: KwsArtifact, mfcc_q16: np.ndarray, y: np.ndarray, name: str,
+               snr_db: np.ndarray | None = None) -> ClipScore:
+    """The int8 path the device runs: front-end MFCCs → quantizer → int8 model → argmax.
+
+    ``snr_db`` (per clip: inf = no added noise, nan = a silence clip) adds the accuracy of the clean
+    clips (the word, its level, room and the microphone floor: what MLPerf's test set is like) and
+    of each added-noise SNR.
+    """
     pred = artifact.classify(mfcc_q16).argmax(1)
+    y = np.asarray(y)
     k = len(artifact.labels)
     conf = np.zeros((k, k), dtype=np.int64)
-    np.add.at(conf, (np.asarray(y), pred), 1)
+    np.add.at(conf, (y, pred), 1)
     per = [float(conf[i, i] / conf[i].sum()) if conf[i].sum() else float("nan") for i in range(k)]
-    return ClipScore(name, int(len(y)), float(np.mean(pred == y)), per, conf.tolist())
+    groups: dict[str, dict] = {}
+    if snr_db is not None:
+        snr = np.asarray(snr_db, dtype=float)
+        masks = {"clean (no added noise; silence clips included)": ~np.isfinite(snr)}
+        masks.update({f"snr {v:g} dB": snr == v for v in np.unique(snr[np.isfinite(snr)])})
+        groups = {g: {"n": int(m.sum()), "accuracy": float(np.mean(pred[m] == y[m]))} for g, m in masks.items()
+                  if m.any()}
+    return ClipScore(name, int(len(y)), float(np.mean(pred == y)), per, conf.tolist(), groups)
 
 
 @dataclass(frozen=True)
@@ -174,7 +189,7 @@ def evaluate_kws(model: str | Path, *, cache: str | Path | None = None, wavs: st
     if splits or streams is not None:
         data = load_dataset(data_spec_from_dict(artifact.data), cache, frontend=artifact.frontend,
                             progress=progress)  # the training run's cache file (festival included)
-        scores.update({s: clip_score(artifact, data.splits[s].mfcc_q16, data.splits[s].y, s)
+        scores.update({s: clip_score(artifact, data.splits[s].mfcc_q16, data.splits[s].y, s, data.splits[s].snr_db)
                        for s in splits if s in data.splits})
     if wavs is not None:
         clips = load_wav_folder(wavs, artifact.labels)

@@ -97,8 +97,12 @@ def render(run) -> str:
              f"{e(run.settings.device)}; the model alone: <a href='model.html'>model.html</a>. Every figure on "
              "this page was measured by the run that wrote it.</p>", "<h2>Accuracy (int8 front end + int8 model)</h2>",
              _table([(k, v.n, f"{v.accuracy:.2%}") for k, v in acc.items()], ("split", "clips", "12-class accuracy")),
-             "<p>test: held-out espeak-ng voices (accents and variants never trained on); festival: another "
-             "synthesizer, never trained on.</p>"]
+             "<p>test: held-out espeak-ng voices (speakers never trained on); festival: another synthesizer, "
+             "never trained on.</p>"]
+    noise = [(name, group, g["n"], f"{g['accuracy']:.2%}") for name in ("test", "festival") if name in acc
+             for group, g in acc[name].by_noise.items()]
+    if noise:
+        parts.append(_table(noise, ("split", "clips", "n", "accuracy")))
     for name in ("test", "festival"):
         if name in acc:
             parts.append(f"<figure>{confusion_svg(acc[name].confusion, labels, f'{name}: confusion')}</figure>")

@@ -36,7 +36,7 @@ class TrainSpec:
 
     width: int = 32
     blocks: int = 4
-    epochs: int = 20
+    epochs: int = 30
     batch_size: int = 128
     lr: float = 3e-3
     weight_decay: float = 1e-4
