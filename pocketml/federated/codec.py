@@ -12,6 +12,13 @@ so nothing is lost, only delayed (error feedback, Seide et al. 2014; Karimireddy
                + float32 values
     int8-topk  top-k, then the kept values as int8 with one float32 scale
 
+Normalization statistics (BatchNorm's ``running_mean`` / ``running_var``, named by
+:data:`STATISTICS`) are not compressed: they travel dense, as float32 deltas in the array
+``stats``, with no error feedback. They are estimates to be averaged, not gradient steps to be
+delayed: a top-k residual re-sent rounds later on top of a fresh estimate overshoots, and pushed
+``running_var`` below zero (the collapse of issue #17.6, ``docs/federated.md``). They are a few
+hundred bytes of a model's tens of kilobytes.
+
 The encoded update travels as one ArrayRecord of a few flat arrays (few Array objects, so Flower's
 per-object headers stay small); ``decode`` turns it back into a dense delta and checks every field.
 """
@@ -27,6 +34,7 @@ from pocketml.compress.quantize import quantize_weights
 from pocketml.errors import PocketMLError
 
 CODECS = ("none", "int8", "topk", "int8-topk")
+STATISTICS = ("running_mean", "running_var")  # state_dict key endings of averaged statistics (sent dense)
 
 
 class BadUpdate(ValueError):
@@ -59,6 +67,18 @@ class Layout:
             start += n
         return out
 
+    @property
+    def statistics(self) -> np.ndarray:
+        """Boolean mask over the flat vector: True where a value is a normalization statistic."""
+        return np.concatenate([np.full(math.prod(s), k.endswith(STATISTICS), bool)
+                               for k, s in zip(self.keys, self.shapes, strict=True)] or [np.zeros(0, bool)])
+
+    @property
+    def learned(self) -> Layout:
+        """The layout of the tensors the codecs compress (everything but the statistics)."""
+        kept = [(k, s) for k, s in zip(self.keys, self.shapes, strict=True) if not k.endswith(STATISTICS)]
+        return Layout(tuple(k for k, _ in kept), tuple(s for _, s in kept))
+
 
 def check_codec(name: str, topk_fraction: float) -> None:
     """Fail fast on an unknown codec or a top-k fraction outside (0, 1]."""
@@ -70,7 +90,34 @@ def check_codec(name: str, topk_fraction: float) -> None:
 
 
 def encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
-    """Encode a flat float32 delta; returns the arrays that go on the wire."""
+    """Encode a flat float32 delta; returns the arrays that go on the wire.
+
+    The learned tensors are compressed by ``name``; statistics (if any) go dense in ``stats``.
+    """
+    stats = layout.statistics
+    payload = _encode(name, delta[~stats], layout.learned, topk_fraction)
+    if stats.any():
+        payload["stats"] = delta[stats].astype(np.float32)
+    return payload
+
+
+def decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
+    """Dense float32 delta from an encoded payload; raises BadUpdate on anything malformed."""
+    stats = layout.statistics
+    dense = np.zeros(layout.size, np.float32)
+    dense[~stats] = _decode(name, payload, layout.learned)
+    if stats.any():
+        if "stats" not in payload:
+            raise BadUpdate(f"{name} update lacks the array 'stats'")
+        values = payload["stats"]
+        if values.dtype != np.float32 or values.shape != (int(stats.sum()),):
+            raise BadUpdate(f"statistics {values.dtype}{values.shape}; expected float32({int(stats.sum())},)")
+        _finite(values)
+        dense[stats] = values
+    return dense
+
+
+def _encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
     if name == "int8":
         qs, scales = [], []
         for part, shape in zip(_split(delta, layout), layout.shapes, strict=True):
@@ -88,8 +135,7 @@ def encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -
     return {"idx": idx.astype(index_dtype), "q": q.ravel(), "scales": scale}
 
 
-def decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
-    """Dense float32 delta from an encoded payload; raises BadUpdate on anything malformed."""
+def _decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
     n = layout.size
     try:
         if name == "int8":
