@@ -13,8 +13,8 @@ so nothing is lost, only delayed (error feedback, Seide et al. 2014; Karimireddy
     int8-topk  top-k, then the kept values as int8 with one float32 scale
 
 Normalization statistics (BatchNorm's ``running_mean`` / ``running_var``, named by
-:data:`STATISTICS`) are not compressed: they travel dense, as float32 deltas in the array
-``stats``, with no error feedback. They are estimates to be averaged, not gradient steps to be
+:data:`STATISTICS`) are not compressed: they travel dense, as float32 deltas appended to the
+payload's float32 array, with no error feedback. They are estimates to be averaged, not gradient steps to be
 delayed: a top-k residual re-sent rounds later on top of a fresh estimate overshoots, and pushed
 ``running_var`` below zero (the collapse of issue #17.6, ``docs/federated.md``). They are a few
 hundred bytes of a model's tens of kilobytes.
@@ -92,29 +92,40 @@ def check_codec(name: str, topk_fraction: float) -> None:
 def encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
     """Encode a flat float32 delta; returns the arrays that go on the wire.
 
-    The learned tensors are compressed by ``name``; statistics (if any) go dense in ``stats``.
+    The learned tensors are compressed by ``name``; the statistics (if any) are appended, dense, to
+    the payload's float32 array (``val`` for topk, ``scales`` otherwise: no extra Array header).
     """
     stats = layout.statistics
     payload = _encode(name, delta[~stats], layout.learned, topk_fraction)
     if stats.any():
-        payload["stats"] = delta[stats].astype(np.float32)
+        key = _float_array(name)
+        payload[key] = np.concatenate([payload[key], delta[stats].astype(np.float32)])
     return payload
 
 
 def decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
     """Dense float32 delta from an encoded payload; raises BadUpdate on anything malformed."""
     stats = layout.statistics
+    n_stats = int(stats.sum())
     dense = np.zeros(layout.size, np.float32)
+    if n_stats:
+        key = _float_array(name)
+        if key not in payload:
+            raise BadUpdate(f"{name} update lacks the array '{key}'")
+        floats = payload[key]
+        if floats.dtype != np.float32 or floats.ndim != 1 or len(floats) < n_stats:
+            raise BadUpdate(f"'{key}' is {floats.dtype}{floats.shape}; it must end with the {n_stats} "
+                            "float32 statistics")
+        _finite(floats[-n_stats:])
+        dense[stats] = floats[-n_stats:]
+        payload = {**payload, key: floats[:-n_stats]}
     dense[~stats] = _decode(name, payload, layout.learned)
-    if stats.any():
-        if "stats" not in payload:
-            raise BadUpdate(f"{name} update lacks the array 'stats'")
-        values = payload["stats"]
-        if values.dtype != np.float32 or values.shape != (int(stats.sum()),):
-            raise BadUpdate(f"statistics {values.dtype}{values.shape}; expected float32({int(stats.sum())},)")
-        _finite(values)
-        dense[stats] = values
     return dense
+
+
+def _float_array(name: str) -> str:
+    """The float32 array of a codec's payload, which also carries the statistics."""
+    return "val" if name == "topk" else "scales"
 
 
 def _encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
