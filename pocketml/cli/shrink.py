@@ -53,7 +53,8 @@ def shrink(
         from pocketml.models.files import load_model_file
 
         if data is None:
-            raise PocketMLError(f"a {Path(model).suffix} model needs data", "pass --data FILE.npz with x_train, x_test, y_test")
+            raise PocketMLError(f"a {Path(model).suffix} model needs data",
+                                "pass --data FILE.npz with x_train, x_test, y_test")
         net = load_model_file(model)
         calibration, test = load_npz(data)
         train = None

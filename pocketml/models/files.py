@@ -17,9 +17,6 @@ from torch import nn
 from pocketml.errors import PocketMLError
 
 
-MODEL_SUFFIXES = (".onnx", ".pt2")
-
-
 def load_model_file(path: str | Path) -> nn.Module:
     """Load an ONNX model (``.onnx``: safe from anyone) or a ``torch.export`` program (``.pt2``: runs
     its author's code; saved with ``torch.export.save(torch.export.export(model, (x,)), path)``)."""

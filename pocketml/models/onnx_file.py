@@ -48,9 +48,10 @@ class OnnxNode:
 class OnnxModule(nn.Module):
     """An ONNX graph run node by node with torch functions.
 
-    Float weights are buffers (the graph is for inference); integer constants and op settings given as inputs (shapes, pads,
-    clip bounds: :data:`STATIC`) stay numpy arrays. ``input_shape`` is the per-sample shape the file
-    declares (``None`` for a symbolic dimension); other data is refused naming both shapes.
+    Float weights are buffers (the graph is for inference); integer constants and settings given as
+    inputs (shapes, pads, clip bounds: :data:`STATIC`) stay numpy arrays. ``input_shape`` is the
+    per-sample shape the file declares (``None`` for a symbolic dimension); other data is refused
+    naming both shapes.
     """
 
     def __init__(self, nodes: list[OnnxNode], weights: dict[str, np.ndarray], input_name: str,
@@ -96,21 +97,23 @@ def load_onnx(path: str | Path) -> OnnxModule:
     path = Path(path)
     try:
         proto = onnx.load(str(path), load_external_data=False)
-        onnx.checker.check_model(proto)
+        external = [t.name for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+        if not external:
+            onnx.checker.check_model(proto)
     except Exception as exc:  # DecodeError, ValidationError, ...: a damaged or foreign file
         raise PocketMLError(f"model file {path} is not a valid ONNX model ({type(exc).__name__}: "
                             f"{_first_line(exc)})",
                             "export it again with torch.onnx.export(model, (x,), 'net.onnx'); "
                             "the file may be truncated or not ONNX") from exc
+    if external:  # a model may not make pocketml open other files
+        raise PocketMLError(f"model file {path} keeps tensor '{external[0]}' in an external file",
+                            "export with the weights inside: torch.onnx.export(..., external_data=False)")
     graph = proto.graph
     if proto.functions or any(o.domain not in ("", "ai.onnx") for o in proto.opset_import):
         raise PocketMLError(f"model file {path} uses custom ONNX functions or domains",
                             f"export with standard ONNX ops only: {SUPPORTED_ONNX}")
     weights: dict[str, np.ndarray] = {}
     for init in graph.initializer:
-        if init.data_location == onnx.TensorProto.EXTERNAL:
-            raise PocketMLError(f"model file {path} keeps tensor '{init.name}' in an external file",
-                                "export with the weights inside: torch.onnx.export(..., external_data=False)")
         weights[init.name] = _tensor(numpy_helper.to_array(init))
     inputs = [i for i in graph.input if i.name not in weights]
     if len(inputs) != 1 or len(graph.output) != 1:
