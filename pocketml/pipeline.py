@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from pocketml.compress.quantize import quantize
-from pocketml.data.dataset import Split, check_inputs
+from pocketml.data.dataset import Split, check_inputs, check_labels
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import measure_sections
 from pocketml.deploy.cortexm import measure_for_device
@@ -91,12 +91,13 @@ def shrink(
     folder.check()  # before any training: a folder we may not write fails now, not after
     stages: list[Stage] = list(before)
 
-    calibration = check_inputs(calibration, None, "calibration")
-    shape = tuple(calibration.shape[1:])
-    test_x = check_inputs(test.x, shape, "test")
-    if test.y is not None and len(test.y) != len(test_x):  # y None: outputs are not class scores
-        raise PocketMLError(f"the test set has {len(test_x)} inputs but {len(test.y)} labels",
-                            "pass one label per test input")
+    calibration = check_inputs(calibration, None, "calibration", varied=True)
+    test_x = check_inputs(test.x, None, "test")
+    if test_x.shape[1:] != calibration.shape[1:]:
+        raise PocketMLError(f"the test samples have shape {test_x.shape[1:]}, the calibration samples "
+                            f"{calibration.shape[1:]}", "give both the model's input shape (PyTorch layout, batch first)")
+    if test.y is not None:  # y None: outputs are not class scores
+        test = Split(test_x, check_labels(test.y, len(test_x), "test.y"))
 
     compressed = None
     if recipe is not None or target_flash is not None:  # compress/: validated before any training
@@ -111,7 +112,10 @@ def shrink(
             qgraph = quantize(graph, calibration)
         else:
             qgraph = compressed.qgraph
-        float_pred = predict_logits(model, test_x).reshape(len(test_x), -1).argmax(1)
+        float_logits = predict_logits(model, test_x).reshape(len(test_x), -1)
+        if test.y is not None:  # labels must name one of the model's outputs
+            check_labels(test.y, len(test_x), "test.y", n_classes=float_logits.shape[1])
+        float_pred = float_logits.argmax(1)
         x_q = qgraph.quantize_input(test_x)
         ref_out = qgraph.run(x_q)
         acc_float = _accuracy(float_pred, test.y)

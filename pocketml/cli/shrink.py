@@ -55,14 +55,13 @@ def shrink(
         if data is None:
             raise PocketMLError(f"a {Path(model).suffix} model needs data",
                                 "pass --data FILE.npz with x_train, x_test, y_test")
+        calibration, test = load_npz(data)  # data first: it is checked without loading the model
         net = load_model_file(model)
-        calibration, test = load_npz(data)
         train = None
         if recipe is not None or target_flash is not None:  # training recipes use y_train if present
-            import numpy as np
+            from pocketml.data.files import load_train_split
 
-            with np.load(data) as npz:
-                train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
+            train = load_train_split(data)
         result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                             recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force)
     else:
