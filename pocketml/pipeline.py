@@ -95,7 +95,8 @@ def shrink(
     test_x = check_inputs(test.x, None, "test")
     if test_x.shape[1:] != calibration.shape[1:]:
         raise PocketMLError(f"the test samples have shape {test_x.shape[1:]}, the calibration samples "
-                            f"{calibration.shape[1:]}", "give both the model's input shape (PyTorch layout, batch first)")
+                            f"{calibration.shape[1:]}",
+                            "give both the model's input shape (PyTorch layout, batch first)")
     if test.y is not None:  # y None: outputs are not class scores
         test = Split(test_x, check_labels(test.y, len(test_x), "test.y"))
 
