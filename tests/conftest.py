@@ -57,12 +57,16 @@ def cli_main(capsys, monkeypatch):
 
     Returns a function ``(*args) -> MainRun``; every run is checked to print no traceback.
     """
+    import logging
     import signal
     import sys
 
     from pocketml.cli import main
 
     previous = signal.getsignal(signal.SIGTERM)
+    # Flower's log handler keeps the stderr of the test that imported it (closed by pytest since):
+    # without this, logging prints its own "--- Logging error ---" traceback about that stream
+    monkeypatch.setattr(logging, "raiseExceptions", False)
 
     def run(*args) -> MainRun:
         monkeypatch.setattr(sys, "argv", ["pocketml", *map(str, args)])
