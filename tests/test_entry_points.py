@@ -195,3 +195,16 @@ def test_main_py_entry_point_runs_main(tmp_path):
                            "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_verify_names_a_truncated_model_tflite_before_any_runtime(nano_result, tmp_path, cli_main):
+    import shutil
+
+    _, out = nano_result
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    data = (copy / "model.tflite").read_bytes()
+    (copy / "model.tflite").write_bytes(data[: len(data) // 2])
+    run = cli_main("verify", copy, "--no-probe-arena")
+    assert run.code == 1 and "is a damaged TFLite flatbuffer" in run.err and "regenerate it" in run.err
+    assert "exit status" not in run.err and "make -C" not in run.err

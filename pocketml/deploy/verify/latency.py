@@ -190,8 +190,9 @@ def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray,
             from pocketml.deploy.tflite.runtimes import TFLITE_FIX
 
             why = child_failure("timing the C beside TFLite Micro", proc.returncode, proc.stderr)
-            fix = (TFLITE_FIX if proc.returncode < 0 else
-                   "check that `make -C OUT/c` builds and that `pocketml verify OUT --runtimes tflm` runs")
+            fix = (TFLITE_FIX if proc.returncode < 0 else  # a crash: TFLite Micro on a damaged model, most likely
+                   "the .tflite may be damaged (regenerate it with `pocketml shrink`), or OUT/c may not build "
+                   "(check `make -C OUT/c`)")
             raise PocketMLError(f"{why} ({tflite})", fix)
         with np.load(out_path) as z:
             c_seconds, tflm_seconds = tuple(map(float, z["c"])), tuple(map(float, z["tflm"]))
