@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +44,8 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
             return {key: npz[key] for key in npz.files}
     except PocketMLError:
         raise
-    except (OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-            zlib.error) as exc:  # a damaged archive or member: numpy's and zipfile's reasons vary
+    except Exception as exc:  # a damaged archive or member: zipfile's, zlib's and numpy's header parser's
+        # reasons vary (BadZipFile, zlib.error, ValueError, EOFError, tokenize.TokenError, SyntaxError, ...)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise PocketMLError(f"data file {path} could not be read: {reason}", WRITE_IT) from exc
 
