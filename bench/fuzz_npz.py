@@ -57,6 +57,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(f"| {counts.cases} | {counts.clean_errors} | {counts.unchanged} | {counts.ran} | {len(counts.crashes)} |")
     print("\nby kind of damage: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.kinds.items())))
+    print("accepted, by kind: " + ", ".join(f"{k}: {v} {outcome}" for (k, outcome), v in
+                                             sorted(counts.outcomes.items()) if outcome != "clean error"))
     for crash in counts.crashes:
         print("CRASH", crash)
 

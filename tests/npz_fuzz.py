@@ -45,6 +45,7 @@ class FuzzCounts:
     ran: int = 0  # accepted with different arrays, run end to end: exit 0 or a clean exit 1
     not_run: int = 0  # accepted with different arrays, over the end-to-end budget (the bench runs them all)
     kinds: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)  # (kind of damage, outcome) -> cases
     crashes: list[str] = field(default_factory=list)
 
 
@@ -167,6 +168,7 @@ def fuzz(original: Path, n: int, seed: int, work: Path, cli: Callable[..., tuple
                              and "Traceback" not in err)
             if code == 1 and one_paragraph and not out.exists():
                 counts.clean_errors += 1
+                counts.outcomes[kind, "clean error"] += 1
             else:
                 counts.crashes.append(f"case {i} ({kind}): exit {code}, OUT left: {out.exists()}: {err[-300:]}")
             continue
@@ -176,11 +178,14 @@ def fuzz(original: Path, n: int, seed: int, work: Path, cli: Callable[..., tuple
         if (np.array_equal(x, good_x) and np.array_equal(test.x, good_test.x)
                 and np.array_equal(test.y, good_test.y)):
             counts.unchanged += 1
+            counts.outcomes[kind, "unchanged"] += 1
         elif run is not None and (run_budget is None or counts.ran < run_budget):
             code = run(path)
             counts.ran += 1
+            counts.outcomes[kind, f"ran, exit {code}"] += 1
             if code not in (0, 1):
                 counts.crashes.append(f"case {i} ({kind}): end-to-end run exited {code}")
         else:
             counts.not_run += 1
+            counts.outcomes[kind, "not run"] += 1
     return counts
