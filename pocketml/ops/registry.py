@@ -18,6 +18,7 @@ from pocketml.ops import (
     conv2d,
     depthwise_conv2d,
     fully_connected,
+    leaky_relu,
     max_pool2d,
     mean,
     pad,
@@ -40,6 +41,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     pad.SPEC,
     relu.SPEC,
     relu6.SPEC,
+    leaky_relu.SPEC,
     softmax.SPEC,
     reshape.SPEC,
 )}
