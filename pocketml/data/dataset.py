@@ -78,8 +78,10 @@ def check_labels(y: np.ndarray, n: int, what: str, *, n_classes: int | None = No
     if y.ndim == 2 and y.shape[0] == n:
         raise PocketMLError(f"{what} has shape {y.shape}: one-hot or score rows, not class ids",
                             "pass one integer class id per sample, e.g. y.argmax(axis=1)")
-    if y.ndim != 1 or len(y) != n:
-        raise PocketMLError(f"{what} has shape {y.shape}, but there are {n} samples",
+    if y.ndim == 1 and len(y) != n:
+        raise PocketMLError(f"{what} has {len(y)} labels for {n} samples", "pass one label per sample")
+    if y.ndim != 1:
+        raise PocketMLError(f"{what} has shape {y.shape}, not one label per sample ({n} samples)",
                             "pass one integer class label per sample (a 1-D array)")
     if np.issubdtype(y.dtype, np.floating):
         bad = np.flatnonzero(~np.isfinite(y))
