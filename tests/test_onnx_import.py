@@ -60,7 +60,7 @@ def test_onnx_model_matches_onnxruntime_and_shrinks_to_exact_c(onnx_file, tmp_pa
         ours = module(torch.as_tensor(x)).numpy()
     assert np.abs(ours - _onnxruntime(onnx_file, x)).max() < 1e-5
     result = shrink(module, x, (x, y), "pico", tmp_path / "out", name="net")
-    assert result.c_mismatches == 0 and result.verify["exact"] is True
+    assert result.c_mismatches == 0 and result.verify.exact is True
     assert [row.kind for row in result.layers][:2] == ["conv2d", "max_pool2d"]  # BatchNorm folded, ReLU fused
 
 
