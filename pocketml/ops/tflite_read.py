@@ -51,9 +51,12 @@ class TFLiteReader:
         return self.sub.Tensors(i)
 
     def tname(self, i: int) -> str:
+        """``t<index>:<name>``; the name as the file gives it, made printable and cut to 48 characters
+        (a damaged file's name can be any bytes, and it ends up in messages)."""
         i = self.alias.get(int(i), int(i))
-        raw = self.tensor(i).Name()
-        return f"t{i}:{raw.decode(errors='replace') if raw else ''}"
+        raw = (self.tensor(i).Name() or b"").decode(errors="replace")
+        name = "".join(ch if ch.isprintable() else "?" for ch in raw[:48]) + ("..." if len(raw) > 48 else "")
+        return f"t{i}:{name}"
 
     def shape(self, i: int) -> tuple[int, ...]:
         t = self.tensor(i)
