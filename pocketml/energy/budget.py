@@ -1,7 +1,7 @@
 """The energy budget of a deployed model: per inference, per message, per day, and the battery's life.
 
-    t_inf  = cycles / clock                       cycles = QEMU instruction count (1 instruction per
-                                                  cycle, a lower bound), else the cost-model estimate
+    t_inf  = cycles / clock                       cycles: the model's one estimate (devices/cost.py: the
+                                                  QEMU instruction count when it ran, else the MAC model)
     E_inf  = P_active x t_inf                     P_active: the board's catalogue figure at its clock
     E_msg  = radio.message_joules(bytes sent per message)
     P_avg  = (E_inf + m x E_msg) x rate + P_sleep x (1 - rate x t_inf) + P_radio_idle
@@ -17,7 +17,7 @@ every output. ``EnergyBudget.to_dict()`` names each unit in its key (``_j``, ``_
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pocketml.devices.device import Device
@@ -119,12 +119,57 @@ class EnergyBudget:
         }
 
 
-def inference_cycles(instructions: int | None, estimated_cycles: float) -> tuple[float, str]:
-    """Cycles per inference: the measured instruction count when there is one, else the cost model."""
-    if instructions:
-        return float(instructions), ("QEMU instruction count of the Cortex-M build at 1 instruction per cycle "
-                                     "(a lower bound on cycles)")
-    return float(estimated_cycles), "cost-model estimate (pocketml.devices.cost: MACs x cycles per MAC)"
+@dataclass(frozen=True)
+class InferenceProfile:
+    """What the energy budget needs to know of a deployed model, whatever it came from.
+
+    Built by ``Result.profile()`` (the pipeline, in memory) or ``result.profile_from_json`` (an OUT
+    folder's result.json): the energy floor never reads the top's file format.
+
+    A program that runs on a fixed schedule (a keyword spotter listening continuously) sets
+    ``rate_hz`` (its inferences per second: the budget's rate), ``messages_per_inference`` (the
+    share of inferences whose result is sent: its detections) and ``workload`` (what one
+    "inference" stands for, recorded in the budget).
+    """
+
+    device: Device
+    cycles: float  # per inference: the deployed model's one estimate (devices/cost.py)
+    cycles_method: str
+    raw_bytes: int  # the input one inference consumes (what sending the raw data would cost)
+    result_bytes: int  # sent after every inference: every output, one byte each
+    update_bytes: int  # a model update (the int8 weights), for the federated comparison
+    macs: int
+    rate_hz: float | None = None
+    messages_per_inference: float = 1.0
+    workload: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # added to the budget's warnings (what the figures leave out)
+
+
+def default_radio(device: Device) -> str:
+    """The board's own radio if pocketml models it (ble, lora, nbiot, wifi), else BLE."""
+    return next((r for r in device.radios if r in RADIOS), "ble")
+
+
+def budget_for(profile: InferenceProfile, rate: str | float | None = None, *, radio: str | None = None,
+               battery: str = "cr2032") -> EnergyBudget:
+    """:func:`energy_budget` of a deployed model (its board's own radio by default).
+
+    ``rate`` defaults to 1/min, or to the profile's own schedule (``rate_hz``), which another rate
+    may not replace.
+    """
+    if profile.rate_hz is not None:
+        if rate is not None and abs(parse_rate(rate) - profile.rate_hz) > 1e-9 * profile.rate_hz:
+            raise PocketMLError(f"this program listens continuously: it runs {profile.rate_hz:g} inferences per "
+                                f"second on its own schedule, not {rate}",
+                                "leave the rate out, or rebuild the program with another schedule "
+                                "(e.g. `pocketml kws train --every`)")
+        rate = profile.rate_hz
+    budget = energy_budget(profile.device, profile.cycles, profile.cycles_method, "1/min" if rate is None else rate,
+                           radio=radio or default_radio(profile.device), battery=battery,
+                           result_bytes=profile.result_bytes, raw_bytes=profile.raw_bytes,
+                           update_bytes=profile.update_bytes, macs=profile.macs,
+                           messages_per_inference=profile.messages_per_inference, workload=profile.workload)
+    return replace(budget, warnings=[*budget.warnings, *profile.notes]) if profile.notes else budget
 
 
 def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str | float, *,

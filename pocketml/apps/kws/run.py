@@ -261,10 +261,11 @@ def _streaming_result(work: Path, settings: KwsSettings, cortexm: dict | None, e
                 "4-byte message per detection at 10 detections per hour (the test streams held "
                 f"{per_hour:.0f} keywords per hour); microphone and ADC power are not included",
         "method": "QEMU instruction counts of the whole program (pocketml.apps.kws.cortexm)"}
-    from pocketml.energy import budget_from_result
+    from pocketml.energy import budget_for
+    from pocketml.result import profile_from_json
 
     try:
-        budget = budget_from_result(doc).to_dict()
+        budget = budget_for(profile_from_json(doc)).to_dict()
     except PocketMLError as exc:
         budget = {"error": exc.problem}
     doc["energy"] = budget

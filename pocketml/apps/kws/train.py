@@ -29,7 +29,7 @@ class TrainSpec:
     width : DS-CNN channels (default 32: a quarter of the MACs of MLPerf Tiny's 64, so the model can run
         several times a second on a Cortex-M4 while listening continuously).
     blocks : depthwise-separable blocks (default 4).
-    epochs, batch_size, lr, weight_decay : float training (Adam, cosine schedule).
+    epochs, batch_size, lr : float training (``models.train.fit``: Adam, cosine schedule).
     qat_epochs, qat_lr : quantization-aware training inside ``shrink`` (recipe stage ``qat``).
     time_mask : SpecAugment-style masking of up to this many frames per training clip (0: off).
     """
@@ -39,7 +39,6 @@ class TrainSpec:
     epochs: int = 30
     batch_size: int = 128
     lr: float = 3e-3
-    weight_decay: float = 1e-4
     qat_epochs: int = 3
     qat_lr: float = 2e-4
     time_mask: int = 6
@@ -84,33 +83,28 @@ def predict(model: nn.Module, x: np.ndarray, batch: int = 512) -> np.ndarray:
 def train_float(model: DSCNN, x: np.ndarray, y: np.ndarray, spec: TrainSpec, seed: int,
                 val: tuple[np.ndarray, np.ndarray] | None = None,
                 progress: Callable[[str, int, int], None] | None = None) -> tuple[DSCNN, list[dict]]:
-    """Adam + cosine on cross-entropy of the logits; returns (model in eval mode, per-epoch history)."""
-    gen = torch.Generator().manual_seed(seed)
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    steps = spec.epochs * ((len(x) + spec.batch_size - 1) // spec.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=spec.lr, total_steps=steps, pct_start=0.1)
+    """Cross-entropy of the logits with pocketml's one training loop (``models.train.fit``: Adam,
+    cosine schedule, seeded batches) and time masks; returns (model in eval mode, per-epoch history)."""
+    from pocketml.models.train import fit
+
+    masks = torch.Generator().manual_seed(seed + 1)
     loss_fn = nn.CrossEntropyLoss()
-    history = []
-    for epoch in range(spec.epochs):
-        model.train()
-        order = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for start in range(0, len(xt), spec.batch_size):
-            idx = order[start:start + spec.batch_size]
-            xb = _time_mask(xt[idx], spec.time_mask, gen)
-            opt.zero_grad()
-            loss = loss_fn(logits(model, xb), yt[idx])
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        row = {"epoch": epoch + 1, "loss": total / len(xt)}
+    history: list[dict] = []
+
+    def batch_loss(m: DSCNN, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return loss_fn(logits(m, _time_mask(xb, spec.time_mask, masks)), yb)
+
+    def after_epoch(epoch: int, loss: float) -> str:
+        row = {"epoch": epoch + 1, "loss": loss}
         if val is not None:
             row["val_accuracy"] = float(np.mean(predict(model, val[0]).argmax(1) == val[1]))
         history.append(row)
         if progress is not None:
             progress("training", epoch + 1, spec.epochs)
+        return f"val {row.get('val_accuracy', float('nan')):.3f}"
+
+    fit(model, (torch.as_tensor(x), torch.as_tensor(y)), batch_loss, epochs=spec.epochs, batch_size=spec.batch_size,
+        seed=seed, lr=spec.lr, after_epoch=after_epoch, min_batch=2)
     return model.eval(), history
 
 
