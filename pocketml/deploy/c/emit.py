@@ -23,6 +23,7 @@ import numpy as np
 
 from pocketml._version import __version__
 from pocketml.deploy.c import kernel_params
+from pocketml.deploy.c.dsp import PORTABLE, DspLayer, KernelTarget, dsp_layer
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan
 
@@ -51,12 +52,18 @@ def c_identifier(name: str) -> str:
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
-           weights: dict | None = None) -> CSource:
-    """``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see weights.py)."""
+           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE) -> CSource:
+    """``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see weights.py).
+
+    ``kernels``: the portable C (default, any compiler), or the kernels for cores with the DSP
+    extension built for speed or size (``dsp.py``; they need an Arm compiler, ``<arm_acle.h>``).
+    """
     from pocketml.deploy.c.weights import decoder_files, emit_encoded, scratch_bytes
 
     p = c_identifier(name or graph.name)
     weights = weights or {}
+    dsp_layers: list[DspLayer] = []
+    portable_kinds: set[str] = set()
     arrays: list[str] = []
     if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
         arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
@@ -86,11 +93,21 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         return f"&{p}_arena[{offset}]"
 
     order = getattr(plan, "order", None) or range(len(graph.ops))  # the planner may reorder ops
-    for op, data in ((graph.ops[i], graph.op_data[i]) for i in order):
+    for index in order:
+        op, data = graph.ops[index], graph.op_data[index]
         if op.kind == "reshape":
             calls.append(f"  /* {op.name}: RESHAPE, no data moves (output aliases input) */")
             continue
+        mark = f"  POCKETML_PROFILE_LAYER({index});"  # the per-layer profile's timer (pocketml profile)
         ident = c_identifier(op.name)
+        layer = dsp_layer(op, data, graph, ident, array, kernels, p) if op.name not in weights else None
+        if layer is not None:  # the DSP kernel of this layer (dsp.py); its struct is counted as code
+            dsp_layers.append(layer)
+            params.extend(layer.definitions(f"{p}_{ident}", kernels.optimize))
+            calls += [layer.call(f"{p}_{ident}", kernels.optimize, [where(t) for t in op.inputs],
+                                 where(op.output), op.name), mark]
+            continue
+        portable_kinds.add(op.kind)
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
         if op.kind in ("conv2d", "fully_connected"):
             if op.name in weights:  # the kernel's layout (conv2d: HWIO), see kernel_params.stored_weights
@@ -122,25 +139,43 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
             fields = kernel_params.kernel_fields(op, data, graph, ident, array)
         params.append(f"static const pocketml_{op.kind}_params {p}_{ident} = {{{fields}}};")
         sizes[f"{p}_{ident}"] = 0  # a small struct; counted in the measured object sizes, not here
-        calls.append(kernel_params.kernel_call(op, f"{p}_{ident}", where))
+        calls += [kernel_params.kernel_call(op, f"{p}_{ident}", where), mark]
 
-    kinds = sorted({op.kind for op in graph.ops if op.kind in KERNEL_FILES})
+    kinds = sorted(k for k in portable_kinds if k in KERNEL_FILES)
+    dsp_kinds = sorted({layer.kind for layer in dsp_layers})
+    dsp_sources = [f"{k}.c" for k in dsp_kinds] if kernels.optimize == "size" else []
+    arrays[:0] = _dsp_buffers(p, dsp_layers)
     decoders = decoder_files(weights)
     model_c = _model_c(graph, plan, p, arrays, params, calls)
-    if decoders:
-        model_c = model_c.replace('#include "pocketml_ops.h"', '#include "pocketml_ops.h"\n#include "pocketml_weights.h"', 1)
+    includes = ["pocketml_weights.h"] * bool(decoders) + [f"{k}.h" for k in dsp_kinds]
+    if includes:
+        model_c = model_c.replace('#include "pocketml_ops.h"', "\n".join(
+            ['#include "pocketml_ops.h"', *(f'#include "{h}"' for h in includes)]), 1)
     files = {
         "model.h": _model_h(graph, plan, p),
         "model.c": model_c,
         "main.c": _main_c(p),
-        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds] + decoders),
+        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
     for fname in (*RUNTIME_COMMON, *(KERNEL_FILES[k] for k in kinds),
+                  *(["pocketml_dsp.h", *(f"{k}.h" for k in dsp_kinds), *dsp_sources] if dsp_kinds else []),
                   *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
     const = {k: v for k, v in sizes.items() if v}
     return CSource(files, p, sum(const.values()), const)
+
+
+def _dsp_buffers(p: str, layers: list[DspLayer]) -> list[str]:
+    """The static buffers the DSP layers share (one layer runs at a time): widened operands, gathered fields."""
+    lines = []
+    words = max((layer.scratch_words for layer in layers), default=0)
+    patch = max((layer.patch_bytes for layer in layers), default=0)
+    if words:
+        lines.append(f"static int32_t {p}_dsp_scratch[{words}];  /* operands widened to int16 pairs */")
+    if patch:
+        lines.append(f"static int8_t {p}_dsp_patch[{patch}];  /* receptive fields gathered as int8 */")
+    return lines
 
 
 _NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16}
@@ -240,6 +275,10 @@ def _model_c(graph, plan, p, arrays, params, calls) -> str:
                   + ", ".join(f"output + {P}_OUTPUT{k}_OFFSET" for k in range(n_out)) + ");", "}", ""]
     lines = [_banner(f"Model '{graph.name}': weights, memory plan and op sequence."),
              '#include "model.h"', '#include "pocketml_ops.h"', "",
+             "#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */",
+             "void pocketml_profile_layer(int32_t op);",
+             "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
+             "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
              *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
              *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",

@@ -28,7 +28,8 @@ from pathlib import Path
 from pocketml.deploy.cortexm.toolchain import core_target, require_tool
 from pocketml.errors import PocketMLError
 
-OPT_FLAGS = ("-Os", "-std=c99", "-ffunction-sections", "-fdata-sections")
+OPT_FLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections")
+OPT_LEVELS = ("-Os", "-O2")  # size (the default) or speed: what `--optimize` picks
 WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
 FLASH_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data")
 RAM_SECTIONS = (".data", ".bss")
@@ -72,8 +73,18 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
     return invoke.group(1), int(sizes["INPUT"]), int(sizes["OUTPUT"])
 
 
-def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None) -> CortexMBuild:
-    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware."""
+def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
+                  opt: str = "-Os", profile: bool = False) -> CortexMBuild:
+    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
+
+    ``opt``: ``-Os`` or ``-O2``. ``profile``: build with ``-DPOCKETML_PROFILE``, so the firmware
+    times every layer (``QemuRun.layer_instructions``); the model-only ELF then resolves the timer
+    to an empty address and its sizes include the timer calls.
+    """
+    defines = ("POCKETML_PROFILE",) if profile else ()
+    if opt not in OPT_LEVELS:
+        raise PocketMLError(f"optimization level {opt!r} is not one pocketml builds with",
+                            f"use one of {', '.join(OPT_LEVELS)}")
     c_dir = Path(c_dir)
     target = core_target(core)
     gcc = require_tool("arm-none-eabi-gcc")
@@ -89,19 +100,21 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     objects = []
     for src in sources:
         obj = work / f"{src.stem}.o"
-        _run([gcc, *target.cpu_flags, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
-              f"-I{c_dir}", "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
+        _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
+              "-fcallgraph-info=su", f"-I{c_dir}", "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
         objects.append(obj)
     link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     model_elf = work / "model.elf"
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
+          *(["-Wl,--defsym=pocketml_profile_layer=0"] if profile else []),
           *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
 
     harness = work / "harness.c"
     harness.write_text((firmware_dir / "harness.c").read_text()
                        .replace("@P@", prefix.upper()).replace("@p@", prefix))
     harness_obj = work / "harness.o"
-    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness),
+    _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", *(f"-D{d}" for d in defines),
+          f"-I{c_dir}", "-c", str(harness),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), "-lc", "-lgcc",

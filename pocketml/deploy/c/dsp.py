@@ -1,0 +1,174 @@
+"""Kernels for cores with the DSP extension: which layer gets one, and its constants in the kernel's order.
+
+The emitter (``emit.py``) asks :func:`dsp_layer` for every op when the target core has the
+Armv7E-M DSP extension (Cortex-M4/M7/M33, ``simd = "armv7e-m-dsp"`` in the catalogue). It answers
+with the parameter struct, the call and the files the layer needs, or None: that layer keeps the
+portable kernel (an op kind without a DSP kernel, or constants the fast requantization cannot
+take; see ``runtime/pocketml_dsp.h``). Nothing here changes a result: the DSP kernels compute the
+portable kernels' integers, and the tests hold them to the reference byte for byte.
+
+What an ahead-of-time compiler knows and an interpreter does not is used twice:
+
+* weights are stored in the order and width the inner loop reads them (:func:`conv_weights`):
+  int16 pairs for ``optimize="speed"`` (no unpacking in the loop, twice the flash), int8 words
+  widened in the loop for ``optimize="size"``; input offsets are folded into the biases and
+  every per-channel constant of the requantization is precomputed (:func:`channel_table`);
+* shapes are constants: built for speed, every layer gets its own C function that inlines the
+  kernel with its ``static const`` parameters, so the compiler folds loop bounds and strides;
+  built for size, every layer calls one shared out-of-line copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pocketml.deploy.c.kernel_params import folded_bias
+from pocketml.errors import PocketMLError
+
+OPTIMIZE = ("speed", "size")
+DSP_SIMD = "armv7e-m-dsp"
+INT32_LIMIT = 2**31
+
+
+@dataclass(frozen=True)
+class KernelTarget:
+    """Which kernels the emitter writes: the portable C, or the DSP kernels built for speed or size."""
+
+    dsp: bool = False
+    optimize: str = "speed"
+
+    def __post_init__(self) -> None:
+        if self.optimize not in OPTIMIZE:
+            raise PocketMLError(f"optimize must be one of {', '.join(OPTIMIZE)}, got {self.optimize!r}",
+                                "pass --optimize speed (fewer instructions) or --optimize size (less flash)")
+
+    @property
+    def label(self) -> str:
+        return f"dsp-{self.optimize}" if self.dsp else "portable"
+
+
+PORTABLE = KernelTarget()
+
+
+def has_dsp(device: Any) -> bool:
+    """The board's core runs the DSP kernels (Armv7E-M / Armv8-M Main with the DSP extension)."""
+    return getattr(device, "simd", "none") == DSP_SIMD and str(getattr(device, "core", "")).startswith("cortex-m")
+
+
+@dataclass(frozen=True)
+class DspLayer:
+    """One layer's DSP kernel: its parameter struct, what it calls, and what it needs."""
+
+    kind: str            # the runtime header / source stem, e.g. "conv2d_dsp"
+    struct: str          # the C type of the parameters
+    fields: str          # their initialiser, without braces
+    scratch_words: int = 0   # int32 words of the shared widening buffer
+    patch_bytes: int = 0     # bytes of the shared int8 gather buffer
+    inputs: int = 1          # activation inputs of the kernel
+
+    def definitions(self, symbol: str, optimize: str) -> list[str]:
+        """The parameters, and built for speed the layer's own function (kernel inlined, constants folded)."""
+        lines = [f"static const {self.struct} {symbol} = {{{self.fields}}};"]
+        if optimize == "speed":
+            ins = ", ".join(f"const int8_t *input{k}" for k in range(self.inputs))
+            args = ", ".join(f"input{k}" for k in range(self.inputs))
+            lines += [f"static __attribute__((noinline)) void {symbol}_run({ins}, int8_t *output) {{",
+                      f"  pocketml_{self.kind}_body(&{symbol}, {args}, output);", "}"]
+        return lines
+
+    def call(self, symbol: str, optimize: str, inputs: list[str], output: str, name: str) -> str:
+        args = ", ".join([*inputs, output])
+        if optimize == "speed":
+            return f"  {symbol}_run({args});  /* {name} */"
+        return f"  pocketml_{self.kind}(&{symbol}, {args});  /* {name} */"
+
+
+def dsp_layer(op: Any, data: Any, graph: Any, ident: str, array: Callable[[str, str, np.ndarray], str],
+              target: KernelTarget, prefix: str) -> DspLayer | None:
+    """The DSP kernel for ``op``, or None to keep the portable one. Declares its arrays through ``array``."""
+    if not target.dsp:
+        return None
+    if op.kind == "conv2d":
+        return _conv2d(op, data, graph, ident, array, target, prefix)
+    return None
+
+
+def _conv2d(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
+    (ih, iw, ic), (oh, ow, oc) = x.shape, y.shape
+    _, kh, kw, _ = op.weight.shape
+    rq = data.requant
+    table = channel_table(op.weight, op.bias, data.input_offset, rq, channel_axis=0)
+    if table is None:
+        return None
+    taps = kh * kw * ic
+    depth = -(-taps // 4) * 4
+    direct = int(kh == 1 and kw == 1 and tuple(op.padding) == (0, 0) and ic % 4 == 0)
+    weights = conv_weights(op.weight.reshape(oc, taps), depth, wide=target.optimize == "speed")
+    w = array("int32_t", f"{ident}_dsp_weights", weights)
+    ch = array("int32_t", f"{ident}_dsp_channels", pad_channels(table, 2))
+    fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, "
+              f"{op.padding[0]}, {op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, {depth}, "
+              f"{-data.input_offset}, {rq.act_min}, {rq.act_max}, {int(np.any(rq.left_shift > 0))}, "
+              f"{int(target.optimize == 'speed')}, {direct}, {w}, "
+              f"(const pocketml_dsp_channel *){ch}, {prefix}_dsp_scratch, "
+              f"{'0' if direct else prefix + '_dsp_patch'}")
+    return DspLayer("conv2d_dsp", "pocketml_conv2d_dsp_params", fields, scratch_words=depth,
+                    patch_bytes=0 if direct else 2 * depth)
+
+
+def channel_table(weight: np.ndarray, bias: np.ndarray, input_offset: int, rq: Any,
+                  channel_axis: int = 0) -> np.ndarray | None:
+    """Per output channel ``{folded bias, multiplier, nudge, shift}`` (``pocketml_dsp_channel``), int32 [C, 4].
+
+    None when the fast requantization of ``pocketml_dsp.h`` cannot be proven exact for every
+    reachable accumulator: a channel with no right shift, ``2 * |acc| * 2^l`` reaching 2^31, or
+    the nudged sum leaving int32.
+    """
+    w = np.moveaxis(np.asarray(weight, np.int64), channel_axis, 0).reshape(np.shape(weight)[channel_axis], -1)
+    right = np.asarray(rq.right_shift, np.int64)
+    left = np.asarray(rq.left_shift, np.int64)
+    if right.min(initial=1) < 1 or right.max(initial=1) > 31 or left.max(initial=0) > 31:
+        return None
+    x_max = max(abs(-128 + input_offset), abs(127 + input_offset))  # |x + input_offset|, x any int8
+    acc = np.abs(np.asarray(bias, np.int64)) + x_max * np.abs(w).sum(axis=1)
+    if np.any(2 * acc * (2 ** left) >= INT32_LIMIT):
+        return None
+    nudge = 2 ** (right - 1) + rq.output_offset * 2 ** right
+    y_max = acc * 2 ** left + 1  # |srdhm(acc * 2^l, m)| with m < 2^31
+    if np.any(y_max + np.abs(nudge) + 1 >= INT32_LIMIT):
+        return None
+    biases = folded_bias(weight, bias, input_offset, channel_axis)
+    shift = right | (left << 8)
+    return np.stack([biases.astype(np.int64), np.asarray(rq.multiplier, np.int64), nudge, shift], axis=1).astype(np.int32)
+
+
+def pad_channels(table: np.ndarray, multiple: int) -> np.ndarray:
+    """The table with zero rows appended up to a multiple of ``multiple`` channels (computed, never stored)."""
+    extra = (-len(table)) % multiple
+    pad = np.zeros((extra, table.shape[1]), np.int32)
+    pad[:, 3] = 1  # a valid right shift keeps the discarded channel's arithmetic defined
+    return np.concatenate([table, pad])
+
+
+def conv_weights(w: np.ndarray, depth: int, wide: bool) -> np.ndarray:
+    """``[C, K]`` int8 weights as the words ``conv2d_dsp.h`` reads, channel pairs, groups of 4 k.
+
+    wide:   word (q, g, j, c') = channel 2q+c' (w[4g+j], w[4g+j+2]) as int16 pairs (little-endian)
+    narrow: word (q, g, c')    = channel 2q+c' (w[4g], .., w[4g+3]) as int8
+    K is zero-padded to ``depth`` and C to an even count.
+    """
+    c, k = w.shape
+    full = np.zeros((c + c % 2, depth), np.int8)
+    full[:c, :k] = w
+    groups = full.reshape(-1, 2, depth // 4, 4)  # [q, c', g, 4]
+    if wide:
+        lanes = groups.reshape(-1, 2, depth // 4, 2, 2)  # [q, c', g, lane, j]: k = 4g + 2 lane + j
+        words = lanes.transpose(0, 2, 4, 1, 3)  # [q, g, j, c', lane]
+        return np.ascontiguousarray(words).astype("<i2").view("<i4").ravel()
+    words = groups.transpose(0, 2, 1, 3)  # [q, g, c', 4]
+    return np.ascontiguousarray(words).view("<i4").ravel()
