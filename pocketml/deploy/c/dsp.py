@@ -108,13 +108,15 @@ def _conv2d(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
     taps = kh * kw * ic
     depth = -(-taps // 4) * 4
     direct = int(kh == 1 and kw == 1 and tuple(op.padding) == (0, 0) and ic % 4 == 0)
-    weights = conv_weights(op.weight.reshape(oc, taps), depth, wide=target.optimize == "speed")
+    wide = target.optimize == "speed"
+    weights = conv_weights(op.weight.reshape(oc, taps), depth, wide=wide)
+    if wide:  # doubled weights and biases: the requantization's doubling comes free
+        table = table * np.array([2, 1, 1, 1], np.int32)
     w = array("int32_t", f"{ident}_dsp_weights", weights)
     ch = array("int32_t", f"{ident}_dsp_channels", pad_channels(table, 2))
     fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, "
               f"{op.padding[0]}, {op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, {depth}, "
-              f"{-data.input_offset}, {rq.act_min}, {rq.act_max}, {int(np.any(rq.left_shift > 0))}, "
-              f"{int(target.optimize == 'speed')}, {direct}, {w}, "
+              f"{-data.input_offset}, {rq.act_min}, {rq.act_max}, {int(wide)}, {direct}, {w}, "
               f"(const pocketml_dsp_channel *){ch}, {prefix}_dsp_scratch, "
               f"{'0' if direct else prefix + '_dsp_patch'}")
     return DspLayer("conv2d_dsp", "pocketml_conv2d_dsp_params", fields, scratch_words=depth,
@@ -127,24 +129,24 @@ def channel_table(weight: np.ndarray, bias: np.ndarray, input_offset: int, rq: A
 
     None when the fast requantization of ``pocketml_dsp.h`` cannot be proven exact for every
     reachable accumulator: a channel with no right shift, ``2 * |acc| * 2^l`` reaching 2^31, or
-    the nudged sum leaving int32.
+    the nudged sum leaving int32. The partial sums of a doubled accumulator (int16 weights are
+    stored doubled, ``conv_weights``) must stay in int32 too.
     """
     w = np.moveaxis(np.asarray(weight, np.int64), channel_axis, 0).reshape(np.shape(weight)[channel_axis], -1)
     right = np.asarray(rq.right_shift, np.int64)
-    left = np.asarray(rq.left_shift, np.int64)
-    if right.min(initial=1) < 1 or right.max(initial=1) > 31 or left.max(initial=0) > 31:
+    if right.min(initial=1) < 1 or right.max(initial=1) > 31:  # r >= 1 also means no left shift
         return None
     x_max = max(abs(-128 + input_offset), abs(127 + input_offset))  # |x + input_offset|, x any int8
     acc = np.abs(np.asarray(bias, np.int64)) + x_max * np.abs(w).sum(axis=1)
-    if np.any(2 * acc * (2 ** left) >= INT32_LIMIT):
+    folded = folded_bias(weight, bias, input_offset, channel_axis).astype(np.int64)
+    partial = np.abs(folded) + 128 * np.abs(w).sum(axis=1)  # the folded form's partial sums
+    if np.any(2 * np.maximum(acc, partial) >= INT32_LIMIT):
         return None
     nudge = 2 ** (right - 1) + rq.output_offset * 2 ** right
-    y_max = acc * 2 ** left + 1  # |srdhm(acc * 2^l, m)| with m < 2^31
+    y_max = acc + 1  # |srdhm(acc, m)| with m < 2^31
     if np.any(y_max + np.abs(nudge) + 1 >= INT32_LIMIT):
         return None
-    biases = folded_bias(weight, bias, input_offset, channel_axis)
-    shift = right | (left << 8)
-    return np.stack([biases.astype(np.int64), np.asarray(rq.multiplier, np.int64), nudge, shift], axis=1).astype(np.int32)
+    return np.stack([folded, np.asarray(rq.multiplier, np.int64), nudge, right], axis=1).astype(np.int32)
 
 
 def pad_channels(table: np.ndarray, multiple: int) -> np.ndarray:
@@ -158,7 +160,8 @@ def pad_channels(table: np.ndarray, multiple: int) -> np.ndarray:
 def conv_weights(w: np.ndarray, depth: int, wide: bool) -> np.ndarray:
     """``[C, K]`` int8 weights as the words ``conv2d_dsp.h`` reads, channel pairs, groups of 4 k.
 
-    wide:   word (q, g, j, c') = channel 2q+c' (w[4g+j], w[4g+j+2]) as int16 pairs (little-endian)
+    wide:   word (q, g, j, c') = channel 2q+c' (2 w[4g+j], 2 w[4g+j+2]) as int16 pairs (little-endian),
+            doubled: the requantization's SMMULR wants twice the accumulator
     narrow: word (q, g, c')    = channel 2q+c' (w[4g], .., w[4g+3]) as int8
     K is zero-padded to ``depth`` and C to an even count.
     """
@@ -169,6 +172,6 @@ def conv_weights(w: np.ndarray, depth: int, wide: bool) -> np.ndarray:
     if wide:
         lanes = groups.reshape(-1, 2, depth // 4, 2, 2)  # [q, c', g, lane, j]: k = 4g + 2 lane + j
         words = lanes.transpose(0, 2, 4, 1, 3)  # [q, g, j, c', lane]
-        return np.ascontiguousarray(words).astype("<i2").view("<i4").ravel()
+        return (2 * np.ascontiguousarray(words).astype("<i2")).view("<i4").ravel()
     words = groups.transpose(0, 2, 1, 3)  # [q, g, c', 4]
     return np.ascontiguousarray(words).view("<i4").ravel()

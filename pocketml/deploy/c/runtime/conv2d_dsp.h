@@ -11,8 +11,9 @@
  *      word 4g+2j+q = pixel q's (x[4g+j], x[4g+j+2]) for j = 0, 1. A 1x1 convolution widens its
  *      two input rows directly; other shapes first gather the fields as int8 into `patch`.
  *   2. every channel pair: 4 accumulators, each group of 4 k is two SMLAD per accumulator with
- *      the weights stored (kernel_params.dsp_conv_weights) as
- *        wide   (speed): word 4g+2j+c' = channel c+c' (w[4g+j], w[4g+j+2]) as int16 pairs;
+ *      the weights stored (dsp.conv_weights) as
+ *        wide   (speed): word 4g+2j+c' = channel c+c' (2 w[4g+j], 2 w[4g+j+2]) as int16 pairs,
+ *                        doubled (as are the biases) for the requantization's SMMULR;
  *        narrow (size):  word 2g+c'    = channel c+c' (w[4g] .. w[4g+3]) as int8, widened here.
  *   3. requantize and store both pixels' channels.
  * An odd pixel count ends with a pixel paired with itself; an odd channel count has a zero
@@ -32,8 +33,7 @@ typedef struct {
   int32_t depth;      /* k_h * k_w * in_c rounded up to a multiple of 4 */
   int32_t zero_point; /* the input zero point: what a padding tap holds */
   int32_t act_min, act_max;
-  int32_t left;       /* 1 if some channel has a left shift */
-  int32_t wide;       /* 1: int16 weight pairs (speed); 0: int8 weight words (size) */
+  int32_t wide;       /* 1: int16 weight pairs, doubled, and doubled biases (speed); 0: int8 words (size) */
   int32_t direct;     /* 1: a 1x1 kernel, no padding, in_c % 4 == 0: widen input rows directly */
   const int32_t *weights;
   const pocketml_dsp_channel *channels; /* [out_c rounded up to even] */
@@ -87,41 +87,56 @@ POCKETML_INLINE void pocketml_conv2d_dsp_fill(const pocketml_conv2d_dsp_params *
   pocketml_conv2d_dsp_widen(p->patch, p->patch + p->depth, p->depth / 4, p->scratch);
 }
 
+/* 4 k of the two pixels (the words at *x) times 4 k of two channels (at *w); both move on. */
+POCKETML_INLINE void pocketml_conv2d_dsp_mac(const pocketml_conv2d_dsp_params *p, const int32_t **x,
+                                             const int32_t **w, int32_t acc[4]) {
+  int32_t x0e, x1e, x0o, x1o, w0e, w1e, w0o, w1o;
+  pocketml_load2(x, &x0e, &x1e);
+  pocketml_load2(x, &x0o, &x1o);
+  if (p->wide) {
+    pocketml_load2(w, &w0e, &w1e);
+    pocketml_load2(w, &w0o, &w1o);
+  } else {
+    int32_t w0, w1;
+    pocketml_load2(w, &w0, &w1);
+    w0e = __sxtb16(w0), w1e = __sxtb16(w1);
+    w0o = pocketml_sxtb16_ror8(w0), w1o = pocketml_sxtb16_ror8(w1);
+  }
+  acc[0] = __smlad(x0e, w0e, acc[0]);
+  acc[1] = __smlad(x0e, w1e, acc[1]);
+  acc[2] = __smlad(x1e, w0e, acc[2]);
+  acc[3] = __smlad(x1e, w1e, acc[3]);
+  acc[0] = __smlad(x0o, w0o, acc[0]);
+  acc[1] = __smlad(x0o, w1o, acc[1]);
+  acc[2] = __smlad(x1o, w0o, acc[2]);
+  acc[3] = __smlad(x1o, w1o, acc[3]);
+}
+
 /* Steps 2 and 3 for the pixel pair in the scratch: out0 (and out1 when `both`) get all channels. */
 POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_params *p,
                                                   int8_t *out0, int8_t *out1, int32_t both) {
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->channels;
+  const int32_t groups = p->depth / 4;
   for (int32_t c = 0; c < p->out_c; c += 2, ch += 2) {
-    int32_t a00 = ch[0].bias, a01 = ch[1].bias, a10 = a00, a11 = a01;
+    int32_t acc[4] = {ch[0].bias, ch[1].bias, ch[0].bias, ch[1].bias}; /* p0c0, p0c1, p1c0, p1c1 */
     const int32_t *x = p->scratch;
-    for (int32_t g = 0; g < p->depth / 4; ++g, x += 4) {
-      int32_t w0e, w1e, w0o, w1o;
-      if (p->wide) {
-        w0e = w[0], w1e = w[1], w0o = w[2], w1o = w[3];
-        w += 4;
-      } else {
-        w0e = __sxtb16(w[0]), w1e = __sxtb16(w[1]);
-        w0o = pocketml_sxtb16_ror8(w[0]), w1o = pocketml_sxtb16_ror8(w[1]);
-        w += 2;
-      }
-      a00 = __smlad(x[0], w0e, a00);
-      a01 = __smlad(x[0], w1e, a01);
-      a10 = __smlad(x[1], w0e, a10);
-      a11 = __smlad(x[1], w1e, a11);
-      a00 = __smlad(x[2], w0o, a00);
-      a01 = __smlad(x[2], w1o, a01);
-      a10 = __smlad(x[3], w0o, a10);
-      a11 = __smlad(x[3], w1o, a11);
+    int32_t g = 0;
+    for (; g + 1 < groups; g += 2) { /* two groups a turn: half the loop overhead */
+      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
+      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
     }
-    out0[c] = pocketml_dsp_requantize(a00, &ch[0], p->act_min, p->act_max, p->left);
+    if (g < groups) {
+      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
+    }
+    out0[c] = pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, p->wide);
     if (both) {
-      out1[c] = pocketml_dsp_requantize(a10, &ch[0], p->act_min, p->act_max, p->left);
+      out1[c] = pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, p->wide);
     }
     if (c + 1 < p->out_c) {
-      out0[c + 1] = pocketml_dsp_requantize(a01, &ch[1], p->act_min, p->act_max, p->left);
+      out0[c + 1] = pocketml_dsp_requantize(acc[1], &ch[1], p->act_min, p->act_max, p->wide);
       if (both) {
-        out1[c + 1] = pocketml_dsp_requantize(a11, &ch[1], p->act_min, p->act_max, p->left);
+        out1[c + 1] = pocketml_dsp_requantize(acc[3], &ch[1], p->act_min, p->act_max, p->wide);
       }
     }
   }
