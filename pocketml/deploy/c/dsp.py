@@ -94,6 +94,8 @@ def dsp_layer(op: Any, data: Any, graph: Any, ident: str, array: Callable[[str, 
         return None
     if op.kind == "conv2d":
         return _conv2d(op, data, graph, ident, array, target, prefix)
+    if op.kind == "depthwise_conv2d":
+        return _depthwise(op, data, graph, ident, array, target, prefix)
     return None
 
 
@@ -121,6 +123,48 @@ def _conv2d(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
               f"{'0' if direct else prefix + '_dsp_patch'}")
     return DspLayer("conv2d_dsp", "pocketml_conv2d_dsp_params", fields, scratch_words=depth,
                     patch_bytes=0 if direct else 2 * depth)
+
+
+MAX_DEPTHWISE_KH = 16  # POCKETML_DEPTHWISE_DSP_MAX_KH
+
+
+def _depthwise(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
+    (ih, iw, c), (oh, ow, _) = x.shape, y.shape
+    _, kh, kw, _ = op.weight.shape
+    if op.depth_multiplier != 1 or c % 4 or kh > MAX_DEPTHWISE_KH:
+        return None
+    rq = data.requant
+    table = channel_table(op.weight, op.bias, data.input_offset, rq, channel_axis=3)
+    if table is None:
+        return None
+    wide = target.optimize == "speed"
+    if wide:
+        table = table * np.array([2, 1, 1, 1], np.int32)
+    slot_w = (ow - 1) * op.stride[1] + (kw - 1) * op.dilation[1] + 1
+    ring = (kh - 1) * op.dilation[0] + 1
+    w = array("int32_t", f"{ident}_dsp_weights", depthwise_weights(op.weight, wide))
+    ch = array("int32_t", f"{ident}_dsp_channels", table)
+    fields = (f"{ih}, {iw}, {c}, {oh}, {ow}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, {op.padding[0]}, "
+              f"{op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, {slot_w}, {-data.input_offset}, "
+              f"{rq.act_min}, {rq.act_max}, {int(wide)}, {w}, (const pocketml_dsp_channel *){ch}, "
+              f"{prefix}_dsp_scratch")
+    return DspLayer("depthwise_conv2d_dsp", "pocketml_depthwise_conv2d_dsp_params", fields,
+                    scratch_words=ring * slot_w * c // 2)
+
+
+def depthwise_weights(weight: np.ndarray, wide: bool) -> np.ndarray:
+    """``[1, KH, KW, C]`` int8 weights as ``depthwise_conv2d_dsp.h`` reads them: per channel group, per tap.
+
+    wide:   words (g, t, 0..1) = (2 w[t, 4g], 2 w[t, 4g+2]), (2 w[t, 4g+1], 2 w[t, 4g+3]) as int16 pairs
+    narrow: word  (g, t)      = w[t, 4g] .. w[t, 4g+3] as int8
+    """
+    c = weight.shape[3]
+    groups = np.asarray(weight, np.int8).reshape(-1, c // 4, 4).transpose(1, 0, 2)  # [g, t, 4]
+    if wide:
+        lanes = groups[:, :, [0, 2, 1, 3]].astype("<i2") * 2
+        return np.ascontiguousarray(lanes).view("<i4").ravel()
+    return np.ascontiguousarray(groups).view("<i4").ravel()
 
 
 def channel_table(weight: np.ndarray, bias: np.ndarray, input_offset: int, rq: Any,
