@@ -125,14 +125,11 @@ def _conv2d(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
                     patch_bytes=0 if direct else 2 * depth)
 
 
-MAX_DEPTHWISE_KH = 16  # POCKETML_DEPTHWISE_DSP_MAX_KH
-
-
 def _depthwise(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
     (ih, iw, c), (oh, ow, _) = x.shape, y.shape
     _, kh, kw, _ = op.weight.shape
-    if op.depth_multiplier != 1 or c % 4 or kh > MAX_DEPTHWISE_KH:
+    if op.depth_multiplier != 1 or c % 4:
         return None
     rq = data.requant
     table = channel_table(op.weight, op.bias, data.input_offset, rq, channel_axis=3)

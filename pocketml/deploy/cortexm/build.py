@@ -74,14 +74,18 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
 
 
 def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
-                  opt: str = "-Os", profile: bool = False) -> CortexMBuild:
+                  opt: str = "-Os", profile: bool = False, include_dirs: tuple[Path, ...] = (),
+                  libraries: tuple[Path, ...] = ()) -> CortexMBuild:
     """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
 
     ``opt``: ``-Os`` or ``-O2``. ``profile``: build with ``-DPOCKETML_PROFILE``, so the firmware
     times every layer (``QemuRun.layer_instructions``); the model-only ELF then resolves the timer
-    to an empty address and its sizes include the timer calls.
+    to an empty address and its sizes include the timer calls. ``include_dirs`` (as ``-isystem``)
+    and ``libraries`` (archives linked into both ELFs) bring another library's kernels, e.g. the
+    CMSIS-NN build bench/cmsis_nn.py compares with.
     """
     defines = ("POCKETML_PROFILE",) if profile else ()
+    system = tuple(f"-isystem{d}" for d in include_dirs)
     if opt not in OPT_LEVELS:
         raise PocketMLError(f"optimization level {opt!r} is not one pocketml builds with",
                             f"use one of {', '.join(OPT_LEVELS)}")
@@ -101,13 +105,13 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     for src in sources:
         obj = work / f"{src.stem}.o"
         _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
-              "-fcallgraph-info=su", f"-I{c_dir}", "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
+              "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
         objects.append(obj)
     link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     model_elf = work / "model.elf"
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
           *(["-Wl,--defsym=pocketml_profile_layer=0"] if profile else []),
-          *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
+          *map(str, objects), *map(str, libraries), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
 
     harness = work / "harness.c"
     harness.write_text((firmware_dir / "harness.c").read_text()
@@ -117,7 +121,8 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
           f"-I{c_dir}", "-c", str(harness),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
-    _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), "-lc", "-lgcc",
+    _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), *map(str, libraries),
+          "-lc", "-lgcc",
           "-o", str(firmware)], f"linking the QEMU firmware for {core}")
 
     frames, edges, dynamic = _callgraph(work)

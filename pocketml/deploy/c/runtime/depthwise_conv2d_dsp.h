@@ -5,9 +5,10 @@
  *   y[c]   = clamp(output_offset + acc[c] * M[c], act_min, act_max)
  *
  * The input rows a row of outputs reads are kept, widened to int16 pairs and padded with the
- * input zero point (a padding tap: depthwise_conv2d.c's arithmetic, same bits), in a ring of
- * (k_h - 1) * dilation_h + 1 row slots: every input row is read and widened once, and every tap
- * is then an inside tap at a constant offset. A slot holds `slot_w` pixels; pixel j, channel
+ * input zero point (a padding tap: depthwise_conv2d.c's arithmetic, same bits), in a slab of
+ * (k_h - 1) * dilation_h + 1 rows: every input row is read and widened once (the rows the next
+ * output row reuses move up, a memmove), and every tap is then an inside tap at a constant
+ * offset from the output pixel's position. A slab row holds `slot_w` pixels; pixel j, channel
  * group g (channels 4g .. 4g+3) is two words: (x[4g], x[4g+2]) and (x[4g+1], x[4g+3]).
  * Per output pixel and channel group, each tap is two SMLABB and two SMLATT with the weights
  * stored (dsp.depthwise_weights) per group and tap as
@@ -62,18 +63,19 @@ POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_co
   }
 }
 
-/* One output pixel's channels: x points at its first tap (slot words of the top-left tap). */
+/* One output pixel's channels: x points at its top-left tap in the slab. */
 POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2d_dsp_params *p,
-                                                  const int32_t *const *rows, int32_t x0,
-                                                  int8_t *out) {
-  const int32_t words = p->channels / 2;
+                                                  const int32_t *x, int8_t *out) {
+  const int32_t words = p->channels / 2; /* per slab pixel */
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
-  for (int32_t c = 0; c < p->channels; c += 4, ch += 4) {
+  for (int32_t c = 0; c < p->channels; c += 4, ch += 4, x += 2) {
     int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
+    POCKETML_UNROLL
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
-      const int32_t *x = rows[ky] + x0 + c / 2;
-      for (int32_t kx = 0; kx < p->k_w; ++kx, x += p->dilation_w * words) {
+      POCKETML_UNROLL
+      for (int32_t kx = 0; kx < p->k_w; ++kx) {
+        const int32_t *tap = x + (ky * p->dilation_h * p->slot_w + kx * p->dilation_w) * words;
         int32_t we, wo;
         if (p->wide) {
           pocketml_load2(&w, &we, &wo);
@@ -82,7 +84,7 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
           we = __sxtb16(v);
           wo = pocketml_sxtb16_ror8(v);
         }
-        const int32_t xe = x[0], xo = x[1];
+        const int32_t xe = tap[0], xo = tap[1];
         a0 = __smlabb(xe, we, a0);
         a2 = __smlatt(xe, we, a2);
         a1 = __smlabb(xo, wo, a1);
@@ -96,26 +98,25 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
   }
 }
 
-#define POCKETML_DEPTHWISE_DSP_MAX_KH 16 /* the converter keeps larger kernels on the portable path */
-
 POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise_conv2d_dsp_params *p,
                                                         const int8_t *input, int8_t *output) {
-  const int32_t ring = (p->k_h - 1) * p->dilation_h + 1; /* slots */
+  const int32_t rows = (p->k_h - 1) * p->dilation_h + 1; /* slab rows */
   const int32_t words = p->channels / 2;                 /* per pixel */
-  const int32_t slot_words = p->slot_w * words;
-  int32_t loaded = -p->pad_top; /* the next input row to widen into its slot */
+  const int32_t row_words = p->slot_w * words;
+  const int32_t keep = rows > p->stride_h ? rows - p->stride_h : 0; /* rows the next output row reuses */
   for (int32_t oy = 0; oy < p->out_h; ++oy) {
-    const int32_t top = oy * p->stride_h - p->pad_top; /* the input row of tap ky = 0 */
-    for (; loaded <= top + ring - 1; ++loaded) {
-      pocketml_depthwise_dsp_load_row(p, input, loaded, p->slab + ((loaded + p->pad_top) % ring) * slot_words);
+    const int32_t top = oy * p->stride_h - p->pad_top; /* the input row in slab row 0 */
+    int32_t first = 0;                                 /* the first slab row to (re)load */
+    if (oy > 0 && keep > 0) {
+      memmove(p->slab, p->slab + p->stride_h * row_words, (size_t)(keep * row_words) * sizeof(int32_t));
+      first = keep;
     }
-    const int32_t *rows[POCKETML_DEPTHWISE_DSP_MAX_KH];
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-      rows[ky] = p->slab + ((top + ky * p->dilation_h + p->pad_top) % ring) * slot_words;
+    for (int32_t r = first; r < rows; ++r) {
+      pocketml_depthwise_dsp_load_row(p, input, top + r, p->slab + r * row_words);
     }
     int8_t *out = output + oy * p->out_w * p->channels;
     for (int32_t ox = 0; ox < p->out_w; ++ox, out += p->channels) {
-      pocketml_depthwise_dsp_pixel(p, rows, ox * p->stride_w * words, out);
+      pocketml_depthwise_dsp_pixel(p, p->slab + ox * p->stride_w * words, out);
     }
   }
 }

@@ -35,8 +35,12 @@
 
 #if defined(__GNUC__)
 #define POCKETML_INLINE static inline __attribute__((always_inline))
+/* Unroll a loop whose trip count is a small per-layer constant (a kernel's taps) completely when
+ * the layer is built for speed (shapes folded in); no effect on a loop whose count is unknown. */
+#define POCKETML_UNROLL _Pragma("GCC unroll 16")
 #else
 #define POCKETML_INLINE static inline
+#define POCKETML_UNROLL
 #endif
 
 /* (a * b + 2^31) >> 32: the rounded high word of a 64-bit product. ACLE has no intrinsic for
