@@ -96,6 +96,12 @@ def dsp_layer(op: Any, data: Any, graph: Any, ident: str, array: Callable[[str, 
         return _conv2d(op, data, graph, ident, array, target, prefix)
     if op.kind == "depthwise_conv2d":
         return _depthwise(op, data, graph, ident, array, target, prefix)
+    if op.kind == "fully_connected":
+        return _fully_connected(op, data, ident, array, target, prefix)
+    if op.kind == "avg_pool2d":
+        return _avg_pool2d(op, data, graph)
+    if op.kind == "add":
+        return _add(op, data, graph, ident, array)
     return None
 
 
@@ -148,6 +154,79 @@ def _depthwise(op, data, graph, ident, array, target, prefix) -> DspLayer | None
               f"{prefix}_dsp_scratch")
     return DspLayer("depthwise_conv2d_dsp", "pocketml_depthwise_conv2d_dsp_params", fields,
                     scratch_words=ring * slot_w * c // 2)
+
+
+def _fully_connected(op, data, ident, array, target, prefix) -> DspLayer | None:
+    oc, in_depth = op.weight.shape
+    rq = data.requant
+    table = channel_table(op.weight, op.bias, data.input_offset, rq, channel_axis=0)
+    if table is None:
+        return None
+    wide = target.optimize == "speed"
+    if wide:
+        table = table * np.array([2, 1, 1, 1], np.int32)
+    depth = -(-in_depth // 4) * 4
+    w = array("int32_t", f"{ident}_dsp_weights", fc_weights(op.weight, depth, wide))
+    ch = array("int32_t", f"{ident}_dsp_channels", pad_channels(table, 4))
+    fields = (f"{in_depth}, {depth}, {oc}, {rq.act_min}, {rq.act_max}, {int(wide)}, {w}, "
+              f"(const pocketml_dsp_channel *){ch}, {prefix}_dsp_scratch")
+    return DspLayer("fully_connected_dsp", "pocketml_fully_connected_dsp_params", fields, scratch_words=depth // 2)
+
+
+def fc_weights(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:
+    """``[C, K]`` int8 weights as ``fully_connected_dsp.h`` reads them: blocks of 4 channels, groups of 4 k.
+
+    wide:   words (b, g, c', 0..1) = channel 4b+c' (2 w[4g], 2 w[4g+2]), (2 w[4g+1], 2 w[4g+3]) as int16 pairs
+    narrow: word  (b, g, c')      = channel 4b+c' w[4g] .. w[4g+3] as int8
+    K is zero-padded to ``depth`` and C to a multiple of 4.
+    """
+    c, k = weight.shape
+    full = np.zeros((-(-c // 4) * 4, depth), np.int8)
+    full[:c, :k] = weight
+    groups = full.reshape(-1, 4, depth // 4, 4).transpose(0, 2, 1, 3)  # [b, g, c', 4]
+    if wide:
+        lanes = groups[..., [0, 2, 1, 3]].astype("<i2") * 2
+        return np.ascontiguousarray(lanes).view("<i4").ravel()
+    return np.ascontiguousarray(groups).view("<i4").ravel()
+
+
+MAX_POOL_WINDOW = 255  # int16 lanes: a window of 255 taps of |x| <= 128 sums below 2^15
+
+
+def _avg_pool2d(op, data, graph) -> DspLayer | None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
+    (ih, iw, c), (oh, ow, _) = x.shape, y.shape
+    if c % 4 or op.kernel[0] * op.kernel[1] > MAX_POOL_WINDOW:
+        return None
+    fields = (f"{ih}, {iw}, {c}, {oh}, {ow}, {op.kernel[0]}, {op.kernel[1]}, {op.stride[0]}, {op.stride[1]}, "
+              f"{op.padding[0]}, {op.padding[1]}, {data.act_min}, {data.act_max}")
+    return DspLayer("avg_pool2d_dsp", "pocketml_avg_pool2d_dsp_params", fields)
+
+
+def add_table(offset: int, multiplier: int, right_shift: int) -> np.ndarray:
+    """``2 * rdbp(srdhm((x + offset) * 2^20, multiplier), right_shift)`` for x = -128 .. 127 (add.c's rescale)."""
+    from pocketml.graph import fixedpoint
+
+    shifted = (np.arange(-128, 128, dtype=np.int32) + offset) * (1 << 20)
+    w = fixedpoint.rounding_divide_by_pot(
+        fixedpoint.saturating_rounding_doubling_high_mul(shifted, np.int32(multiplier)), right_shift)
+    return 2 * np.asarray(w, np.int64)
+
+
+def _add(op, data, graph, ident, array) -> DspLayer | None:
+    d = data
+    t1 = add_table(d.input1_offset, d.input1_multiplier, d.input1_right_shift)
+    t2 = add_table(d.input2_offset, d.input2_multiplier, d.input2_right_shift)
+    r = d.output_right_shift
+    nudge = 2 ** (r - 1) + d.output_offset * 2 ** r if r >= 1 else 0
+    s_max = int(np.abs(t1).max() + np.abs(t2).max())  # twice |w_1 + w_2|
+    if not 1 <= r <= 31 or s_max >= INT32_LIMIT or s_max // 2 + 1 + abs(nudge) + 1 >= INT32_LIMIT:
+        return None
+    a = array("int32_t", f"{ident}_dsp_table1", t1)
+    b = array("int32_t", f"{ident}_dsp_table2", t2)
+    fields = (f"{graph.tensors[op.output].nbytes}, &{a}[128], &{b}[128], "
+              f"{{0, {d.output_multiplier}, {nudge}, {r}}}, {d.act_min}, {d.act_max}")
+    return DspLayer("add_dsp", "pocketml_add_dsp_params", fields, inputs=2)
 
 
 def depthwise_weights(weight: np.ndarray, wide: bool) -> np.ndarray:

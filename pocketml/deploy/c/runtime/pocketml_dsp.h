@@ -74,6 +74,17 @@ POCKETML_INLINE int32_t pocketml_sxtb16_ror8(int32_t x) {
 #endif
 }
 
+/* acc + bytes 1 and 3 of x, as two int16 lanes (SXTAB16 with its rotate). */
+POCKETML_INLINE int32_t pocketml_sxtab16_ror8(int32_t acc, int32_t x) {
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+  return r;
+#else
+  return __sxtab16(acc, (int32_t)(((uint32_t)x >> 8) | ((uint32_t)x << 24)));
+#endif
+}
+
 typedef struct {
   int32_t word[2];
 } pocketml_word2;
