@@ -45,6 +45,7 @@ import numpy as np
 
 from pocketml.compiler import random_inputs, run_source_in_tflm
 from pocketml.deploy.c import emit_c
+from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
 from pocketml.deploy.cortexm import build_cortexm, core_target, run_qemu
 from pocketml.deploy.tflite.reader import read_tflite
@@ -296,7 +297,7 @@ def bench_model(path: Path, args, libs: dict[str, Path], tmp: Path) -> list[str]
                         x, "-Os", device.core, work / "portable-build")]
     cplan = plan_memory(graph, in_place=False)
     header = emit_c(graph, cplan, graph.name).files["model.h"]
-    cmsis_dir = write(work / "cmsis", {"model.h": header, "model.c": CmsisModel(graph, cplan, graph.name).source()})
+    cmsis_dir = write(work / "cmsis", {"model.h": header, "model.c": CmsisModel(graph, cplan, c_identifier(graph.name)).source()})
     for opt, lib in libs.items():
         builds.append(run_build(f"CMSIS-NN {opt}", cmsis_dir, x, opt, device.core, work / f"cmsis{opt}",
                                 includes=(args.cmsis_nn / "Include",), libraries=(lib,)))

@@ -247,26 +247,31 @@ def channel_table(weight: np.ndarray, bias: np.ndarray, input_offset: int, rq: A
                   channel_axis: int = 0) -> np.ndarray | None:
     """Per output channel ``{folded bias, multiplier, nudge, shift}`` (``pocketml_dsp_channel``), int32 [C, 4].
 
-    None when the fast requantization of ``pocketml_dsp.h`` cannot be proven exact for every
-    reachable accumulator: a channel with no right shift, ``2 * |acc| * 2^l`` reaching 2^31, or
-    the nudged sum leaving int32. The partial sums of a doubled accumulator (int16 weights are
-    stored doubled, ``conv_weights``) must stay in int32 too.
+    A channel whose output cannot depend on its input (all its weights 0, or a multiplier of 0:
+    trained-away channels keep a huge bias and a tiny scale) gets the row ``{0, 0, 2 v, 1}``, which
+    requantizes to its constant output v. None when the fast requantization of ``pocketml_dsp.h``
+    cannot be proven exact for every reachable accumulator of another channel: no right shift,
+    ``2 * |acc|`` reaching 2^31, or the nudged sum leaving int32. The partial sums of a doubled
+    accumulator (int16 weights are stored doubled, ``conv_weights``) must stay in int32 too.
     """
     w = np.moveaxis(np.asarray(weight, np.int64), channel_axis, 0).reshape(np.shape(weight)[channel_axis], -1)
+    bias = np.asarray(bias, np.int64)
+    multiplier = np.asarray(rq.multiplier, np.int64)
     right = np.asarray(rq.right_shift, np.int64)
-    if right.min(initial=1) < 1 or right.max(initial=1) > 31:  # r >= 1 also means no left shift
-        return None
+    constant = ~np.any(w, axis=1) | (multiplier == 0)
+    live = ~constant
     x_max = max(abs(-128 + input_offset), abs(127 + input_offset))  # |x + input_offset|, x any int8
-    acc = np.abs(np.asarray(bias, np.int64)) + x_max * np.abs(w).sum(axis=1)
-    folded = folded_bias(weight, bias, input_offset, channel_axis).astype(np.int64)
+    acc = np.abs(bias) + x_max * np.abs(w).sum(axis=1)
+    folded = bias + int(input_offset) * w.sum(axis=1)
     partial = np.abs(folded) + 128 * np.abs(w).sum(axis=1)  # the folded form's partial sums
-    if np.any(2 * np.maximum(acc, partial) >= INT32_LIMIT):
+    nudge = 2 ** np.maximum(right - 1, 0) + rq.output_offset * 2 ** right
+    if (np.any(live & ((right < 1) | (right > 31))) or np.any(live & (2 * np.maximum(acc, partial) >= INT32_LIMIT))
+            or np.any(live & (acc + 1 + np.abs(nudge) + 1 >= INT32_LIMIT))):
         return None
-    nudge = 2 ** (right - 1) + rq.output_offset * 2 ** right
-    y_max = acc + 1  # |srdhm(acc, m)| with m < 2^31
-    if np.any(y_max + np.abs(nudge) + 1 >= INT32_LIMIT):
-        return None
-    return np.stack([folded, np.asarray(rq.multiplier, np.int64), nudge, right], axis=1).astype(np.int32)
+    value = rq.apply(bias.astype(np.int32)[None, :])[0].astype(np.int64)  # a constant channel's output
+    rows = np.stack([folded, multiplier, nudge, right], axis=1)
+    rows[constant] = np.stack([0 * value, 0 * value, 2 * value, 0 * value + 1], axis=1)[constant]
+    return rows.astype(np.int32)
 
 
 def pad_channels(table: np.ndarray, multiple: int) -> np.ndarray:
