@@ -27,6 +27,7 @@ from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.outputs import OutputFolder
+from pocketml.deploy.c.dsp import check_optimize
 from pocketml.pipeline import deploy_graph
 from pocketml.result import Result, Stage
 
@@ -98,7 +99,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
-                   report: bool = True, force: bool = False) -> Result:
+                   report: bool = True, force: bool = False, optimize: str | None = None) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -115,11 +116,14 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     devices : an extra TOML file of boards.
     report : also write report.html.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
+    optimize : ``"speed"`` or ``"size"`` for a board with the DSP extension (default: speed when it has
+        room); see ``pocketml.pipeline.shrink``.
     """
     path = Path(model)
     if samples < 1:
         raise PocketMLError(f"samples must be >= 1, got {samples}", "pass --samples 200 (or more)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     folder = OutputFolder(out, force=force, command="compile")
     folder.check()
     t = time.perf_counter()
@@ -150,4 +154,4 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
                             accuracy={"float": None, "int8": None}, size_float=4 * graph.param_count(),
                             stages=[read_stage, source_stage], report=report,
                             extra_verify={"source_tflm": source, "exact": source["mismatching_samples"] == 0},
-                            extra_files={"source_tflite": SOURCE_FILE})
+                            extra_files={"source_tflite": SOURCE_FILE}, optimize=optimize)

@@ -20,6 +20,7 @@ from pocketml.compress.quantize import quantize
 from pocketml.data.dataset import Split, check_inputs
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import measure_sections
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget, check_optimize, has_dsp
 from pocketml.deploy.cortexm import measure_for_device
 from pocketml.deploy.verify import verify_new_artifact
 from pocketml.deploy.verify.compare import per_output_mismatches
@@ -52,6 +53,7 @@ def shrink(
     seed: int = 0,
     server_model: object = None,
     force: bool = False,
+    optimize: str | None = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -81,11 +83,15 @@ def shrink(
         and all-offloaded.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept;
         one with the path of an output pocketml writes stops the run).
+    optimize : on a board with the DSP extension, ``"speed"`` (int16 weights, one function per layer,
+        ``-O2``) or ``"size"`` (int8 weights, shared kernels, ``-Os``); default None: speed when its
+        constants fit in half the board's flash. Written to ``c-dsp/``; ``c/`` keeps the portable C.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
@@ -131,14 +137,14 @@ def shrink(
             server = (type(server_model).__name__, _server_predictions(server_model, test_x))
         return deploy_graph(qgraph, work, board, name=name, x_q=x_q, ref_out=ref_out, labels=test.y,
                             accuracy={"float": acc_float, "int8": acc_int8}, size_float=size_float,
-                            stages=stages, compressed=compressed, report=report, server=server)
+                            stages=stages, compressed=compressed, report=report, server=server, optimize=optimize)
 
 
 def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarray, ref_out: np.ndarray,
                  labels: np.ndarray | None, accuracy: dict, size_float: int, stages: list[Stage],
                  compressed=None, report: bool = True, extra_verify: dict | None = None,
                  extra_files: dict[str, str] | None = None,
-                 server: tuple[str, np.ndarray] | None = None) -> Result:
+                 server: tuple[str, np.ndarray] | None = None, optimize: str | None = None) -> Result:
     """From a QuantGraph on: plan, emit C, build and run it, Cortex-M build, verify, fit, Result.
 
     What ``shrink`` and ``compile`` (a .tflite in) share; writes result.json (and report.html)
@@ -147,6 +153,9 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     ``labels`` None → accuracies None. ``extra_verify`` is merged into result.json's ``verify``
     (its ``exact`` is and-ed in); ``extra_files`` into ``files``. ``server``: (name, class
     predictions on the test split) of an offload target → the energy cascade (needs ``labels``).
+    ``optimize``: ``speed``/``size`` for a board with the DSP extension (None: speed when it has
+    room, ``choose_kernels``); the portable C in ``c/`` is built and checked on the host either way,
+    the board's C (``c-dsp/`` on such a board) in QEMU.
     """
     acc_float, acc_int8 = accuracy["float"], accuracy["int8"]
     size_int8 = qgraph.stored_bytes()
@@ -177,10 +186,20 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     flash_method = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
                     "code size of the host ISA (an estimate for the board)")
     t = time.perf_counter()
-    cortexm = measure_for_device(c_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
+    kernels, why = choose_kernels(qgraph, plan, name, board, optimize, compressed.weights if compressed else None)
+    board_dir = c_dir
+    if kernels.dsp:  # the board's own C: DSP kernels, checked in QEMU (they need an Arm compiler)
+        board_dir = work / BOARD_C_DIR
+        board_dir.mkdir()
+        dsp_source = emit_c(qgraph, plan, name, weights=compressed.weights if compressed else None, kernels=kernels)
+        for fname, text in dsp_source.files.items():
+            (board_dir / fname).write_text(text)
+    cortexm = measure_for_device(board_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
     if cortexm is not None:  # measured for the board's own core: these replace the host figures
+        cortexm = _with_layers(cortexm, board_dir, board, qgraph, x_q)
         flash, ram, flash_method = cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
+            "kernels": kernels.label, "kernels_reason": why,
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
     t = time.perf_counter()  # model.tflite + verify/ beside c/, checked in TFLite Micro (deploy/verify)
     verified, verify_files = verify_new_artifact(work, qgraph, x_q)
@@ -211,6 +230,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         stages=stages, cortexm=cortexm.to_dict() if cortexm is not None else None,
         verify=verified,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files,
+               **({"c_board": f"{BOARD_C_DIR}/"} if kernels.dsp else {}),
                **({"report": "report.html"} if report else {})},
     )
     try:  # the energy budget estimate at 1/min (energy/); never fails the deployment itself
@@ -228,6 +248,39 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
 
         write_html(result, work / "report.html")
     return result
+
+
+BOARD_C_DIR = "c-dsp"  # the C for a board with the DSP extension (c/ stays the portable, host-run C)
+
+
+def choose_kernels(qgraph, plan, name: str, board: Device, optimize: str | None,
+                   weights: dict | None) -> tuple[KernelTarget, str]:
+    """The kernels for ``board`` and why: portable without the DSP extension; else ``optimize``, or
+    speed when the speed build's constant data fits in half the board's flash (size otherwise)."""
+    check_optimize(optimize)
+    if not has_dsp(board):
+        return PORTABLE, f"{board.core} has no DSP extension: portable C"
+    if optimize is not None:
+        return KernelTarget(True, optimize), f"--optimize {optimize}"
+    speed = emit_c(qgraph, plan, name, weights=weights, kernels=KernelTarget(True, "speed"))
+    if speed.const_bytes <= board.flash_bytes // 2:
+        return KernelTarget(True, "speed"), (f"speed: its constants ({speed.const_bytes:,} B) fit in half of "
+                                             f"the board's flash ({board.flash_bytes:,} B)")
+    return KernelTarget(True, "size"), (f"size: the speed build's constants ({speed.const_bytes:,} B) exceed half "
+                                        f"of the board's flash ({board.flash_bytes:,} B)")
+
+
+def _with_layers(cortexm, board_dir: Path, board: Device, qgraph, x_q: np.ndarray):
+    """The measured report plus the per-layer profile (one input), when the core's build runs in QEMU."""
+    from dataclasses import replace
+
+    from pocketml.deploy.cortexm import core_target
+    from pocketml.deploy.cortexm.profile import layers_table, profile_layers
+
+    if not cortexm.qemu_samples or not core_target(board.core).runs_in_qemu:
+        return cortexm
+    meta = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]
+    return replace(cortexm, layers=tuple(layers_table(profile_layers(board_dir, board.core, x_q[:1], meta))))
 
 
 def _server_predictions(server_model: object, x: np.ndarray) -> np.ndarray:
@@ -253,7 +306,7 @@ def _spec(info) -> TensorSpec:
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
-                   server: bool = True, force: bool = False) -> Result:
+                   server: bool = True, force: bool = False, optimize: str | None = None) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
@@ -266,6 +319,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
 
     spec = get_builtin(model)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
         with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
@@ -292,4 +346,4 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force)
+                  force=force, optimize=optimize)

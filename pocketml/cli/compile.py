@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, app, console
 
 
 @app.command("compile", rich_help_panel="Build")
@@ -22,6 +22,7 @@ def compile_cmd(
     devices: Path | None = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print result.json (or the --check report) as JSON."),
     force: bool = FORCE_OPT,
+    optimize: str | None = OPTIMIZE_OPT,
 ) -> None:
     """Compile an existing int8 .tflite ahead of time into verified C for a board.
 
@@ -48,13 +49,15 @@ def compile_cmd(
         return
     out = out or Path(f"{model.stem}-{device}")
     if as_json:
-        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
+        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
+                                    optimize=optimize)
         print(result.dumps())
     else:
         from pocketml.report import print_result
 
         with console.status(f"compiling {model.name} for {device} (read, plan, emit, build, Cortex-M, verify)"):
-            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
+            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
+                                    optimize=optimize)
         print_result(result, console)
         src = result.verify.get("source_tflm", {}) if result.verify else {}
         console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "

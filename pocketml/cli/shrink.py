@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, app, console
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
@@ -33,6 +33,7 @@ def shrink(
     drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
                                        "samples first."),
     force: bool = FORCE_OPT,
+    optimize: str | None = OPTIMIZE_OPT,
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
@@ -58,7 +59,8 @@ def shrink(
             with np.load(data) as npz:
                 train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
         result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
-                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force)
+                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
+                            optimize=optimize)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -75,7 +77,8 @@ def shrink(
             plan = SelectionPlan(select_strategy or "random", parse_budget(select_budget),
                                  drop_suspects=drop_suspects, seed=seed)
         result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
-                                recipe=recipe, target_flash=target_flash, select=plan, force=force)
+                                recipe=recipe, target_flash=target_flash, select=plan, force=force,
+                                optimize=optimize)
     if as_json:
         print(result.dumps())
     else:

@@ -54,6 +54,13 @@ class KernelTarget:
 PORTABLE = KernelTarget()
 
 
+def check_optimize(optimize: str | None) -> None:
+    """``--optimize`` is None (choose), ``speed`` or ``size``; anything else is refused before any work."""
+    if optimize is not None and optimize not in OPTIMIZE:
+        raise PocketMLError(f"--optimize must be one of {', '.join(OPTIMIZE)}, got {optimize!r}",
+                            "pass --optimize speed (fewer instructions) or --optimize size (less flash)")
+
+
 def has_dsp(device: Any) -> bool:
     """The board's core runs the DSP kernels (Armv7E-M / Armv8-M Main with the DSP extension)."""
     return getattr(device, "simd", "none") == DSP_SIMD and str(getattr(device, "core", "")).startswith("cortex-m")

@@ -152,7 +152,9 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         model_c = model_c.replace('#include "pocketml_ops.h"', "\n".join(
             ['#include "pocketml_ops.h"', *(f'#include "{h}"' for h in includes)]), 1)
     files = {
-        "model.h": _model_h(graph, plan, p),
+        "model.h": _model_h(graph, plan, p).replace(f"#define {p.upper()}_ARENA_BYTES", (
+            f'#define {p.upper()}_KERNELS "{kernels.label}"    /* portable C, or DSP kernels built for speed or size */'
+            f"\n#define {p.upper()}_ARENA_BYTES"), 1),
         "model.c": model_c,
         "main.c": _main_c(p),
         "Makefile": _makefile([KERNEL_FILES[k] for k in kinds] + dsp_sources + decoders),

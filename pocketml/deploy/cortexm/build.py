@@ -30,6 +30,7 @@ from pocketml.errors import PocketMLError
 
 OPT_FLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections")
 OPT_LEVELS = ("-Os", "-O2")  # size (the default) or speed: what `--optimize` picks
+KERNEL_OPT = {"dsp-speed": "-O2"}  # model.h's <PREFIX>_KERNELS -> its optimization level (else -Os)
 WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
 FLASH_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data")
 RAM_SECTIONS = (".data", ".bss")
@@ -41,6 +42,8 @@ class CortexMBuild:
 
     core: str
     cpu_flags: tuple[str, ...]
+    opt: str
+    kernels: str  # model.h's <PREFIX>_KERNELS: portable, dsp-speed or dsp-size
     prefix: str
     input_bytes: int
     output_bytes: int
@@ -59,6 +62,12 @@ class CortexMBuild:
         return sum(self.sections.get(s, 0) for s in RAM_SECTIONS) + stack_bytes + self.input_bytes + self.output_bytes
 
 
+def read_kernels(c_dir: Path) -> str:
+    """Which kernels an emitted C folder calls (``model.h``'s ``<PREFIX>_KERNELS``; older folders: portable)."""
+    found = re.search(r'#define \w+_KERNELS "([\w-]+)"', (Path(c_dir) / "model.h").read_text())
+    return found.group(1) if found else "portable"
+
+
 def read_interface(c_dir: Path) -> tuple[str, int, int]:
     """(prefix, input bytes, output bytes) from the emitted ``model.h``."""
     header = Path(c_dir) / "model.h"
@@ -74,11 +83,12 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
 
 
 def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
-                  opt: str = "-Os", profile: bool = False, include_dirs: tuple[Path, ...] = (),
+                  opt: str | None = None, profile: bool = False, include_dirs: tuple[Path, ...] = (),
                   libraries: tuple[Path, ...] = ()) -> CortexMBuild:
     """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
 
-    ``opt``: ``-Os`` or ``-O2``. ``profile``: build with ``-DPOCKETML_PROFILE``, so the firmware
+    ``opt``: ``-Os`` or ``-O2``; None: what the folder was emitted for (``-O2`` for DSP kernels
+    built for speed, else ``-Os``). ``profile``: build with ``-DPOCKETML_PROFILE``, so the firmware
     times every layer (``QemuRun.layer_instructions``); the model-only ELF then resolves the timer
     to an empty address and its sizes include the timer calls. ``include_dirs`` (as ``-isystem``)
     and ``libraries`` (archives linked into both ELFs) bring another library's kernels, e.g. the
@@ -86,14 +96,16 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     """
     defines = ("POCKETML_PROFILE",) if profile else ()
     system = tuple(f"-isystem{d}" for d in include_dirs)
+    c_dir = Path(c_dir)
+    target = core_target(core)
+    prefix, in_bytes, out_bytes = read_interface(c_dir)
+    kernels = read_kernels(c_dir)
+    opt = opt or KERNEL_OPT.get(kernels, "-Os")
     if opt not in OPT_LEVELS:
         raise PocketMLError(f"optimization level {opt!r} is not one pocketml builds with",
                             f"use one of {', '.join(OPT_LEVELS)}")
-    c_dir = Path(c_dir)
-    target = core_target(core)
     gcc = require_tool("arm-none-eabi-gcc")
     require_tool("arm-none-eabi-size")
-    prefix, in_bytes, out_bytes = read_interface(c_dir)
     sources = sorted(p for p in c_dir.glob("*.c") if p.name != "main.c")
     work = Path(work) if work is not None else Path(tempfile.mkdtemp(prefix="pocketml-cortexm-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -107,7 +119,7 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
         _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
               "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
         objects.append(obj)
-    link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
+    link = [gcc, *target.cpu_flags, opt, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     model_elf = work / "model.elf"
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
           *(["-Wl,--defsym=pocketml_profile_layer=0"] if profile else []),
@@ -127,7 +139,7 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
 
     frames, edges, dynamic = _callgraph(work)
     bound = None if dynamic else _deepest(f"{prefix}_invoke", frames, edges)
-    return CortexMBuild(core, target.cpu_flags, prefix, in_bytes, out_bytes, firmware, model_elf,
+    return CortexMBuild(core, target.cpu_flags, opt, kernels, prefix, in_bytes, out_bytes, firmware, model_elf,
                         elf_sections(model_elf), bound, frames)
 
 

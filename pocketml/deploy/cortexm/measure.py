@@ -46,10 +46,14 @@ class CortexMReport:
     instructions_min: int | None = None
     instructions_max: int | None = None
     qemu_note: str = ""
+    opt: str = "-Os"
+    kernels: str = "portable"
+    layers: tuple[dict[str, Any], ...] = ()  # per-layer instructions (profile build, one input): profile.py
 
     @property
     def flash_method(self) -> str:
-        return (f"arm-none-eabi-gcc {self.cpu_flags} -Os, model and kernels linked alone with --gc-sections "
+        return (f"arm-none-eabi-gcc {self.cpu_flags} {self.opt}, model and {self.kernels} kernels linked alone "
+                "with --gc-sections "
                 "(plus the libgcc/newlib routines they call; no harness or startup): "
                 ".text + .rodata + .ARM.exidx + .data from arm-none-eabi-size -A")
 
@@ -60,7 +64,7 @@ class CortexMReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "core": self.core, "cpu_flags": self.cpu_flags,
+            "core": self.core, "cpu_flags": self.cpu_flags, "opt": self.opt, "kernels": self.kernels,
             "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
             "sections_bytes": self.sections, "io_buffer_bytes": self.io_bytes,
             "stack_bytes": self.stack_bytes, "stack_bound_bytes": self.stack_bound_bytes,
@@ -73,6 +77,7 @@ class CortexMReport:
             "instructions_method": INSTRUCTION_METHOD if self.qemu_samples else None,
             "estimate": True if self.qemu_samples else None,
             "note": self.qemu_note,
+            **({"layers": list(self.layers)} if self.layers else {}),
         }
 
 
@@ -121,7 +126,7 @@ def _report(build: CortexMBuild, run: QemuRun | None, reference: np.ndarray | No
         instructions_per_inference=run.instructions_per_inference if run is not None else None,
         instructions_min=int(run.instructions.min()) if run is not None else None,
         instructions_max=int(run.instructions.max()) if run is not None else None,
-        qemu_note=note,
+        qemu_note=note, opt=build.opt, kernels=build.kernels,
     )
 
 

@@ -61,7 +61,7 @@ def qemu_command(firmware: Path) -> list[str]:
 
 
 def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: float = 900.0,
-             core: str = "cortex-m4f", opt: str = "-Os") -> QemuRun:
+             core: str = "cortex-m4f", opt: str | None = None) -> QemuRun:
     """Run ``inputs`` (int8, [N, ...] with ``build.input_bytes`` values each) through the firmware in QEMU.
 
     ``build`` is a ``CortexMBuild`` or an emitted C folder (OUT/c), then cross-compiled for ``core``
