@@ -42,7 +42,7 @@ typedef struct {
 POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_conv2d_dsp_params *p,
                                                      const int8_t *input, int32_t iy,
                                                      int32_t *slot) {
-  const int32_t zp = (p->zero_point & 0xFFFF) * 0x10001; /* the zero point in both int16 lanes */
+  const int32_t zp = (int32_t)((uint32_t)(p->zero_point & 0xFFFF) * 0x10001u); /* in both int16 lanes */
   const int32_t words = p->channels / 2;                   /* per pixel */
   const int32_t inside = iy >= 0 && iy < p->in_h;
   for (int32_t j = 0; j < p->slot_w; ++j) {
