@@ -76,6 +76,7 @@ class DspLayer:
     scratch_words: int = 0   # int32 words of the shared widening buffer
     patch_bytes: int = 0     # bytes of the shared int8 gather buffer
     inputs: int = 1          # activation inputs of the kernel
+    weighted: bool = False   # the kernel's body takes `wide` (1: int16 weights, built for speed)
 
     def definitions(self, symbol: str, optimize: str) -> list[str]:
         """The parameters, and built for speed the layer's own function (kernel inlined, constants folded)."""
@@ -84,7 +85,7 @@ class DspLayer:
             ins = ", ".join(f"const int8_t *input{k}" for k in range(self.inputs))
             args = ", ".join(f"input{k}" for k in range(self.inputs))
             lines += [f"static __attribute__((noinline)) void {symbol}_run({ins}, int8_t *output) {{",
-                      f"  pocketml_{self.kind}_body(&{symbol}, {args}, output);", "}"]
+                      f"  pocketml_{self.kind}_body(&{symbol}, {'1, ' if self.weighted else ''}{args}, output);", "}"]
         return lines
 
     def call(self, symbol: str, optimize: str, inputs: list[str], output: str, name: str) -> str:
@@ -131,11 +132,11 @@ def _conv2d(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
     ch = array("int32_t", f"{ident}_dsp_channels", pad_channels(table, 2))
     fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, "
               f"{op.padding[0]}, {op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, {depth}, "
-              f"{-data.input_offset}, {rq.act_min}, {rq.act_max}, {int(wide)}, {direct}, {w}, "
+              f"{-data.input_offset}, {rq.act_min}, {rq.act_max}, {direct}, {w}, "
               f"(const pocketml_dsp_channel *){ch}, {prefix}_dsp_scratch, "
               f"{'0' if direct else prefix + '_dsp_patch'}")
     return DspLayer("conv2d_dsp", "pocketml_conv2d_dsp_params", fields, scratch_words=depth,
-                    patch_bytes=0 if direct else 2 * depth)
+                    patch_bytes=0 if direct else 2 * depth, weighted=True)
 
 
 def _depthwise(op, data, graph, ident, array, target, prefix) -> DspLayer | None:
@@ -157,10 +158,10 @@ def _depthwise(op, data, graph, ident, array, target, prefix) -> DspLayer | None
     ch = array("int32_t", f"{ident}_dsp_channels", table)
     fields = (f"{ih}, {iw}, {c}, {oh}, {ow}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, {op.padding[0]}, "
               f"{op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, {slot_w}, {-data.input_offset}, "
-              f"{rq.act_min}, {rq.act_max}, {int(wide)}, {w}, (const pocketml_dsp_channel *){ch}, "
+              f"{rq.act_min}, {rq.act_max}, {w}, (const pocketml_dsp_channel *){ch}, "
               f"{prefix}_dsp_scratch")
     return DspLayer("depthwise_conv2d_dsp", "pocketml_depthwise_conv2d_dsp_params", fields,
-                    scratch_words=ring * slot_w * c // 2)
+                    scratch_words=ring * slot_w * c // 2, weighted=True)
 
 
 def _fully_connected(op, data, ident, array, target, prefix) -> DspLayer | None:
@@ -175,9 +176,10 @@ def _fully_connected(op, data, ident, array, target, prefix) -> DspLayer | None:
     depth = -(-in_depth // 4) * 4
     w = array("int32_t", f"{ident}_dsp_weights", fc_weights(op.weight, depth, wide))
     ch = array("int32_t", f"{ident}_dsp_channels", pad_channels(table, 4))
-    fields = (f"{in_depth}, {depth}, {oc}, {rq.act_min}, {rq.act_max}, {int(wide)}, {w}, "
+    fields = (f"{in_depth}, {depth}, {oc}, {rq.act_min}, {rq.act_max}, {w}, "
               f"(const pocketml_dsp_channel *){ch}, {prefix}_dsp_scratch")
-    return DspLayer("fully_connected_dsp", "pocketml_fully_connected_dsp_params", fields, scratch_words=depth // 2)
+    return DspLayer("fully_connected_dsp", "pocketml_fully_connected_dsp_params", fields, scratch_words=depth // 2,
+                    weighted=True)
 
 
 def fc_weights(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:

@@ -33,7 +33,6 @@ typedef struct {
   int32_t depth;      /* k_h * k_w * in_c rounded up to a multiple of 4 */
   int32_t zero_point; /* the input zero point: what a padding tap holds */
   int32_t act_min, act_max;
-  int32_t wide;       /* 1: int16 weight pairs, doubled, and doubled biases (speed); 0: int8 words (size) */
   int32_t direct;     /* 1: a 1x1 kernel, no padding, in_c % 4 == 0: widen input rows directly */
   const int32_t *weights;
   const pocketml_dsp_channel *channels; /* [out_c rounded up to even] */
@@ -88,12 +87,12 @@ POCKETML_INLINE void pocketml_conv2d_dsp_fill(const pocketml_conv2d_dsp_params *
 }
 
 /* 4 k of the two pixels (the words at *x) times 4 k of two channels (at *w); both move on. */
-POCKETML_INLINE void pocketml_conv2d_dsp_mac(const pocketml_conv2d_dsp_params *p, const int32_t **x,
-                                             const int32_t **w, int32_t acc[4]) {
+POCKETML_INLINE void pocketml_conv2d_dsp_mac(int32_t wide, const int32_t **x, const int32_t **w,
+                                             int32_t acc[4]) {
   int32_t x0e, x1e, x0o, x1o, w0e, w1e, w0o, w1o;
   pocketml_load2(x, &x0e, &x1e);
   pocketml_load2(x, &x0o, &x1o);
-  if (p->wide) {
+  if (wide) {
     pocketml_load2(w, &w0e, &w1e);
     pocketml_load2(w, &w0o, &w1o);
   } else {
@@ -113,7 +112,7 @@ POCKETML_INLINE void pocketml_conv2d_dsp_mac(const pocketml_conv2d_dsp_params *p
 }
 
 /* Steps 2 and 3 for the pixel pair in the scratch: out0 (and out1 when `both`) get all channels. */
-POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_params *p,
+POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                                   int8_t *out0, int8_t *out1, int32_t both) {
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->channels;
@@ -123,26 +122,27 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
     const int32_t *x = p->scratch;
     int32_t g = 0;
     for (; g + 1 < groups; g += 2) { /* two groups a turn: half the loop overhead */
-      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
-      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
+      pocketml_conv2d_dsp_mac(wide, &x, &w, acc);
+      pocketml_conv2d_dsp_mac(wide, &x, &w, acc);
     }
     if (g < groups) {
-      pocketml_conv2d_dsp_mac(p, &x, &w, acc);
+      pocketml_conv2d_dsp_mac(wide, &x, &w, acc);
     }
-    out0[c] = pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, p->wide);
+    out0[c] = pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, wide);
     if (both) {
-      out1[c] = pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, p->wide);
+      out1[c] = pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, wide);
     }
     if (c + 1 < p->out_c) {
-      out0[c + 1] = pocketml_dsp_requantize(acc[1], &ch[1], p->act_min, p->act_max, p->wide);
+      out0[c + 1] = pocketml_dsp_requantize(acc[1], &ch[1], p->act_min, p->act_max, wide);
       if (both) {
-        out1[c + 1] = pocketml_dsp_requantize(acc[3], &ch[1], p->act_min, p->act_max, p->wide);
+        out1[c + 1] = pocketml_dsp_requantize(acc[3], &ch[1], p->act_min, p->act_max, wide);
       }
     }
   }
 }
 
-POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *p,
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                               const int8_t *input, int8_t *output) {
   const int32_t pixels = p->out_h * p->out_w;
   if (!p->direct) { /* the zero tail of each field (padded depth) */
@@ -153,11 +153,11 @@ POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *
   int32_t pix = 0;
   for (; pix + 1 < pixels; pix += 2) {
     pocketml_conv2d_dsp_fill(p, input, pix, pix + 1);
-    pocketml_conv2d_dsp_channels(p, output + pix * p->out_c, output + (pix + 1) * p->out_c, 1);
+    pocketml_conv2d_dsp_channels(p, wide, output + pix * p->out_c, output + (pix + 1) * p->out_c, 1);
   }
   if (pix < pixels) {
     pocketml_conv2d_dsp_fill(p, input, pix, pix);
-    pocketml_conv2d_dsp_channels(p, output + pix * p->out_c, output + pix * p->out_c, 0);
+    pocketml_conv2d_dsp_channels(p, wide, output + pix * p->out_c, output + pix * p->out_c, 0);
   }
 }
 

@@ -4,5 +4,5 @@
 
 void pocketml_depthwise_conv2d_dsp(const pocketml_depthwise_conv2d_dsp_params *p, const int8_t *input,
                                    int8_t *output) {
-  pocketml_depthwise_conv2d_dsp_body(p, input, output);
+  pocketml_depthwise_conv2d_dsp_body(p, 0, input, output); /* size builds store int8 weights */
 }

@@ -32,7 +32,6 @@ typedef struct {
   int32_t slot_w;     /* pixels in a slot: pad_left + in_w + the right padding the taps reach */
   int32_t zero_point; /* the input zero point: what the padding holds */
   int32_t act_min, act_max;
-  int32_t wide;       /* 1: int16 weight pairs, doubled, and doubled biases (speed); 0: int8 (size) */
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [channels] */
   int32_t *slab;      /* ((k_h - 1) * dilation_h + 1) * slot_w * channels / 2 words */
@@ -65,7 +64,7 @@ POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_co
 
 /* One output pixel's channels: x points at its top-left tap in the slab. */
 POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2d_dsp_params *p,
-                                                  const int32_t *x, int8_t *out) {
+                                                  int32_t wide, const int32_t *x, int8_t *out) {
   const int32_t words = p->channels / 2; /* per slab pixel */
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
@@ -77,7 +76,7 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
       for (int32_t kx = 0; kx < p->k_w; ++kx) {
         const int32_t *tap = x + (ky * p->dilation_h * p->slot_w + kx * p->dilation_w) * words;
         int32_t we, wo;
-        if (p->wide) {
+        if (wide) {
           pocketml_load2(&w, &we, &wo);
         } else {
           const int32_t v = *w++;
@@ -91,15 +90,16 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
         a3 = __smlatt(xo, wo, a3);
       }
     }
-    out[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, p->wide);
-    out[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, p->wide);
-    out[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, p->wide);
-    out[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, p->wide);
+    out[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
+    out[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, wide);
+    out[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, wide);
+    out[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, wide);
   }
 }
 
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
 POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise_conv2d_dsp_params *p,
-                                                        const int8_t *input, int8_t *output) {
+                                                        int32_t wide, const int8_t *input, int8_t *output) {
   const int32_t rows = (p->k_h - 1) * p->dilation_h + 1; /* slab rows */
   const int32_t words = p->channels / 2;                 /* per pixel */
   const int32_t row_words = p->slot_w * words;
@@ -116,7 +116,7 @@ POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise
     }
     int8_t *out = output + oy * p->out_w * p->channels;
     for (int32_t ox = 0; ox < p->out_w; ++ox, out += p->channels) {
-      pocketml_depthwise_dsp_pixel(p, p->slab + ox * p->stride_w * words, out);
+      pocketml_depthwise_dsp_pixel(p, wide, p->slab + ox * p->stride_w * words, out);
     }
   }
 }

@@ -4,5 +4,5 @@
 
 void pocketml_fully_connected_dsp(const pocketml_fully_connected_dsp_params *p, const int8_t *input,
                                   int8_t *output) {
-  pocketml_fully_connected_dsp_body(p, input, output);
+  pocketml_fully_connected_dsp_body(p, 0, input, output); /* size builds store int8 weights */
 }

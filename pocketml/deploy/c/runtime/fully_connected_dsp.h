@@ -23,7 +23,6 @@
 typedef struct {
   int32_t in_depth, depth, out_c; /* depth: in_depth rounded up to a multiple of 4 */
   int32_t act_min, act_max;
-  int32_t wide;                   /* 1: int16 weight pairs, doubled (speed); 0: int8 words (size) */
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [out_c rounded up to a multiple of 4] */
   int32_t *scratch;               /* depth / 2 words */
@@ -49,11 +48,10 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_widen(const pocketml_fully_con
 }
 
 /* One channel's two products of a group: its weights at *w (moved on), the widened input xe, xo. */
-POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(const pocketml_fully_connected_dsp_params *p,
-                                                         const int32_t **w, int32_t xe, int32_t xo,
-                                                         int32_t acc) {
+POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(int32_t wide, const int32_t **w, int32_t xe,
+                                                         int32_t xo, int32_t acc) {
   int32_t we, wo;
-  if (p->wide) {
+  if (wide) {
     pocketml_load2(w, &we, &wo);
   } else {
     const int32_t v = *(*w)++;
@@ -63,8 +61,9 @@ POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(const pocketml_fully_co
   return __smlad(xo, wo, __smlad(xe, we, acc));
 }
 
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
-                                                       const int8_t *input, int8_t *output) {
+                                                       int32_t wide, const int8_t *input, int8_t *output) {
   pocketml_fully_connected_dsp_widen(p, input);
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
@@ -74,20 +73,20 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_conn
     for (int32_t g = 0; g < p->depth / 4; ++g) {
       int32_t xe, xo;
       pocketml_load2(&x, &xe, &xo);
-      a0 = pocketml_fully_connected_dsp_mac(p, &w, xe, xo, a0);
-      a1 = pocketml_fully_connected_dsp_mac(p, &w, xe, xo, a1);
-      a2 = pocketml_fully_connected_dsp_mac(p, &w, xe, xo, a2);
-      a3 = pocketml_fully_connected_dsp_mac(p, &w, xe, xo, a3);
+      a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
+      a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
+      a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
+      a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
     }
-    output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, p->wide);
+    output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
     if (c + 1 < p->out_c) {
-      output[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, p->wide);
+      output[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, wide);
     }
     if (c + 2 < p->out_c) {
-      output[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, p->wide);
+      output[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, wide);
     }
     if (c + 3 < p->out_c) {
-      output[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, p->wide);
+      output[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, wide);
     }
   }
 }
