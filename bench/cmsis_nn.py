@@ -49,6 +49,7 @@ from pocketml.deploy.c import emit_c
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
 from pocketml.deploy.cortexm import build_cortexm, core_target, run_qemu
+from pocketml.deploy.cortexm.profile import profile_layers
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.devices import find_device
 from pocketml.graph.planner import plan_memory
@@ -255,22 +256,24 @@ class Build:
     name: str
     instructions: int
     layers: dict[int, int]      # op index -> instructions of one inference (the first input)
+    cycles: int | None          # the cycle estimate of that inference (instruction mix x Cortex-M4 TRM costs)
     outputs: np.ndarray
     flash: int
     ram: int
     text: int
 
 
-def run_build(name: str, c_dir: Path, x: np.ndarray, opt: str | None, core: str, work: Path,
-              includes: tuple[Path, ...] = (), libraries: tuple[Path, ...] = ()) -> Build:
+def run_build(name: str, c_dir: Path, x: np.ndarray, opt: str | None, core: str, work: Path, graph,
+              wait_states: int | None, includes: tuple[Path, ...] = (), libraries: tuple[Path, ...] = ()) -> Build:
     build = build_cortexm(c_dir, core, work / "plain", opt=opt, include_dirs=includes, libraries=libraries)
     run = run_qemu(build, x)
-    profile = build_cortexm(c_dir, core, work / "profile", opt=opt, profile=True, include_dirs=includes,
-                            libraries=libraries)
-    prof = run_qemu(profile, x[:1])
-    layers = {int(op): int(n) for op, n in zip(prof.layer_ops, prof.layer_instructions[0])}
+    meta = [(op.name, op.kind, op.macs(graph.tensors)) for op in graph.ops]
+    profile = profile_layers(c_dir, core, x[:1], meta, wait_states, opt=opt, include_dirs=includes,
+                             libraries=libraries)
+    layers = {p.index: p.instructions for p in profile}
+    cycles = sum(p.cycles for p in profile) if profile and all(p.cycles is not None for p in profile) else None
     stack = int(run.stack_bytes.max())
-    return Build(name, run.instructions_per_inference, layers, run.outputs, build.flash_bytes,
+    return Build(name, run.instructions_per_inference, layers, cycles, run.outputs, build.flash_bytes,
                  build.ram_bytes(stack), build.sections.get(".text", 0))
 
 
@@ -292,22 +295,26 @@ def bench_model(path: Path, args, libs: dict[str, Path], tmp: Path) -> list[str]
     plan = plan_memory(graph)
     work = tmp / path.stem
     dsp = has_dsp(device)
+    ws = device.flash_wait_states
     few = x[:args.few_samples]
     builds = []
     for optimize in ("speed", "size") if dsp else ():
         target = KernelTarget(True, optimize)
         folder = write(work / target.label, emit_c(graph, plan, graph.name, kernels=target).files)
-        builds.append(run_build(f"pocketml {target.label}", folder, x, None, device.core, work / f"{target.label}-build"))
+        builds.append(run_build(f"pocketml {target.label}", folder, x, None, device.core, work / f"{target.label}-build",
+                                graph, ws))
     portable = write(work / "portable", emit_c(graph, plan, graph.name).files)
-    builds.append(run_build("pocketml portable -Os", portable, few, "-Os", device.core, work / "portable-build"))
+    builds.append(run_build("pocketml portable -Os", portable, few, "-Os", device.core, work / "portable-build", graph, ws))
     cplan = plan_memory(graph, in_place=False)
     header = emit_c(graph, cplan, graph.name).files["model.h"]
     cmsis_dir = write(work / "cmsis", {"model.h": header,
                                        "model.c": CmsisModel(graph, cplan, c_identifier(graph.name)).source()})
     for opt, lib in libs.items():
-        builds.append(run_build(f"CMSIS-NN {opt}", cmsis_dir, x, opt, device.core, work / f"cmsis{opt}",
+        builds.append(run_build(f"CMSIS-NN {opt}", cmsis_dir, x, opt, device.core, work / f"cmsis{opt}", graph, ws,
                                 includes=(args.cmsis_nn / "Include",), libraries=(lib,)))
-    m0 = run_build("pocketml portable -Os on cortex-m0plus", portable, few, "-Os", "cortex-m0plus", work / "m0")
+    m0 = run_build("pocketml portable -Os on cortex-m0plus", portable, few, "-Os", "cortex-m0plus", work / "m0", graph,
+                   None)
+    m0.cycles = None  # the estimate's costs are the Cortex-M4's
     return report(path, graph, x, ref, tflm, builds, m0, device, time.perf_counter() - t0)
 
 
@@ -323,9 +330,11 @@ def report(path, graph, x, ref, tflm, builds: list[Build], m0: Build, device, se
              + "; ".join(f"{b.name} vs reference {_mismatches(b.outputs, ref[:len(b.outputs)])}/{len(b.outputs)}"
                          for b in builds)
              + f"; {ours.name} vs {o2.name} {_mismatches(ours.outputs, o2.outputs)}/{len(x)}.\n",
-             "| build | instructions / inference | vs CMSIS-NN -O2 | flash B | .text B | RAM B |", "|---|---|---|---|---|---|"]
-    lines += [f"| {b.name} | {b.instructions:,} | {b.instructions / o2.instructions:.2f}x | {b.flash:,} | {b.text:,} "
-              f"| {b.ram:,} |" for b in (*builds, m0)]
+             "| build | instructions / inference | vs CMSIS-NN -O2 | cycles (estimate) | flash B | .text B | RAM B |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {b.name} | {b.instructions:,} | {b.instructions / o2.instructions:.2f}x | "
+              f"{'-' if b.cycles is None else f'{b.cycles:,}'} | {b.flash:,} | {b.text:,} | {b.ram:,} |"
+              for b in (*builds, m0)]
     shown = [b for b in builds if "portable" not in b.name]
     lines += ["", "| layer | op | MACs | " + " | ".join(b.name for b in shown) + f" | {ours.name} / CMSIS-NN -O2 |",
               "|---|---|---|" + "---|" * (len(shown) + 1)]
@@ -348,8 +357,11 @@ def report(path, graph, x, ref, tflm, builds: list[Build], m0: Build, device, se
     if "kws" in path.stem.lower():
         lines += [f"MLPerf Tiny keyword spotting on {device.name}, published latencies measured on silicon by the "
                   "submitters: " + ", ".join(f"{k} {v} ms" for k, v in MLPERF_KWS_L4R5ZI_MS.items())
-                  + f". pocketml {ours.name}: {ours.instructions / mhz / 1e3:.1f} ms, an estimate from a simulator "
-                  "(instructions at one per cycle; real cycles are more).\n"]
+                  + f". pocketml {ours.name}, estimates from a simulator: {ours.instructions / mhz / 1e3:.1f} ms at one "
+                  "instruction per cycle, "
+                  + (f"{ours.cycles / mhz / 1e3:.1f} ms from the instruction mix (Cortex-M4 TRM cycle counts, "
+                     "flash refills hitting the ART cache)" if ours.cycles else "no cycle estimate")
+                  + (f"; CMSIS-NN -O2 the same way: {o2.cycles / mhz / 1e3:.1f} ms" if o2.cycles else "") + ".\n"]
     return lines
 
 

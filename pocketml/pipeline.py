@@ -275,12 +275,14 @@ def _with_layers(cortexm, board_dir: Path, board: Device, qgraph, x_q: np.ndarra
     from dataclasses import replace
 
     from pocketml.deploy.cortexm import core_target
-    from pocketml.deploy.cortexm.profile import layers_table, profile_layers
+    from pocketml.deploy.cortexm.profile import cycles_summary, layers_table, profile_layers
 
     if not cortexm.qemu_samples or not core_target(board.core).runs_in_qemu:
         return cortexm
     meta = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]
-    return replace(cortexm, layers=tuple(layers_table(profile_layers(board_dir, board.core, x_q[:1], meta))))
+    profile = profile_layers(board_dir, board.core, x_q[:1], meta, board.flash_wait_states)
+    return replace(cortexm, layers=tuple(layers_table(profile)),
+                   cycles=cycles_summary(profile, board.clock_mhz, board.flash_wait_states))
 
 
 def _server_predictions(server_model: object, x: np.ndarray) -> np.ndarray:

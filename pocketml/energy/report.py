@@ -37,7 +37,8 @@ def budget_from_result(doc: dict[str, Any], *, rate: str | float = DEFAULT_RATE,
     try:
         board = device or find_device(doc["device"], load_catalogue(devices))
         cortexm = doc.get("cortexm") or {}
-        cycles, method = inference_cycles(cortexm.get("instructions_per_inference"), doc["estimate"]["cycles"])
+        cycles, method = inference_cycles(cortexm.get("instructions_per_inference"), doc["estimate"]["cycles"],
+                                          cortexm.get("cycles_estimate"))
         raw = math.prod(doc["input"]["shape"])
         outputs = doc.get("outputs") or [doc["output"]]  # every output is sent (int8, one byte each)
         result_bytes = sum(math.prod(o["shape"]) for o in outputs)

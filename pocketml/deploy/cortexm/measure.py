@@ -49,6 +49,7 @@ class CortexMReport:
     opt: str = "-Os"
     kernels: str = "portable"
     layers: tuple[dict[str, Any], ...] = ()  # per-layer instructions (profile build, one input): profile.py
+    cycles: dict[str, Any] | None = None  # the cycle estimate from the instruction mix (cycles.py), if made
 
     @property
     def flash_method(self) -> str:
@@ -78,6 +79,7 @@ class CortexMReport:
             "estimate": True if self.qemu_samples else None,
             "note": self.qemu_note,
             **({"layers": list(self.layers)} if self.layers else {}),
+            **({"cycles_estimate": self.cycles} if self.cycles else {}),
         }
 
 

@@ -33,6 +33,8 @@ class LayerProfile:
     kind: str
     macs: int
     instructions: int
+    cycles: int | None = None           # estimate (cycles.py): flash refills all hit the cache
+    cycles_no_cache: int | None = None  # estimate: every taken branch pays the flash wait states
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -43,22 +45,73 @@ class LayerProfile:
         return {"index": self.index, "name": self.name, "kind": self.kind, "macs": self.macs,
                 "instructions": self.instructions,
                 "instructions_per_mac": None if per_mac is None else round(per_mac, 3),
-                "share": round(self.instructions / total, 4) if total else None}
+                "share": round(self.instructions / total, 4) if total else None,
+                **({"cycles_estimate": self.cycles, "cycles_estimate_no_cache": self.cycles_no_cache}
+                   if self.cycles is not None else {})}
 
 
-def profile_layers(c_dir: str | Path, core: str, x: np.ndarray,
-                   layers: list[tuple[str, str, int]]) -> tuple[LayerProfile, ...]:
+def profile_layers(c_dir: str | Path, core: str, x: np.ndarray, layers: list[tuple[str, str, int]],
+                   wait_states: int | None = None, **build: Any) -> tuple[LayerProfile, ...]:
     """Build ``c_dir`` with the per-layer timer for ``core`` and run the first input of ``x`` in QEMU.
 
     ``layers``: (name, kind, MACs) of every op of the graph, by op index (result.json's ``layers``).
+    With the instruction-mix plugin (cycles.py; needs a host C compiler), every layer also gets a
+    cycle estimate; ``wait_states``: the board's flash wait states (None: 0). ``build``: more
+    arguments of ``build_cortexm`` (``opt``, ``include_dirs``, ``libraries``).
     """
+    from pocketml.deploy.cortexm import cycles
+
     with tempfile.TemporaryDirectory(prefix="pocketml-profile-") as tmp:
-        build = build_cortexm(c_dir, core, Path(tmp), profile=True)
-        run = run_qemu(build, np.asarray(x)[:1])
-    ops, counts = run.layer_ops, run.layer_instructions
-    if ops is None or counts is None:
-        return ()
-    return tuple(LayerProfile(int(i), *layers[int(i)], int(n)) for i, n in zip(ops, counts[0]))
+        work = Path(tmp)
+        build = build_cortexm(c_dir, core, work, profile=True, **build)
+        plugin = cycles.plugin_library(work)
+        mix = work / "mix.txt"
+        spec = (f"{plugin},out={mix},mark={_symbol(build.firmware, 'pocketml_profile_layer')},"
+                f"segments={len(layers) + 2}") if plugin else None
+        run = run_qemu(build, np.asarray(x)[:1], plugin=spec)
+        ops, counts = run.layer_ops, run.layer_instructions
+        if ops is None or counts is None:
+            return ()
+        est = None
+        if plugin and mix.is_file():
+            est = cycles.estimate(mix, cycles.disassemble(build.firmware),
+                                  cycles.model_ranges(build.firmware, build.model_elf), len(ops) + 1, wait_states or 0)
+    found = []
+    for k, (i, n) in enumerate(zip(ops, counts[0])):
+        c = w = None
+        if est is not None:  # segment k is op k; the invoke's epilogue after the last mark goes to the last op
+            last = k == len(ops) - 1
+            c = est.cycles[k] + (est.cycles[k + 1] if last else 0)
+            w = est.cycles_no_cache[k] + (est.cycles_no_cache[k + 1] if last else 0)
+        found.append(LayerProfile(int(i), *layers[int(i)], int(n), c, w))
+    return tuple(found)
+
+
+def _symbol(elf: Path, name: str) -> str:
+    """The address of ``name`` in ``elf`` (hex)."""
+    import subprocess
+
+    from pocketml.deploy.cortexm.toolchain import require_tool
+
+    out = subprocess.run([require_tool("arm-none-eabi-nm"), str(elf)], capture_output=True, text=True, check=True)
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return hex(int(parts[0], 16) & ~1)
+    return "0x0"
+
+
+def cycles_summary(profile: tuple[LayerProfile, ...], clock_mhz: float, wait_states: int | None) -> dict | None:
+    """result.json's ``cortexm.cycles_estimate``: the profiled run's cycle estimate, labelled as one."""
+    from pocketml.deploy.cortexm.cycles import METHOD
+
+    if not profile or any(layer.cycles is None for layer in profile):
+        return None
+    cycles = sum(layer.cycles for layer in profile)
+    worst = sum(layer.cycles_no_cache for layer in profile)
+    return {"cycles": cycles, "cycles_no_cache": worst, "latency_ms": round(cycles / (clock_mhz * 1e3), 3),
+            "latency_ms_no_cache": round(worst / (clock_mhz * 1e3), 3), "flash_wait_states": wait_states,
+            "estimate": True, "method": METHOD}
 
 
 def layers_table(profile: tuple[LayerProfile, ...]) -> list[dict[str, Any]]:
@@ -78,6 +131,7 @@ class OutputProfile:
     c_dir: str
     clock_mhz: float | None
     layers: tuple[LayerProfile, ...]
+    wait_states: int | None = None
 
     @property
     def total(self) -> int:
@@ -87,6 +141,8 @@ class OutputProfile:
         return {"model": self.model, "device": self.device, "core": self.core, "kernels": self.kernels,
                 "c_dir": self.c_dir, "instructions": self.total, "method": PROFILE_METHOD,
                 "latency_ms_estimate": (round(self.total / (self.clock_mhz * 1e3), 3) if self.clock_mhz else None),
+                "cycles_estimate": (cycles_summary(self.layers, self.clock_mhz, self.wait_states)
+                                    if self.clock_mhz else None),
                 "layers": layers_table(self.layers)}
 
 
@@ -124,18 +180,21 @@ def profile_output(out: str | Path, *, update: bool = True) -> OutputProfile:
     inputs = out / "verify" / "inputs.npy"
     size = int(np.prod(doc["input"]["shape"]))
     x = np.load(inputs, allow_pickle=False)[:1] if inputs.is_file() else np.zeros((1, size), np.int8)
-    layers = profile_layers(c_dir, core, x.reshape(1, -1).astype(np.int8), rows)
+    clock, wait_states = _board(doc.get("device"))
+    layers = profile_layers(c_dir, core, x.reshape(1, -1).astype(np.int8), rows, wait_states)
     result = OutputProfile(doc.get("model", "?"), doc.get("device", "?"), core, read_kernels(c_dir),
-                           str(c_dir.relative_to(out)), _clock_mhz(doc.get("device")), layers)
+                           str(c_dir.relative_to(out)), clock, layers, wait_states)
     if update and "result.json" in (read_manifest(out) or set()) and doc.get("cortexm") is not None:
         doc["cortexm"]["layers"] = layers_table(layers)
+        if clock and (summary := cycles_summary(layers, clock, wait_states)):
+            doc["cortexm"]["cycles_estimate"] = summary
         write_atomic(doc_path, json.dumps(doc, indent=2))
     return result
 
 
-def _clock_mhz(device_id: str | None) -> float | None:
-    """The board's clock from the built-in catalogue (None for a board from a user's file)."""
+def _board(device_id: str | None) -> tuple[float | None, int | None]:
+    """The board's clock and flash wait states from the built-in catalogue (None for a user's board)."""
     from pocketml.devices import load_catalogue
 
     board = load_catalogue().get(device_id or "")
-    return board.clock_mhz if board is not None else None
+    return (board.clock_mhz, board.flash_wait_states) if board is not None else (None, None)

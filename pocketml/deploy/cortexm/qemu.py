@@ -61,11 +61,11 @@ def qemu_command(firmware: Path) -> list[str]:
 
 
 def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: float = 900.0,
-             core: str = "cortex-m4f", opt: str | None = None) -> QemuRun:
+             core: str = "cortex-m4f", opt: str | None = None, plugin: str | None = None) -> QemuRun:
     """Run ``inputs`` (int8, [N, ...] with ``build.input_bytes`` values each) through the firmware in QEMU.
 
     ``build`` is a ``CortexMBuild`` or an emitted C folder (OUT/c), then cross-compiled for ``core``
-    first (a throw-away build).
+    first (a throw-away build). ``plugin``: a TCG plugin to load (``-plugin`` argument, see cycles.py).
     """
     if isinstance(build, (str, Path)):
         with tempfile.TemporaryDirectory(prefix="pocketml-cortexm-") as tmp:
@@ -79,7 +79,7 @@ def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: floa
     if x.ndim < 1 or len(x) == 0 or x[0].size != build.input_bytes:
         raise PocketMLError(f"each input must have {build.input_bytes} int8 values, got shape {x.shape}",
                             f"pass an array of shape [N, ...] with {build.input_bytes} values per sample")
-    cmd = qemu_command(build.firmware)
+    cmd = qemu_command(build.firmware) + (["-plugin", plugin] if plugin else [])
     with tempfile.TemporaryDirectory(prefix="pocketml-qemu-") as tmp:
         folder = Path(tmp)
         (folder / "inputs.bin").write_bytes(np.ascontiguousarray(x).tobytes())
