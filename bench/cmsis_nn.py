@@ -46,8 +46,8 @@ import numpy as np
 
 from pocketml.compiler import random_inputs, run_source_in_tflm
 from pocketml.deploy.c import emit_c
-from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
+from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.cortexm import build_cortexm, core_target, run_qemu
 from pocketml.deploy.cortexm.profile import profile_layers
 from pocketml.deploy.tflite.reader import read_tflite
@@ -128,7 +128,8 @@ class CmsisModel:
         for index in self.plan.order:
             op, data = self.graph.ops[index], self.graph.op_data[index]
             if op.kind != "reshape":
-                self.calls += getattr(self, f"_{op.kind}")(op, data, f"op{index}"), f"  POCKETML_PROFILE_LAYER({index});"
+                call = getattr(self, f"_{op.kind}")(op, data, f"op{index}")
+                self.calls += call, f"  POCKETML_PROFILE_LAYER({index});"
         ctx = max(self.ctx_bytes, 4)
         return "\n".join([
             '#include "model.h"', '#include "arm_nnfunctions.h"', "",
@@ -301,10 +302,11 @@ def bench_model(path: Path, args, libs: dict[str, Path], tmp: Path) -> list[str]
     for optimize in ("speed", "size") if dsp else ():
         target = KernelTarget(True, optimize)
         folder = write(work / target.label, emit_c(graph, plan, graph.name, kernels=target).files)
-        builds.append(run_build(f"pocketml {target.label}", folder, x, None, device.core, work / f"{target.label}-build",
-                                graph, ws))
+        builds.append(run_build(f"pocketml {target.label}", folder, x, None, device.core,
+                                work / f"{target.label}-build", graph, ws))
     portable = write(work / "portable", emit_c(graph, plan, graph.name).files)
-    builds.append(run_build("pocketml portable -Os", portable, few, "-Os", device.core, work / "portable-build", graph, ws))
+    builds.append(run_build("pocketml portable -Os", portable, few, "-Os", device.core, work / "portable-build",
+                            graph, ws))
     cplan = plan_memory(graph, in_place=False)
     header = emit_c(graph, cplan, graph.name).files["model.h"]
     cmsis_dir = write(work / "cmsis", {"model.h": header,
@@ -316,6 +318,10 @@ def bench_model(path: Path, args, libs: dict[str, Path], tmp: Path) -> list[str]
                    None)
     m0.cycles = None  # the estimate's costs are the Cortex-M4's
     return report(path, graph, x, ref, tflm, builds, m0, device, time.perf_counter() - t0)
+
+
+def _cell(instructions: int, macs: int) -> str:
+    return f"{instructions:,}" + (f" ({instructions / macs:.2f}/MAC)" if macs else "")
 
 
 def _mismatches(a: np.ndarray, b: np.ndarray) -> int:
@@ -345,8 +351,7 @@ def report(path, graph, x, ref, tflm, builds: list[Build], m0: Build, device, se
         macs = op.macs(graph.tensors)
         ratio = ours.layers[index] / max(1, o2.layers.get(index, 0))
         worst = max(worst, (ratio, op.name))
-        cells = " | ".join(f"{b.layers.get(index, 0):,}" + (f" ({b.layers.get(index, 0) / macs:.2f}/MAC)" if macs else "")
-                           for b in shown)
+        cells = " | ".join(_cell(b.layers.get(index, 0), macs) for b in shown)
         lines.append(f"| {op.name} | {op.kind} | {macs:,} | {cells} | {ratio:.2f}x |")
     mhz = device.clock_mhz
     lines += ["", f"Worst layer of {ours.name}: {worst[1]}, {worst[0]:.2f}x CMSIS-NN -O2's instructions. "
@@ -357,8 +362,8 @@ def report(path, graph, x, ref, tflm, builds: list[Build], m0: Build, device, se
     if "kws" in path.stem.lower():
         lines += [f"MLPerf Tiny keyword spotting on {device.name}, published latencies measured on silicon by the "
                   "submitters: " + ", ".join(f"{k} {v} ms" for k, v in MLPERF_KWS_L4R5ZI_MS.items())
-                  + f". pocketml {ours.name}, estimates from a simulator: {ours.instructions / mhz / 1e3:.1f} ms at one "
-                  "instruction per cycle, "
+                  + f". pocketml {ours.name}, estimates from a simulator: "
+                  f"{ours.instructions / mhz / 1e3:.1f} ms at one instruction per cycle, "
                   + (f"{ours.cycles / mhz / 1e3:.1f} ms from the instruction mix (Cortex-M4 TRM cycle counts, "
                      "flash refills hitting the ART cache)" if ours.cycles else "no cycle estimate")
                   + (f"; CMSIS-NN -O2 the same way: {o2.cycles / mhz / 1e3:.1f} ms" if o2.cycles else "") + ".\n"]
@@ -372,7 +377,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="random int8 inputs per model (default 1000)")
     parser.add_argument("--device", default="nucleo_l4r5zi", help="board id (default nucleo_l4r5zi)")
     parser.add_argument("--few-samples", type=int, default=10,
-                        help="inputs for the slow builds: portable C on the board's core and on the Cortex-M0+ (default 10)")
+                        help="inputs for the slow builds: the portable C on the board's core and on the "
+                             "Cortex-M0+ (default 10)")
     args = parser.parse_args()
     if not (args.cmsis_nn / "Include" / "arm_nnfunctions.h").is_file():
         sys.exit(f"{args.cmsis_nn} is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h)")

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from pocketml.deploy.c.dsp import check_optimize
 from pocketml.deploy.tflite.reader import SUPPORTED_TEXT, OperatorCheck, TFLiteImport, read_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.outputs import OutputFolder
-from pocketml.deploy.c.dsp import check_optimize
 from pocketml.pipeline import deploy_graph
 from pocketml.result import Result, Stage
 

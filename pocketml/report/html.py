@@ -75,7 +75,7 @@ def target_profile_chart(layers: list[dict]) -> str:
     fig, ax = plt.subplots(figsize=(7, 3))
     xs = range(len(layers))
     ax.bar(list(xs), [row["instructions"] for row in layers], color="#36c")
-    for x, row in zip(xs, layers):
+    for x, row in zip(xs, layers, strict=True):
         if row.get("instructions_per_mac"):
             ax.text(x, row["instructions"], f"{row['instructions_per_mac']:.2f}", ha="center", va="bottom", fontsize=6)
     ax.set_xticks(list(xs), [row["name"] for row in layers], rotation=60, fontsize=6, ha="right")
@@ -94,7 +94,7 @@ def _target_section(result: Result) -> str:
     e = html.escape
     total = cm.get("instructions_per_inference") or sum(row["instructions"] for row in layers)
     rows = "".join(f"<tr><td>{e(r['name'])}</td><td>{e(r['kind'])}</td><td>{r['macs']:,}</td>"
-                   f"<td>{r['instructions']:,}</td><td>{'' if r['instructions_per_mac'] is None else r['instructions_per_mac']}</td>"
+                   f"<td>{r['instructions']:,}</td><td>{r['instructions_per_mac'] or ''}</td>"
                    f"<td>{100 * (r['share'] or 0):.1f}%</td></tr>" for r in layers)
     return f"""<h2>On the target: instructions per layer</h2>
 <p>{e(cm.get('kernels', 'portable'))} kernels, {e(cm.get('cpu_flags', ''))} {e(cm.get('opt', ''))}: {total:,}
@@ -102,7 +102,8 @@ instructions per inference in QEMU (mps2-an386, -icount). <span class="est">Inst
 lower bound on the cycles of a real Cortex-M4 at {result.device.clock_mhz:g} MHz,
 {total / (result.device.clock_mhz * 1e3):.2f} ms or more.</span></p>
 <figure>{target_profile_chart(layers)}</figure>
-<table><tr><th>layer</th><th>op</th><th>MACs</th><th>instructions</th><th>per MAC</th><th>share</th></tr>{rows}</table>"""
+<table><tr><th>layer</th><th>op</th><th>MACs</th><th>instructions</th><th>per MAC</th><th>share</th></tr>
+{rows}</table>"""
 
 
 def render_html(result: Result) -> str:

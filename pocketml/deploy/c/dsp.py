@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from pocketml.deploy.c.kernel_params import folded_bias
 from pocketml.errors import PocketMLError
 
 OPTIMIZE = ("speed", "size")

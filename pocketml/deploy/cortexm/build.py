@@ -117,13 +117,15 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     for src in sources:
         obj = work / f"{src.stem}.o"
         _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
-              "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
+              "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)],
+             f"compiling {src.name} for {core}")
         objects.append(obj)
     link = [gcc, *target.cpu_flags, opt, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     model_elf = work / "model.elf"
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
           *(["-Wl,--defsym=pocketml_profile_layer=0"] if profile else []),
-          *map(str, objects), *map(str, libraries), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
+          *map(str, objects), *map(str, libraries), "-lc", "-lgcc", "-o", str(model_elf)],
+         f"linking the model for {core}")
 
     harness = work / "harness.c"
     harness.write_text((firmware_dir / "harness.c").read_text()

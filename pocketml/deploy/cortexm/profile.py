@@ -77,7 +77,7 @@ def profile_layers(c_dir: str | Path, core: str, x: np.ndarray, layers: list[tup
             est = cycles.estimate(mix, cycles.disassemble(build.firmware),
                                   cycles.model_ranges(build.firmware, build.model_elf), len(ops) + 1, wait_states or 0)
     found = []
-    for k, (i, n) in enumerate(zip(ops, counts[0])):
+    for k, (i, n) in enumerate(zip(ops, counts[0], strict=True)):
         c = w = None
         if est is not None:  # segment k is op k; the invoke's epilogue after the last mark goes to the last op
             last = k == len(ops) - 1
