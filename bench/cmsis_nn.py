@@ -362,7 +362,7 @@ def report(path, graph, x, ref, tflm, builds: list[Build], m0: Build, device, se
     if "kws" in path.stem.lower():
         lines += [f"MLPerf Tiny keyword spotting on {device.name}, published latencies measured on silicon by the "
                   "submitters: " + ", ".join(f"{k} {v} ms" for k, v in MLPERF_KWS_L4R5ZI_MS.items())
-                  + f". pocketml {ours.name}, estimates from a simulator: "
+                  + f". {ours.name}, estimates from a simulator: "
                   f"{ours.instructions / mhz / 1e3:.1f} ms at one instruction per cycle, "
                   + (f"{ours.cycles / mhz / 1e3:.1f} ms from the instruction mix (Cortex-M4 TRM cycle counts, "
                      "flash refills hitting the ART cache)" if ours.cycles else "no cycle estimate")
