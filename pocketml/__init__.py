@@ -41,9 +41,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
-    from pocketml.compiler import check_tflite_model, compile_tflite
-    from pocketml.compiler import compile_tflite as compile  # noqa: A004
-    from pocketml.devices import Device, find_device, load_catalogue
-    from pocketml.errors import PocketMLError
-    from pocketml.pipeline import shrink, shrink_builtin
-    from pocketml.result import Result
+    from pocketml.compiler import check_tflite_model, compile_tflite  # noqa: F401
+    from pocketml.compiler import compile_tflite as compile  # noqa: A004, F401
+    from pocketml.devices import Device, find_device, load_catalogue  # noqa: F401
+    from pocketml.errors import PocketMLError  # noqa: F401
+    from pocketml.pipeline import shrink, shrink_builtin  # noqa: F401
+    from pocketml.result import Result  # noqa: F401

@@ -9,29 +9,30 @@ back the way the kernels read them, and the choice of kernels per board.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from check_op import ACLE, SANITIZE
 from tflite_models import GraphBuilder, spec_of
 
 from pocketml.compiler import run_source_in_tflm
 from pocketml.deploy.c import build_host, emit_c, run_host
-from pocketml.deploy.c.dsp import (
-    KernelTarget,
-    add_table,
-    channel_table,
-    conv_weights,
-    depthwise_weights,
-    fc_weights,
-    has_dsp,
-)
+from pocketml.deploy.c.dsp import KernelTarget, has_dsp
 from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
 from pocketml.deploy.tflite.reader import read_tflite
+from pocketml.deploy.verify.conformance import SANITIZE
 from pocketml.devices import find_device
 from pocketml.errors import PocketMLError
 from pocketml.graph import fixedpoint
 from pocketml.graph.planner import plan_memory
+from pocketml.ops.add.dsp import add_table
+from pocketml.ops.conv2d.dsp import conv_weights
+from pocketml.ops.depthwise_conv2d.dsp import depthwise_weights
+from pocketml.ops.dsp import channel_table
+from pocketml.ops.fully_connected.dsp import fc_weights
 from pocketml.pipeline import choose_kernels
+
+ACLE = Path(__file__).parent / "acle"  # the test-only emulation of <arm_acle.h>
 
 needs_qemu = pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="run `make cortexm-toolchain`")
 TARGETS = [KernelTarget(True, "speed"), KernelTarget(True, "size")]
@@ -108,6 +109,7 @@ def test_dsp_kernels_equal_the_reference_under_sanitizers(model, target, tmp_pat
     used = {name[:-2] for name in src.files if name.endswith("_dsp.h")} - {"pocketml_dsp"}
     assert used == KERNELS[model]  # every kernel under test really ran: no silent portable fallback
     assert ("conv2d_dsp.c" in src.files) == (target.optimize == "size")
+    assert "conv2d.c" not in src.files and "pocketml_dsp.h" in src.files  # no portable copy rides along
     got = run_host(build_host(_write(src, tmp_path), cflags=f"{SANITIZE} -I{ACLE}"), x, ref.shape[1])
     assert np.array_equal(got, ref)
 

@@ -136,11 +136,17 @@ def _kernel_sections(kernels: tuple[str, ...]) -> dict[str, int]:
     """Sections of the runtime kernels a model uses (the same for every model; measured once)."""
     from importlib import resources
 
+    from pocketml.ops.registry import SPECS, kernel_source
+
     runtime = resources.files("pocketml.deploy.c") / "runtime"
     with tempfile.TemporaryDirectory(prefix="pocketml-kernels-") as tmp:
         for entry in runtime.iterdir():
             if entry.name.endswith((".c", ".h")):
                 (Path(tmp) / entry.name).write_text(entry.read_text())
+        for kind, spec in SPECS.items():
+            if spec.c_kernel is not None:
+                for fname in (spec.c_kernel, f"{kind}.h"):
+                    (Path(tmp) / fname).write_text(kernel_source(kind, fname).read_text())
         return measure_sections(Path(tmp), list(kernels))
 
 

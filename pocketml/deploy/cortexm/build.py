@@ -75,7 +75,7 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
         raise PocketMLError(f"{c_dir} has no model.h", "pass the c/ folder written by `pocketml shrink` (OUT/c)")
     text = header.read_text()
     invoke = re.search(r"int (\w+)_invoke\(", text)
-    sizes = dict(re.findall(r"#define \w+_(INPUT|OUTPUT)_BYTES (\d+)", text))
+    sizes = dict(re.findall(r"#define \w+_(INPUT|OUTPUT)_BYTES \(?(\d+)\)?", text))
     if invoke is None or set(sizes) != {"INPUT", "OUTPUT"}:
         raise PocketMLError(f"{header} does not declare <prefix>_invoke and the input/output sizes",
                             "regenerate the C with `pocketml shrink`")

@@ -68,7 +68,7 @@ def _crash_message(what: str, returncode: int, stderr: str, model_path: Path) ->
 def check_tflite(model_path: Path) -> None:
     """Walk the flatbuffer's tables (identifier, subgraph, tensors, operators, buffers) before any
     runtime sees it: a truncated or corrupt file becomes a PocketMLError naming it."""
-    from pocketml.deploy.tflite.builders import Model
+    from pocketml.formats.tflite import Model
 
     try:
         data = Path(model_path).read_bytes()

@@ -25,7 +25,7 @@ import numpy as np
 from pocketml.deploy.tflite import write_tflite
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
-from pocketml.graph.ops import OPS
+from pocketml.ops.registry import OPS
 
 GRAPH_FORMAT = 1
 TFLITE_FILE = "model.tflite"
