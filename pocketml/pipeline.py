@@ -194,9 +194,9 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         dsp_source = emit_c(qgraph, plan, name, weights=compressed.weights if compressed else None, kernels=kernels)
         for fname, text in dsp_source.files.items():
             (board_dir / fname).write_text(text)
-    cortexm = measure_for_device(board_dir, board.core, x_q, ref_out)  # None: not a Cortex-M, or no toolchain
-    if cortexm is not None:  # measured for the board's own core: these replace the host figures
-        cortexm = _with_layers(cortexm, board_dir, board, qgraph, x_q)
+    layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # and per layer, one input
+    cortexm = measure_for_device(board_dir, board.core, x_q, ref_out, layers=layers, board=board)
+    if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         flash, ram, flash_method = cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
             "kernels": kernels.label, "kernels_reason": why,
@@ -268,21 +268,6 @@ def choose_kernels(qgraph, plan, name: str, board: Device, optimize: str | None,
                                              f"the board's flash ({board.flash_bytes:,} B)")
     return KernelTarget(True, "size"), (f"size: the speed build's constants ({speed.const_bytes:,} B) exceed half "
                                         f"of the board's flash ({board.flash_bytes:,} B)")
-
-
-def _with_layers(cortexm, board_dir: Path, board: Device, qgraph, x_q: np.ndarray):
-    """The measured report plus the per-layer profile (one input), when the core's build runs in QEMU."""
-    from dataclasses import replace
-
-    from pocketml.deploy.cortexm import core_target
-    from pocketml.deploy.cortexm.profile import cycles_summary, layers_table, profile_layers
-
-    if not cortexm.qemu_samples or not core_target(board.core).runs_in_qemu:
-        return cortexm
-    meta = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]
-    profile = profile_layers(board_dir, board.core, x_q[:1], meta, board.flash_wait_states)
-    return replace(cortexm, layers=tuple(layers_table(profile)),
-                   cycles=cycles_summary(profile, board.clock_mhz, board.flash_wait_states))
 
 
 def _server_predictions(server_model: object, x: np.ndarray) -> np.ndarray:

@@ -84,7 +84,7 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
 
 def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
                   opt: str | None = None, profile: bool = False, include_dirs: tuple[Path, ...] = (),
-                  libraries: tuple[Path, ...] = ()) -> CortexMBuild:
+                  libraries: tuple[Path, ...] = (), reuse: CortexMBuild | None = None) -> CortexMBuild:
     """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
 
     ``opt``: ``-Os`` or ``-O2``; None: what the folder was emitted for (``-O2`` for DSP kernels
@@ -92,7 +92,9 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     times every layer (``QemuRun.layer_instructions``); the model-only ELF then resolves the timer
     to an empty address and its sizes include the timer calls. ``include_dirs`` (as ``-isystem``)
     and ``libraries`` (archives linked into both ELFs) bring another library's kernels, e.g. the
-    CMSIS-NN build bench/cmsis_nn.py compares with.
+    CMSIS-NN build bench/cmsis_nn.py compares with. ``reuse``: an earlier build of the same folder for
+    the same core and level, whose objects are copied instead of compiled again, except ``model.c``'s
+    (the only source the profile's define changes).
     """
     defines = ("POCKETML_PROFILE",) if profile else ()
     system = tuple(f"-isystem{d}" for d in include_dirs)
@@ -114,8 +116,16 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     script.write_text((firmware_dir / "mps2_an386.ld").read_text())
 
     objects = []
+    same = reuse is not None and reuse.core == core and reuse.opt == opt and not include_dirs
     for src in sources:
         obj = work / f"{src.stem}.o"
+        if same and src.name != "model.c" and (reuse.firmware.parent / obj.name).is_file():
+            for suffix in (".o", ".ci", ".su"):  # the object and its stack-usage files
+                old = reuse.firmware.parent / f"{src.stem}{suffix}"
+                if old.is_file():
+                    shutil.copyfile(old, work / old.name)
+            objects.append(obj)
+            continue
         _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
               "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)],
              f"compiling {src.name} for {core}")

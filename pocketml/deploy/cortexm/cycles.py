@@ -144,16 +144,29 @@ def model_ranges(firmware: Path, model_elf: Path) -> list[tuple[int, int]]:
     return sorted((a & ~1, (a & ~1) + size) for name, (a, size) in functions(firmware).items() if name in model)
 
 
-def plugin_library(work: Path) -> Path | None:
-    """firmware/insn_mix.c compiled for the host into ``work``; None without a host C compiler."""
+_PLUGIN: dict[str, Path | None] = {}  # compiled once per process, into a folder removed at exit
+
+
+def plugin_library(work: Path | None = None) -> Path | None:
+    """firmware/insn_mix.c compiled for the host (once per process); None without a host C compiler."""
+    if "lib" in _PLUGIN:
+        return _PLUGIN["lib"]
+    import atexit
+    import tempfile
+
     cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        return None
-    src = work / "insn_mix.c"
-    src.write_text((resources.files("pocketml.deploy.cortexm") / "firmware" / "insn_mix.c").read_text())
-    lib = work / "insn_mix.so"
-    proc = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(src)], capture_output=True, text=True)
-    return lib if proc.returncode == 0 else None
+    lib = None
+    if cc is not None:
+        folder = Path(tempfile.mkdtemp(prefix="pocketml-plugin-"))
+        atexit.register(shutil.rmtree, folder, True)
+        src = folder / "insn_mix.c"
+        src.write_text((resources.files("pocketml.deploy.cortexm") / "firmware" / "insn_mix.c").read_text())
+        lib = folder / "insn_mix.so"
+        proc = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(src)], capture_output=True,
+                              text=True)
+        lib = lib if proc.returncode == 0 else None
+    _PLUGIN["lib"] = lib
+    return lib
 
 
 def estimate(mix_file: Path, code: dict[int, Instruction], ranges: list[tuple[int, int]], segments: int,

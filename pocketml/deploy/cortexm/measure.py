@@ -136,11 +136,14 @@ QEMU_INSTRUCTION_BUDGET = 2_000_000_000  # about 20 s of QEMU per shrink; bench/
 
 
 def measure_for_device(c_dir: str | Path, core: str, inputs: np.ndarray, reference: np.ndarray,
-                       *, budget: int = QEMU_INSTRUCTION_BUDGET) -> CortexMReport | None:
+                       *, budget: int = QEMU_INSTRUCTION_BUDGET, layers: list[tuple[str, str, int]] | None = None,
+                       board: Any = None) -> CortexMReport | None:
     """``shrink``'s Cortex-M step: None unless ``core`` is a Cortex-M and the toolchain is installed.
 
     QEMU first runs one input to learn the instruction count, then as many test inputs as fit
     in ``budget`` instructions (all of them for small models); ``qemu_samples`` says how many.
+    ``layers`` ((name, kind, MACs) of every op, by index): also profile each layer on the first
+    input (profile.py), with a cycle estimate at ``board``'s clock and flash wait states.
     """
     from pocketml.deploy.cortexm.toolchain import is_cortexm, toolchain_available
 
@@ -155,4 +158,15 @@ def measure_for_device(c_dir: str | Path, core: str, inputs: np.ndarray, referen
         run = run_qemu(build, inputs[:n]) if n > 1 else first
         note = "" if n == len(inputs) else (f"QEMU ran the first {n} of {len(inputs)} test inputs "
                                             f"(budget {budget:,} instructions); bench/cortexm.py runs all")
-        return _report(build, run, np.asarray(reference)[:n], note)
+        report = _report(build, run, np.asarray(reference)[:n], note)
+        if layers is None:
+            return report
+        from dataclasses import replace
+
+        from pocketml.deploy.cortexm.profile import cycles_summary, layers_table, profile_layers
+
+        wait_states = getattr(board, "flash_wait_states", None)
+        profile = profile_layers(c_dir, core, inputs[:1], layers, wait_states, reuse=build)
+        clock = getattr(board, "clock_mhz", None)
+        return replace(report, layers=tuple(layers_table(profile)),
+                       cycles=cycles_summary(profile, clock, wait_states) if clock else None)

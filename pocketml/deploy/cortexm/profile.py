@@ -18,6 +18,7 @@ import numpy as np
 
 from pocketml.deploy.cortexm.build import build_cortexm
 from pocketml.deploy.cortexm.qemu import INSNS_PER_TICK, run_qemu
+from pocketml.errors import PocketMLError
 
 PROFILE_METHOD = (f"QEMU mps2-an386 -icount shift=0, the profile build (-DPOCKETML_PROFILE): SysTick read after "
                   f"every op, resolution {INSNS_PER_TICK} instructions; each window includes the op's call and the "
@@ -57,7 +58,7 @@ def profile_layers(c_dir: str | Path, core: str, x: np.ndarray, layers: list[tup
     ``layers``: (name, kind, MACs) of every op of the graph, by op index (result.json's ``layers``).
     With the instruction-mix plugin (cycles.py; needs a host C compiler), every layer also gets a
     cycle estimate; ``wait_states``: the board's flash wait states (None: 0). ``build``: more
-    arguments of ``build_cortexm`` (``opt``, ``include_dirs``, ``libraries``).
+    arguments of ``build_cortexm`` (``opt``, ``include_dirs``, ``libraries``, ``reuse``).
     """
     from pocketml.deploy.cortexm import cycles
 
@@ -68,7 +69,13 @@ def profile_layers(c_dir: str | Path, core: str, x: np.ndarray, layers: list[tup
         mix = work / "mix.txt"
         spec = (f"{plugin},out={mix},mark={_symbol(build.firmware, 'pocketml_profile_layer')},"
                 f"segments={len(layers) + 2}") if plugin else None
-        run = run_qemu(build, np.asarray(x)[:1], plugin=spec)
+        try:
+            run = run_qemu(build, np.asarray(x)[:1], plugin=spec)
+        except PocketMLError:  # a QEMU whose plugin API this plugin does not speak: no cycle estimate
+            if spec is None:
+                raise
+            plugin, spec = None, None
+            run = run_qemu(build, np.asarray(x)[:1])
         ops, counts = run.layer_ops, run.layer_instructions
         if ops is None or counts is None:
             return ()
