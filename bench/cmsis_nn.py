@@ -44,7 +44,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketml.compiler import random_inputs, run_source_in_tflm
 from pocketml.deploy.c import emit_c
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
 from pocketml.deploy.c.emit import c_identifier
@@ -53,6 +52,7 @@ from pocketml.deploy.cortexm.profile import profile_layers
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.devices import find_device
 from pocketml.graph.planner import plan_memory
+from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm
 
 CMSIS_FOLDERS = ("ActivationFunctions", "BasicMathFunctions", "ConvolutionFunctions", "FullyConnectedFunctions",
                  "NNSupportFunctions", "PoolingFunctions", "ReshapeFunctions", "SoftmaxFunctions")

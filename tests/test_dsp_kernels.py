@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from tflite_models import GraphBuilder, spec_of
 
-from pocketml.compiler import run_source_in_tflm
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
 from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
@@ -30,7 +29,8 @@ from pocketml.ops.conv2d.dsp import conv_weights
 from pocketml.ops.depthwise_conv2d.dsp import depthwise_weights
 from pocketml.ops.dsp import channel_table
 from pocketml.ops.fully_connected.dsp import fc_weights
-from pocketml.pipeline import choose_kernels
+from pocketml.pipeline.deploy import choose_kernels
+from pocketml.pipeline.from_tflite import run_source_in_tflm
 
 ACLE = Path(__file__).parent / "acle"  # the test-only emulation of <arm_acle.h>
 

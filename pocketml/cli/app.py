@@ -25,3 +25,33 @@ OPTIMIZE_OPT = typer.Option(None, "--optimize", help="Boards with the DSP extens
                             "half the board's flash. The board's C goes to OUT/c-dsp/; OUT/c/ stays portable.")
 FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
                          "pocketml still never replaces or deletes a file it did not write.")
+
+
+class StageStatus:
+    """A spinner line naming the stage a long run is in (``on_stage`` of shrink/compile), with the time
+    spent so far. It starts at the first stage, so a training progress bar before it runs undisturbed."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._status = None
+        self._start = 0.0
+
+    def __call__(self, stage: str) -> None:
+        import time
+
+        if not self.enabled:
+            return
+        if self._status is None:
+            self._start = time.perf_counter()
+            self._status = console.status(stage, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(f"{stage}  [dim]({time.perf_counter() - self._start:.0f} s so far)[/dim]")
+
+    def __enter__(self) -> StageStatus:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self._status is not None:
+            self._status.stop()
+        return False

@@ -26,14 +26,14 @@ from importlib import resources
 from pathlib import Path
 
 from pocketml.deploy.cortexm.toolchain import core_target, require_tool
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 
 OPT_FLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections")
 OPT_LEVELS = ("-Os", "-O2")  # size (the default) or speed: what `--optimize` picks
 KERNEL_OPT = {"dsp-speed": "-O2"}  # model.h's <PREFIX>_KERNELS -> its optimization level (else -Os)
 WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
-FLASH_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data")
-RAM_SECTIONS = (".data", ".bss")
+MEASURED_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data", ".bss")  # for devices/footprint.py
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,12 @@ class CortexMBuild:
 
     @property
     def flash_bytes(self) -> int:
-        return sum(self.sections.get(s, 0) for s in FLASH_SECTIONS)
+        return footprint(self.sections, self.core).flash_bytes
 
     def ram_bytes(self, stack_bytes: int) -> int:
         """.data + .bss + ``stack_bytes`` + the input and output buffers the caller passes in."""
-        return sum(self.sections.get(s, 0) for s in RAM_SECTIONS) + stack_bytes + self.input_bytes + self.output_bytes
+        return footprint(self.sections, self.core, io_bytes=self.input_bytes + self.output_bytes,
+                         stack_bytes=stack_bytes).ram_bytes
 
 
 def read_kernels(c_dir: Path) -> str:
@@ -161,7 +162,7 @@ def elf_sections(elf: Path) -> dict[str, int]:
     sizes = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in (*FLASH_SECTIONS, *RAM_SECTIONS):
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in MEASURED_SECTIONS:
             sizes[parts[0]] = int(parts[1])
     return sizes
 
