@@ -5,8 +5,8 @@
 """
 
 from pocketml.ops.add.c import c_params
-from pocketml.ops.add.dsp import dsp_params
 from pocketml.ops.add.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.add.dsp import dsp_params
 from pocketml.ops.add.op import Add, AddData
 from pocketml.ops.add.tflite import READ, write
 from pocketml.ops.spec import OpSpec

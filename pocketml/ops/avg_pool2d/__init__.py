@@ -5,8 +5,8 @@
 """
 
 from pocketml.ops.avg_pool2d.c import c_params
-from pocketml.ops.avg_pool2d.dsp import dsp_params
 from pocketml.ops.avg_pool2d.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.avg_pool2d.dsp import dsp_params
 from pocketml.ops.avg_pool2d.op import AvgPool2D, AvgPool2DData
 from pocketml.ops.avg_pool2d.tflite import READ, write
 from pocketml.ops.spec import SHARED, OpSpec

@@ -10,8 +10,8 @@
 """
 
 from pocketml.ops.conv2d.c import c_params
-from pocketml.ops.conv2d.dsp import dsp_params
 from pocketml.ops.conv2d.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.conv2d.dsp import dsp_params
 from pocketml.ops.conv2d.op import Conv2D, Conv2DData, conv_output_hw, im2col
 from pocketml.ops.conv2d.tflite import READ, write
 from pocketml.ops.spec import OpSpec

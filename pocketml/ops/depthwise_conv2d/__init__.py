@@ -6,8 +6,8 @@
 """
 
 from pocketml.ops.depthwise_conv2d.c import c_params
-from pocketml.ops.depthwise_conv2d.dsp import dsp_params
 from pocketml.ops.depthwise_conv2d.capture import float_forward, from_float
+from pocketml.ops.depthwise_conv2d.dsp import dsp_params
 from pocketml.ops.depthwise_conv2d.op import DepthwiseConv2D, DepthwiseConv2DData
 from pocketml.ops.depthwise_conv2d.tflite import READ, write
 from pocketml.ops.spec import OpSpec

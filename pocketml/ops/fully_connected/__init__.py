@@ -5,8 +5,8 @@
 """
 
 from pocketml.ops.fully_connected.c import c_params
-from pocketml.ops.fully_connected.dsp import dsp_params
 from pocketml.ops.fully_connected.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.fully_connected.dsp import dsp_params
 from pocketml.ops.fully_connected.op import FullyConnected, FullyConnectedData
 from pocketml.ops.fully_connected.tflite import READ, write
 from pocketml.ops.spec import OpSpec
