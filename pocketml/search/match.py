@@ -314,6 +314,10 @@ def match(
     if (storage is None) != (study is None):
         raise PocketMLError("a shared search needs both a storage and a study name",
                             "pass --storage URL --study NAME together, or neither (an in-memory search)")
+    if storage is not None:  # before any work: an unreachable storage fails now
+        from pocketml.search.study import open_storage
+
+        opened = open_storage(storage)
     spec = TASKS[task]
     data = spec.load()
     budget = Budget.for_device(board, max_ram=max_ram, max_flash=max_flash,
@@ -332,7 +336,7 @@ def match(
     t_search = time.perf_counter()
     if storage is not None:
         settings = _study_settings(task, board, budget, searched, bits, search_epochs, seed, n_trials, batch, grace_s)
-        candidates, shared = _search_shared(storage, study, settings, evaluator, timeout_s, progress,
+        candidates, shared = _search_shared(opened, storage, study, settings, evaluator, timeout_s, progress,
                                             f"matching {task} to {board.id}")
     else:
         candidates = _search_in_memory(evaluator, searched, spec, bits, n_trials, timeout_s, seed, progress,
@@ -438,18 +442,18 @@ def _objective(evaluator: _Evaluator, settings: dict):
     return objective
 
 
-def _search_shared(storage_url: str, name: str, settings: dict, evaluator: _Evaluator, timeout_s: float,
+def _search_shared(opened, storage_url: str, name: str, settings: dict, evaluator: _Evaluator, timeout_s: float,
                    progress: bool, label: str) -> tuple[list[Candidate], dict]:
     """Create (or resume) the study in the storage, work on it with any workers that join, wait
     for every slot; the candidates in slot order (first appearance of each shape)."""
     import optuna
     from rich.progress import Progress
 
-    from pocketml.search.study import create_study, finished_by_slot, open_storage, redact, work
+    from pocketml.search.study import create_study, finished_by_slot, redact, work
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     plan = _plan(settings)
-    study = create_study(open_storage(storage_url), name, DIRECTIONS, settings, plan)
+    study = create_study(opened, name, DIRECTIONS, settings, plan)
     with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
         task_id = bar.add_task(label, total=plan.n_slots)
         log = work(study, plan, _objective(evaluator, settings), grace_s=settings["grace_s"],

@@ -368,3 +368,25 @@ def _run_slot(study: optuna.Study, slot: int, trial_id: int, objective: Objectiv
     except (ValueError, RuntimeError, optuna.exceptions.UpdateFinishedTrialError):
         return False  # another worker declared it dead (this process stalled); its retry counts instead
     return True
+
+
+def serve(storage_url: str, *, host: str = "127.0.0.1", port: int = 13000) -> None:
+    """Optuna's gRPC storage proxy (``optuna.storages.run_grpc_proxy_server``) for an RDB storage,
+    until Ctrl-C / SIGTERM (then returns)."""
+    if storage_url.startswith("grpc://"):
+        raise PocketMLError("the proxy serves a database, not another proxy",
+                            "pass the database URL, e.g. --storage sqlite:///study.db")
+    if not 0 < port < 65536:
+        raise PocketMLError(f"port {port} is out of range", "pass a port between 1 and 65535")
+    storage = open_storage(storage_url)
+    with socket.socket() as probe:  # a clear error rather than gRPC's when the port is taken
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PocketMLError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                                "pick a free port (--port) or stop what listens there") from None
+    try:
+        optuna.storages.run_grpc_proxy_server(storage, host=host, port=port)
+    except KeyboardInterrupt:
+        return
