@@ -497,7 +497,7 @@ def match_worker(storage: str, study: str, *, timeout_s: float | None = None, wa
     from pocketml.search.study import load_study, open_storage, work
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    shared, settings = load_study(open_storage(storage), study, wait_s=wait_s,
+    shared, settings = load_study(open_storage(storage, wait_s=max(wait_s, 1.0)), study, wait_s=wait_s,
                                   sampler_plan=lambda s: (_plan(s), DIRECTIONS))
     if settings.get("pocketml") != __version__:
         raise PocketMLError(f"study '{study}' was made by pocketml {settings.get('pocketml')}, this is {__version__}",
