@@ -1,0 +1,88 @@
+"""CountingGrid: count a Grid's wire bytes per round, as ``LocalFleet`` does, around any Flower Grid.
+
+``LocalFleet`` counts the bytes of every message it delivers. When the transport is Flower's own
+(the simulation runtime's in-memory Grid, with ClientApps in Ray actors), this wrapper counts the
+same way (``records.wire_bytes`` of each message pushed and each reply pulled) into the same
+``RoundTraffic`` records, so a ``FederatedResult`` reads alike whichever backend ran.
+
+Node order: Flower's in-memory LinkState returns the node ids as a set of random 64-bit ids, so a
+seeded strategy (which samples with ``random.sample`` over that list) would pick different clients
+each run. The simulation runtime registers SuperNode ``i`` as partition ``i``, and the LinkState
+keeps nodes in registration order, so ``get_node_ids`` lists them in that order: the same seed
+samples the same partitions as ``LocalFleet`` (whose node ``i + 1`` is partition ``i``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from flwr.app import Message, MessageType, RecordDict
+from flwr.serverapp import Grid
+from flwr.supercore.constant import NodeStatus
+from flwr.supercore.run import Run
+
+from pocketml.federated.fleet import RoundTraffic
+from pocketml.federated.records import wire_bytes
+
+POLL_SECONDS = 0.05
+
+
+class CountingGrid(Grid):
+    """Wrap ``grid``; ``traffic`` gets one ``RoundTraffic`` per ``send_and_receive`` (train rounds > 0,
+    evaluation rounds < 0, as ``LocalFleet`` numbers them)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        self.traffic: list[RoundTraffic] = []
+        self._round = 1
+
+    def set_run(self, run: Run) -> None:
+        self.grid.set_run(run)
+
+    @property
+    def run(self) -> Run:
+        return self.grid.run
+
+    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str,
+                       ttl: float | None = None) -> Message:
+        return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
+
+    def get_node_ids(self) -> Iterable[int]:
+        ids = set(self.grid.get_node_ids())
+        state = getattr(self.grid, "state", None)  # Flower's in-memory LinkState: registration order
+        if state is None or not hasattr(state, "get_node_info"):
+            return sorted(ids)
+        return [n.node_id for n in state.get_node_info(statuses=[NodeStatus.ONLINE]) if n.node_id in ids]
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self.grid.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return self.grid.pull_messages(message_ids)
+
+    def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
+        messages = list(messages)
+        if not messages:
+            return []
+        is_train = messages[0].metadata.message_type == MessageType.TRAIN
+        traffic = RoundTraffic(self._round if is_train else -self._round,
+                               online=len(list(self.grid.get_node_ids())), sampled=len(messages))
+        pending = set(self.grid.push_messages(messages))
+        traffic.bytes_down = sum(wire_bytes(m) for m in messages)  # after the push set their metadata
+        end = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        replies: list[Message] = []
+        while pending and time.monotonic() < end:
+            got = list(self.grid.pull_messages(pending))
+            for reply in got:
+                traffic.bytes_up += wire_bytes(reply)
+                traffic.failed += reply.has_error()
+            replies.extend(got)
+            pending.difference_update(m.metadata.reply_to_message_id for m in got)
+            if pending:
+                time.sleep(POLL_SECONDS)
+        traffic.replied, traffic.late = len(replies), len(pending)  # failed replies count as replied, as in LocalFleet
+        self.traffic.append(traffic)
+        if is_train:
+            self._round += 1
+        return replies
