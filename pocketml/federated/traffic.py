@@ -30,10 +30,16 @@ POLL_SECONDS = 0.05
 
 class CountingGrid(Grid):
     """Wrap ``grid``; ``traffic`` gets one ``RoundTraffic`` per ``send_and_receive`` (train rounds > 0,
-    evaluation rounds < 0, as ``LocalFleet`` numbers them)."""
+    evaluation rounds < 0, as ``LocalFleet`` numbers them).
 
-    def __init__(self, grid: Grid) -> None:
+    ``expect_nodes``: the first ``get_node_ids`` waits (up to ``wait_s``) until that many nodes are
+    online. Flower's simulation runtime registers its virtual SuperNodes while the ServerApp already
+    runs; without the wait the first round of a 10,000-node fleet samples from the few thousand
+    registered so far."""
+
+    def __init__(self, grid: Grid, expect_nodes: int = 0, wait_s: float = 600.0) -> None:
         self.grid = grid
+        self.expect_nodes, self.wait_s = expect_nodes, wait_s
         self.traffic: list[RoundTraffic] = []
         self._round = 1
 
@@ -50,6 +56,11 @@ class CountingGrid(Grid):
 
     def get_node_ids(self) -> Iterable[int]:
         ids = set(self.grid.get_node_ids())
+        deadline = time.monotonic() + self.wait_s
+        while len(ids) < self.expect_nodes and time.monotonic() < deadline:  # the runtime still registers nodes
+            time.sleep(POLL_SECONDS)
+            ids = set(self.grid.get_node_ids())
+        self.expect_nodes = 0  # once: later rounds see the fleet as it is
         state = getattr(self.grid, "state", None)  # Flower's in-memory LinkState: registration order
         if state is None or not hasattr(state, "get_node_info"):
             return sorted(ids)
