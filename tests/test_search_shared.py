@@ -225,3 +225,17 @@ def test_bad_storages_are_refused_with_a_fix(tmp_path):
         match_worker(f"grpc://127.0.0.1:{_free_port()}", "s", wait_s=1, progress=False)
     with pytest.raises(PocketMLError, match="no study 'nope'"):
         match_worker(f"sqlite:///{tmp_path / 'empty.db'}", "nope", wait_s=0, progress=False)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["match-server", "--storage", "grpc://127.0.0.1:1"], "serves a database, not another proxy"),
+    (["match-worker", "--storage", "study.db", "--study", "s", "--wait", "0"], "is not a URL"),
+    (["match", "--storage", "sqlite:///x.db", "--trials", "2"], "both a storage and a study"),
+    (["federate", "--backend", "dask", "--clients", "2", "--rounds", "1"], "unknown backend 'dask'"),
+    (["federate", "--client-cpus", "2", "--clients", "2", "--rounds", "1"], "are for --backend ray"),
+])
+def test_cli_refuses_bad_shared_settings_cleanly(args, words, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pocketml.cli", *args, *(["--out", str(tmp_path / "o")]
+                          if args[0] in ("match", "federate") else [])], env=_env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
