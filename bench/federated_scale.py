@@ -43,7 +43,8 @@ def tree_rss(proc: psutil.Process) -> int:
 def one(backend: str, clients: int, rounds: int, tmp: Path) -> dict:
     out = tmp / f"{backend}-{clients}"
     ray_tmp = tempfile.mkdtemp(prefix="pml-ray-")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp, "FLWR_TELEMETRY_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp, "FLWR_TELEMETRY_ENABLED": "0",
+           "FLWR_HOME": str(tmp / "flwr-home"), "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
     args = [sys.executable, "-m", "pocketml.cli", "federate", "--dataset", "digits-shifted", "--clients", str(clients),
             "--fraction", "0.01", "--rounds", str(rounds), "--local-epochs", "1", "--seed", "0", "--backend", backend,
             "--out", str(out), "--json"]

@@ -35,7 +35,8 @@ def _processes_with(mark: bytes) -> list[int]:
 def test_ray_backend_matches_the_local_backend(tmp_path):
     # Prepare: Ray's session files in a short temporary folder (its socket paths must stay short)
     ray_tmp = tempfile.mkdtemp(prefix="pml-ray-")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp, "FLWR_TELEMETRY_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_TMPDIR": ray_tmp, "FLWR_TELEMETRY_ENABLED": "0",
+           "FLWR_HOME": str(tmp_path / "flwr-home"), "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1"}
     try:
         # Execute: the CLI on the ray backend (a local Ray of 2 CPUs, 1 per client), the API locally
         done = subprocess.run([sys.executable, "-m", "pocketml.cli", "federate", "--backend", "ray", "--clients", "4",
