@@ -234,8 +234,16 @@ def test_bad_storages_are_refused_with_a_fix(tmp_path):
     (["federate", "--backend", "dask", "--clients", "2", "--rounds", "1"], "unknown backend 'dask'"),
     (["federate", "--client-cpus", "2", "--clients", "2", "--rounds", "1"], "are for --backend ray"),
 ])
-def test_cli_refuses_bad_shared_settings_cleanly(args, words, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pocketml.cli", *args, *(["--out", str(tmp_path / "o")]
-                          if args[0] in ("match", "federate") else [])], env=_env(), cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+def test_cli_refuses_bad_shared_settings_cleanly(args, words, tmp_path, capsys, monkeypatch):
+    from pocketml.cli import main
+
+    out = ["--out", str(tmp_path / "o")] if args[0] in ("match", "federate") else []
+    monkeypatch.setattr(sys, "argv", ["pocketml", *args, *out])
+    before = signal.getsignal(signal.SIGTERM)  # main() turns SIGTERM into Ctrl-C: give pytest its own back
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    err = capsys.readouterr().err
+    assert ended.value.code == 1 and words in err and "Traceback" not in err, err
