@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -208,8 +207,7 @@ def _simulate(spec: FederatedSpec, fleet: FleetProfile, checkpoint: str | Path |
             build_server_app(hooks)(grid, Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
                                                   run_config=run_config))
             traffic = grid.traffic
-        else:  # the same seeding as LocalFleet: Flower's strategies sample with `random`, DP noise with numpy
-            random.seed(spec.seed)
+        else:  # seeded as LocalFleet: node sampling in the CountingGrid (its own `random` stream), DP noise here
             np.random.seed(spec.seed)
             hooks.run_config, hooks.count_traffic = run_config, True
             ray_backend.simulate(build_server_app(hooks), with_run_config(run_config), spec.clients, ray)

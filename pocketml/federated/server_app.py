@@ -81,7 +81,7 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
         config = {**context.run_config, **(hooks.run_config or {})}
         spec = FederatedSpec.from_run_config(config).validate()
         if hooks.count_traffic:
-            grid = CountingGrid(grid, expect_nodes=spec.clients)
+            grid = CountingGrid(grid, expect_nodes=spec.clients, seed=spec.seed)
             hooks.traffic = grid.traffic
         if float(config.get("round-grace", 0)) > 0:  # deployments: don't wait a minute for dead nodes
             grid = GraceGrid(grid, factor=float(config["round-grace"]))

@@ -5,6 +5,11 @@
 same way (``records.wire_bytes`` of each message pushed and each reply pulled) into the same
 ``RoundTraffic`` records, so a ``FederatedResult`` reads alike whichever backend ran.
 
+Sampling: Flower's strategies sample with the global ``random`` module, which ``LocalFleet`` seeds
+and nothing else in its process draws from between rounds; here Ray and Flower's runtime run in the
+same process and may draw from it too. So the grid keeps the sampling stream apart: seeded with the
+run's seed, swapped in when the strategy asks for the node ids and swapped out at its next call.
+
 Node order: Flower's in-memory LinkState returns the node ids as a set of random 64-bit ids, so a
 seeded strategy (which samples with ``random.sample`` over that list) would pick different clients
 each run. The simulation runtime registers SuperNode ``i`` as partition ``i``, and the LinkState
@@ -14,6 +19,7 @@ samples the same partitions as ``LocalFleet`` (whose node ``i + 1`` is partition
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterable
 
@@ -37,11 +43,20 @@ class CountingGrid(Grid):
     runs; without the wait the first round of a 10,000-node fleet samples from the few thousand
     registered so far."""
 
-    def __init__(self, grid: Grid, expect_nodes: int = 0, wait_s: float = 600.0) -> None:
+    def __init__(self, grid: Grid, expect_nodes: int = 0, wait_s: float = 600.0, seed: int = 0) -> None:
         self.grid = grid
         self.expect_nodes, self.wait_s = expect_nodes, wait_s
+        self._sampling = random.Random(seed).getstate()  # the stream the strategy samples nodes from
+        self._outside: tuple | None = None  # the process's own `random` state while the strategy samples
         self.traffic: list[RoundTraffic] = []
         self._round = 1
+
+    def _sampled(self) -> None:
+        """The strategy has sampled (it calls the grid again): keep its stream, give `random` back."""
+        if self._outside is not None:
+            self._sampling = random.getstate()
+            random.setstate(self._outside)
+            self._outside = None
 
     def set_run(self, run: Run) -> None:
         self.grid.set_run(run)
@@ -52,6 +67,7 @@ class CountingGrid(Grid):
 
     def create_message(self, content: RecordDict, message_type: str, dst_node_id: int, group_id: str,
                        ttl: float | None = None) -> Message:
+        self._sampled()
         return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
 
     def get_node_ids(self) -> Iterable[int]:
@@ -61,18 +77,24 @@ class CountingGrid(Grid):
             time.sleep(POLL_SECONDS)
             ids = set(self.grid.get_node_ids())
         self.expect_nodes = 0  # once: later rounds see the fleet as it is
+        if self._outside is None:  # the strategy samples next, with `random`: from its own stream
+            self._outside = random.getstate()
+            random.setstate(self._sampling)
         state = getattr(self.grid, "state", None)  # Flower's in-memory LinkState: registration order
         if state is None or not hasattr(state, "get_node_info"):
             return sorted(ids)
         return [n.node_id for n in state.get_node_info(statuses=[NodeStatus.ONLINE]) if n.node_id in ids]
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        self._sampled()
         return self.grid.push_messages(messages)
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        self._sampled()
         return self.grid.pull_messages(message_ids)
 
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
+        self._sampled()
         messages = list(messages)
         if not messages:
             return []
