@@ -71,6 +71,12 @@ def one(tmp: Path, workers: int, search: list[str], kill: bool) -> dict:
     server = start(["match-server", "--storage", f"sqlite:///{tmp / (name + '.db')}", "--port", str(port)],
                    tmp / f"{name}-server.log")
     url = f"grpc://127.0.0.1:{port}"
+    storage = optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port)
+    try:  # the proxy first (a loaded machine can take a while to import it)
+        storage.wait_server_ready(timeout=300)
+    except ConnectionError:
+        stop(server)
+        raise SystemExit((tmp / f"{name}-server.log").read_text()[-3000:]) from None
     helpers = [start(["match-worker", "--storage", url, "--study", name, "--json"], tmp / f"{name}-w{i}.log")
                for i in range(workers - 1)]
     creator = start(["match", *search, "--storage", url, "--study", name, "--grace", "20",
@@ -78,8 +84,6 @@ def one(tmp: Path, workers: int, search: list[str], kill: bool) -> dict:
     killed = None
     try:
         if kill:
-            storage = optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port)
-            storage.wait_server_ready(timeout=60)
             victim = helpers[0]
             while killed is None and creator.poll() is None:
                 time.sleep(0.05)
