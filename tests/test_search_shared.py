@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEARCH = dict(families=("mlp",), n_trials=12, search_epochs=2, final_epochs=3, seed=3)
 CLI_SEARCH = ["--device", "nano33ble", "--family", "mlp", "--trials", "12", "--search-epochs", "2",
               "--final-epochs", "3", "--seed", "3"]
-GRACE = 3.0  # seconds without a heartbeat before a running trial is failed and retried
+GRACE = 5.0  # seconds without a heartbeat before a running trial is failed and retried
 
 
 def _free_port() -> int:
@@ -80,38 +80,41 @@ def one_process(tmp_path_factory):
 def test_slot_plan_cuts_batches_after_the_random_start():
     plan = SlotPlan(n_slots=20, seed=0, n_startup=10, batch=4)
     assert [plan.cutoff(s) for s in (0, 9, 10, 13, 14, 17, 18, 19)] == [0, 0, 10, 10, 14, 14, 18, 18]
-    assert plan.sampler_seed(5) == SlotPlan(20, 0, 10, 4).sampler_seed(5) != plan.sampler_seed(6)
+    assert plan.sampler_seed(5, "x") == SlotPlan(20, 0, 10, 4).sampler_seed(5, "x") != plan.sampler_seed(6, "x")
+    assert plan.sampler_seed(5, "x") != plan.sampler_seed(5, "y")
 
 
 def test_proxy_two_workers_and_a_killed_one_choose_what_one_process_chooses(tmp_path, one_process):
-    # Prepare: Optuna's gRPC proxy over SQLite, two workers waiting for the study, then its creator
+    # Prepare: Optuna's gRPC proxy over SQLite and the study's creator; frozen once its 12 slots exist
     port = _free_port()
     server = _pocketml("match-server", "--storage", f"sqlite:///{tmp_path / 'study.db'}", "--port", str(port),
                        log=tmp_path / "server.log")
     url = f"grpc://127.0.0.1:{port}"
-    workers = [_pocketml("match-worker", "--storage", url, "--study", "s", "--json", log=tmp_path / f"w{i}.log")
-               for i in range(2)]
     creator = _pocketml("match", *CLI_SEARCH, "--storage", url, "--study", "s", "--grace", str(GRACE),
                         "--out", str(tmp_path / "out"), "--json", log=tmp_path / "match.log")
+    workers: list[subprocess.Popen] = []
     try:
-        # Execute: once the study has its 12 slots, freeze the creator and worker 1, let worker 0
-        # take a trial and kill it there (SIGKILL: a crash, no goodbye), then let the others go on
         storage = optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port)
         storage.wait_server_ready(timeout=60)
-        victim, others = workers[0], (creator, workers[1])
         _wait_for(lambda: len(_trials(storage)) >= 12, creator, "the study's 12 slots")
-        for p in others:
-            p.send_signal(signal.SIGSTOP)
+        creator.send_signal(signal.SIGSTOP)  # it enqueues every slot before it works on one
+        # Execute: worker 0 alone takes slots; frozen inside one, it is SIGKILLed there (a crash, no goodbye)
+        victim = _pocketml("match-worker", "--storage", url, "--study", "s", "--json", log=tmp_path / "w0.log")
+        workers.append(victim)
         killed_in = None
         while killed_in is None:
             _wait_for(lambda: _running_of(storage, victim.pid) is not None, victim, "a trial on worker 0")
             victim.send_signal(signal.SIGSTOP)
-            killed_in = _running_of(storage, victim.pid)  # still inside it, now frozen
+            time.sleep(0.3)  # let its requests already on the wire land
+            killed_in = _running_of(storage, victim.pid)  # frozen: nothing changes while we look
             if killed_in is None:
                 victim.send_signal(signal.SIGCONT)
         victim.kill()
-        for p in others:
-            p.send_signal(signal.SIGCONT)
+        # worker 1 joins; the creator goes on once worker 1 has a trial (so both workers have some)
+        workers.append(_pocketml("match-worker", "--storage", url, "--study", "s", "--json", log=tmp_path / "w1.log"))
+        _wait_for(lambda: any(t.user_attrs.get("worker", "").endswith(f":{workers[1].pid}")
+                              for t in _trials(storage)), workers[1], "a trial on worker 1")
+        creator.send_signal(signal.SIGCONT)
         assert creator.wait(timeout=300) == 0, (tmp_path / "match.log").read_text()[-3000:]
         assert workers[1].wait(timeout=60) == 0, (tmp_path / "w1.log").read_text()[-2000:]
         shared = json.loads((tmp_path / "out" / "match.json").read_text())
@@ -121,7 +124,7 @@ def test_proxy_two_workers_and_a_killed_one_choose_what_one_process_chooses(tmp_
     # Assert: the killed trial failed and its slot was run again, to completion, by someone else
     dead = next(t for t in trials if t.number == killed_in)
     assert dead.state == optuna.trial.TrialState.FAIL
-    retry = next(t for t in trials if t.system_attrs.get("failed_trial") == killed_in)
+    retry = next(t for t in trials if killed_in in t.system_attrs.get("retry_history", []))
     assert retry.state.is_finished() and retry.state != optuna.trial.TrialState.FAIL
     assert retry.user_attrs["slot"] == dead.user_attrs["slot"]
     assert not retry.user_attrs["worker"].endswith(f":{victim.pid}")
@@ -135,11 +138,17 @@ def test_proxy_two_workers_and_a_killed_one_choose_what_one_process_chooses(tmp_
     assert shared["chosen"]["c_mismatches"] == 0
 
 
+_STUDIES: dict = {}
+
+
 def _trials(storage) -> list:
-    try:
-        return optuna.load_study(study_name="s", storage=storage).get_trials(deepcopy=False)
-    except KeyError:
-        return []
+    """The study's trials (one GetTrials call once the study exists: fast enough to see a short trial)."""
+    if id(storage) not in _STUDIES:
+        try:
+            _STUDIES[id(storage)] = optuna.load_study(study_name="s", storage=storage)
+        except KeyError:
+            return []
+    return _STUDIES[id(storage)].get_trials(deepcopy=False)
 
 
 def _running_of(storage, pid: int) -> int | None:
@@ -153,7 +162,7 @@ def _running_of(storage, pid: int) -> int | None:
 def _wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert proc.poll() is None, f"process {proc.args[3]} ended before {what}"
+        assert proc.poll() is None, f"process {proc.args[3]} ended (exit {proc.returncode}) before {what}"
         assert time.monotonic() < deadline, f"no {what} after {timeout:.0f} s"
         time.sleep(0.02)
 

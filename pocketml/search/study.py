@@ -18,10 +18,11 @@ workers race. Here a trial's proposal is a function of its *slot* only:
 
 * slots are numbered by the creator (0 … n_trials − 1, one WAITING trial each, in order), so
   Optuna's trial numbering cannot depend on timing; a retried slot keeps its slot number;
-* the sampler for slot ``s`` is a fresh ``TPESampler`` seeded from ``(seed, s)`` that sees exactly
-  the finished trials of the slots before ``cutoff(s)``: the first ``n_startup`` slots see none
-  (TPE's random start), later slots come in batches of ``batch`` that all see the slots of the
-  batches before theirs;
+* each parameter of slot ``s`` is drawn by a fresh ``TPESampler`` seeded from ``(seed, s, name)``
+  that sees exactly the finished trials of the slots before ``cutoff(s)`` (so a retry that keeps
+  the parameters drawn before its worker died draws the rest as the first attempt would have);
+  the first ``n_startup`` slots see none (TPE's random start), later slots come in batches of
+  ``batch`` that all see the slots of the batches before theirs;
 * a worker takes a slot only once every slot before its cutoff is finished (it waits without
   holding one, so no worker blocks another), and evaluating a candidate is itself seeded.
 
@@ -43,6 +44,7 @@ import os
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -82,8 +84,9 @@ class SlotPlan:
             return 0
         return self.n_startup + (slot - self.n_startup) // self.batch * self.batch
 
-    def sampler_seed(self, slot: int) -> int:
-        return int(np.random.SeedSequence([self.seed, slot]).generate_state(1)[0])
+    def sampler_seed(self, slot: int, param: str = "") -> int:
+        """The seed of slot ``slot``'s draw of ``param`` (a function of the run's seed and both)."""
+        return int(np.random.SeedSequence([self.seed, slot, zlib.crc32(param.encode())]).generate_state(1)[0])
 
 
 def open_storage(url: str, *, wait_s: float = 30.0) -> optuna.storages.BaseStorage:
@@ -135,14 +138,14 @@ class SlotSampler(BaseSampler):
     """TPE, made a function of the slot: a fresh seeded ``TPESampler`` over a frozen history.
 
     For each trial the history is rebuilt in memory from the finished trials of the slots before
-    ``plan.cutoff(slot)``, numbered by slot (so retries and timing leave no trace), and every
-    ``suggest_*`` of that trial draws from one sampler seeded with ``plan.sampler_seed(slot)``.
+    ``plan.cutoff(slot)``, numbered by slot (so retries and timing leave no trace), and each
+    ``suggest_*`` draws from its own sampler seeded with ``plan.sampler_seed(slot, name)``.
     """
 
     def __init__(self, plan: SlotPlan, directions: list[str]) -> None:
         self.plan = plan
         self.directions = directions
-        self._views: dict[int, tuple[optuna.Study, TPESampler]] = {}
+        self._views: dict[int, optuna.Study] = {}
 
     def infer_relative_search_space(self, study, trial):
         return {}
@@ -154,26 +157,28 @@ class SlotSampler(BaseSampler):
         self._views.pop(trial._trial_id, None)
 
     def sample_independent(self, study, trial: FrozenTrial, param_name, param_distribution):
+        slot = int(trial.user_attrs[SLOT_KEY])
         if trial._trial_id not in self._views:
-            self._views[trial._trial_id] = self._view(study, int(trial.user_attrs[SLOT_KEY]))
-        view, sampler = self._views[trial._trial_id]
-        return sampler.sample_independent(view, trial, param_name, param_distribution)
+            self._views[trial._trial_id] = self._view(study, slot)
+        # one sampler per (slot, parameter): a retried trial whose first parameters were already drawn
+        # (they are kept) draws the rest exactly as the first attempt would have
+        sampler = TPESampler(seed=self.plan.sampler_seed(slot, param_name), n_startup_trials=self.plan.n_startup)
+        return sampler.sample_independent(self._views[trial._trial_id], trial, param_name, param_distribution)
 
     def after_trial(self, study, trial, state, values) -> None:
         self._views.pop(trial._trial_id, None)
 
-    def _view(self, study: optuna.Study, slot: int) -> tuple[optuna.Study, TPESampler]:
+    def _view(self, study: optuna.Study, slot: int) -> optuna.Study:
         cutoff = self.plan.cutoff(slot)
         history = finished_by_slot(study.get_trials(deepcopy=False, states=FINISHED))
         missing = [s for s in range(cutoff) if s not in history]
         if missing:  # the work loop only hands out slots whose history is complete
             raise RuntimeError(f"slot {slot} was started before slots {missing[:5]} finished")
-        sampler = TPESampler(seed=self.plan.sampler_seed(slot), n_startup_trials=self.plan.n_startup)
-        view = optuna.create_study(directions=self.directions, sampler=sampler)
+        view = optuna.create_study(directions=self.directions)
         view.add_trials([optuna.trial.create_trial(state=t.state, values=t.values, params=t.params,
                                                    distributions=t.distributions)
                          for t in (history[s] for s in range(cutoff))])
-        return view, sampler
+        return view
 
 
 def finished_by_slot(trials: list[FrozenTrial]) -> dict[int, FrozenTrial]:
@@ -360,6 +365,8 @@ def _run_slot(study: optuna.Study, slot: int, trial_id: int, objective: Objectiv
             values, state = objective(trial), TrialState.COMPLETE
         except optuna.TrialPruned:
             values, state = None, TrialState.PRUNED
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False  # declared dead meanwhile (this process stalled): its retry counts instead
         except BaseException:  # a bug or Ctrl-C: hand the slot back at once rather than after the grace period
             _fail(study, storage.get_trial(trial_id))
             raise
