@@ -82,20 +82,26 @@ class LocalDeployment:
 
     def kill(self, name: str) -> list[int]:
         """SIGKILL (no goodbye: a crash) every process started as ``name``, detached helpers included."""
-        mark = f"POCKETML_PROCESS={name}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if mark in (entry / "environ").read_bytes().split(b"\0"):
-                        found.append(int(entry.name))
-                except OSError:
-                    continue
+        found = self._marked(f"POCKETML_PROCESS={name}".encode())
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        return found
+
+    def _marked(self, *marks: bytes) -> list[int]:
+        """Ids of live processes of this deployment whose environment holds every one of ``marks``."""
+        marks = (f"{MARK}={self.workdir}".encode(), *marks)
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    environ = set((entry / "environ").read_bytes().split(b"\0"))
+                except OSError:
+                    continue
+                if all(m in environ for m in marks):
+                    found.append(int(entry.name))
         return found
 
     def wait_for_port(self, port: int, timeout: float = 60) -> None:
@@ -109,16 +115,7 @@ class LocalDeployment:
 
     def leftovers(self) -> list[int]:
         """Ids of live processes carrying this deployment's mark (Flower detaches some helpers)."""
-        mark = f"{MARK}={self.workdir}".encode()
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                try:
-                    if mark in (entry / "environ").read_bytes().split(b"\0"):
-                        found.append(int(entry.name))
-                except OSError:
-                    continue
-        return found
+        return self._marked()
 
     def stop(self, grace: float = 15) -> list[int]:
         """SIGTERM what this deployment started (detached helpers too), SIGKILL what is left after ``grace`` s.
