@@ -85,42 +85,48 @@ def test_slot_plan_cuts_batches_after_the_random_start():
 
 
 def test_proxy_two_workers_and_a_killed_one_choose_what_one_process_chooses(tmp_path, one_process):
-    # Prepare: Optuna's gRPC proxy over SQLite and the study's creator; frozen once its 12 slots exist
+    # Prepare: Optuna's gRPC proxy over SQLite; the study made by the match API with a zero time budget
+    # (it creates the study and its 12 slots, takes none, and has no candidate to pick)
     port = _free_port()
     server = _pocketml("match-server", "--storage", f"sqlite:///{tmp_path / 'study.db'}", "--port", str(port),
                        log=tmp_path / "server.log")
     url = f"grpc://127.0.0.1:{port}"
-    creator = _pocketml("match", *CLI_SEARCH, "--storage", url, "--study", "s", "--grace", str(GRACE),
-                        "--out", str(tmp_path / "out"), "--json", log=tmp_path / "match.log")
     workers: list[subprocess.Popen] = []
+    creator = None
     try:
+        with pytest.raises(PocketMLError, match="could be costed"):
+            match("nano33ble", storage=url, study="s", out=tmp_path / "none", progress=False, grace_s=GRACE,
+                  timeout_s=1e-9, **SEARCH)
         storage = optuna.storages.GrpcStorageProxy(host="127.0.0.1", port=port)
-        storage.wait_server_ready(timeout=60)
-        _wait_for(lambda: len(_trials(storage)) >= 12, creator, "the study's 12 slots")
-        creator.send_signal(signal.SIGSTOP)  # it enqueues every slot before it works on one
-        # Execute: worker 0 alone takes slots; frozen inside one, it is SIGKILLed there (a crash, no goodbye)
+        assert len(_trials(storage)) == 12 and not any(t.state.is_finished() for t in _trials(storage))
+        # Execute: worker 0 alone; once it works, it runs in slices, frozen between them; caught inside
+        # a trial, it is SIGKILLed there (a crash, no goodbye)
         victim = _pocketml("match-worker", "--storage", url, "--study", "s", "--json", log=tmp_path / "w0.log")
         workers.append(victim)
+        _wait_for(lambda: any(t.user_attrs.get("worker", "").endswith(f":{victim.pid}") for t in _trials(storage)),
+                  victim, "a trial on worker 0")
         killed_in = None
         while killed_in is None:
-            _wait_for(lambda: _running_of(storage, victim.pid) is not None, victim, "a trial on worker 0")
             victim.send_signal(signal.SIGSTOP)
             time.sleep(0.3)  # let its requests already on the wire land
             killed_in = _running_of(storage, victim.pid)  # frozen: nothing changes while we look
             if killed_in is None:
+                assert victim.poll() is None, (tmp_path / "w0.log").read_text()[-3000:]
                 victim.send_signal(signal.SIGCONT)
+                time.sleep(0.1)
         victim.kill()
-        # worker 1 joins; the creator goes on once worker 1 has a trial (so both workers have some)
+        # worker 1 joins; the creator's command resumes the study (same settings) once worker 1 has a trial
         workers.append(_pocketml("match-worker", "--storage", url, "--study", "s", "--json", log=tmp_path / "w1.log"))
         _wait_for(lambda: any(t.user_attrs.get("worker", "").endswith(f":{workers[1].pid}")
                               for t in _trials(storage)), workers[1], "a trial on worker 1")
-        creator.send_signal(signal.SIGCONT)
+        creator = _pocketml("match", *CLI_SEARCH, "--storage", url, "--study", "s", "--grace", str(GRACE),
+                            "--out", str(tmp_path / "out"), "--json", log=tmp_path / "match.log")
         assert creator.wait(timeout=300) == 0, (tmp_path / "match.log").read_text()[-3000:]
         assert workers[1].wait(timeout=60) == 0, (tmp_path / "w1.log").read_text()[-2000:]
         shared = json.loads((tmp_path / "out" / "match.json").read_text())
         trials = optuna.load_study(study_name="s", storage=storage).get_trials()
     finally:
-        _stop(creator, *workers, server)
+        _stop(*([creator] if creator else []), *workers, server)
     # Assert: the killed trial failed and its slot was run again, to completion, by someone else
     dead = next(t for t in trials if t.number == killed_in)
     assert dead.state == optuna.trial.TrialState.FAIL
