@@ -19,7 +19,7 @@ from rich.console import Console
 from tflite_models import GraphBuilder, float_outputs, spec_of
 
 from pocketml import PocketMLError, compile
-from pocketml.compiler import random_inputs, run_source_in_tflm
+from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm
 from pocketml.deploy.c.build import build_host, run_host
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.tflite.reader import read_tflite
@@ -150,11 +150,11 @@ def test_compile_checks_every_output_everywhere(variant, compiled):
     assert f"int {p}_invoke_outputs(const int8_t *input, " + ", ".join(f"int8_t *output{k}" for k in range(n)) in header
     offset = 0
     for k, info in enumerate(graph.output_infos):
-        assert f"#define {p.upper()}_OUTPUT{k}_BYTES {info.nbytes} " in header
-        assert f"#define {p.upper()}_OUTPUT{k}_OFFSET {offset} " in header
-        assert f"#define {p.upper()}_OUTPUT{k}_SCALE {info.quant.scale!r}f" in header
+        assert f"#define {p.upper()}_OUTPUT{k}_BYTES ({info.nbytes}) " in header
+        assert f"#define {p.upper()}_OUTPUT{k}_OFFSET ({offset}) " in header
+        assert f"#define {p.upper()}_OUTPUT{k}_SCALE ({info.quant.scale!r}f)" in header
         offset += info.nbytes
-    assert f"#define {p.upper()}_OUTPUT_BYTES {graph.output_bytes} " in header
+    assert f"#define {p.upper()}_OUTPUT_BYTES ({graph.output_bytes}) " in header
 
 
 USER_MAIN = r"""/* A user's program: each output into its own buffer, under ASan/UBSan. */

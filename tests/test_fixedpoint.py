@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 from importlib import resources
 
@@ -129,3 +130,21 @@ int main(void) {
     assert np.array_equal(got[:, 0], fp.saturating_rounding_doubling_high_mul(a, b_small))
     assert np.array_equal(got[:, 1], fp.rounding_divide_by_pot(a, e))
     assert np.array_equal(got[:, 2], fp.multiply_by_quantized_multiplier(b_small, parts[:, 0], parts[:, 1], parts[:, 2]))
+
+
+# -- TFLite's fixed-point helpers ----------------------------------------------------------------
+def test_exp_on_negative_values_tracks_exp():
+    a = np.linspace(-31.9, 0, 997)
+    got = fp.exp_on_negative_values_q5(np.round(a * 2**26).astype(np.int32)) / 2**31
+    assert np.abs(got - np.exp(a)).max() < 2e-6
+    assert fp.exp_on_negative_values_q5(np.array([0], np.int32))[0] == 2**31 - 1
+
+
+def test_reciprocal_and_leading_zeros():
+    assert fp.count_leading_zeros_u32(np.array([1, 2**30, -1, 0, 2**31 - 1], np.int32)).tolist() == \
+        [31, 1, 0, 32, 1]
+    x = np.array([1 << 19, 3 << 19, 1000 << 19], np.int32)  # 1, 3, 1000 in Q12.19
+    scale, bits = fp.get_reciprocal(x, 12)
+    assert np.allclose(scale / 2**31 * 2.0 ** -bits.astype(float), [1, 1 / 3, 1 / 1000], rtol=1e-6)
+    assert math.isclose(fp.one_over_one_plus_x_for_x_in_0_1(np.array([2**30], np.int32))[0] / 2**31,
+                        2 / 3, rel_tol=1e-8)

@@ -201,3 +201,17 @@ class _LateBranchFree(nn.Module):
 
     def forward(self, x):
         return torch.relu(self.a(x)) + self.b(x)
+
+
+def test_stride1_convs_written_over_their_dying_inputs_stay_exact(tmp_path):
+    """The planner writes these stride-1 convs overlapping their dying inputs (shifted in place):
+    C under sanitizers and TFLite Micro still equal the reference."""
+    from pocketml.deploy.verify.conformance import check_op
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),
+        nn.Conv2d(8, 8, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.MaxPool2d(2))
+    errors = check_op(model, (1, 12, 12), tmp_path)
+    plan = plan_memory(errors["graph"])
+    assert plan.in_place_ops, "no conv was planned over its input: the test checks nothing"
+    assert errors["mean_err_lsb"] < 1.0, errors

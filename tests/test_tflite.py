@@ -17,8 +17,8 @@ from torch import nn
 from pocketml import PocketMLError
 from pocketml.compress.quantize import quantize
 from pocketml.deploy.tflite import write_tflite
-from pocketml.deploy.tflite.builders import Model
-from pocketml.deploy.tflite.operators import same_or_valid
+from pocketml.formats.tflite import Model
+from pocketml.ops.tflite_write import same_or_valid
 from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.graph.capture import capture
 

@@ -19,25 +19,14 @@ from tflite.ActivationFunctionType import ActivationFunctionType
 from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.BuiltinOptions import BuiltinOptions as Opt
 
-from pocketml.deploy.tflite.schema import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
+from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
 from pocketml.deploy.tflite.writer import tflite_spec
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
-from pocketml.graph.ops import (
-    Add,
-    AvgPool2D,
-    Concatenation,
-    Conv2D,
-    DepthwiseConv2D,
-    FullyConnected,
-    MaxPool2D,
-    Mean,
-    Pad,
-    ReLU,
-    ReLU6,
-    Reshape,
-    Softmax,
-)
+from pocketml.ops.registry import OPS
 
+Add, AvgPool2D, Concatenation, Conv2D, DepthwiseConv2D, FullyConnected, MaxPool2D, Mean, Pad, ReLU, ReLU6, Reshape, \
+    Softmax = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d", "depthwise_conv2d", "fully_connected",
+                                "max_pool2d", "mean", "pad", "relu", "relu6", "reshape", "softmax"))
 SqueezeOptions = import_module("tflite.SqueezeOptions")
 Conv2DOptions = import_module("tflite.Conv2DOptions")
 INPUT_QUANT = QuantParams(0.05, 3)

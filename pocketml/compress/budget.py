@@ -25,6 +25,7 @@ from pocketml.compress.runner import weight_storage
 from pocketml.data.dataset import Split
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
+from pocketml.ops.registry import SPECS
 
 CANDIDATES = ("int8", "qat-int4", "deep", "deep-int2")
 _UNITS = {"": 1, "b": 1, "kb": 1024, "kib": 1024, "k": 1024, "mb": 1024**2, "mib": 1024**2, "m": 1024**2}
@@ -72,7 +73,7 @@ def choose_recipe(budget: int, model: torch.nn.Module, calibration: np.ndarray, 
             set_masks(mirror, sparsity, "magnitude", Split(calibration[:1], np.zeros(1, np.int64)),
                       int(recipe.stages[0].get("min_weights")))
             g = mirror.float_graph()
-        layer_bits = {ly.name: bits for ly in graph.layers if ly.kind in ("conv2d", "linear")}
+        layer_bits = {ly.name: bits for ly in graph.layers if getattr(SPECS[ly.kind].op, "packable", False)}
         qgraph = quantize(g, calibration, layer_bits)
         estimates[cand] = int(measure(qgraph, weight_storage(qgraph, layer_bits, formats)))
         if estimates[cand] <= budget:

@@ -1,13 +1,14 @@
 """The captured graph as a trainable PyTorch module whose fake-quantization is the deploy arithmetic.
 
 Training stages after capture (pruning fine-tuning, QAT) train :class:`GraphModule`, built from the
-:class:`~pocketml.graph.capture.FloatGraph` the quantizer converts: BatchNorm is already folded and
+:class:`~pocketml.graph.layers.FloatGraph` the quantizer converts: BatchNorm is already folded and
 ReLU fused, flatten is in NHWC order, so the module has exactly the quantized graph's layers and
 tensors. With ``fake_quant`` on it rounds where the integer graph rounds:
 
-* the input and every conv/linear output (after its fused activation) to int8 with the
+* the input and every layer's output (after its fused activation) to int8 with the
   :class:`~pocketml.graph.ir.QuantParams` that PTQ calibration gives (min/max, 0.0 exact; rounding
-  half away from zero, saturating), max pool and flatten keeping their input's parameters;
+  half away from zero, saturating; ops that do not rescale share their input's parameters,
+  softmax has its fixed ones: ``quantize.activation_params``);
 * weights per output channel, symmetric, ``s_w = max|w| / (2^(b-1)-1)``, rounded half to even and
   clamped (``quantize.quantize_weights``); biases to int32 at ``s_in · s_w``.
 
@@ -26,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pocketml.compress.quantize import activation_params, layer_inputs
 from pocketml.errors import PocketMLError
-from pocketml.graph.capture import FloatGraph
 from pocketml.graph.ir import QuantParams
-
-TRAINABLE_KINDS = ("conv2d", "linear", "max_pool2d", "flatten")
+from pocketml.graph.layers import FloatGraph
+from pocketml.ops.registry import SPECS
 
 
 def fake_quant_activation(x: torch.Tensor, q: QuantParams) -> torch.Tensor:
@@ -68,35 +69,35 @@ def fake_quant_bias(b: torch.Tensor, input_scale: float, w_scale: torch.Tensor) 
 
 
 class GraphModule(nn.Module):
-    """A FloatGraph as a module: NCHW (or flat) input, the graph's layers, logits out."""
+    """A FloatGraph as a module: the model's input layout in, the graph's layers (any DAG), its output out.
+
+    Each layer runs its op's ``float_forward`` (``pocketml/ops/<kind>/capture.py``) in NCHW; layers
+    with weights hold them as trainable parameters in PyTorch's layout (OIHW, [out, in]) with a
+    pruning mask. With ``fake_quant`` on, the input, every weight and bias and every layer's output
+    round as the integer graph does, with the activation parameters PTQ would give
+    (``quantize.activation_params`` over the calibrated ranges: shared and fixed outputs included).
+    """
 
     def __init__(self, graph: FloatGraph) -> None:
         super().__init__()
-        bad = [ly for ly in graph.layers if ly.kind not in TRAINABLE_KINDS]
-        if bad:
+        missing = [ly for ly in graph.layers if SPECS[ly.kind].float_forward is None]
+        if missing:
             raise PocketMLError(
-                f"layer {bad[0].name} ({bad[0].kind}) cannot be trained by the compression stages yet",
-                f"use the int8 recipe for this model, or only layers of kinds {', '.join(TRAINABLE_KINDS)}")
-        prev = "input"
-        for ly in graph.layers:  # a chain: each layer reads the one before it
-            if tuple(getattr(ly, "inputs", ()) or ()) not in ((), (prev,)):
-                raise PocketMLError(f"layer {ly.name} reads {ly.inputs}: the compression stages train chains only",
-                                    "use the int8 recipe for models with branches")
-            prev = ly.name
+                f"layer {missing[0].name} ({missing[0].kind}) cannot be trained by the compression stages yet",
+                "use the int8 recipe for this model")
         self.graph = graph
+        self.inputs = layer_inputs(graph)
         self.weights = nn.ParameterDict()
         self.biases = nn.ParameterDict()
         self.masks: dict[str, torch.Tensor] = {}
         for ly in graph.layers:
-            if ly.kind == "conv2d":
-                self.weights[ly.name] = nn.Parameter(torch.tensor(ly.weight.transpose(0, 3, 1, 2).copy()))
-            elif ly.kind == "linear":
-                self.weights[ly.name] = nn.Parameter(torch.tensor(ly.weight.copy()))
-            if ly.kind in ("conv2d", "linear"):
+            if ly.weight is not None:
+                w = ly.weight.transpose(0, 3, 1, 2) if ly.weight.ndim == 4 else ly.weight  # OHWI -> OIHW
+                self.weights[ly.name] = nn.Parameter(torch.tensor(np.ascontiguousarray(w)))
                 self.biases[ly.name] = nn.Parameter(torch.tensor(ly.bias.copy()))
                 self.masks[ly.name] = torch.ones_like(self.weights[ly.name], dtype=torch.bool)
         self.bits: dict[str, int] = {name: 8 for name in self.weights}
-        self.ranges: dict[str, QuantParams] = {}
+        self.ranges: dict[str, QuantParams] = {}  # layer name (and "input") -> its int8 parameters
         self.fake_quant = False
 
     @property
@@ -109,41 +110,37 @@ class GraphModule(nn.Module):
     def forward(self, x: torch.Tensor, record: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         fq = self.fake_quant
         g = self.graph
+        if x.dim() == 3:  # [N, C, W] signal: the graph holds it as a 1-high map
+            x = x.unsqueeze(2)
         if record is not None:
             record[g.input_source] = x
-        q = self.ranges.get(g.input_source) if fq else None
-        if q is not None:
-            x = fake_quant_activation(x, q)
+        if fq:
+            x = fake_quant_activation(x, self.ranges["input"])
+        values = {"input": x}
         for ly in g.layers:
-            if ly.kind in ("conv2d", "linear"):
+            xs = [values[name] for name in self.inputs[ly.name]]
+            w = b = None
+            if ly.name in self.weights:
                 w, b = self.weight(ly.name), self.biases[ly.name]
                 if fq:
                     w, s_w = fake_quant_weight(w, self.bits[ly.name])
-                    b = fake_quant_bias(b, q.scale, s_w)
-                if ly.kind == "conv2d":
-                    a = ly.attrs
-                    x = F.conv2d(x, w, b, a["stride"], a["padding"], a["dilation"])
-                else:
-                    x = F.linear(x, w, b)
-                if ly.activation == "relu":
-                    x = F.relu(x)
-                elif ly.activation == "relu6":
-                    x = F.relu6(x)
-                if fq:
-                    q = self.ranges[ly.source]
-                    x = fake_quant_activation(x, q)
-            elif ly.kind == "max_pool2d":
-                a = ly.attrs
-                x = F.max_pool2d(x, a["kernel"], a["stride"], a["padding"])
-            else:  # flatten in NHWC order, as the quantized graph (no data moves)
-                x = x.permute(0, 2, 3, 1).reshape(len(x), -1)
+                    b = fake_quant_bias(b, self.ranges[self.inputs[ly.name][0]].scale, s_w)
+            y = SPECS[ly.kind].float_forward(ly, xs, w, b)
+            if ly.activation == "relu":
+                y = F.relu(y)
+            elif ly.activation == "relu6":
+                y = F.relu6(y)
             if record is not None:
-                record[ly.source] = x
-        return x
+                record[ly.source] = y
+            if fq:
+                y = fake_quant_activation(y, self.ranges[ly.name])
+            values[ly.name] = y
+        return values[getattr(g, "output", "") or g.layers[-1].name]
 
     @torch.no_grad()
     def calibrate(self, x: np.ndarray, batch_size: int = 256) -> None:
-        """Set activation ranges as PTQ does: min/max of the float module over ``x``."""
+        """Set activation parameters as PTQ does: min/max of the float module over ``x``, grouped and
+        fixed as ``quantize.activation_params`` does."""
         was, self.fake_quant = self.fake_quant, False
         lo: dict[str, float] = {}
         hi: dict[str, float] = {}
@@ -153,7 +150,7 @@ class GraphModule(nn.Module):
             for k, v in rec.items():
                 lo[k] = min(lo.get(k, np.inf), float(v.min()))
                 hi[k] = max(hi.get(k, -np.inf), float(v.max()))
-        self.ranges = {k: QuantParams.from_range(lo[k], hi[k]) for k in lo}
+        self.ranges = activation_params(self.graph, {k: (lo[k], hi[k]) for k in lo})
         self.fake_quant = was
 
     def observe(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -166,12 +163,12 @@ class GraphModule(nn.Module):
         return rec
 
     def float_graph(self) -> FloatGraph:
-        """A FloatGraph with the trained, masked weights (OHWI for conv), observing this module."""
+        """A FloatGraph with the trained, masked weights (OHWI for convolutions), observing this module."""
         layers = []
         for ly in self.graph.layers:
-            if ly.kind in ("conv2d", "linear"):
+            if ly.name in self.weights:
                 w = self.weight(ly.name).detach().numpy()
-                w = np.ascontiguousarray(w.transpose(0, 2, 3, 1)) if ly.kind == "conv2d" else w.copy()
+                w = np.ascontiguousarray(w.transpose(0, 2, 3, 1)) if w.ndim == 4 else w.copy()
                 ly = replace(ly, weight=w.astype(np.float32), bias=self.biases[ly.name].detach().numpy().copy())
             else:
                 ly = copy.copy(ly)

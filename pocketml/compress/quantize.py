@@ -3,10 +3,12 @@
     float model ──capture──▶ FloatGraph ──calibrate (observers)──▶ ranges ──convert──▶ QuantGraph
 
 * activations: asymmetric int8 from each tensor's observed [min, max] (0.0 exactly representable);
-  pools, pad, flatten, ReLU6 and concatenation share their inputs' parameters and softmax has
-  TFLite's fixed output, as TFLite requires (see ``activation_params``);
-* weights: symmetric int8 per output channel, ``s_w[c] = max|w[c]| / 127``, zero point 0;
-* biases: int32 with scale ``s_in · s_w[c]``, zero point 0.
+  ops that do not rescale (pools, pad, reshape, ReLU6, concatenation) share their inputs'
+  parameters and softmax has TFLite's fixed output, as TFLite requires: each op says which in its
+  ``OpSpec.output_quant`` (see ``activation_params``);
+* weights and biases (``pocketml/ops/weights.py``): symmetric int8 per output channel,
+  ``s_w[c] = max|w[c]| / 127``, zero point 0; int32 biases with scale ``s_in · s_w[c]``;
+* each float layer becomes its op through the op folder's ``from_float``.
 """
 
 from __future__ import annotations
@@ -17,24 +19,14 @@ import numpy as np
 import torch
 
 from pocketml.errors import PocketMLError
-from pocketml.graph.capture import FloatGraph, FloatLayer
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
-from pocketml.graph.ops import (
-    Add,
-    AvgPool2D,
-    Concatenation,
-    Conv2D,
-    DepthwiseConv2D,
-    FullyConnected,
-    MaxPool2D,
-    Mean,
-    Pad,
-    ReLU,
-    ReLU6,
-    Reshape,
-    Softmax,
-)
-from pocketml.graph.ops.softmax import OUTPUT_QUANT as SOFTMAX_OUTPUT
+from pocketml.graph.layers import FloatGraph
+from pocketml.ops.registry import SPECS
+from pocketml.ops.spec import OWN, SHARED
+from pocketml.ops.weights import quantize_bias, quantize_weights
+
+__all__ = ["MinMaxObserver", "activation_params", "calibrate", "calibrate_ranges", "quantize", "quantize_bias",
+           "quantize_weights"]
 
 
 @dataclass
@@ -71,42 +63,15 @@ def calibrate(graph: FloatGraph, calibration: np.ndarray, batch_size: int = 256)
             for name, (lo, hi) in calibrate_ranges(graph, calibration, batch_size).items()}
 
 
-def quantize_weights(weight: np.ndarray, bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-output-channel weights (axis 0): returns (int8 weights, float32 scales).
-
-    ``bits`` < 8 (4 or 2, see compress/encoding.py) restricts the values to ``±(2^(bits-1) - 1)``
-    with ``s_w[c] = max|w[c]| / (2^(bits-1) - 1)``; they are still held as int8 in the graph.
-    """
-    top = float(2 ** (bits - 1) - 1)
-    flat = weight.reshape(weight.shape[0], -1).astype(np.float64)
-    max_abs = np.max(np.abs(flat), axis=1)
-    scale = np.where(max_abs > 0, max_abs / top, 1.0).astype(np.float32)
-    q = np.clip(np.round(flat / scale.astype(np.float64)[:, None]), -top, top).astype(np.int8)
-    return q.reshape(weight.shape), scale
-
-
-def quantize_bias(bias: np.ndarray, input_scale: float, weight_scale: np.ndarray) -> np.ndarray:
-    """int32 bias with scale ``s_in · s_w[c]``."""
-    scale = np.float64(np.float32(input_scale)) * weight_scale.astype(np.float64)
-    q = np.round(bias.astype(np.float64) / scale)
-    return np.clip(q, -(2**31) + 1, 2**31 - 1).astype(np.int32)
-
-
-# How each layer's output gets its int8 parameters (TFLite's converter rules):
-SHARES_INPUT = ("max_pool2d", "avg_pool2d", "pad", "flatten", "relu6", "concatenation")  # one set with inputs
-FIXED_OUTPUT = {"softmax": SOFTMAX_OUTPUT}  # TFLite requires 1/256, -128
-# every other layer (conv, depthwise, linear, add, mean, relu) gets its own calibrated range
-
-
 def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]]) -> dict[str, QuantParams]:
     """int8 parameters of every tensor ("input" and each layer's name).
 
-    Layers that move values without rescaling (pools, pad, flatten, ReLU6, concatenation) share
-    one set of parameters with their inputs: the tensors joined this way form a group whose range
+    Layers whose op does not rescale (``output_quant == "shared"``: pools, pad, reshape, ReLU6,
+    concatenation) share one set of parameters with their inputs: the tensors joined this way form a group whose range
     is the union of its members' calibrated ranges. For a concatenation this forces all inputs onto
     the output's scale and zero point, as the TFLite converter does and TFLite Micro requires (its
     int8 CONCATENATION does not rescale); the producers then write in that scale directly. A group
-    holding a SOFTMAX output takes TFLite's fixed (1/256, -128).
+    holding a SOFTMAX output takes TFLite's fixed (1/256, -128) (a fixed ``output_quant``).
     """
     observed = {"input": ranges[graph.input_source]}
     parent = {"input": "input"}
@@ -120,18 +85,19 @@ def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
             name = parent[name]
         return name
 
-    inputs = _layer_inputs(graph)
+    inputs = layer_inputs(graph)
     for layer in graph.layers:
-        if layer.kind in SHARES_INPUT:
+        if SPECS[layer.kind].output_quant == SHARED:
             for name in inputs[layer.name]:
                 parent[find(name)] = find(layer.name)
     groups: dict[str, list[str]] = {}
     for name in parent:
         groups.setdefault(find(name), []).append(name)
-    kinds = {layer.name: layer.kind for layer in graph.layers}
+    fixed_of = {layer.name: SPECS[layer.kind].output_quant for layer in graph.layers
+                if SPECS[layer.kind].output_quant not in (OWN, SHARED)}
     params: dict[str, QuantParams] = {}
     for members in groups.values():
-        fixed = {FIXED_OUTPUT[kinds[m]] for m in members if kinds.get(m) in FIXED_OUTPUT}
+        fixed = {fixed_of[m] for m in members if m in fixed_of}
         if len(fixed) > 1:
             raise PocketMLError(f"tensors {members} must share int8 parameters but two are fixed differently",
                                 "insert a layer that rescales (e.g. a ReLU) between them")
@@ -143,7 +109,7 @@ def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
     return params
 
 
-def _layer_inputs(graph: FloatGraph) -> dict[str, tuple[str, ...]]:
+def layer_inputs(graph: FloatGraph) -> dict[str, tuple[str, ...]]:
     """Each layer's input tensors; a layer without ``inputs`` reads the one before it (a chain)."""
     out, prev = {}, "input"
     for layer in graph.layers:
@@ -160,53 +126,19 @@ def quantize(graph: FloatGraph, calibration: np.ndarray, weight_bits: dict[str, 
     weight_bits = weight_bits or {}
     params = activation_params(graph, calibrate_ranges(graph, calibration))
     tensors: dict[str, TensorInfo] = {"input": TensorInfo("input", graph.input_shape, params["input"])}
-    inputs = _layer_inputs(graph)
+    inputs = layer_inputs(graph)
     ops = []
     for layer in graph.layers:
         out = TensorInfo(layer.name, layer.out_shape, params[layer.name])
         tensors[out.name] = out
-        ops.append(_convert(layer, [tensors[n] for n in inputs[layer.name]], out, weight_bits.get(layer.name, 8)))
+        xs = [tensors[n] for n in inputs[layer.name]]
+        ops.append(SPECS[layer.kind].from_float(layer, xs, out, weight_bits.get(layer.name, 8)))
     output = getattr(graph, "output", "") or graph.layers[-1].name
     qgraph = QuantGraph(graph.name, tensors, ops, "input", output)
-    qgraph.op_data  # prepare every op now: any bound or shape problem surfaces here
+    try:
+        _ = qgraph.op_data  # prepare every op now: any bound or shape problem surfaces here
+    except (OverflowError, ValueError) as exc:  # e.g. a range of ~0 gives a scale no int32 bias can reach
+        raise PocketMLError(f"the model cannot be quantized to int8: {exc}",
+                            "calibrate with varied inputs: a layer whose calibration values are all equal "
+                            "(constant data, or a layer that only outputs zeros) has no int8 range") from exc
     return qgraph
-
-
-def _convert(layer: FloatLayer, xs: list[TensorInfo], out: TensorInfo, bits: int = 8):
-    x = xs[0]
-    io = dict(name=layer.name, inputs=tuple(t.name for t in xs), output=out.name)
-    if layer.kind in ("conv2d", "linear"):
-        w, s_w = quantize_weights(layer.weight, bits)
-        b = quantize_bias(layer.bias, x.quant.scale, s_w)
-        if layer.kind == "conv2d":
-            return Conv2D(**io, weight=w, bias=b, weight_scale=s_w, stride=layer.attrs["stride"],
-                          padding=layer.attrs["padding"], dilation=layer.attrs["dilation"],
-                          activation=layer.activation)
-        return FullyConnected(**io, weight=w, bias=b, weight_scale=s_w, activation=layer.activation)
-    if layer.kind == "depthwise_conv2d":  # [C_out, KH, KW, 1] → per-channel int8 → TFLite's [1, KH, KW, C_out]
-        w, s_w = quantize_weights(layer.weight, bits)
-        b = quantize_bias(layer.bias, x.quant.scale, s_w)
-        return DepthwiseConv2D(**io, weight=np.ascontiguousarray(w.transpose(3, 1, 2, 0)), bias=b, weight_scale=s_w,
-                               stride=layer.attrs["stride"], padding=layer.attrs["padding"],
-                               dilation=layer.attrs["dilation"], depth_multiplier=layer.attrs["depth_multiplier"],
-                               activation=layer.activation)
-    if layer.kind in ("max_pool2d", "avg_pool2d"):
-        pool = MaxPool2D if layer.kind == "max_pool2d" else AvgPool2D
-        return pool(**io, kernel=layer.attrs["kernel"], stride=layer.attrs["stride"], padding=layer.attrs["padding"])
-    if layer.kind == "mean":
-        return Mean(**io, shape=out.shape)
-    if layer.kind == "add":
-        return Add(**io, activation=layer.activation)
-    if layer.kind == "concatenation":
-        return Concatenation(**io)
-    if layer.kind == "pad":
-        return Pad(**io, paddings=layer.attrs["paddings"])
-    if layer.kind == "relu":
-        return ReLU(**io)
-    if layer.kind == "relu6":
-        return ReLU6(**io)
-    if layer.kind == "softmax":
-        return Softmax(**io)
-    if layer.kind == "flatten":
-        return Reshape(**io, shape=out.shape)
-    raise AssertionError(f"capture produced an unknown layer kind {layer.kind}")

@@ -31,11 +31,11 @@ from pocketml.compress.recipe import TRAINING_STAGES, Recipe, StageSpec
 from pocketml.data.dataset import Split
 from pocketml.energy.carbon import maybe_track_emissions
 from pocketml.errors import PocketMLError
-from pocketml.graph.capture import FloatGraph, capture
+from pocketml.graph.capture import capture
 from pocketml.graph.ir import QuantGraph
+from pocketml.graph.layers import FloatGraph
 from pocketml.graph.planner import plan_memory
-
-PER_CHANNEL_BYTES = 4 + 4 + 1 + 1  # int32 bias, int32 multiplier, int8 left and right shift
+from pocketml.ops.c import const_bytes as count_const_bytes
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,11 @@ class Compressed:
 
 
 def weight_storage(qgraph: QuantGraph, bits: dict[str, int], formats: tuple[str, ...]) -> dict[str, EncodedWeights]:
-    """The smallest allowed format per conv/FC layer; plain int8 layers are left out (emitted as today)."""
+    """The smallest allowed format per layer whose op is ``packable`` (conv, FC); plain int8 layers are
+    left out (emitted as they are)."""
     out = {}
     for op in qgraph.ops:
-        if op.kind not in ("conv2d", "fully_connected"):
+        if not getattr(op, "packable", False):
             continue
         b = bits.get(op.name, 8)
         enc = encode_smallest(op.weight, b, formats)
@@ -92,13 +93,9 @@ def weight_storage(qgraph: QuantGraph, bits: dict[str, int], formats: tuple[str,
 
 
 def const_bytes(qgraph: QuantGraph, weights: dict[str, EncodedWeights]) -> int:
-    """The constant data the C emitter writes: weights as stored, plus bias/multiplier/shifts per channel."""
-    total = 0
-    for op in qgraph.ops:
-        if op.kind in ("conv2d", "fully_connected"):
-            w = weights[op.name].nbytes if op.name in weights else op.weight.size
-            total += int(w) + PER_CHANNEL_BYTES * op.weight.shape[0]
-    return total
+    """The constant data the C emitter writes (every op's arrays, weights as stored): counted by the
+    ops' own C parameter builders (``pocketml.ops.c.const_bytes``), so it equals the emitter's."""
+    return count_const_bytes(qgraph, weights)
 
 
 class _State:

@@ -34,7 +34,7 @@ from pocketml.federated.server_app import ServerHooks, build_server_app
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import Rejection
-from pocketml.federated.task import build_model, load_arrays
+from pocketml.federated.task import build_model, check_clients, load_arrays
 
 BACKENDS = ("local", "ray")
 
@@ -166,6 +166,7 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
                             "use pocketml.federated.hierarchy.run_hierarchical for the built-in datasets")
     spec = (spec or FederatedSpec(**settings)).validate()
     fleet = (fleet or FleetProfile()).validate()
+    check_clients(spec)
     if backend not in BACKENDS:
         raise PocketMLError(f"unknown backend '{backend}'", f"use one of: {', '.join(BACKENDS)}")
     if backend == "ray":

@@ -4,7 +4,7 @@ This is the contract between quantization (which builds it) and every emitter (C
 which are all checked against :meth:`QuantGraph.run`. Layout is NHWC, as in TFLite; tensor
 shapes are per sample (no batch dimension); the reference runs a batch at once.
 
-An op is a frozen dataclass in ``graph/ops/`` that follows TFLite Micro's split:
+An op is a frozen dataclass in ``pocketml/ops/<kind>/op.py`` that follows TFLite Micro's split:
 ``prepare(tensors)`` does every check and computes every constant once (multipliers, shifts,
 zero points, clamps) into a frozen ``*Data``; ``evaluate(data, x)`` is integer arithmetic only.
 """
@@ -68,7 +68,13 @@ class TensorInfo:
 
 
 class Op(Protocol):
-    """What every op in ``graph/ops/`` provides (see the module docstring)."""
+    """What every op in ``pocketml/ops/<kind>/op.py`` provides (see the module docstring).
+
+    ``in_place`` (a class attribute, default ``"none"``) tells the memory planner how the output may
+    share bytes with an input: ``"alias"`` (the same bytes: RESHAPE), ``"elementwise"`` (may write
+    over a same-size input that dies here), ``"raster"`` (may overlap a dying input, starting
+    ``overlap_lag(x, y)`` bytes below it).
+    """
 
     kind: ClassVar[str]
     name: str
@@ -113,7 +119,7 @@ class QuantGraph:
 
     name: str
     tensors: dict[str, TensorInfo]
-    ops: list[Any]
+    ops: list[Op]
     input: str
     outputs: tuple[str, ...]
     notes: list[str] = field(default_factory=list)

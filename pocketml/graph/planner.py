@@ -9,17 +9,18 @@ bytes, so an output that also feeds later ops stays intact). Three things keep t
    alive from the op that writes it to the last op that reads it; buffers are placed biggest
    first, each at the lowest offset that overlaps no already-placed buffer alive at the same time.
    (We also try a second order, by first use, and keep whichever arena is smaller.)
-2. **Aliasing and in-place execution.** A RESHAPE's output is its input's bytes. An element-wise
-   op (ADD, RELU, RELU6) writes over one of its inputs when that input dies at this very op and
-   has the output's size. This is safe because the kernel reads element ``i`` of every input
+2. **Aliasing and in-place execution**, as each op declares (its class attribute ``in_place``). An
+   ``"alias"`` op's output is its input's bytes (RESHAPE). An ``"elementwise"`` op (ADD, RELU,
+   RELU6) writes over one of its inputs when that input dies at this very op and has the output's
+   size. This is safe because the kernel reads element ``i`` of every input
    before it writes element ``i`` of the output, and touches no other element of the output: no
    value is overwritten before it is read. The input must die here (no later op reads it, through
    any alias), must be in the arena (the caller's input is ``const``) and the two must be the same
    size. Pools, softmax and concat never run in place.
-   A stride-1 CONV_2D / DEPTHWISE_CONV_2D (dilation 1, depth multiplier 1) whose input dies at it
-   writes its output *overlapping* the input, starting ``lag`` bytes below it (see ``_lag``): the
-   kernels produce outputs in raster order (pixel p, then channel), and output pixel p never reads
-   an input pixel below ``p - (pad_top·W + pad_left)``; with the output shifted down by that many
+   A ``"raster"`` op (stride-1 CONV_2D / DEPTHWISE_CONV_2D) whose input dies at it writes its
+   output *overlapping* the input, starting ``op.overlap_lag(x, y)`` bytes below it: the kernels
+   produce outputs in raster order (pixel p, then channel), and output pixel p never reads an
+   input pixel below ``p - (pad_top·W + pad_left)``; with the output shifted down by that many
    pixels plus one output pixel, every byte written belongs to an input pixel no later output
    reads. The pair then needs ``in + lag`` bytes instead of ``in + out``.
 3. **Operator order.** On a DAG (residual branches) the order in which independent ops run
@@ -37,8 +38,11 @@ from dataclasses import dataclass
 from pocketml.graph.ir import QuantGraph
 
 ALIGN = 4  # bytes; word alignment keeps every buffer start friendly to 32-bit loads
-IN_PLACE_KINDS = ("add", "relu", "relu6")
-SHIFTED_KINDS = ("conv2d", "depthwise_conv2d")  # stride 1: output may start `lag` bytes below its input
+
+
+def sharing(op) -> str:
+    """How ``op``'s output may share bytes with an input: alias | elementwise | raster | none."""
+    return getattr(op, "in_place", "none")
 
 
 @dataclass(frozen=True)
@@ -123,27 +127,7 @@ def schedule(graph: QuantGraph, *, in_place: bool = True, shifted: bool = True) 
     return tuple(order)
 
 
-def _lag(op, x, y) -> int | None:
-    """Bytes the output of a stride-1 conv may start below its dying input, or None if not allowed.
-
-    Output pixel p (raster order, all its channels) reads input pixels >= p − L, L = pad_top·W +
-    pad_left (same width in and out). Writing output bytes [p·C_out, (p+1)·C_out) at
-    ``in_base − lag`` must stay below input pixel p − L for every p: lag >= L·C_in + C_out, plus
-    (HW − 1)·(C_out − C_in) when the output is wider. Rounded up to keep 4-byte alignment.
-    """
-    if op.kind not in SHIFTED_KINDS or tuple(op.stride) != (1, 1) or tuple(op.dilation) != (1, 1):
-        return None
-    if op.kind == "depthwise_conv2d" and op.depth_multiplier != 1:
-        return None
-    if len(x.shape) != 3 or x.shape[:2] != y.shape[:2]:
-        return None
-    h, w, cin = x.shape
-    cout = y.shape[2]
-    lag = (op.padding[0] * w + op.padding[1]) * cin + cout + max(0, (h * w - 1) * (cout - cin))
-    return _align(lag)
-
-
-def _groups(graph: QuantGraph, order, in_place: bool,
+def _groups(graph: QuantGraph, order, allow_in_place: bool,
             shifted: bool = True) -> tuple[dict[str, str], dict[str, int], tuple[str, ...]]:
     """tensor → root tensor of its buffer (reshape aliases, in-place outputs), each tensor's offset
     relative to its root, and the ops that run in place."""
@@ -161,24 +145,26 @@ def _groups(graph: QuantGraph, order, in_place: bool,
     # buffer (exactly that output's bytes), so no in-place op may merge anything into them
     out_aliases = set(graph.outputs)
     for op in reversed(graph.ops):
-        if op.kind == "reshape" and op.output in out_aliases:
+        if sharing(op) == "alias" and op.output in out_aliases:
             out_aliases.add(op.inputs[0])
     for step, i in enumerate(order):
         op = graph.ops[i]
         target = None
-        if op.kind == "reshape":
+        mode = sharing(op)
+        if mode == "alias":
             target = root[op.inputs[0]]
             rel[op.output] = rel[op.inputs[0]]
-        elif in_place and shifted and op.kind in SHIFTED_KINDS and op.output not in out_aliases:
+        elif allow_in_place and shifted and mode == "raster" and op.output not in out_aliases:
             name = op.inputs[0]
             r = root[name]
-            lag = _lag(op, graph.tensors[name], graph.tensors[op.output])
+            lag = op.overlap_lag(graph.tensors[name], graph.tensors[op.output])
+            lag = None if lag is None else _align(lag)
             if (lag is not None and r != root[graph.input]
                     and max(last_read.get(t, -1) for t in members[r]) == step):
                 target = r
                 rel[op.output] = rel[name] - lag
                 in_place_ops.append(op.name)
-        elif in_place and op.kind in IN_PLACE_KINDS and op.output not in out_aliases:
+        elif allow_in_place and mode == "elementwise" and op.output not in out_aliases:
             for name in op.inputs:
                 r = root[name]
                 if (r != root[graph.input] and graph.tensors[name].nbytes == graph.tensors[op.output].nbytes

@@ -17,9 +17,8 @@ Input resolution is part of the candidate: images are average-pooled from the ta
 
 Bits per weight layer: each conv / fully connected layer of a ``cnn`` or ``mlp`` candidate draws
 its weight width from ``BITS`` (int8 or int4, the widths the compressor packs in the emitted C
-and can fine-tune with quantization-aware training). ``dscnn`` candidates stay int8: the QAT
-mirror (``compress/mirror.py``) does not train depthwise convolutions yet, and a width that cannot
-be fine-tuned would be chosen on post-training accuracy alone.
+and can fine-tune with quantization-aware training). ``dscnn`` candidates stay int8: depthwise
+weights are not packed below 8 bits (their op is not ``packable``).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pocketml.errors import PocketMLError
-from pocketml.graph.capture import FloatGraph
+from pocketml.graph.layers import FloatGraph
 
 NN_FAMILIES = ("cnn", "dscnn", "mlp")
 BASE_CHANNELS = {"cnn": 16, "dscnn": 16, "mlp": 64}
@@ -42,7 +41,6 @@ KERNELS = (3, 5)
 
 BITS = (8, 4)  # weight widths a cnn / mlp layer may draw
 MIXED_BITS_FAMILIES = ("cnn", "mlp")  # families whose every weight layer QAT can fine-tune
-WEIGHT_KINDS = ("conv2d", "depthwise_conv2d", "linear")  # captured layers that carry weights
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ class Architecture:
 
 def layer_bits(arch: Architecture, graph: FloatGraph) -> dict[str, int]:
     """The captured weight layers of ``arch``'s model → their bit width, in graph order."""
-    names = [layer.name for layer in graph.layers if layer.kind in WEIGHT_KINDS]
+    names = [layer.name for layer in graph.layers if layer.weight is not None]
     if len(names) != len(arch.bits):
         raise PocketMLError(f"{arch.label}: {len(arch.bits)} bit widths for {len(names)} weight layers",
                             "give one width per conv / linear layer")

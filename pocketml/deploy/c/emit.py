@@ -5,12 +5,17 @@
                       a model with several outputs also gets ``<prefix>_invoke_outputs(input,
                       output0, output1, ...)`` and ``<PREFIX>_OUTPUTk_BYTES/_OFFSET/_SCALE/_ZERO_POINT``
     model.c           weights as ``static const`` arrays (flash), one static arena, the op calls
-    pocketml_*.h/.c   the runtime kernels the model uses (copied, one op per file)
+    <kind>.c/.h       the kernels the model uses, copied from their op folders (``pocketml/ops/<kind>/``)
+    pocketml_*.h/.c   the shared runtime: fixed-point helpers, requantization, weight decoders
     main.c            host harness: raw int8 inputs on stdin → raw int8 outputs on stdout
     Makefile          ``make -C OUT/c`` builds ``run_model`` with -std=c99 -Wall -Wextra -Werror -pedantic -O2
 
-Generated files carry a banner and are never edited by hand; every symbol in model.c is prefixed
-with the validated model name.
+Generated files carry a banner and are never edited by hand. Every symbol model.c defines is
+prefixed with the model's name, made a C identifier by :func:`c_identifier` (the only place a
+user-supplied name becomes C); the kernels are shared by every model in a firmware and live in the
+documented ``pocketml_`` namespace. Each op's parameter struct is written with designated
+initialisers (``.in_h = 8``) from its folder's ``c.py``; the emitter itself never looks at an op's
+kind beyond asking the registry for its spec.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from importlib import resources
 import numpy as np
 
 from pocketml._version import __version__
-from pocketml.deploy.c import kernel_params
+from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
-from pocketml.graph.planner import MemoryPlan
+from pocketml.graph.planner import MemoryPlan, sharing
+from pocketml.ops.c import CCall, format_value
+from pocketml.ops.registry import SPECS, kernel_source
 
-RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_ops.h", "pocketml_dot.h")
-KERNEL_FILES = {"conv2d": "conv2d.c", "fully_connected": "fully_connected.c", "max_pool2d": "max_pool2d.c",
-                **{kind: f"{kind}.c" for kind in kernel_params.KINDS}}
+RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h")
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
+MAX_NAME = 64
+_NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16, "int16_t": np.int16}
 
 
 @dataclass
@@ -43,107 +50,139 @@ class CSource:
 
 
 def c_identifier(name: str) -> str:
-    """A model name as a C prefix: lower case, [a-z0-9_], starting with a letter."""
+    """A model or layer name as a C identifier: lower case, ``[a-z0-9_]``, not starting with a digit.
+
+    Characters outside ``[A-Za-z0-9_]`` become ``_``; a name that starts with a digit or ``_``
+    gets ``m_`` in front. A name with no letter or digit, or longer than 64 characters, is refused:
+    it could not name anything a reader would recognise. Nothing else of a user's name reaches
+    the generated C (comments show this identifier, never the raw name).
+    """
+    if not isinstance(name, str) or not re.search(r"[A-Za-z0-9]", name) or len(name) > MAX_NAME:
+        raise PocketMLError(f"the name {name!r} cannot become a C identifier",
+                            f"name the model with letters, digits and '_' (at most {MAX_NAME} characters), "
+                            "e.g. name='kws_model'")
     ident = re.sub(r"[^a-z0-9_]", "_", name.lower())
     if not re.match(r"[a-z]", ident):
         ident = "m_" + ident
     return ident
 
 
-def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
-           weights: dict | None = None) -> CSource:
-    """``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see weights.py)."""
-    from pocketml.deploy.c.weights import decoder_files, emit_encoded, scratch_bytes
+class _OpContext:
+    """The :class:`~pocketml.ops.c.CContext` one op's builder sees: arrays prefixed ``<p>_<op>_``."""
 
-    p = c_identifier(name or graph.name)
-    weights = weights or {}
-    arrays: list[str] = []
-    if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
-        arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
-    sizes: dict[str, int] = {}
-    params: list[str] = []
-    calls: list[str] = []
+    def __init__(self, emitter: _Emitter, op, ident: str) -> None:
+        self.emitter, self.op, self.ident = emitter, op, ident
+        self.tensors = emitter.graph.tensors
+        self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
-    def array(ctype: str, ident: str, values: np.ndarray) -> str:
+    def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
+        return self.emitter.array(ctype, f"{self.ident}_{ident}", values)
+
+    def weights(self, op, stored: np.ndarray) -> str:
+        enc = self.emitter.encoded.get(op.name)
+        if enc is None:
+            return self.array("int8_t", "weights", stored)
+        from pocketml.compress.encoding import encode
+        from pocketml.deploy.c.weights import emit_encoded
+
+        restored = encode(np.asarray(stored), enc.bits, enc.format)  # the same values in the kernel's order
+        if restored is None or restored.nbytes != enc.nbytes:
+            raise PocketMLError(f"{op.name}: its {enc.format} weights do not re-encode in the kernel's layout",
+                                "this is a pocketml bug: please report it with the recipe that caused it")
+        scratch = f"{self.emitter.prefix}_weight_scratch"
+        self.before.append(emit_encoded(restored, self.ident, scratch, self.array_for_decoder))
+        return scratch
+
+    def array_for_decoder(self, ctype: str, ident: str, values) -> str:
+        return self.emitter.array(ctype, ident, values)
+
+    def where(self, tensor: str) -> str:
+        return self.emitter.where(tensor)
+
+
+class _Emitter:
+    def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict) -> None:
+        self.graph, self.plan, self.prefix, self.encoded = graph, plan, prefix, encoded
+        self.arrays: list[str] = []
+        self.sizes: dict[str, int] = {}
+        self.out_pointer = output_pointers(graph)
+
+    def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         values = np.asarray(values).ravel()
-        sym = f"{p}_{ident}"
-        sizes[sym] = int(values.size * np.dtype(_NP[ctype]).itemsize)
-        body = ",\n  ".join(
-            ", ".join(str(int(v)) for v in values[i:i + 16]) for i in range(0, values.size, 16)
-        )
-        arrays.append(f"static const {ctype} {sym}[{values.size}] = {{\n  {body}\n}};")
+        sym = f"{self.prefix}_{ident}"
+        self.sizes[sym] = int(values.size * np.dtype(_NP[ctype]).itemsize)
+        body = ",\n  ".join(", ".join(str(int(v)) for v in values[i:i + 16]) for i in range(0, values.size, 16))
+        self.arrays.append(f"static const {ctype} {sym}[{values.size}] = {{\n  {body}\n}};")
         return sym
 
-    out_pointer = output_pointers(graph)
-
-    def where(tensor: str) -> str:
-        buf = plan.buffer_of(tensor)
+    def where(self, tensor: str) -> str:
+        buf = self.plan.buffer_of(tensor)
         if buf.location == "input":
             return "input"
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
-            return next(out_pointer[t] for t in buf.tensors if t in out_pointer)
-        offset = plan.offset_of(tensor) if hasattr(plan, "offset_of") else buf.offset  # shifted in-place outputs
-        return f"&{p}_arena[{offset}]"
+            return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
+        offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
+        return f"&{self.prefix}_arena[{offset}]"
 
-    order = getattr(plan, "order", None) or range(len(graph.ops))  # the planner may reorder ops
-    for op, data in ((graph.ops[i], graph.op_data[i]) for i in order):
-        if op.kind == "reshape":
-            calls.append(f"  /* {op.name}: RESHAPE, no data moves (output aliases input) */")
-            continue
+    def op(self, op, data) -> tuple[str, list[str]]:
+        """One op: its params definition and its call lines."""
+        spec = SPECS[op.kind]
         ident = c_identifier(op.name)
-        x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
-        if op.kind in ("conv2d", "fully_connected"):
-            if op.name in weights:  # the kernel's layout (conv2d: HWIO), see kernel_params.stored_weights
-                calls.append(emit_encoded(kernel_params.stored_encoding(weights[op.name], op), ident,
-                                          f"{p}_weight_scratch", array))
-                w = f"{p}_weight_scratch"
-            else:
-                w = array("int8_t", f"{ident}_weights", kernel_params.stored_weights(op))
-            b = array("int32_t", f"{ident}_bias",  # bias + input_offset * sum(w): see kernel_params
-                      kernel_params.folded_bias(op.weight, op.bias, data.input_offset, 0, op.name))
-            rq = data.requant
-            m = array("int32_t", f"{ident}_multiplier", rq.multiplier)
-            ls = array("int8_t", f"{ident}_left_shift", rq.left_shift)
-            rs = array("int8_t", f"{ident}_right_shift", rq.right_shift)
-            rq_init = f"{{{m}, {ls}, {rs}, {rq.output_offset}, {rq.act_min}, {rq.act_max}}}"
-        if op.kind == "conv2d":
-            (ih, iw, ic), (oh, ow, oc) = x.shape, y.shape
-            kh, kw = op.weight.shape[1:3]
-            fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, {op.stride[0]}, {op.stride[1]}, "
-                      f"{op.padding[0]}, {op.padding[1]}, {op.dilation[0]}, {op.dilation[1]}, "
-                      f"{data.input_offset}, {w}, {b}, {rq_init}")
-        elif op.kind == "fully_connected":
-            fields = f"{op.weight.shape[1]}, {op.weight.shape[0]}, {data.input_offset}, {w}, {b}, {rq_init}"
-        elif op.kind == "max_pool2d":
-            (ih, iw, ic), (oh, ow, _) = x.shape, y.shape
-            fields = (f"{ih}, {iw}, {ic}, {oh}, {ow}, {op.kernel[0]}, {op.kernel[1]}, {op.stride[0]}, "
-                      f"{op.stride[1]}, {op.padding[0]}, {op.padding[1]}, {data.act_min}, {data.act_max}")
-        else:  # the ops with several inputs or no weights: see kernel_params.py
-            fields = kernel_params.kernel_fields(op, data, graph, ident, array)
-        params.append(f"static const pocketml_{op.kind}_params {p}_{ident} = {{{fields}}};")
-        sizes[f"{p}_{ident}"] = 0  # a small struct; counted in the measured object sizes, not here
-        calls.append(kernel_params.kernel_call(op, f"{p}_{ident}", where))
+        ctx = _OpContext(self, op, ident)
+        call: CCall = spec.c_params(op, data, ctx)
+        sym = f"{self.prefix}_{ident}"
+        fields = ",\n    ".join(f".{k} = {format_value(v)}" for k, v in call.fields)
+        params = f"static const pocketml_{op.kind}_params {sym} = {{\n    {fields}\n}};"
+        args = call.args if call.args is not None else (*(self.where(n) for n in op.inputs), self.where(op.output))
+        return params, [*ctx.before, f"  pocketml_{op.kind}(&{sym}, {', '.join(args)});  /* {ident} */"]
 
-    kinds = sorted({op.kind for op in graph.ops if op.kind in KERNEL_FILES})
+
+def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
+           weights: dict | None = None) -> CSource:
+    """The C project of ``graph`` with memory ``plan``.
+
+    ``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see
+    ``weights.py``); each is re-encoded in its kernel's weight order and decoded into one shared
+    scratch buffer right before its kernel runs.
+    """
+    from pocketml.deploy.c.weights import decoder_files, scratch_bytes
+
+    p = c_identifier(name or graph.name)
+    weights = weights or {}
+    em = _Emitter(graph, plan, p, weights)
+    if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
+        em.arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
+    params: list[str] = []
+    calls: list[str] = []
+    order = plan.order or range(len(graph.ops))  # the planner may reorder ops
+    for i in order:
+        op, data = graph.ops[i], graph.op_data[i]
+        if SPECS[op.kind].c_kernel is None:
+            if sharing(op) != "alias":
+                raise PocketMLError(f"op {op.name} ({op.kind}) has no C kernel", "this is a pocketml bug")
+            calls.append(f"  /* {c_identifier(op.name)}: {op.kind.upper()}, no data moves (output aliases input) */")
+            continue
+        definition, lines = em.op(op, data)
+        params.append(definition)
+        calls.extend(lines)
+
+    kinds = sorted({op.kind for op in graph.ops if SPECS[op.kind].c_kernel is not None})
     decoders = decoder_files(weights)
-    model_c = _model_c(graph, plan, p, arrays, params, calls)
-    if decoders:
-        model_c = model_c.replace('#include "pocketml_ops.h"', '#include "pocketml_ops.h"\n#include "pocketml_weights.h"', 1)
+    headers = [*(f"{k}.h" for k in kinds), *(["pocketml_weights.h"] if decoders else [])]
     files = {
         "model.h": _model_h(graph, plan, p),
-        "model.c": model_c,
+        "model.c": _model_c(graph, plan, p, em.arrays, params, calls, headers),
         "main.c": _main_c(p),
-        "Makefile": _makefile([KERNEL_FILES[k] for k in kinds] + decoders),
+        "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *(KERNEL_FILES[k] for k in kinds),
-                  *(["pocketml_weights.h", *decoders] if decoders else [])):
+    for fname in (*RUNTIME_COMMON, *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
-    const = {k: v for k, v in sizes.items() if v}
+    for k in kinds:
+        for fname in (SPECS[k].c_kernel, f"{k}.h"):
+            files[fname] = kernel_source(k, fname).read_text()
+    const = {k: v for k, v in em.sizes.items() if v}
     return CSource(files, p, sum(const.values()), const)
-
-
-_NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16}
 
 
 def output_pointers(graph: QuantGraph) -> dict[str, str]:
@@ -157,73 +196,72 @@ def _banner(what: str) -> str:
     return f"/* {what}\n * Generated by pocketml {__version__}. Do not edit: regenerate instead. */\n"
 
 
+def _macro(value) -> str:
+    """A macro's value, parenthesised so it composes in any expression (``(-128)``, ``(0.5f)``)."""
+    return f"({value!r}f)" if isinstance(value, float) else f"({value})"
+
+
+def _header(p: str, body: list[str]) -> str:
+    """model.h around ``body``: include guard and ``extern "C"`` so C++ (an Arduino sketch) links it."""
+    P = p.upper()
+    return (_banner(f"Model {p}: public interface.") + f"#ifndef {P}_MODEL_H\n#define {P}_MODEL_H\n\n"
+            "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n" + "\n".join(body)
+            + f"\n\n#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {P}_MODEL_H */\n")
+
+
 def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
     if len(graph.outputs) > 1:
         return _model_h_outputs(graph, plan, p)
     i, o = graph.input_info, graph.output_info
     P = p.upper()
-    return _banner(f"Model '{graph.name}': public interface.") + f"""#ifndef {P}_MODEL_H
-#define {P}_MODEL_H
-
-#include <stdint.h>
-
-#define {P}_INPUT_BYTES {i.nbytes}    /* int8, shape {"x".join(map(str, i.shape))} (NHWC, batch 1) */
-#define {P}_OUTPUT_BYTES {o.nbytes}   /* int8, shape {"x".join(map(str, o.shape))} */
-#define {P}_ARENA_BYTES {plan.arena_bytes}    /* static working memory inside model.c */
-/* real = scale * (q - zero_point) */
-#define {P}_INPUT_SCALE {i.quant.scale!r}f
-#define {P}_INPUT_ZERO_POINT {i.quant.zero_point}
-#define {P}_OUTPUT_SCALE {o.quant.scale!r}f
-#define {P}_OUTPUT_ZERO_POINT {o.quant.zero_point}
-
-/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.
- * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */
-int {p}_invoke(const int8_t *input, int8_t *output);
-
-#endif /* {P}_MODEL_H */
-"""
+    return _header(p, [
+        f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
+        f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+        f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        "/* real = scale * (q - zero_point) */",
+        f"#define {P}_INPUT_SCALE {_macro(i.quant.scale)}",
+        f"#define {P}_INPUT_ZERO_POINT {_macro(i.quant.zero_point)}",
+        f"#define {P}_OUTPUT_SCALE {_macro(o.quant.scale)}",
+        f"#define {P}_OUTPUT_ZERO_POINT {_macro(o.quant.zero_point)}",
+        "",
+        "/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.",
+        " * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */",
+        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
 
 
 def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
     """model.h of a model with several outputs: per-output macros, a per-output and a packed entry."""
     i = graph.input_info
     P = p.upper()
-    lines = [f"#define {P}_INPUT_BYTES {i.nbytes}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
-             f"#define {P}_OUTPUTS {len(graph.outputs)}    /* outputs, in the source model's order */"]
+    lines = ["/* real = scale * (q - zero_point) */",
+             f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
+             f"#define {P}_OUTPUTS {_macro(len(graph.outputs))}    /* outputs, in the source model's order */"]
     offset = 0
     for k, o in enumerate(graph.output_infos):
-        lines += [f"#define {P}_OUTPUT{k}_BYTES {o.nbytes}   /* int8, shape {'x'.join(map(str, o.shape))} */",
-                  f"#define {P}_OUTPUT{k}_OFFSET {offset}   /* where {p}_invoke puts it in `output` */",
-                  f"#define {P}_OUTPUT{k}_SCALE {o.quant.scale!r}f",
-                  f"#define {P}_OUTPUT{k}_ZERO_POINT {o.quant.zero_point}"]
+        lines += [f"#define {P}_OUTPUT{k}_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+                  f"#define {P}_OUTPUT{k}_OFFSET {_macro(offset)}   /* where {p}_invoke puts it in `output` */",
+                  f"#define {P}_OUTPUT{k}_SCALE {_macro(o.quant.scale)}",
+                  f"#define {P}_OUTPUT{k}_ZERO_POINT {_macro(o.quant.zero_point)}"]
         offset += o.nbytes
     params = ", ".join(f"int8_t *output{k}" for k in range(len(graph.outputs)))
-    return _banner(f"Model '{graph.name}': public interface.") + f"""#ifndef {P}_MODEL_H
-#define {P}_MODEL_H
-
-#include <stdint.h>
-
-/* real = scale * (q - zero_point) */
-""" + "\n".join(lines) + f"""
-#define {P}_OUTPUT_BYTES {offset}   /* every output, packed back to back in order ({p}_invoke) */
-#define {P}_ARENA_BYTES {plan.arena_bytes}    /* static working memory inside model.c */
-#define {P}_INPUT_SCALE {i.quant.scale!r}f
-#define {P}_INPUT_ZERO_POINT {i.quant.zero_point}
-
-/* Run the model once, output k into `outputk` ({P}_OUTPUTk_BYTES bytes each).
- * Returns 0 on success, -1 if a pointer is NULL. No buffer may overlap another; the call
- * uses no heap and is not reentrant. */
-int {p}_invoke_outputs(const int8_t *input, {params});
-
-/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at
- * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */
-int {p}_invoke(const int8_t *input, int8_t *output);
-
-#endif /* {P}_MODEL_H */
-"""
+    return _header(p, [
+        *lines,
+        f"#define {P}_OUTPUT_BYTES {_macro(offset)}   /* every output, packed back to back in order ({p}_invoke) */",
+        f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        f"#define {P}_INPUT_SCALE {_macro(i.quant.scale)}",
+        f"#define {P}_INPUT_ZERO_POINT {_macro(i.quant.zero_point)}",
+        "",
+        f"/* Run the model once, output k into `outputk` ({P}_OUTPUTk_BYTES bytes each).",
+        " * Returns 0 on success, -1 if a pointer is NULL. No buffer may overlap another; the call",
+        " * uses no heap and is not reentrant. */",
+        f"int {p}_invoke_outputs(const int8_t *input, {params});",
+        "",
+        f"/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at",
+        f" * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */",
+        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
 
 
-def _model_c(graph, plan, p, arrays, params, calls) -> str:
+def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
     if n_out == 1:
@@ -238,8 +276,8 @@ def _model_c(graph, plan, p, arrays, params, calls) -> str:
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, "
                   + ", ".join(f"output + {P}_OUTPUT{k}_OFFSET" for k in range(n_out)) + ");", "}", ""]
-    lines = [_banner(f"Model '{graph.name}': weights, memory plan and op sequence."),
-             '#include "model.h"', '#include "pocketml_ops.h"', "",
+    lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
+             '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
              "/* Weights and constants: static const, so they stay in flash. */",
              *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
              *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
@@ -251,22 +289,45 @@ def _model_c(graph, plan, p, arrays, params, calls) -> str:
 
 def _main_c(p: str) -> str:
     P = p.upper()
-    return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <stdio.h>
+    return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "model.h"
 
+/* Exit status: 0 every input was run and its output written; 2 the model failed; 3 stdout could
+   not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
+   was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
   static int8_t input[{P}_INPUT_BYTES];
   static int8_t output[{P}_OUTPUT_BYTES];
-  while (fread(input, 1, sizeof input, stdin) == sizeof input) {{
+  unsigned long count = 0;
+  size_t got;
+  while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
     if ({p}_invoke(input, output) != 0) {{
+      fprintf(stderr, "run_model: the model failed on input %lu\\n", count);
       return 2;
     }}
     if (fwrite(output, 1, sizeof output, stdout) != sizeof output) {{
+      fprintf(stderr, "run_model: cannot write output %lu: %s\\n", count, strerror(errno));
       return 3;
     }}
+    count++;
   }}
-  return ferror(stdin) ? 4 : 0;
+  if (ferror(stdin)) {{
+    fprintf(stderr, "run_model: cannot read input %lu from stdin: %s\\n", count, strerror(errno));
+    return 4;
+  }}
+  if (got != 0) {{
+    fprintf(stderr, "run_model: input %lu is truncated: %lu of %lu bytes\\n", count, (unsigned long)got,
+            (unsigned long)sizeof input);
+    return 5;
+  }}
+  if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {{
+    fprintf(stderr, "run_model: cannot write the outputs: %s\\n", strerror(errno));
+    return 3;
+  }}
+  return 0;
 }}
 """
 

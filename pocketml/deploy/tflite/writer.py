@@ -1,7 +1,7 @@
 """``write_tflite``: a QuantGraph as a ``.tflite`` flatbuffer that TFLite Micro and LiteRT run.
 
     graph tensors ─▶ TFLite tensors [1, *shape] (int8, per-tensor scale/zero point)
-    graph ops     ─▶ builtin operators (operators.py), PAD inserted where padding needs it
+    graph ops     ─▶ builtin operators (each op folder's ``tflite.py``), PAD inserted where padding needs it
 
 ``outputs`` lets a caller expose intermediate tensors as extra model outputs, which is how
 ``verify --layers`` cuts the model after every layer to find where two runtimes diverge.
@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from pocketml._version import __version__
-from pocketml.deploy.tflite.operators import TRANSLATIONS, activation_quant, batch_shape
-from pocketml.deploy.tflite.schema import TensorSpec, TFLiteModelSpec
 from pocketml.errors import PocketMLError
+from pocketml.formats.tflite import TensorSpec, TFLiteModelSpec
 from pocketml.graph.ir import QuantGraph
+from pocketml.ops.registry import SPECS
+from pocketml.ops.tflite_write import activation_quant, batch_shape
 
 
 def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> bytes:
@@ -33,10 +34,11 @@ def write_tflite(graph: QuantGraph, outputs: Sequence[str] | None = None) -> byt
 
 def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLiteModelSpec:
     """``graph`` laid out as TFLite tensors and operators, before serialisation (see write_tflite)."""
-    unsupported = sorted({op.kind for op in graph.ops} - set(TRANSLATIONS))
+    writable = sorted(kind for kind, spec in SPECS.items() if spec.tflite_write is not None)
+    unsupported = sorted({op.kind for op in graph.ops} - set(writable))
     if unsupported:
         raise PocketMLError(f"the .tflite writer has no translation for op(s) {', '.join(unsupported)}",
-                            f"supported: {', '.join(sorted(TRANSLATIONS))}")
+                            f"supported: {', '.join(writable)}")
     outputs = list(outputs) if outputs is not None else list(graph.outputs)
     for name in outputs:
         if name not in graph.tensors:
@@ -47,7 +49,7 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
         spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(np.int8), activation_quant(info)))
     for op, data in zip(graph.ops, graph.op_data, strict=True):
         try:
-            TRANSLATIONS[op.kind](spec, graph, op, data)
+            SPECS[op.kind].tflite_write(spec, graph, op, data)
         except ValueError as exc:
             raise PocketMLError(f"cannot write {op.name} ({op.kind}) as TFLite: {exc}",
                                 "change the layer's padding to 'same' or 'valid' semantics") from exc

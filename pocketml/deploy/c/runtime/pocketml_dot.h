@@ -8,7 +8,7 @@
  * FULLY_CONNECTED sums its dot products block by block. Integer addition is exact and
  * associative, so the order changes no bit.
  * Overflow: |x[i] * w[i]| <= 128 * 127; callers keep every partial sum inside int32 (see
- * kernel_params.folded_bias).
+ * pocketml/ops/c.py: folded_bias).
  */
 #ifndef POCKETML_DOT_H
 #define POCKETML_DOT_H

@@ -1,0 +1,91 @@
+"""``check_op``: the conformance suite every op configuration passes (the ``check_estimator`` of ops).
+
+    reference (numpy, ``op.py``) == C under AddressSanitizer and UndefinedBehaviorSanitizer
+                                 == TFLite Micro running the written ``.tflite``
+    and close to float PyTorch (a few output steps) when a PyTorch module is given
+
+Each op folder's ``test_<kind>.py`` runs its configurations through it, with goldens worked by
+hand and the configurations ``prepare`` must refuse (:func:`tensors` and :func:`run_op` help
+write those).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.tflite import write_tflite
+from pocketml.deploy.tflite.runtimes import run_tflite
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.planner import plan_memory
+
+SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+
+def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: int = 64,
+             tflm: bool = True) -> dict:
+    """Quantize ``module`` (a PyTorch module, or an already quantized :class:`QuantGraph`), then require
+    C == reference (and TFLite Micro == reference) on ``n`` random inputs; return the float errors.
+
+    ``input_shape`` is per sample in the module's layout (ignored for a QuantGraph, which brings
+    its own). The returned dict holds ``max_err_lsb`` / ``mean_err_lsb`` (int8 against float, in
+    output steps; None for a QuantGraph) and the ``graph``.
+    """
+    import torch
+
+    from pocketml.compress.quantize import quantize
+    from pocketml.graph.capture import capture
+
+    r = np.random.default_rng(seed)
+    if isinstance(module, QuantGraph):
+        graph = module
+        xq = r.integers(-128, 128, size=(n, *graph.input_info.shape), dtype=np.int8)
+    else:
+        torch.manual_seed(seed)
+        for m in module.modules():  # make BatchNorm statistics non-trivial
+            if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+        module.eval()
+        x = r.normal(size=(n, *input_shape)).astype(np.float32)
+        graph = quantize(capture(module, torch.as_tensor(x[:1]), "op_under_test"), x)
+        xq = graph.quantize_input(x)
+    ref = graph.run_flat(xq)
+
+    src = emit_c(graph, plan_memory(graph))
+    for name, text in src.files.items():
+        (tmp / name).write_text(text)
+    c_out = run_host(build_host(tmp, cflags=SANITIZE), xq, graph.output_bytes)
+    assert np.array_equal(c_out, ref), "C differs from the int8 reference"
+    if tflm:
+        path = tmp / "op.tflite"
+        path.write_bytes(write_tflite(graph))
+        run = run_tflite(path, xq, "tflm", n_outputs=len(graph.outputs))
+        got = np.concatenate([np.asarray(o).reshape(n, -1) for o in run.outputs], axis=1)
+        assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
+    if isinstance(module, QuantGraph):
+        return {"max_err_lsb": None, "mean_err_lsb": None, "graph": graph}
+
+    with torch.no_grad():
+        want = module(torch.as_tensor(x)).numpy()
+    if want.ndim == 4:
+        want = want.transpose(0, 2, 3, 1)
+    elif want.ndim == 3:  # [N, C, W] signal -> the graph's [N, 1, W, C]
+        want = want.transpose(0, 2, 1)
+    out = graph.output_info
+    got = out.quant.dequantize(ref.reshape(n, *out.shape))
+    err = np.abs(got - want.reshape(got.shape))
+    return {"max_err_lsb": float(err.max() / out.quant.scale), "mean_err_lsb": float(err.mean() / out.quant.scale),
+            "graph": graph}
+
+
+def tensors(**shapes_quants: tuple[tuple[int, ...], QuantParams]) -> dict[str, TensorInfo]:
+    """``tensors(x=((4,), QuantParams(0.1, 0)), y=...)``: TensorInfos by name, for goldens."""
+    return {name: TensorInfo(name, shape, quant) for name, (shape, quant) in shapes_quants.items()}
+
+
+def run_op(op, infos: dict[str, TensorInfo], *xs) -> np.ndarray:
+    """Prepare ``op`` on ``infos`` and evaluate it on one sample of each input (int8 lists or arrays)."""
+    return op.evaluate(op.prepare(infos), *(np.asarray(x, np.int8)[None] for x in xs))[0]

@@ -1,0 +1,78 @@
+"""Float layers: a captured model in NHWC, float32, each layer named after the op it will become.
+
+What ``graph/capture.py`` builds from a PyTorch model and ``compress/quantize.py`` turns into a
+:class:`~pocketml.graph.ir.QuantGraph`. A layer's ``kind`` is the kind of the quantized op it
+becomes (``"conv2d"``, ``"fully_connected"``, ``"reshape"``, ...: the registry's keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class FloatLayer:
+    """One layer of the captured model, NHWC, float32, with its fused activation.
+
+    ``source`` names the ATen node whose output is this layer's output (after fusion): the
+    quantizer observes that node's values during calibration. ``inputs`` names the layers (or
+    ``"input"``) it reads; empty means "the layer before it" (a chain).
+    """
+
+    kind: str  # the op it becomes: a key of pocketml.ops.registry.SPECS (conv2d, fully_connected, ...)
+    name: str
+    source: str
+    out_shape: tuple[int, ...]  # per sample, NHWC
+    weight: np.ndarray | None = None  # conv2d: OHWI; depthwise: [C_out, KH, KW, 1]; fully_connected: [out, in]
+    bias: np.ndarray | None = None
+    activation: str = "none"
+    attrs: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass
+class FloatGraph:
+    """A captured model: its input, its layers in a valid execution order, how to re-run it."""
+
+    name: str
+    input_shape: tuple[int, ...]  # per sample, NHWC
+    input_source: str
+    layers: list[FloatLayer]
+    program: Any  # torch.export.ExportedProgram
+    output: str = ""  # the layer holding the model's output ("" = the last layer)
+
+    def observe(self, x):
+        """Run the exported program on a batch (a torch.Tensor), returning every layer source's value."""
+        wanted = {self.input_source, *(layer.source for layer in self.layers)}
+        return _run_exported(self.program, x, wanted)
+
+
+def _run_exported(program: Any, x, wanted: set[str]) -> dict:
+    """Interpret the exported graph on ``x``, keeping the values of the ``wanted`` nodes."""
+    import torch
+
+    sig = program.graph_signature
+    consts = {**sig.inputs_to_parameters, **sig.inputs_to_buffers,
+              **getattr(sig, "inputs_to_lifted_tensor_constants", {})}
+    state, extra = program.state_dict, program.constants
+    args = []
+    for node in program.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        key = consts.get(node.name)
+        args.append(x if key is None else (state[key] if key in state else extra[key]))
+    seen: dict[str, torch.Tensor] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n):
+            value = super().run_node(n)
+            if n.name in wanted:
+                seen[n.name] = value.detach()
+            return value
+
+    with torch.no_grad():
+        Recorder(program.graph_module).run(*args)
+    return seen

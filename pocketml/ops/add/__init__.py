@@ -1,0 +1,24 @@
+"""ADD of two int8 tensors of the same shape, each with its own quantization (residual joins).
+
+    op.py  add.c/.h  c.py  tflite.py  capture.py  test_add.py
+"""
+
+from pocketml.ops.add.c import c_params
+from pocketml.ops.add.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.add.op import Add, AddData
+from pocketml.ops.add.tflite import READ, write
+from pocketml.ops.spec import OpSpec
+
+SPEC = OpSpec(
+    "add",
+    Add,
+    c_kernel="add.c",
+    c_params=c_params,
+    tflite_write=write,
+    tflite_read=READ,
+    capture=CAPTURE,
+    from_float=from_float,
+    float_forward=float_forward,
+)
+
+__all__ = ["SPEC", "Add", "AddData"]

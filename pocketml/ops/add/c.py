@@ -1,0 +1,15 @@
+"""ADD's C parameters (``pocketml_add_params``)."""
+
+from __future__ import annotations
+
+from pocketml.ops.c import CCall, CContext
+
+
+def c_params(op, data, ctx: CContext) -> CCall:
+    d = data
+    return CCall((("size", ctx.tensors[op.output].nbytes), ("input1_offset", d.input1_offset),
+                  ("input2_offset", d.input2_offset), ("input1_multiplier", d.input1_multiplier),
+                  ("input1_right_shift", d.input1_right_shift), ("input2_multiplier", d.input2_multiplier),
+                  ("input2_right_shift", d.input2_right_shift), ("output_multiplier", d.output_multiplier),
+                  ("output_right_shift", d.output_right_shift), ("output_offset", d.output_offset),
+                  ("act_min", d.act_min), ("act_max", d.act_max)))

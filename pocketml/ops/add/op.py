@@ -1,0 +1,91 @@
+"""ADD of two int8 tensors of the same shape, each with its own quantization (residual joins).
+
+TFLite Micro's method (``reference_integer_ops::AddFunc``), all constants from ``prepare``:
+
+    s_max2 = 2 · max(s_1, s_2)                              (double, from the float32 scales)
+    M_1 = s_1 / s_max2,  M_2 = s_2 / s_max2  (both <= 1/2),  M_out = s_max2 / (2^20 · s_y)
+    v_i   = (q_i − z_i) · 2^20                              left_shift = 20: |v_i| <= 255·2^20 < 2^28
+    w_i   = round(v_i · M_i)                                SRDHM then rounding right shift
+    q_y   = clamp(z_y + round((w_1 + w_2) · M_out), act_min, act_max)
+
+Every multiplier is below one, so only right shifts occur; |w_1 + w_2| < 2^28: no overflow.
+A fused ReLU/ReLU6 is the clamp, as for conv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pocketml.graph import fixedpoint
+from pocketml.graph.ir import TensorInfo, Weightless
+from pocketml.ops.requantize import activation_range
+
+LEFT_SHIFT = 20
+
+
+@dataclass(frozen=True)
+class AddData:
+    input1_offset: int  # −z_1
+    input2_offset: int  # −z_2
+    input1_multiplier: int
+    input1_right_shift: int
+    input2_multiplier: int
+    input2_right_shift: int
+    output_multiplier: int
+    output_right_shift: int
+    output_offset: int  # z_y
+    act_min: int
+    act_max: int
+
+
+def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
+    """TFLite's ``QuantizeMultiplierSmallerThanOneExp``: a multiplier in (0, 1), right shift only."""
+    if not 0.0 < real < 1.0:
+        raise ValueError(f"ADD {what} multiplier {real} must be in (0, 1); the scales are too far apart")
+    mult, left, right = fixedpoint.quantize_multiplier(real)
+    assert left == 0
+    return mult, right
+
+
+@dataclass(frozen=True)
+class Add(Weightless):
+    kind: ClassVar[str] = "add"
+    in_place: ClassVar[str] = "elementwise"  # may write over a same-size input that dies here
+    fuses_activation: ClassVar[bool] = True
+    name: str
+    inputs: tuple[str, ...]  # two tensors
+    output: str
+    activation: str = "none"
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> AddData:
+        if len(self.inputs) != 2:
+            raise ValueError(f"{self.name}: ADD takes two inputs, got {len(self.inputs)}")
+        a, b, y = tensors[self.inputs[0]], tensors[self.inputs[1]], tensors[self.output]
+        if not a.shape == b.shape == y.shape:
+            raise ValueError(f"{self.name}: ADD needs equal shapes (no broadcasting), "
+                             f"got {a.shape}, {b.shape} -> {y.shape}")
+        s1, s2, sy = (np.float64(np.float32(t.quant.scale)) for t in (a, b, y))
+        twice_max = 2.0 * max(s1, s2)
+        m1, r1 = _smaller_than_one(float(s1 / twice_max), "input 1")
+        m2, r2 = _smaller_than_one(float(s2 / twice_max), "input 2")
+        mo, ro = _smaller_than_one(float(twice_max / ((1 << LEFT_SHIFT) * sy)), "output")
+        lo, hi = activation_range(self.activation, y.quant)
+        return AddData(-a.quant.zero_point, -b.quant.zero_point, m1, r1, m2, r2, mo, ro, y.quant.zero_point, lo, hi)
+
+    def evaluate(self, data: AddData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        def scaled(q, offset, mult, right):
+            shifted = (q.astype(np.int32) + offset) * (1 << LEFT_SHIFT)
+            return fixedpoint.rounding_divide_by_pot(
+                fixedpoint.saturating_rounding_doubling_high_mul(shifted, np.int32(mult)), right)
+
+        raw_sum = (scaled(a, data.input1_offset, data.input1_multiplier, data.input1_right_shift)
+                   .astype(np.int64)
+                   + scaled(b, data.input2_offset, data.input2_multiplier, data.input2_right_shift))
+        out = fixedpoint.rounding_divide_by_pot(
+            fixedpoint.saturating_rounding_doubling_high_mul(raw_sum.astype(np.int32),
+                                                             np.int32(data.output_multiplier)),
+            data.output_right_shift).astype(np.int64) + data.output_offset
+        return np.clip(out, data.act_min, data.act_max).astype(np.int8)

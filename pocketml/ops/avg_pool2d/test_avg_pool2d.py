@@ -1,0 +1,54 @@
+"""AVERAGE_POOL_2D: check_op configurations, TFLM's rounding and padding goldens, rejections."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from pocketml.deploy.verify.conformance import check_op, run_op, tensors
+from pocketml.errors import PocketMLError
+from pocketml.graph.capture import capture
+from pocketml.graph.ir import QuantParams
+from pocketml.ops.avg_pool2d import AvgPool2D
+
+Q = QuantParams(0.1, 0)
+CONFIGS = {
+    "2x2": (lambda: nn.AvgPool2d(2), (3, 8, 8)),
+    "3x3-s2-p1-excl": (lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (2, 9, 7)),
+}
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_conformance(config, tmp_path):
+    build, shape = CONFIGS[config]
+    errors = check_op(build(), shape, tmp_path)
+    assert errors["max_err_lsb"] < 1.5, errors
+
+
+def test_rounds_half_away_from_zero():
+    # windows {1, 2} -> 1.5 -> 2 and {-1, -2} -> -1.5 -> -2 (TFLM's rounding, not numpy's even)
+    op = AvgPool2D("p", ("x",), "y", (1, 2), (1, 2), (0, 0))
+    assert run_op(op, tensors(x=((1, 4, 1), Q), y=((1, 2, 1), Q)), [[[1], [2], [-1], [-2]]]).ravel().tolist() == [2, -2]
+
+
+def test_excludes_padding_from_the_count():
+    op = AvgPool2D("p", ("x",), "y", (3, 3), (1, 1), (1, 1))
+    assert run_op(op, tensors(x=((2, 2, 1), Q), y=((2, 2, 1), Q)), [[[4], [8]], [[12], [16]]]).ravel().tolist() \
+        == [10, 10, 10, 10]
+
+
+def test_capture_refuses_counting_the_padding():
+    with pytest.raises(PocketMLError, match="count_include_pad"):
+        capture(nn.AvgPool2d(3, padding=1), torch.zeros(1, 4, 8, 8))
+
+
+@pytest.mark.parametrize("op,shapes,match", [
+    (AvgPool2D("p", ("x",), "y", (2, 2), (1, 1), (2, 2)), {"x": ((4, 4, 1), Q), "y": ((7, 7, 1), Q)},
+     "smaller than the kernel"),
+    (AvgPool2D("p", ("x",), "y", (2, 2), (2, 2), (0, 0)), {"x": ((4, 4, 1), Q), "y": ((2, 2, 1), QuantParams(0.3, 0))},
+     "same quantization"),
+])
+def test_prepare_rejects(op, shapes, match):
+    with pytest.raises(ValueError, match=match):
+        op.prepare(tensors(**shapes))

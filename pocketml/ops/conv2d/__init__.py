@@ -1,0 +1,29 @@
+"""CONV_2D: int8 convolution, per-channel int8 weights, int32 bias, fused activation.
+
+    op.py        the reference (prepare: checks and constants; evaluate: integer arithmetic)
+    conv2d.c/.h  the C kernel and its parameter struct
+    c.py         the struct's values for one layer (HWIO weights, folded bias)
+    tflite.py    the TFLite operator, written and read
+    capture.py   nn.Conv2d / nn.Conv1d captured from PyTorch, and the float layer quantized
+    test_conv2d.py
+"""
+
+from pocketml.ops.conv2d.c import c_params
+from pocketml.ops.conv2d.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.conv2d.op import Conv2D, Conv2DData, conv_output_hw, im2col
+from pocketml.ops.conv2d.tflite import READ, write
+from pocketml.ops.spec import OpSpec
+
+SPEC = OpSpec(
+    "conv2d",
+    Conv2D,
+    c_kernel="conv2d.c",
+    c_params=c_params,
+    tflite_write=write,
+    tflite_read=READ,
+    capture=CAPTURE,
+    from_float=from_float,
+    float_forward=float_forward,
+)
+
+__all__ = ["SPEC", "Conv2D", "Conv2DData", "conv_output_hw", "im2col"]

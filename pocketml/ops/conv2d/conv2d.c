@@ -1,0 +1,78 @@
+/* CONV_2D, int8 (the C twin of pocketml/ops/conv2d/op.py).
+ *
+ *   acc[c] = bias[c] + sum over (ky, kx, i) of (x + input_offset) * w[ky, kx, i, c]
+ *          = folded_bias[c] + sum over (ky, kx, i) of x * w[ky, kx, i, c]
+ *   y[c]   = clamp(output_offset + acc[c] * M[c], act_min, act_max)
+ *
+ * The `bias` array holds folded_bias[c] = bias[c] + input_offset * (sum of w[.., c]), computed
+ * once by the converter (pocketml/ops/c.py: folded_bias). A tap in the padding holds the input zero
+ * point -input_offset: it adds nothing to the first sum and -input_offset * w to the second.
+ * Weights are stored HWIO (output channel innermost; the converter transposes TFLite's OHWI), so
+ * each input value x multiplies POCKETML_DOT_BLOCK neighbouring weights into as many
+ * accumulators: a loop compilers vectorise. Channels past the last whole block go one by one.
+ * Outputs come in raster order (pixel, then channel): the memory planner relies on it for convs
+ * that write over their own input.
+ * Overflow: |x + input_offset| <= 255, |w| <= 127; the converter checked
+ * k_h * k_w * in_c * 255 * 127 + |bias| < 2^31, and |folded_bias| + 128 * sum |w| < 2^31 for every
+ * partial sum of the second form.
+ */
+#include "pocketml_dot.h"
+#include "pocketml_fixedpoint.h"
+#include "conv2d.h"
+
+static int8_t pocketml_conv2d_requantize(const pocketml_conv2d_params *p, int32_t acc, int32_t oc) {
+  acc = pocketml_multiply_by_quantized_multiplier(acc, p->rq.multiplier[oc], p->rq.left_shift[oc],
+                                                  p->rq.right_shift[oc]);
+  return pocketml_clamp_int8(acc + p->rq.output_offset, p->rq.act_min, p->rq.act_max);
+}
+
+void pocketml_conv2d(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output) {
+  const int32_t zero_point = -p->input_offset;
+  const int32_t blocked = p->out_c - p->out_c % POCKETML_DOT_BLOCK; /* channels in whole blocks */
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t c0 = 0; c0 < blocked; c0 += POCKETML_DOT_BLOCK) {
+        int32_t acc[POCKETML_DOT_BLOCK];
+        for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+          acc[j] = p->bias[c0 + j];
+        }
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+            const int8_t *x = inside ? input + (iy * p->in_w + ix) * p->in_c : input;
+            const int8_t *w = p->weights + (ky * p->k_w + kx) * p->in_c * p->out_c + c0;
+            for (int32_t i = 0; i < p->in_c; ++i, w += p->out_c) {
+              const int32_t xi = inside ? (int32_t)x[i] : zero_point;
+              for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+                acc[j] += xi * (int32_t)w[j];
+              }
+            }
+          }
+        }
+        for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+          out[c0 + j] = pocketml_conv2d_requantize(p, acc[j], c0 + j);
+        }
+      }
+      for (int32_t oc = blocked; oc < p->out_c; ++oc) {
+        int32_t acc = p->bias[oc];
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+            const int8_t *x = inside ? input + (iy * p->in_w + ix) * p->in_c : input;
+            const int8_t *w = p->weights + (ky * p->k_w + kx) * p->in_c * p->out_c + oc;
+            for (int32_t i = 0; i < p->in_c; ++i) {
+              acc += (inside ? (int32_t)x[i] : zero_point) * (int32_t)w[i * p->out_c];
+            }
+          }
+        }
+        out[oc] = pocketml_conv2d_requantize(p, acc, oc);
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/* CONV_2D: the kernel's parameters and entry (pocketml/ops/conv2d/, see conv2d.c). */
+#ifndef POCKETML_CONV2D_H
+#define POCKETML_CONV2D_H
+
+#include <stdint.h>
+
+#include "pocketml_requant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w;
+  int32_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+  int32_t input_offset;       /* minus the input zero point */
+  const int8_t *weights;      /* HWIO: [k_h][k_w][in_c][out_c] */
+  const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
+  pocketml_requant rq;
+} pocketml_conv2d_params;
+
+void pocketml_conv2d(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_CONV2D_H */

@@ -1,0 +1,131 @@
+"""CONV_2D: int8 convolution, per-channel int8 weights, int32 bias, fused activation.
+
+    real:   y[n,oy,ox,c] = b[c] + Σ_{ky,kx,i} x[n, oy*sy - pt + ky*dy, ox*sx - pl + kx*dx, i] · w[c,ky,kx,i]
+    int8:   acc[c] = bias[c] + Σ (q_x + input_offset) · q_w[c,...]        input_offset = -z_x
+            q_y   = clamp(z_y + acc · M[c], act_min, act_max)          (see requantize.py)
+
+Taps that fall in the padding contribute nothing (as if the input held z_x there). Padding is
+(top, left) plus ``padding_end`` (bottom, right); None means symmetric, as PyTorch pads. TFLite's
+SAME padding pads one more at the bottom/right when the total is odd (read from .tflite files).
+Overflow bound: |q_x + input_offset| <= 255, |q_w| <= 127, so kh·kw·cin·32385 + |bias| must stay
+below 2^31 (checked in ``prepare``). Weights are OHWI, as TFLite stores them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from pocketml.graph.ir import TensorInfo
+from pocketml.ops.requantize import Requantize, max_abs_accumulator
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2DData:
+    input_offset: int
+    requant: Requantize
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2D:
+    kind: ClassVar[str] = "conv2d"
+    in_place: ClassVar[str] = "raster"  # the planner may overlap output and dying input (overlap_lag)
+    fuses_activation: ClassVar[bool] = True
+    packable: ClassVar[bool] = True  # weights may be stored packed below 8 bits, sparse or Huffman-coded
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+    weight: np.ndarray  # int8 [Cout, KH, KW, Cin]
+    bias: np.ndarray  # int32 [Cout]
+    weight_scale: np.ndarray  # float32 [Cout]
+    stride: tuple[int, int]
+    padding: tuple[int, int]  # (top, left); bottom/right follow from the output shape
+    dilation: tuple[int, int]
+    activation: str
+    padding_end: tuple[int, int] | None = None  # (bottom, right); None: = padding
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> Conv2DData:
+        x, y = tensors[self.inputs[0]], tensors[self.output]
+        cout, kh, kw, cin = self.weight.shape
+        if len(x.shape) != 3 or x.shape[2] != cin:
+            raise ValueError(f"{self.name}: input shape {x.shape} does not match weights {self.weight.shape}")
+        if y.shape != (*self.out_hw(x.shape), cout):
+            raise ValueError(f"{self.name}: output shape {y.shape} is inconsistent with the conv")
+        requant = Requantize.prepare(
+            x.quant.scale, self.weight_scale, y.quant, self.activation,
+            max_abs_accumulator(kh * kw * cin, self.bias),
+        )
+        return Conv2DData(input_offset=-x.quant.zero_point, requant=requant)
+
+    def evaluate(self, data: Conv2DData, x: np.ndarray) -> np.ndarray:
+        cols = im2col(x.astype(np.int32) + data.input_offset, self.weight.shape[1:3],
+                      self.stride, self.padding, self.dilation, self.out_hw(x.shape[1:]))
+        # float64 matmul (BLAS) is exact here: every partial sum is an integer below 2^31 < 2^53
+        w = self.weight.reshape(self.weight.shape[0], -1).astype(np.float64)
+        acc = cols.astype(np.float64) @ w.T + self.bias.astype(np.float64)
+        return data.requant.apply(acc.astype(np.int32))
+
+    def out_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
+        return conv_output_hw(in_shape, self.weight.shape[1:3], self.stride, self.padding, self.dilation,
+                              self.padding_end)
+
+    def overlap_lag(self, x: TensorInfo, y: TensorInfo) -> int | None:
+        """Bytes the output may start below its dying input (see :func:`raster_overlap_lag`)."""
+        return raster_overlap_lag(self, x, y)
+
+    def macs(self, tensors: dict[str, TensorInfo]) -> int:
+        oh, ow, cout = tensors[self.output].shape
+        return oh * ow * int(self.weight.size)
+
+    def param_count(self) -> int:
+        return int(self.weight.size + self.bias.size)
+
+    def stored_bytes(self) -> int:
+        return int(self.weight.size * 1 + self.bias.size * 4)
+
+
+def conv_output_hw(in_shape, kernel, stride, padding, dilation, padding_end=None) -> tuple[int, int]:
+    """Output height/width for padding (top, left) and ``padding_end`` (bottom, right; None: symmetric)."""
+    h, w = in_shape[0], in_shape[1]
+    end = padding if padding_end is None else padding_end
+    oh = (h + padding[0] + end[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    ow = (w + padding[1] + end[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+    return oh, ow
+
+
+def im2col(x, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
+    """Patches of an NHWC batch, zero-padded: [N, OH, OW, KH*KW*C] (the order of OHWI weights)."""
+    n, h, w, c = x.shape
+    kh, kw = kernel
+    oh, ow = out_hw
+    need_h = (oh - 1) * stride[0] + dilation[0] * (kh - 1) + 1
+    need_w = (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+    padded = np.zeros((n, max(need_h, h + padding[0]), max(need_w, w + padding[1]), c), x.dtype)
+    padded[:, padding[0]:padding[0] + h, padding[1]:padding[1] + w] = x
+    cols = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dilation[0], kx * dilation[1]
+            cols[:, :, :, ky, kx] = padded[:, y0:y0 + (oh - 1) * stride[0] + 1:stride[0],
+                                           x0:x0 + (ow - 1) * stride[1] + 1:stride[1]]
+    return cols.reshape(n, oh, ow, kh * kw * c)
+
+
+def raster_overlap_lag(op, x: TensorInfo, y: TensorInfo) -> int | None:
+    """Bytes the output of a stride-1 window op may start below its dying input, or None.
+
+    The kernels (conv2d.c, depthwise_conv2d.c) write outputs in raster order (pixel p, all its
+    channels) and output pixel p reads input pixels >= p − L, L = pad_top·W + pad_left (same
+    width in and out). Writing output bytes [p·C_out, (p+1)·C_out) at ``in_base − lag`` must stay
+    below input pixel p − L for every p: lag >= L·C_in + C_out, plus (HW − 1)·(C_out − C_in) when
+    the output is wider. Only stride 1, dilation 1 (and depth multiplier 1) keep that order.
+    """
+    if tuple(op.stride) != (1, 1) or tuple(op.dilation) != (1, 1) or getattr(op, "depth_multiplier", 1) != 1:
+        return None
+    if len(x.shape) != 3 or x.shape[:2] != y.shape[:2]:
+        return None
+    h, w, cin = x.shape
+    cout = y.shape[2]
+    return (op.padding[0] * w + op.padding[1]) * cin + cout + max(0, (h * w - 1) * (cout - cin))

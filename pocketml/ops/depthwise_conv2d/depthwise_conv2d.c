@@ -1,0 +1,81 @@
+/* DEPTHWISE_CONV_2D, int8 (the C twin of pocketml/ops/depthwise_conv2d/op.py).
+ *
+ *   output channel oc = ic * depth_multiplier + m reads input channel ic only
+ *   acc[oc] = bias[oc] + sum over (ky, kx) of (x[.., ic] + input_offset) * w[0, ky, kx, oc]
+ *           = folded_bias[oc] + sum over (ky, kx) of x[.., ic] * w[0, ky, kx, oc]
+ *   y[oc]   = clamp(output_offset + acc[oc] * M[oc], act_min, act_max)
+ *
+ * The `bias` array holds folded_bias[oc] = bias[oc] + input_offset * (sum of w[.., oc]), computed
+ * once by the converter (pocketml/ops/c.py: folded_bias). A tap in the padding holds the input zero
+ * point -input_offset (it adds nothing to the first sum, -input_offset * w to the second). With
+ * depth multiplier 1, input, weights and output all have the channel innermost, so channels go
+ * in blocks of POCKETML_DOT_BLOCK side by side (a loop compilers vectorise); other channels one
+ * by one. Outputs come in raster order (pixel, then channel): the memory planner relies on it.
+ * Overflow: the converter checked k_h * k_w * 255 * 127 + |bias| < 2^31, and
+ * |folded_bias| + 128 * sum |w| < 2^31 for every partial sum of the second form.
+ */
+#include "pocketml_dot.h"
+#include "pocketml_fixedpoint.h"
+#include "depthwise_conv2d.h"
+
+static int8_t pocketml_depthwise_requantize(const pocketml_depthwise_conv2d_params *p, int32_t acc,
+                                            int32_t oc) {
+  acc = pocketml_multiply_by_quantized_multiplier(acc, p->rq.multiplier[oc], p->rq.left_shift[oc],
+                                                  p->rq.right_shift[oc]);
+  return pocketml_clamp_int8(acc + p->rq.output_offset, p->rq.act_min, p->rq.act_max);
+}
+
+void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
+                               int8_t *output) {
+  const int32_t zero_point = -p->input_offset;
+  /* channels [0, blocked) go in blocks (depth multiplier 1 only), the rest one by one */
+  const int32_t blocked =
+      p->depth_multiplier == 1 ? p->out_c - p->out_c % POCKETML_DOT_BLOCK : 0;
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      int8_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t c0 = 0; c0 < blocked; c0 += POCKETML_DOT_BLOCK) {
+        int32_t acc[POCKETML_DOT_BLOCK];
+        for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+          acc[j] = p->bias[c0 + j];
+        }
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            const int8_t *w = p->weights + (ky * p->k_w + kx) * p->out_c + c0;
+            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+              for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+                acc[j] += zero_point * (int32_t)w[j];
+              }
+            } else {
+              const int8_t *x = input + (iy * p->in_w + ix) * p->in_c + c0;
+              for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+                acc[j] += (int32_t)x[j] * (int32_t)w[j];
+              }
+            }
+          }
+        }
+        for (int32_t j = 0; j < POCKETML_DOT_BLOCK; ++j) {
+          out[c0 + j] = pocketml_depthwise_requantize(p, acc[j], c0 + j);
+        }
+      }
+      for (int32_t oc = blocked; oc < p->out_c; ++oc) {
+        const int32_t ic = oc / p->depth_multiplier;
+        int32_t acc = p->bias[oc];
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            const int32_t x = (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
+                                  ? zero_point
+                                  : input[(iy * p->in_w + ix) * p->in_c + ic];
+            acc += x * (int32_t)p->weights[(ky * p->k_w + kx) * p->out_c + oc];
+          }
+        }
+        out[oc] = pocketml_depthwise_requantize(p, acc, oc);
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/* DEPTHWISE_CONV_2D: the kernel's parameters and entry (pocketml/ops/depthwise_conv2d/, see depthwise_conv2d.c). */
+#ifndef POCKETML_DEPTHWISE_CONV2D_H
+#define POCKETML_DEPTHWISE_CONV2D_H
+
+#include <stdint.h>
+
+#include "pocketml_requant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t in_h, in_w, in_c, out_h, out_w, out_c, k_h, k_w, depth_multiplier;
+  int32_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+  int32_t input_offset;       /* minus the input zero point */
+  const int8_t *weights;      /* [1][k_h][k_w][out_c] */
+  const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
+  pocketml_requant rq;
+} pocketml_depthwise_conv2d_params;
+
+void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
+                               int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_DEPTHWISE_CONV2D_H */

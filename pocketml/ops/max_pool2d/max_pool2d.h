@@ -1,0 +1,23 @@
+/* MAX_POOL_2D: the kernel's parameters and entry (pocketml/ops/max_pool2d/, see max_pool2d.c). */
+#ifndef POCKETML_MAX_POOL2D_H
+#define POCKETML_MAX_POOL2D_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t in_h, in_w, channels, out_h, out_w, k_h, k_w;
+  int32_t stride_h, stride_w, pad_top, pad_left;
+  int32_t act_min, act_max;
+} pocketml_max_pool2d_params;
+
+void pocketml_max_pool2d(const pocketml_max_pool2d_params *p, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_MAX_POOL2D_H */

@@ -1,0 +1,36 @@
+"""MAX_POOL_2D: check_op configurations and rejections."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from pocketml.deploy.verify.conformance import check_op, tensors
+from pocketml.errors import PocketMLError
+from pocketml.graph.capture import capture
+from pocketml.graph.ir import QuantParams
+from pocketml.ops.max_pool2d import MaxPool2D
+
+CONFIGS = {
+    "2x2": (lambda: nn.MaxPool2d(2), (3, 8, 8)),
+    "3x3-s2-p1": (lambda: nn.MaxPool2d(3, stride=2, padding=1), (2, 9, 9)),
+}
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_conformance(config, tmp_path):
+    build, shape = CONFIGS[config]
+    errors = check_op(build(), shape, tmp_path)
+    assert errors["max_err_lsb"] < 1.5, errors  # a max moves no value: rounding of the input only
+
+
+def test_capture_refuses_ceil_mode():
+    with pytest.raises(PocketMLError, match="ceil_mode"):
+        capture(nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), torch.zeros(1, 4, 8, 8))
+
+
+def test_prepare_requires_shared_quantization():
+    op = MaxPool2D("p", ("x",), "y", (2, 2), (2, 2), (0, 0))
+    with pytest.raises(ValueError, match="same quantization"):
+        op.prepare(tensors(x=((4, 4, 1), QuantParams(0.1, 0)), y=((2, 2, 1), QuantParams(0.2, 3))))

@@ -1,0 +1,24 @@
+/* MEAN: the kernel's parameters and entry (pocketml/ops/mean/, see mean.c). */
+#ifndef POCKETML_MEAN_H
+#define POCKETML_MEAN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t count, channels;    /* count = in_h * in_w */
+  int32_t input_zero_point;
+  int32_t multiplier, left_shift, right_shift;
+  int32_t output_zero_point;
+} pocketml_mean_params;
+
+void pocketml_mean(const pocketml_mean_params *p, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_MEAN_H */

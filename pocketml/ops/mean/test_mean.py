@@ -1,0 +1,62 @@
+"""MEAN over H, W: check_op configurations, a rounding golden, rejections."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from pocketml.deploy.verify.conformance import check_op, run_op, tensors
+from pocketml.errors import PocketMLError
+from pocketml.graph.capture import capture
+from pocketml.graph.ir import QuantParams
+from pocketml.ops.mean import Mean
+
+
+class _MeanKeepdim(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 1)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3), keepdim=True)
+
+
+CONFIGS = {
+    "adaptive-avgpool": (lambda: nn.Sequential(nn.Conv2d(2, 6, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten()), (2, 7, 9)),
+    "mean-hw-keepdim": (_MeanKeepdim, (3, 6, 6)),
+}
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_conformance(config, tmp_path):
+    build, shape = CONFIGS[config]
+    errors = check_op(build(), shape, tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+    assert errors["max_err_lsb"] < 6.0, errors
+
+
+def test_is_the_rounded_average():
+    t = tensors(x=((2, 2, 2), QuantParams(0.5, 1)), y=((2,), QuantParams(0.25, -3)))
+    x = [[[1, 9], [3, 1]], [[5, 1], [7, 1]]]  # channel 0: reals 0,1,2,3 -> 1.5; channel 1: 4,0,0,0 -> 1.0
+    assert run_op(Mean("m", ("x",), "y", (2,)), t, x).tolist() == [3, 1]
+
+
+class _MeanOverChannels(nn.Module):
+    def forward(self, x):
+        return x.mean(1)
+
+
+@pytest.mark.parametrize("model,needle", [
+    (nn.AdaptiveAvgPool2d(2), "only to 1x1"),
+    (nn.Sequential(nn.Conv2d(4, 2, 1), _MeanOverChannels()), "mean over dims"),
+])
+def test_capture_refuses(model, needle):
+    with pytest.raises(PocketMLError, match=needle):
+        capture(model, torch.zeros(1, 4, 8, 8))
+
+
+def test_prepare_rejects_a_wrong_output_shape():
+    q = QuantParams(0.1, 0)
+    with pytest.raises(ValueError, match="MEAN"):
+        Mean("m", ("x",), "y", (3,)).prepare(tensors(x=((2, 2, 2), q), y=((3,), q)))

@@ -1,0 +1,37 @@
+"""MEAN over height and width as a TFLite operator (version 2; axes [1, 2]), written and read."""
+
+from __future__ import annotations
+
+import numpy as np
+from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+from pocketml.ops.mean.op import Mean
+from pocketml.ops.tflite_read import TFLiteReader, Unsupported, op_name, options
+from pocketml.ops.tflite_write import operator
+from pocketml.ops.tflite_write import options as write_options
+
+
+def write(spec, graph, op, data) -> None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
+    axis = spec.add_constant(f"{op.name}/axis", np.array([1, 2], dtype=np.int32))
+    operator(spec, Op.MEAN, 2, [spec.index(x.name), axis], [spec.index(op.output)], Opt.ReducerOptions,
+             write_options("ReducerOptions", KeepDims=len(y.shape) == len(x.shape)))
+
+
+def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
+    o = options(op, "ReducerOptions")
+    if len(ins) != 2:
+        raise Unsupported(f"{len(ins)} inputs (input and axes expected)")
+    axes = r.constant(ins[1])
+    keep = bool(o.KeepDims()) if o else False
+    opts = {"axis": None if axes is None else axes.ravel().tolist(), "keep_dims": keep}
+    x, y = r.activation(ins[0]), r.activation(out)
+    rank = len(r.tensors[x].shape) + 1
+    if axes is None or rank != 4 or sorted(int(a) % rank for a in axes.ravel()) != [1, 2]:
+        raise Unsupported("MEAN must reduce axes [1, 2] (H, W) of a [1, H, W, C] map")
+    r.ops.append(Mean(op_name(idx, "mean"), (x,), y, r.tensors[y].shape))
+    return opts, "mean"
+
+
+READ = {"MEAN": read}

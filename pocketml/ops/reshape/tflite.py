@@ -1,0 +1,41 @@
+"""RESHAPE as a TFLite operator (version 1, new shape as input and option), written; RESHAPE and
+SQUEEZE read (both move no data)."""
+
+from __future__ import annotations
+
+import numpy as np
+from tflite.BuiltinOperator import BuiltinOperator as Op
+from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+from pocketml.formats.tflite import table
+from pocketml.ops.reshape.op import Reshape
+from pocketml.ops.tflite_read import TFLiteReader, Unsupported, op_name
+from pocketml.ops.tflite_write import batch_shape, operator
+
+
+def write(spec, graph, op, data) -> None:
+    y = graph.tensors[op.output]
+    shape = spec.add_constant(f"{op.name}/shape", np.array(batch_shape(y), dtype=np.int32))
+    options = table("ReshapeOptions")
+
+    def write_options(fb):
+        new_shape = fb.CreateNumpyVector(np.array(batch_shape(y), dtype=np.int32))  # vectors before the table
+        options.ReshapeOptionsStart(fb)
+        options.ReshapeOptionsAddNewShape(fb, new_shape)
+        return options.ReshapeOptionsEnd(fb)
+
+    operator(spec, Op.RESHAPE, 1, [spec.index(op.inputs[0]), shape], [spec.index(op.output)], Opt.ReshapeOptions,
+             write_options)
+
+
+def _reader(builtin: str):
+    def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
+        x, y = r.activation(ins[0]), r.activation(out)
+        if r.tensors[x].quant != r.tensors[y].quant or r.tensors[x].nbytes != r.tensors[y].nbytes:
+            raise Unsupported("input and output must hold the same elements with the same quantization")
+        r.ops.append(Reshape(op_name(idx, builtin.lower()), (x,), y, r.tensors[y].shape))
+        return {"new_shape": [1, *r.tensors[y].shape]}, "reshape"
+    return read
+
+
+READ = {"RESHAPE": _reader("RESHAPE"), "SQUEEZE": _reader("SQUEEZE")}

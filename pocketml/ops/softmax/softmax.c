@@ -1,0 +1,51 @@
+/* SOFTMAX over the last axis, int8 -> int8 (the C twin of pocketml/ops/softmax/op.py).
+ *
+ * TFLite Micro's fixed-point method; output scale 1/256, zero point -128. Per row:
+ *   d[c] = x[c] - max(x) <= 0; taps with d < diff_min count as exp = 0
+ *   e[c] = exp(d[c] * s_x) in Q0.31   (d rescaled to Q5.26, then exp_on_negative_values)
+ *   S    = sum of e[c] in Q12.19;  1/S = scale * 2^-bits  (get_reciprocal)
+ *   y[c] = clamp(round(scale * e[c] / 2^(bits + 23)) - 128, -128, 127)
+ * |d| * 2^input_left_shift <= 31 * 2^26 whenever d >= diff_min: no overflow; depth < 4096.
+ * The output may not overlap the input (the row is read three times).
+ */
+#include "pocketml_fixedpoint.h"
+#include "softmax.h"
+
+static int32_t pocketml_softmax_exp(const pocketml_softmax_params *p, int32_t diff) {
+  const int32_t rescaled =
+      pocketml_srdhm(diff * ((int32_t)1 << p->input_left_shift), p->input_multiplier);
+  return pocketml_exp_on_negative_values_q5(rescaled);
+}
+
+void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, int8_t *output) {
+  for (int32_t r = 0; r < p->rows; ++r) {
+    const int8_t *x = input + r * p->depth;
+    int8_t *y = output + r * p->depth;
+    int32_t max_in_row = -128;
+    int32_t sum_of_exps = 0; /* Q12.19 */
+    int32_t bits = 0;
+    int32_t scale;
+    int32_t exponent;
+    for (int32_t c = 0; c < p->depth; ++c) {
+      max_in_row = x[c] > max_in_row ? x[c] : max_in_row;
+    }
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t diff = (int32_t)x[c] - max_in_row;
+      if (diff >= p->diff_min) {
+        sum_of_exps += pocketml_srmbp(pocketml_softmax_exp(p, diff), -12);
+      }
+    }
+    scale = pocketml_get_reciprocal(sum_of_exps, 12, &bits);
+    exponent = bits + 31 - 8;
+    for (int32_t c = 0; c < p->depth; ++c) {
+      const int32_t diff = (int32_t)x[c] - max_in_row;
+      if (diff >= p->diff_min) {
+        const int32_t unsat = pocketml_rounding_divide_by_pot(
+            pocketml_srdhm(scale, pocketml_softmax_exp(p, diff)), exponent);
+        y[c] = pocketml_clamp_int8(unsat - 128, -128, 127);
+      } else {
+        y[c] = -128;
+      }
+    }
+  }
+}

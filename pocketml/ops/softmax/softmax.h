@@ -1,0 +1,22 @@
+/* SOFTMAX: the kernel's parameters and entry (pocketml/ops/softmax/, see softmax.c). */
+#ifndef POCKETML_SOFTMAX_H
+#define POCKETML_SOFTMAX_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t rows, depth;
+  int32_t input_multiplier, input_left_shift, diff_min;
+} pocketml_softmax_params;
+
+void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_SOFTMAX_H */

@@ -1,0 +1,48 @@
+"""SOFTMAX: check_op, TFLite's fixed output, goldens, rejections."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pocketml.deploy.verify.conformance import check_op, run_op, tensors
+from pocketml.errors import PocketMLError
+from pocketml.graph.capture import capture
+from pocketml.graph.ir import QuantParams
+from pocketml.ops.softmax import OUTPUT_QUANT, Softmax
+
+
+def test_conformance(tmp_path):
+    errors = check_op(nn.Sequential(nn.Linear(20, 10), nn.Softmax(dim=1)), (20,), tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+    assert errors["max_err_lsb"] < 6.0, errors
+
+
+def test_equal_logits_give_a_uniform_distribution():
+    # p = 1/4 -> q = 256/4 - 128 = -64, exactly
+    t = tensors(x=((4,), QuantParams(0.1, 0)), y=((4,), OUTPUT_QUANT))
+    assert run_op(Softmax("s", ("x",), "y"), t, [7, 7, 7, 7]).tolist() == [-64] * 4
+
+
+def test_is_within_one_step_of_float():
+    r = np.random.default_rng(0)
+    t = tensors(x=((10,), QuantParams(0.08, -5)), y=((10,), OUTPUT_QUANT))
+    op = Softmax("s", ("x",), "y")
+    x = r.integers(-128, 128, size=(200, 10)).astype(np.int8)
+    got = op.evaluate(op.prepare(t), x).astype(np.float64)
+    real = 0.08 * (x.astype(np.float64) + 5)
+    p = np.exp(real - real.max(1, keepdims=True))
+    want = p / p.sum(1, keepdims=True) * 256 - 128
+    assert np.abs(got - np.clip(want, -128, 127)).max() <= 1.0
+
+
+def test_capture_refuses_a_flattened_map():
+    with pytest.raises(PocketMLError, match="flattened"):
+        capture(nn.Sequential(nn.Conv2d(4, 2, 1), nn.Flatten(), nn.Softmax(dim=1)), torch.zeros(1, 4, 8, 8))
+
+
+def test_prepare_requires_the_fixed_output():
+    with pytest.raises(ValueError, match="1/256"):
+        Softmax("s", ("x",), "y").prepare(tensors(x=((4,), QuantParams(0.1, 0)), y=((4,), QuantParams(0.1, 0))))
