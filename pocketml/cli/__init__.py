@@ -12,7 +12,17 @@ import sys
 from rich.console import Console
 
 from pocketml.cli import (  # noqa: F401
-    compile, devices, distill, federate, kws, match, profile, select, shrink, verify, wildfire,
+    compile,
+    devices,
+    distill,
+    federate,
+    kws,
+    match,
+    profile,
+    select,
+    shrink,
+    verify,
+    wildfire,
 )
 from pocketml.cli.app import app
 from pocketml.errors import PocketMLError
