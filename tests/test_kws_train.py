@@ -40,7 +40,7 @@ def test_graph_module_mirrors_the_ds_cnn():
 
 def test_float_training_then_qat_int8_keeps_accuracy():
     x, y = _toy()
-    spec = TrainSpec(width=16, blocks=1, epochs=12, batch_size=32, lr=5e-3, qat_epochs=2, time_mask=2)
+    spec = TrainSpec(width=16, blocks=1, epochs=12, batch_size=32, lr=1e-2, qat_epochs=2, time_mask=2)
     with one_thread():
         model, history = train_float(build_model(4, spec, seed=1), x[:200], y[:200], spec, seed=1,
                                      val=(x[200:], y[200:]))
