@@ -14,7 +14,10 @@ stream (and in QEMU), and measures it on the Cortex-M4. This script prints markd
 4. the front end's fixed-point error against the float definition;
 5. Cortex-M4: instructions per frame / per inference / per second of audio, flash, RAM, and the
    duty cycle and CR2032 life listening continuously (pocketml.energy), also at other inference
-   intervals (derived from the same measured instruction counts).
+   intervals (derived from the same measured instruction counts);
+6. the whole program with the model's portable kernels (OUT/kws_c, what ``kws train`` measures) and
+   with the board's DSP kernels (OUT/c-dsp swapped in: ``cortexm.board_program``), side by side in
+   QEMU on the same ``--m4-seconds`` of a held-out stream, both checked against Python's detections.
 Writes OUT/summary.json. Slow (hours on 2 busy cores); ``--per-class`` and ``--epochs`` shrink it.
 """
 
@@ -53,6 +56,8 @@ def main() -> None:
     ap.add_argument("--device")
     ap.add_argument("--intervals", type=int, nargs="+", default=[5, 10, 15, 25, 50],
                     help="inference intervals (frames) for the derived duty-cycle table")
+    ap.add_argument("--m4-seconds", type=float, default=20.0,
+                    help="seconds of a held-out stream for the portable vs DSP-kernel program comparison (0: skip)")
     ap.add_argument("--report-only", action="store_true",
                     help="read OUT/seed*/kws.json of earlier runs (e.g. seeds run in parallel) instead of training")
     args = ap.parse_args()
@@ -65,6 +70,7 @@ def main() -> None:
             doc["bench_seconds"] = sum(doc["seconds"].values())
             runs[seed] = doc
         report(runs, args.intervals)
+        _board_kernels(out, runs, args.m4_seconds)
         return
     for seed in args.seeds:
         cmd = [*POCKETML, "kws", "train", "--seed", str(seed), "--out", str(out / f"seed{seed}"), "--json"]
@@ -83,6 +89,7 @@ def main() -> None:
         runs[seed]["bench_seconds"] = time.perf_counter() - t
     (out / "summary.json").write_text(json.dumps({str(k): v for k, v in runs.items()}, indent=1, default=str))
     report(runs, args.intervals)
+    _board_kernels(out, runs, args.m4_seconds)
 
 
 def _ms(values) -> str:
@@ -204,6 +211,52 @@ def _cortexm(runs: dict, seeds: list[int], intervals: list[int]) -> None:
             print(f"| {n * 20} ms | {cycles * hz:,.0f} | {b.duty_cycle:.1%} | {b.lifetime_days:.1f} |")
         except Exception as exc:  # noqa: BLE001 - a rate the board cannot keep up with
             print(f"| {n * 20} ms | {cycles * hz:,.0f} | over 100% | {getattr(exc, 'problem', exc)} |")
+
+
+def _board_kernels(out: Path, runs: dict, seconds: float) -> None:
+    """The program with portable vs DSP model kernels, measured side by side in QEMU on the same audio."""
+    import tempfile
+
+    from pocketml.apps.kws.artifact import KwsArtifact
+    from pocketml.apps.kws.cortexm import board_program, measure_program
+    from pocketml.apps.kws.dataset import split_voices
+    from pocketml.apps.kws.settings import data_spec_from_dict
+    from pocketml.apps.kws.streams import StreamSpec, generate_stream
+    from pocketml.deploy.cortexm.toolchain import toolchain_available
+    from pocketml.devices import find_device, load_catalogue
+    from pocketml.energy import energy_budget
+
+    if seconds <= 0 or not toolchain_available(need_qemu=True):
+        return
+    print(f"\nThe whole program with the model's portable vs DSP kernels (QEMU, the same {seconds:g} s of a "
+          "held-out stream; instruction counts; energy estimate at 10 detections per hour):\n")
+    print("| seed | model kernels, build | front end / frame | model + smoother / inference | per second of audio | "
+          "flash B | RAM B | == Python | duty cycle | CR2032 days |\n|---|---|---|---|---|---|---|---|---|---|")
+    for seed in sorted(runs):
+        folder = out / f"seed{seed}"
+        art = KwsArtifact.load(folder)
+        board = find_device(runs[seed]["settings"]["device"], load_catalogue())
+        core = runs[seed]["cortexm"]["core"]
+        voices = split_voices(data_spec_from_dict(art.data)).voices("test")
+        stream = generate_stream(StreamSpec(minutes=seconds / 60, seed=100), voices, art.labels[2:],
+                                 tuple(art.data["unknown_words"]), tuple(art.data["babble_words"]))
+        python = [(e.frame, e.label, e.score) for e in art.streaming().run(stream.pcm).events]
+        every, frames = art.detector.every_frames, art.frontend.n_frames
+        with tempfile.TemporaryDirectory(prefix="bench-kws-") as tmp:
+            dsp = board_program(folder, Path(tmp) / "kws_c_dsp")
+            programs = {"portable -Os (OUT/kws_c)": (folder / "kws_c", "-Os"),
+                        "portable -O2": (folder / "kws_c", "-O2"), "DSP -O2 (OUT/c-dsp)": (dsp, "-O2")}
+            for name, (program, opt) in programs.items():
+                rep = measure_program(program, core, stream.pcm, every, frames, art.frontend.hop_samples, opt)
+                hz = 1000.0 / art.frontend.frame_ms / every
+                cycles = every * rep.frontend_instructions_per_frame + rep.model_instructions_per_inference
+                b = energy_budget(board, cycles, "QEMU instructions", hz, result_bytes=4,
+                                  messages_per_inference=min(1.0, 10 / 3600 / hz))
+                print(f"| {seed} | {name} | {rep.frontend_instructions_per_frame:,} | "
+                      f"{rep.model_instructions_per_inference:,} | "
+                      f"{rep.instructions_per_second(every, art.frontend.frame_ms):,.0f} | {rep.flash_bytes:,} | "
+                      f"{rep.ram_bytes:,} | {rep.events == python} ({len(python)} events) | {b.duty_cycle:.1%} | "
+                      f"{b.lifetime_days:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,26 @@ def test_energy_budgets_listening_continuously(trained):
     assert wrong.returncode == 1 and "listens continuously" in wrong.stderr
 
 
+@pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="needs the Arm toolchain and QEMU")
+def test_program_with_the_boards_dsp_kernels_matches_python_in_qemu(trained, tmp_path):
+    out, doc, cache = trained
+    from pocketml.apps.kws import load_dataset, small_spec
+    from pocketml.apps.kws.artifact import KwsArtifact
+    from pocketml.apps.kws.cortexm import board_program, measure_program
+
+    art = KwsArtifact.load(out)
+    test = load_dataset(small_spec(), cache).splits["test"]
+    pcm = np.concatenate([test.pcm[i] for i in np.nonzero(test.y >= 2)[0][:4]])  # four keywords, 4 s
+    python = [(e.frame, e.label, e.score) for e in art.streaming().run(pcm).events]
+    dsp = board_program(out, tmp_path / "kws_c_dsp")
+    assert (dsp / "pocketml_dsp.h").is_file() and (dsp / "kws.c").is_file()
+    rep = measure_program(dsp, doc["cortexm"]["core"], pcm, art.detector.every_frames, art.frontend.n_frames)
+    assert rep.events == python and rep.inferences > 5
+    assert 0 < rep.model_instructions_per_inference < doc["cortexm"]["model_instructions_per_inference"]
+    with pytest.raises(Exception, match="c-dsp"):
+        board_program(out, tmp_path / "again", model_c="c-dsp-missing")
+
+
 def _write_wav(path, pcm, rate=16000):
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)

@@ -12,6 +12,7 @@ not cycles) and returns the chunk's detection, which must equal the Python detec
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -71,15 +72,17 @@ def chunk_harness() -> str:
 
 
 def measure_program(kws_c: Path, core: str, pcm: np.ndarray, every_frames: int, window_frames: int,
-                    hop: int = 320) -> ProgramReport:
-    """Cross-build ``kws_c`` for ``core`` and run ``pcm`` (int16) through it in QEMU, chunk by chunk."""
+                    hop: int = 320, opt: str | None = None) -> ProgramReport:
+    """Cross-build ``kws_c`` for ``core`` and run ``pcm`` (int16) through it in QEMU, chunk by chunk.
+
+    ``opt``: ``-Os`` or ``-O2`` (None: what the model's C was emitted for, as ``build_cortexm``)."""
     if not core_target(core).runs_in_qemu:
         raise PocketMLError(f"{core} code cannot run in QEMU's Cortex-M4 model", "measure on a Cortex-M0+/M3/M4 board")
     n = len(pcm) // hop
     chunks = np.ascontiguousarray(np.asarray(pcm[:n * hop], dtype="<i2").reshape(n, hop)).view(np.int8)
     with tempfile.TemporaryDirectory(prefix="pocketml-kws-m4-") as tmp:
         build = build_cortexm(kws_c, core, tmp, interface=("kws_chunk", 2 * hop, CHUNK_OUTPUT_BYTES),
-                              harness=chunk_harness())
+                              harness=chunk_harness(), opt=opt)
         run = run_qemu(build, chunks, timeout=3600)
     out = run.outputs.astype(np.uint8)
     events = []
@@ -94,3 +97,26 @@ def measure_program(kws_c: Path, core: str, pcm: np.ndarray, every_frames: int, 
     stack = max(int(run.stack_bytes.max()), build.stack_bound_bytes or 0)
     return ProgramReport(core, build.flash_bytes, build.ram_bytes(stack), dict(build.sections), stack, n,
                          n * hop / 16000, fe, model, int(infer.sum()), events, int(run.instructions.sum()))
+
+
+def board_program(out: Path, folder: Path, model_c: str = "c-dsp") -> Path:
+    """A copy of the program ``OUT/kws_c`` in ``folder`` whose model is ``OUT/<model_c>`` instead of ``OUT/c``.
+
+    ``OUT/c`` is the portable C (built and checked on the host); ``OUT/c-dsp`` is the same model with
+    the board's DSP kernels (``pocketml shrink`` writes it for a core with the DSP extension), which
+    only an Arm compiler builds: this program is checked in QEMU (:func:`measure_program`), not on the host.
+    """
+    out, folder = Path(out), Path(folder)
+    src, portable, board = out / "kws_c", out / "c", out / model_c
+    for need in (src / "kws.c", portable / "model.h", board / "model.h"):
+        if not need.is_file():
+            raise PocketMLError(f"{need} is missing", "pass the --out folder of `pocketml kws train` for a board "
+                                                      "with the DSP extension (e.g. nano33ble)")
+    shutil.copytree(src, folder)
+    for p in portable.iterdir():  # the portable model's files (main.c in kws_c is the program's own harness)
+        if p.suffix in (".c", ".h") and p.name != "main.c":
+            (folder / p.name).unlink(missing_ok=True)
+    for p in board.iterdir():
+        if p.suffix in (".c", ".h") and p.name != "main.c":
+            shutil.copyfile(p, folder / p.name)
+    return folder
