@@ -15,7 +15,10 @@ stream (and in QEMU), and measures it on the Cortex-M4. This script prints markd
 5. Cortex-M4: instructions per frame / per inference / per second of audio, flash, RAM, and the
    duty cycle and CR2032 life listening continuously (pocketml.energy), also at other inference
    intervals (derived from the same measured instruction counts);
-6. the whole program with the model's portable kernels (OUT/kws_c, what ``kws train`` measures) and
+6. longer streams (``--long-streams N --long-minutes M``: ``pocketml kws evaluate OUT/seedS --streams N
+   --minutes M --stream-seed 200 --no-synthetic --json``, streams the training run did not check),
+   false rejections and false accepts per hour at the threshold and the DET curve, pooled over seeds;
+7. the whole program with the model's portable kernels (OUT/kws_c, what ``kws train`` measures) and
    with the board's DSP kernels (OUT/c-dsp swapped in: ``cortexm.board_program``), side by side in
    QEMU on the same ``--m4-seconds`` of a held-out stream, both checked against Python's detections.
 Writes OUT/summary.json. Slow (hours on 2 busy cores); ``--per-class`` and ``--epochs`` shrink it.
@@ -56,6 +59,8 @@ def main() -> None:
     ap.add_argument("--device")
     ap.add_argument("--intervals", type=int, nargs="+", default=[5, 10, 15, 25, 50],
                     help="inference intervals (frames) for the derived duty-cycle table")
+    ap.add_argument("--long-streams", type=int, default=0, help="more test streams per voice set and seed (0: none)")
+    ap.add_argument("--long-minutes", type=float, default=10.0, help="length of each of the --long-streams")
     ap.add_argument("--m4-seconds", type=float, default=20.0,
                     help="seconds of a held-out stream for the portable vs DSP-kernel program comparison (0: skip)")
     ap.add_argument("--report-only", action="store_true",
@@ -70,6 +75,7 @@ def main() -> None:
             doc["bench_seconds"] = sum(doc["seconds"].values())
             runs[seed] = doc
         report(runs, args.intervals)
+        _long_streams(out, runs, args.long_streams, args.long_minutes)
         _board_kernels(out, runs, args.m4_seconds)
         return
     for seed in args.seeds:
@@ -89,6 +95,7 @@ def main() -> None:
         runs[seed]["bench_seconds"] = time.perf_counter() - t
     (out / "summary.json").write_text(json.dumps({str(k): v for k, v in runs.items()}, indent=1, default=str))
     report(runs, args.intervals)
+    _long_streams(out, runs, args.long_streams, args.long_minutes)
     _board_kernels(out, runs, args.m4_seconds)
 
 
@@ -211,6 +218,43 @@ def _cortexm(runs: dict, seeds: list[int], intervals: list[int]) -> None:
             print(f"| {n * 20} ms | {cycles * hz:,.0f} | {b.duty_cycle:.1%} | {b.lifetime_days:.1f} |")
         except Exception as exc:  # noqa: BLE001 - a rate the board cannot keep up with
             print(f"| {n * 20} ms | {cycles * hz:,.0f} | over 100% | {getattr(exc, 'problem', exc)} |")
+
+
+def _long_streams(out: Path, runs: dict, n: int, minutes: float) -> None:
+    """``pocketml kws evaluate`` on ``n`` more streams of ``minutes`` per voice set and seed (stream seeds 200+)."""
+    if n <= 0:
+        return
+    docs = {}
+    for seed in sorted(runs):
+        path = out / f"seed{seed}" / f"streams-{n}x{minutes:g}.json"
+        if not path.is_file():  # evaluated once per trained folder; delete the file to evaluate again
+            cmd = [*POCKETML, "kws", "evaluate", str(out / f"seed{seed}"), "--streams", str(n), "--minutes",
+                   str(minutes), "--stream-seed", "200", "--no-synthetic", "--json"]
+            print("$ pocketml " + " ".join(cmd[3:]), file=sys.stderr, flush=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                sys.exit(f"seed {seed}: kws evaluate failed:\n{proc.stderr[-4000:]}")
+            path.write_text(proc.stdout)
+        docs[seed] = json.loads(path.read_text())["streams"]
+    det = docs[min(docs)]["detector"]
+    print(f"\nLonger streams: {n} × {minutes:g} min per voice set and seed, stream seeds 200+ (`pocketml kws evaluate "
+          f"OUT --streams {n} --minutes {minutes:g} --stream-seed 200 --no-synthetic`), threshold "
+          f"{det['threshold']}:\n")
+    print("| seed | voices | minutes | keywords | false rejections | false accepts | per hour | C == Python |")
+    print("|---|---|---|---|---|---|---|---|")
+    pooled: dict[str, list[float]] = {}
+    for seed, d in docs.items():
+        for engine, sc in d["at_threshold"].items():
+            print(f"| {seed} | {engine} | {sc['hours'] * 60:.0f} | {sc['keywords']} | {sc['false_rejection_rate']:.1%} "
+                  f"| {sc['false_accepts']} | {sc['false_accepts_per_hour']:.1f} | {d['c_exact']} |")
+            p = pooled.setdefault(engine, [0, 0, 0, 0.0])
+            p[0], p[1], p[2], p[3] = p[0] + sc["keywords"], p[1] + sc["misses"], p[2] + sc["false_accepts"], \
+                p[3] + sc["hours"]
+    for engine, (kw, miss, fa, hours) in pooled.items():
+        print(f"| all | {engine} | {hours * 60:.0f} | {kw} | {miss / max(kw, 1):.1%} | {fa} | "
+              f"{fa / max(hours, 1e-9):.1f} | |")
+    print()
+    _det_table({k: {"streams": v} for k, v in docs.items()}, sorted(docs))
 
 
 def _board_kernels(out: Path, runs: dict, seconds: float) -> None:
