@@ -224,18 +224,20 @@ def _long_streams(out: Path, runs: dict, n: int, minutes: float) -> None:
     """``pocketml kws evaluate`` on ``n`` more streams of ``minutes`` per voice set and seed (stream seeds 200+)."""
     if n <= 0:
         return
-    docs = {}
-    for seed in sorted(runs):
-        path = out / f"seed{seed}" / f"streams-{n}x{minutes:g}.json"
-        if not path.is_file():  # evaluated once per trained folder; delete the file to evaluate again
+    paths = {seed: out / f"seed{seed}" / f"streams-{n}x{minutes:g}.json" for seed in sorted(runs)}
+    procs = {}
+    for seed, path in paths.items():  # evaluated once per trained folder (delete the file to redo), seeds at once
+        if not path.is_file():
             cmd = [*POCKETML, "kws", "evaluate", str(out / f"seed{seed}"), "--streams", str(n), "--minutes",
                    str(minutes), "--stream-seed", "200", "--no-synthetic", "--json"]
             print("$ pocketml " + " ".join(cmd[3:]), file=sys.stderr, flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                sys.exit(f"seed {seed}: kws evaluate failed:\n{proc.stderr[-4000:]}")
-            path.write_text(proc.stdout)
-        docs[seed] = json.loads(path.read_text())["streams"]
+            procs[seed] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for seed, proc in procs.items():
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"seed {seed}: kws evaluate failed:\n{stderr[-4000:]}")
+        paths[seed].write_text(stdout)
+    docs = {seed: json.loads(path.read_text())["streams"] for seed, path in paths.items()}
     det = docs[min(docs)]["detector"]
     print(f"\nLonger streams: {n} × {minutes:g} min per voice set and seed, stream seeds 200+ (`pocketml kws evaluate "
           f"OUT --streams {n} --minutes {minutes:g} --stream-seed 200 --no-synthetic`), threshold "
