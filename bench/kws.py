@@ -193,12 +193,17 @@ def _cortexm(runs: dict, seeds: list[int], intervals: list[int]) -> None:
         return
     e = runs[seeds[0]]["energy"] or {}
     print(f"Cortex-M4 in QEMU ({m4['board']}, {m4['core']}; instruction counts, not cycles):\n")
-    print("| seed | front end / frame | model + smoother / inference | per second of audio | flash B | RAM B |"
-          "\n|---|---|---|---|---|---|")
+    print("| seed | program (build) | front end / frame | model + smoother / inference | per second of audio | "
+          "flash B | RAM B |\n|---|---|---|---|---|---|---|")
     for seed in seeds:
         c = runs[seed]["cortexm"]
-        print(f"| {seed} | {c['frontend_instructions_per_frame']:,} | {c['model_instructions_per_inference']:,} | "
-              f"{c['instructions_per_second_of_audio']:,.0f} | {c['flash_bytes']:,} | {c['ram_bytes']:,} |")
+        rows = [(f"{c.get('program', 'kws_c')} ({c.get('build', '-Os, portable model kernels')})", c)]
+        if c.get("portable"):
+            rows.append((f"kws_c ({c['portable']['build']})", c["portable"]))
+        for name, r in rows:
+            print(f"| {seed} | {name} | {r['frontend_instructions_per_frame']:,} | "
+                  f"{r['model_instructions_per_inference']:,} | {r['instructions_per_second_of_audio']:,.0f} | "
+                  f"{r['flash_bytes']:,} | {r['ram_bytes']:,} |")
     if e:
         print(f"\nListening continuously (estimate, pocketml.energy; seed {seeds[0]}): duty cycle "
               f"{e['duty_cycle']:.1%}, average {e['average_watts'] * 1e3:.3g} mW, CR2032 life "

@@ -78,7 +78,10 @@ def test_program_with_the_boards_dsp_kernels_matches_python_in_qemu(trained, tmp
     assert (dsp / "pocketml_dsp.h").is_file() and (dsp / "kws.c").is_file()
     rep = measure_program(dsp, doc["cortexm"]["core"], pcm, art.detector.every_frames, art.frontend.n_frames)
     assert rep.events == python and rep.inferences > 5
-    assert 0 < rep.model_instructions_per_inference < doc["cortexm"]["model_instructions_per_inference"]
+    m4 = doc["cortexm"]  # kws train measured the board's program (DSP kernels) and the portable one
+    assert m4["program"] == "kws_c-dsp" and "dsp" in m4["build"] and m4["portable"]["qemu_exact"] is True
+    assert 0 < rep.model_instructions_per_inference < m4["portable"]["model_instructions_per_inference"]
+    assert (out / "kws_c-dsp" / "kws.c").is_file() and not (out / "kws_c-dsp" / "Makefile").exists()
     with pytest.raises(Exception, match="c-dsp"):
         board_program(out, tmp_path / "again", model_c="c-dsp-missing")
 

@@ -44,6 +44,7 @@ class ProgramReport:
     inferences: int
     events: list[tuple[int, int, int]]
     instructions_total: int
+    build: str = ""  # the compiler flags that matter: optimization level and the model's kernels
 
     def instructions_per_second(self, every_frames: int, frame_ms: float) -> float:
         frames = 1000.0 / frame_ms
@@ -57,9 +58,9 @@ class ProgramReport:
                 "frontend_instructions_per_frame": self.frontend_instructions_per_frame,
                 "model_instructions_per_inference": self.model_instructions_per_inference,
                 "instructions_total": self.instructions_total, "qemu_events": len(self.events),
-                "instructions_method": INSTRUCTION_METHOD,
-                "flash_method": "arm-none-eabi-gcc -Os, kws_chunk_invoke (kws_feed: front end + model + detector) "
-                                "linked alone with --gc-sections: .text + .rodata + .ARM.exidx + .data",
+                "instructions_method": INSTRUCTION_METHOD, "build": self.build,
+                "flash_method": f"arm-none-eabi-gcc {self.build}, kws_chunk_invoke (kws_feed: front end + model + "
+                                "detector) linked alone with --gc-sections: .text + .rodata + .ARM.exidx + .data",
                 "ram_method": ".data + .bss (audio buffer, feature ring, model arena, posteriors) + stack "
                               "(max of the static bound and the painted stack) + the 640 B chunk and 8 B answer"}
 
@@ -96,7 +97,8 @@ def measure_program(kws_c: Path, core: str, pcm: np.ndarray, every_frames: int, 
     model = int(np.median(run.instructions[infer])) - fe if infer.any() else 0
     stack = max(int(run.stack_bytes.max()), build.stack_bound_bytes or 0)
     return ProgramReport(core, build.flash_bytes, build.ram_bytes(stack), dict(build.sections), stack, n,
-                         n * hop / 16000, fe, model, int(infer.sum()), events, int(run.instructions.sum()))
+                         n * hop / 16000, fe, model, int(infer.sum()), events, int(run.instructions.sum()),
+                         f"{build.opt}, {build.kernels} model kernels")
 
 
 def board_program(out: Path, folder: Path, model_c: str = "c-dsp") -> Path:
@@ -112,8 +114,8 @@ def board_program(out: Path, folder: Path, model_c: str = "c-dsp") -> Path:
         if not need.is_file():
             raise PocketMLError(f"{need} is missing", "pass the --out folder of `pocketml kws train` for a board "
                                                       "with the DSP extension (e.g. nano33ble)")
-    shutil.copytree(src, folder)
-    for p in portable.iterdir():  # the portable model's files (main.c in kws_c is the program's own harness)
+    shutil.copytree(src, folder, ignore=shutil.ignore_patterns("main.c", "Makefile", "kws_run"))  # host-only
+    for p in portable.iterdir():  # the portable model's files
         if p.suffix in (".c", ".h") and p.name != "main.c":
             (folder / p.name).unlink(missing_ok=True)
     for p in board.iterdir():

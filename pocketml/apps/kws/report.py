@@ -146,7 +146,13 @@ def _cortexm_section(run) -> str:
             ("front end, instructions per 20 ms frame", f"{c['frontend_instructions_per_frame']:,}"),
             ("model + smoother, instructions per inference", f"{c['model_instructions_per_inference']:,}"),
             ("instructions per second of audio", f"{c['instructions_per_second_of_audio']:,.0f}"),
-            ("QEMU events == Python events", f"{c['qemu_exact']} ({c['qemu_events']} events, {c['seconds']:g} s)")]
+            ("QEMU events == Python events", f"{c['qemu_exact']} ({c['qemu_events']} events, {c['seconds']:g} s)"),
+            ("program, build", f"OUT/{c.get('program', 'kws_c')}, {c.get('build', '')}")]
+    p = c.get("portable")
+    if p:
+        rows.append(("the portable program (OUT/kws_c): front end / model per inference / per second",
+                     f"{p['frontend_instructions_per_frame']:,} / {p['model_instructions_per_inference']:,} / "
+                     f"{p['instructions_per_second_of_audio']:,.0f} ({p['build']}; QEMU == Python: {p['qemu_exact']})"))
     return ("<h2>Cortex-M4 (QEMU)</h2>" + _table(rows, ("measure", "value"))
             + f"<p class=est>{html.escape(c['instructions_method'])}</p>")
 

@@ -8,6 +8,8 @@ checks (C == Python on every test clip and stream, in QEMU too) → measured on 
     OUT/report.html    confusion matrix, a stream's spectrogram with detections, DET curve, ...
     OUT/model.html     shrink's report of the model;  OUT/c/  the model's C;  OUT/model.tflite
     OUT/kws_c/         the whole program: kws_feed = front end + model + smoother (make -C → kws_run)
+    OUT/kws_c-dsp/     the same program with the model's DSP kernels (OUT/c-dsp), on a board that has them:
+                       checked and measured in QEMU (an Arm compiler builds it, not the host)
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ class KwsRun:
                 "espeak_test_clean_accuracy_at_least_0.90": clean is not None and clean >= 0.90,
                 "frontend_c_exact": self.frontend.get("c_mismatching_clips") == 0,
                 "streams_c_exact": bool(self.streams.c_exact),
-                "qemu_exact": None if self.cortexm is None else bool(self.cortexm.get("qemu_exact"))}
+                "qemu_exact": None if self.cortexm is None else bool(self.cortexm.get("qemu_exact")) and bool(
+                    self.cortexm.get("portable", {}).get("qemu_exact", True))}
 
     def to_dict(self) -> dict:
         return {"settings": self.settings.to_dict(), "data": self.data, "training": self.training,
@@ -178,7 +181,7 @@ def _verify_and_measure(settings: KwsSettings, data: KwsDataset, artifact: KwsAr
     clock["streams"] = time.perf_counter() - t
     (kws_c / "kws_run").unlink(missing_ok=True)  # a host binary: rebuilt by `make -C OUT/kws_c`
     t = time.perf_counter()
-    cortexm = _cortexm(settings, artifact, streams[0][1].pcm, kws_c, progress) if settings.qemu_seconds > 0 else None
+    cortexm = _cortexm(settings, artifact, streams[0][1].pcm, work, progress) if settings.qemu_seconds > 0 else None
     clock["cortexm"] = time.perf_counter() - t
     energy = _streaming_result(work, settings, cortexm, evaluation)
     model = {k: v for k, v in json.loads((work / "result.json").read_text()).items()
@@ -216,9 +219,12 @@ def frontend_check(fe: FixedFrontEnd, quantizer: FeatureQuantizer, data: KwsData
     return out
 
 
-def _cortexm(settings: KwsSettings, artifact: KwsArtifact, pcm: np.ndarray, kws_c: Path,
+def _cortexm(settings: KwsSettings, artifact: KwsArtifact, pcm: np.ndarray, work: Path,
              progress: Progress | None) -> dict | None:
-    from pocketml.apps.kws.cortexm import measure_program
+    """The program the board runs, measured in QEMU: with the model's DSP kernels when shrink wrote
+    ``OUT/c-dsp`` (``OUT/kws_c-dsp``), else ``OUT/kws_c``; the portable program alongside."""
+    from pocketml.apps.kws.cortexm import board_program, measure_program
+    from pocketml.deploy.cortexm.build import read_kernels
     from pocketml.deploy.cortexm.toolchain import core_target, is_cortexm, toolchain_available
     from pocketml.devices import find_device, load_catalogue
 
@@ -229,13 +235,23 @@ def _cortexm(settings: KwsSettings, artifact: KwsArtifact, pcm: np.ndarray, kws_
     _say(progress, f"the whole program in QEMU ({settings.qemu_seconds:g} s of audio)")
     n = int(settings.qemu_seconds * artifact.frontend.sample_rate) // artifact.frontend.hop_samples
     prefix = np.asarray(pcm[:n * artifact.frontend.hop_samples])
-    rep = measure_program(kws_c, core, prefix, settings.detector.every_frames, artifact.frontend.n_frames,
-                          artifact.frontend.hop_samples)
     python = [(e.frame, e.label, e.score) for e in artifact.streaming().run(prefix).events]
-    doc = rep.to_dict()
-    doc.update(qemu_exact=rep.events == python, python_events=len(python), board=board.id,
-               instructions_per_second_of_audio=rep.instructions_per_second(settings.detector.every_frames,
-                                                                            artifact.frontend.frame_ms))
+    every, frame_ms = settings.detector.every_frames, artifact.frontend.frame_ms
+    programs = {"kws_c": work / "kws_c"}
+    if (work / "c-dsp" / "model.h").is_file():
+        programs["kws_c-dsp"] = board_program(work, work / "kws_c-dsp")
+    docs = {}
+    for name, folder in programs.items():
+        rep = measure_program(folder, core, prefix, every, artifact.frontend.n_frames, artifact.frontend.hop_samples)
+        docs[name] = rep.to_dict()
+        docs[name].update(program=name, kernels=read_kernels(folder), qemu_exact=rep.events == python,
+                          python_events=len(python), board=board.id,
+                          instructions_per_second_of_audio=rep.instructions_per_second(every, frame_ms))
+    doc = docs[list(programs)[-1]]  # the board's program: DSP kernels when there are any
+    if len(docs) > 1:
+        doc["portable"] = {k: docs["kws_c"][k] for k in (
+            "frontend_instructions_per_frame", "model_instructions_per_inference", "instructions_per_second_of_audio",
+            "flash_bytes", "ram_bytes", "qemu_exact", "build")}
     return doc
 
 
