@@ -12,7 +12,8 @@ stream (and in QEMU), and measures it on the Cortex-M4. This script prints markd
    and the detection-error trade-off curve (pooled over seeds);
 3. C == Python: front end on every test clip, program on every stream, QEMU;
 4. the front end's fixed-point error against the float definition;
-5. Cortex-M4: instructions per frame / per inference / per second of audio, flash, RAM, and the
+5. Cortex-M4: the board's program (OUT/kws_c-dsp, the model's DSP kernels, when the board has them) and
+   the portable one: instructions per frame / per inference / per second of audio, flash, RAM, and the
    duty cycle and CR2032 life listening continuously (pocketml.energy), also at other inference
    intervals (derived from the same measured instruction counts);
 6. longer streams (``--long-streams N --long-minutes M``: ``pocketml kws evaluate OUT/seedS --streams N
