@@ -18,7 +18,9 @@ from pocketml.ops import (
     conv2d,
     depthwise_conv2d,
     fully_connected,
+    hard_swish,
     leaky_relu,
+    logistic,
     max_pool2d,
     mean,
     pad,
@@ -26,6 +28,7 @@ from pocketml.ops import (
     relu6,
     reshape,
     softmax,
+    tanh,
 )
 from pocketml.ops.spec import OpSpec
 
@@ -42,6 +45,9 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     relu.SPEC,
     relu6.SPEC,
     leaky_relu.SPEC,
+    logistic.SPEC,
+    tanh.SPEC,
+    hard_swish.SPEC,
     softmax.SPEC,
     reshape.SPEC,
 )}

@@ -89,3 +89,11 @@ def tensors(**shapes_quants: tuple[tuple[int, ...], QuantParams]) -> dict[str, T
 def run_op(op, infos: dict[str, TensorInfo], *xs) -> np.ndarray:
     """Prepare ``op`` on ``infos`` and evaluate it on one sample of each input (int8 lists or arrays)."""
     return op.evaluate(op.prepare(infos), *(np.asarray(x, np.int8)[None] for x in xs))[0]
+
+
+def one_op_graph(op, infos: dict[str, TensorInfo], inputs: tuple[str, ...] | None = None) -> QuantGraph:
+    """A graph of ``op`` alone, reading ``inputs`` (default: its own) and writing its output; for
+    check_op on an op PyTorch never produces, or on every int8 value (an input of shape (256,))."""
+    graph = QuantGraph("op_under_test", dict(infos), [op], (inputs or op.inputs)[0], op.output)
+    _ = graph.op_data
+    return graph
