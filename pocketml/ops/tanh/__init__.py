@@ -3,11 +3,11 @@
     op.py  tanh.c/.h  c.py  tflite.py  capture.py  test_tanh.py
 """
 
+from pocketml.ops.spec import OpSpec
 from pocketml.ops.tanh.c import c_params
 from pocketml.ops.tanh.capture import CAPTURE, float_forward, from_float
 from pocketml.ops.tanh.op import OUTPUT_QUANT, Tanh, TanhData
 from pocketml.ops.tanh.tflite import READ, write
-from pocketml.ops.spec import OpSpec
 
 SPEC = OpSpec(
     "tanh",
