@@ -33,7 +33,7 @@ from pocketml.graph.planner import MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
-RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h")
+RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 MAX_NAME = 64
 _NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16, "int16_t": np.int16}
