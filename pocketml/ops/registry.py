@@ -29,6 +29,7 @@ from pocketml.ops import (
     relu6,
     reshape,
     softmax,
+    sub,
     tanh,
 )
 from pocketml.ops.spec import OpSpec
@@ -42,6 +43,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     mean.SPEC,
     add.SPEC,
     mul.SPEC,
+    sub.SPEC,
     concatenation.SPEC,
     pad.SPEC,
     relu.SPEC,
