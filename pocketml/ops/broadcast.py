@@ -219,7 +219,8 @@ def torch_constant_to_nhwc(values: np.ndarray, rank: int) -> np.ndarray:
 
 
 def capture_binary(w, node, kind: str, prefix: str, a, b, attrs: dict | None = None) -> None:
-    """A binary layer of ``kind`` from operands ``a`` and ``b`` (FX nodes, parameters or numbers)."""
+    """A binary layer of ``kind`` from operands ``a`` and ``b`` (FX nodes, parameters, numbers or arrays
+    in PyTorch's layout)."""
     from pocketml.graph.layers import FloatLayer
 
     rank = len(node.meta["val"].shape)
@@ -230,7 +231,10 @@ def capture_binary(w, node, kind: str, prefix: str, a, b, attrs: dict | None = N
             if len(v.meta["val"].shape) != rank:
                 raise w.fail(node, f"{kind} of tensors of {len(v.meta['val'].shape)} and {rank} axes")
             continue
-        value = w.const(v) if w.is_tensor(v) else np.array([float(v)], np.float32)
+        if isinstance(v, np.ndarray):  # already resolved by the rule (PReLU's slopes, reshaped)
+            value = v.astype(np.float32)
+        else:
+            value = w.const(v) if w.is_tensor(v) else np.array([float(v)], np.float32)
         if value is None:
             raise w.fail(node, f"{kind} operand {v!r} is neither a tensor of the model nor a constant")
         if constant is not None:
