@@ -76,8 +76,8 @@ def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
     observed = {"input": ranges[graph.input_source]}
     parent = {"input": "input"}
     for layer in graph.layers:
-        # a helper layer that no FX node holds (SiLU's sigmoid) has a fixed output quantization
-        observed[layer.name] = ranges.get(layer.source, (0.0, 0.0))
+        # a helper layer no FX node holds (SiLU's sigmoid, Hardsigmoid's x + 3) states its range
+        observed[layer.name] = ranges[layer.source] if layer.source in ranges else layer.attrs["range"]
         parent[layer.name] = layer.name
 
     def find(name: str) -> str:

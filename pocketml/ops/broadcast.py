@@ -254,7 +254,7 @@ def capture_binary(w, node, kind: str, prefix: str, a, b, attrs: dict | None = N
         raise w.fail(node, str(exc)) from None
     layer_attrs = dict(attrs or {})
     if constant is not None:
-        layer_attrs.update(constant_index=constant[0], constant_torch=constant[1], constant=constant[2])
+        layer_attrs.update(constant_index=constant[0], constant_torch=constant[1], constant=constant[2], rank=rank)
     w.add(node, FloatLayer(kind, w.new_name(prefix), node.name, out, attrs=layer_attrs, inputs=tuple(tensors)))
 
 
@@ -264,7 +264,12 @@ def float_operands(layer, xs) -> list:
 
     ops = list(xs)
     if "constant" in layer.attrs:
-        ops.insert(layer.attrs["constant_index"], torch.as_tensor(layer.attrs["constant_torch"]))
+        c = np.asarray(layer.attrs["constant_torch"], np.float32)
+        rank = layer.attrs["rank"]
+        c = c.reshape((1,) * (rank - c.ndim) + c.shape)
+        if rank == 3 and xs[0].dim() == 4:  # a signal runs as a 1-high map: (N, C, W) -> (N, C, 1, W)
+            c = c[:, :, None, :]
+        ops.insert(layer.attrs["constant_index"], torch.as_tensor(c))
     return ops
 
 

@@ -25,6 +25,7 @@ class _MeanKeepdim(nn.Module):
 CONFIGS = {
     "adaptive-avgpool": (lambda: nn.Sequential(nn.Conv2d(2, 6, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten()), (2, 7, 9)),
     "mean-hw-keepdim": (_MeanKeepdim, (3, 6, 6)),
+    "adaptive-avgpool-1d": (lambda: nn.Sequential(nn.Conv1d(3, 4, 3), nn.AdaptiveAvgPool1d(1)), (3, 12)),
 }
 
 

@@ -44,6 +44,7 @@ CONFIGS = {
     "squeeze-excite": (SqueezeExcite, (2, 5, 5)),
     "silu": (lambda: nn.Sequential(nn.Conv2d(2, 4, 3), nn.SiLU(), nn.Conv2d(4, 2, 1)), (2, 6, 6)),
     "channel-constant": (ChannelScale, (2, 6, 6)),
+    "hardsigmoid": (lambda: nn.Sequential(nn.Conv2d(2, 3, 3), nn.Hardsigmoid()), (2, 6, 6)),
     "square-then-relu": (lambda: nn.Sequential(nn.Linear(5, 4), _Square(), nn.ReLU()), (5,)),
 }
 
