@@ -76,8 +76,7 @@ def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
     observed = {"input": ranges[graph.input_source]}
     parent = {"input": "input"}
     for layer in graph.layers:
-        # a helper layer no FX node holds (SiLU's sigmoid, Hardsigmoid's x + 3) states its range
-        observed[layer.name] = ranges[layer.source] if layer.source in ranges else layer.attrs["range"]
+        observed[layer.name] = ranges[layer.source]
         parent[layer.name] = layer.name
 
     def find(name: str) -> str:

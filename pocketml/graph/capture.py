@@ -274,8 +274,6 @@ class Walker:
     def _fold_batch_norm(self, node) -> None:
         a = self.args(node)
         layer = self._fusable(node, FOLDS_BATCH_NORM)
-        if layer is None or layer.activation != "none":
-            raise self.fail(node, "BatchNorm is supported only directly after a conv or linear (it is folded in)")
         if a.get("training", False):
             raise self.fail(node, "BatchNorm in training mode; call model.eval() first")
         gamma, beta = self.const(a["weight"]), self.const(a["bias"])
@@ -284,6 +282,35 @@ class Walker:
         gamma = np.ones_like(mean) if gamma is None else gamma
         beta = np.zeros_like(mean) if beta is None else beta
         factor = (gamma / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
+        if layer is None or layer.activation != "none":  # not after a conv/linear: a per-channel MUL and ADD
+            self._unfused_batch_norm(node, factor, (beta - mean * factor).astype(np.float32))
+            return
         layer.weight = layer.weight * factor.reshape(-1, *([1] * (layer.weight.ndim - 1)))
         layer.bias = ((layer.bias - mean) * factor + beta).astype(np.float32)
         self._rename(node, layer)
+
+    def _unfused_batch_norm(self, node, factor: np.ndarray, shift: np.ndarray) -> None:
+        """``x · factor[c] + shift[c]``: a MUL and an ADD of per-channel constants (TFLite's converter
+        writes an unfused batch norm the same way)."""
+        rank = len(node.meta["val"].shape)
+        per_channel = (-1, *([1] * (rank - 2)))
+        src = self.tensor(node, node.args[0])
+        self.no_permuted_flat(node, src, "a BatchNorm")
+        shape = self.shape_of[src]
+        layers = []
+        for kind, values, source in (("mul", factor, f"{node.name}__scale"), ("add", shift, node.name)):
+            torch_values = values.reshape(per_channel)
+            nhwc = torch_values.transpose(1, 2, 0) if rank == 4 else (
+                torch_values.transpose(1, 0)[None] if rank == 3 else torch_values)
+            attrs = {"constant_index": 1, "constant_torch": torch_values, "constant": np.ascontiguousarray(nhwc),
+                     "rank": rank}
+            if kind == "mul":  # no FX node holds x·factor: calibration computes it from x
+                scale = torch.as_tensor(torch_values)
+                attrs["observe"] = (node.args[0].name, lambda t, scale=scale: t * scale)
+            layers.append(FloatLayer(kind, self.new_name(kind), source, shape, attrs=attrs,
+                                     inputs=(layers[-1].name,) if layers else (src,)))
+            if kind == "mul":
+                self.layers.append(layers[-1])
+                self.layer_by_name[layers[-1].name] = layers[-1]
+                self.shape_of[layers[-1].name] = shape
+        self.add(node, layers[-1])

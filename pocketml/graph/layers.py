@@ -46,9 +46,18 @@ class FloatGraph:
     output: str = ""  # the layer holding the model's output ("" = the last layer)
 
     def observe(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run the exported program on a batch, returning every layer source's value."""
-        wanted = {self.input_source, *(layer.source for layer in self.layers)}
-        return _run_exported(self.program, x, wanted)
+        """Run the exported program on a batch, returning every layer source's value.
+
+        A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
+        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's.
+        """
+        derived = {ly.source: ly.attrs["observe"] for ly in self.layers if "observe" in ly.attrs}
+        wanted = {self.input_source, *(layer.source for layer in self.layers), *(fx for fx, _ in derived.values())}
+        seen = _run_exported(self.program, x, wanted)
+        with torch.no_grad():
+            for source, (fx, fn) in derived.items():
+                seen[source] = fn(seen[fx])
+        return seen
 
 
 def _run_exported(program: Any, x: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:

@@ -69,6 +69,23 @@ def test_constant_operands_broadcast(tmp_path):
     assert errors["mean_err_lsb"] < 1.0, errors
 
 
+class UnfusedBatchNorm(nn.Module):
+    """A batch norm after an add (nothing to fold into): a per-channel MUL and ADD, as TFLite writes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.bn = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        return self.bn(self.a(x) + self.b(x))
+
+
+def test_unfused_batch_norm(tmp_path):
+    errors = check_op(UnfusedBatchNorm(), (2, 5, 5), tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+    assert [op.kind for op in errors["graph"].ops][-2:] == ["mul", "add"]
+
+
 def test_constant_first_operand_and_strides(tmp_path):
     c = Constant(np.arange(-60, 60, 20, dtype=np.int8).reshape(3, 1, 2), QuantParams(0.02, -3), index=0)
     t = tensors(x=((3, 4, 2), QuantParams(0.05, 7)), y=((3, 4, 2), QuantParams(0.06, -9)))

@@ -5,6 +5,7 @@ as ADD(+3, RELU6) then MUL(1/6), as TFLite writes them; captured and quantized."
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops import broadcast
@@ -17,7 +18,7 @@ def capture_mul(w, node) -> None:
 
 
 def _helper(w, layer: FloatLayer) -> str:
-    """Append a layer no FX node holds (its ``attrs["range"]`` stands in for calibration)."""
+    """Append a layer no FX node holds (``attrs["observe"]`` computes its calibration values)."""
     w.layers.append(layer)
     w.layer_by_name[layer.name] = layer
     w.shape_of[layer.name] = layer.out_shape
@@ -30,7 +31,7 @@ def capture_silu(w, node) -> None:
     w.no_permuted_flat(node, src, "a SiLU")
     shape = w.shape_of[src]
     gate = _helper(w, FloatLayer("logistic", w.new_name("sigmoid"), f"{node.name}__sigmoid", shape,
-                                 attrs={"range": (0.0, 1.0)}, inputs=(src,)))
+                                 attrs={"observe": (node.args[0].name, torch.sigmoid)}, inputs=(src,)))
     w.add(node, FloatLayer("mul", w.new_name("silu"), node.name, shape, inputs=(src, gate)))
 
 
@@ -41,7 +42,8 @@ def capture_hardsigmoid(w, node) -> None:
     shape = w.shape_of[src]
     rank = len(node.meta["val"].shape)
     three = {"constant_index": 1, "constant_torch": np.array([3.0], np.float32),
-             "constant": np.full((1,) * len(shape), 3.0, np.float32), "rank": rank, "range": (0.0, 6.0)}
+             "constant": np.full((1,) * len(shape), 3.0, np.float32), "rank": rank,
+             "observe": (node.args[0].name, lambda t: torch.clamp(t + 3.0, 0.0, 6.0))}
     shifted = _helper(w, FloatLayer("add", w.new_name("add"), f"{node.name}__plus3", shape, activation="relu6",
                                     attrs=three, inputs=(src,)))
     sixth = {"constant_index": 1, "constant_torch": np.array([1 / 6], np.float32),
