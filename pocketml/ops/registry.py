@@ -31,6 +31,8 @@ from pocketml.ops import (
     relu,
     relu6,
     reshape,
+    resize_bilinear,
+    resize_nearest_neighbor,
     softmax,
     sub,
     tanh,
@@ -60,6 +62,8 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     hard_swish.SPEC,
     softmax.SPEC,
     reshape.SPEC,
+    resize_nearest_neighbor.SPEC,
+    resize_bilinear.SPEC,
 )}
 
 OPS: dict[str, type] = {kind: spec.op for kind, spec in SPECS.items()}  # kind -> reference class
