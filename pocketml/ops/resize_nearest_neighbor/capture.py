@@ -32,7 +32,8 @@ CAPTURE = {"aten.upsample_nearest2d.vec": capture_nearest}
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> ResizeNearestNeighbor:
     a = layer.attrs
-    return ResizeNearestNeighbor(layer.name, tuple(t.name for t in xs), out.name, a["align_corners"], a["half_pixel_centers"])
+    return ResizeNearestNeighbor(layer.name, tuple(t.name for t in xs), out.name, a["align_corners"],
+                                 a["half_pixel_centers"])
 
 
 def float_forward(layer: FloatLayer, xs, weight, bias):

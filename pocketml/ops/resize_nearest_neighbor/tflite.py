@@ -18,7 +18,8 @@ def write(spec, graph, op, data) -> None:
     size = spec.add_constant(f"{op.name}/size", np.array(y.shape[:2], dtype=np.int32))
     operator(spec, Op.RESIZE_NEAREST_NEIGHBOR, 3 if op.half_pixel_centers else 2, [spec.index(op.inputs[0]), size],
              [spec.index(op.output)], Opt.ResizeNearestNeighborOptions,
-             write_options("ResizeNearestNeighborOptions", AlignCorners=op.align_corners, HalfPixelCenters=op.half_pixel_centers))
+             write_options("ResizeNearestNeighborOptions", AlignCorners=op.align_corners,
+                           HalfPixelCenters=op.half_pixel_centers))
 
 
 def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
