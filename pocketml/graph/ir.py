@@ -20,6 +20,9 @@ import numpy as np
 from pocketml.errors import PocketMLError
 
 
+MIN_SCALE = 2.0**-24  # the smallest activation scale calibration gives (see QuantParams.from_range)
+
+
 @dataclass(frozen=True)
 class QuantParams:
     """Affine int8 quantization ``real = scale * (q - zero_point)`` (scale stored as float32)."""
@@ -36,10 +39,16 @@ class QuantParams:
 
     @classmethod
     def from_range(cls, lo: float, hi: float) -> QuantParams:
-        """Asymmetric int8 parameters covering [lo, hi], nudged so 0.0 is exact (TFLite rule)."""
+        """Asymmetric int8 parameters covering [lo, hi], nudged so 0.0 is exact (TFLite rule).
+
+        A range narrower than ``255 · MIN_SCALE`` (a dead ReLU, an untrained layer whose values
+        vanish) is widened to it: a smaller scale would make the requantization multipliers of the
+        layers around it overflow their shifts, and a fused RELU6's 6.0 leave int32 (TFLite Micro
+        then refuses the model).
+        """
         lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-        if hi - lo < 1e-8:
-            hi = lo + 1e-8
+        if hi - lo < 255 * MIN_SCALE:
+            hi = lo + 255 * MIN_SCALE
         scale = float(np.float32((hi - lo) / 255.0))
         zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
         return cls(scale, zero_point)

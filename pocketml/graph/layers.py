@@ -32,6 +32,7 @@ class FloatLayer:
     activation: str = "none"
     attrs: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()
+    module: str = ""  # the user's layer it came from: "features.3.0 (Conv2d)" (for messages)
 
 
 @dataclass

@@ -8,7 +8,8 @@
                               OUT folder never runs code from it)
 
 The graph file is written generically from the ops' dataclass fields, so a new op needs no
-change here as long as its fields are arrays, numbers, strings and tuples of them.
+change here as long as its fields are arrays, numbers, strings, tuples of them and the value types
+below (a binary op's constant operand).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import numpy as np
 from pocketml.deploy.tflite import write_tflite
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.ops.broadcast import Constant
 from pocketml.ops.registry import OPS
+
+VALUE_TYPES = {"TensorInfo": TensorInfo, "QuantParams": QuantParams, "Constant": Constant}  # besides the ops
 
 GRAPH_FORMAT = 1
 TFLITE_FILE = "model.tflite"
@@ -96,7 +100,7 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"__array__": key}
-    if isinstance(value, (TensorInfo, QuantParams)) or hasattr(type(value), "kind"):
+    if type(value).__name__ in VALUE_TYPES or hasattr(type(value), "kind"):
         cls = type(value)
         tag = cls.kind if hasattr(cls, "kind") else cls.__name__
         return {"__type__": tag, "fields": {f.name: _encode(getattr(value, f.name), arrays)
@@ -122,7 +126,7 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "__tuple__" in value:
         return tuple(_decode(v, arrays) for v in value["__tuple__"])
     tag = value["__type__"]
-    cls = {"TensorInfo": TensorInfo, "QuantParams": QuantParams, **OPS}.get(tag)
+    cls = {**VALUE_TYPES, **OPS}.get(tag)
     if cls is None:
         raise ValueError(f"unknown op kind {tag!r} (this pocketml knows {', '.join(OPS)})")
     return cls(**{k: _decode(v, arrays) for k, v in value["fields"].items()})
