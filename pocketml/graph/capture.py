@@ -140,6 +140,13 @@ def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
             f"torch.export could not capture the model: {type(exc).__name__}: {str(exc)[:400]}",
             "remove data-dependent Python control flow from forward(), or pass a different example input",
         ) from exc
+    source = getattr(model, "source_program", None)  # a loaded .pt2: its nodes know the user's layers
+    if source is not None:
+        stacks = {(n.name, str(n.target)): n.meta.get("nn_module_stack") for n in source.graph.nodes}
+        for n in program.graph.nodes:
+            stack = stacks.get((n.name, str(n.target)))
+            if stack:
+                n.meta["nn_module_stack"] = stack
     return Walker(program, name)
 
 
