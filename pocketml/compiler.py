@@ -68,9 +68,10 @@ def check_tflite_model(model: str | Path) -> CompileCheck:
 
 
 def random_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
-    """``samples`` uniform random int8 inputs of the graph's input shape (fixed ``seed``)."""
+    """``samples`` uniform random inputs of the graph's input shape and type (int8, or uint8), fixed ``seed``."""
     rng = np.random.default_rng(seed)
-    return rng.integers(-128, 128, size=(samples, *imp.graph.input_info.shape), dtype=np.int8)
+    lo, hi, dtype = (0, 256, np.uint8) if imp.graph.input_info.dtype == "uint8" else (-128, 128, np.int8)
+    return rng.integers(lo, hi, size=(samples, *imp.graph.input_info.shape), dtype=dtype)
 
 
 def source_inputs(imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
@@ -92,7 +93,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
     for edge, out in zip(imp.outputs, run.outputs, strict=True):
         if edge.dtype == "float32":
             out = edge.quant.quantize(out)
-        outs.append(np.asarray(out, dtype=np.int8).reshape(len(x_q), -1))
+        outs.append(np.ascontiguousarray(out).reshape(len(x_q), -1).view(np.int8))  # a uint8 output's bytes
     return np.concatenate(outs, axis=1)
 
 
@@ -139,7 +140,8 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     source = {"samples": len(x_q), "mismatching_samples": int(np.sum(np.any(diff != 0, axis=1))),
               "mismatching_samples_per_output": list(per_output_mismatches(
                   tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
-              "max_abs_diff": int(diff.max(initial=0)), "inputs": f"uniform random int8, seed {seed}",
+              "max_abs_diff": int(diff.max(initial=0)),
+              "inputs": f"uniform random {graph.input_info.dtype}, seed {seed}",
               "note": "the source .tflite in TFLite Micro vs the numpy reference (the C is checked against the "
                       "reference in deploy-c)"}
     source_stage = Stage("source-tflm", time.perf_counter() - t, {

@@ -207,3 +207,47 @@ def test_corrupt_file_is_a_clear_error(damage, tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PocketMLError, match="cannot read"):
         compile(tmp_path / "nope.tflite", "nano33ble", tmp_path / "out")
+
+
+def test_a_tflite_with_a_uint8_input_compiles_and_verifies(tmp_path):
+    """The most common blocker of third-party models (issue 21): uint8 input → QUANTIZE → int8 model."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+    from pocketml.ops.quantize import Quantize
+
+    b = GraphBuilder("u8", (6, 6, 3), seed=1)
+    g = b.graph(b.softmax(b.fc(b.reshape(b.conv(b.input, 2, k=3, mode="same", act="relu"), (72,)), 4)))
+    t = dict(g.tensors)
+    q = g.input_info.quant
+    t["raw"] = TensorInfo("raw", (6, 6, 3), QuantParams(q.scale, q.zero_point + 128), "uint8")
+    graph = QuantGraph("u8", t, [Quantize("to_int8", ("raw",), "input"), *g.ops], "raw", g.outputs)
+    (tmp_path / "u8.tflite").write_bytes(write_tflite(graph))
+    result = compile(tmp_path / "u8.tflite", "nano33ble", tmp_path / "out", samples=20, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    assert result.verify["source_tflm"]["inputs"].startswith("uniform random uint8")
+    assert verify(tmp_path / "out", "reference,c,tflm", probe_arena=False, latency=False).exact
+
+
+def test_a_float_model_gets_one_quantize_it_first_error(tmp_path):
+    """Issue 21, 4d: a float32 .tflite (float weights and activations) is one clear error, not one per op."""
+    from pocketml.formats.tflite import TensorSpec, TFLiteModelSpec
+    from pocketml.formats.tflite import OperatorSpec as OpSpec
+
+    spec = TFLiteModelSpec("float model")
+    f32 = np.dtype(np.float32)
+    x = spec.add_tensor(TensorSpec("x", (1, 6, 6, 3), f32, None))
+    w = spec.add_constant("w", np.ones((4, 3, 3, 3), np.float32))
+    b = spec.add_constant("b", np.zeros(4, np.float32))
+    h = spec.add_tensor(TensorSpec("h", (1, 4, 4, 4), f32, None))
+    y = spec.add_tensor(TensorSpec("y", (1, 4, 4, 4), f32, None))
+    spec.add_operator(OpSpec(Op.CONV_2D, 1, (x, w, b), (h,)))
+    spec.add_operator(OpSpec(Op.RELU, 1, (h,), (y,)))
+    spec.inputs, spec.outputs = [x], [y]
+    path = tmp_path / "float.tflite"
+    path.write_bytes(spec.serialise())
+    with pytest.raises(PocketMLError) as err:
+        compile(path, "nano33ble", tmp_path / "out")
+    assert "float32 model: 2 of 2 operators" in err.value.problem and "operator 0" not in err.value.problem
+    assert "quantize it to int8 first" in err.value.fix
+    check = check_tflite_model(path)
+    assert not check.compiles and any("float32 model" in (c.problem or "") for c in check.operators)

@@ -44,7 +44,7 @@ def test_nothing_outside_the_registry_switches_on_an_op_kind():
         if OPS_DIR in path.parents or path.name.startswith("test_"):
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
-            if ".kind" in line and any(f'"{k}"' in line for k in kinds):
+            if ".kind" in line and "st.kind" not in line and any(f'"{k}"' in line for k in kinds):  # st: a recipe stage
                 offenders.append(f"{path.relative_to(OPS_DIR.parent)}:{n}: {line.strip()}")
     assert not offenders, offenders
 

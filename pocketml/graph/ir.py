@@ -33,8 +33,8 @@ class QuantParams:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"a quantization scale must be finite and > 0, got {self.scale}")
-        if not -128 <= self.zero_point <= 127:
-            raise ValueError(f"an int8 zero point must be in [-128, 127], got {self.zero_point}")
+        if not -128 <= self.zero_point <= 255:  # int8 [-128, 127] or uint8 [0, 255]: TensorInfo checks which
+            raise ValueError(f"an 8-bit zero point must be in [-128, 255], got {self.zero_point}")
         object.__setattr__(self, "scale", float(np.float32(self.scale)))
 
     @classmethod
@@ -63,13 +63,26 @@ class QuantParams:
         return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
 
 
+DTYPES = {"int8": np.int8, "uint8": np.uint8}  # uint8: only at a model's edge, read by a QUANTIZE
+
+
 @dataclass(frozen=True)
 class TensorInfo:
-    """An int8 activation tensor: its name, per-sample NHWC shape and quantization."""
+    """An 8-bit activation tensor: its name, per-sample NHWC shape, quantization and type (int8; uint8
+    only where a QUANTIZE converts a uint8 model input or output)."""
 
     name: str
     shape: tuple[int, ...]
     quant: QuantParams
+    dtype: str = "int8"
+
+    def __post_init__(self) -> None:
+        lo, hi = {"int8": (-128, 127), "uint8": (0, 255)}.get(self.dtype, (None, None))
+        if lo is None:
+            raise ValueError(f"tensor {self.name}: type {self.dtype!r}; int8 or uint8 expected")
+        if not lo <= self.quant.zero_point <= hi:
+            raise ValueError(f"tensor {self.name}: a {self.dtype} zero point must be in [{lo}, {hi}], "
+                             f"got {self.quant.zero_point}")
 
     @property
     def nbytes(self) -> int:
@@ -174,8 +187,9 @@ class QuantGraph:
         """Run the integer reference on a batch, returning every tensor by name."""
         x = np.asarray(x)
         want = (x.shape[0], *self.input_info.shape)
-        if x.dtype != np.int8 or x.shape != want:
-            raise ValueError(f"reference input must be int8 of shape {want}, got {x.dtype} {x.shape}")
+        dtype = self.input_info.dtype
+        if x.dtype != DTYPES[dtype] or x.shape != want:
+            raise ValueError(f"reference input must be {dtype} of shape {want}, got {x.dtype} {x.shape}")
         values = {self.input: x}
         for op, data in zip(self.ops, self.op_data):
             values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))
@@ -200,9 +214,10 @@ class QuantGraph:
         return tuple(values[name] for name in self.outputs)
 
     def run_flat(self, x: np.ndarray) -> np.ndarray:
-        """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them."""
+        """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them
+        (a uint8 output's bytes read as int8)."""
         n = len(x)
-        return np.concatenate([y.reshape(n, -1) for y in self.run_outputs(x)], axis=1)
+        return np.concatenate([y.reshape(n, -1).view(np.int8) for y in self.run_outputs(x)], axis=1)
 
     def macs(self) -> int:
         return sum(op.macs(self.tensors) for op in self.ops)

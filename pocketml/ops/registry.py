@@ -28,6 +28,7 @@ from pocketml.ops import (
     mul,
     pad,
     prelu,
+    quantize,
     relu,
     relu6,
     reshape,
@@ -62,6 +63,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     hard_swish.SPEC,
     softmax.SPEC,
     reshape.SPEC,
+    quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
 )}

@@ -172,7 +172,8 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     files = {
         "model.h": _model_h(graph, plan, p),
         "model.c": _model_c(graph, plan, p, em.arrays, params, calls, headers),
-        "main.c": _main_c(p),
+        "main.c": _main_c(p, _ctype(graph.input_info), _ctype(graph.output_info) if len(graph.outputs) == 1
+                          else "int8_t"),
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
@@ -190,6 +191,15 @@ def output_pointers(graph: QuantGraph) -> dict[str, str]:
     if len(graph.outputs) == 1:
         return {graph.outputs[0]: "output"}
     return {name: f"output{k}" for k, name in enumerate(graph.outputs)}
+
+
+def _dims(info) -> str:
+    return "x".join(map(str, info.shape))
+
+
+def _ctype(info) -> str:
+    """The C type of a model input or output's bytes (``int8_t``; ``uint8_t`` for a uint8 edge)."""
+    return f"{info.dtype}_t"
 
 
 def _banner(what: str) -> str:
@@ -215,8 +225,8 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
     i, o = graph.input_info, graph.output_info
     P = p.upper()
     return _header(p, [
-        f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
-        f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+        f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* {i.dtype}, shape {_dims(i)} (NHWC, batch 1) */",
+        f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
         f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
         "/* real = scale * (q - zero_point) */",
         f"#define {P}_INPUT_SCALE {_macro(i.quant.scale)}",
@@ -226,7 +236,7 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
         "",
         "/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.",
         " * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */",
-        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);"])
 
 
 def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
@@ -234,16 +244,16 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
     i = graph.input_info
     P = p.upper()
     lines = ["/* real = scale * (q - zero_point) */",
-             f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
+             f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* {i.dtype}, shape {_dims(i)} (NHWC, batch 1) */",
              f"#define {P}_OUTPUTS {_macro(len(graph.outputs))}    /* outputs, in the source model's order */"]
     offset = 0
     for k, o in enumerate(graph.output_infos):
-        lines += [f"#define {P}_OUTPUT{k}_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+        lines += [f"#define {P}_OUTPUT{k}_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
                   f"#define {P}_OUTPUT{k}_OFFSET {_macro(offset)}   /* where {p}_invoke puts it in `output` */",
                   f"#define {P}_OUTPUT{k}_SCALE {_macro(o.quant.scale)}",
                   f"#define {P}_OUTPUT{k}_ZERO_POINT {_macro(o.quant.zero_point)}"]
         offset += o.nbytes
-    params = ", ".join(f"int8_t *output{k}" for k in range(len(graph.outputs)))
+    params = ", ".join(f"{_ctype(o)} *output{k}" for k, o in enumerate(graph.output_infos))
     return _header(p, [
         *lines,
         f"#define {P}_OUTPUT_BYTES {_macro(offset)}   /* every output, packed back to back in order ({p}_invoke) */",
@@ -254,28 +264,31 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
         f"/* Run the model once, output k into `outputk` ({P}_OUTPUTk_BYTES bytes each).",
         " * Returns 0 on success, -1 if a pointer is NULL. No buffer may overlap another; the call",
         " * uses no heap and is not reentrant. */",
-        f"int {p}_invoke_outputs(const int8_t *input, {params});",
+        f"int {p}_invoke_outputs(const {_ctype(i)} *input, {params});",
         "",
         f"/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at",
         f" * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */",
-        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);"])
 
 
 def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
+    ti = _ctype(graph.input_info)
     if n_out == 1:
-        entry = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+        entry = [f"int {p}_invoke(const {ti} *input, {_ctype(graph.output_info)} *output) {{",
                  "  if (input == 0 || output == 0) {", "    return -1;", "  }"]
         packed = []
     else:
         outs = [f"output{k}" for k in range(n_out)]
-        entry = [f"int {p}_invoke_outputs(const int8_t *input, {', '.join('int8_t *' + o for o in outs)}) {{",
+        typed = ", ".join(f"{_ctype(info)} *{o}" for info, o in zip(graph.output_infos, outs, strict=True))
+        entry = [f"int {p}_invoke_outputs(const {ti} *input, {typed}) {{",
                  f"  if (input == 0 || {' || '.join(o + ' == 0' for o in outs)}) {{", "    return -1;", "  }"]
-        packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+        parts = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if info.dtype == "uint8"
+                 else f"output + {P}_OUTPUT{k}_OFFSET" for k, info in enumerate(graph.output_infos)]
+        packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
-                  f"  return {p}_invoke_outputs(input, "
-                  + ", ".join(f"output + {P}_OUTPUT{k}_OFFSET" for k in range(n_out)) + ");", "}", ""]
+                  f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
              '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
              "/* Weights and constants: static const, so they stay in flash. */",
@@ -287,15 +300,15 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     return "\n".join(lines)
 
 
-def _main_c(p: str) -> str:
+def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> str:
     P = p.upper()
     return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <stdio.h>
 
 #include "model.h"
 
 int main(void) {{
-  static int8_t input[{P}_INPUT_BYTES];
-  static int8_t output[{P}_OUTPUT_BYTES];
+  static {input_type} input[{P}_INPUT_BYTES];
+  static {output_type} output[{P}_OUTPUT_BYTES];
   while (fread(input, 1, sizeof input, stdin) == sizeof input) {{
     if ({p}_invoke(input, output) != 0) {{
       return 2;

@@ -50,7 +50,7 @@ from pocketml.ops.tflite_read import (
 )
 
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-EDGES = ("QUANTIZE (float32 model input only)", "DEQUANTIZE (float32 model outputs only)")
+EDGES = ("QUANTIZE from float32 (the model input only; dropped)", "DEQUANTIZE (float32 model outputs only)")
 
 
 def supported_text() -> str:
@@ -92,7 +92,7 @@ class OperatorCheck:
 class Edge:
     """How the model's input or output crosses into the int8 graph."""
 
-    dtype: str  # "int8" or "float32" (QUANTIZE / DEQUANTIZE dropped)
+    dtype: str  # "int8", "uint8" (a QUANTIZE converts it) or "float32" (QUANTIZE / DEQUANTIZE dropped)
     shape: tuple[int, ...]  # with the batch dimension, as in the .tflite
     quant: QuantParams
 
@@ -154,7 +154,14 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
     except Exception as exc:  # a damaged flatbuffer raises anything from struct errors to IndexError
         raise PocketMLError(f"{stem} is not a readable TFLite flatbuffer ({type(exc).__name__})", fix) from exc
     r = TFLiteReader(model, sub, name)
+    float_ops = _float_operators(r)
+    if float_ops and strict:
+        raise PocketMLError(f"{stem}.tflite is a float32 model: {float_ops} of {sub.OperatorsLength()} operators "
+                            "compute in float, and pocketml compiles int8 models", FLOAT_FIX)
     checks = _model_checks(r, n_sub, in_indices, out_indices)
+    if float_ops:
+        checks.append(OperatorCheck(-1, "MODEL", {"float_operators": float_ops},
+                                    f"a float32 model ({float_ops} operators compute in float): {FLOAT_FIX}"))
     in_index = in_indices[0] if len(in_indices) == 1 and not checks else -1
     in_edge = None
     out_edges: dict[int, Edge] = {}  # float32 outputs (DEQUANTIZE), by tensor index
@@ -177,6 +184,29 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
     if bad and strict:
         raise PocketMLError(f"{stem}.tflite cannot be compiled: " + refusal(bad), what_would_help(bad))
     return TFLiteImport(graph, in_edge, out_list, tuple(checks), description)
+
+
+FLOAT_FIX = ("quantize it to int8 first: TFLite's converter with optimizations=[tf.lite.Optimize.DEFAULT], a "
+             "representative_dataset and target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; or bring "
+             "the PyTorch model to `pocketml shrink`, which quantizes it")
+
+
+def _float_operators(r: TFLiteReader) -> int:
+    """How many operators (other than the QUANTIZE / DEQUANTIZE at float edges) read a float32 tensor."""
+    count = 0
+    try:
+        for idx in range(r.sub.OperatorsLength()):
+            op = r.sub.Operators(idx)
+            code = r.model.OperatorCodes(op.OpcodeIndex())
+            if OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode())) in ("QUANTIZE", "DEQUANTIZE"):
+                continue
+            ins = op.InputsAsNumpy() if op.InputsLength() else []
+            if any(0 <= int(i) < r.sub.TensorsLength() and r.sub.Tensors(int(i)).Type() == TensorType.FLOAT32
+                   for i in ins):
+                count += 1
+    except Exception:  # noqa: BLE001 - a damaged table: the operator checks will say what is wrong
+        return 0
+    return count
 
 
 def _model_checks(r: TFLiteReader, n_sub: int, in_indices: list[int], out_indices: list[int]) -> list[OperatorCheck]:
@@ -223,7 +253,7 @@ def _read_operator(r: TFLiteReader, idx: int, readers, in_index: int, out_indice
             raise Unsupported(f"{len(outs)} outputs (one expected)")
         if not ins or ins[0] < 0:
             raise Unsupported("no input tensor")
-        if op_name in ("QUANTIZE", "DEQUANTIZE"):
+        if op_name == "DEQUANTIZE" or (op_name == "QUANTIZE" and r.tensor(ins[0]).Type() == TensorType.FLOAT32):
             opts, kind = _edge(r, op_name, ins, outs[0], in_index, out_indices)
             if op_name == "QUANTIZE":
                 edge = ("input", Edge("float32", r.shape(ins[0]), r.tensors[r.activation(outs[0])].quant), ins[0])
@@ -270,9 +300,8 @@ def _edge(r: TFLiteReader, op_name: str, ins, out, in_index: int, out_indices: l
     src, dst = r.tensor(ins[0]), r.tensor(out)
     opts = {"from": TYPE_NAMES.get(src.Type()), "to": TYPE_NAMES.get(dst.Type())}
     if op_name == "QUANTIZE":
-        if ins[0] != in_index or src.Type() != TensorType.FLOAT32 or dst.Type() != TensorType.INT8:
-            raise Unsupported("QUANTIZE is supported only from the float32 model input to int8 "
-                              "(a requantize inside the model is not)")
+        if ins[0] != in_index or dst.Type() != TensorType.INT8:
+            raise Unsupported("a QUANTIZE from float32 is supported only from the model input to int8")
         r.activation(out)
         r.alias[ins[0]] = out
     else:
@@ -287,14 +316,14 @@ def _finish(r: TFLiteReader, in_index: int, out_indices: list[int], in_edge, out
     """The graph once every operator translated: input/output names, edges, order, checks."""
     out_list: tuple[Edge, ...] = ()
     try:
-        inp = r.activation(in_index)
-        outps = [r.activation(i) for i in out_indices]
+        inp = r.activation(in_index, uint8=True)  # a uint8 edge is registered by the QUANTIZE that reads it
+        outps = [r.activation(i, uint8=True) for i in out_indices]
     except Unsupported as exc:
         return None, in_edge, out_list, str(exc)
     if not r.ops:
         return None, in_edge, out_list, "the model has no operators pocketml runs"
-    in_edge = in_edge or Edge("int8", r.shape(in_index), r.tensors[inp].quant)
-    out_list = tuple(out_edges.get(i) or Edge("int8", r.shape(i), r.tensors[name].quant)
+    in_edge = in_edge or Edge(r.tensors[inp].dtype, r.shape(in_index), r.tensors[inp].quant)
+    out_list = tuple(out_edges.get(i) or Edge(r.tensors[name].dtype, r.shape(i), r.tensors[name].quant)
                      for i, name in zip(out_indices, outps, strict=True))
     problem = _order_problem(r, inp) or _output_problem(r, inp, outps)
     if problem:

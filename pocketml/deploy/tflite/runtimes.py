@@ -116,7 +116,8 @@ def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_ou
              "litert-reference": "LiteRT (BUILTIN_REF)"}
     with tempfile.TemporaryDirectory(prefix="pocketml-tflite-") as tmp:
         x_path, out_path = Path(tmp) / "x.npy", Path(tmp) / "out.npz"
-        dtype = np.float32 if np.asarray(inputs).dtype == np.float32 else np.int8  # float: a model with QUANTIZE
+        given = np.asarray(inputs).dtype  # float32: a model with a float input (QUANTIZE); uint8: a uint8 input
+        dtype = given if given in (np.float32, np.uint8) else np.int8
         np.save(x_path, np.ascontiguousarray(inputs, dtype=dtype))  # the worker runs x[i:i+1]
         cmd = [sys.executable, str(WORKER), "run", runtime, str(model_path), str(x_path), str(out_path),
                str(arena_bytes), str(repeats), str(n_outputs), str(time_samples or len(inputs))]

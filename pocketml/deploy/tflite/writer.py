@@ -46,7 +46,7 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
                                 f"choose from: {', '.join(graph.tensors)}")
     spec = TFLiteModelSpec(f"pocketml {__version__}: {graph.name}")
     for info in graph.tensors.values():
-        spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(np.int8), activation_quant(info)))
+        spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(info.dtype), activation_quant(info)))
     for op, data in zip(graph.ops, graph.op_data, strict=True):
         try:
             SPECS[op.kind].tflite_write(spec, graph, op, data)

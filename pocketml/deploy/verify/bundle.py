@@ -2,7 +2,7 @@
 
     OUT/model.tflite          the graph as TFLite (runs in TFLite Micro and LiteRT)
     OUT/c/                    the emitted C (already written by shrink)
-    OUT/verify/inputs.npy     the test inputs, int8, quantized, NHWC, [N, *input shape]
+    OUT/verify/inputs.npy     the test inputs, int8 (uint8 for a uint8 model input), quantized, NHWC, [N, *shape]
     OUT/verify/graph.npz      the quantized graph, to rerun the numpy reference: every array of
                               every op as its own entry, the rest as JSON (no pickle: loading an
                               OUT folder never runs code from it)
@@ -25,7 +25,7 @@ import numpy as np
 
 from pocketml.deploy.tflite import write_tflite
 from pocketml.errors import PocketMLError
-from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.ir import DTYPES, QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.broadcast import Constant
 from pocketml.ops.registry import OPS
 
@@ -53,7 +53,7 @@ def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[
     out = Path(out)
     (out / "verify").mkdir(parents=True, exist_ok=True)
     (out / TFLITE_FILE).write_bytes(write_tflite(graph))
-    np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=np.int8))
+    np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=DTYPES[graph.input_info.dtype]))
     arrays: dict[str, np.ndarray] = {}
     doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.outputs[0],
            "outputs": list(graph.outputs),  # "output": the first, as OUT folders before several outputs
@@ -88,9 +88,9 @@ def load_bundle(out: str | Path) -> Bundle:
         inputs = np.load(out / INPUTS_FILE, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise PocketMLError(f"{out / INPUTS_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
-    want = graph.input_info.shape
-    if inputs.dtype != np.int8 or inputs.shape[1:] != want or len(inputs) == 0:
-        raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not int8 [N, {want}]",
+    want, dtype = graph.input_info.shape, graph.input_info.dtype
+    if inputs.dtype != DTYPES[dtype] or inputs.shape[1:] != want or len(inputs) == 0:
+        raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not {dtype} [N, {want}]",
                             "rerun `pocketml shrink --out OUT`")
     return Bundle(out, graph, inputs, out / TFLITE_FILE, out / "c")
 

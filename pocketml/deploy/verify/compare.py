@@ -150,8 +150,8 @@ def per_output_mismatches(got: np.ndarray, want: np.ndarray, sizes: list[int]) -
 
 
 def packed(outputs: tuple[np.ndarray, ...], n: int) -> np.ndarray:
-    """A runtime's per-output arrays as one [N, output bytes] array, outputs in order."""
-    return np.concatenate([np.asarray(o).reshape(n, -1) for o in outputs], axis=1)
+    """A runtime's per-output arrays as one [N, output bytes] array, outputs in order (bytes read as int8)."""
+    return np.concatenate([np.ascontiguousarray(o).reshape(n, -1).view(np.int8) for o in outputs], axis=1)
 
 
 def parse_runtimes(runtimes: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

@@ -41,7 +41,8 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     r = np.random.default_rng(seed)
     if isinstance(module, QuantGraph):
         graph = module
-        xq = r.integers(-128, 128, size=(n, *graph.input_info.shape), dtype=np.int8)
+        lo, hi, dtype = (0, 256, np.uint8) if graph.input_info.dtype == "uint8" else (-128, 128, np.int8)
+        xq = r.integers(lo, hi, size=(n, *graph.input_info.shape), dtype=dtype)
     else:
         torch.manual_seed(seed)
         for m in module.modules():  # make BatchNorm statistics non-trivial
@@ -63,7 +64,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
         path = tmp / "op.tflite"
         path.write_bytes(write_tflite(graph))
         run = run_tflite(path, xq, "tflm", n_outputs=len(graph.outputs))
-        got = np.concatenate([np.asarray(o).reshape(n, -1) for o in run.outputs], axis=1)
+        got = np.concatenate([np.asarray(o).reshape(n, -1).view(np.int8) for o in run.outputs], axis=1)
         assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
     if isinstance(module, QuantGraph):
         return {"max_err_lsb": None, "mean_err_lsb": None, "graph": graph}

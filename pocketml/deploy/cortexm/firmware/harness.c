@@ -141,7 +141,7 @@ int main(void) {
     }
     uint32_t record[2];
     ticks_start();
-    const int status = @p@_invoke(input, output);
+    const int status = @p@_invoke((const void *)input, (void *)output); /* int8 or uint8 edges */
     record[0] = ticks_elapsed();
     if (status != 0) {
       finish(4);
