@@ -27,6 +27,7 @@ one PocketMLError naming them all, :func:`check_model` returns them with every l
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,6 +265,15 @@ class Walker:
                 self._fold_batch_norm(node)
             elif target in _IDENTITY:
                 self.alias(node, self.tensor(node, node.args[0]))
+            elif node.target is operator.getitem:  # one value of an op returning several (max with indices)
+                if node.args[1] == 0:
+                    self.alias(node, self.tensor(node, node.args[0]))
+                elif node.users:
+                    raise self.fail(node, f"reads value {node.args[1]} of {node.args[0].target} (indices?); "
+                                    "only its first value is supported")
+                else:
+                    self.checks.append(LayerCheck(module, layer, target, "unused"))
+                    return
             else:
                 raise self.fail(node, "this op is not in pocketml's op set")
         except LayerRefused as exc:

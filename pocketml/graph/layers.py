@@ -78,8 +78,8 @@ def _run_exported(program: Any, x: torch.Tensor, wanted: set[str]) -> dict[str, 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n):
             value = super().run_node(n)
-            if n.name in wanted:
-                seen[n.name] = value.detach()
+            if n.name in wanted:  # an op returning several values (max with indices): its first
+                seen[n.name] = (value[0] if isinstance(value, (tuple, list)) else value).detach()
             return value
 
     with torch.no_grad():
