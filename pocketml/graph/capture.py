@@ -171,6 +171,15 @@ def module_of(node) -> tuple[str, str]:
     return path, kind.rsplit(".", 1)[-1] if path else "forward"
 
 
+def nhwc_axis(dim: int, rank: int) -> int:
+    """A PyTorch axis of a ``rank``-axis tensor (batch included) as the graph's per-sample NHWC axis:
+    (N, C, H, W): C→2, H→0, W→1; (N, C, W): C→2, W→1; (N, F): F→0."""
+    dim = dim % rank
+    if dim == 0:
+        raise ValueError("the batch axis")
+    return {4: {1: 2, 2: 0, 3: 1}, 3: {1: 2, 2: 1}}.get(rank, {d: d - 1 for d in range(1, rank)})[dim]
+
+
 def nhwc_shape(torch_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Per-sample PyTorch shape → the quantized graph's: (C,H,W) → (H,W,C); (C,W) → (1,W,C)."""
     if len(torch_shape) == 3:
