@@ -36,8 +36,10 @@ from pocketml.ops import (
     resize_bilinear,
     resize_nearest_neighbor,
     softmax,
+    strided_slice,
     sub,
     tanh,
+    transpose,
 )
 from pocketml.ops.spec import OpSpec
 
@@ -65,6 +67,8 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     hard_swish.SPEC,
     softmax.SPEC,
     reshape.SPEC,
+    transpose.SPEC,
+    strided_slice.SPEC,
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
