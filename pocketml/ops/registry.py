@@ -39,6 +39,7 @@ from pocketml.ops import (
     strided_slice,
     sub,
     tanh,
+    tile,
     transpose,
 )
 from pocketml.ops.spec import OpSpec
@@ -69,6 +70,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     reshape.SPEC,
     transpose.SPEC,
     strided_slice.SPEC,
+    tile.SPEC,
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
