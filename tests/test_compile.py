@@ -251,3 +251,44 @@ def test_a_float_model_gets_one_quantize_it_first_error(tmp_path):
     assert "quantize it to int8 first" in err.value.fix
     check = check_tflite_model(path)
     assert not check.compiles and any("float32 model" in (c.problem or "") for c in check.operators)
+
+
+def test_shape_arithmetic_is_folded_at_compile_time(tmp_path):
+    """SHAPE → STRIDED_SLICE → PACK feeding a RESHAPE's shape (what converters leave): computed once,
+    no op emitted, and the model compiles byte-exact with TFLite Micro running the file."""
+    from dataclasses import replace
+
+    from pocketml.formats.tflite import OperatorSpec as OpSpec
+    from pocketml.formats.tflite import TensorSpec
+    from pocketml.ops.tflite_write import options as write_options
+    from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+    b = GraphBuilder("folded", (4, 4, 2), seed=2)
+    flat = b.reshape(b.conv(b.input, 3, k=3, mode="same", act="relu"), (48,))
+    graph = b.graph(b.fc(flat, 4))
+    spec = spec_of(graph)
+    i32 = np.dtype(np.int32)
+    conv_out = spec.index(graph.ops[0].output)
+    shape = spec.add_tensor(TensorSpec("shape", (4,), i32, None))
+    batch = spec.add_tensor(TensorSpec("batch", (), i32, None))
+    packed = spec.add_tensor(TensorSpec("packed", (2,), i32, None))
+    consts = [spec.add_constant(f"c{k}", np.array(v, np.int32)) for k, v in enumerate(([0], [1], [1]))]
+    consts.append(spec.add_tensor(TensorSpec("minus_one", (), i32, None, np.array(-1, np.int32).tobytes())))
+    reshape_at = next(k for k, op in enumerate(spec.operators) if op.builtin_code == Op.RESHAPE)
+    spec.operators[reshape_at:reshape_at] = [
+        OpSpec(Op.SHAPE, 1, (conv_out,), (shape,)),
+        OpSpec(Op.STRIDED_SLICE, 1, (shape, consts[0], consts[1], consts[2]), (batch,), Opt.StridedSliceOptions,
+               write_options("StridedSliceOptions", ShrinkAxisMask=1)),
+        OpSpec(Op.PACK, 1, (batch, consts[3]), (packed,), Opt.PackOptions,
+               write_options("PackOptions", ValuesCount=2, Axis=0)),
+    ]
+    reshape = spec.operators[reshape_at + 3]
+    spec.operators[reshape_at + 3] = replace(reshape, inputs=(reshape.inputs[0], packed))
+    path = tmp_path / "folded.tflite"
+    path.write_bytes(spec.serialise())
+    check = check_tflite_model(path)
+    assert check.compiles, [c.describe() for c in check.operators if not c.ok]
+    assert [c.becomes for c in check.operators if c.op in ("SHAPE", "STRIDED_SLICE", "PACK")] == \
+        ["(constant: folded)"] * 3
+    result = compile(path, "nano33ble", tmp_path / "out", samples=20, report=False)
+    assert result.verify["exact"] and result.c_mismatches == 0

@@ -42,6 +42,7 @@ class TFLiteReader:
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
     ops: list[Any] = field(default_factory=list)
     alias: dict[int, int] = field(default_factory=dict)  # dropped QUANTIZE/DEQUANTIZE: tensor -> tensor
+    folded: dict[int, np.ndarray] = field(default_factory=dict)  # outputs of constant sub-graphs (fold.py)
 
     def tensor(self, i: int):
         i = int(i)
@@ -67,6 +68,8 @@ class TFLiteReader:
 
     def constant(self, i: int) -> np.ndarray | None:
         """The tensor's data (little-endian, its TFLite type), or None for an activation."""
+        if int(i) in self.folded:
+            return self.folded[int(i)]
         t = self.tensor(i)
         if not 0 <= t.Buffer() < self.model.BuffersLength():
             raise Unsupported(f"tensor {self.tname(i)} names buffer {t.Buffer()}, which does not exist")

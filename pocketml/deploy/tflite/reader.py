@@ -13,6 +13,8 @@ what TFLite's converter emits for the deployment op set:
     PAD (H and W), RELU, RELU6
     QUANTIZE at the input / DEQUANTIZE at an output (float32 edges): dropped; the C takes and
         gives int8, with the scale/zero point of the edge in ``model.h``
+    constant sub-graphs (SHAPE, STRIDED_SLICE, PACK, ... on constants, int32 results): computed at
+        compile time (``fold.py``); what reads them sees constants
     several outputs                               the subgraph's outputs list, in order (an output
         may also feed later operators); each one int8 or float32 (DEQUANTIZE)
 
@@ -39,6 +41,7 @@ from tflite.TensorType import TensorType
 from pocketml.errors import PocketMLError
 from pocketml.formats.tflite import Model
 from pocketml.graph.ir import QuantGraph, QuantParams
+from pocketml.deploy.tflite.fold import try_fold
 from pocketml.graph.planner import sharing
 from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (
@@ -253,6 +256,10 @@ def _read_operator(r: TFLiteReader, idx: int, readers, in_index: int, out_indice
             raise Unsupported(f"{len(outs)} outputs (one expected)")
         if not ins or ins[0] < 0:
             raise Unsupported("no input tensor")
+        value = try_fold(r, op_name, op, ins, outs[0])
+        if value is not None:  # a constant sub-graph (shape arithmetic): computed now, no op emitted
+            r.folded[outs[0]] = value
+            return OperatorCheck(idx, op_name, {"value": value.ravel().tolist()[:8]}, None, "(constant: folded)"), None
         if op_name == "DEQUANTIZE" or (op_name == "QUANTIZE" and r.tensor(ins[0]).Type() == TensorType.FLOAT32):
             opts, kind = _edge(r, op_name, ins, outs[0], in_index, out_indices)
             if op_name == "QUANTIZE":
