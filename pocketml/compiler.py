@@ -68,16 +68,22 @@ def check_tflite_model(model: str | Path) -> CompileCheck:
 
 
 def random_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
-    """``samples`` uniform random inputs of the graph's input shape and type (int8, or uint8), fixed ``seed``."""
+    """``samples`` uniform random inputs of the graph's input shape and type (int8, or uint8), fixed ``seed``;
+    a model with several inputs gets them packed back to back as raw bytes ([N, input_bytes] int8)."""
     rng = np.random.default_rng(seed)
-    lo, hi, dtype = (0, 256, np.uint8) if imp.graph.input_info.dtype == "uint8" else (-128, 128, np.int8)
-    return rng.integers(lo, hi, size=(samples, *imp.graph.input_info.shape), dtype=dtype)
+    xs = [rng.integers(0, 256, (samples, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
+          else rng.integers(-128, 128, (samples, *info.shape), dtype=np.int8) for info in imp.graph.input_infos]
+    return xs[0] if len(xs) == 1 else np.concatenate([x.reshape(samples, -1).view(np.int8) for x in xs], axis=1)
 
 
-def source_inputs(imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
-    """int8 graph inputs as the source .tflite takes them: its shape, dequantized at a float input."""
-    x = imp.input.quant.dequantize(x_q) if imp.input.dtype == "float32" else x_q
-    return x.reshape(len(x_q), *imp.input.shape[1:])
+def source_inputs(imp: TFLiteImport, x_q: np.ndarray):
+    """Graph inputs as the source .tflite takes them: its shapes, dequantized at a float input (a list
+    of batches for a model with several inputs)."""
+    xs = imp.graph.split_inputs(x_q)
+    edges = imp.inputs or (imp.input,)
+    out = [(e.quant.dequantize(x) if e.dtype == "float32" else x).reshape(len(x), *e.shape[1:])
+           for e, x in zip(edges, xs, strict=True)]
+    return out[0] if len(out) == 1 else out
 
 
 def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
@@ -141,7 +147,7 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
               "mismatching_samples_per_output": list(per_output_mismatches(
                   tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
               "max_abs_diff": int(diff.max(initial=0)),
-              "inputs": f"uniform random {graph.input_info.dtype}, seed {seed}",
+              "inputs": f"uniform random {'/'.join(sorted({i.dtype for i in graph.input_infos}))}, seed {seed}",
               "note": "the source .tflite in TFLite Micro vs the numpy reference (the C is checked against the "
                       "reference in deploy-c)"}
     source_stage = Stage("source-tflm", time.perf_counter() - t, {

@@ -164,7 +164,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     acc_c = _accuracy(c_out.argmax(1), labels)
     sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
     flash = sections["text"] + sections["rodata"] + sections["data"]
-    ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_bytes
+    ram = sections["bss"] + sections["data"] + qgraph.input_bytes + qgraph.output_bytes
     deployed = source.const_bytes
     if compressed is not None:
         from pocketml.deploy.c.compressed import decoder_code_bytes
@@ -198,7 +198,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
         arena_bytes=plan.arena_bytes, ram_bytes=ram, flash_bytes=flash,
         flash_method=flash_method,
         c_mismatches=mismatches, fits=fit.fits, fit_reason=fit.reason,
-        input=_spec(qgraph.input_info), output=_spec(qgraph.output_infos[0]),
+        input=_spec(qgraph.input_infos[0]), output=_spec(qgraph.output_infos[0]),
         outputs=[_spec(info) for info in qgraph.output_infos],
         macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),

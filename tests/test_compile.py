@@ -292,3 +292,28 @@ def test_shape_arithmetic_is_folded_at_compile_time(tmp_path):
         ["(constant: folded)"] * 3
     result = compile(path, "nano33ble", tmp_path / "out", samples=20, report=False)
     assert result.verify["exact"] and result.c_mismatches == 0
+
+
+def test_a_tflite_with_two_inputs_compiles_and_verifies(tmp_path):
+    """Two model inputs (an image and a per-channel gate): the C takes both, packed or one by one;
+    TFLite Micro runs the file with both; verify re-checks the OUT folder."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+    from pocketml.ops.add import Add
+    from pocketml.ops.mul import Mul
+
+    t = {n: TensorInfo(n, s, q) for n, s, q in (
+        ("image", (4, 5, 3), QuantParams(0.05, 3)), ("gate", (3,), QuantParams(0.01, -20)),
+        ("gated", (4, 5, 3), QuantParams(0.02, 1)), ("sum", (4, 5, 3), QuantParams(0.06, -4)))}
+    ops = [Mul("gate_it", ("image", "gate"), "gated"), Add("join", ("gated", "image"), "sum", "relu")]
+    graph = QuantGraph("two_in", t, ops, ("image", "gate"), "sum")
+    path = tmp_path / "two_in.tflite"
+    path.write_bytes(write_tflite(graph))
+    check = check_tflite_model(path)
+    assert check.compiles, [c.describe() for c in check.operators if not c.ok]
+    result = compile(path, "nano33ble", tmp_path / "out", samples=20, report=False)
+    assert result.verify["exact"] and result.c_mismatches == 0
+    header = (tmp_path / "out" / "c" / "model.h").read_text()
+    assert "two_in_invoke_inputs(const int8_t *input0, const int8_t *input1, int8_t *output)" in header
+    assert "TWO_IN_INPUT1_OFFSET (60)" in header
+    assert verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False).exact

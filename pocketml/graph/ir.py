@@ -129,28 +129,42 @@ class Weightless:
 
 @dataclass(eq=False)
 class QuantGraph:
-    """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``outputs``.
+    """An int8 graph (a DAG): ops in a valid execution order from ``inputs`` to ``outputs``.
 
     Each op reads its ``inputs`` by tensor name, so residual adds and concatenations are ordinary
     ops; the memory planner may run independent ops in another valid order (``MemoryPlan.order``).
-    ``outputs`` are the model's outputs in order (a single name is accepted for one output); an
-    output may also feed later ops. ``output`` / ``output_info`` / ``run`` are the single-output
-    view and raise a PocketMLError on a model with several outputs; ``run_outputs`` and
-    ``run_flat`` work for any number.
+    ``inputs`` and ``outputs`` are the model's inputs and outputs in order (a single name is accepted
+    for one); an output may also feed later ops. ``input`` / ``input_info`` are the single-input view,
+    ``output`` / ``output_info`` / ``run`` the single-output view: each raises a PocketMLError on a
+    model with several; ``run_outputs`` and ``run_flat`` work for any number (several inputs: a tuple
+    of batches or packed bytes, ``split_inputs``).
     """
 
     name: str
     tensors: dict[str, TensorInfo]
     ops: list[Op]
-    input: str
+    inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
+        if not inputs or len(set(inputs)) != len(inputs):
+            raise ValueError(f"a graph needs one or more distinct inputs, got {list(inputs)}")
+        self.inputs = inputs
         outputs = (self.outputs,) if isinstance(self.outputs, str) else tuple(self.outputs)
         if not outputs or len(set(outputs)) != len(outputs):
             raise ValueError(f"a graph needs one or more distinct outputs, got {list(outputs)}")
         self.outputs = outputs
+
+    @property
+    def input(self) -> str:
+        """The model's only input (a PocketMLError if it has several: use ``inputs``)."""
+        if len(self.inputs) != 1:
+            raise PocketMLError(f"model {self.name!r} has {len(self.inputs)} inputs "
+                                f"({', '.join(self.inputs)}), not one",
+                                "use graph.inputs / input_infos and packed inputs for a model with several inputs")
+        return self.inputs[0]
 
     @property
     def output(self) -> str:
@@ -171,6 +185,33 @@ class QuantGraph:
         return self.tensors[self.input]
 
     @property
+    def input_infos(self) -> tuple[TensorInfo, ...]:
+        return tuple(self.tensors[name] for name in self.inputs)
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of every input together (what ``<prefix>_invoke`` reads, packed in order)."""
+        return sum(info.nbytes for info in self.input_infos)
+
+    def split_inputs(self, x) -> tuple[np.ndarray, ...]:
+        """One batch per input: ``x`` is that tuple already, one input's batch, or every input packed
+        back to back as raw bytes ([N, input_bytes] int8, as the C's ``<prefix>_invoke`` reads them)."""
+        if isinstance(x, (tuple, list)):
+            return tuple(np.asarray(v) for v in x)
+        x = np.asarray(x)
+        if len(self.inputs) == 1:
+            return (x,)
+        if x.ndim != 2 or x.shape[1] != self.input_bytes:
+            raise ValueError(f"several inputs: pass a tuple of batches or packed [N, {self.input_bytes}] bytes, "
+                             f"got {x.dtype} {x.shape}")
+        parts, start = [], 0
+        for info in self.input_infos:
+            raw = np.ascontiguousarray(x[:, start:start + info.nbytes]).view(DTYPES[info.dtype])
+            parts.append(raw.reshape(len(x), *info.shape))
+            start += info.nbytes
+        return tuple(parts)
+
+    @property
     def output_info(self) -> TensorInfo:
         return self.tensors[self.output]
 
@@ -183,14 +224,16 @@ class QuantGraph:
         """Bytes of every output together (what ``<prefix>_invoke`` writes, packed in order)."""
         return sum(info.nbytes for info in self.output_infos)
 
-    def run_layers(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Run the integer reference on a batch, returning every tensor by name."""
-        x = np.asarray(x)
-        want = (x.shape[0], *self.input_info.shape)
-        dtype = self.input_info.dtype
-        if x.dtype != DTYPES[dtype] or x.shape != want:
-            raise ValueError(f"reference input must be {dtype} of shape {want}, got {x.dtype} {x.shape}")
-        values = {self.input: x}
+    def run_layers(self, x) -> dict[str, np.ndarray]:
+        """Run the integer reference on a batch, returning every tensor by name (several inputs: a
+        tuple of batches, or packed bytes; see ``split_inputs``)."""
+        values = {}
+        for name, v in zip(self.inputs, self.split_inputs(x), strict=True):
+            info = self.tensors[name]
+            want = (v.shape[0], *info.shape)
+            if v.dtype != DTYPES[info.dtype] or v.shape != want:
+                raise ValueError(f"reference input {name} must be {info.dtype} of shape {want}, got {v.dtype} {v.shape}")
+            values[name] = v
         for op, data in zip(self.ops, self.op_data):
             values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))
         return values
@@ -213,10 +256,10 @@ class QuantGraph:
         values = self.run_layers(x)
         return tuple(values[name] for name in self.outputs)
 
-    def run_flat(self, x: np.ndarray) -> np.ndarray:
+    def run_flat(self, x) -> np.ndarray:
         """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them
         (a uint8 output's bytes read as int8)."""
-        n = len(x)
+        n = len(self.split_inputs(x)[0])
         return np.concatenate([y.reshape(n, -1).view(np.int8) for y in self.run_outputs(x)], axis=1)
 
     def macs(self) -> int:

@@ -106,6 +106,7 @@ class _Emitter:
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
         self.out_pointer = output_pointers(graph)
+        self.in_pointer = input_pointers(graph)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         values = np.asarray(values).ravel()
@@ -117,8 +118,8 @@ class _Emitter:
 
     def where(self, tensor: str) -> str:
         buf = self.plan.buffer_of(tensor)
-        if buf.location == "input":
-            return "input"
+        if buf.location == "input":  # the caller's buffer of the graph input in this buffer
+            return next(self.in_pointer[t] for t in buf.tensors if t in self.in_pointer)
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
         offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
@@ -172,7 +173,8 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     files = {
         "model.h": _model_h(graph, plan, p),
         "model.c": _model_c(graph, plan, p, em.arrays, params, calls, headers),
-        "main.c": _main_c(p, _ctype(graph.input_info), _ctype(graph.output_info) if len(graph.outputs) == 1
+        "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
+                          _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
                           else "int8_t"),
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + decoders),
     }
@@ -191,6 +193,13 @@ def output_pointers(graph: QuantGraph) -> dict[str, str]:
     if len(graph.outputs) == 1:
         return {graph.outputs[0]: "output"}
     return {name: f"output{k}" for k, name in enumerate(graph.outputs)}
+
+
+def input_pointers(graph: QuantGraph) -> dict[str, str]:
+    """Graph input tensor → the C parameter holding it: ``input`` (one input) or ``input0``..."""
+    if len(graph.inputs) == 1:
+        return {graph.inputs[0]: "input"}
+    return {name: f"input{k}" for k, name in enumerate(graph.inputs)}
 
 
 def _dims(info) -> str:
@@ -220,6 +229,8 @@ def _header(p: str, body: list[str]) -> str:
 
 
 def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
+    if len(graph.inputs) > 1:
+        return _model_h_inputs(graph, plan, p)
     if len(graph.outputs) > 1:
         return _model_h_outputs(graph, plan, p)
     i, o = graph.input_info, graph.output_info
@@ -271,11 +282,83 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
         f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);"])
 
 
+def _edge_macros(P: str, what: str, infos, packed_into: str) -> list[str]:
+    """``<P>_<WHAT>k_BYTES/_OFFSET/_SCALE/_ZERO_POINT`` of each input or output, packed in order."""
+    lines, offset = [], 0
+    for k, info in enumerate(infos):
+        lines += [f"#define {P}_{what}{k}_BYTES {_macro(info.nbytes)}   /* {info.dtype}, shape {_dims(info)} */",
+                  f"#define {P}_{what}{k}_OFFSET {_macro(offset)}   /* where it sits in `{packed_into}` */",
+                  f"#define {P}_{what}{k}_SCALE {_macro(info.quant.scale)}",
+                  f"#define {P}_{what}{k}_ZERO_POINT {_macro(info.quant.zero_point)}"]
+        offset += info.nbytes
+    return lines
+
+
+def _io_params(graph: QuantGraph) -> str:
+    """The parameters of ``<p>_invoke_inputs``: every input, then the output(s)."""
+    ins = [f"const {_ctype(i)} *input{k}" for k, i in enumerate(graph.input_infos)]
+    outs = ([f"{_ctype(graph.output_info)} *output"] if len(graph.outputs) == 1 else
+            [f"{_ctype(o)} *output{k}" for k, o in enumerate(graph.output_infos)])
+    return ", ".join(ins + outs)
+
+
+def _model_h_inputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
+    """model.h of a model with several inputs: per-input (and per-output) macros, a per-buffer and a
+    packed entry."""
+    P = p.upper()
+    lines = ["/* real = scale * (q - zero_point) */",
+             f"#define {P}_INPUTS {_macro(len(graph.inputs))}    /* inputs, in the source model's order */",
+             *_edge_macros(P, "INPUT", graph.input_infos, "input"),
+             f"#define {P}_INPUT_BYTES {_macro(graph.input_bytes)}   /* every input, packed back to back ({p}_invoke) */"]
+    if len(graph.outputs) == 1:
+        o = graph.output_info
+        lines += [f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
+                  f"#define {P}_OUTPUT_SCALE {_macro(o.quant.scale)}",
+                  f"#define {P}_OUTPUT_ZERO_POINT {_macro(o.quant.zero_point)}"]
+    else:
+        lines += [f"#define {P}_OUTPUTS {_macro(len(graph.outputs))}    /* outputs, in the source model's order */",
+                  *_edge_macros(P, "OUTPUT", graph.output_infos, "output"),
+                  f"#define {P}_OUTPUT_BYTES {_macro(graph.output_bytes)}   /* every output, packed back to back */"]
+    return _header(p, [
+        *lines,
+        f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        "",
+        "/* Run the model once on input k in `inputk`, writing the output(s). Returns 0 on success, -1",
+        " * if a pointer is NULL. No buffer may overlap another; no heap; not reentrant. */",
+        f"int {p}_invoke_inputs({_io_params(graph)});",
+        "",
+        f"/* The same with every input packed in `input` ({P}_INPUT_BYTES; input k at {P}_INPUTk_OFFSET) and",
+        f" * every output in `output` ({P}_OUTPUT_BYTES), as a one-input model's {p}_invoke. */",
+        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
+
+
+def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
+    """model.c's entries of a model with several inputs: ``<p>_invoke_inputs`` and the packed one."""
+    P = p.upper()
+    names = [f"input{k}" for k in range(len(graph.inputs))]
+    outs = ["output"] if len(graph.outputs) == 1 else [f"output{k}" for k in range(len(graph.outputs))]
+    entry = [f"int {p}_invoke_inputs({_io_params(graph)}) {{",
+             f"  if ({' || '.join(n + ' == 0' for n in names + outs)}) {{", "    return -1;", "  }"]
+    ins = [f"(const uint8_t *)(input + {P}_INPUT{k}_OFFSET)" if i.dtype == "uint8" else f"input + {P}_INPUT{k}_OFFSET"
+           for k, i in enumerate(graph.input_infos)]
+    if len(graph.outputs) == 1:
+        out = ["(uint8_t *)output" if graph.output_info.dtype == "uint8" else "output"]
+    else:
+        out = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if o.dtype == "uint8" else f"output + {P}_OUTPUT{k}_OFFSET"
+               for k, o in enumerate(graph.output_infos)]
+    packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+              "  if (input == 0 || output == 0) {", "    return -1;", "  }",
+              f"  return {p}_invoke_inputs(" + ", ".join(ins + out) + ");", "}", ""]
+    return entry, packed
+
+
 def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
-    ti = _ctype(graph.input_info)
-    if n_out == 1:
+    ti = _ctype(graph.input_infos[0])
+    if len(graph.inputs) > 1:
+        entry, packed = _entry_inputs(graph, p)
+    elif n_out == 1:
         entry = [f"int {p}_invoke(const {ti} *input, {_ctype(graph.output_info)} *output) {{",
                  "  if (input == 0 || output == 0) {", "    return -1;", "  }"]
         packed = []

@@ -56,6 +56,6 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
         except (AttributeError, KeyError, TypeError) as exc:  # an op whose fields the writer does not know
             raise PocketMLError(f"cannot write {op.name} ({op.kind}) as TFLite: {type(exc).__name__}: {exc}",
                                 "this is a pocketml bug: please report it with the model") from exc
-    spec.inputs = [spec.index(graph.input)]
+    spec.inputs = [spec.index(name) for name in graph.inputs]
     spec.outputs = [spec.index(name) for name in outputs]
     return spec

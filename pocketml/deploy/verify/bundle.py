@@ -53,9 +53,14 @@ def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[
     out = Path(out)
     (out / "verify").mkdir(parents=True, exist_ok=True)
     (out / TFLITE_FILE).write_bytes(write_tflite(graph))
-    np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=DTYPES[graph.input_info.dtype]))
+    if len(graph.inputs) == 1:
+        np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=DTYPES[graph.input_info.dtype]))
+    else:  # several inputs: packed back to back as raw bytes, [N, input_bytes] int8
+        np.save(out / INPUTS_FILE, np.concatenate([np.ascontiguousarray(v).reshape(len(v), -1).view(np.int8)
+                                                   for v in graph.split_inputs(inputs)], axis=1))
     arrays: dict[str, np.ndarray] = {}
-    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.outputs[0],
+    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.inputs[0], "inputs": list(graph.inputs),
+           "output": graph.outputs[0],
            "outputs": list(graph.outputs),  # "output": the first, as OUT folders before several outputs
            "tensors": [_encode(t, arrays) for t in graph.tensors.values()],
            "ops": [_encode(op, arrays) for op in graph.ops]}
@@ -80,7 +85,7 @@ def load_bundle(out: str | Path) -> Bundle:
             raise ValueError(f"graph format {doc.get('format')} (this pocketml reads {GRAPH_FORMAT})")
         tensors = [_decode(t, arrays) for t in doc["tensors"]]
         graph = QuantGraph(doc["name"], {t.name: t for t in tensors}, [_decode(o, arrays) for o in doc["ops"]],
-                           doc["input"], tuple(doc.get("outputs") or [doc["output"]]))
+                           tuple(doc.get("inputs") or [doc["input"]]), tuple(doc.get("outputs") or [doc["output"]]))
         _ = graph.op_data  # every op's checks run now
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise PocketMLError(f"{out / GRAPH_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
@@ -88,7 +93,10 @@ def load_bundle(out: str | Path) -> Bundle:
         inputs = np.load(out / INPUTS_FILE, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise PocketMLError(f"{out / INPUTS_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
-    want, dtype = graph.input_info.shape, graph.input_info.dtype
+    if len(graph.inputs) == 1:
+        want, dtype = graph.input_info.shape, graph.input_info.dtype
+    else:
+        want, dtype = (graph.input_bytes,), "int8"
     if inputs.dtype != DTYPES[dtype] or inputs.shape[1:] != want or len(inputs) == 0:
         raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not {dtype} [N, {want}]",
                             "rerun `pocketml shrink --out OUT`")

@@ -41,8 +41,9 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     r = np.random.default_rng(seed)
     if isinstance(module, QuantGraph):
         graph = module
-        lo, hi, dtype = (0, 256, np.uint8) if graph.input_info.dtype == "uint8" else (-128, 128, np.int8)
-        xq = r.integers(lo, hi, size=(n, *graph.input_info.shape), dtype=dtype)
+        xs = tuple(r.integers(0, 256, (n, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
+                   else r.integers(-128, 128, (n, *info.shape), dtype=np.int8) for info in graph.input_infos)
+        xq = xs[0] if len(xs) == 1 else np.concatenate([x.reshape(n, -1).view(np.int8) for x in xs], axis=1)
     else:
         torch.manual_seed(seed)
         for m in module.modules():  # make BatchNorm statistics non-trivial
@@ -63,7 +64,8 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     if tflm:
         path = tmp / "op.tflite"
         path.write_bytes(write_tflite(graph))
-        run = run_tflite(path, xq, "tflm", n_outputs=len(graph.outputs))
+        run = run_tflite(path, graph.split_inputs(xq) if len(graph.inputs) > 1 else xq, "tflm",
+                         n_outputs=len(graph.outputs))
         got = np.concatenate([np.asarray(o).reshape(n, -1).view(np.int8) for o in run.outputs], axis=1)
         assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
     if isinstance(module, QuantGraph):

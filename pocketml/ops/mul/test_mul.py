@@ -81,3 +81,15 @@ def test_prepare_rejects(b_shape, out_scale, match):
     t = tensors(a=((4,), QuantParams(0.1, 0)), b=(b_shape, QuantParams(0.1, 0)), y=((4,), QuantParams(out_scale, 0)))
     with pytest.raises((ValueError, OverflowError), match=match):
         Mul("m", ("a", "b"), "y").prepare(t)
+
+
+def test_two_model_inputs_broadcast_against_each_other(tmp_path):
+    """(3, 4, 2) x (4, 1): two model inputs (the C takes both, TFLite Micro is given both)."""
+    from pocketml.graph.ir import QuantGraph
+
+    t = tensors(x=((3, 4, 2), QuantParams(0.05, 7)), g=((4, 1), QuantParams(0.02, -30)),
+                y=((3, 4, 2), QuantParams(0.01, 3)))
+    graph = QuantGraph("two_inputs", t, [Mul("m", ("x", "g"), "y")], ("x", "g"), "y")
+    check_op(graph, (), tmp_path)
+    h = (tmp_path / "model.h").read_text()
+    assert "OP_UNDER_TEST_INPUTS (2)" in h or "TWO_INPUTS_INPUTS (2)" in h
