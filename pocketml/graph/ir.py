@@ -232,7 +232,8 @@ class QuantGraph:
             info = self.tensors[name]
             want = (v.shape[0], *info.shape)
             if v.dtype != DTYPES[info.dtype] or v.shape != want:
-                raise ValueError(f"reference input {name} must be {info.dtype} of shape {want}, got {v.dtype} {v.shape}")
+                raise ValueError(f"reference input {name} must be {info.dtype} of shape {want}, "
+                                 f"got {v.dtype} {v.shape}")
             values[name] = v
         for op, data in zip(self.ops, self.op_data):
             values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))

@@ -12,8 +12,6 @@ arithmetic of the C is checked against an independent computation.
 
 from __future__ import annotations
 
-import numpy as np
-
 MAX_RANK = 4
 
 

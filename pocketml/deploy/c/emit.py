@@ -309,7 +309,7 @@ def _model_h_inputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
     lines = ["/* real = scale * (q - zero_point) */",
              f"#define {P}_INPUTS {_macro(len(graph.inputs))}    /* inputs, in the source model's order */",
              *_edge_macros(P, "INPUT", graph.input_infos, "input"),
-             f"#define {P}_INPUT_BYTES {_macro(graph.input_bytes)}   /* every input, packed back to back ({p}_invoke) */"]
+             f"#define {P}_INPUT_BYTES {_macro(graph.input_bytes)}   /* every input, packed in order ({p}_invoke) */"]
     if len(graph.outputs) == 1:
         o = graph.output_info
         lines += [f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",

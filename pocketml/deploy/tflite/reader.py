@@ -38,10 +38,10 @@ from typing import Any
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.TensorType import TensorType
 
+from pocketml.deploy.tflite.fold import try_fold
 from pocketml.errors import PocketMLError
 from pocketml.formats.tflite import Model
 from pocketml.graph.ir import QuantGraph, QuantParams
-from pocketml.deploy.tflite.fold import try_fold
 from pocketml.graph.planner import sharing
 from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (

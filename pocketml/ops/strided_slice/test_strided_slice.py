@@ -4,7 +4,6 @@ under sanitizers == TFLite Micro); TFLite's begin/end/mask resolution; SLICE; a 
 from __future__ import annotations
 
 import pytest
-import torch
 from torch import nn
 
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors

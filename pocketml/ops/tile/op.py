@@ -42,7 +42,8 @@ class Tile(Weightless):
         if y.shape != want or x.quant != y.quant:
             raise ValueError(f"{self.name}: TILE of {x.shape} by {list(self.multiples)} gives {want}, not {y.shape} "
                              "(or the quantization changed)")
-        return TileData(gather.padded(want), gather.padded(x.shape), gather.padded(gather.row_major_strides(x.shape), 0))
+        strides = gather.row_major_strides(x.shape)
+        return TileData(gather.padded(want), gather.padded(x.shape), gather.padded(strides, 0))
 
     def evaluate(self, data: TileData, x: np.ndarray) -> np.ndarray:
         return np.tile(x, (1, *self.multiples))
