@@ -72,10 +72,9 @@ def main() -> None:
         graph = quantize(capture(model, torch.as_tensor(x[:1]), name), x[:args.samples])
         got = graph.output_info.quant.dequantize(graph.run(graph.quantize_input(x[args.samples:])))
         err = np.abs(got.reshape(want.shape) - want) / graph.output_info.quant.scale
-        cm = r.cortexm or {}
-        qemu = cm.get("qemu_mismatches")
-        qemu_text = "n/a" if qemu is None else f"{qemu == 0} ({cm.get('qemu_samples')} samples)"
-        tflm = (r.verify or {}).get("exact")
+        qemu = r.cortexm.qemu_mismatches if r.cortexm is not None else None
+        qemu_text = "n/a" if qemu is None else f"{qemu == 0} ({r.cortexm.qemu_samples} samples)"
+        tflm = r.verify.exact if r.verify is not None else None
         print(f"| {name} | {sum(c.ok for c in check.layers)}/{len(check.layers)} | {len(check.blockers)} "
               f"| {len(graph.ops)} | {r.size_bytes['int8'] / 1024:.0f} | {r.arena_bytes / 1024:.1f} "
               f"| {(r.flash_bytes or 0) / 1024:.0f} | {(r.ram_bytes or 0) / 1024:.0f} | {r.c_mismatches == 0} "

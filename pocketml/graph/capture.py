@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from pocketml.errors import PocketMLError
-from pocketml.graph.layers import FloatGraph, FloatLayer
+from pocketml.graph.layers import FloatGraph, FloatLayer, nhwc_axis  # noqa: F401 - re-exported
 from pocketml.ops.registry import SPECS, capture_rules
 
 _BN = {"aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default"}
@@ -169,15 +169,6 @@ def module_of(node) -> tuple[str, str]:
     path, kind = list(stack.values())[-1]
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
     return path, kind.rsplit(".", 1)[-1] if path else "forward"
-
-
-def nhwc_axis(dim: int, rank: int) -> int:
-    """A PyTorch axis of a ``rank``-axis tensor (batch included) as the graph's per-sample NHWC axis:
-    (N, C, H, W): C→2, H→0, W→1; (N, C, W): C→2, W→1; (N, F): F→0."""
-    dim = dim % rank
-    if dim == 0:
-        raise ValueError("the batch axis")
-    return {4: {1: 2, 2: 0, 3: 1}, 3: {1: 2, 2: 1}}.get(rank, {d: d - 1 for d in range(1, rank)})[dim]
 
 
 def nhwc_shape(torch_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -19,7 +19,6 @@ import numpy as np
 
 from pocketml.errors import PocketMLError
 
-
 MIN_SCALE = 2.0**-24  # the smallest activation scale calibration gives (see QuantParams.from_range)
 
 

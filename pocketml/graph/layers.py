@@ -85,3 +85,12 @@ def _run_exported(program: Any, x: torch.Tensor, wanted: set[str]) -> dict[str, 
     with torch.no_grad():
         Recorder(program.graph_module).run(*args)
     return seen
+
+
+def nhwc_axis(dim: int, rank: int) -> int:
+    """A PyTorch axis of a ``rank``-axis tensor (batch included) as the graph's per-sample NHWC axis:
+    (N, C, H, W): C→2, H→0, W→1; (N, C, W): C→2, W→1; (N, F): F→0."""
+    dim = dim % rank
+    if dim == 0:
+        raise ValueError("the batch axis")
+    return {4: {1: 2, 2: 0, 3: 1}, 3: {1: 2, 2: 1}}.get(rank, {d: d - 1 for d in range(1, rank)})[dim]

@@ -3,14 +3,12 @@ captured and quantized."""
 
 from __future__ import annotations
 
-from pocketml.graph.layers import FloatLayer
+from pocketml.graph.layers import FloatLayer, nhwc_axis
 from pocketml.ops.concatenation.op import Concatenation
 
 
 def capture_cat(w, node) -> None:
     a = w.args(node)
-    from pocketml.graph.capture import nhwc_axis
-
     parts = [w.tensor(node, v) for v in a["tensors"]]
     rank = len(node.meta["val"].shape)
     if int(a.get("dim", 0)) % rank == 0:

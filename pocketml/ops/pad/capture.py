@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from pocketml.graph.layers import FloatLayer
+from pocketml.graph.layers import FloatLayer, nhwc_axis
 from pocketml.ops.pad.op import Pad
 
 
 def capture_pad(w, node) -> None:
-    from pocketml.graph.capture import nhwc_axis
-
     a = w.args(node)
     pads = [int(v) for v in (a.get("pad") or a.get("padding") or [])]
     mode = a.get("mode", "constant")

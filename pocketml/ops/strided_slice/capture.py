@@ -3,13 +3,11 @@ captured and quantized."""
 
 from __future__ import annotations
 
-from pocketml.graph.layers import FloatLayer
+from pocketml.graph.layers import FloatLayer, nhwc_axis
 from pocketml.ops.strided_slice.op import StridedSlice
 
 
 def capture_slice(w, node) -> None:
-    from pocketml.graph.capture import nhwc_axis
-
     a = w.args(node)
     src = w.tensor(node, a["self"])
     w.no_permuted_flat(node, src, "a slice")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pocketml.graph.layers import FloatLayer
+from pocketml.graph.layers import FloatLayer, nhwc_axis
 from pocketml.ops.tile.op import Tile
 
 
 def capture_repeat(w, node) -> None:
-    from pocketml.graph.capture import nhwc_axis
-
     a = w.args(node)
     src = w.tensor(node, a["self"])
     w.no_permuted_flat(node, src, "a repeat")
