@@ -89,7 +89,7 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
         interp.invoke()
         results.append(outputs())
     passes = []
-    timed = x[:time_samples]
+    timed = _Batches(x[:time_samples])
     for _ in range(repeats):
         total = 0
         for i in range(len(timed)):
