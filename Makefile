@@ -16,7 +16,7 @@ DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none
 BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert
 OUT    ?= out/demo
 
-.PHONY: all demo test lint bench clean cortexm-toolchain
+.PHONY: all demo test lint bench bench-cmsis-nn clean cortexm-toolchain
 
 all: test
 
@@ -32,6 +32,13 @@ lint: $(VENV)/.project
 # Every figure in BENCHMARKS.md; slow (tens of minutes). One script: .venv/bin/python bench/NAME.py --help
 bench: $(VENV)/.project
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+
+# pocketml vs Arm's CMSIS-NN in QEMU (BENCHMARKS.md). Both inputs are yours: a checkout of
+# ARM-software/CMSIS-NN and a folder of .tflite files (the MLPerf Tiny models from mlcommons/tiny).
+bench-cmsis-nn: $(VENV)/.project
+	@test -n "$(CMSIS_NN)" && test -n "$(MODELS)" || \
+		{ echo "usage: make bench-cmsis-nn CMSIS_NN=path/to/CMSIS-NN MODELS=path/to/tflite-folder"; exit 2; }
+	nice $(PY) bench/cmsis_nn.py $(MODELS) --cmsis-nn $(CMSIS_NN)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

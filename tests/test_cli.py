@@ -17,10 +17,18 @@ def pocketml(*args, cwd=None):
 def test_help_explains_every_command():
     proc = pocketml("--help")
     assert proc.returncode == 0
-    for cmd in ("shrink", "devices", "demo"):
+    for cmd in ("shrink", "devices", "demo", "profile"):
         assert cmd in proc.stdout
     shrink_help = pocketml("shrink", "--help").stdout
     assert "--device" in shrink_help and "--out" in shrink_help and "fits" in shrink_help
+    assert "--optimize" in shrink_help and "--optimize" in pocketml("compile", "--help").stdout
+    assert "instructions" in pocketml("profile", "--help").stdout
+
+
+def test_a_bad_optimize_is_refused_before_any_training(tmp_path):
+    proc = pocketml("shrink", "--optimize", "fast", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 1 and "--optimize must be one of speed, size" in proc.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_unknown_device_exits_nonzero_with_suggestions(tmp_path):
@@ -59,8 +67,8 @@ def test_user_model_file_and_data_file(tmp_path):
 def test_corrupt_model_file_is_named(tmp_path):
     bad = tmp_path / "broken.pt2"
     bad.write_bytes(b"PK\x03\x04 this is not a torch.export archive")
-    np.savez(tmp_path / "d.npz", x_train=np.zeros((2, 3), np.float32), x_test=np.zeros((2, 3), np.float32),
-             y_test=np.zeros(2, int))
+    x = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x_train=x, x_test=x, y_test=np.zeros(2, int))
     proc = pocketml("shrink", "--model", str(bad), "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 1
     assert "broken.pt2 could not be read" in proc.stderr and "fix:" in proc.stderr

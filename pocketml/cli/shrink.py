@@ -6,17 +6,19 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, StageStatus, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
 
 @app.command(rich_help_panel="Build")
 def shrink(
-    model: str = typer.Option("digits-cnn", help="A built-in model name, or a .pt2 file from torch.export.save."),
+    model: str = typer.Option("digits-cnn", help="A built-in model name, an .onnx file (torch.onnx.export; read as "
+                              "data, safe from anyone), or a .pt2 file (torch.export.save). Loading a .pt2 runs "
+                              "code its author put in it: use .pt2 only from people you trust, ONNX otherwise."),
     device: str = typer.Option("nano33ble", help="Target board id (see `pocketml devices`)."),
     out: Path = typer.Option(Path("out/shrink"), help="Output folder: result.json, report.html, c/."),
-    data: Path | None = typer.Option(None, help="For a .pt2 model: .npz with x_train, x_test, y_test."),
+    data: Path | None = typer.Option(None, help="For an .onnx or .pt2 model: .npz with x_train, x_test, y_test."),
     seed: int = typer.Option(0, help="Seed for training a built-in model (same seed, same result)."),
     devices: Path | None = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print result.json instead of tables."),
@@ -33,11 +35,15 @@ def shrink(
     drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
                                        "samples first."),
     force: bool = FORCE_OPT,
+    optimize: str | None = OPTIMIZE_OPT,
     check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
                                "(every blocker at once, with its module path); builds and writes nothing. "
                                "Exit 2 if anything is blocked."),
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
+
+    Models from others: pass them as .onnx (a protobuf: pocketml runs no code from it).
+    A .pt2 file is unpickled by torch.export.load, which runs any code its author put in it.
 
     Exits 0 when the artifact was built and verified, even if it does not fit the board
     (result.json says fits: false and why); exits 1 on bad input, naming the problem and the fix.
@@ -49,24 +55,24 @@ def shrink(
     if check:
         _check(model, data, as_json)
         return
-    if model.endswith(".pt2"):
+    if model.endswith((".onnx", ".pt2")):
         from pocketml.data.files import load_npz
         from pocketml.models.files import load_model_file
 
         if data is None:
-            raise PocketMLError("a .pt2 model needs data", "pass --data FILE.npz with x_train, x_test, y_test")
+            raise PocketMLError(f"a {Path(model).suffix} model needs data",
+                                "pass --data FILE.npz with x_train, x_test, y_test")
+        calibration, test = load_npz(data)  # data first: it is checked without loading the model
         net = load_model_file(model)
-        calibration, test = load_npz(data)
         train = None
         if recipe is not None or target_flash is not None:  # training recipes use y_train if present
-            import numpy as np
+            from pocketml.data.files import load_train_split
 
-            with np.load(data) as npz:
-                train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
+            train = load_train_split(data)
         with StageStatus(not as_json) as on_stage:
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
-                                on_stage=on_stage)
+                                on_stage=on_stage, optimize=optimize)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -85,7 +91,7 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
                                     recipe=recipe, target_flash=target_flash, select=plan, force=force,
-                                    on_stage=on_stage)
+                                    on_stage=on_stage, optimize=optimize)
     if as_json:
         print(result.dumps())
     else:
@@ -103,7 +109,7 @@ def _check(model: str, data: Path | None, as_json: bool) -> None:
     from pocketml.graph.capture import check_model
     from pocketml.report.check import print_model_check
 
-    if model.endswith(".pt2"):
+    if model.endswith((".onnx", ".pt2")):
         from pocketml.models.files import example_input, load_model_file
 
         net, name = load_model_file(model), Path(model).stem
@@ -112,8 +118,11 @@ def _check(model: str, data: Path | None, as_json: bool) -> None:
 
             calibration, _ = load_npz(data)
             example = torch.as_tensor(calibration[:1])
-        else:
+        elif model.endswith(".pt2"):
             example = example_input(model)
+        else:
+            raise PocketMLError("shrink --check of an .onnx model needs an example input",
+                                "pass --data FILE.npz (its x_train gives the input shape)")
     else:
         from pocketml.models import get_builtin
 

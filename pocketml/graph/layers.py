@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 
 @dataclass
@@ -46,12 +45,14 @@ class FloatGraph:
     program: Any  # torch.export.ExportedProgram
     output: str = ""  # the layer holding the model's output ("" = the last layer)
 
-    def observe(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run the exported program on a batch, returning every layer source's value.
+    def observe(self, x):
+        """Run the exported program on a batch (a torch.Tensor), returning every layer source's value.
 
         A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
         sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's.
         """
+        import torch
+
         derived = {ly.source: ly.attrs["observe"] for ly in self.layers if "observe" in ly.attrs}
         wanted = {self.input_source, *(layer.source for layer in self.layers), *(fx for fx, _ in derived.values())}
         seen = _run_exported(self.program, x, wanted)
@@ -61,8 +62,10 @@ class FloatGraph:
         return seen
 
 
-def _run_exported(program: Any, x: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
+def _run_exported(program: Any, x, wanted: set[str]) -> dict:
     """Interpret the exported graph on ``x``, keeping the values of the ``wanted`` nodes."""
+    import torch
+
     sig = program.graph_signature
     consts = {**sig.inputs_to_parameters, **sig.inputs_to_buffers,
               **getattr(sig, "inputs_to_lifted_tensor_constants", {})}

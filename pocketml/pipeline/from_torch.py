@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from pocketml.compress.quantize import quantize
-from pocketml.data.dataset import Split, check_inputs
+from pocketml.data.dataset import Split, check_inputs, check_labels
+from pocketml.deploy.c.dsp import check_optimize
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.energy import maybe_track_emissions
 from pocketml.errors import PocketMLError
@@ -49,6 +50,7 @@ def shrink(
     server_model: object = None,
     force: bool = False,
     on_stage: Progress | None = None,
+    optimize: str | None = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -79,11 +81,15 @@ def shrink(
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept;
         one with the path of an output pocketml writes stops the run).
     on_stage : called with each stage's name as it starts (the CLI shows it).
+    optimize : on a board with the DSP extension, ``"speed"`` (int16 weights, one function per layer,
+        ``-O2``) or ``"size"`` (int8 weights, shared kernels, ``-Os``); default None: speed when its
+        constants fit in half the board's flash. Written to ``c-dsp/``; ``c/`` keeps the portable C.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
     calibration, test = _checked_data(calibration, test)
@@ -100,18 +106,20 @@ def shrink(
             server = (type(server_model).__name__, _server_predictions(server_model, test.x))
         size_float = 4 * (compressed.float_params if compressed is not None else qgraph.param_count())
         return deploy(qgraph, work, board, name=name, test=run, size_float=size_float, stages=stages,
-                      compressed=compressed, report=report, server=server, on_stage=on_stage)
+                      compressed=compressed, report=report, server=server, on_stage=on_stage, optimize=optimize)
 
 
 def _checked_data(calibration, test) -> tuple[np.ndarray, Split]:
     """The calibration set and the test split, checked (finite, one shape, one label per input)."""
     test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
-    calibration = check_inputs(calibration, None, "calibration")
-    test_x = check_inputs(test.x, tuple(calibration.shape[1:]), "test")
-    if test.y is not None and len(test.y) != len(test_x):  # y None: outputs are not class scores
-        raise PocketMLError(f"the test set has {len(test_x)} inputs but {len(test.y)} labels",
-                            "pass one label per test input")
-    return calibration, Split(test_x, test.y)
+    calibration = check_inputs(calibration, None, "calibration", varied=True)
+    test_x = check_inputs(test.x, None, "test")
+    if test_x.shape[1:] != calibration.shape[1:]:
+        raise PocketMLError(f"the test samples have shape {test_x.shape[1:]}, the calibration samples "
+                            f"{calibration.shape[1:]}",
+                            "give both the model's input shape (PyTorch layout, batch first)")
+    # y None: outputs are not class scores
+    return calibration, Split(test_x, None if test.y is None else check_labels(test.y, len(test_x), "test.y"))
 
 
 def _quantized(model: nn.Module, calibration: np.ndarray, test: Split, name: str, compressed, stages: list[Stage],
@@ -124,7 +132,10 @@ def _quantized(model: nn.Module, calibration: np.ndarray, test: Split, name: str
         qgraph = quantize(capture(model, torch.as_tensor(calibration[:1]), name), calibration)
     else:
         qgraph = compressed.qgraph
-    float_pred = predict_logits(model, test.x).reshape(len(test.x), -1).argmax(1)
+    float_logits = predict_logits(model, test.x).reshape(len(test.x), -1)
+    if test.y is not None:  # labels must name one of the model's outputs
+        check_labels(test.y, len(test.x), "test.y", n_classes=float_logits.shape[1])
+    float_pred = float_logits.argmax(1)
     x_q = qgraph.quantize_input(test.x)
     ref_out = qgraph.run_flat(x_q)
     run = TestRun(x_q, ref_out, test.y, _accuracy(float_pred, test.y),
@@ -154,7 +165,8 @@ def _server_predictions(server_model: object, x: np.ndarray) -> np.ndarray:
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
-                   server: bool = True, force: bool = False, on_stage: Progress | None = None) -> Result:
+                   server: bool = True, force: bool = False, on_stage: Progress | None = None,
+                   optimize: str | None = None) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
@@ -167,6 +179,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
 
     spec = get_builtin(model)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
         with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
@@ -193,4 +206,4 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force, on_stage=on_stage)
+                  force=force, on_stage=on_stage, optimize=optimize)

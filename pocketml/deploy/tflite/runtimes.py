@@ -17,7 +17,6 @@ call overhead (well under a microsecond per call).
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pocketml.deploy.process import child_failure
 from pocketml.errors import PocketMLError
 
 TFLITE_RUNTIMES = ("tflm", "litert-xnnpack", "litert-reference")
@@ -54,15 +54,11 @@ class ArenaProbe:
     processes: int  # child processes started (one per failed probe, plus one)
 
 
+TFLITE_FIX = "the .tflite may be corrupt or truncated: regenerate it with `pocketml shrink` (OUT/model.tflite)"
+
+
 def _crash_message(what: str, returncode: int, stderr: str, model_path: Path) -> PocketMLError:
-    if returncode < 0:
-        name = signal.Signals(-returncode).name
-        problem = f"{what} crashed ({name}) running {model_path}"
-    else:
-        tail = stderr.strip().splitlines()[-3:]
-        problem = f"{what} failed on {model_path}: {' | '.join(tail) or f'exit status {returncode}'}"
-    return PocketMLError(problem, "the .tflite may be corrupt or truncated: regenerate it with "
-                                  "`pocketml shrink` (OUT/model.tflite)")
+    return PocketMLError(f"{child_failure(what, returncode, stderr)} on {model_path}", TFLITE_FIX)
 
 
 def check_tflite(model_path: Path) -> None:
@@ -74,7 +70,7 @@ def check_tflite(model_path: Path) -> None:
         data = Path(model_path).read_bytes()
     except OSError as exc:
         raise PocketMLError(f"cannot read {model_path}: {exc.strerror}", "pass an existing .tflite file") from exc
-    fix = "the .tflite may be corrupt or truncated: regenerate it with `pocketml shrink` (OUT/model.tflite)"
+    fix = TFLITE_FIX
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise PocketMLError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier)", fix)
     try:
@@ -235,3 +231,43 @@ def smallest_tflm_arena(model_path: str | Path, sample: np.ndarray, reported: in
         finally:
             session.close()
     return ArenaProbe(hi, reported, session.probes, session.processes)
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """One model of :func:`run_tflm_batch`: its outputs, or why TFLite Micro did not run it."""
+
+    outputs: np.ndarray | None  # [N, output bytes] of the first output
+    error: str | None = None  # TFLite Micro's refusal (an exception), or "crashed"
+
+
+def run_tflm_batch(models: list[tuple[bytes, np.ndarray]], timeout: float = 600) -> list[BatchRun]:
+    """Run many small models (each with its int8 inputs, [N, *shape]) in TFLite Micro in one child process.
+
+    Much faster than a process per model (a fuzz test runs hundreds); a model that crashes the
+    process is recorded as ``"crashed"`` and the next process starts after it.
+    """
+    with tempfile.TemporaryDirectory(prefix="pocketml-tflm-batch-") as tmp:
+        folder = Path(tmp)
+        for k, (model, x) in enumerate(models):
+            (folder / f"model_{k:06d}.tflite").write_bytes(model)
+            np.save(folder / f"inputs_{k:06d}.npy", np.ascontiguousarray(x, dtype=np.int8))
+        start, crashed = 0, set()
+        while start < len(models):
+            proc = subprocess.run([sys.executable, str(WORKER), "batch", str(folder), str(start)],
+                                  capture_output=True, text=True, timeout=timeout)
+            started = len(list(folder.glob("started_*")))
+            if proc.returncode != 0:
+                crashed.add(started - 1)
+            elif started < len(models):
+                raise PocketMLError(f"the TFLite Micro batch stopped after {started} of {len(models)} models",
+                                    "this is a pocketml bug: please report it")
+            start = started
+        runs = []
+        for k in range(len(models)):
+            out, err = folder / f"out_{k:06d}.npy", folder / f"error_{k:06d}.txt"
+            if k in crashed:
+                runs.append(BatchRun(None, "crashed"))
+            else:
+                runs.append(BatchRun(np.load(out)) if out.exists() else BatchRun(None, err.read_text()))
+        return runs

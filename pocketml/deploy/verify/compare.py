@@ -31,7 +31,7 @@ import numpy as np
 from pocketml.deploy.c.build import build_host, measure_sections, run_host
 from pocketml.deploy.c.emit import CFLAGS
 from pocketml.deploy.tflite import write_tflite
-from pocketml.deploy.tflite.runtimes import run_tflite, smallest_tflm_arena
+from pocketml.deploy.tflite.runtimes import check_tflite, run_tflite, smallest_tflm_arena
 from pocketml.deploy.verify.bundle import Bundle, load_bundle
 from pocketml.deploy.verify.latency import time_c, time_side_by_side
 from pocketml.devices.footprint import footprint
@@ -188,6 +188,8 @@ def verify(out: str | Path, runtimes: str | tuple[str, ...] | None = None, *, la
 def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena: bool, latency: bool,
             passes: int) -> VerifyReport:
     graph, x = bundle.graph, bundle.inputs
+    if any(name in names for name in ("tflm", "litert")):  # a damaged model.tflite is named before any runtime
+        check_tflite(bundle.tflite)
     n = len(x)
     ref = graph.run_flat(x)
     sizes = [info.nbytes for info in graph.output_infos]
@@ -283,14 +285,17 @@ def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray, sizes: list[int]) -> R
         return RuntimeCheck("qemu", False, note="pocketml.deploy.cortexm is not available")
     if not toolchain_available(need_qemu=True):
         return RuntimeCheck("qemu", False, note="arm-none-eabi-gcc / qemu-system-arm missing: `make cortexm-toolchain`")
+    board = bundle.out / "c-dsp"  # the C for a board with the DSP extension, when OUT has one
+    c_dir = board if (board / "model.c").is_file() else bundle.c_dir
     with tempfile.TemporaryDirectory(prefix="pocketml-verify-qemu-") as tmp:
-        build = build_cortexm(bundle.c_dir, "cortex-m4f", tmp)
+        build = build_cortexm(c_dir, "cortex-m4f", tmp)
         run = run_qemu(build, x)
         stack = max([s for s in (build.stack_bound_bytes, int(run.stack_bytes.max())) if s is not None])
         return RuntimeCheck("qemu", True, len(x), *_compare(run.outputs, ref), None, build.ram_bytes(stack),
                             build.flash_bytes, None,
-                            f"Cortex-M4 (mps2-an386); {run.instructions_per_inference} instructions per "
-                            "inference (QEMU -icount: an estimate of cycles)",
+                            f"Cortex-M4 (mps2-an386), {c_dir.name}/ ({build.kernels} kernels, {build.opt}); "
+                            f"{run.instructions_per_inference} instructions per inference (QEMU -icount: an estimate "
+                            "of cycles)",
                             per_output_mismatches(run.outputs, ref, sizes))
 
 
