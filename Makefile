@@ -2,8 +2,9 @@
 #
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
 #   .venv/.debs    Debian packages the project needs: a C compiler and make for the generated C,
-#                  the Arm cross toolchain and QEMU for the Cortex-M check (one apt-get update, only
-#                  when something is missing)
+#                  the Arm cross toolchain and QEMU for the Cortex-M check, PostgreSQL (the shared
+#                  model-search test), nginx, openssl and ssh-keygen (the federated deployment recipe)
+#                  (one apt-get update, only when something is missing)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
 
@@ -12,8 +13,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert
+DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+                postgresql nginx openssl openssh-client
+BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg \
+           federated_scale match match_shared energy wildfire tinybert
 OUT    ?= out/demo
 
 .PHONY: all demo test lint bench bench-cmsis-nn clean cortexm-toolchain

@@ -90,7 +90,8 @@ def test_help_and_devices_import_no_heavy_library():
     import sys
 
     heavy = ("torch", "sklearn", "flwr", "optuna", "matplotlib", "tflite_micro")
-    for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"]):
+    for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"],
+                 ["match-worker", "--help"], ["match-server", "--help"]):
         code = ("import sys\nsys.argv = ['pocketml', *%r]\nfrom pocketml.cli import main\ntry:\n    main()\n"
                 "except SystemExit:\n    pass\nprint(sorted(m for m in %r if m in sys.modules))" % (args, heavy))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
