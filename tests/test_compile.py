@@ -167,7 +167,7 @@ def test_unsupported_is_refused_before_anything_is_written(patch, expect, tmp_pa
         compile(path, "nano33ble", out)
     for text in expect:
         assert text in err.value.problem
-    assert "supported: CONV_2D" in err.value.fix
+    assert "compile --check" in err.value.fix and len(str(err.value)) < 2000  # names the blockers, not the whole op list
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     check = check_tflite_model(path)
     assert not check.compiles and [c for c in check.operators if not c.ok]

@@ -300,11 +300,18 @@ def refusal(bad: list[OperatorCheck]) -> str:
 
 
 def what_would_help(bad: list[OperatorCheck]) -> str:
-    """The fix line: quantize a float model first; otherwise what is supported."""
+    """The fix line: quantize a float model first; otherwise where the supported list is.
+
+    The list of supported operators itself is long (docs/compile.md, ``compile --check``), so the
+    error names only the blockers and points there.
+    """
+    where = ("`pocketml compile --check MODEL` lists every operator's fate and what is supported "
+             "(docs/compile.md); replace or remove the blocking operators before converting, or bring "
+             "the PyTorch model to `pocketml shrink`")
     if any("FLOAT32" in (c.problem or "") and "activations must be int8" in (c.problem or "") for c in bad):
         return ("this looks like a float model: quantize it to int8 first (TFLite's converter with a "
-                "representative dataset), or bring the PyTorch model to `pocketml shrink`; " + SUPPORTED_TEXT)
-    return SUPPORTED_TEXT
+                "representative dataset), or bring the PyTorch model to `pocketml shrink`; " + where)
+    return where
 
 
 def _edge(r: TFLiteReader, op_name: str, ins, out, in_indices: list[int], out_indices: list[int]) -> tuple[dict, str]:
