@@ -287,7 +287,7 @@ class Walker:
                     self.checks.append(LayerCheck(module, layer, target, "unused"))
                     return
             else:
-                raise self.fail(node, "this op is not in pocketml's op set")
+                raise self.fail(node, f"{node.target} is not in pocketml's op set")
         except LayerRefused as exc:
             del self.layers[n_before:]
             self.checks.append(LayerCheck(module, layer, target, problem=exc.why))
