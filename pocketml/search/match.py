@@ -124,7 +124,7 @@ class ChosenModel:
     cortexm: dict | None = None  # the Cortex-M cross-build and QEMU run, when shrink made one
 
     def to_dict(self) -> dict:
-        return {**self.candidate.arch.to_dict(), "accuracy": round(self.accuracy, 4),
+        return {"number": self.candidate.number, **self.candidate.arch.to_dict(), "accuracy": round(self.accuracy, 4),
                 "accuracy_reference": round(self.accuracy_reference, 4),
                 "validation_accuracy": self.candidate.accuracy,
                 "final_validation_accuracy": round(self.final_validation_accuracy, 4),
@@ -381,9 +381,9 @@ def match(
             result.settings["shared"] = shared
             result.settings["sampler"] = "optuna TPESampler (multi-objective), seeded per slot (pocketml.search.study)"
         if plot:
-            from pocketml.search.plot import write_front_plot
+            from pocketml.report.match import write_front_plot
 
-            write_front_plot(result, work / "front.png")
+            write_front_plot(result.to_dict(), work / "front.png")
         write_atomic(work / "match.json", result.dumps())
     return result
 
