@@ -41,6 +41,7 @@ from torch import nn
 from pocketml.energy.carbon import maybe_track_emissions
 from pocketml.errors import PocketMLError
 from pocketml.federated import codec
+from pocketml.federated.client_app import compress_update
 from pocketml.federated.fleet import FleetProfile, LocalFleet
 from pocketml.federated.hierarchy import federate_regions
 from pocketml.federated.records import from_record, to_record
@@ -126,12 +127,7 @@ def build_client_app(task: ModelTask) -> ClientApp:
             return Message(RecordDict({"arrays": to_record(local), "metrics": metrics}), reply_to=msg)
         layout = codec.Layout.of(start)
         delta = layout.flatten(local) - layout.flatten(start)
-        residual_record = context.state.get("residual")
-        residual = residual_record["r"].numpy() if residual_record is not None else np.zeros_like(delta)
-        wanted = delta + residual if residual.shape == delta.shape else delta
-        payload = codec.encode(spec.compress, wanted, layout, spec.topk_fraction)
-        context.state["residual"] = to_record({"r": (wanted - codec.decode(spec.compress, payload, layout))
-                                               .astype(np.float32)})
+        payload = compress_update(context, spec, delta, layout)
         return Message(RecordDict({"update": to_record(payload), "metrics": metrics,
                                    "codec": ConfigRecord({"name": spec.compress})}), reply_to=msg)
 
