@@ -125,10 +125,11 @@ class GraphModule(nn.Module):
         out = getattr(g, "output", "") or g.layers[-1].name
         for ly in g.layers:
             xs = [values[name] for name in self.inputs[ly.name]]
-            if self.training and ly.kind == "softmax" and ly.name == out:  # the loss sees log-probabilities
+            loss_forward = SPECS[ly.kind].loss_forward
+            if self.training and loss_forward is not None and ly.name == out:  # e.g. log-probabilities
                 if record is not None:
-                    record[ly.source] = xs[0].softmax(1)
-                values[ly.name] = F.log_softmax(xs[0], 1)
+                    record[ly.source] = SPECS[ly.kind].float_forward(ly, xs, None, None)
+                values[ly.name] = loss_forward(ly, xs)
                 continue
             w = b = None
             if ly.name in self.weights:
