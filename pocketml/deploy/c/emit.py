@@ -120,6 +120,7 @@ class _Emitter:
         self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
         self.portable_kinds: set[str] = set()
         self.dsp_kinds: set[str] = set()
+        self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
 
     def scratch(self, ctype: str, count: int) -> str:
         self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
@@ -144,7 +145,28 @@ class _Emitter:
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
         offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
+        if self.writing is not None and self.writing[0] == tensor:
+            offset -= self.writing[1]  # the kernel writes below, over input it no longer reads
         return f"&{self.prefix}_arena[{offset}]"
+
+    def recentred(self, op, lines: list[str]) -> list[str]:
+        """A recentred op's call lines, then the memmove that puts its output in place."""
+        move = self.plan.move_of(op.name)
+        if move is None:
+            return lines
+        at = self.plan.offset_of(op.output)
+        return [*lines, f"  memmove(&{self.prefix}_arena[{at}], &{self.prefix}_arena[{at - move.lag}], "
+                        f"{move.nbytes});  /* recentred: the next layers do not drift down the arena */"]
+
+    def op_lines(self, op, data) -> tuple[str, list[str]]:
+        """``op`` with a recentred op's output written ``lag`` bytes low, then moved back."""
+        move = self.plan.move_of(op.name)
+        self.writing = (op.output, move.lag) if move is not None else None
+        try:
+            definition, lines = self.op(op, data)
+        finally:
+            self.writing = None
+        return definition, self.recentred(op, lines)
 
     def op(self, op, data) -> tuple[str, list[str]]:
         """One op: its params definition and its call lines (the DSP kernel's when it has one that fits)."""
@@ -206,7 +228,7 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
                 raise PocketMLError(f"op {op.name} ({op.kind}) has no C kernel", "this is a pocketml bug")
             calls.append(f"  /* {c_identifier(op.name)}: {op.kind.upper()}, no data moves (output aliases input) */")
             continue
-        definition, lines = em.op(op, data)
+        definition, lines = em.op_lines(op, data)
         params.append(definition)
         calls.extend([*lines, f"  POCKETML_PROFILE_LAYER({i});"])  # the per-layer timer (pocketml profile)
 
@@ -302,7 +324,28 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget 
         "",
         "/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.",
         " * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */",
-        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);", *_input_buffer_decl(graph, plan, p)])
+
+
+def _input_buffer_decl(graph: QuantGraph, plan: MemoryPlan, p: str) -> list[str]:
+    """model.h's ``<p>_input_buffer`` when the plan keeps the input inside the arena."""
+    if not plan.input_in_arena:
+        return []
+    P = p.upper()
+    return ["", f"/* The input's place inside the arena ({P}_INPUT_BYTES, counted in {P}_ARENA_BYTES): write",
+            f" * the input there and pass this pointer to {p}_invoke to skip its copy. Rewrite it before every",
+            " * call: the first layers write over it. */",
+            f"{_ctype(graph.input_info)} *{p}_input_buffer(void);"]
+
+
+def _input_copy(graph: QuantGraph, plan: MemoryPlan, p: str) -> tuple[list[str], list[str]]:
+    """model.c's copy of the input into the arena (unless the caller wrote it there) and the accessor."""
+    if not plan.input_in_arena:
+        return [], []
+    at, ti = plan.offset_of(graph.inputs[0]), _ctype(graph.input_info)
+    copy = [f"  if ((const void *)input != (const void *)&{p}_arena[{at}]) {{  /* the input lives in the arena */",
+            f"    memcpy(&{p}_arena[{at}], input, {graph.input_info.nbytes});", "  }"]
+    return copy, [f"{ti} *{p}_input_buffer(void) {{", f"  return ({ti} *)&{p}_arena[{at}];", "}", ""]
 
 
 def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
@@ -335,7 +378,7 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: Kerne
         "",
         f"/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at",
         f" * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */",
-        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);", *_input_buffer_decl(graph, plan, p)])
 
 
 def _edge_macros(P: str, what: str, infos, packed_into: str) -> list[str]:
@@ -429,8 +472,10 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
         packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]
+    copy_in, accessor = _input_copy(graph, plan, p)
+    strings = ["#include <string.h>"] if plan.moves or plan.input_in_arena else []
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
-             '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
+             *strings, '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
              "#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */",
              "void pocketml_profile_layer(int32_t op);",
              "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
@@ -440,7 +485,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
              *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
                 f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""] if plan.arena_bytes else
                ["/* No arena: the only tensors are the caller's input and output. */", ""]),
-             *entry, *calls, "  return 0;", "}", "", *packed]
+             *accessor, *entry, *copy_in, *calls, "  return 0;", "}", "", *packed]
     return "\n".join(lines)
 
 

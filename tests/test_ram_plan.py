@@ -1,0 +1,146 @@
+"""The smallest-RAM plan (issue 20): overlapped layers of any stride, recentred chains, the input in
+the arena; proven safe by a brute-force walk of the kernels' access order and by C runs whose
+freed arena bytes are poisoned after every layer."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from tflite_models import GraphBuilder
+
+from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.c.dsp import PORTABLE
+from pocketml.deploy.c.emit import CFLAGS
+from pocketml.graph.ir import QuantParams, TensorInfo
+from pocketml.graph.planner import plan_memory
+from pocketml.ops.conv2d.op import raster_overlap_lag
+
+Q = QuantParams(0.1, 0)
+
+
+class _Window:
+    def __init__(self, stride, padding) -> None:
+        self.stride, self.padding = stride, padding
+
+
+def _first_clobbered_read(h, w, cin, oh, ow, cout, k, stride, pad, dilation, lag) -> tuple | None:
+    """Walk a raster kernel (output pixel by pixel: read its whole field, then write its channels)
+    with the output ``lag`` bytes below the input; the first read of an overwritten input byte."""
+    base = max(lag, 0)  # input start; the output starts at base - lag >= 0
+    clobbered = np.zeros(base + h * w * cin + max(0, -lag) + oh * ow * cout, bool)
+    for oy, ox in itertools.product(range(oh), range(ow)):
+        for ky, kx in itertools.product(range(k[0]), range(k[1])):
+            iy, ix = oy * stride[0] - pad[0] + ky * dilation[0], ox * stride[1] - pad[1] + kx * dilation[1]
+            if 0 <= iy < h and 0 <= ix < w:
+                at = base + (iy * w + ix) * cin
+                if clobbered[at:at + cin].any():
+                    return oy, ox, iy, ix
+        p = oy * ow + ox
+        start = base - lag + p * cout
+        clobbered[start:start + cout] = True
+    return None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_overlap_lag_never_lets_a_layer_read_what_it_overwrote(seed):
+    """Any stride, padding, dilation and channel ratio: the kernels' order reads nothing overwritten."""
+    r = np.random.default_rng(seed)
+    for _ in range(12):
+        k = tuple(int(v) for v in r.integers(1, 4, 2))
+        stride = tuple(int(v) for v in r.integers(1, 3, 2))
+        dilation = tuple(int(v) for v in r.integers(1, 3, 2))
+        h, w = (int(v) for v in r.integers(4, 9, 2))
+        pad = tuple(int(r.integers(0, kk)) for kk in k)
+        cin, cout = (int(v) for v in r.integers(1, 6, 2))
+        oh = (h + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
+        ow = (w + 2 * pad[1] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
+        if oh < 1 or ow < 1:
+            continue
+        x, y = TensorInfo("x", (h, w, cin), Q), TensorInfo("y", (oh, ow, cout), Q)
+        lag = raster_overlap_lag(_Window(stride, pad), x, y)
+        geometry = (h, w, cin, oh, ow, cout, k, stride, pad, dilation)
+        assert _first_clobbered_read(*geometry, lag) is None, (geometry, lag)
+
+
+def _mobile_like():
+    """A strided first conv over the input, depthwise/pointwise pairs (stride 1 and 2), a residual add."""
+    b = GraphBuilder("ram_mobile", (20, 10, 4), seed=7)
+    x = b.conv(b.input, 16, k=3, stride=2, act="relu")
+    for _ in range(4):
+        x = b.depthwise(x, k=3, act="relu")
+        x = b.conv(x, 16, k=1, act="relu")
+    x = b.depthwise(x, k=3, stride=2, act="relu")
+    y = b.conv(x, 16, k=1, act="relu")
+    x = b.add(x, y, act="relu")
+    x = b.pool(x, "avgpool", k=(5, 3), stride=1)
+    x = b.reshape(x, (16,))
+    return b.graph(b.softmax(b.fc(x, 4)))
+
+
+def _write(source, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in source.files.items():
+        (folder / name).write_text(text)
+
+
+def _poisoned_c(graph, plan, folder):
+    """The model's C, with every arena byte that no live tensor holds overwritten after each layer."""
+    source = emit_c(graph, plan, kernels=PORTABLE)
+    _write(source, folder)
+    p = source.prefix
+    model_c = folder / "model.c"
+    model_c.write_text(model_c.read_text().replace(f"static int8_t {p}_arena[", f"int8_t {p}_arena["))
+    cases = []
+    for step, i in enumerate(plan.order):
+        live = [b for b in plan.buffers if b.location == "arena" and b.first_op <= step < b.last_op]
+        dead, at = [], 0
+        for lo, hi in sorted((b.offset, b.offset + b.size) for b in live) + [(plan.arena_bytes, plan.arena_bytes)]:
+            if lo > at:
+                dead.append(f"memset(&{p}_arena[{at}], {0xA5 ^ (step & 0x3F)}, {lo - at});")
+            at = max(at, hi)
+        cases.append(f"case {i}: {' '.join(dead)} break;")
+    main_c = folder / "main.c"
+    main_c.write_text(main_c.read_text() + f"\nextern int8_t {p}_arena[];\n"
+                      "void pocketml_profile_layer(int32_t op);\n"
+                      "void pocketml_profile_layer(int32_t op) {\n  switch (op) {\n  "
+                      + "\n  ".join(cases) + "\n  default: break;\n  }\n}\n")
+    return build_host(folder, CFLAGS + " -DPOCKETML_PROFILE -fsanitize=address,undefined -fno-sanitize-recover=all")
+
+
+@pytest.mark.parametrize("input_in_arena", [False, True])
+def test_poisoned_freed_bytes_change_nothing(tmp_path, input_in_arena):
+    graph = _mobile_like()
+    plan = plan_memory(graph, input_in_arena=input_in_arena)
+    speed = plan_memory(graph, moves=False)
+    strided = {op.name for op in graph.ops if getattr(op, "stride", (1, 1)) != (1, 1) and op.kind != "avg_pool2d"}
+    assert strided & set(plan.in_place_ops), "no strided layer written over its input: the test checks nothing"
+    assert plan.moves, "no recentred layer: the test checks nothing"
+    assert plan.arena_bytes < speed.arena_bytes
+    if input_in_arena:
+        assert plan.buffer_of(graph.input).location == "arena"
+        assert any(op.inputs[0] == graph.input for op in graph.ops if op.name in plan.in_place_ops)
+    binary = _poisoned_c(graph, plan, tmp_path / "c")
+    x = np.random.default_rng(0).integers(-128, 128, size=(20, *graph.input_info.shape), dtype=np.int8)
+    got = run_host(binary, x, graph.output_bytes)
+    np.testing.assert_array_equal(got, graph.run(x).reshape(len(x), -1))
+
+
+def test_input_buffer_entry_skips_the_copy(tmp_path):
+    """``<p>_input_buffer()``: the caller writes the input into the arena and invokes in place."""
+    graph = _mobile_like()
+    source = emit_c(graph, plan_memory(graph, input_in_arena=True))
+    p = source.prefix
+    assert f"{p}_input_buffer(void);" in source.files["model.h"]
+    assert "memcpy" in source.files["model.c"] and "memmove" in source.files["model.c"]
+    _write(source, tmp_path / "c")
+    main_c = tmp_path / "c" / "main.c"
+    text = main_c.read_text().replace(f"if ({p}_invoke(input, output) != 0)",
+                                      f"memcpy({p}_input_buffer(), input, sizeof input);\n"
+                                      f"    if ({p}_invoke({p}_input_buffer(), output) != 0)")
+    assert text != main_c.read_text()
+    main_c.write_text(text)
+    binary = build_host(tmp_path / "c", CFLAGS + " -fsanitize=address,undefined -fno-sanitize-recover=all")
+    x = np.random.default_rng(1).integers(-128, 128, size=(10, *graph.input_info.shape), dtype=np.int8)
+    np.testing.assert_array_equal(run_host(binary, x, graph.output_bytes), graph.run(x).reshape(len(x), -1))
