@@ -11,13 +11,15 @@ import pytest
 from tflite_models import GraphBuilder
 
 from pocketml.deploy.c import build_host, emit_c, run_host
-from pocketml.deploy.c.dsp import PORTABLE
-from pocketml.deploy.c.emit import CFLAGS
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
+from pocketml.deploy.c.emit import CFLAGS, kernel_needs
+from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
 from pocketml.graph.ir import QuantParams, TensorInfo
 from pocketml.graph.planner import plan_memory
 from pocketml.ops.conv2d.op import raster_overlap_lag
 
 Q = QuantParams(0.1, 0)
+needs_qemu = pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="run `make cortexm-toolchain`")
 
 
 class _Window:
@@ -144,3 +146,67 @@ def test_input_buffer_entry_skips_the_copy(tmp_path):
     binary = build_host(tmp_path / "c", CFLAGS + " -fsanitize=address,undefined -fno-sanitize-recover=all")
     x = np.random.default_rng(1).integers(-128, 128, size=(10, *graph.input_info.shape), dtype=np.int8)
     np.testing.assert_array_equal(run_host(binary, x, graph.output_bytes), graph.run(x).reshape(len(x), -1))
+
+
+def _first_clobbered_slab_read(h, w, c, oh, ow, k, stride, pad, dilation, lag) -> tuple | None:
+    """Walk the DSP depthwise kernel (per output row: load the rows its taps reach that are not in
+    the slab yet, then write the row) with the output ``lag`` bytes below the input."""
+    rows = (k[0] - 1) * dilation[0] + 1
+    base = max(lag, 0)
+    clobbered = np.zeros(base + h * w * c + max(0, -lag) + oh * ow * c, bool)
+    loaded = -1  # the last input row in the slab
+    for oy in range(oh):
+        for iy in range(max(loaded + 1, oy * stride[0] - pad[0]), oy * stride[0] - pad[0] + rows):
+            if 0 <= iy < h and clobbered[base + iy * w * c:base + (iy + 1) * w * c].any():
+                return oy, iy
+            loaded = max(loaded, iy)
+        start = base - lag + oy * ow * c
+        clobbered[start:start + ow * c] = True
+    return None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dsp_depthwise_lag_follows_its_slab(seed):
+    from pocketml.ops.depthwise_conv2d.dsp import dsp_overlap_lag
+
+    r = np.random.default_rng(seed)
+    for _ in range(12):
+        k = tuple(int(v) for v in r.integers(1, 4, 2))
+        stride = tuple(int(v) for v in r.integers(1, 3, 2))
+        dilation = tuple(int(v) for v in r.integers(1, 3, 2))
+        h, w = (int(v) for v in r.integers(4, 9, 2))
+        pad = tuple(int(r.integers(0, kk)) for kk in k)
+        c = 4 * int(r.integers(1, 3))
+        oh = (h + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
+        ow = (w + 2 * pad[1] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
+        if oh < 1 or ow < 1:
+            continue
+
+        class _Op:
+            weight = np.zeros((1, *k, c), np.int8)
+
+        _Op.stride, _Op.padding, _Op.dilation = stride, pad, dilation
+        lag = dsp_overlap_lag(_Op, TensorInfo("x", (h, w, c), Q), TensorInfo("y", (oh, ow, c), Q))
+        geometry = (h, w, c, oh, ow, k, stride, pad, dilation)
+        assert _first_clobbered_slab_read(*geometry, max(lag, 0)) is None, (geometry, lag)
+        assert lag <= raster_overlap_lag(_Op, TensorInfo("x", (h, w, c), Q), TensorInfo("y", (oh, ow, c), Q))
+
+
+@needs_qemu
+def test_ram_plan_runs_exact_in_qemu(tmp_path):
+    """The RAM plan on a Cortex-M4: DSP kernels with their scratch inside the arena, their own lags,
+    the input in the arena and some layers moved to the portable kernels; QEMU equals the reference."""
+    graph = _mobile_like()
+    target = KernelTarget(True, "speed")
+    needs = kernel_needs(graph, target)
+    assert any(n.scratch for n in needs.values()) and any(n.lag is not None and n.lag <= 0 for n in needs.values())
+    plans = {"ram": plan_memory(graph, input_in_arena=True, kernels=needs),
+             "fallback": plan_memory(graph, input_in_arena=True, kernels=needs, fallback=1.0)}
+    assert plans["fallback"].portable_ops, "no layer moved to the portable kernels: the test checks less"
+    x = np.random.default_rng(2).integers(-128, 128, size=(6, *graph.input_info.shape), dtype=np.int8)
+    for name, plan in plans.items():
+        source = emit_c(graph, plan, kernels=target)
+        assert "_dsp_scratch[" not in source.files["model.c"] and "_arena_words" in source.files["model.c"]
+        _write(source, tmp_path / name)
+        run = run_qemu(build_cortexm(tmp_path / name, "cortex-m4f", tmp_path / f"{name}-build"), x)
+        np.testing.assert_array_equal(run.outputs, graph.run(x).reshape(len(x), -1), err_msg=name)

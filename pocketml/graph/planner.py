@@ -33,6 +33,7 @@ every ``first_op``/``last_op`` is a step in that order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,6 +89,7 @@ class MemoryPlan:
     tensor_offsets: tuple[tuple[str, int], ...] = ()  # arena offset of every arena tensor
     moves: tuple[Move, ...] = ()  # recentred raster ops (one memmove each after the kernel)
     input_in_arena: bool = False  # the graph's input is copied into (or written in) the arena
+    portable_ops: tuple[str, ...] = ()  # ops run with the portable kernel though a fast one exists
 
     def offset_of(self, tensor: str) -> int:
         """The arena offset where ``tensor`` starts."""
@@ -101,6 +103,13 @@ class MemoryPlan:
             if tensor in buf.tensors:
                 return buf
         raise KeyError(tensor)
+
+    def scratch_of(self, op_name: str) -> tuple[int, int] | None:
+        """(offset, bytes) of the arena region ``op_name``'s kernel uses as scratch, or None."""
+        for buf in self.buffers:
+            if buf.tensors == (f"{op_name}#scratch",):
+                return buf.offset, buf.size
+        return None
 
     def move_of(self, op_name: str) -> Move | None:
         return next((m for m in self.moves if m.op == op_name), None)
@@ -132,12 +141,22 @@ class _Grouping:
     rel: dict[str, int]
     in_place_ops: list[str] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
-    work: list[tuple[str, str, int, int, int]] = field(default_factory=list)  # op, root, rel, size, step
+    work: list[tuple[str, str, int, int, int]] = field(default_factory=list)  # label, root, rel, size, step
     external: set[str] = field(default_factory=set)  # roots in the caller's buffers
 
 
-def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = True,
-                moves: bool = True, input_in_arena: bool = False) -> MemoryPlan:
+@dataclass(frozen=True)
+class KernelNeeds:
+    """What an op's fast (DSP) kernel asks of the plan: ``scratch`` bytes while it runs, and its own
+    overlap lag when its access order allows a smaller one than the portable kernel's (None: the op's)."""
+
+    scratch: int
+    lag: int | None = None
+
+
+def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = True, moves: bool = True,
+                input_in_arena: bool = False, kernels: Mapping[str, KernelNeeds] | None = None,
+                fallback: float = 0.0) -> MemoryPlan:
     """Plan the arena: execution order (``reorder``), aliases and in-place ops, then placement.
 
     With ``in_place``, every stride/shape of CONV_2D and DEPTHWISE_CONV_2D may write over its dying
@@ -146,50 +165,102 @@ def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = Tru
     does not, keeping the smallest arena (then the fewest bytes moved). ``input_in_arena`` (one
     input only): the graph's input lives in the arena (counted there, and the first layers may
     write over it); ``<prefix>_invoke`` copies it in unless the caller wrote it there.
+    ``kernels``: op name → :class:`KernelNeeds` of the fast kernel that op runs
+    (``deploy.c.emit.kernel_needs``): its scratch becomes an arena region alive at that op's step
+    only (instead of a static buffer beside the arena), and its own overlap lag is used.
+    ``fallback``: the largest share of the model's MACs the search may move to the portable
+    kernels (no scratch, the portable lag; slower: the latency budget), layers of one shape at a
+    time, each move saving at least 1% of the arena (``MemoryPlan.portable_ops``); 0: never.
     """
     input_in_arena = input_in_arena and len(graph.inputs) == 1
+    needs = dict(kernels or {})
     order = (schedule(graph, in_place=in_place, input_in_arena=input_in_arena) if reorder
              else tuple(range(len(graph.ops))))
     raster = [graph.ops[i].name for i in order if sharing(graph.ops[i]) == "raster"] if in_place else []
-    starts = [{name: SHIFT for name in raster}, {name: OFF for name in raster}]
-    best, choices = min(((_plan(graph, order, c, in_place, input_in_arena), c) for c in starts),
-                        key=lambda pc: _score(pc[0]))
-    # first without moves (free), then from there with them: a move is kept only where it pays
-    for alternatives in ((SHIFT, OFF), (SHIFT, RECENTER, OFF)) if moves else ((SHIFT, OFF),):
-        best, choices = _search(graph, order, raster, best, choices, alternatives, in_place, input_in_arena)
-    return best
+    search = _Search(graph, order, raster, needs, in_place, input_in_arena)
+    for c in ({name: SHIFT for name in raster}, {name: OFF for name in raster}):
+        search.consider(c, frozenset())
+    # first without moves (free), then from there with them: a move is kept only where it pays;
+    # last the portable fallback, which costs the most instructions
+    search.descend((SHIFT, OFF), False)
+    if moves:
+        search.descend((SHIFT, RECENTER, OFF), False)
+    if fallback > 0 and needs:
+        search.budget = fallback * graph.macs()
+        search.descend((SHIFT, RECENTER, OFF) if moves else (SHIFT, OFF), True)
+    return search.best
 
 
-def _search(graph, order, raster, best, choices, alternatives, in_place, input_in_arena):
-    """Coordinate descent over the raster ops' choices until no single change lowers the score."""
-    improved = True
-    while improved:
-        improved = False
-        for name in raster:
-            for alt in alternatives:
-                if alt == choices[name]:
-                    continue
-                trial = {**choices, name: alt}
-                plan = _plan(graph, order, trial, in_place, input_in_arena)
-                if _score(plan) < _score(best):
-                    best, choices, improved = plan, trial, True
-    return best, choices
+class _Search:
+    """Coordinate descent over the raster ops' choices (and the portable fallback) for the lowest score."""
+
+    def __init__(self, graph, order, raster, needs, in_place, input_in_arena) -> None:
+        self.graph, self.order, self.raster, self.needs = graph, order, raster, needs
+        self.in_place, self.input_in_arena = in_place, input_in_arena
+        self.best: MemoryPlan | None = None
+        self.choices: dict[str, str] = {}
+        self.portable: frozenset[str] = frozenset()
+        self.budget = 0.0  # MACs that may run on the portable kernels
+        # layers of one kind and shape: moved to the portable kernels together (one alone rarely
+        # lowers a peak its twins also reach)
+        self.shapes: dict[tuple, set[str]] = {}
+        for op in graph.ops:
+            if op.name in needs:
+                key = (op.kind, *(graph.tensors[t].shape for t in (*op.inputs[:1], op.output)),
+                       tuple(getattr(op, "stride", ())))
+                self.shapes.setdefault(key, set()).add(op.name)
+
+    def consider(self, choices: dict[str, str], portable: frozenset[str]) -> bool:
+        lags = {name: n.lag for name, n in self.needs.items() if n.lag is not None and name not in portable}
+        scratch = {name: n.scratch for name, n in self.needs.items() if n.scratch and name not in portable}
+        grouping = _groups(self.graph, self.order, self.in_place, choices, self.input_in_arena, lags)
+        for step, i in enumerate(self.order):
+            name = self.graph.ops[i].name
+            if name in scratch:  # a group of its own, alive at this step only
+                grouping.work.append((f"{name}#scratch", f"{name}#scratch", 0, _align(scratch[name]), step))
+        plan = _place(self.graph, self.order, grouping, self.input_in_arena, tuple(sorted(portable)))
+        if self.best is None or _score(plan) < _score(self.best):
+            self.best, self.choices, self.portable = plan, choices, portable
+            return True
+        return False
+
+    def descend(self, alternatives: tuple[str, ...], fallback: bool) -> None:
+        improved = True
+        while improved:
+            improved = False
+            for name in self.raster:
+                for alt in alternatives:
+                    if alt != self.choices[name]:
+                        improved |= self.consider({**self.choices, name: alt}, self.portable)
+            for names in self.shapes.values() if fallback else ():
+                improved |= self._toggle(frozenset(names))
+
+    def _toggle(self, names: frozenset[str]) -> bool:
+        """Move ``names`` to the portable kernels (within the budget, saving 1% of the arena) or back."""
+        if names <= self.portable:
+            return self.consider(self.choices, self.portable - names)
+        portable = self.portable | names
+        macs = sum(op.macs(self.graph.tensors) for op in self.graph.ops if op.name in portable)
+        if macs > self.budget:
+            return False
+        before = self.best.arena_bytes
+        keep = self.best, self.choices, self.portable
+        if self.consider(self.choices, portable) and self.best.arena_bytes > 0.99 * before:
+            self.best, self.choices, self.portable = keep  # too little saved for the instructions
+            return False
+        return self.best is not keep[0]
 
 
-def _score(plan: MemoryPlan) -> tuple[int, int, int]:
-    """Smallest arena, then fewest bytes moved, then the lowest top of the live regions summed over
-    the steps (the peak is a maximum: this lets the search cross plateaus where it does not move)."""
+def _score(plan: MemoryPlan) -> tuple[int, int, int, int]:
+    """Smallest arena, then fewest portable fallbacks, then fewest bytes moved, then the lowest top
+    of the live regions summed over the steps (the peak is a maximum: this lets the search cross
+    plateaus where it does not move)."""
     top = [0] * plan.n_ops
     for b in plan.buffers:
         if b.location == "arena":
             for s in range(b.first_op, b.last_op + 1):
                 top[s] = max(top[s], b.offset + b.size)
-    return plan.arena_bytes, plan.moved_bytes, sum(top)
-
-
-def _plan(graph: QuantGraph, order, choices: dict[str, str], in_place: bool, input_in_arena: bool) -> MemoryPlan:
-    grouping = _groups(graph, order, in_place, choices, input_in_arena)
-    return _place(graph, order, grouping, input_in_arena)
+    return plan.arena_bytes, len(plan.portable_ops), plan.moved_bytes, sum(top)
 
 
 def schedule(graph: QuantGraph, *, in_place: bool = True, input_in_arena: bool = False) -> tuple[int, ...]:
@@ -223,7 +294,7 @@ def _last_reads(graph: QuantGraph, order) -> dict[str, int]:
 
 
 def _groups(graph: QuantGraph, order, allow_in_place: bool, choices: dict[str, str] | None = None,
-            input_in_arena: bool = False) -> _Grouping:
+            input_in_arena: bool = False, lags: Mapping[str, int] | None = None) -> _Grouping:
     """Tensor → root tensor of its group (reshape aliases, in-place outputs), each tensor's offset
     relative to its root, the ops that run in place and the recentred ops' work areas."""
     last_read = _last_reads(graph, order)
@@ -253,7 +324,8 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool, choices: dict[str, s
                     if graph.tensors[name].nbytes != graph.tensors[op.output].nbytes:
                         continue
                     g.rel[op.output] = g.rel[name]
-                elif not _raster(graph, op, name, step, r, g, (choices or {}).get(op.name, SHIFT)):
+                elif not _raster(graph, op, name, step, r, g, (choices or {}).get(op.name, SHIFT),
+                                 (lags or {}).get(op.name)):
                     continue
                 target = r
                 g.in_place_ops.append(op.name)
@@ -271,11 +343,12 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool, choices: dict[str, s
     return g
 
 
-def _raster(graph: QuantGraph, op, name: str, step: int, r: str, g: _Grouping, choice: str) -> bool:
+def _raster(graph: QuantGraph, op, name: str, step: int, r: str, g: _Grouping, choice: str,
+            kernel_lag: int | None = None) -> bool:
     """Place a raster op's output over its dying input ``name`` (shifted or recentred); False: it may not."""
     if choice == OFF:
         return False
-    lag = op.overlap_lag(graph.tensors[name], graph.tensors[op.output])
+    lag = kernel_lag if kernel_lag is not None else op.overlap_lag(graph.tensors[name], graph.tensors[op.output])
     if lag is None:
         return False
     lag = _align(max(lag, 0))
@@ -283,7 +356,7 @@ def _raster(graph: QuantGraph, op, name: str, step: int, r: str, g: _Grouping, c
     if choice == RECENTER and lag > 0:
         g.rel[op.output] = g.rel[name]
         g.moves.append(Move(op.name, lag, nbytes))
-        g.work.append((op.name, r, g.rel[name] - lag, nbytes, step))
+        g.work.append((f"{op.name}#work", r, g.rel[name] - lag, nbytes, step))
     else:
         g.rel[op.output] = g.rel[name] - lag
     return True
@@ -309,8 +382,8 @@ def _segments(graph: QuantGraph, order, g: _Grouping) -> dict[tuple[str, int, in
         seg = segs.setdefault(key, [[], a, b])
         seg[0].append(t)
         seg[1], seg[2] = min(seg[1], a), max(seg[2], b)
-    for op_name, r, rel, size, step in g.work:
-        segs[(r, rel, -size)] = [[f"{op_name}#work"], step, step]  # negative size: never merged with a tensor
+    for label, r, rel, size, step in g.work:
+        segs[(r, rel, -size)] = [[label], step, step]  # negative size: never merged with a tensor
     return segs
 
 
@@ -331,7 +404,7 @@ def _peak(graph: QuantGraph, order, in_place: bool, input_in_arena: bool = False
     return max(live, default=0), sum(live)
 
 
-def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool) -> MemoryPlan:
+def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool, portable: tuple[str, ...] = ()) -> MemoryPlan:
     """Every group at the lowest aligned offset where none of its regions meets a region of another
     group alive at the same step (groups are rigid: their regions keep their relative offsets)."""
     segs = _segments(graph, order, g)
@@ -364,7 +437,7 @@ def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool) -> Memo
             offsets += [(t, bases[r] + rel) for t in names if "#" not in t]
     buffers.sort(key=lambda b: (b.first_op, b.offset))
     return MemoryPlan(tuple(buffers) + tuple(external), _align(end), len(graph.ops), tuple(order),
-                      tuple(g.in_place_ops), tuple(offsets), tuple(g.moves), input_in_arena)
+                      tuple(g.in_place_ops), tuple(offsets), tuple(g.moves), input_in_arena, portable)
 
 
 def _greedy(groups) -> tuple[int, dict[str, int]]:

@@ -32,7 +32,7 @@ from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
-from pocketml.graph.planner import MemoryPlan, sharing
+from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
@@ -121,10 +121,21 @@ class _Emitter:
         self.portable_kinds: set[str] = set()
         self.dsp_kinds: set[str] = set()
         self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
+        self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
+        self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
 
     def scratch(self, ctype: str, count: int) -> str:
-        self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
-        return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
+        """The current op's scratch: its arena region when the plan gave it one (int32 words at its
+        start, int8 bytes at its end), else the static buffer every DSP layer shares."""
+        self.requests[ctype] = int(count)
+        region = self.plan.scratch_of(self.current) if self.current is not None else None
+        if region is None:
+            self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
+            return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
+        at, size = region
+        if ctype != "int32_t":
+            at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
+        return f"(({ctype} *)&{self.prefix}_arena[{at}])"
 
     def buffer_declarations(self) -> list[str]:
         return [f"static {ctype} {self.prefix}_{DSP_BUFFERS[ctype]}[{count}];  /* shared by the DSP layers */"
@@ -173,8 +184,10 @@ class _Emitter:
         spec = SPECS[op.kind]
         ident = c_identifier(op.name)
         ctx = _OpContext(self, op, ident)
+        self.current, self.requests = op.name, {}
         sym = f"{self.prefix}_{ident}"
-        if self.kernels.dsp and spec.dsp_params is not None and op.name not in self.encoded:
+        if (self.kernels.dsp and spec.dsp_params is not None and op.name not in self.encoded
+                and op.name not in self.plan.portable_ops):
             call = spec.dsp_params(op, data, ctx, self.kernels.wide)
             if call is not None:
                 return self._dsp_op(op, call, sym, ident)
@@ -199,6 +212,27 @@ class _Emitter:
                        f"  pocketml_{op.kind}_dsp_body(&{sym}, 1, {names}, output);", "}"]
             return "\n".join(params), [f"  {sym}_run({args});  /* {ident} */"]
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
+
+
+def kernel_needs(graph: QuantGraph, kernels: KernelTarget) -> dict[str, KernelNeeds]:
+    """Op name → what its DSP kernel asks of the memory plan: the scratch bytes it uses while it runs
+    (widened fields, row slabs) and its own overlap lag, for ``plan_memory(kernels=...)``."""
+    if not kernels.dsp:
+        return {}
+    em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels)
+    out = {}
+    for op, data in zip(graph.ops, graph.op_data, strict=True):
+        spec = SPECS[op.kind]
+        if spec.dsp_params is None:
+            continue
+        em.current, em.requests = op.name, {}
+        if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
+            total = sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
+            lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
+                   if spec.dsp_overlap_lag is not None else None)
+            if total or lag is not None:
+                out[op.name] = KernelNeeds(total, lag)
+    return out
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
@@ -473,6 +507,9 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]
     copy_in, accessor = _input_copy(graph, plan, p)
+    arena = (_arena_declaration(plan, p) if plan.arena_bytes else
+             ["/* No arena: the only tensors are the caller's input and output. */", ""])
+    early = any("#scratch" in t for b in plan.buffers for t in b.tensors)  # the parameters point into it
     strings = ["#include <string.h>"] if plan.moves or plan.input_in_arena else []
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
              *strings, '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
@@ -481,12 +518,21 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
              "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
              "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
-             *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
-             *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
-                f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""] if plan.arena_bytes else
-               ["/* No arena: the only tensors are the caller's input and output. */", ""]),
+             *arrays, "", *(arena if early else []),
+             "/* Op parameters (all computed at conversion time). */", *params, "", *([] if early else arena),
              *accessor, *entry, *copy_in, *calls, "  return 0;", "}", "", *packed]
     return "\n".join(lines)
+
+
+def _arena_declaration(plan: MemoryPlan, p: str) -> list[str]:
+    P = p.upper()
+    if any("#scratch" in t for b in plan.buffers for t in b.tensors):  # int32 scratch inside: word-aligned
+        return ["/* One arena for every intermediate tensor and the kernels' scratch; offsets come from the",
+                " * static memory plan. Words, so that int32 scratch regions are aligned. */",
+                f"static int32_t {p}_arena_words[({P}_ARENA_BYTES + 3) / 4];",
+                f"#define {p}_arena ((int8_t *){p}_arena_words)", ""]
+    return ["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
+            f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""]
 
 
 def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> str:

@@ -32,6 +32,25 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
                   ("slab", ctx.scratch("int32_t", rows * slot_w * c // 2))))
 
 
+def dsp_overlap_lag(op, x, y) -> int:
+    """Bytes the DSP kernel's output may start below its dying input (its slab order, not pixels).
+
+    The kernel loads every input row an output row reads into its slab before it writes that output
+    row, and output row oy+1 loads no row below top(oy) + R (top(oy) = oy·sy − pt, R = (kh−1)·dh + 1).
+    Writing output row oy ([oy·OW·C, (oy+1)·OW·C) at ``in_base − lag``) must stay below input row
+    need(oy) = max(0, top(oy) + R) while rows remain to load: lag = max of (oy+1)·OW·C − need(oy)·W·C.
+    Usually negative: written over its input at the same offset, the slab is the only temporary.
+    """
+    (h, w, c), (oh, ow, _) = x.shape, y.shape
+    rows = (op.weight.shape[1] - 1) * op.dilation[0] + 1
+    need = np.maximum(0, np.arange(oh, dtype=np.int64) * op.stride[0] - op.padding[0] + rows)
+    later = need < h  # rows still to load after output row oy
+    if not later.any():
+        return -h * w * c
+    oy = np.arange(oh, dtype=np.int64)[later]
+    return int(((oy + 1) * ow * c - need[later] * w * c).max())
+
+
 def depthwise_weights(weight: np.ndarray, wide: bool) -> np.ndarray:
     """``[1, KH, KW, C]`` int8 weights as ``depthwise_conv2d_dsp.h`` reads them: per channel group, per tap.
 
