@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from pocketml.deploy.c import emit_c
-from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.c.dsp import KernelTarget
+from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import build_cortexm, run_qemu
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.runtimes import smallest_tflm_arena
@@ -58,8 +58,8 @@ MLPERF = {
     "vww_96_int8 (MLPerf VWW)": "benchmark/training/visual_wake_words/trained_models/vww_96_int8.tflite",
 }
 FAMILIES = ("digits-cnn", "ds-cnn", "resnet8", "fc-autoencoder")
-PLANS = {"none": {"in_place": False, "moves": False}, "speed": {"moves": False}, "moves+input": {"input_in_arena": True},
-         "ram": {"input_in_arena": True, "scratch": True},
+PLANS = {"none": {"in_place": False, "moves": False}, "speed": {"moves": False},
+         "moves+input": {"input_in_arena": True}, "ram": {"input_in_arena": True, "scratch": True},
          "ram+portable": {"input_in_arena": True, "scratch": True, "fallback": 0.25}}
 
 
@@ -121,10 +121,11 @@ def scratch_bytes(model_c: str) -> int:
 def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> PlanRun:
     target = KernelTarget(True, "speed")
     options = dict(PLANS[name])
+    limit = options.pop("scratch_limit", None)
     if options.pop("scratch", False):
-        options["kernels"] = kernel_needs(graph, target)
+        options["kernels"] = kernel_needs(graph, target, limit)
     plan = plan_memory(graph, **options)
-    source = emit_c(graph, plan, "model", kernels=target)
+    source = emit_c(graph, plan, "model", kernels=target, scratch_limit=limit)
     c_dir = work / name / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
     for fname, text in source.files.items():
@@ -156,8 +157,8 @@ def row(label: str, tflm: int, tflm_bad: int, runs: list[PlanRun], seconds: floa
         cells.append(f"{r.peak:,} = {r.arena:,}+{r.scratch:,}+{r.outside:,} (**{r.peak / tflm:.2f}**); "
                      f"{r.instructions:,} ({(r.instructions - speed.instructions) / speed.instructions:+.1%})"
                      + (f"; {r.portable} portable" if r.portable else ""))
-    cells += [" / ".join(f"{r.stack}" for r in runs), " / ".join(str(r.mismatches) for r in runs) + f"; TFLM {tflm_bad}",
-              f"{seconds:.0f}"]
+    cells += [" / ".join(f"{r.stack}" for r in runs),
+              " / ".join(str(r.mismatches) for r in runs) + f"; TFLM {tflm_bad}", f"{seconds:.0f}"]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -190,8 +191,8 @@ def main() -> None:
     parser.add_argument("--no-families", action="store_true", help="only the MLPerf Tiny files")
     parser.add_argument("--plot", type=Path, default=None, help="write VWW's peak RAM vs instructions plot here")
     args = parser.parse_args()
-    print("| model | TFLM smallest arena B | " + " | ".join(f"{p}: peak B = arena+scratch+I/O (/ TFLM); M4 instructions "
-                                                       "(vs speed)" for p in PLANS)
+    cell = "peak B = arena+scratch+I/O (/ TFLM); M4 instructions (vs speed)"
+    print("| model | TFLM smallest arena B | " + " | ".join(f"{p}: {cell}" for p in PLANS)
           + " | stack B per plan | QEMU mismatches per plan; TFLM | s |")
     print("|" + "---|" * (5 + len(PLANS)), flush=True)
     with tempfile.TemporaryDirectory(prefix="pocketml-bench-ram-") as tmp:

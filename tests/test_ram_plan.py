@@ -200,12 +200,16 @@ def test_ram_plan_runs_exact_in_qemu(tmp_path):
     target = KernelTarget(True, "speed")
     needs = kernel_needs(graph, target)
     assert any(n.scratch for n in needs.values()) and any(n.lag is not None and n.lag <= 0 for n in needs.values())
-    plans = {"ram": plan_memory(graph, input_in_arena=True, kernels=needs),
-             "fallback": plan_memory(graph, input_in_arena=True, kernels=needs, fallback=1.0)}
-    assert plans["fallback"].portable_ops, "no layer moved to the portable kernels: the test checks less"
+    blocked = kernel_needs(graph, target, scratch_limit=256)  # depthwise slabs in channel blocks of 4
+    plans = {"ram": (plan_memory(graph, input_in_arena=True, kernels=needs), None),
+             "blocked": (plan_memory(graph, input_in_arena=True, kernels=blocked), 256),
+             "fallback": (plan_memory(graph, input_in_arena=True, kernels=needs, fallback=1.0), None)}
+    assert plans["fallback"][0].portable_ops, "no layer moved to the portable kernels: the test checks less"
+    assert plans["blocked"][0].arena_bytes < plans["ram"][0].arena_bytes
     x = np.random.default_rng(2).integers(-128, 128, size=(6, *graph.input_info.shape), dtype=np.int8)
-    for name, plan in plans.items():
-        source = emit_c(graph, plan, kernels=target)
+    for name, (plan, limit) in plans.items():
+        source = emit_c(graph, plan, kernels=target, scratch_limit=limit)
+        assert (".block = 4," in source.files["model.c"]) == (name == "blocked")
         assert "_dsp_scratch[" not in source.files["model.c"] and "_arena_words" in source.files["model.c"]
         _write(source, tmp_path / name)
         run = run_qemu(build_cortexm(tmp_path / name, "cortex-m4f", tmp_path / f"{name}-build"), x)

@@ -1,31 +1,37 @@
 """Static memory plan: where every intermediate tensor lives in one arena, decided before run time.
 
-The C code gets one ``static int8_t arena[N]`` whose size comes from here; nothing is allocated
-at run time. The graph's input and output are the caller's buffers (``invoke(input, output)``),
-so they take no arena space; with several outputs each is its own caller buffer (never arena
-bytes, so an output that also feeds later ops stays intact). Three things keep the arena small:
+The C code gets one ``static`` arena whose size comes from here; nothing is allocated at run time.
+By default the graph's input and output are the caller's buffers (``invoke(input, output)``), so
+they take no arena space; with several outputs each is its own caller buffer (never arena bytes,
+so an output that also feeds later ops stays intact). With ``input_in_arena`` the input lives in
+the arena (counted there; the first layers may write over it). What keeps the arena small
+(docs/memory.md has the whole story):
 
-1. **Liveness-based greedy placement**, like TFLite Micro's GreedyMemoryPlanner: a buffer is
-   alive from the op that writes it to the last op that reads it; buffers are placed biggest
-   first, each at the lowest offset that overlaps no already-placed buffer alive at the same time.
-   (We also try a second order, by first use, and keep whichever arena is smaller.)
+1. **Liveness-based greedy placement**, like TFLite Micro's GreedyMemoryPlanner: a region is
+   alive from the op that writes it to the last op that reads it; groups are placed biggest first
+   (and, second try, by first use; the smaller arena wins), each at the lowest aligned offset where
+   none of its regions meets a region of another group alive at the same step.
 2. **Aliasing and in-place execution**, as each op declares (its class attribute ``in_place``). An
-   ``"alias"`` op's output is its input's bytes (RESHAPE). An ``"elementwise"`` op (ADD, RELU,
-   RELU6) writes over one of its inputs when that input dies at this very op and has the output's
-   size. This is safe because the kernel reads element ``i`` of every input
-   before it writes element ``i`` of the output, and touches no other element of the output: no
-   value is overwritten before it is read. The input must die here (no later op reads it, through
-   any alias), must be in the arena (the caller's input is ``const``) and the two must be the same
-   size. Pools, softmax and concat never run in place.
-   A ``"raster"`` op (stride-1 CONV_2D / DEPTHWISE_CONV_2D) whose input dies at it writes its
-   output *overlapping* the input, starting ``op.overlap_lag(x, y)`` bytes below it: the kernels
-   produce outputs in raster order (pixel p, then channel), and output pixel p never reads an
-   input pixel below ``p - (pad_top·W + pad_left)``; with the output shifted down by that many
-   pixels plus one output pixel, every byte written belongs to an input pixel no later output
-   reads. The pair then needs ``in + lag`` bytes instead of ``in + out``.
-3. **Operator order.** On a DAG (residual branches) the order in which independent ops run
-   decides what is alive together. ``schedule`` hill-climbs over topological orders by swapping
-   adjacent independent ops while the peak of live bytes (then the total) goes down.
+   ``"alias"`` op's output is its input's bytes (RESHAPE). An ``"elementwise"`` op (ADD, RELU, ...)
+   writes over one of its inputs when that input dies at this very op and has the output's size:
+   the kernel reads element ``i`` of every input before it writes element ``i`` of the output.
+   A ``"raster"`` op (CONV_2D, DEPTHWISE_CONV_2D: any stride, padding, dilation) whose input dies
+   at it writes its output *overlapping* the input, starting ``overlap_lag(x, y)`` bytes below it:
+   the kernels write output pixels in raster order, each after reading its whole field, so the
+   output may run over every input byte no later pixel reads (``raster_overlap_lag``; the DSP
+   depthwise kernel, which loads whole rows into a slab first, has its own smaller lag). The
+   tensors sharing bytes this way form a rigid *group*; the regions of a group keep their
+   relative offsets and each region keeps its own lifetime.
+3. **Recentring.** A chain of shifted layers drifts down the arena by the sum of their lags; a
+   recentred op's kernel writes ``lag`` bytes low and one ``memmove`` puts its output back over
+   its input (``Move``), which costs instructions, not bytes.
+4. **Kernel scratch in the arena.** ``kernels`` (``deploy.c.emit.kernel_needs``) gives each op's
+   fast-kernel scratch, placed as a region alive at that op's step only; ``fallback`` lets the
+   search run some layers on the scratch-free portable kernels within a MAC budget.
+5. **Operator order and plan search.** ``schedule`` hill-climbs over topological orders (adjacent
+   swaps of independent ops) to lower the peak of live bytes; then a coordinate descent picks,
+   per raster op, shift / recentre / not in place (and the portable fallback), keeping the
+   smallest arena, then the fewest portable layers, then the fewest bytes moved.
 
 ``MemoryPlan.order`` is the execution order the emitter follows (indices into ``graph.ops``);
 every ``first_op``/``last_op`` is a step in that order.

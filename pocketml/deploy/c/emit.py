@@ -78,6 +78,7 @@ class _OpContext:
     def __init__(self, emitter: _Emitter, op, ident: str) -> None:
         self.emitter, self.op, self.ident = emitter, op, ident
         self.tensors = emitter.graph.tensors
+        self.scratch_limit = emitter.scratch_limit  # bytes a kernel's scratch should stay under (None: any)
         self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
@@ -111,8 +112,9 @@ class _OpContext:
 
 class _Emitter:
     def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict,
-                 kernels: KernelTarget = PORTABLE) -> None:
+                 kernels: KernelTarget = PORTABLE, scratch_limit: int | None = None) -> None:
         self.graph, self.plan, self.prefix, self.encoded, self.kernels = graph, plan, prefix, encoded, kernels
+        self.scratch_limit = scratch_limit
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
         self.out_pointer = output_pointers(graph)
@@ -214,12 +216,13 @@ class _Emitter:
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
 
 
-def kernel_needs(graph: QuantGraph, kernels: KernelTarget) -> dict[str, KernelNeeds]:
+def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | None = None) -> dict[str, KernelNeeds]:
     """Op name → what its DSP kernel asks of the memory plan: the scratch bytes it uses while it runs
-    (widened fields, row slabs) and its own overlap lag, for ``plan_memory(kernels=...)``."""
+    (widened fields, row slabs) and its own overlap lag, for ``plan_memory(kernels=...)``; with the
+    ``scratch_limit`` the C will be emitted with (``emit_c``)."""
     if not kernels.dsp:
         return {}
-    em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels)
+    em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels, scratch_limit)
     out = {}
     for op, data in zip(graph.ops, graph.op_data, strict=True):
         spec = SPECS[op.kind]
@@ -236,20 +239,23 @@ def kernel_needs(graph: QuantGraph, kernels: KernelTarget) -> dict[str, KernelNe
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
-           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE) -> CSource:
+           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE,
+           scratch_limit: int | None = None) -> CSource:
     """The C project of ``graph`` with memory ``plan``.
 
     ``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see
     ``weights.py``); each is re-encoded in its kernel's weight order and decoded into one shared
     scratch buffer right before its kernel runs. ``kernels``: the portable C (default, any
     compiler), or the kernels for cores with the DSP extension built for speed or size
-    (``deploy/c/dsp.py``; they need an Arm compiler's ``<arm_acle.h>``).
+    (``deploy/c/dsp.py``; they need an Arm compiler's ``<arm_acle.h>``). ``scratch_limit``: bytes
+    a DSP kernel's scratch should stay under where it can (the depthwise kernel then runs in
+    channel blocks); the plan must come from ``kernel_needs`` with the same limit.
     """
     from pocketml.deploy.c.weights import decoder_files, scratch_bytes
 
     p = c_identifier(name or graph.name)
     weights = weights or {}
-    em = _Emitter(graph, plan, p, weights, kernels)
+    em = _Emitter(graph, plan, p, weights, kernels, scratch_limit)
     if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
         em.arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
     params: list[str] = []
