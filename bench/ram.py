@@ -12,11 +12,12 @@ Per model, in one run:
 
 * TFLite Micro's smallest working arena for the .tflite, bisected to the byte in child processes
   (``smallest_tflm_arena``; it holds the input and output tensors and TFLM's run-time structures);
-* five memory plans of the same graph (``plan_memory``): ``none`` (no in-place op, the greedy
+* six memory plans of the same graph (``plan_memory``): ``none`` (no in-place op, the greedy
   placement alone), ``speed`` (in-place layers, no memmove: ``moves=False``), ``moves+input``
   (in-place layers, recentring memmoves, the input inside the arena: ``input_in_arena=True``),
-  ``ram`` (also the DSP kernels' scratch inside the arena and their own overlap lags,
-  ``kernels=kernel_needs(...)``) and ``ram+portable`` (also the portable kernel where its lack of
+  ``scratch`` (also the DSP kernels' scratch inside the arena and their own overlap lags,
+  ``kernels=kernel_needs(...)``), ``ram`` (also the depthwise slabs kept under 1 KiB by channel
+  blocks, ``scratch_limit=1024``) and ``ram+portable`` (also the portable kernel where its lack of
   scratch lowers the peak by 1% or more, on at most a quarter of the MACs, ``fallback=0.25``);
 * peak RAM of each = arena + the DSP kernels' scratch buffers outside it (parsed from the emitted
   model.c) + the input and output buffers outside it; the ratio to TFLite Micro's arena;
@@ -59,8 +60,9 @@ MLPERF = {
 }
 FAMILIES = ("digits-cnn", "ds-cnn", "resnet8", "fc-autoencoder")
 PLANS = {"none": {"in_place": False, "moves": False}, "speed": {"moves": False},
-         "moves+input": {"input_in_arena": True}, "ram": {"input_in_arena": True, "scratch": True},
-         "ram+portable": {"input_in_arena": True, "scratch": True, "fallback": 0.25}}
+         "moves+input": {"input_in_arena": True}, "scratch": {"input_in_arena": True, "scratch": True},
+         "ram": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024},
+         "ram+portable": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "fallback": 0.25}}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class PlanRun:
     outside: int  # input and output bytes outside the arena
     moved: int  # bytes the recentring memmoves copy per inference
     portable: int  # layers run with the portable kernel to save their scratch
+    at_peak: str  # the op at the peak step and the regions live then
     instructions: int
     stack: int
     mismatches: int
@@ -133,8 +136,11 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
     build = build_cortexm(c_dir, "cortex-m4f", work / name / "build")
     run = run_qemu(build, x)
     outside = graph.output_bytes + (0 if plan.input_in_arena else graph.input_bytes)
+    step, live = plan.live_at_peak()
+    at_peak = (f"{graph.ops[plan.order[step]].name}: "
+               + ", ".join(f"{'/'.join(t[:24] for t in b.tensors)} {b.size:,} B" for b in live))
     return PlanRun(name, plan.arena_bytes, scratch_bytes(source.files["model.c"]), outside, plan.moved_bytes,
-                   len(plan.portable_ops), run.instructions_per_inference, int(run.stack_bytes.max()),
+                   len(plan.portable_ops), at_peak, run.instructions_per_inference, int(run.stack_bytes.max()),
                    int((run.outputs != ref).any(axis=1).sum()))
 
 
@@ -195,14 +201,20 @@ def main() -> None:
     print("| model | TFLM smallest arena B | " + " | ".join(f"{p}: {cell}" for p in PLANS)
           + " | stack B per plan | QEMU mismatches per plan; TFLM | s |")
     print("|" + "---|" * (5 + len(PLANS)), flush=True)
+    peaks = []
     with tempfile.TemporaryDirectory(prefix="pocketml-bench-ram-") as tmp:
         folder = Path(tmp)
         models = mlperf_files(args.tiny, folder) + ([] if args.no_families else family_files(folder))
         for label, path in models:
             result = bench_model(label, path, args.samples, folder)
             print(row(*result), flush=True)
+            peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram")]
             if args.plot is not None and "VWW" in label:
                 plot(label, result[3], result[1], args.plot)
+    print("\n| model | plan | peak step: the regions live there (arena offsets and sizes from the plan) |")
+    print("|---|---|---|")
+    for label, r in peaks:
+        print(f"| {label} | {r.plan} | {r.at_peak} |")
 
 
 if __name__ == "__main__":

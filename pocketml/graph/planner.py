@@ -125,6 +125,13 @@ class MemoryPlan:
         """Bytes the recentring memmoves copy per inference (their instruction cost)."""
         return sum(m.nbytes for m in self.moves)
 
+    def live_at_peak(self) -> tuple[int, tuple[Buffer, ...]]:
+        """The step where the most arena bytes are in use, and the regions live then (tensors, a
+        recentred op's ``#work`` area, a kernel's ``#scratch``): what to shrink to lower the peak."""
+        live = self.live_bytes()
+        step = max(range(len(live)), key=live.__getitem__) if live else 0
+        return step, tuple(b for b in self.buffers if b.location == "arena" and b.first_op <= step <= b.last_op)
+
     def live_bytes(self) -> list[int]:
         """Arena bytes in use while each step runs (the union of the live regions: the memory plan over time)."""
         out = []
