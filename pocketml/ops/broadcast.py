@@ -14,7 +14,9 @@ flat same-shape loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -136,6 +138,45 @@ class BinaryOperands:
 
     def stored_bytes(self) -> int:
         return constant_nbytes(self)
+
+
+@dataclass(frozen=True)
+class SelectData:
+    geometry: Geometry
+
+
+@dataclass(frozen=True)
+class SelectOperand(BinaryOperands):
+    """MAXIMUM and MINIMUM: the larger (smaller) of two int8 operands, element by element, no arithmetic.
+
+    TFLite Micro's kernel compares the raw int8 values (``MaximumMinimumBroadcastSlow``); that is
+    the real max/min only when both operands and the output share one scale and zero point, which
+    TFLite's converter arranges and the quantizer does too (``output_quant = SHARED``); ``prepare``
+    checks it. An operand may be a constant. Subclasses name the ``builtin`` and the ``pick``.
+    """
+
+    in_place: ClassVar[str] = "elementwise"
+    builtin: ClassVar[str]
+    pick: ClassVar[Callable[[np.ndarray, np.ndarray], np.ndarray]]
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+    constant: Constant | None = None
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> SelectData:
+        a, b = operand_infos(self, tensors)
+        y = tensors[self.output]
+        out = broadcast_shape(self.name, a.shape, b.shape)
+        if out != y.shape:
+            raise ValueError(f"{self.name}: {self.builtin} of {a.shape} and {b.shape} gives {out}, not {y.shape}")
+        if not a.quant == b.quant == y.quant:
+            raise ValueError(f"{self.name}: {self.builtin} compares raw int8 values: both operands and the output "
+                             f"must share one quantization, got {a.quant}, {b.quant} -> {y.quant}")
+        return SelectData(geometry(a.shape, b.shape, out))
+
+    def evaluate(self, data: SelectData, *xs: np.ndarray) -> np.ndarray:
+        a, b = batch_operands(self, xs, data.geometry)
+        return type(self).pick(a, b).astype(np.int8)
 
 
 # -- .tflite ---------------------------------------------------------------------------------------
