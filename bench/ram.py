@@ -121,6 +121,12 @@ def scratch_bytes(model_c: str) -> int:
                                                          r"weight_scratch)\[(\d+)\]", model_c))
 
 
+def _names(tensors: tuple[str, ...]) -> str:
+    """A region's tensors, short: the first two (cut to 24 characters) and how many more."""
+    shown = "/".join(t[:24] for t in tensors[:2])
+    return shown + (f" (+{len(tensors) - 2} in turn)" if len(tensors) > 2 else "")
+
+
 def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> PlanRun:
     target = KernelTarget(True, "speed")
     options = dict(PLANS[name])
@@ -138,7 +144,7 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
     outside = graph.output_bytes + (0 if plan.input_in_arena else graph.input_bytes)
     step, live = plan.live_at_peak()
     at_peak = (f"{graph.ops[plan.order[step]].name}: "
-               + ", ".join(f"{'/'.join(t[:24] for t in b.tensors)} {b.size:,} B" for b in live))
+               + ", ".join(f"{_names(b.tensors)} {b.size:,} B" for b in live))
     return PlanRun(name, plan.arena_bytes, scratch_bytes(source.files["model.c"]), outside, plan.moved_bytes,
                    len(plan.portable_ops), at_peak, run.instructions_per_inference, int(run.stack_bytes.max()),
                    int((run.outputs != ref).any(axis=1).sum()))
