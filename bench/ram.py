@@ -202,7 +202,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3, help="random int8 inputs per model (seed 0)")
     parser.add_argument("--no-families", action="store_true", help="only the MLPerf Tiny files")
     parser.add_argument("--plot", type=Path, default=None, help="write VWW's peak RAM vs instructions plot here")
+    parser.add_argument("--fallback", type=float, default=0.25,
+                        help="ram+portable: the largest share of MACs moved to the portable kernels")
+    parser.add_argument("--only", default=None, help="only the models whose label contains this text")
     args = parser.parse_args()
+    PLANS["ram+portable"]["fallback"] = args.fallback
     cell = "peak B = arena+scratch+I/O (/ TFLM); M4 instructions (vs speed)"
     print("| model | TFLM smallest arena B | " + " | ".join(f"{p}: {cell}" for p in PLANS)
           + " | stack B per plan | QEMU mismatches per plan; TFLM | s |")
@@ -212,6 +216,8 @@ def main() -> None:
         folder = Path(tmp)
         models = mlperf_files(args.tiny, folder) + ([] if args.no_families else family_files(folder))
         for label, path in models:
+            if args.only is not None and args.only not in label:
+                continue
             result = bench_model(label, path, args.samples, folder)
             print(row(*result), flush=True)
             peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram")]
