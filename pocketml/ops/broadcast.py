@@ -240,6 +240,41 @@ def align_constant(constant: Constant | None, out_rank: int) -> Constant | None:
     return Constant(v, constant.quant, constant.index)
 
 
+def write_binary(spec, op, builtin: int, options_name: str | None = None) -> None:
+    """A binary op as TFLite operator ``builtin`` (version 2), a constant operand written as a tensor;
+    with ``options_name`` (ADD, SUB, MUL) its options table holds the fused activation."""
+    from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+    from pocketml.ops.tflite_write import ACTIVATION, operator
+    from pocketml.ops.tflite_write import options as write_options
+
+    if options_name is None:
+        operator(spec, builtin, 2, write_inputs(spec, op), [spec.index(op.output)])
+        return
+    operator(spec, builtin, 2, write_inputs(spec, op), [spec.index(op.output)], getattr(Opt, options_name),
+             write_options(options_name, FusedActivationFunction=ACTIVATION[op.activation]))
+
+
+def read_binary(r, idx: int, op, ins, out, builtin: str, op_class: type, kind: str,
+                options_name: str | None = None) -> tuple[dict, str]:
+    """A TFLite binary operator read into ``op_class``: two operands (one may be a constant, aligned to
+    the output's rank); with ``options_name`` the fused activation too."""
+    from tflite.ActivationFunctionType import ActivationFunctionType
+
+    from pocketml.ops.tflite_read import ACTIVATION_NAMES, activation, op_name, options
+
+    names, constant = read_operands(r, ins, builtin)
+    y = r.activation(out)
+    constant = align_constant(constant, len(r.tensors[y].shape))
+    if options_name is None:
+        r.ops.append(op_class(op_name(idx, kind), names, y, constant))
+        return {"constant": constant is not None}, kind
+    o = options(op, options_name)
+    act = o.FusedActivationFunction() if o else ActivationFunctionType.NONE
+    r.ops.append(op_class(op_name(idx, kind), names, y, activation(act), constant))
+    return {"activation": ACTIVATION_NAMES.get(act), "constant": constant is not None}, kind
+
+
 # -- PyTorch ---------------------------------------------------------------------------------------
 
 def torch_constant_to_nhwc(values: np.ndarray, rank: int) -> np.ndarray:
