@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from tflite_models import GraphBuilder
+from tflite_models import GraphBuilder, spec_of
 
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
@@ -214,3 +214,19 @@ def test_ram_plan_runs_exact_in_qemu(tmp_path):
         _write(source, tmp_path / name)
         run = run_qemu(build_cortexm(tmp_path / name, "cortex-m4f", tmp_path / f"{name}-build"), x)
         np.testing.assert_array_equal(run.outputs, graph.run(x).reshape(len(x), -1), err_msg=name)
+
+
+@needs_qemu
+def test_compile_with_the_ram_plan(tmp_path):
+    """``compile_tflite(memory="ram")`` (``pocketml compile --memory ram``): the board's C gets the RAM
+    plan, runs exact in QEMU, and its arena holds the input and the kernels' scratch."""
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    graph = _mobile_like()
+    path = tmp_path / "mobile.tflite"
+    path.write_bytes(spec_of(graph).serialise())
+    result = compile_tflite(path, "nucleo_l476rg", tmp_path / "out", samples=8, report=False, memory="ram")
+    stage = next(s for s in result.stages if s.name == "deploy-cortexm").figures
+    assert stage["memory"] == "ram" and stage["qemu_mismatches"] == 0 and result.c_mismatches == 0
+    model_c = (tmp_path / "out" / "c-dsp" / "model.c").read_text()
+    assert "_input_buffer(void)" in model_c and "_dsp_scratch[" not in model_c

@@ -216,17 +216,19 @@ class _Emitter:
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
 
 
-def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | None = None) -> dict[str, KernelNeeds]:
+def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | None = None,
+                 encoded: dict | None = None) -> dict[str, KernelNeeds]:
     """Op name → what its DSP kernel asks of the memory plan: the scratch bytes it uses while it runs
     (widened fields, row slabs) and its own overlap lag, for ``plan_memory(kernels=...)``; with the
-    ``scratch_limit`` the C will be emitted with (``emit_c``)."""
+    ``scratch_limit`` the C will be emitted with (``emit_c``); layers stored ``encoded`` keep the
+    portable kernel and need nothing."""
     if not kernels.dsp:
         return {}
     em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels, scratch_limit)
     out = {}
     for op, data in zip(graph.ops, graph.op_data, strict=True):
         spec = SPECS[op.kind]
-        if spec.dsp_params is None:
+        if spec.dsp_params is None or op.name in (encoded or {}):
             continue
         em.current, em.requests = op.name, {}
         if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
