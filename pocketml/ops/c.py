@@ -47,6 +47,7 @@ class CContext(Protocol):
     """The emitter, as a C parameter builder sees it."""
 
     tensors: dict[str, TensorInfo]
+    scratch_limit: int | None  # bytes a kernel's scratch should stay under where it can (None: any)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         """Declare ``static const ctype <prefix>_<op>_<ident>[] = {...}`` (flash); return its symbol."""

@@ -44,6 +44,8 @@ class OpSpec:
     dsp_params : ``(op, data, ctx, wide) -> CCall | None``: that kernel's parameters, weights stored as
         its loop reads them (``wide``: int16 for a build for speed, int8 for size); None keeps the
         portable kernel for this layer (``pocketml/ops/dsp.py``, ``docs/dsp.md``).
+    dsp_overlap_lag : ``(op, x, y) -> int | None``: the overlap lag (see ``Op.overlap_lag``) of the DSP
+        kernel when its access order allows a smaller one than the portable kernel's, else None.
     output_quant : how the output's int8 parameters are chosen: ``"own"`` (calibrated),
         ``"shared"`` (one set with its inputs, as TFLite requires of ops that do not rescale) or a
         fixed :class:`QuantParams` (softmax's 1/256, -128).
@@ -65,3 +67,4 @@ class OpSpec:
     dsp_kernel: str | None = None
     dsp_params: Callable[..., Any] | None = None
     loss_forward: Callable[..., Any] | None = None
+    dsp_overlap_lag: Callable[..., Any] | None = None

@@ -84,7 +84,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
            stages: list[Stage], compressed: Compressed | None = None, report: bool = True,
            source: SourceCheck | None = None, extra_files: dict[str, str] | None = None,
            server: tuple[str, np.ndarray] | None = None, on_stage: Progress | None = None,
-           command: str = "shrink", optimize: str | None = None) -> Result:
+           command: str = "shrink", optimize: str | None = None, memory: str = "speed") -> Result:
     """Run the deployment stages on ``qgraph`` into ``work`` and return the Result (module docstring).
 
     ``source``: compile's check of the user's .tflite in TFLite Micro (joins ``verify``);
@@ -92,13 +92,16 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     offload target, for the energy cascade (needs labels). ``on_stage`` is told each stage as it starts.
     ``optimize``: ``speed``/``size`` for a board with the DSP extension (None: speed when it has room,
     :func:`choose_kernels`); the portable C in ``c/`` is built and checked on the host either way,
-    the board's C (``c-dsp/`` on such a board) in QEMU.
+    the board's C (``c-dsp/`` on such a board) in QEMU. ``memory``: ``"speed"`` (the default plan)
+    or ``"ram"`` (the smallest-RAM plan, docs/memory.md: the input in the arena, and on a board with
+    the DSP extension the kernels' scratch in it and depthwise layers in channel blocks).
     """
+    check_memory(memory)
     say = on_stage or (lambda stage: None)
     say("plan memory, emit C, build and run it on the host")
     t = time.perf_counter()
     host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board,
-                         compressed.weights if compressed else None)
+                         compressed.weights if compressed else None, memory)
     deployed = host.const_bytes + (decoder_code_bytes(host.c_dir, compressed.weights) if compressed else 0)
     acc_c = _accuracy(host.outputs.argmax(1), test.labels)
     stages.append(Stage("deploy-c", time.perf_counter() - t, {
@@ -108,14 +111,16 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     say(f"cross-compile for {board.core} and run in QEMU")
     t = time.perf_counter()
     kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, compressed.weights if compressed else None)
-    board_dir = board_c(qgraph, host.plan, work, name, kernels, compressed.weights if compressed else None)
+    board_dir, board_plan = board_c(qgraph, host.plan, work, name, kernels,
+                                    compressed.weights if compressed else None, memory)
     layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # profiled on one input
     cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
     fp = host.footprint
     if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
-            "kernels": kernels.label, "kernels_reason": why,
+            "kernels": kernels.label, "kernels_reason": why, "memory": memory,
+            "board_arena_bytes": board_plan.arena_bytes,
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
@@ -174,23 +179,40 @@ def choose_kernels(qgraph: QuantGraph, plan: MemoryPlan, name: str, board: Devic
                                         f"of the board's flash ({board.flash_bytes:,} B)")
 
 
+MEMORY_PLANS = ("speed", "ram")
+RAM_SCRATCH_LIMIT = 1024  # bytes: the RAM plan's depthwise slabs stay under this (channel blocks)
+
+
+def check_memory(memory: str) -> None:
+    if memory not in MEMORY_PLANS:
+        raise PocketMLError(f"unknown memory plan {memory!r}",
+                            "pass --memory speed (default) or --memory ram (the smallest RAM, docs/memory.md)")
+
+
 def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
-            weights: dict | None) -> Path:
-    """The folder of the C the board runs: ``c/`` (portable), or ``c-dsp/`` written now (DSP kernels,
-    checked in QEMU: they need an Arm compiler)."""
+            weights: dict | None, memory: str = "speed") -> tuple[Path, MemoryPlan]:
+    """The folder of the C the board runs and its plan: ``c/`` (portable, the host's plan), or
+    ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler); with the RAM
+    plan its own plan for those kernels (their scratch in the arena, blocked depthwise slabs)."""
     if not kernels.dsp:
-        return work / "c"
+        return work / "c", plan
+    limit = None
+    if memory == "ram":
+        from pocketml.deploy.c.emit import kernel_needs
+
+        limit = RAM_SCRATCH_LIMIT
+        plan = plan_memory(qgraph, input_in_arena=True, kernels=kernel_needs(qgraph, kernels, limit, weights))
     folder = work / BOARD_C_DIR
     folder.mkdir()
-    for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels).files.items():
+    for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels, scratch_limit=limit).files.items():
         write_atomic(folder / fname, text)
-    return folder
+    return folder, plan
 
 
 def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,
-                  weights: dict | None) -> HostBuild:
+                  weights: dict | None, memory: str = "speed") -> HostBuild:
     """Plan, emit ``work/c``, build it on the host, run the test inputs, compare with the reference, size it."""
-    plan = plan_memory(qgraph)
+    plan = plan_memory(qgraph, input_in_arena=memory == "ram")
     source = emit_c(qgraph, plan, name, weights=weights)
     c_dir = work / "c"
     c_dir.mkdir()

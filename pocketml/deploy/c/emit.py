@@ -32,7 +32,7 @@ from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
-from pocketml.graph.planner import MemoryPlan, sharing
+from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
@@ -78,6 +78,7 @@ class _OpContext:
     def __init__(self, emitter: _Emitter, op, ident: str) -> None:
         self.emitter, self.op, self.ident = emitter, op, ident
         self.tensors = emitter.graph.tensors
+        self.scratch_limit = emitter.scratch_limit  # bytes a kernel's scratch should stay under (None: any)
         self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
@@ -111,8 +112,9 @@ class _OpContext:
 
 class _Emitter:
     def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict,
-                 kernels: KernelTarget = PORTABLE) -> None:
+                 kernels: KernelTarget = PORTABLE, scratch_limit: int | None = None) -> None:
         self.graph, self.plan, self.prefix, self.encoded, self.kernels = graph, plan, prefix, encoded, kernels
+        self.scratch_limit = scratch_limit
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
         self.out_pointer = output_pointers(graph)
@@ -120,10 +122,22 @@ class _Emitter:
         self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
         self.portable_kinds: set[str] = set()
         self.dsp_kinds: set[str] = set()
+        self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
+        self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
+        self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
 
     def scratch(self, ctype: str, count: int) -> str:
-        self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
-        return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
+        """The current op's scratch: its arena region when the plan gave it one (int32 words at its
+        start, int8 bytes at its end), else the static buffer every DSP layer shares."""
+        self.requests[ctype] = int(count)
+        region = self.plan.scratch_of(self.current) if self.current is not None else None
+        if region is None:
+            self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
+            return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
+        at, size = region
+        if ctype != "int32_t":
+            at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
+        return f"(({ctype} *)&{self.prefix}_arena[{at}])"
 
     def buffer_declarations(self) -> list[str]:
         return [f"static {ctype} {self.prefix}_{DSP_BUFFERS[ctype]}[{count}];  /* shared by the DSP layers */"
@@ -144,15 +158,38 @@ class _Emitter:
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
         offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
+        if self.writing is not None and self.writing[0] == tensor:
+            offset -= self.writing[1]  # the kernel writes below, over input it no longer reads
         return f"&{self.prefix}_arena[{offset}]"
+
+    def recentred(self, op, lines: list[str]) -> list[str]:
+        """A recentred op's call lines, then the memmove that puts its output in place."""
+        move = self.plan.move_of(op.name)
+        if move is None:
+            return lines
+        at = self.plan.offset_of(op.output)
+        return [*lines, f"  memmove(&{self.prefix}_arena[{at}], &{self.prefix}_arena[{at - move.lag}], "
+                        f"{move.nbytes});  /* recentred: the next layers do not drift down the arena */"]
+
+    def op_lines(self, op, data) -> tuple[str, list[str]]:
+        """``op`` with a recentred op's output written ``lag`` bytes low, then moved back."""
+        move = self.plan.move_of(op.name)
+        self.writing = (op.output, move.lag) if move is not None else None
+        try:
+            definition, lines = self.op(op, data)
+        finally:
+            self.writing = None
+        return definition, self.recentred(op, lines)
 
     def op(self, op, data) -> tuple[str, list[str]]:
         """One op: its params definition and its call lines (the DSP kernel's when it has one that fits)."""
         spec = SPECS[op.kind]
         ident = c_identifier(op.name)
         ctx = _OpContext(self, op, ident)
+        self.current, self.requests = op.name, {}
         sym = f"{self.prefix}_{ident}"
-        if self.kernels.dsp and spec.dsp_params is not None and op.name not in self.encoded:
+        if (self.kernels.dsp and spec.dsp_params is not None and op.name not in self.encoded
+                and op.name not in self.plan.portable_ops):
             call = spec.dsp_params(op, data, ctx, self.kernels.wide)
             if call is not None:
                 return self._dsp_op(op, call, sym, ident)
@@ -179,21 +216,48 @@ class _Emitter:
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
 
 
+def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | None = None,
+                 encoded: dict | None = None) -> dict[str, KernelNeeds]:
+    """Op name → what its DSP kernel asks of the memory plan: the scratch bytes it uses while it runs
+    (widened fields, row slabs) and its own overlap lag, for ``plan_memory(kernels=...)``; with the
+    ``scratch_limit`` the C will be emitted with (``emit_c``); layers stored ``encoded`` keep the
+    portable kernel and need nothing."""
+    if not kernels.dsp:
+        return {}
+    em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels, scratch_limit)
+    out = {}
+    for op, data in zip(graph.ops, graph.op_data, strict=True):
+        spec = SPECS[op.kind]
+        if spec.dsp_params is None or op.name in (encoded or {}):
+            continue
+        em.current, em.requests = op.name, {}
+        if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
+            total = sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
+            lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
+                   if spec.dsp_overlap_lag is not None else None)
+            if total or lag is not None:
+                out[op.name] = KernelNeeds(total, lag)
+    return out
+
+
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
-           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE) -> CSource:
+           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE,
+           scratch_limit: int | None = None) -> CSource:
     """The C project of ``graph`` with memory ``plan``.
 
     ``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see
     ``weights.py``); each is re-encoded in its kernel's weight order and decoded into one shared
     scratch buffer right before its kernel runs. ``kernels``: the portable C (default, any
     compiler), or the kernels for cores with the DSP extension built for speed or size
-    (``deploy/c/dsp.py``; they need an Arm compiler's ``<arm_acle.h>``).
+    (``deploy/c/dsp.py``; they need an Arm compiler's ``<arm_acle.h>``). ``scratch_limit``: bytes
+    a DSP kernel's scratch should stay under where it can (the depthwise kernel then runs in
+    channel blocks); the plan must come from ``kernel_needs`` with the same limit.
     """
     from pocketml.deploy.c.weights import decoder_files, scratch_bytes
 
     p = c_identifier(name or graph.name)
     weights = weights or {}
-    em = _Emitter(graph, plan, p, weights, kernels)
+    em = _Emitter(graph, plan, p, weights, kernels, scratch_limit)
     if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
         em.arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
     params: list[str] = []
@@ -206,7 +270,7 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
                 raise PocketMLError(f"op {op.name} ({op.kind}) has no C kernel", "this is a pocketml bug")
             calls.append(f"  /* {c_identifier(op.name)}: {op.kind.upper()}, no data moves (output aliases input) */")
             continue
-        definition, lines = em.op(op, data)
+        definition, lines = em.op_lines(op, data)
         params.append(definition)
         calls.extend([*lines, f"  POCKETML_PROFILE_LAYER({i});"])  # the per-layer timer (pocketml profile)
 
@@ -302,7 +366,28 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget 
         "",
         "/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.",
         " * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */",
-        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);", *_input_buffer_decl(graph, plan, p)])
+
+
+def _input_buffer_decl(graph: QuantGraph, plan: MemoryPlan, p: str) -> list[str]:
+    """model.h's ``<p>_input_buffer`` when the plan keeps the input inside the arena."""
+    if not plan.input_in_arena:
+        return []
+    P = p.upper()
+    return ["", f"/* The input's place inside the arena ({P}_INPUT_BYTES, counted in {P}_ARENA_BYTES): write",
+            f" * the input there and pass this pointer to {p}_invoke to skip its copy. Rewrite it before every",
+            " * call: the first layers write over it. */",
+            f"{_ctype(graph.input_info)} *{p}_input_buffer(void);"]
+
+
+def _input_copy(graph: QuantGraph, plan: MemoryPlan, p: str) -> tuple[list[str], list[str]]:
+    """model.c's copy of the input into the arena (unless the caller wrote it there) and the accessor."""
+    if not plan.input_in_arena:
+        return [], []
+    at, ti = plan.offset_of(graph.inputs[0]), _ctype(graph.input_info)
+    copy = [f"  if ((const void *)input != (const void *)&{p}_arena[{at}]) {{  /* the input lives in the arena */",
+            f"    memcpy(&{p}_arena[{at}], input, {graph.input_info.nbytes});", "  }"]
+    return copy, [f"{ti} *{p}_input_buffer(void) {{", f"  return ({ti} *)&{p}_arena[{at}];", "}", ""]
 
 
 def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
@@ -335,7 +420,7 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: Kerne
         "",
         f"/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at",
         f" * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */",
-        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);", *_input_buffer_decl(graph, plan, p)])
 
 
 def _edge_macros(P: str, what: str, infos, packed_into: str) -> list[str]:
@@ -429,19 +514,33 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
         packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]
+    copy_in, accessor = _input_copy(graph, plan, p)
+    arena = (_arena_declaration(plan, p) if plan.arena_bytes else
+             ["/* No arena: the only tensors are the caller's input and output. */", ""])
+    early = any("#scratch" in t for b in plan.buffers for t in b.tensors)  # the parameters point into it
+    strings = ["#include <string.h>"] if plan.moves or plan.input_in_arena else []
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
-             '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
+             *strings, '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
              "#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */",
              "void pocketml_profile_layer(int32_t op);",
              "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
              "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
-             *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
-             *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
-                f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""] if plan.arena_bytes else
-               ["/* No arena: the only tensors are the caller's input and output. */", ""]),
-             *entry, *calls, "  return 0;", "}", "", *packed]
+             *arrays, "", *(arena if early else []),
+             "/* Op parameters (all computed at conversion time). */", *params, "", *([] if early else arena),
+             *accessor, *entry, *copy_in, *calls, "  return 0;", "}", "", *packed]
     return "\n".join(lines)
+
+
+def _arena_declaration(plan: MemoryPlan, p: str) -> list[str]:
+    P = p.upper()
+    if any("#scratch" in t for b in plan.buffers for t in b.tensors):  # int32 scratch inside: word-aligned
+        return ["/* One arena for every intermediate tensor and the kernels' scratch; offsets come from the",
+                " * static memory plan. Words, so that int32 scratch regions are aligned. */",
+                f"static int32_t {p}_arena_words[({P}_ARENA_BYTES + 3) / 4];",
+                f"#define {p}_arena ((int8_t *){p}_arena_words)", ""]
+    return ["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",
+            f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""]
 
 
 def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> str:

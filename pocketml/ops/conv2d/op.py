@@ -114,18 +114,24 @@ def im2col(x, kernel, stride, padding, dilation, out_hw) -> np.ndarray:
 
 
 def raster_overlap_lag(op, x: TensorInfo, y: TensorInfo) -> int | None:
-    """Bytes the output of a stride-1 window op may start below its dying input, or None.
+    """Bytes the output of a window op may start below its dying input (any stride, dilation, padding).
 
-    The kernels (conv2d.c, depthwise_conv2d.c) write outputs in raster order (pixel p, all its
-    channels) and output pixel p reads input pixels >= p − L, L = pad_top·W + pad_left (same
-    width in and out). Writing output bytes [p·C_out, (p+1)·C_out) at ``in_base − lag`` must stay
-    below input pixel p − L for every p: lag >= L·C_in + C_out, plus (HW − 1)·(C_out − C_in) when
-    the output is wider. Only stride 1, dilation 1 (and depth multiplier 1) keep that order.
+    The kernels (conv2d.c, depthwise_conv2d.c and their DSP twins) write outputs in raster order
+    (pixel p, all its channels) and write pixel p only after reading every input pixel it needs
+    (the DSP conv reads a pixel pair first, the DSP depthwise whole input rows: both read earlier,
+    never later). Output pixel q = (oy, ox) reads no input pixel below
+    first(q) = max(0, oy·sy − pt)·W + max(0, ox·sx − pl), so once pixel p is written the input still
+    to be read starts at need(p) = min over q >= p of first(q). Writing output bytes
+    [p·C_out, (p+1)·C_out) at ``in_base − lag`` must stay below input byte need(p)·C_in for every p:
+    lag = max over p of (p+1)·C_out − need(p)·C_in (may be negative: the output fits above the start).
     """
-    if tuple(op.stride) != (1, 1) or tuple(op.dilation) != (1, 1) or getattr(op, "depth_multiplier", 1) != 1:
+    if len(x.shape) != 3 or len(y.shape) != 3:
         return None
-    if len(x.shape) != 3 or x.shape[:2] != y.shape[:2]:
-        return None
-    h, w, cin = x.shape
-    cout = y.shape[2]
-    return (op.padding[0] * w + op.padding[1]) * cin + cout + max(0, (h * w - 1) * (cout - cin))
+    w, cin = x.shape[1], x.shape[2]
+    oh, ow, cout = y.shape
+    rows = np.maximum(0, np.arange(oh, dtype=np.int64) * op.stride[0] - op.padding[0])
+    cols = np.maximum(0, np.arange(ow, dtype=np.int64) * op.stride[1] - op.padding[1])
+    first = (rows[:, None] * w + np.minimum(cols, w - 1)[None, :]).ravel()
+    need = np.minimum.accumulate(first[::-1])[::-1]
+    pixels = np.arange(1, oh * ow + 1, dtype=np.int64)
+    return int((pixels * cout - need * cin).max())

@@ -7,7 +7,7 @@
 
 from pocketml.ops.depthwise_conv2d.c import c_params
 from pocketml.ops.depthwise_conv2d.capture import float_forward, from_float
-from pocketml.ops.depthwise_conv2d.dsp import dsp_params
+from pocketml.ops.depthwise_conv2d.dsp import dsp_overlap_lag, dsp_params
 from pocketml.ops.depthwise_conv2d.op import DepthwiseConv2D, DepthwiseConv2DData
 from pocketml.ops.depthwise_conv2d.tflite import READ, write
 from pocketml.ops.spec import OpSpec
@@ -19,6 +19,7 @@ SPEC = OpSpec(
     c_params=c_params,
     dsp_kernel="depthwise_conv2d_dsp.c",
     dsp_params=dsp_params,
+    dsp_overlap_lag=dsp_overlap_lag,
     tflite_write=write,
     tflite_read=READ,
     from_float=from_float,

@@ -18,6 +18,11 @@
  * Needs channels % 4 == 0 (the converter picks the portable kernel otherwise). Outputs come in
  * raster order, and an input row is read (into its slot) before any output that could lie over
  * it is written: the memory planner's in-place shift holds.
+ * Channel blocks: the layer runs in passes of `block` channels (a multiple of 4 dividing
+ * `channels`; = channels: one pass), the slab holding one block, so the scratch shrinks by
+ * channels / block. Output channel c is written only over input channel c's bytes when the output
+ * lies exactly over the input (the planner's shift of 0, the only in-place shift it gives a blocked
+ * layer), so a later pass never reads a byte an earlier pass wrote.
  * Overflow: as depthwise_conv2d.c, plus the requantization bounds of pocketml_dsp.h (checked by
  * the converter).
  */
@@ -34,11 +39,12 @@ typedef struct {
   int32_t in_h, in_w, channels, out_h, out_w, k_h, k_w;
   int32_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
   int32_t slot_w;     /* pixels in a slot: pad_left + in_w + the right padding the taps reach */
+  int32_t block;      /* channels per pass (a multiple of 4 dividing channels) */
   int32_t zero_point; /* the input zero point: what the padding holds */
   int32_t act_min, act_max;
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [channels] */
-  int32_t *slab;      /* ((k_h - 1) * dilation_h + 1) * slot_w * channels / 2 words */
+  int32_t *slab;      /* ((k_h - 1) * dilation_h + 1) * slot_w * block / 2 words */
 } pocketml_depthwise_conv2d_dsp_params;
 
 /* Input row iy (padding rows: the zero point) widened into its slot. */
@@ -46,7 +52,7 @@ POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_co
                                                      const int8_t *input, int32_t iy,
                                                      int32_t *slot) {
   const int32_t zp = (int32_t)((uint32_t)(p->zero_point & 0xFFFF) * 0x10001u); /* in both int16 lanes */
-  const int32_t words = p->channels / 2;                   /* per pixel */
+  const int32_t words = p->block / 2;                      /* per pixel */
   const int32_t inside = iy >= 0 && iy < p->in_h;
   for (int32_t j = 0; j < p->slot_w; ++j) {
     const int32_t ix = j - p->pad_left;
@@ -58,7 +64,7 @@ POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_co
     }
     const int8_t *x = input + (iy * p->in_w + ix) * p->channels;
     int32_t *dst = slot + j * words;
-    for (int32_t c = 0; c < p->channels; c += 4, dst += 2) {
+    for (int32_t c = 0; c < p->block; c += 4, dst += 2) {
       const int32_t v = pocketml_read_s8x4(x + c);
       dst[0] = __sxtb16(v);
       dst[1] = pocketml_sxtb16_ror8(v);
@@ -66,13 +72,14 @@ POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_co
   }
 }
 
-/* One output pixel's channels: x points at its top-left tap in the slab. */
+/* One output pixel's channels c0 .. c0 + block - 1: x points at its top-left tap in the slab, out
+ * at the pixel's channel c0. */
 POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2d_dsp_params *p,
-                                                  int32_t wide, const int32_t *x, int8_t *out) {
-  const int32_t words = p->channels / 2; /* per slab pixel */
-  const int32_t *w = p->weights;
-  const pocketml_dsp_channel *ch = p->table;
-  for (int32_t c = 0; c < p->channels; c += 4, ch += 4, x += 2) {
+                                                  int32_t wide, const int32_t *x, int8_t *out, int32_t c0) {
+  const int32_t words = p->block / 2; /* per slab pixel */
+  const int32_t *w = p->weights + (c0 / 4) * p->k_h * p->k_w * (wide ? 2 : 1);
+  const pocketml_dsp_channel *ch = p->table + c0;
+  for (int32_t c = 0; c < p->block; c += 4, ch += 4, x += 2) {
     int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
     POCKETML_UNROLL
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
@@ -105,22 +112,25 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
 POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise_conv2d_dsp_params *p,
                                                         int32_t wide, const int8_t *input, int8_t *output) {
   const int32_t rows = (p->k_h - 1) * p->dilation_h + 1; /* slab rows */
-  const int32_t words = p->channels / 2;                 /* per pixel */
+  const int32_t words = p->block / 2;                    /* per slab pixel */
   const int32_t row_words = p->slot_w * words;
   const int32_t keep = rows > p->stride_h ? rows - p->stride_h : 0; /* rows the next output row reuses */
-  for (int32_t oy = 0; oy < p->out_h; ++oy) {
-    const int32_t top = oy * p->stride_h - p->pad_top; /* the input row in slab row 0 */
-    int32_t first = 0;                                 /* the first slab row to (re)load */
-    if (oy > 0 && keep > 0) {
-      memmove(p->slab, p->slab + p->stride_h * row_words, (size_t)(keep * row_words) * sizeof(int32_t));
-      first = keep;
-    }
-    for (int32_t r = first; r < rows; ++r) {
-      pocketml_depthwise_dsp_load_row(p, input, top + r, p->slab + r * row_words);
-    }
-    int8_t *out = output + oy * p->out_w * p->channels;
-    for (int32_t ox = 0; ox < p->out_w; ++ox, out += p->channels) {
-      pocketml_depthwise_dsp_pixel(p, wide, p->slab + ox * p->stride_w * words, out);
+  for (int32_t c0 = 0; c0 < p->channels; c0 += p->block) {
+    const int8_t *in = input + c0;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      const int32_t top = oy * p->stride_h - p->pad_top; /* the input row in slab row 0 */
+      int32_t first = 0;                                 /* the first slab row to (re)load */
+      if (oy > 0 && keep > 0) {
+        memmove(p->slab, p->slab + p->stride_h * row_words, (size_t)(keep * row_words) * sizeof(int32_t));
+        first = keep;
+      }
+      for (int32_t r = first; r < rows; ++r) {
+        pocketml_depthwise_dsp_load_row(p, in, top + r, p->slab + r * row_words);
+      }
+      int8_t *out = output + oy * p->out_w * p->channels + c0;
+      for (int32_t ox = 0; ox < p->out_w; ++ox, out += p->channels) {
+        pocketml_depthwise_dsp_pixel(p, wide, p->slab + ox * p->stride_w * words, out, c0);
+      }
     }
   }
 }

@@ -1,7 +1,9 @@
 """DEPTHWISE_CONV_2D's parameters for cores with the DSP extension (depthwise_conv2d_dsp.h).
 
 Depth multiplier 1 and channels % 4 == 0 only (other layers keep the portable kernel); the
-weights per group of 4 channels and per tap (:func:`depthwise_weights`).
+weights per group of 4 channels and per tap (:func:`depthwise_weights`). Under a scratch limit
+(``emit_c(scratch_limit=...)``, the smallest-RAM plan) a layer whose slab would exceed it runs in
+channel blocks (passes), when its own lag lets it lie exactly over its input.
 """
 
 from __future__ import annotations
@@ -23,13 +25,37 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
         return None
     slot_w = (ow - 1) * op.stride[1] + (kw - 1) * op.dilation[1] + 1  # slab pixels: every tap of a row
     rows = (kh - 1) * op.dilation[0] + 1
+    block = c  # channels per pass: halved while the slab exceeds the plan's scratch limit, if the layer
+    limit = ctx.scratch_limit  # may lie over its input in passes (its lag <= 0)
+    if limit is not None and dsp_overlap_lag(op, ctx.tensors[op.inputs[0]], ctx.tensors[op.output]) <= 0:
+        while block % 8 == 0 and rows * slot_w * block * 2 > limit:
+            block //= 2
     weights = ctx.array("int32_t", "dsp_weights", depthwise_weights(op.weight, wide))
     return CCall((("in_h", ih), ("in_w", iw), ("channels", c), ("out_h", oh), ("out_w", ow), ("k_h", kh),
                   ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]), ("pad_top", op.padding[0]),
                   ("pad_left", op.padding[1]), ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
-                  ("slot_w", slot_w), ("zero_point", -data.input_offset), ("act_min", rq.act_min),
+                  ("slot_w", slot_w), ("block", block), ("zero_point", -data.input_offset), ("act_min", rq.act_min),
                   ("act_max", rq.act_max), ("weights", weights), ("table", channels_symbol(ctx, table)),
-                  ("slab", ctx.scratch("int32_t", rows * slot_w * c // 2))))
+                  ("slab", ctx.scratch("int32_t", rows * slot_w * block // 2))))
+
+
+def dsp_overlap_lag(op, x, y) -> int:
+    """Bytes the DSP kernel's output may start below its dying input (its slab order, not pixels).
+
+    The kernel loads every input row an output row reads into its slab before it writes that output
+    row, and output row oy+1 loads no row below top(oy) + R (top(oy) = oy·sy − pt, R = (kh−1)·dh + 1).
+    Writing output row oy ([oy·OW·C, (oy+1)·OW·C) at ``in_base − lag``) must stay below input row
+    need(oy) = max(0, top(oy) + R) while rows remain to load: lag = max of (oy+1)·OW·C − need(oy)·W·C.
+    Usually negative: written over its input at the same offset, the slab is the only temporary.
+    """
+    (h, w, c), (oh, ow, _) = x.shape, y.shape
+    rows = (op.weight.shape[1] - 1) * op.dilation[0] + 1
+    need = np.maximum(0, np.arange(oh, dtype=np.int64) * op.stride[0] - op.padding[0] + rows)
+    later = need < h  # rows still to load after output row oy
+    if not later.any():
+        return -h * w * c
+    oy = np.arange(oh, dtype=np.int64)[later]
+    return int(((oy + 1) * ow * c - need[later] * w * c).max())
 
 
 def depthwise_weights(weight: np.ndarray, wide: bool) -> np.ndarray:

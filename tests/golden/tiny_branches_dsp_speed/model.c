@@ -123,6 +123,7 @@ static const pocketml_depthwise_conv2d_dsp_params tiny_branches_dw1 = {
     .dilation_h = 1,
     .dilation_w = 1,
     .slot_w = 7,
+    .block = 4,
     .zero_point = 15,
     .act_min = -128,
     .act_max = 127,
