@@ -188,7 +188,7 @@ def test_cli_check_reports_per_operator_and_exits_2_when_it_would_not_compile(tm
     assert doc["compiles"] and doc["operators"][0]["op"] == "CONV_2D"
     assert doc["operators"][0]["options"]["stride"] == [2, 2]
     no = runner.invoke(app, ["compile", str(bad), "--check"])
-    assert no.exit_code == 2
+    assert no.exit_code == 4
     assert "GELU" in no.output and "no pocketml kernel" in no.output
     assert not list(tmp_path.glob("*-nano33ble"))
 
