@@ -20,8 +20,10 @@ Per model, as a user would run it (``pocketml.compile_tflite``, the code of ``po
   byte; QEMU (Cortex-M4 build of the C) on the inputs that fit its instruction budget;
 * distinct outputs among those samples (how well the inputs tell models apart: 1 means every input
   gave the same answer, and agreement then proves little);
-* arena: pocketml's planned arena vs TFLite Micro's smallest working arena **on the original file**,
-  bisected to the byte in child processes (``smallest_tflm_arena``).
+* arena: pocketml's planned arena, and with the input and output buffers added (the C's caller owns
+  those; TFLite Micro keeps them in its arena, with its own bookkeeping), vs TFLite Micro's smallest
+  working arena **on the original file**, bisected to the byte in child processes
+  (``smallest_tflm_arena``); the ratio compares like with like (arena + I/O).
 
 The last lines count the models compiled, the ones byte-exact everywhere, and the blocking
 operators of the refused ones over all models.
@@ -116,10 +118,10 @@ def bench_one(entry: Entry, path: Path, device: str, samples: int, tmp: Path) ->
         blocked = blockers(path)
         if blocked:
             why = ", ".join(f"{op} ×{n}" for op, n in blocked.most_common())
-            return f"| {entry.name} | {where} | **no**: {why} |" + " |" * 9, {"compiled": False, "blockers": blocked}
+            return f"| {entry.name} | {where} | **no**: {why} |" + " |" * 10, {"compiled": False, "blockers": blocked}
         compile_tflite(path, device, tmp / path.stem, samples=samples, seed=0, report=False)
     except PocketMLError as exc:
-        return (f"| {entry.name} | {where} | **no**: {exc.problem[:160]} |" + " |" * 9,
+        return (f"| {entry.name} | {where} | **no**: {exc.problem[:160]} |" + " |" * 10,
                 {"compiled": False, "blockers": collections.Counter({"(later step)": 1})})
     doc = json.loads((tmp / path.stem / "result.json").read_text())
     src = doc["verify"]["source_tflm"]
@@ -128,10 +130,11 @@ def bench_one(entry: Entry, path: Path, device: str, samples: int, tmp: Path) ->
     imp = read_tflite(path)
     probe = smallest_tflm_arena(path, source_inputs(imp, probe_inputs(imp, 1, seed=0)))
     arena = doc["arena_bytes"]
+    io = imp.graph.input_bytes + imp.graph.output_bytes  # caller buffers in our C, tensors in TFLM's arena
     exact = bool(doc["verify"].get("exact")) and doc["c_mismatches"] == 0
     row = (f"| {entry.name} | {where} | yes ({len(doc['layers'])} ops) | {src['samples']} "
            f"| {src.get('distinct_outputs', '?')} | {doc['c_mismatches']} | {src['mismatching_samples']} | {qemu} "
-           f"| {arena:,} | {probe.smallest_bytes:,} | {arena / probe.smallest_bytes:.2f} "
+           f"| {arena:,} | {arena + io:,} | {probe.smallest_bytes:,} | {(arena + io) / probe.smallest_bytes:.2f} "
            f"| {time.perf_counter() - t0:.0f} |")
     return row, {"compiled": True, "exact": exact, "blockers": collections.Counter(),
                  "weak": bool(src.get("weak_evidence"))}
@@ -156,9 +159,9 @@ def main() -> None:
     print(f"### pocketml compile on {len(entries)} third-party int8 .tflite files from {len(sources)} public "
           f"repositories ({', '.join(sources)}); device {args.device}, {args.samples} probe inputs, seed 0\n")
     print("| model | repository, commit, path | compiled | samples | distinct outputs | C vs ref mismatches "
-          "| TFLM (original file) vs ref mismatches | QEMU M4 mismatches | planned arena B "
-          "| TFLM smallest arena B (original file) | arena ratio | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+          "| TFLM (original file) vs ref mismatches | QEMU M4 mismatches | planned arena B | arena + I/O B "
+          "| TFLM smallest arena B (original file) | ratio (arena + I/O) / TFLM | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="pocketml-bench-third-party-") as tmp:
         paths = extract(entries, args.mirrors, Path(tmp) / "models")

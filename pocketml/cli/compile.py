@@ -68,6 +68,11 @@ def compile_cmd(
         console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "
                       f"{model.name} in TFLite Micro vs reference: {src.get('mismatching_samples')} differ; "
                       f"{src.get('distinct_outputs')} distinct outputs seen ({src.get('inputs')})")
+        arena = result.verify.get("arena", {}) if result.verify is not None else {}
+        if arena.get("tflm_source_bytes"):
+            console.print(f"arena: planned {result.arena_bytes:,} B; TFLite Micro on {model.name}: "
+                          f"{arena['tflm_source_bytes']:,} B (its allocation record; `pocketml verify {out}` "
+                          "bisects its smallest working arena on the same file)", markup=False, highlight=False)
         if src.get("weak_evidence"):
             console.print(f"[yellow]warning:[/] only {src.get('distinct_outputs')} distinct outputs in {result.n_test} "
                           "samples: agreement on so few shows little; try --inputs uniform, more --samples, or "

@@ -24,6 +24,7 @@ import numpy as np
 from pocketml.deploy.c.dsp import check_optimize
 from pocketml.deploy.tflite.reader import SUPPORTED_TEXT, OperatorCheck, TFLiteImport, read_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
+from pocketml.deploy.verify.bundle import SOURCE_FILE
 from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.deploy.verify.probe import INPUT_KINDS, distinct_outputs, make_inputs
 from pocketml.devices import Device, find_device, load_catalogue
@@ -32,7 +33,6 @@ from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.pipeline.deploy import Progress, TestRun, deploy
 from pocketml.result import Result, SourceCheck, Stage
 
-SOURCE_FILE = "source.tflite"
 DEFAULT_SAMPLES = 200
 
 
@@ -82,13 +82,8 @@ def probe_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
 
 
 def source_inputs(imp: TFLiteImport, x_q: np.ndarray):
-    """Graph inputs as the source .tflite takes them: its shapes, dequantized at a float input (a list
-    of batches for a model with several inputs)."""
-    xs = imp.graph.split_inputs(x_q)
-    edges = imp.inputs or (imp.input,)
-    out = [(e.quant.dequantize(x) if e.dtype == "float32" else x).reshape(len(x), *e.shape[1:])
-           for e, x in zip(edges, xs, strict=True)]
-    return out[0] if len(out) == 1 else out
+    """Graph inputs as the source .tflite takes them (``TFLiteImport.source_inputs``)."""
+    return imp.source_inputs(x_q)
 
 
 def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
