@@ -39,9 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 MANIFEST = Path(__file__).with_name("third_party_models.toml")
 
@@ -143,7 +144,8 @@ def bench_one(entry: Entry, path: Path, device: str, samples: int, tmp: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirrors", type=Path, required=True,
-                        help="folder of git repositories (<owner>+<name>/repo or <owner>/<name>); missing ones are cloned")
+                        help="folder of git repositories (<owner>+<name>/repo or <owner>/<name>); "
+                             "missing ones are cloned")
     parser.add_argument("--device", default="nano33ble")
     parser.add_argument("--samples", type=int, default=200, help="inputs compared per model (default 200)")
     parser.add_argument("--only", action="append", default=[], help="run only models whose name contains this")

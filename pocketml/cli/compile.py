@@ -7,8 +7,16 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import (DEVICES_OPT, EXIT_BLOCKED, EXIT_NOT_EXACT, FORCE_OPT, OPTIMIZE_OPT,
-                              StageStatus, app, console)
+from pocketml.cli.app import (
+    DEVICES_OPT,
+    EXIT_BLOCKED,
+    EXIT_NOT_EXACT,
+    FORCE_OPT,
+    OPTIMIZE_OPT,
+    StageStatus,
+    app,
+    console,
+)
 
 
 @app.command("compile", rich_help_panel="Build")
