@@ -150,6 +150,7 @@ def test_compile_writes_shrinks_layout_and_is_verified(tmp_path):
     assert report.exact
     assert report.layers and all(p.first is None for p in report.layers)
     assert report.source_tflm_arena_bytes == doc["verify"]["arena"]["tflm_source_bytes"]
+    assert report.distinct_outputs == doc["verify"]["source_tflm"]["distinct_outputs"]  # the same inputs, kept
     assert len(report.layers[0].per_layer) == len(result.layers)
 
 

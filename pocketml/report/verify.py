@@ -39,6 +39,11 @@ def print_verify(report: VerifyReport, console: Console) -> None:
     console.print(table)
     doc = report.to_dict()
     arena = doc["arena"]
+    if doc.get("distinct_outputs") is not None:
+        console.print(f"{doc['distinct_outputs']} distinct outputs in {doc['samples']} samples")
+        if doc["weak_evidence"]:
+            console.print("[yellow]warning:[/] so few distinct outputs that agreement shows little: the inputs "
+                          "may not exercise the model (recompile with --inputs probe or more --samples)")
     if arena.get("tflm_source_bytes"):
         console.print(f"arena: planned {arena['planned_bytes']:,} B vs TFLite Micro on your source.tflite "
                       f"{arena['tflm_source_bytes']:,} B (ratio {arena['ratio_source']})")

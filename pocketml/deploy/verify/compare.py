@@ -34,6 +34,7 @@ from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import check_tflite, run_tflite, smallest_tflm_arena
 from pocketml.deploy.verify.bundle import SOURCE_FILE, Bundle, load_bundle
 from pocketml.deploy.verify.latency import time_c, time_side_by_side
+from pocketml.deploy.verify.probe import distinct_outputs, weak_evidence
 from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
@@ -112,6 +113,7 @@ class VerifyReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     latency_ratio: float | None = None  # C / TFLM: median of the interleaved rounds' ratios
     source_tflm_arena_bytes: int | None = None  # TFLM's arena on OUT/source.tflite (compile's input file)
+    distinct_outputs: int | None = None  # different reference outputs (byte for byte) over the samples
 
     def check(self, runtime: str) -> RuntimeCheck | None:
         return next((c for c in self.checks if c.runtime == runtime), None)
@@ -128,6 +130,9 @@ class VerifyReport:
         lat = (c.latency_us / t.latency_us) if c and t and c.latency_us and t.latency_us else None
         lat = self.latency_ratio if self.latency_ratio is not None else lat
         return {"model": self.model, "samples": self.samples, "exact": self.exact,
+                "distinct_outputs": self.distinct_outputs,
+                "weak_evidence": (None if self.distinct_outputs is None
+                                  else weak_evidence(self.distinct_outputs, self.samples)),
                 "runtimes": {ck.runtime: ck.to_dict() for ck in self.checks},
                 "arena": {"planned_bytes": self.planned_arena_bytes, "tflm_bytes": self.tflm_arena_bytes,
                           "tflm_method": self.tflm_arena_method,
@@ -263,7 +268,8 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     return VerifyReport(
         graph.name, n, tuple(checks), plan.arena_bytes, tflm_arena, arena_method, pairs,
         latency_method=_latency_method(side, passes, min(n, TIME_SAMPLES)) if latency else "not measured",
-        latency_ratio=side.ratio if side else None, source_tflm_arena_bytes=source_arena)
+        latency_ratio=side.ratio if side else None, source_tflm_arena_bytes=source_arena,
+        distinct_outputs=distinct_outputs(ref))
 
 
 def _source_arena(bundle: Bundle, x: np.ndarray, probe: bool) -> int | None:
