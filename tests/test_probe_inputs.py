@@ -68,3 +68,12 @@ def test_a_constant_model_is_flagged_by_compile(tmp_path):
     compile_tflite(tmp_path / "flat.tflite", "nano33ble", tmp_path / "out", samples=30, report=False)
     src = json.loads((tmp_path / "out" / "result.json").read_text())["verify"]["source_tflm"]
     assert src["distinct_outputs"] < 3 and src["weak_evidence"] is True
+
+
+def test_an_unknown_input_kind_is_a_clear_error_before_anything_is_written(tmp_path):
+    from pocketml.errors import PocketMLError
+    from pocketml.pipeline import compile_tflite
+
+    with pytest.raises(PocketMLError, match="inputs 'gaussian'"):
+        compile_tflite(tmp_path / "any.tflite", "nano33ble", tmp_path / "out", inputs="gaussian")
+    assert not (tmp_path / "out").exists()
