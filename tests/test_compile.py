@@ -323,3 +323,18 @@ def test_a_tflite_with_two_inputs_compiles_and_verifies(tmp_path):
     assert "two_in_invoke_inputs(const int8_t *input0, const int8_t *input1, int8_t *output)" in header
     assert "TWO_IN_INPUT1_OFFSET (60)" in header
     assert verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False).exact
+
+
+def test_a_same_window_wider_than_its_input_is_read_and_bit_exact(tmp_path):
+    """YOLO's 9x9 SAME max pool on a 3x3 map and a 9-tap depthwise conv over 2 frames (issue 21): legal,
+    the taps outside the input are skipped, as in TFLite Micro."""
+    from pocketml.deploy.tflite import write_tflite
+
+    b = GraphBuilder("wide", (3, 2, 4), seed=5)
+    y = b.pool(b.depthwise(b.input, k=(9, 1), act="relu"), "maxpool", k=9, stride=1, mode="same")
+    (tmp_path / "wide.tflite").write_bytes(write_tflite(b.graph(y)))
+    imp = read_tflite(tmp_path / "wide.tflite")
+    x = random_inputs(imp, 40, seed=1)
+    ref = imp.graph.run(x).reshape(len(x), -1)
+    assert np.array_equal(run_source_in_tflm(tmp_path / "wide.tflite", imp, x), ref)
+    assert len(np.unique(ref)) > 3
