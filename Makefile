@@ -3,7 +3,8 @@
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
 #   .venv/.debs    Debian packages the project needs: a C compiler and make for the generated C,
 #                  the Arm cross toolchain and QEMU for the Cortex-M check, PostgreSQL (the shared
-#                  model-search test), nginx, openssl and ssh-keygen (the federated deployment recipe)
+#                  model-search test), nginx, openssl and ssh-keygen (the federated deployment recipe),
+#                  espeak-ng and Festival with three voices for the keyword spotter's speech
 #                  (one apt-get update, only when something is missing)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
@@ -14,9 +15,10 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
-                postgresql nginx openssl openssh-client
+                postgresql nginx openssl openssh-client \
+                espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg \
-           federated_scale match match_shared energy wildfire tinybert
+           federated_scale match match_shared energy wildfire tinybert kws
 OUT    ?= out/demo
 
 .PHONY: all demo test lint bench bench-cmsis-nn clean cortexm-toolchain

@@ -284,7 +284,13 @@ def read_result_json(out: str | Path) -> dict[str, Any]:
 
 
 def profile_from_json(doc: dict[str, Any], devices: str | Path | None = None) -> InferenceProfile:
-    """The :class:`InferenceProfile` of a parsed result.json (the contract's keys: see README)."""
+    """The :class:`InferenceProfile` of a parsed result.json (the contract's keys: see README).
+
+    A result with a ``streaming`` section (``pocketml kws train``: a program listening continuously)
+    gives the program's profile instead (:func:`streaming_profile`).
+    """
+    if doc.get("streaming"):
+        return streaming_profile(doc, devices)
     try:
         board = find_device(doc["device"], load_catalogue(devices))
         estimate = doc["estimate"]
@@ -295,3 +301,26 @@ def profile_from_json(doc: dict[str, Any], devices: str | Path | None = None) ->
     except (KeyError, TypeError, ValueError) as exc:
         raise PocketMLError(f"result.json lacks {exc} needed for the energy budget",
                             "pass a folder written by `pocketml shrink` (regenerate it with this version)") from exc
+
+
+def streaming_profile(doc: dict[str, Any], devices: str | Path | None = None) -> InferenceProfile:
+    """One "inference" = one period of the program's schedule: ``every_frames`` front-end frames and one
+    model inference (QEMU instruction counts), ``inferences_per_second`` of them; a ``message_bytes``
+    message per detection (``detections_per_hour``), not per period."""
+    s = doc["streaming"]
+    try:
+        board = find_device(doc["device"], load_catalogue(devices))
+        hz = float(s["inferences_per_second"])
+        workload = {k: s[k] for k in ("frame_ms", "every_frames", "inferences_per_second",
+                                      "frontend_instructions_per_frame", "model_instructions_per_inference",
+                                      "instructions_per_second_of_audio", "detections_per_hour") if k in s}
+        return InferenceProfile(
+            board, float(s["instructions_per_inference_period"]),
+            "QEMU instruction count of the whole program (front end every frame, the model every period) at 1 "
+            "instruction per cycle (a lower bound on cycles)", math.prod(doc["input"]["shape"]),
+            int(s.get("message_bytes", 4)), int(doc["size_bytes"]["int8"]), int(doc["macs"]), rate_hz=hz,
+            messages_per_inference=min(1.0, float(s.get("detections_per_hour", 0.0)) / 3600.0 / hz),
+            workload=workload, notes=("microphone and ADC power are not included",))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PocketMLError(f"result.json's streaming section lacks {exc}",
+                            "regenerate the folder with `pocketml kws train`") from exc

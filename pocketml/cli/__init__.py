@@ -11,7 +11,19 @@ import sys
 
 from rich.console import Console
 
-from pocketml.cli import compile, devices, distill, federate, match, profile, select, shrink, verify, wildfire  # noqa: F401
+from pocketml.cli import (  # noqa: F401
+    compile,
+    devices,
+    distill,
+    federate,
+    kws,
+    match,
+    profile,
+    select,
+    shrink,
+    verify,
+    wildfire,
+)
 from pocketml.cli.app import app
 from pocketml.errors import PocketMLError
 

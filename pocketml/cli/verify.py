@@ -41,7 +41,8 @@ def verify(
 @app.command(rich_help_panel="Inspect")
 def energy(
     out: Path = typer.Argument(..., help="An OUT folder written by `pocketml shrink --out OUT`."),
-    rate: str = typer.Option("1/min", help="Inferences per period: 1/min, 10/h, 0.5/s, 2/day."),
+    rate: str | None = typer.Option(None, help="Inferences per period: 1/min, 10/h, 0.5/s, 2/day (default 1/min; "
+                                    "a keyword spotter's OUT: its own schedule)."),
     radio: str | None = typer.Option(None, help="Radio that sends each result: ble, lora, lora-sf12, nbiot, "
                                         "wifi (default: the board's own, else ble)."),
     battery: str = typer.Option("cr2032", help="Battery: cr2032 or 2xaa."),
@@ -51,8 +52,9 @@ def energy(
     """Energy budget of OUT's model on its board: per inference, radio, sleep, battery lifetime, harvesting.
 
     Uses the QEMU instruction count of the Cortex-M build when OUT has one (else the cost-model
-    estimate) and the board's catalogue powers. All figures are estimates; constants are sourced
-    in docs/energy.md.
+    estimate) and the board's catalogue powers. On a `pocketml kws train` folder it budgets the
+    whole program listening continuously (front end every 20 ms, the model on its schedule). All
+    figures are estimates; constants are sourced in docs/energy.md.
     """
     from pocketml.energy import budget_for
     from pocketml.report.energy import print_energy

@@ -12,6 +12,11 @@ tensors. With ``fake_quant`` on it rounds where the integer graph rounds:
 * weights per output channel, symmetric, ``s_w = max|w| / (2^(b-1)-1)``, rounded half to even and
   clamped (``quantize.quantize_weights``); biases to int32 at ``s_in · s_w``.
 
+A final softmax returns *log*-probabilities in training mode, so the cross-entropy the training loop
+takes of the output is exactly the cross-entropy of the logits (CE(log_softmax z) = CE(z)); taken
+of probabilities it would barely move the weights. In eval mode it returns the probabilities,
+int8-rounded as deployed.
+
 Gradients pass straight through the rounding (and stop outside an activation's range). What remains
 between fake-quant accuracy and the C is the fixed-point rescale's rounding, which the Result shows.
 :meth:`GraphModule.float_graph` writes the trained (and masked) weights back for ``quantize``.
@@ -117,8 +122,15 @@ class GraphModule(nn.Module):
         if fq:
             x = fake_quant_activation(x, self.ranges["input"])
         values = {"input": x}
+        out = getattr(g, "output", "") or g.layers[-1].name
         for ly in g.layers:
             xs = [values[name] for name in self.inputs[ly.name]]
+            loss_forward = SPECS[ly.kind].loss_forward
+            if self.training and loss_forward is not None and ly.name == out:  # e.g. log-probabilities
+                if record is not None:
+                    record[ly.source] = SPECS[ly.kind].float_forward(ly, xs, None, None)
+                values[ly.name] = loss_forward(ly, xs)
+                continue
             w = b = None
             if ly.name in self.weights:
                 w, b = self.weight(ly.name), self.biases[ly.name]
@@ -135,7 +147,7 @@ class GraphModule(nn.Module):
             if fq:
                 y = fake_quant_activation(y, self.ranges[ly.name])
             values[ly.name] = y
-        return values[getattr(g, "output", "") or g.layers[-1].name]
+        return values[out]
 
     @torch.no_grad()
     def calibrate(self, x: np.ndarray, batch_size: int = 256) -> None:

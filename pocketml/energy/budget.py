@@ -3,8 +3,10 @@
     t_inf  = cycles / clock                       cycles: the model's one estimate (devices/cost.py: the
                                                   QEMU instruction count when it ran, else the MAC model)
     E_inf  = P_active x t_inf                     P_active: the board's catalogue figure at its clock
-    E_msg  = radio.message_joules(bytes sent per inference)
-    P_avg  = (E_inf + E_msg) x rate + P_sleep x (1 - rate x t_inf) + P_radio_idle
+    E_msg  = radio.message_joules(bytes sent per message)
+    P_avg  = (E_inf + m x E_msg) x rate + P_sleep x (1 - rate x t_inf) + P_radio_idle
+             m = messages per inference (1: every result is sent; a keyword spotter sends only detections)
+    duty   = rate x t_inf                         the share of time the core is awake
     life   = E_battery / P_avg                    (seconds; / 86 400 for days)
     daily  = P_avg x 86 400 J, compared with each harvester's J/day
 
@@ -15,7 +17,7 @@ every output. ``EnergyBudget.to_dict()`` names each unit in its key (``_j``, ``_
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pocketml.devices.device import Device
@@ -76,6 +78,13 @@ class EnergyBudget:
     send_vs_compute: list[dict[str, Any]] = field(default_factory=list)
     sanity: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    messages_per_inference: float = 1.0
+    workload: dict[str, Any] = field(default_factory=dict)  # e.g. a streaming program's schedule
+
+    @property
+    def duty_cycle(self) -> float:
+        """Share of the time the core is running (rate x time per inference)."""
+        return self.rate_hz * self.seconds_per_inference
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +112,9 @@ class EnergyBudget:
             "send_vs_compute": self.send_vs_compute,
             "sanity": self.sanity,
             "warnings": self.warnings,
+            "messages_per_inference": self.messages_per_inference,
+            "duty_cycle": self.duty_cycle,
+            "workload": self.workload,
             "sources": "docs/energy.md",
         }
 
@@ -113,6 +125,11 @@ class InferenceProfile:
 
     Built by ``Result.profile()`` (the pipeline, in memory) or ``result.profile_from_json`` (an OUT
     folder's result.json): the energy floor never reads the top's file format.
+
+    A program that runs on a fixed schedule (a keyword spotter listening continuously) sets
+    ``rate_hz`` (its inferences per second: the budget's rate), ``messages_per_inference`` (the
+    share of inferences whose result is sent: its detections) and ``workload`` (what one
+    "inference" stands for, recorded in the budget).
     """
 
     device: Device
@@ -122,6 +139,10 @@ class InferenceProfile:
     result_bytes: int  # sent after every inference: every output, one byte each
     update_bytes: int  # a model update (the int8 weights), for the federated comparison
     macs: int
+    rate_hz: float | None = None
+    messages_per_inference: float = 1.0
+    workload: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # added to the budget's warnings (what the figures leave out)
 
 
 def default_radio(device: Device) -> str:
@@ -129,33 +150,51 @@ def default_radio(device: Device) -> str:
     return next((r for r in device.radios if r in RADIOS), "ble")
 
 
-def budget_for(profile: InferenceProfile, rate: str | float = "1/min", *, radio: str | None = None,
+def budget_for(profile: InferenceProfile, rate: str | float | None = None, *, radio: str | None = None,
                battery: str = "cr2032") -> EnergyBudget:
-    """:func:`energy_budget` of a deployed model (its board's own radio by default)."""
-    return energy_budget(profile.device, profile.cycles, profile.cycles_method, rate,
-                         radio=radio or default_radio(profile.device), battery=battery,
-                         result_bytes=profile.result_bytes, raw_bytes=profile.raw_bytes,
-                         update_bytes=profile.update_bytes, macs=profile.macs)
+    """:func:`energy_budget` of a deployed model (its board's own radio by default).
+
+    ``rate`` defaults to 1/min, or to the profile's own schedule (``rate_hz``), which another rate
+    may not replace.
+    """
+    if profile.rate_hz is not None:
+        if rate is not None and abs(parse_rate(rate) - profile.rate_hz) > 1e-9 * profile.rate_hz:
+            raise PocketMLError(f"this program listens continuously: it runs {profile.rate_hz:g} inferences per "
+                                f"second on its own schedule, not {rate}",
+                                "leave the rate out, or rebuild the program with another schedule "
+                                "(e.g. `pocketml kws train --every`)")
+        rate = profile.rate_hz
+    budget = energy_budget(profile.device, profile.cycles, profile.cycles_method, "1/min" if rate is None else rate,
+                           radio=radio or default_radio(profile.device), battery=battery,
+                           result_bytes=profile.result_bytes, raw_bytes=profile.raw_bytes,
+                           update_bytes=profile.update_bytes, macs=profile.macs,
+                           messages_per_inference=profile.messages_per_inference, workload=profile.workload)
+    return replace(budget, warnings=[*budget.warnings, *profile.notes]) if profile.notes else budget
 
 
 def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str | float, *,
                   radio: str | Radio = "ble", battery: str | Battery = "cr2032", result_bytes: int = 1,
                   raw_bytes: int | None = None, update_bytes: int | None = None,
-                  macs: int | None = None) -> EnergyBudget:
+                  macs: int | None = None, messages_per_inference: float = 1.0,
+                  workload: dict[str, Any] | None = None) -> EnergyBudget:
     """Energy per inference, per day and the battery's lifetime at ``rate`` (see the module docstring).
 
-    ``result_bytes`` are sent after every inference over ``radio``; ``raw_bytes`` (the sensor data an
-    inference consumes) and ``update_bytes`` (a federated model update) only feed the send-vs-compute
-    comparison. ``macs`` enables the MLPerf Tiny sanity band.
+    ``result_bytes`` are sent over ``radio``, ``messages_per_inference`` times per inference (1: after
+    every one); ``raw_bytes`` (the sensor data an inference consumes) and ``update_bytes`` (a federated
+    model update) only feed the send-vs-compute comparison. ``macs`` enables the MLPerf Tiny sanity
+    band. ``workload`` is recorded as given (what one "inference" stands for).
     """
     rate_hz = parse_rate(rate)
     link = radio if isinstance(radio, Radio) else find_radio(radio)
     cell = battery if isinstance(battery, Battery) else find_battery(battery)
     if not cycles > 0:
         raise PocketMLError(f"cycles per inference must be positive, got {cycles}", "pass the measured count")
+    if not 0.0 <= messages_per_inference <= 1.0:
+        raise PocketMLError(f"messages per inference must be in [0, 1], got {messages_per_inference}",
+                            "pass the share of inferences whose result is sent")
     t_inf = cycles / (device.clock_mhz * 1e6)
     period = 1.0 / rate_hz
-    t_msg = link.message_seconds(result_bytes)
+    t_msg = link.message_seconds(result_bytes) * messages_per_inference
     if t_inf + t_msg > period:
         raise PocketMLError(
             f"{rate} is faster than {device.name} can go: one inference takes {t_inf * 1e3:.1f} ms and sending "
@@ -164,7 +203,7 @@ def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str |
     active_w, sleep_w = device.active_mw / 1e3, device.sleep_mw / 1e3
     e_inf = active_w * t_inf
     e_msg = link.message_joules(result_bytes)
-    avg_w = (e_inf + e_msg) * rate_hz + sleep_w * (1.0 - rate_hz * t_inf) + link.idle_w
+    avg_w = (e_inf + messages_per_inference * e_msg) * rate_hz + sleep_w * (1.0 - rate_hz * t_inf) + link.idle_w
     daily = avg_w * SECONDS_PER_DAY
     warnings = []
     if link.peak_a > cell.max_pulse_a:
@@ -195,4 +234,5 @@ def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str |
         radio=link.id, bytes_per_message=result_bytes, joules_per_message=e_msg, radio_idle_watts=link.idle_w,
         average_watts=avg_w, battery=cell.id, battery_joules=cell.joules,
         lifetime_days=cell.joules / avg_w / SECONDS_PER_DAY, daily_joules=daily,
-        harvest=harvest, send_vs_compute=compare, sanity=sanity, warnings=warnings)
+        harvest=harvest, send_vs_compute=compare, sanity=sanity, warnings=warnings,
+        messages_per_inference=messages_per_inference, workload=dict(workload or {}))

@@ -47,6 +47,9 @@ class OpSpec:
     output_quant : how the output's int8 parameters are chosen: ``"own"`` (calibrated),
         ``"shared"`` (one set with its inputs, as TFLite requires of ops that do not rescale) or a
         fixed :class:`QuantParams` (softmax's 1/256, -128).
+    loss_forward : ``(layer, inputs) -> tensor`` or None: what the model's *final* layer of this kind
+        gives in training mode instead of ``float_forward``, so the loss sees a well-conditioned
+        value (softmax: log-probabilities, whose negative mean over the labels is the cross-entropy).
     """
 
     kind: str
@@ -61,3 +64,4 @@ class OpSpec:
     output_quant: str | QuantParams = OWN
     dsp_kernel: str | None = None
     dsp_params: Callable[..., Any] | None = None
+    loss_forward: Callable[..., Any] | None = None

@@ -22,6 +22,7 @@ def print_energy(b: EnergyBudget, console: Console) -> None:
     for k, v in [("energy per inference", f"{b.joules_per_inference * 1e3:.4g} mJ"),
                  ("time per inference", f"{b.seconds_per_inference * 1e3:.4g} ms"),
                  ("cycles per inference", f"{b.cycles_per_inference:,.0f}"),
+                 ("duty cycle", f"{b.duty_cycle:.2%}"),
                  (f"radio message ({b.radio}, {b.bytes_per_message} B)", f"{b.joules_per_message * 1e6:.4g} uJ"),
                  ("radio idle", f"{b.radio_idle_watts * 1e6:.4g} uW"),
                  ("sleep power", f"{b.sleep_watts * 1e6:.4g} uW"),
@@ -72,7 +73,8 @@ def energy_section_html(budget: EnergyBudget, cascades: tuple[OffloadCascade, ..
         f"</td><td class={'ok' if c['local_wins'] else 'bad'}>{'compute locally' if c['local_wins'] else 'send raw'}"
         f"</td></tr>" for c in b.send_vs_compute)
     parts = [f"<h2>Energy (estimate)</h2><p class=est>Estimates from datasheet constants (docs/energy.md) at "
-             f"{b.rate_hz * 60:.4g} inferences per minute; every figure is an estimate.</p>",
+             f"{b.rate_hz * 60:.4g} inferences per minute (duty cycle {b.duty_cycle:.2%}); every figure is an "
+             "estimate.</p>",
              f"<table>{table}</table>",
              "<table><tr><th>radio</th><th>send raw mJ</th><th>compute + send result mJ</th><th>cheaper</th></tr>"
              f"{compare}</table>", f"<figure>{daily_budget_svg(b)}</figure>"]

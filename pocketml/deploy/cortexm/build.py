@@ -85,7 +85,8 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
 
 def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
                   opt: str | None = None, profile: bool = False, include_dirs: tuple[Path, ...] = (),
-                  libraries: tuple[Path, ...] = (), reuse: CortexMBuild | None = None) -> CortexMBuild:
+                  libraries: tuple[Path, ...] = (), reuse: CortexMBuild | None = None,
+                  interface: tuple[str, int, int] | None = None, harness: str | None = None) -> CortexMBuild:
     """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
 
     ``opt``: ``-Os`` or ``-O2``; None: what the folder was emitted for (``-O2`` for DSP kernels
@@ -96,12 +97,17 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     CMSIS-NN build bench/cmsis_nn.py compares with. ``reuse``: an earlier build of the same folder for
     the same core and level, whose objects are copied instead of compiled again, except ``model.c``'s
     (the only source the profile's define changes).
+
+    A program around a model (e.g. the keyword spotter) passes its own ``interface`` (prefix,
+    input bytes, output bytes: the harness calls ``<prefix>_invoke`` once per record, the sizes
+    link ``<prefix>_invoke`` alone) and ``harness`` (the harness source text, by default
+    ``firmware/harness.c`` with ``@P@``/``@p@`` replaced by the prefix).
     """
     defines = ("POCKETML_PROFILE",) if profile else ()
     system = tuple(f"-isystem{d}" for d in include_dirs)
     c_dir = Path(c_dir)
     target = core_target(core)
-    prefix, in_bytes, out_bytes = read_interface(c_dir)
+    prefix, in_bytes, out_bytes = interface if interface is not None else read_interface(c_dir)
     kernels = read_kernels(c_dir)
     opt = opt or KERNEL_OPT.get(kernels, "-Os")
     if opt not in OPT_LEVELS:
@@ -138,12 +144,12 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
           *map(str, objects), *map(str, libraries), "-lc", "-lgcc", "-o", str(model_elf)],
          f"linking the model for {core}")
 
-    harness = work / "harness.c"
-    harness.write_text((firmware_dir / "harness.c").read_text()
-                       .replace("@P@", prefix.upper()).replace("@p@", prefix))
+    harness_c = work / "harness.c"
+    harness_c.write_text((harness if harness is not None else (firmware_dir / "harness.c").read_text())
+                         .replace("@P@", prefix.upper()).replace("@p@", prefix))
     harness_obj = work / "harness.o"
     _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", *(f"-D{d}" for d in defines),
-          f"-I{c_dir}", "-c", str(harness),
+          f"-I{c_dir}", "-c", str(harness_c),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), *map(str, libraries),

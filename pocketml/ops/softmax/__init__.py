@@ -4,7 +4,7 @@
 """
 
 from pocketml.ops.softmax.c import c_params
-from pocketml.ops.softmax.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.softmax.capture import CAPTURE, float_forward, from_float, loss_forward
 from pocketml.ops.softmax.op import OUTPUT_QUANT, Softmax, SoftmaxData
 from pocketml.ops.softmax.tflite import READ, write
 from pocketml.ops.spec import OpSpec
@@ -20,6 +20,7 @@ SPEC = OpSpec(
     from_float=from_float,
     float_forward=float_forward,
     output_quant=OUTPUT_QUANT,
+    loss_forward=loss_forward,
 )
 
 __all__ = ["SPEC", "OUTPUT_QUANT", "Softmax", "SoftmaxData"]

@@ -28,3 +28,8 @@ def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Softmax:
 def float_forward(layer: FloatLayer, xs, weight, bias):
     """The layer in float PyTorch: softmax over the classes."""
     return xs[0].softmax(1)
+
+
+def loss_forward(layer: FloatLayer, xs):
+    """The model's final softmax in training mode: log-probabilities (the loss is their negative mean)."""
+    return xs[0].log_softmax(1)
