@@ -54,7 +54,7 @@ def _refusal(path: Path) -> str:
 def bench_one(path: Path, device: str, samples: int, rounds: int, time_samples: int, tmp: Path) -> str:
     t0 = time.perf_counter()
     try:
-        compile_tflite(path, device, tmp / path.stem, samples=samples, seed=0, report=False)
+        compile_tflite(path, device, tmp / path.stem, samples=samples, seed=0, report=False, inputs="uniform")
     except PocketMLError as exc:
         why = _refusal(path) if "cannot be compiled" in exc.problem else exc.problem
         return f"| {path.name} | **no**: {why} |" + " |" * 12

@@ -151,15 +151,24 @@ class SourceCheck(Record):
     mismatching_samples_per_output: tuple[int, ...]
     max_abs_diff: int
     inputs: str
+    distinct_outputs: int | None = None  # different outputs (byte for byte) the samples produced
 
     @property
     def exact(self) -> bool:
         return self.mismatching_samples == 0
 
+    @property
+    def weak_evidence(self) -> bool:
+        """Too few distinct outputs for agreement to tell two models apart (deploy/verify/probe.py)."""
+        from pocketml.deploy.verify.probe import weak_evidence
+
+        return self.distinct_outputs is not None and weak_evidence(self.distinct_outputs, self.samples)
+
     def to_dict(self) -> dict[str, Any]:
         return {"samples": self.samples, "mismatching_samples": self.mismatching_samples,
                 "mismatching_samples_per_output": list(self.mismatching_samples_per_output),
                 "max_abs_diff": self.max_abs_diff, "inputs": self.inputs,
+                "distinct_outputs": self.distinct_outputs, "weak_evidence": self.weak_evidence,
                 "note": "the source .tflite in TFLite Micro vs the numpy reference (the C is checked against the "
                         "reference in deploy-c)"}
 

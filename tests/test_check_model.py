@@ -56,7 +56,7 @@ def test_cli_shrink_check_on_a_pt2(tmp_path):
     torch.export.save(torch.export.export(Blocked().eval(), (torch.zeros(1, 3, 12, 12),)), str(path))
     runner = CliRunner()
     res = runner.invoke(app, ["shrink", "--model", str(path), "--check", "--json"])
-    assert res.exit_code == 2, res.output
+    assert res.exit_code == 4, res.output
     doc = json.loads(res.output)
     assert not doc["compiles"] and [b["module"] for b in doc["blockers"]] == ["act", "block.1", "block.3"]
     ok = runner.invoke(app, ["shrink", "--model", "digits-cnn", "--check"])

@@ -134,7 +134,11 @@ def test_compile_writes_shrinks_layout_and_is_verified(tmp_path):
     assert doc["verify"]["exact"] is True
     assert doc["verify"]["source_tflm"]["samples"] == 40
     assert doc["verify"]["source_tflm"]["mismatching_samples"] == 0
+    assert doc["verify"]["source_tflm"]["inputs"].startswith("probe int8")
+    assert 1 < doc["verify"]["source_tflm"]["distinct_outputs"] <= 40
+    assert doc["verify"]["source_tflm"]["weak_evidence"] is (doc["verify"]["source_tflm"]["distinct_outputs"] < 4)
     assert doc["verify"]["runtimes"]["tflm"]["mismatching_samples"] == 0
+    assert doc["verify"]["arena"]["tflm_source_bytes"] > 0  # TFLite Micro on the user's file, not the rewrite
     if doc["cortexm"] is not None:  # the arm-none-eabi toolchain is installed by `make test`
         assert doc["cortexm"]["qemu_mismatches"] == 0
     for f in ("report.html", "c/model.c", "c/model.h", "model.tflite", "source.tflite", "verify/graph.npz"):
@@ -145,6 +149,8 @@ def test_compile_writes_shrinks_layout_and_is_verified(tmp_path):
     report = verify(out, "reference,c,tflm", layers=True, probe_arena=False, latency=False)
     assert report.exact
     assert report.layers and all(p.first is None for p in report.layers)
+    assert report.source_tflm_arena_bytes == doc["verify"]["arena"]["tflm_source_bytes"]
+    assert report.distinct_outputs == doc["verify"]["source_tflm"]["distinct_outputs"]  # the same inputs, kept
     assert len(report.layers[0].per_layer) == len(result.layers)
 
 
@@ -173,7 +179,7 @@ def test_unsupported_is_refused_before_anything_is_written(patch, expect, tmp_pa
     assert not check.compiles and [c for c in check.operators if not c.ok]
 
 
-def test_cli_check_reports_per_operator_and_exits_2_when_it_would_not_compile(tmp_path):
+def test_cli_check_reports_per_operator_and_exits_4_when_it_would_not_compile(tmp_path):
     graph = branches_model()
     good = tmp_path / "good.tflite"
     good.write_bytes(spec_of(graph).serialise())
@@ -188,7 +194,7 @@ def test_cli_check_reports_per_operator_and_exits_2_when_it_would_not_compile(tm
     assert doc["compiles"] and doc["operators"][0]["op"] == "CONV_2D"
     assert doc["operators"][0]["options"]["stride"] == [2, 2]
     no = runner.invoke(app, ["compile", str(bad), "--check"])
-    assert no.exit_code == 2
+    assert no.exit_code == 4
     assert "GELU" in no.output and "no pocketml kernel" in no.output
     assert not list(tmp_path.glob("*-nano33ble"))
 
@@ -224,7 +230,7 @@ def test_a_tflite_with_a_uint8_input_compiles_and_verifies(tmp_path):
     (tmp_path / "u8.tflite").write_bytes(write_tflite(graph))
     result = compile(tmp_path / "u8.tflite", "nano33ble", tmp_path / "out", samples=20, report=False)
     assert result.c_mismatches == 0 and result.verify["exact"]
-    assert result.verify["source_tflm"]["inputs"].startswith("uniform random uint8")
+    assert result.verify["source_tflm"]["inputs"].startswith("probe uint8")
     assert verify(tmp_path / "out", "reference,c,tflm", probe_arena=False, latency=False).exact
 
 
@@ -317,3 +323,18 @@ def test_a_tflite_with_two_inputs_compiles_and_verifies(tmp_path):
     assert "two_in_invoke_inputs(const int8_t *input0, const int8_t *input1, int8_t *output)" in header
     assert "TWO_IN_INPUT1_OFFSET (60)" in header
     assert verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False).exact
+
+
+def test_a_same_window_wider_than_its_input_is_read_and_bit_exact(tmp_path):
+    """YOLO's 9x9 SAME max pool on a 3x3 map and a 9-tap depthwise conv over 2 frames (issue 21): legal,
+    the taps outside the input are skipped, as in TFLite Micro."""
+    from pocketml.deploy.tflite import write_tflite
+
+    b = GraphBuilder("wide", (3, 2, 4), seed=5)
+    y = b.pool(b.depthwise(b.input, k=(9, 1), act="relu"), "maxpool", k=9, stride=1, mode="same")
+    (tmp_path / "wide.tflite").write_bytes(write_tflite(b.graph(y)))
+    imp = read_tflite(tmp_path / "wide.tflite")
+    x = random_inputs(imp, 40, seed=1)
+    ref = imp.graph.run(x).reshape(len(x), -1)
+    assert np.array_equal(run_source_in_tflm(tmp_path / "wide.tflite", imp, x), ref)
+    assert len(np.unique(ref)) > 3

@@ -11,11 +11,19 @@ import sys
 import typer
 from rich.console import Console
 
+# Exit codes: one meaning each (the app's epilog, docs/compile.md "Exit codes").
+EXIT_ERROR = 1  # bad input or environment: a PocketMLError, printed as "error: ..." and "fix: ..."
+EXIT_USAGE = 2  # typer's own: an unknown option, a missing argument
+EXIT_NOT_EXACT = 3  # built and checked, but the runtimes disagree (not bit-exact): shrink, compile, verify
+EXIT_BLOCKED = 4  # --check: something would not compile (compile --check, shrink --check)
+
 app = typer.Typer(
     help="pocketml: shrink PyTorch models into verified int8 C for microcontrollers.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     epilog="Build: a model or a .tflite in, verified C out.  Inspect: boards, runtimes, energy.  "
-           "Train: data, model search, fleets.  Every command: --help.",
+           "Train: data, model search, fleets.  Every command: --help.  Exit codes: 0 done; 1 bad input "
+           "(error + fix printed); 2 usage (unknown option, missing argument); 3 built but the runtimes "
+           "disagree (not bit-exact); 4 --check found something that would not compile.",
 )
 console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI get a readable width
 DEVICES_OPT = typer.Option(None, "--devices", help="Extra TOML file of boards (same schema as the built-in catalogue).")

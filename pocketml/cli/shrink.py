@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
+from pocketml.cli.app import DEVICES_OPT, EXIT_BLOCKED, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
@@ -38,7 +38,7 @@ def shrink(
     optimize: str | None = OPTIMIZE_OPT,
     check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
                                "(every blocker at once, with its module path); builds and writes nothing. "
-                               "Exit 2 if anything is blocked."),
+                               "Exit 4 if anything is blocked."),
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
@@ -101,7 +101,7 @@ def shrink(
 
 
 def _check(model: str, data: Path | None, as_json: bool) -> None:
-    """``shrink --check``: capture only, every blocker listed; exit 2 when something is blocked."""
+    """``shrink --check``: capture only, every blocker listed; exit 4 (EXIT_BLOCKED) when something is blocked."""
     import json
 
     import torch
@@ -135,7 +135,7 @@ def _check(model: str, data: Path | None, as_json: bool) -> None:
     else:
         print_model_check(report, console)
     if not report.compiles:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BLOCKED)
 
 
 @app.command(rich_help_panel="Build")

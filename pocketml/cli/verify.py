@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, app, console
+from pocketml.cli.app import DEVICES_OPT, EXIT_NOT_EXACT, app, console
 
 
 @app.command(rich_help_panel="Inspect")
@@ -23,7 +23,7 @@ def verify(
     """Re-run OUT's artifact in each runtime and compare it with the numpy reference on every test input.
 
     Per runtime: samples, mismatching samples, largest difference, arena/RAM, flash, latency.
-    Exits 0 when reference, C, TFLite Micro (and QEMU, if asked) agree byte for byte, 2 when
+    Exits 0 when reference, C, TFLite Micro (and QEMU, if asked) agree byte for byte, 3 when
     they do not, 1 on bad input (a missing or damaged OUT piece, a corrupt .tflite).
     """
     from pocketml.deploy.verify import verify as verify_api
@@ -35,7 +35,7 @@ def verify(
     else:
         print_verify(report, console)
     if not report.exact:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_NOT_EXACT)
 
 
 @app.command(rich_help_panel="Inspect")

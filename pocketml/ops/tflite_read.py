@@ -203,7 +203,10 @@ def window(in_hw, kernel, stride, dilation, padding: int, out_hw, what: str):
     start, end = [], []
     for i in range(2):
         k_eff = (kernel[i] - 1) * dilation[i] + 1
-        if k_eff > 2 * in_hw[i] + 1:  # more padding than input on a side: no real model, a damaged file
+        # SAME centres every window on an input pixel, so a window wider than the input is legal (taps
+        # outside are skipped: YOLO's 9x9 max pool on a 3x3 map, a 9-tap depthwise conv on 2 frames);
+        # far wider is no real model but a damaged file, whose loops would run for nothing
+        if k_eff > 4 * in_hw[i] + 16:
             raise Unsupported(f"{what}: kernel {list(kernel)} with dilation {list(dilation)} spans {k_eff} pixels "
                               f"of a {in_hw[i]}-pixel input")
         if padding == Padding.SAME:

@@ -24,14 +24,15 @@ import numpy as np
 from pocketml.deploy.c.dsp import check_optimize
 from pocketml.deploy.tflite.reader import SUPPORTED_TEXT, OperatorCheck, TFLiteImport, read_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
+from pocketml.deploy.verify.bundle import SOURCE_FILE
 from pocketml.deploy.verify.compare import per_output_mismatches
+from pocketml.deploy.verify.probe import INPUT_KINDS, distinct_outputs, make_inputs
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.pipeline.deploy import Progress, TestRun, check_memory, deploy
 from pocketml.result import Result, SourceCheck, Stage
 
-SOURCE_FILE = "source.tflite"
 DEFAULT_SAMPLES = 200
 
 
@@ -71,20 +72,18 @@ def check_tflite_model(model: str | Path) -> CompileCheck:
 def random_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
     """``samples`` uniform random inputs of the graph's input shape and type (int8, or uint8), fixed ``seed``;
     a model with several inputs gets them packed back to back as raw bytes ([N, input_bytes] int8)."""
-    rng = np.random.default_rng(seed)
-    xs = [rng.integers(0, 256, (samples, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
-          else rng.integers(-128, 128, (samples, *info.shape), dtype=np.int8) for info in imp.graph.input_infos]
-    return xs[0] if len(xs) == 1 else np.concatenate([x.reshape(samples, -1).view(np.int8) for x in xs], axis=1)
+    return make_inputs(imp.graph.input_infos, samples, seed, "uniform")
+
+
+def probe_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
+    """``samples`` probe inputs (around the input zero point, smooth, a realistic spread:
+    ``deploy/verify/probe.py``), packed as ``random_inputs``."""
+    return make_inputs(imp.graph.input_infos, samples, seed, "probe")
 
 
 def source_inputs(imp: TFLiteImport, x_q: np.ndarray):
-    """Graph inputs as the source .tflite takes them: its shapes, dequantized at a float input (a list
-    of batches for a model with several inputs)."""
-    xs = imp.graph.split_inputs(x_q)
-    edges = imp.inputs or (imp.input,)
-    out = [(e.quant.dequantize(x) if e.dtype == "float32" else x).reshape(len(x), *e.shape[1:])
-           for e, x in zip(edges, xs, strict=True)]
-    return out[0] if len(out) == 1 else out
+    """Graph inputs as the source .tflite takes them (``TFLiteImport.source_inputs``)."""
+    return imp.source_inputs(x_q)
 
 
 def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
@@ -107,7 +106,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
                    report: bool = True, force: bool = False, on_stage: Progress | None = None,
-                   optimize: str | None = None, memory: str = "speed") -> Result:
+                   optimize: str | None = None, memory: str = "speed", inputs: str = "probe") -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -119,8 +118,12 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     out : the output folder, written whole or not at all (same layout and result.json keys as shrink);
         an existing one must be empty or a pocketml output (only pocketml's own files are replaced).
     name : the model's name and C prefix (default: the file's stem).
-    samples : random int8 inputs compared across the C, the reference and TFLite Micro (default 200).
+    samples : inputs compared across the C, the reference and TFLite Micro (default 200).
     seed : seed of those inputs.
+    inputs : ``"probe"`` (default: smooth inputs around the input zero point with a realistic spread,
+        ``pocketml.deploy.verify.probe``) or ``"uniform"`` (uniform random over the int8 range). The
+        number of distinct outputs they produce is reported, with a warning when it is too few to
+        tell models apart (``verify.source_tflm.distinct_outputs`` / ``weak_evidence``).
     devices : an extra TOML file of boards.
     report : also write report.html.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
@@ -135,6 +138,9 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     check_optimize(optimize)
     check_memory(memory)
+    if inputs not in INPUT_KINDS:
+        raise PocketMLError(f"inputs {inputs!r} is not one of {', '.join(INPUT_KINDS)}",
+                            "pass --inputs probe (the default) or --inputs uniform")
     folder = OutputFolder(out, force=force, command="compile")
     folder.check()
     t = time.perf_counter()
@@ -146,7 +152,7 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
         "ops": len(graph.ops), "input": _edge_dict(imp.input), "output": _edge_dict(imp.output),
         "outputs": [_edge_dict(e) for e in imp.outputs]})
 
-    x_q = random_inputs(imp, samples, seed)
+    x_q = make_inputs(graph.input_infos, samples, seed, inputs)
     ref_out = np.concatenate([graph.run_flat(x_q[i:i + 100]) for i in range(0, len(x_q), 100)])  # bounded memory
     t = time.perf_counter()
     say = on_stage or (lambda stage: None)
@@ -156,9 +162,10 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     kinds = "/".join(sorted({i.dtype for i in graph.input_infos}))
     source = SourceCheck(len(x_q), int(np.sum(np.any(diff != 0, axis=1))),
                          tuple(per_output_mismatches(tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
-                         int(diff.max(initial=0)), f"uniform random {kinds}, seed {seed}")
+                         int(diff.max(initial=0)), f"{inputs} {kinds}, seed {seed}", distinct_outputs(ref_out))
     source_stage = Stage("source-tflm", time.perf_counter() - t, {
-        "samples": source.samples, "mismatching_samples": source.mismatching_samples})
+        "samples": source.samples, "mismatching_samples": source.mismatching_samples,
+        "distinct_outputs": source.distinct_outputs})
     with folder.stage() as work:
         write_atomic(work / SOURCE_FILE, path.read_bytes())
         return deploy(graph, work, board, name=name, test=TestRun(x_q, ref_out, None, None, None),

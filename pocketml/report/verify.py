@@ -39,9 +39,17 @@ def print_verify(report: VerifyReport, console: Console) -> None:
     console.print(table)
     doc = report.to_dict()
     arena = doc["arena"]
+    if doc.get("distinct_outputs") is not None:
+        console.print(f"{doc['distinct_outputs']} distinct outputs in {doc['samples']} samples")
+        if doc["weak_evidence"]:
+            console.print("[yellow]warning:[/] so few distinct outputs that agreement shows little: the inputs "
+                          "may not exercise the model (recompile with --inputs probe or more --samples)")
+    if arena.get("tflm_source_bytes"):
+        console.print(f"arena: planned {arena['planned_bytes']:,} B vs TFLite Micro on your source.tflite "
+                      f"{arena['tflm_source_bytes']:,} B (ratio {arena['ratio_source']})")
     if arena["tflm_bytes"]:
         console.print(f"arena: planned {arena['planned_bytes']:,} B vs TFLite Micro {arena['tflm_bytes']:,} B "
-                      f"(ratio {arena['ratio']}); TFLM figure: {arena['tflm_method']}")
+                      f"on OUT/model.tflite (ratio {arena['ratio']}); TFLM figure: {arena['tflm_method']}")
     if doc["latency"]["c_over_tflm"] is not None:
         console.print(f"latency: C / TFLite Micro = {doc['latency']['c_over_tflm']} ({doc['latency']['method']})")
     verdict = "[green]bit-exact[/]" if report.exact else "[red]MISMATCH[/]"

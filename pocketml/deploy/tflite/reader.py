@@ -116,6 +116,15 @@ class TFLiteImport:
         """The first output's edge (the only one for a one-output model)."""
         return self.outputs[0] if self.outputs else None
 
+    def source_inputs(self, x_q):
+        """Graph inputs ``x_q`` as the source .tflite takes them: its shapes, dequantized at a float input
+        (a list of batches for a model with several inputs)."""
+        xs = self.graph.split_inputs(x_q)
+        edges = self.inputs or (self.input,)
+        out = [(e.quant.dequantize(x) if e.dtype == "float32" else x).reshape(len(x), *e.shape[1:])
+               for e, x in zip(edges, xs, strict=True)]
+        return out[0] if len(out) == 1 else out
+
 
 def _load(source: str | Path | bytes) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray)):

@@ -38,6 +38,7 @@ GRAPH_FORMAT = 1
 TFLITE_FILE = "model.tflite"
 INPUTS_FILE = "verify/inputs.npy"
 GRAPH_FILE = "verify/graph.npz"
+SOURCE_FILE = "source.tflite"  # `compile`: the user's own file, as given (absent in a shrink OUT folder)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from pocketml.deploy.c.build import build_host, measure_sections, run_host
 from pocketml.deploy.c.emit import CFLAGS
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import check_tflite, run_tflite, smallest_tflm_arena
-from pocketml.deploy.verify.bundle import Bundle, load_bundle
+from pocketml.deploy.verify.bundle import SOURCE_FILE, Bundle, load_bundle
 from pocketml.deploy.verify.latency import time_c, time_side_by_side
+from pocketml.deploy.verify.probe import distinct_outputs, weak_evidence
 from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
@@ -111,6 +112,8 @@ class VerifyReport:
     latency_method: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     latency_ratio: float | None = None  # C / TFLM: median of the interleaved rounds' ratios
+    source_tflm_arena_bytes: int | None = None  # TFLM's arena on OUT/source.tflite (compile's input file)
+    distinct_outputs: int | None = None  # different reference outputs (byte for byte) over the samples
 
     def check(self, runtime: str) -> RuntimeCheck | None:
         return next((c for c in self.checks if c.runtime == runtime), None)
@@ -127,10 +130,16 @@ class VerifyReport:
         lat = (c.latency_us / t.latency_us) if c and t and c.latency_us and t.latency_us else None
         lat = self.latency_ratio if self.latency_ratio is not None else lat
         return {"model": self.model, "samples": self.samples, "exact": self.exact,
+                "distinct_outputs": self.distinct_outputs,
+                "weak_evidence": (None if self.distinct_outputs is None
+                                  else weak_evidence(self.distinct_outputs, self.samples)),
                 "runtimes": {ck.runtime: ck.to_dict() for ck in self.checks},
                 "arena": {"planned_bytes": self.planned_arena_bytes, "tflm_bytes": self.tflm_arena_bytes,
                           "tflm_method": self.tflm_arena_method,
-                          "ratio": None if ratio is None else round(ratio, 3)},
+                          "ratio": None if ratio is None else round(ratio, 3),
+                          "tflm_source_bytes": self.source_tflm_arena_bytes,
+                          "ratio_source": (round(self.planned_arena_bytes / self.source_tflm_arena_bytes, 3)
+                                           if self.source_tflm_arena_bytes else None)},
                 "latency": {"c_over_tflm": None if lat is None else round(lat, 4), "method": self.latency_method},
                 "layers": None if self.layers is None else [p.to_dict() for p in self.layers],
                 "notes": list(self.notes)}
@@ -199,7 +208,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
                            per_output=(0,) * n_out)]
     outputs: dict[str, np.ndarray] = {"reference": ref}
     repeats = passes if latency else 0
-    tflm_arena, arena_method = None, "not measured (tflm not run)"
+    tflm_arena, arena_method, source_arena = None, "not measured (tflm not run)", None
     tflite_bytes = bundle.tflite.stat().st_size
     # C and TFLM both run: time them interleaved in one process (latency.py), not one after the other
     tx = graph.split_inputs(x) if len(graph.inputs) > 1 else x  # what the .tflite runtimes are given
@@ -236,6 +245,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
             tflm_arena = probe.smallest_bytes
             arena_method = (f"smallest working arena, bisected to the byte in child processes "
                             f"({probe.probes} probes; allocation record {probe.reported_bytes} B)")
+        source_arena = _source_arena(bundle, x, probe_arena)
         checks.append(RuntimeCheck("tflm", True, n, *_compare(got, ref), tflm_arena, None,
                                    tflite_bytes, _us(side.tflm_median if side else run.seconds_per_inference), note,
                                    per_output_mismatches(got, ref, sizes)))
@@ -258,7 +268,23 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     return VerifyReport(
         graph.name, n, tuple(checks), plan.arena_bytes, tflm_arena, arena_method, pairs,
         latency_method=_latency_method(side, passes, min(n, TIME_SAMPLES)) if latency else "not measured",
-        latency_ratio=side.ratio if side else None)
+        latency_ratio=side.ratio if side else None, source_tflm_arena_bytes=source_arena,
+        distinct_outputs=distinct_outputs(ref))
+
+
+def _source_arena(bundle: Bundle, x: np.ndarray, probe: bool) -> int | None:
+    """TFLite Micro's arena on the user's own file (OUT/source.tflite, written by ``compile``): the fair
+    comparison, since pocketml's model.tflite spreads per-tensor scales into per-channel ones and can
+    need more TFLM memory. Bisected like model.tflite's when ``probe``, else TFLM's allocation record."""
+    from pocketml.deploy.tflite.reader import read_tflite
+
+    source = bundle.out / SOURCE_FILE
+    if not source.is_file():
+        return None
+    sample = read_tflite(source).source_inputs(x[:1])
+    if probe:
+        return smallest_tflm_arena(source, sample).smallest_bytes
+    return run_tflite(source, sample, "tflm").arena_used_bytes
 
 
 def _latency_method(side, passes: int, samples: int) -> str:
