@@ -52,6 +52,8 @@ def shrink(
     seed: int = 0,
     server_model: object = None,
     force: bool = False,
+    trainable: str | None = None,
+    bias_layers: int = 2,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -81,11 +83,18 @@ def shrink(
         and all-offloaded.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept;
         one with the path of an output pocketml writes stops the run).
+    trainable : also emit the on-device training step (``OUT/c/train.c``: ``<name>_train_step``,
+        ``_predict``, ``_weights_export/_import``): ``"last"`` (the classifier in float32), ``"bias"``
+        (its bias and the int32 biases of ``bias_layers`` body layers) or ``"last+bias"``; checked
+        against the numpy reference on the host and in QEMU, its memory planned and measured
+        (``result.training``; docs/ondevice.md). Default None: inference only.
+    bias_layers : body layers before the classifier whose biases train with ``"bias"`` modes (default 2).
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    training = _check_trainable(trainable, bias_layers)
     test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
@@ -131,14 +140,29 @@ def shrink(
             server = (type(server_model).__name__, _server_predictions(server_model, test_x))
         return deploy_graph(qgraph, work, board, name=name, x_q=x_q, ref_out=ref_out, labels=test.y,
                             accuracy={"float": acc_float, "int8": acc_int8}, size_float=size_float,
-                            stages=stages, compressed=compressed, report=report, server=server)
+                            stages=stages, compressed=compressed, report=report, server=server, training=training)
+
+
+def _check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] | None:
+    """``(trainable, bias_layers)`` checked before any work, or None for inference only."""
+    if trainable is None:
+        return None
+    from pocketml.graph.training import TRAINABLE
+
+    if trainable not in TRAINABLE:
+        raise PocketMLError(f"unknown trainable part {trainable!r}", f"use one of: {', '.join(TRAINABLE)}")
+    if isinstance(bias_layers, bool) or not isinstance(bias_layers, int) or bias_layers < 0:
+        raise PocketMLError(f"bias_layers must be an integer >= 0, got {bias_layers!r}",
+                            "pass how many body layers before the classifier train their biases (e.g. 2)")
+    return trainable, bias_layers
 
 
 def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarray, ref_out: np.ndarray,
                  labels: np.ndarray | None, accuracy: dict, size_float: int, stages: list[Stage],
                  compressed=None, report: bool = True, extra_verify: dict | None = None,
                  extra_files: dict[str, str] | None = None,
-                 server: tuple[str, np.ndarray] | None = None) -> Result:
+                 server: tuple[str, np.ndarray] | None = None,
+                 training: tuple[str, int] | None = None) -> Result:
     """From a QuantGraph on: plan, emit C, build and run it, Cortex-M build, verify, fit, Result.
 
     What ``shrink`` and ``compile`` (a .tflite in) share; writes result.json (and report.html)
@@ -147,6 +171,8 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
     ``labels`` None → accuracies None. ``extra_verify`` is merged into result.json's ``verify``
     (its ``exact`` is and-ed in); ``extra_files`` into ``files``. ``server``: (name, class
     predictions on the test split) of an offload target → the energy cascade (needs ``labels``).
+    ``training``: (trainable, bias_layers) → the on-device training step beside the model
+    (``deploy/training.py``; result.json ``training``).
     """
     acc_float, acc_int8 = accuracy["float"], accuracy["int8"]
     size_int8 = qgraph.stored_bytes()
@@ -189,6 +215,16 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
                     "exact": bool(verified.get("exact")) and bool(extra_verify.get("exact", True))}
     verify_files = {**verify_files, **(extra_files or {})}
     stages.append(Stage("verify", time.perf_counter() - t, {"exact": verified.get("exact")}))
+    trained = None
+    if training is not None:
+        from pocketml.deploy.training import deploy_training
+
+        t = time.perf_counter()
+        trained = deploy_training(qgraph, c_dir, board.core, name=name, trainable=training[0],
+                                  bias_layers=training[1], x_q=x_q, labels=labels,
+                                  inference_ram=cortexm.ram_bytes if cortexm is not None else None)
+        stages.append(Stage("deploy-training", time.perf_counter() - t, {"exact": trained["exact"]}))
+        verify_files = {**verify_files, "train": "c/train.c"}
     fit = check_fit(board, ram, flash)
     outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
     result = Result(
@@ -209,7 +245,7 @@ def deploy_graph(qgraph, work: Path, board: Device, *, name: str, x_q: np.ndarra
                             for b in plan.buffers]},
         compression={} if compressed is None else compressed.summary(flash, deployed),
         stages=stages, cortexm=cortexm.to_dict() if cortexm is not None else None,
-        verify=verified,
+        verify=verified, training=trained,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files,
                **({"report": "report.html"} if report else {})},
     )
@@ -253,18 +289,20 @@ def _spec(info) -> TensorSpec:
 def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: int = 0,
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
-                   server: bool = True, force: bool = False) -> Result:
+                   server: bool = True, force: bool = False, trainable: str | None = None,
+                   bias_layers: int = 2) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
     split; the model then trains (and calibrates) on the selected samples only, and the
     ``select`` stage in ``result.json`` says what was kept. ``server``: for a labelled task of at
     most ``MAX_SERVER_SAMPLES`` training samples, fit an RBF SVM as the offload target of the
-    energy cascade (``models/server.py``).
+    energy cascade (``models/server.py``). ``trainable`` / ``bias_layers``: as ``shrink``.
     """
     from pocketml.models import get_builtin
 
     spec = get_builtin(model)
+    _check_trainable(trainable, bias_layers)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
@@ -292,4 +330,4 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force)
+                  force=force, trainable=trainable, bias_layers=bias_layers)

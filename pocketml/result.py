@@ -78,6 +78,7 @@ class Result:
     compression: dict[str, Any] = field(default_factory=dict)  # recipe, weight storage, notes (compress/)
     verify: dict[str, Any] | None = None  # the artifact checked in other runtimes (deploy/verify)
     outputs: list[TensorSpec] | None = None  # every model output in order (``output`` is the first)
+    training: dict[str, Any] | None = None  # the on-device training step (deploy/training.py), if emitted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +108,7 @@ class Result:
             "energy": self.energy,
             "verify": self.verify,
             **({"compression": self.compression} if self.compression else {}),
+            **({"training": self.training} if self.training else {}),
         }
 
     def dumps(self) -> str:

@@ -253,6 +253,23 @@ def _place(graph: QuantGraph, order, root: dict[str, str], rel: dict[str, int]) 
                       _align(_end(final)), len(graph.ops), tuple(order))
 
 
+def place(buffers: list[Buffer]) -> tuple[tuple[Buffer, ...], int]:
+    """Place buffers of any kind (offset -1, a lifetime in steps) in one arena, as ``plan_memory`` does.
+
+    The same greedy placement and the same two orders (biggest first, then by first use); returns
+    the placed buffers (sorted by first step) and the aligned arena size. Used for memory that is
+    not a graph tensor: the training step's saved activations, gradients and scratch
+    (``graph/training.py``).
+    """
+    best: list[Buffer] | None = None
+    for key in (lambda b: (-b.size, b.first_op), lambda b: (b.first_op, -b.size)):
+        placed = _greedy(sorted(buffers, key=key))
+        if best is None or _end(placed) < _end(best):
+            best = placed
+    final = best or []
+    return tuple(sorted(final, key=lambda b: (b.first_op, b.offset))), _align(_end(final))
+
+
 def _greedy(buffers: list[Buffer]) -> list[Buffer]:
     """Each buffer at the lowest aligned offset free of every placed buffer alive with it."""
     final: list[Buffer] = []

@@ -72,6 +72,7 @@ def accuracy_chart(result: Result) -> str:
 
 def render_html(result: Result) -> str:
     from pocketml.report.pareto import compression_section_html
+    from pocketml.report.training import training_section_html
 
     e = html.escape
     d = result.device
@@ -103,6 +104,7 @@ def render_html(result: Result) -> str:
 <h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
 {_energy_section(result)}
 {compression_section_html(result.to_json())}
+{training_section_html(result.training)}
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """
