@@ -11,7 +11,19 @@ import sys
 
 from rich.console import Console
 
-from pocketml.cli import compile, devices, distill, federate, match, select, shrink, verify, wildfire  # noqa: F401
+from pocketml.cli import (  # noqa: F401
+    compile,
+    devices,
+    distill,
+    federate,
+    match,
+    ondevice,
+    select,
+    shrink,
+    split,
+    verify,
+    wildfire,
+)
 from pocketml.cli.app import app
 from pocketml.errors import PocketMLError
 

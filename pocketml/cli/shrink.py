@@ -32,6 +32,12 @@ def shrink(
     select_budget: str | None = typer.Option(None, help="With --select: samples to keep, 200 or 0.4."),
     drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
                                        "samples first."),
+    trainable: str | None = typer.Option(
+        None, help="Also emit the on-device training step (c/train.c): last (the classifier in float32), bias "
+                   "(its bias and the int32 biases of --bias-layers body layers) or last+bias; checked bit for bit "
+                   "against the reference on the host and in QEMU (docs/ondevice.md)."),
+    bias_layers: int = typer.Option(2, help="With --trainable bias or last+bias: body layers before the classifier "
+                                            "whose biases train."),
     force: bool = FORCE_OPT,
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
@@ -58,7 +64,8 @@ def shrink(
             with np.load(data) as npz:
                 train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
         result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
-                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force)
+                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
+                            trainable=trainable, bias_layers=bias_layers)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -75,7 +82,8 @@ def shrink(
             plan = SelectionPlan(select_strategy or "random", parse_budget(select_budget),
                                  drop_suspects=drop_suspects, seed=seed)
         result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
-                                recipe=recipe, target_flash=target_flash, select=plan, force=force)
+                                recipe=recipe, target_flash=target_flash, select=plan, force=force,
+                                trainable=trainable, bias_layers=bias_layers)
     if as_json:
         print(result.dumps())
     else:

@@ -99,7 +99,7 @@ class TrainMemory:
     buffers: tuple[Buffer, ...]  # placed; tensors are labels (tensor names, "grad:<tensor>", "logits")
     roles: dict[str, str]  # buffer label (first tensor) -> "forward" | "kept activation" | "gradient" | "logits"
     arena_bytes: int
-    forward_arena_bytes: int  # the forward pass alone (no tensor kept)
+    forward_arena_bytes: int  # the forward pass alone, planned as inference is (its arena + the features)
     offsets: dict[str, int]  # forward tensor or "grad:<tensor>" / "logits" -> byte offset in the arena
     steps: tuple[str, ...]  # timeline labels
     trainable_bytes: int  # the trainable parameters in RAM (float32 W and b, int32 biases)
@@ -484,7 +484,10 @@ def _memory(graph: QuantGraph, head: Head, forward: tuple[int, ...], chain: tupl
         plan = plan_memory(fwd)
         order = tuple(forward[k] for k in plan.order)
         nf = len(order)
-        forward_arena = plan.arena_bytes
+        features = root[head.input]
+        if features != root[graph.input]:  # the forward pass alone, as inference plans it: only the features kept
+            alone = plan_memory(subgraph(graph, forward, graph.input, (features,), f"{graph.name}_features"))
+            forward_arena = alone.arena_bytes + tensors[features].nbytes
         for b in plan.buffers:
             if b.location == "input":
                 continue
