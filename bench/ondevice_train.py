@@ -89,7 +89,8 @@ def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: f
     for mode, plan, host, qc, _, gaps, _ in rows:
         what = (f"W {plan.head.classes}x{plan.head.depth}, b" if plan.head.train_weight else "b") + (
             f" + biases of {', '.join(b.name for b in plan.bias_layers)}" if plan.bias_layers else "")
-        lines.append(f"| {mode} | {what} | {host.batches - host.mismatching_batches}/{host.batches} batches bit-exact | "
+        lines.append(f"| {mode} | {what} | "
+                     f"{host.batches - host.mismatching_batches}/{host.batches} batches bit-exact | "
                      + (f"{qc.batches - qc.mismatching_batches}/{qc.batches} batches bit-exact" if qc else "not run")
                      + f" | {gaps[0]:.2e} / {gaps[1]:.2e} | "
                      + (f"max {gaps[2]:.3f} (rounding <= 0.5)" if plan.bias_layers else "-") + " |")

@@ -92,7 +92,8 @@ def test_c_step_equals_reference_bit_for_bit_under_sanitizers(model, trainable, 
     moved = plan.to_flat(state) != plan.to_flat(plan.initial_state())
     assert moved.any()  # the step trained something
     if trainable != "last":
-        assert plan.bias_layers and any((b != b0).any() for b, b0 in zip(state.biases, plan.initial_state().biases))
+        assert plan.bias_layers and any((b != b0).any() for b, b0 in zip(state.biases, plan.initial_state().biases,
+                                                                                  strict=True))
 
 
 @pytest.mark.parametrize("trainable", ["last", "last+bias"])

@@ -52,7 +52,8 @@ def personalize(
     doc = personalize(settings, progress=not as_json).to_json()
     with folder.stage() as work:
         write_atomic(work / "personalize.json", json.dumps(doc, indent=2))
-        write_atomic(work / "report.html", page("pocketml: personalisation on the device", personalize_section_html(doc)))
+        write_atomic(work / "report.html",
+                     page("pocketml: personalisation on the device", personalize_section_html(doc)))
     if as_json:
         print(json.dumps(doc, indent=2))
     else:

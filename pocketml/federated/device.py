@@ -145,7 +145,8 @@ class PartFleetResult:
     def to_json(self) -> dict[str, Any]:
         return {"accuracy": list(self.accuracy), "initial_accuracy": self.initial_accuracy,
                 "bytes_up_per_round": list(self.bytes_up), "bytes_down_per_round": list(self.bytes_down),
-                "rounds": [vars(r) for r in self.rounds], "train_metrics": {str(k): v for k, v in self.train_metrics.items()},
+                "rounds": [vars(r) for r in self.rounds],
+                "train_metrics": {str(k): v for k, v in self.train_metrics.items()},
                 "clients": list(self.clients),
                 "wall_time_s": round(self.wall_time_s, 3)}
 

@@ -43,7 +43,8 @@ def _op_forward(op, rule: bw.Rule, x: torch.Tensor, bias: torch.Tensor | None, t
         w = torch.as_tensor(np.asarray(op.weight_scale, np.float32)[:, None] * op.weight.astype(np.float32))
         return x.reshape(1, -1) @ w.T + bias
     end = op.padding if op.padding_end is None else op.padding_end
-    x = F.pad(x, (op.padding[1], end[1], op.padding[0], end[0]), value=float("-inf") if rule.name == "max_pool" else 0.0)
+    fill = float("-inf") if rule.name == "max_pool" else 0.0
+    x = F.pad(x, (op.padding[1], end[1], op.padding[0], end[0]), value=fill)
     if rule.name == "max_pool":
         return F.max_pool2d(x, op.kernel, op.stride)
     scale = np.asarray(op.weight_scale, np.float32)

@@ -189,8 +189,8 @@ def python_trainer(plan: TrainPlan) -> Callable[..., dict[str, np.ndarray]]:
         rng = np.random.default_rng(seed)
         for _ in range(epochs):
             for i in rng.permutation(len(x)):
-                w, b, steps = torch_step(plan, replace(state, biases=tuple(np.round(v).astype(np.int32) for v in biases)),
-                                         x[i], int(y[i]), lr)
+                rounded = tuple(np.round(v).astype(np.int32) for v in biases)
+                w, b, steps = torch_step(plan, replace(state, biases=rounded), x[i], int(y[i]), lr)
                 biases = [v + step for v, step in zip(biases, steps, strict=True)]
                 state = replace(state, head_w=w, head_b=b)
         out = plan.to_arrays(state)

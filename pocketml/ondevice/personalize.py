@@ -195,7 +195,8 @@ def _device(seed: int, k: int, shift: DeviceShift, model: nn.Module, graph, trai
         for mode, trainer in trainers.items():
             start = trainer.plan.to_flat(trainer.plan.initial_state())
             trained = trainer.train(start, xq[:n], y[:n], s.lr, epochs=s.epochs, seed=seed * 1000 + k)
-            out.append(DeviceScore(seed, k, n, f"on-device {mode}", _accuracy(trainer.predict(trained, held_q), held_y)))
+            accuracy = _accuracy(trainer.predict(trained, held_q), held_y)
+            out.append(DeviceScore(seed, k, n, f"on-device {mode}", accuracy))
         tuned = fine_tune_host(model, x[:n], y[:n], s.host_epochs, s.host_lr, seed * 1000 + k)
         out.append(DeviceScore(seed, k, n, HOST, float(np.mean(_predict(tuned, held_x) == held_y))))
     return out

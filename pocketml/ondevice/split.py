@@ -242,9 +242,7 @@ class SplitMeasurement:
     cuts: tuple[MeasuredCut, ...]
 
     def report(self, radio: str = "ble", entropy: bool = False) -> SplitReport:
-        link = find_radio(radio)
-        if link.id not in SPLIT_RADIOS and not link.id.startswith("lora"):
-            raise PocketMLError(f"split inference over {link.id} is not modelled", f"use one of {', '.join(SPLIT_RADIOS)}")
+        link = check_radio(radio)
         cuts = tuple(_price(self.graph, self.order, m, self.board, self.gateway, link, entropy) for m in self.cuts)
         method = ("QEMU instruction count of the device part on mps2-an386 (Cortex-M4), 1 instruction per cycle"
                   if any(m.instructions for m in self.cuts) else "cost-model estimate (pocketml.devices.cost)")
@@ -255,6 +253,14 @@ class SplitMeasurement:
         acc = (self.doc.get("accuracy") or {}).get("c")
         return SplitReport(self.doc["model"], self.board.id, self.gateway.id, link.id, entropy, self.samples, cuts,
                            method, acc, cascade, notes)
+
+
+def check_radio(radio: str) -> Radio:
+    """The radio a device would split over (ble, lora, lora-sf12, wifi), or a PocketMLError naming them."""
+    link = find_radio(radio)
+    if link.id not in SPLIT_RADIOS and not link.id.startswith("lora"):
+        raise PocketMLError(f"split inference over {link.id} is not modelled", f"use one of {', '.join(SPLIT_RADIOS)}")
+    return link
 
 
 def measure_split(out: str | Path, *, gateway: str = DEFAULT_GATEWAY, samples: int = 32, qemu: bool = True,

@@ -29,7 +29,8 @@ def print_personalize(doc: dict[str, Any], console: Console | None = None) -> No
         table.add_column(col, justify="left" if col == "method" else "right")
     for r in doc["summary"]:
         table.add_row(r["method"], "-" if r["method"] == "before" else str(r["samples"]), str(r["runs"]),
-                      f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f}", f"{100 * r['gain_mean']:+.1f} ± {100 * r['gain_std']:.1f}",
+                      f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f}",
+                      f"{100 * r['gain_mean']:+.1f} ± {100 * r['gain_std']:.1f}",
                       f"{100 * r['gain_min']:+.1f}..{100 * r['gain_max']:+.1f}")
     console.print(table)
 

@@ -33,7 +33,8 @@ def print_split(doc: dict[str, Any], console: Console | None = None) -> None:
                       "-" if c["coded_bytes"] is None else f"{c['coded_bytes']:,.0f}",
                       f"{c['device_instructions']:,.0f}", f"{c['device_joules'] * 1e3:.3f}",
                       f"{c['radio_joules'] * 1e3:.3f}", f"{c['gateway_seconds'] * 1e3:.2f}",
-                      f"{c['latency_seconds'] * 1e3:.1f}", "yes" if c["exact"] else "[red]NO[/]", _mark(doc, c["after"]))
+                      f"{c['latency_seconds'] * 1e3:.1f}", "yes" if c["exact"] else "[red]NO[/]",
+                      _mark(doc, c["after"]))
     console.print(table)
     strategies = Table(title="strategies (same test inputs; accuracy of the deployed C)", header_style="bold")
     for col in ("strategy", "cut", "device mJ", "latency ms", "accuracy"):

@@ -113,7 +113,8 @@ class _TrainEmitter:
         return f"((int8_t *){self.p}_train_arena + {self.plan.memory.offsets[tensor]})"
 
     def grad(self, tensor: str) -> str:
-        return f"({self.p}_train_arena + {self.plan.memory.offsets['grad:' + alias_root(self.plan.graph, tensor)] // 4})"
+        offset = self.plan.memory.offsets["grad:" + alias_root(self.plan.graph, tensor)]
+        return f"({self.p}_train_arena + {offset // 4})"
 
     def struct(self, ctype: str, ident: str, fields) -> str:
         sym = f"{self.p}_train_{ident}"
@@ -274,18 +275,18 @@ def _banner(what: str) -> str:
 def _train_h(plan: TrainPlan, p: str) -> str:
     P = p.upper()
     h = plan.head
+    layers = ", ".join(b.name for b in plan.bias_layers) or "no body layer"
     what = {"last": "the classifier's float32 weights and bias",
-            "bias": "the classifier's float32 bias and the int32 biases of " + (", ".join(b.name for b in plan.bias_layers)
-                                                                             or "no body layer"),
-            "last+bias": "the classifier (float32) and the int32 biases of " + (", ".join(b.name for b in plan.bias_layers)
-                                                                              or "no body layer")}[plan.trainable]
+            "bias": f"the classifier's float32 bias and the int32 biases of {layers}",
+            "last+bias": f"the classifier (float32) and the int32 biases of {layers}"}[plan.trainable]
     return (_banner(f"Model {p}: on-device training step (trainable: {plan.trainable}).")
             + f"#ifndef {P}_TRAIN_H\n#define {P}_TRAIN_H\n\n#include <stdint.h>\n\n"
             + "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
             + f"#define {P}_TRAIN_INPUT_BYTES ({plan.graph.input_info.nbytes})   /* int8 NHWC, as {p}_invoke */\n"
             + f"#define {P}_CLASSES ({h.classes})\n"
             + f"#define {P}_TRAINABLE_FLOATS ({plan.trainable_floats})   /* {what} */\n"
-            + f"#define {P}_TRAIN_ARENA_BYTES ({plan.memory.arena_bytes})   /* forward pass, kept tensors, gradients */\n\n"
+            + f"#define {P}_TRAIN_ARENA_BYTES ({plan.memory.arena_bytes})"
+            + "   /* forward pass, kept tensors, gradients */\n\n"
             + "/* One SGD step on one labelled int8 sample (batch 1): the float32 classifier and the trained biases\n"
             + " * change in RAM. Returns 0, or -1 for a NULL input, a label outside [0, CLASSES) or a non-finite lr.\n"
             + " * No heap; not reentrant (one static arena). */\n"
@@ -329,7 +330,8 @@ def _train_c(plan: TrainPlan, p: str, em: _TrainEmitter, forward: list[str], ste
     words = (plan.memory.arena_bytes + 3) // 4
     feats = em.where(h.input)
     lines = [_banner(f"Model {p}: on-device training step, {plan.trainable} (pocketml/graph/training.py)."),
-             "#include <string.h>", "", "#include \"train.h\"", *(f"#include \"{k}.h\"" for k in kinds), "#include \"pocketml_train.h\"", "",
+             "#include <string.h>", "", "#include \"train.h\"", *(f"#include \"{k}.h\"" for k in kinds),
+             "#include \"pocketml_train.h\"", "",
              "/* Constants (flash) and the trainable part (RAM: the float32 classifier, the folded int32 biases). */",
              *em.arrays.lines, "", "/* Parameters, all computed at conversion time. */", *em.params, "",
              "/* One arena: forward tensors, the int8 tensors kept for the backward pass, logits and gradients,",
@@ -337,7 +339,8 @@ def _train_c(plan: TrainPlan, p: str, em: _TrainEmitter, forward: list[str], ste
              f"static float {p}_train_arena[{words}];", "",
              f"static void {p}_train_forward(const int8_t *input) {{", *forward, "}", "",
              f"int {p}_train_step(const int8_t *input, int label, float lr) {{",
-             f"  if (input == 0 || label < 0 || label >= {P}_CLASSES || !(lr - lr == 0.0f)) {{", "    return -1;", "  }",
+             f"  if (input == 0 || label < 0 || label >= {P}_CLASSES || !(lr - lr == 0.0f)) {{",
+             "    return -1;", "  }",
              *step, "  return 0;", "}", "",
              f"int {p}_predict(const int8_t *input, float *logits) {{", "  if (input == 0) {", "    return -1;", "  }",
              f"  float *const z = logits != 0 ? logits : ({p}_train_arena + {plan.memory.offsets['logits'] // 4});",

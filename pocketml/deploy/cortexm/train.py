@@ -168,12 +168,13 @@ def measure_train_cortexm(c_dir: str | Path, source: TrainSource, core: str, com
                                 "run it in QEMU (a Cortex-M4 or M0+ board)")
         stack = max(candidates)
         ram = build.sections.get(".data", 0) + build.sections.get(".bss", 0) + stack + build.input_bytes
+        steps = run.step_instructions if run is not None else np.zeros(0)
+        predicts = run.predict_instructions if run is not None else np.zeros(0)
         return TrainCortexMReport(
             core, " ".join(build.cpu_flags), build.flash_bytes, ram, dict(build.sections), stack,
             build.stack_bound_bytes, measured, build.input_bytes,
-            int(round(float(np.mean(run.step_instructions)))) if run is not None and len(run.step_instructions) else None,
-            int(round(float(np.mean(run.predict_instructions)))) if run is not None and len(run.predict_instructions)
-            else None, len(run.step_instructions) if run is not None else 0), run
+            int(round(float(np.mean(steps)))) if len(steps) else None,
+            int(round(float(np.mean(predicts)))) if len(predicts) else None, len(steps)), run
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
