@@ -10,7 +10,7 @@ Cortex-M4F build in QEMU (mps2-an386) on the whole test split (or ``--samples``)
 with the numpy reference byte for byte; the M0+ build runs on ``--m0-samples`` inputs. With
 ``--budget``, each QEMU run is cut to the first inputs that fit in that many instructions (as
 ``shrink`` does: ``measure_for_device`` counts one input first), so the big families finish in
-minutes. Prints markdown tables; ``fits`` is decided from the measured figures (pocketml.devices.fit).
+minutes. Prints markdown tables; ``fits`` is decided from the measured figures (pocketml.devices.footprint).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pocketml.compress.quantize import quantize
 from pocketml.deploy.c import emit_c
 from pocketml.deploy.cortexm import core_target, is_cortexm, measure_cortexm
 from pocketml.deploy.cortexm.measure import measure_for_device
-from pocketml.devices.fit import check_fit
+from pocketml.devices.footprint import check_fit
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
 from pocketml.models import BUILTIN, get_builtin

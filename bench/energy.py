@@ -30,7 +30,9 @@ from sklearn.svm import SVC
 from pocketml import shrink
 from pocketml.data.digits import load_digits
 from pocketml.deploy.c import run_host
-from pocketml.energy import budget_from_result, energy_section_html, offload_cascade, track_emissions
+from pocketml.energy import budget_for, offload_cascade, track_emissions
+from pocketml.report.energy import energy_section_html
+from pocketml.result import profile_from_json
 from pocketml.models import get_builtin
 
 
@@ -60,14 +62,15 @@ def main() -> None:
     cm = doc["cortexm"] or {}
     print(f"- Cortex-M4F build: {cm.get('instructions_per_inference'):,} instructions per inference "
           f"(QEMU, {cm.get('qemu_samples')} test inputs, {cm.get('qemu_mismatches')} mismatches); "
-          f"cost-model estimate {doc['estimate']['cycles']:,} cycles\n")
+          f"the model's one estimate: {doc['estimate']['cycles']:,} cycles ({doc['estimate']['method']})\n")
 
     print("| rate | radio | battery | J per inference | radio J per result | sleep W | average W | battery J "
           "| lifetime days |")
     print("|---|---|---|---|---|---|---|---|---|")
     budgets = {}
+    profile = profile_from_json(doc)
     for radio, battery in (("ble", "cr2032"), ("lora", "cr2032"), ("ble", "2xaa"), ("lora", "2xaa")):
-        b = budget_from_result(doc, rate="1/min", radio=radio, battery=battery)
+        b = budget_for(profile, "1/min", radio=radio, battery=battery)
         budgets[radio, battery] = b
         print(f"| 1/min | {radio} | {battery} | {b.joules_per_inference:.4e} | {b.joules_per_message:.4e} | "
               f"{b.sleep_watts:.2e} | {b.average_watts:.3e} | {b.battery_joules:,.0f} | {b.lifetime_days:,.1f} |")
@@ -102,7 +105,7 @@ def main() -> None:
     raw = math.prod(doc["input"]["shape"])
     sections = []
     for radio in ("lora", "ble"):
-        casc = offload_cascade(doc, logits, data.test.y, server_pred, server="RBF SVM", radio=radio)
+        casc = offload_cascade(profile, logits, data.test.y, server_pred, server="RBF SVM", radio=radio)
         points, chosen = casc.points, casc.chosen
         print(f"\nCascade over {radio} on {len(logits)} test samples (local = device model + sending its result; "
               f"offload = send the raw {raw} B + the answer, server model: RBF SVM): target accuracy = the "
@@ -119,7 +122,7 @@ def main() -> None:
                   f"{chosen.accuracy > points[0].accuracy}; beats all-offloaded on energy: "
                   f"{chosen.joules_per_inference < points[-1].joules_per_inference} "
                   f"({points[-1].joules_per_inference / chosen.joules_per_inference:.2f}x less energy)")
-        sections.append(energy_section_html(budget_from_result(doc, rate="1/min", radio=radio), (casc,)))
+        sections.append(energy_section_html(budget_for(profile, "1/min", radio=radio), (casc,)))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>energy: digits-cnn on nano33ble</title>"
             f"</head><body>{''.join(sections)}</body></html>")
     tmp = out / "energy.html.tmp"

@@ -14,9 +14,9 @@ from pocketml._version import __version__
 _API = {
     "shrink": ("pocketml.pipeline", "shrink"),
     "shrink_builtin": ("pocketml.pipeline", "shrink_builtin"),
-    "compile": ("pocketml.compiler", "compile_tflite"),  # pocketml.compile(model.tflite, device, out), as the CLI
-    "compile_tflite": ("pocketml.compiler", "compile_tflite"),
-    "check_tflite_model": ("pocketml.compiler", "check_tflite_model"),
+    "compile": ("pocketml.pipeline", "compile_tflite"),  # pocketml.compile(model.tflite, device, out), as the CLI
+    "compile_tflite": ("pocketml.pipeline", "compile_tflite"),
+    "check_tflite_model": ("pocketml.pipeline", "check_tflite_model"),
     "Device": ("pocketml.devices", "Device"),
     "find_device": ("pocketml.devices", "find_device"),
     "load_catalogue": ("pocketml.devices", "load_catalogue"),
@@ -41,9 +41,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
-    from pocketml.compiler import check_tflite_model, compile_tflite  # noqa: F401
-    from pocketml.compiler import compile_tflite as compile  # noqa: A004, F401
     from pocketml.devices import Device, find_device, load_catalogue  # noqa: F401
     from pocketml.errors import PocketMLError  # noqa: F401
-    from pocketml.pipeline import shrink, shrink_builtin  # noqa: F401
+    from pocketml.pipeline import check_tflite_model, compile_tflite, shrink, shrink_builtin  # noqa: F401  # noqa: F401
+    from pocketml.pipeline import compile_tflite as compile  # noqa: A004, F401
     from pocketml.result import Result  # noqa: F401

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from pocketml import PocketMLError, compile
 from pocketml.cli import app
-from pocketml.compiler import check_tflite_model, random_inputs, run_source_in_tflm
+from pocketml.pipeline.from_tflite import check_tflite_model, random_inputs, run_source_in_tflm
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.verify import verify
 

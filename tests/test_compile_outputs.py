@@ -19,7 +19,7 @@ from rich.console import Console
 from tflite_models import GraphBuilder, float_outputs, spec_of
 
 from pocketml import PocketMLError, compile
-from pocketml.compiler import random_inputs, run_source_in_tflm
+from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm
 from pocketml.deploy.c.build import build_host, run_host
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.tflite.reader import read_tflite

@@ -77,7 +77,8 @@ def test_each_stage_records_accuracy_bytes_macs_ram(deep_result):
 def test_target_flash_picks_int8_when_it_fits_and_refuses_the_impossible(blobs, tmp_path):
     model, train, test = blobs
     res = shrink(model, train.x, test, "nano33ble", tmp_path / "big", train=train, target_flash="64KB")
-    assert res.compression["target_flash"]["chosen"] == "int8" and res.compression["target_flash"]["met"]
+    comp = res.to_json()["compression"]
+    assert comp["target_flash"]["chosen"] == "int8" and comp["target_flash"]["met"]
     with pytest.raises(PocketMLError, match="no recipe fits the flash budget of 100 B"):
         shrink(model, train.x, test, "nano33ble", tmp_path / "tiny", train=train, target_flash=100)
     assert not (tmp_path / "tiny").exists()
@@ -102,7 +103,7 @@ def test_distill_channels_mixed_recipe_shrinks_the_model_and_meets_its_budget(bl
     stages = {s.name: s.figures for s in res.stages}
     assert stages["distill"]["student_params"] < stages["distill"]["teacher_params"]
     assert stages["channels"]["params_torch_after"] < stages["channels"]["params_torch_before"]
-    assert stages["mixed"]["bytes_after"] <= 450 and min(res.compression["bits"].values()) < 8
-    assert set(stages["mixed"]["sensitivity"]) == set(res.compression["bits"])
+    assert stages["mixed"]["bytes_after"] <= 450 and min(res.compression.bits.values()) < 8
+    assert set(stages["mixed"]["sensitivity"]) == set(res.compression.bits)
     assert res.c_mismatches == 0
     assert res.size_bytes["float32"] == 4 * (16 * 48 + 48 + 48 * 4 + 4)  # the float32 baseline is the teacher

@@ -10,7 +10,7 @@ import pytest
 
 from pocketml.devices import estimate_cost, find_device, load_catalogue
 from pocketml.devices.device import SOURCED, Device
-from pocketml.devices.fit import check_fit
+from pocketml.devices.footprint import check_fit
 from pocketml.errors import PocketMLError
 
 REQUIRED = ["uno", "nano33ble", "stm32f746disco", "nucleo_l476rg", "nucleo_l4r5zi", "pico", "esp32s3",

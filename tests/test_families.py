@@ -30,7 +30,7 @@ def test_family_shrinks_bit_exact(name, tmp_path, digits_trained):
         assert result.accuracy["c"] == result.accuracy["int8"]
         assert result.accuracy["float"] > 1.5 / len(np.unique(data.test.y))  # well above chance on its data
     else:
-        assert result.accuracy == {"float": None, "int8": None, "c": None}
+        assert result.accuracy.to_dict() == {"float": None, "int8": None, "c": None}
         x = torch.as_tensor(data.test.x[:40])
         with torch.no_grad():
             err = float(torch.mean((model(x) - x) ** 2))

@@ -25,7 +25,7 @@ ORDER = [
     {"deploy"},
     {"result"},
     {"report"},
-    {"pipeline", "compiler"},
+    {"pipeline"},
     {"search", "apps", "nlp", "ondevice"},
     {"cli"},
     {"__init__"},  # the package root re-exports the public API, lazily

@@ -274,7 +274,7 @@ def test_cli_select_help_and_errors_in_process(tmp_path, monkeypatch, capsys):
 def test_shrink_runs_selection_first(monkeypatch):
     from dataclasses import replace
 
-    import pocketml.pipeline
+    import pocketml.pipeline.from_torch
     from pocketml.models.registry import BUILTIN
 
     monkeypatch.setitem(BUILTIN, "digits-cnn", replace(BUILTIN["digits-cnn"], epochs=2))  # quick: the hook is tested
@@ -284,8 +284,8 @@ def test_shrink_runs_selection_first(monkeypatch):
         seen.update(net=net, calibration=calibration, before=kwargs["before"])
         return "result"
 
-    monkeypatch.setattr(pocketml.pipeline, "shrink", fake_shrink)
-    out = pocketml.pipeline.shrink_builtin("digits-cnn", "nano33ble", "unused", progress=False,
+    monkeypatch.setattr(pocketml.pipeline.from_torch, "shrink", fake_shrink)
+    out = pocketml.pipeline.from_torch.shrink_builtin("digits-cnn", "nano33ble", "unused", progress=False,
                                            select=SelectionPlan(strategy="kcenter", budget=0.25))
     assert out == "result" and len(seen["calibration"]) == 270  # trained and calibrated on the selection
     stage = seen["before"][0]  # (a "train" stage with emissions may follow)

@@ -21,3 +21,33 @@ console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI ge
 DEVICES_OPT = typer.Option(None, "--devices", help="Extra TOML file of boards (same schema as the built-in catalogue).")
 FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
                          "pocketml still never replaces or deletes a file it did not write.")
+
+
+class StageStatus:
+    """A spinner line naming the stage a long run is in (``on_stage`` of shrink/compile), with the time
+    spent so far. It starts at the first stage, so a training progress bar before it runs undisturbed."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._status = None
+        self._start = 0.0
+
+    def __call__(self, stage: str) -> None:
+        import time
+
+        if not self.enabled:
+            return
+        if self._status is None:
+            self._start = time.perf_counter()
+            self._status = console.status(stage, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(f"{stage}  [dim]({time.perf_counter() - self._start:.0f} s so far)[/dim]")
+
+    def __enter__(self) -> StageStatus:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self._status is not None:
+            self._status.stop()
+        return False

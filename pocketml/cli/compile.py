@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, StageStatus, app, console
 
 
 @app.command("compile", rich_help_panel="Build")
@@ -33,7 +33,7 @@ def compile_cmd(
     with its index, name and option values before anything is written (exit 1). Exit 2 when the
     runtimes disagree.
     """
-    from pocketml.compiler import check_tflite_model, compile_tflite
+    from pocketml.pipeline import check_tflite_model, compile_tflite
 
     if check:
         from pocketml.report.compile import print_compile_check
@@ -47,19 +47,20 @@ def compile_cmd(
             raise typer.Exit(2)
         return
     out = out or Path(f"{model.stem}-{device}")
+    with StageStatus(not as_json) as on_stage:
+        on_stage(f"read {model.name} and check every operator")
+        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
+                                on_stage=on_stage)
     if as_json:
-        result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
         print(result.dumps())
     else:
         from pocketml.report import print_result
 
-        with console.status(f"compiling {model.name} for {device} (read, plan, emit, build, Cortex-M, verify)"):
-            result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force)
         print_result(result, console)
-        src = result.verify.get("source_tflm", {}) if result.verify else {}
+        src = result.verify.get("source_tflm", {}) if result.verify is not None else {}
         console.print(f"C vs reference: {result.c_mismatches} of {result.n_test} samples differ; "
                       f"{model.name} in TFLite Micro vs reference: {src.get('mismatching_samples')} differ")
         console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/; `pocketml verify {out} --layers` "
                       "re-checks it layer by layer", markup=False, highlight=False)
-    if not (result.verify or {}).get("exact") or result.c_mismatches:
+    if result.verify is None or not result.verify.exact or result.c_mismatches:
         raise typer.Exit(2)

@@ -82,16 +82,7 @@ def distill_cmd(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
-    t, s, r, o, lat = result.teacher, result.student, result.ratios, result.onnx, result.latency_ms
-    console.print(f"teacher {t['name']}: {t['params']:,} params, accuracy {t['score']:.3f}")
-    console.print(f"student {s['layers']}x{s['hidden']}: {s['params']:,} params (1/{r['params']:.1f}), accuracy "
-                  f"{s['score']:.3f} = {r['score']:.1%} of the teacher; "
-                  + (f"without the teacher {s['score_no_teacher']:.3f}; " if s["score_no_teacher"] is not None else "")
-                  + f"bag-of-words {result.task['bow_logreg']:.3f}")
-    console.print(f"int8 ONNX: {o['int8_bytes']:,} B (float {o['float_bytes']:,} B), agrees with float on "
-                  f"{o['int8_agreement']:.1%}, accuracy {o['int8_score']:.3f}")
-    console.print(f"batch-1 latency ms: teacher {lat['teacher_torch']['median_ms']:.2f} (torch) / "
-                  f"{lat['teacher_onnx']['median_ms']:.2f} (onnx); student {lat['student_torch']['median_ms']:.2f} / "
-                  f"{lat['student_onnx']['median_ms']:.2f} / int8 {lat['student_int8']['median_ms']:.2f}: "
-                  f"{r['speedup_torch']:.1f}x (torch), {r['speedup_onnx']:.1f}x (onnx)")
+    from pocketml.report.runs import print_distill
+
+    print_distill(result.to_dict(), console)
     console.print(f"wrote {out}/result.json, {out}/onnx/", markup=False, highlight=False)

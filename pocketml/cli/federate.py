@@ -106,7 +106,7 @@ def federate(
         console.print(f"per-client held-out accuracy: global {p['mean_global_accuracy']:.2%}, "
                       f"local head {p['mean_personal_accuracy']:.2%}")
     if device is not None:
-        console.print(f"shrunk for {device}: int8 accuracy {shrunk.accuracy['int8']:.2%}, fits {shrunk.fits}")
+        console.print(f"shrunk for {device}: int8 accuracy {shrunk.accuracy.int8:.2%}, fits {shrunk.fits}")
     console.print(f"wrote {out}/federated.json", markup=False, highlight=False)
 
 

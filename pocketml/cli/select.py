@@ -68,14 +68,9 @@ def select(
     if as_json:
         print(json.dumps(run.to_json(), indent=2))
         return
-    f, acc = run.selection.figures(), run.accuracy
-    console.print(f"kept {f['n_selected']:,} of {f['n_pool']:,} samples ({100 * f['fraction']:.1f}%, "
-                  f"{f['stored_bytes']:,} B) with [bold]{strategy}[/]; dropped {f['n_dropped_suspects']} suspects")
-    console.print(f"{run.learner} test accuracy: selected {acc['selected']:.2%}, same number at random "
-                  f"{acc['random_same_size']:.2%}, all {acc['all']:.2%}")
-    if run.noise is not None and run.noise.precision is not None:
-        console.print(f"suspects vs flipped labels: precision {run.noise.precision['suspects']:.2f}, "
-                      f"recall {run.noise.recall['suspects']:.2f}")
+    from pocketml.report.runs import print_selection
+
+    print_selection(run.to_json(), console)
     console.print(f"wrote {out}/selection.json, {out}/selected.npz, {out}/report.html", markup=False, highlight=False)
 
 

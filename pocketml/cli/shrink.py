@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, StageStatus, app, console
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
@@ -63,9 +63,10 @@ def shrink(
 
             with np.load(data) as npz:
                 train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
-        result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
-                            recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
-                            trainable=trainable, bias_layers=bias_layers)
+        with StageStatus(not as_json) as on_stage:
+            result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
+                                recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
+                                on_stage=on_stage, trainable=trainable, bias_layers=bias_layers)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -81,9 +82,10 @@ def shrink(
 
             plan = SelectionPlan(select_strategy or "random", parse_budget(select_budget),
                                  drop_suspects=drop_suspects, seed=seed)
-        result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
-                                recipe=recipe, target_flash=target_flash, select=plan, force=force,
-                                trainable=trainable, bias_layers=bias_layers)
+        with StageStatus(not as_json) as on_stage:
+            result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
+                                    recipe=recipe, target_flash=target_flash, select=plan, force=force,
+                                    on_stage=on_stage, trainable=trainable, bias_layers=bias_layers)
     if as_json:
         print(result.dumps())
     else:
@@ -103,7 +105,8 @@ def demo(
     from pocketml.report import print_result
 
     console.print(f"[bold]pocketml demo[/]: digits-cnn on scikit-learn digits → int8 C for {device}")
-    result = shrink_builtin("digits-cnn", device, out, force=force)
+    with StageStatus() as on_stage:
+        result = shrink_builtin("digits-cnn", device, out, force=force, on_stage=on_stage)
     print_result(result, console)
     console.print(f"report: {out / 'report.html'}   C: {out / 'c'} (make -C {out / 'c'} && ./run_model < in.bin)",
                   markup=False, highlight=False)

@@ -54,10 +54,11 @@ def energy(
     estimate) and the board's catalogue powers. All figures are estimates; constants are sourced
     in docs/energy.md.
     """
-    from pocketml.energy import energy_for_output
+    from pocketml.energy import budget_for
     from pocketml.report.energy import print_energy
+    from pocketml.result import profile_from_json, read_result_json
 
-    budget = energy_for_output(out, rate=rate, radio=radio, battery=battery, devices=devices_file)
+    budget = budget_for(profile_from_json(read_result_json(out), devices_file), rate, radio=radio, battery=battery)
     if as_json:
         print(json.dumps(budget.to_dict(), indent=2))
     else:

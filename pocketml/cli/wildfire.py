@@ -43,17 +43,9 @@ def wildfire_evaluate(
     if as_json:
         print(json.dumps(skill.to_dict(), indent=2))
         return
-    from rich.table import Table
+    from pocketml.report.runs import print_station_skill
 
-    table = Table(title=f"{skill.station}: MAE on the last {1 - train_fraction:.0%} ({skill.n_test_origins} origins)")
-    for col in ("variable", "horizon h", "model", "persistence", "climatology"):
-        table.add_column(col, justify="right")
-    for var, rows in skill.mae.items():
-        for h, row in rows.items():
-            table.add_row(var, h, f"{row['model']:.3f}", f"{row['persistence']:.3f}", f"{row['climatology']:.3f}")
-    console.print(table)
-    for note in skill.notes:
-        console.print(f"note: {note}")
+    print_station_skill(skill.to_dict(), train_fraction, console)
 
 
 @wildfire_app.command("simulate")
@@ -89,14 +81,11 @@ def wildfire_simulate(
     if as_json:
         print(json.dumps(run.to_dict(), indent=2))
         return
-    for season, methods in run.seasons.items():
-        for method, d in methods.items():
-            s = d.score
-            console.print(f"season {season} {method:12s} recall {s.recall:.3f}  "
-                          f"unnecessary {s.unnecessary_cell_hours:>8,} cell-h  CSI {s.csi:.3f}  "
-                          f"premature {s.premature_restorations}  notice {s.notice_median_hours:.0f} h")
-    console.print(f"done-when: {run.done_when()}\nwrote {out}/wildfire.json, {out}/wildfire.html, {out}/cell/",
-                  markup=False, highlight=False)
+    from pocketml.report.runs import print_wildfire_run
+
+    scores = {season: {m: d.score.to_dict() for m, d in methods.items()} for season, methods in run.seasons.items()}
+    print_wildfire_run(scores, run.done_when(), console)
+    console.print(f"wrote {out}/wildfire.json, {out}/wildfire.html, {out}/cell/", markup=False, highlight=False)
 
 
 class _quiet:

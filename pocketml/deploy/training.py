@@ -95,9 +95,38 @@ def check_training(plan: TrainPlan, source: TrainSource, c_dir: Path, x_q: np.nd
     return compare(replies, expected, len(x_q), "host")
 
 
+@dataclass(frozen=True)
+class TrainingReport:
+    """``shrink(..., trainable=...)``'s training step: the plan, the files, the checks, the Cortex-M build."""
+
+    plan: TrainPlan
+    prefix: str
+    files: tuple[str, ...]
+    checks: tuple[TrainCheck, ...]
+    cortexm: Any = None  # deploy/cortexm/train.py TrainCortexMReport, or None (not a Cortex-M, no toolchain)
+    inference_ram_bytes: int | None = None
+    lr_checked: float = CHECK_LR
+
+    @property
+    def exact(self) -> bool:
+        return all(c.exact for c in self.checks)
+
+    @property
+    def entry_points(self) -> tuple[str, ...]:
+        return tuple(f"{self.prefix}_{e}" for e in ("train_step", "predict", "weights_export", "weights_import"))
+
+    def to_dict(self) -> dict[str, Any]:
+        cortexm = None
+        if self.cortexm is not None:
+            cortexm = {**self.cortexm.to_dict(), "inference_ram_bytes": self.inference_ram_bytes}
+        return {**self.plan.to_dict(), "files": list(self.files), "lr_checked": self.lr_checked,
+                "check": [c.to_dict() for c in self.checks], "exact": self.exact,
+                "entry_points": list(self.entry_points), **({"cortexm": cortexm} if cortexm else {})}
+
+
 def deploy_training(qgraph, c_dir: Path, core: str, *, name: str, trainable: str, bias_layers: int,
-                    x_q: np.ndarray, labels: np.ndarray | None, inference_ram: int | None) -> dict[str, Any]:
-    """Plan, emit, check on the host and (when the board is a Cortex-M) in QEMU; the ``training`` of result.json."""
+                    x_q: np.ndarray, labels: np.ndarray | None, inference_ram: int | None) -> TrainingReport:
+    """Plan, emit, check on the host and (when the board is a Cortex-M) in QEMU: result.json's ``training``."""
     from pocketml.deploy.cortexm import is_cortexm, toolchain_available
     from pocketml.deploy.cortexm.toolchain import core_target
     from pocketml.deploy.cortexm.train import measure_train_cortexm
@@ -107,20 +136,13 @@ def deploy_training(qgraph, c_dir: Path, core: str, *, name: str, trainable: str
                             "pass test labels (a classification model), or drop trainable")
     plan = plan_training(qgraph, trainable, bias_layers)
     source = emit_train(plan, name)
-    files = write_train_files(source, c_dir)
+    files = tuple(sorted(f"c/{f}" for f in write_train_files(source, c_dir)))
     n = min(len(x_q), CHECK_BATCHES * CHECK_BATCH)
-    host = check_training(plan, source, c_dir, x_q[:n], labels[:n])
-    doc: dict[str, Any] = {**plan.to_dict(), "files": sorted(f"c/{f}" for f in files), "lr_checked": CHECK_LR,
-                           "check": [host.to_dict()], "exact": host.exact,
-                           "entry_points": [f"{source.prefix}_{e}" for e in
-                                            ("train_step", "predict", "weights_export", "weights_import")]}
+    checks = [check_training(plan, source, c_dir, x_q[:n], labels[:n])]
+    report = None
     if is_cortexm(core) and toolchain_available(need_qemu=core_target(core).runs_in_qemu):
         cmd, expected = batch_commands(plan, x_q[:n], labels[:n], CHECK_LR, CHECK_BATCH)
         report, run = measure_train_cortexm(c_dir, source, core, cmd)
-        doc["cortexm"] = report.to_dict()
-        doc["cortexm"]["inference_ram_bytes"] = inference_ram
         if run is not None:
-            qemu = compare(run.replies, expected, n, "qemu")
-            doc["check"].append(qemu.to_dict())
-            doc["exact"] = doc["exact"] and qemu.exact
-    return doc
+            checks.append(compare(run.replies, expected, n, "qemu"))
+    return TrainingReport(plan, source.prefix, files, tuple(checks), report, inference_ram)

@@ -1,7 +1,7 @@
 """The energy budget of a deployed model: per inference, per message, per day, and the battery's life.
 
-    t_inf  = cycles / clock                       cycles = QEMU instruction count (1 instruction per
-                                                  cycle, a lower bound), else the cost-model estimate
+    t_inf  = cycles / clock                       cycles: the model's one estimate (devices/cost.py: the
+                                                  QEMU instruction count when it ran, else the MAC model)
     E_inf  = P_active x t_inf                     P_active: the board's catalogue figure at its clock
     E_msg  = radio.message_joules(bytes sent per inference)
     P_avg  = (E_inf + E_msg) x rate + P_sleep x (1 - rate x t_inf) + P_radio_idle
@@ -107,12 +107,35 @@ class EnergyBudget:
         }
 
 
-def inference_cycles(instructions: int | None, estimated_cycles: float) -> tuple[float, str]:
-    """Cycles per inference: the measured instruction count when there is one, else the cost model."""
-    if instructions:
-        return float(instructions), ("QEMU instruction count of the Cortex-M build at 1 instruction per cycle "
-                                     "(a lower bound on cycles)")
-    return float(estimated_cycles), "cost-model estimate (pocketml.devices.cost: MACs x cycles per MAC)"
+@dataclass(frozen=True)
+class InferenceProfile:
+    """What the energy budget needs to know of a deployed model, whatever it came from.
+
+    Built by ``Result.profile()`` (the pipeline, in memory) or ``result.profile_from_json`` (an OUT
+    folder's result.json): the energy floor never reads the top's file format.
+    """
+
+    device: Device
+    cycles: float  # per inference: the deployed model's one estimate (devices/cost.py)
+    cycles_method: str
+    raw_bytes: int  # the input one inference consumes (what sending the raw data would cost)
+    result_bytes: int  # sent after every inference: every output, one byte each
+    update_bytes: int  # a model update (the int8 weights), for the federated comparison
+    macs: int
+
+
+def default_radio(device: Device) -> str:
+    """The board's own radio if pocketml models it (ble, lora, nbiot, wifi), else BLE."""
+    return next((r for r in device.radios if r in RADIOS), "ble")
+
+
+def budget_for(profile: InferenceProfile, rate: str | float = "1/min", *, radio: str | None = None,
+               battery: str = "cr2032") -> EnergyBudget:
+    """:func:`energy_budget` of a deployed model (its board's own radio by default)."""
+    return energy_budget(profile.device, profile.cycles, profile.cycles_method, rate,
+                         radio=radio or default_radio(profile.device), battery=battery,
+                         result_bytes=profile.result_bytes, raw_bytes=profile.raw_bytes,
+                         update_bytes=profile.update_bytes, macs=profile.macs)
 
 
 def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str | float, *,

@@ -37,7 +37,7 @@ from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.verify.bundle import load_bundle
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
 from pocketml.energy.radios import Radio, find_radio
-from pocketml.energy.report import read_result
+from pocketml.result import read_result_json
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import plan_memory
@@ -267,7 +267,7 @@ def measure_split(out: str | Path, *, gateway: str = DEFAULT_GATEWAY, samples: i
                   devices: str | Path | None = None, progress: bool = False) -> SplitMeasurement:
     """Verify and measure every cut of the model in ``out`` (a ``pocketml shrink`` folder)."""
     bundle = load_bundle(out)
-    doc = read_result(out)
+    doc = read_result_json(out)
     catalogue = load_catalogue(devices)
     board, gw = find_device(doc["device"], catalogue), find_device(gateway, catalogue)
     if samples < 1:

@@ -7,7 +7,7 @@ from rich.table import Table
 
 
 def print_compile_check(check, console: Console) -> None:
-    """``check``: a ``pocketml.compiler.CompileCheck``."""
+    """``check``: a ``pocketml.pipeline.CompileCheck``."""
     table = Table(title=f"{check.model}: {'compiles' if check.compiles else 'does NOT compile'}")
     for col in ("#", "operator", "options", "pocketml op", "status"):
         table.add_column(col)

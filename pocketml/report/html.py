@@ -36,17 +36,16 @@ def layer_bytes_chart(result: Result) -> str:
 def memory_plan_chart(result: Result) -> str:
     mem = result.memory
     fig, ax = plt.subplots(figsize=(7, 3))
-    for b in mem["buffers"]:
-        if b["location"] != "arena":
+    for b in mem.buffers:
+        if b.location != "arena":
             continue
-        ax.add_patch(plt.Rectangle((b["first_op"] - 0.4, b["offset"]), b["last_op"] - b["first_op"] + 0.8,
-                                   b["size"], alpha=0.6, edgecolor="k"))
-        ax.text(b["first_op"] - 0.35, b["offset"] + b["size"] / 2, "/".join(b["tensors"]), fontsize=7,
-                va="center")
-    ax.plot(range(len(mem["live_bytes"])), mem["live_bytes"], "r.-", label="live bytes")
+        ax.add_patch(plt.Rectangle((b.first_op - 0.4, b.offset), b.last_op - b.first_op + 0.8, b.size, alpha=0.6,
+                                   edgecolor="k"))
+        ax.text(b.first_op - 0.35, b.offset + b.size / 2, "/".join(b.tensors), fontsize=7, va="center")
+    ax.plot(range(len(mem.live_bytes)), mem.live_bytes, "r.-", label="live bytes")
     ax.axhline(result.arena_bytes, color="k", ls="--", lw=1, label=f"arena {result.arena_bytes} B")
-    ax.set_xticks(range(len(mem["ops"])), mem["ops"], rotation=30)
-    ax.set_xlim(-0.6, len(mem["ops"]) - 0.4)
+    ax.set_xticks(range(len(mem.ops)), mem.ops, rotation=30)
+    ax.set_xlim(-0.6, len(mem.ops) - 0.4)
     ax.set_ylim(0, max(result.arena_bytes, 1) * 1.15)
     ax.set_ylabel("arena offset (bytes)")
     ax.set_title("static memory plan: each box is a tensor's place and lifetime")
@@ -56,12 +55,12 @@ def memory_plan_chart(result: Result) -> str:
 
 def accuracy_chart(result: Result) -> str:
     fig, ax = plt.subplots(figsize=(4, 2.5))
-    keys = ["float", "int8", "c"]
-    if any(result.accuracy[k] is None for k in keys):  # no labels: the output is not class scores
+    acc = result.accuracy
+    if None in (acc.float32, acc.int8, acc.c):  # no labels: the output is not class scores
         ax.text(0.5, 0.5, "no labels: accuracy not defined\n(outputs compared byte for byte)", ha="center")
         ax.set_axis_off()
         return figure_svg(fig)
-    vals = [100 * result.accuracy[k] for k in keys]
+    vals = [100 * acc.float32, 100 * acc.int8, 100 * acc.c]
     ax.bar(["float32", "int8 reference", "compiled C"], vals, color=["#888", "#36c", "#3a3"])
     for i, v in enumerate(vals):
         ax.text(i, v, f"{v:.1f}%", ha="center", va="bottom", fontsize=8)
@@ -89,12 +88,12 @@ def render_html(result: Result) -> str:
 <p class="{fit_cls}"><b>{'Fits' if result.fits else 'Does not fit'}</b>: {e(result.fit_reason)}</p>
 <table><tr><th>measure</th><th>value</th></tr>
 <tr><td>test samples</td><td>{result.n_test}</td></tr>
-<tr><td>accuracy float32 / int8 / C</td><td>{' / '.join('n/a' if result.accuracy[k] is None else f'{result.accuracy[k]:.2%}' for k in ('float', 'int8', 'c'))}</td></tr>
+<tr><td>accuracy float32 / int8 / C</td><td>{_accuracies(result)}</td></tr>
 <tr><td>samples where C differs from the int8 reference</td><td>{result.c_mismatches}</td></tr>
-<tr><td>weights + biases float32 → int8</td><td>{s['float32']:,} → {s['int8']:,} B ({s['float32'] / s['int8']:.2f}x)</td></tr>
+<tr><td>weights + biases float32 → int8</td><td>{s.float32:,} → {s.int8:,} B ({s.float32 / s.int8:.2f}x)</td></tr>
 <tr><td>arena / RAM / flash (measured)</td><td>{result.arena_bytes:,} / {result.ram_bytes:,} / {result.flash_bytes:,} B</td></tr>
 <tr><td>MACs per inference</td><td>{result.macs:,}</td></tr>
-<tr><td class="est">latency, estimate</td><td class="est">{result.cost.latency_ms:.3f} ms</td></tr>
+<tr><td class="est">latency, estimate (one per model: method below)</td><td class="est">{result.cost.latency_ms:.3f} ms</td></tr>
 <tr><td class="est">energy per inference, estimate</td><td class="est">{result.cost.energy_uj:.2f} µJ</td></tr>
 </table>
 <p class="est">Estimates: {e(result.cost.method)}. Flash: {e(result.flash_method)}.</p>
@@ -103,22 +102,25 @@ def render_html(result: Result) -> str:
 <table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>{rows}</table>
 <h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
 {_energy_section(result)}
-{compression_section_html(result.to_json())}
-{training_section_html(result.training)}
+{compression_section_html(result.to_json()) if result.compression is not None else ""}
+{training_section_html(result.training.to_dict()) if result.training is not None else ""}
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """
 
 
-def _energy_section(result: Result) -> str:
-    """The energy budget section (pocketml.energy), recomputed from the result; empty without one."""
-    if not result.energy or "error" in result.energy:
-        return ""
-    from pocketml.energy import OffloadCascade, budget_from_result, energy_section_html
+def _accuracies(result: Result) -> str:
+    a = result.accuracy
+    return " / ".join("n/a" if v is None else f"{v:.2%}" for v in (a.float32, a.int8, a.c))
 
-    cascades = result.energy.get("cascades", [])  # the offloading cascade, when shrink had labels and a server
-    return energy_section_html(budget_from_result(result.to_json(), device=result.device),
-                               tuple(OffloadCascade.from_dict(c) for c in cascades))
+
+def _energy_section(result: Result) -> str:
+    """The energy budget section of the result (the same estimate as the summary); empty without one."""
+    if result.energy is None or result.energy.budget is None:
+        return ""
+    from pocketml.report.energy import energy_section_html
+
+    return energy_section_html(result.energy.budget, result.energy.cascades)
 
 
 def write_html(result: Result, path: str | Path) -> Path:

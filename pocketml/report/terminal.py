@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pocketml.devices.device import Device
@@ -16,34 +17,35 @@ def _kb(n: int) -> str:
 def print_result(result: Result, console: Console | None = None) -> None:
     console = console or Console()
     d = result.device
-    summary = Table(title=f"pocketml shrink: {result.model} → {d.name} ({d.core} @ {d.clock_mhz:g} MHz)",
-                    show_header=True, header_style="bold")
+    summary = Table(title=escape(f"pocketml {result.command}: {result.model} → {d.name} ({d.core} @ "
+                                 f"{d.clock_mhz:g} MHz)"), show_header=True, header_style="bold")
     summary.add_column("measure")
     summary.add_column("value", justify="right")
     summary.add_column("note")
     acc = result.accuracy
-    if acc["float"] is None:  # no labels: the output is not class scores (e.g. an autoencoder)
+    if acc.float32 is None or acc.int8 is None or acc.c is None:  # no labels: outputs are not class scores
         summary.add_row("accuracy", "n/a", f"{result.n_test} test samples, no labels")
         summary.add_row("compiled C", f"{result.c_mismatches}", "samples differ from the reference")
     else:
-        summary.add_row("accuracy float32", f"{acc['float']:.2%}", f"{result.n_test} test samples")
-        summary.add_row("accuracy int8 reference", f"{acc['int8']:.2%}",
-                        f"{100 * (acc['int8'] - acc['float']):+.1f} points")
-        summary.add_row("accuracy compiled C", f"{acc['c']:.2%}",
-                        f"{result.c_mismatches} samples differ from the reference")
+        summary.add_row("accuracy float32", f"{acc.float32:.2%}", f"{result.n_test} test samples")
+        summary.add_row("accuracy int8 reference", f"{acc.int8:.2%}", f"{100 * (acc.int8 - acc.float32):+.1f} points")
+        summary.add_row("accuracy compiled C", f"{acc.c:.2%}", f"{result.c_mismatches} samples differ from the reference")
     s = result.size_bytes
-    summary.add_row("weights+biases float32 → int8", f"{_kb(s['float32'])} → {_kb(s['int8'])}",
-                    f"{s['float32'] / s['int8']:.2f}x smaller")
+    if result.command == "compile":  # the model came quantized: there was never a float32 size here
+        summary.add_row("weights+biases int8", _kb(s.int8), "as the .tflite stores them")
+    else:
+        summary.add_row("weights+biases float32 → int8", f"{_kb(s.float32)} → {_kb(s.int8)}",
+                        f"{s.float32 / s.int8:.2f}x smaller")
     summary.add_row("arena (static plan)", _kb(result.arena_bytes), "one static buffer, no malloc")
     summary.add_row("RAM / flash", f"{_kb(result.ram_bytes)} / {_kb(result.flash_bytes)}",
                     f"of {_kb(d.sram_bytes)} / {_kb(d.flash_bytes)}")
     summary.add_row("MACs per inference", f"{result.macs:,}", "")
     summary.add_row("latency (estimate)", f"{result.cost.latency_ms:.3f} ms",
-                    f"energy (estimate) {result.cost.energy_uj:.2f} µJ")
+                    f"energy (estimate) {result.cost.energy_uj:.2f} µJ; {escape(result.cost.method)}")
     verdict = "[green]fits[/]" if result.fits else "[red]does not fit[/]"
-    summary.add_row("fits the board", verdict, result.fit_reason)
-    if result.training:  # the on-device training step (shrink --trainable)
-        t = result.training
+    summary.add_row("fits the board", verdict, escape(result.fit_reason))
+    if result.training is not None:  # the on-device training step (shrink --trainable)
+        t = result.training.to_dict()
         checks = ", ".join(f"{c['runtime']} {'bit-exact' if c['exact'] else 'DIFFERS'}" for c in t["check"])
         summary.add_row(f"training step ({t['trainable']})", f"{t['trainable_values']:,} values",
                         f"c/train.c; C vs reference: {checks}")
@@ -58,7 +60,7 @@ def print_result(result: Result, console: Console | None = None) -> None:
     for col in ("layer", "op", "output", "MACs", "int8 bytes", "float32 bytes"):
         layers.add_column(col, justify="right" if col not in ("layer", "op") else "left")
     for row in result.layers:
-        layers.add_row(row.name, row.kind, "x".join(map(str, row.out_shape)), f"{row.macs:,}",
+        layers.add_row(escape(row.name), row.kind, "x".join(map(str, row.out_shape)), f"{row.macs:,}",
                        f"{row.stored_bytes:,}", f"{row.float_bytes:,}")
     console.print(layers)
 

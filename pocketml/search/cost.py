@@ -13,9 +13,8 @@ memory (``graph/planner.py``) and emit its C (``deploy/c/emit.py``). That gives
   ISA's, so flash is an estimate of a board build, and labelled so;
 * latency and energy from ``devices/cost.py`` (estimates).
 
-On an 8-bit AVR (the Uno) ``static const`` data is copied into SRAM at start-up unless it is
-placed with ``PROGMEM``, which the emitter does not do; so for those cores the constant bytes
-are counted in RAM as well (``HARVARD_CONST_IN_RAM``).
+Flash and RAM follow the one rule of ``devices/footprint.py`` (on an 8-bit AVR the constant
+bytes count in RAM too), so ``match`` and ``shrink`` always agree on whether a model fits.
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ from pocketml.compress.runner import weight_storage
 from pocketml.deploy.c import emit_c
 from pocketml.deploy.c.build import measure_sections
 from pocketml.devices import Device, estimate_cost
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.planner import plan_memory
 from pocketml.search.space import Architecture, build, layer_bits, resize
 
-HARVARD_CONST_IN_RAM = {"avr8"}
 COST_SEED = 0  # the random weights used for costing; bytes do not depend on them
 
 
@@ -121,10 +120,8 @@ def measure_cost(arch: Architecture, calibration: np.ndarray, n_classes: int, de
         sections = measure_sections(Path(tmp), ["model.c"])
     kernel = _kernel_sections(kernels)
     sections = {k: sections[k] + kernel[k] for k in sections}
-    flash = sections["text"] + sections["rodata"] + sections["data"]
-    ram = sections["bss"] + sections["data"] + qgraph.input_info.nbytes + qgraph.output_info.nbytes
-    if device.core in HARVARD_CONST_IN_RAM:
-        ram += sections["rodata"]
+    fp = footprint(sections, device.core, io_bytes=qgraph.input_info.nbytes + qgraph.output_bytes)
+    flash, ram = fp.flash_bytes, fp.ram_bytes
     outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
     est = estimate_cost(qgraph.macs(), outputs, device)
     return CandidateCost(plan.arena_bytes, source.const_bytes, ram, flash, qgraph.macs(), est.latency_ms,

@@ -38,7 +38,7 @@ from pocketml.graph.capture import capture
 from pocketml.models.train import train
 from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.pipeline import shrink
-from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost, measure_cost
+from pocketml.search.cost import Budget, CandidateCost, measure_cost
 from pocketml.search.space import (
     BITS,
     DEPTHS,
@@ -450,15 +450,14 @@ def _deploy(pick: Candidate, model, final_val: float, data: Dataset, spec: Task,
     res = shrink(model, resize(data.train.x, arch.resolution), Split(resize(data.test.x, arch.resolution),
                                                                      data.test.y),
                  board, target, name=f"match_{arch.family}", recipe=recipe, train=train_split, seed=seed)
-    sections = next(s.figures["sections"] for s in res.stages if s.name == "deploy-c")
-    ram = res.ram_bytes + (sections["rodata"] if board.core in HARVARD_CONST_IN_RAM else 0)
+    ram = res.ram_bytes  # devices/footprint.py: constant data counted in RAM on a Harvard core
     misses = budget.misses(ram, res.flash_bytes, res.cost.latency_ms, res.cost.energy_uj)
     return ChosenModel(
-        pick, accuracy=res.accuracy["c"], accuracy_reference=res.accuracy["int8"], flash_bytes=res.flash_bytes,
+        pick, accuracy=res.accuracy.c, accuracy_reference=res.accuracy.int8, flash_bytes=res.flash_bytes,
         ram_bytes=ram, latency_ms=res.cost.latency_ms, energy_uj=res.cost.energy_uj, fits=not misses,
         misses=misses, c_mismatches=res.c_mismatches,
         verified_by="pocketml.shrink: compiled C vs int8 reference, test split", out=str(shown),
         latency_method=res.cost.method, flash_method=res.flash_method, final_validation_accuracy=final_val,
-        cortexm=getattr(res, "cortexm", None))
+        cortexm=None if res.cortexm is None else res.cortexm.to_dict())
 
 

@@ -35,8 +35,9 @@ from sklearn.ensemble import RandomForestClassifier
 from pocketml.deploy.c.build import measure_sections
 from pocketml.deploy.c.emit import CFLAGS, c_identifier
 from pocketml.devices import Device, estimate_cost
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
-from pocketml.search.cost import HARVARD_CONST_IN_RAM, Budget, CandidateCost
+from pocketml.search.cost import Budget, CandidateCost
 from pocketml.search.space import resize
 
 
@@ -191,11 +192,9 @@ def tree_cost(model: RandomForestClassifier, n_features: int, device: Device, bu
                 (where / fname).write_text(text)
         sections = measure_sections(where, ["model.c"])
     n_classes = len(model.classes_)
-    flash = sections["text"] + sections["rodata"] + sections["data"]
     # RAM: the caller's int16 features + the vote counters on the stack (int32 per class)
-    ram = sections["bss"] + sections["data"] + 2 * n_features + 4 * n_classes
-    if device.core in HARVARD_CONST_IN_RAM:
-        ram += sections["rodata"]
+    fp = footprint(sections, device.core, io_bytes=2 * n_features + 4 * n_classes)
+    flash, ram = fp.flash_bytes, fp.ram_bytes
     # one node visit (load, compare, branch) is costed like one MAC of the core's cost model
     visits = sum(int(t.get_depth()) for t in model.estimators_)
     est = estimate_cost(visits, n_classes, device)

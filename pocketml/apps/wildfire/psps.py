@@ -331,6 +331,38 @@ def simulate(
         return _simulate(settings, work, out, say, seconds, lap)
 
 
+def _regional_model(settings: SimulateSettings, training: str, region: Region, train_end: int,
+                    cell: CellForecaster) -> RegionalHazardModel:
+    """The regional hazard model as the settings describe it, fitted on the region's training span."""
+    return RegionalHazardModel(
+        lags=settings.regional_lags,
+        epochs=settings.regional_epochs,
+        n_origins=settings.regional_origins,
+        seed=settings.seed,
+        criteria=settings.criteria,
+        training=training,
+        region_blocks=settings.region_blocks,
+        rounds=settings.federated_rounds,
+        region_rounds=settings.federated_region_rounds,
+        local_epochs=settings.federated_local_epochs,
+        local_batch=settings.federated_local_batch,
+        local_lr=settings.federated_local_lr,
+        fraction=settings.federated_fraction,
+        server_optimizer=settings.federated_server,
+    ).fit(region, 0, train_end, cell)
+
+
+def _tuned_rules(fc_val, methods, settings: SimulateSettings) -> tuple[dict, dict]:
+    """Each method's shutoff rule chosen on the validation season (persistence uses ours), and its score there."""
+    rules, val_scores = {}, {}
+    for m in methods:
+        if m != "persistence":
+            rules[m], val_scores[m] = tune_rule(fc_val, m, settings)
+    rules["persistence"] = rules["ours"]
+    val_scores["persistence"] = run_method(fc_val, "persistence", rules["persistence"]).score
+    return rules, val_scores
+
+
 def _simulate(settings: SimulateSettings, work: Path, out: str | Path | None, say, seconds, lap) -> PspsRun:
     say(f"generating regions (seeds {settings.seed} and {settings.test_seed})")
     kw = dict(rows=settings.rows, cols=settings.cols, days=settings.days)
@@ -364,30 +396,12 @@ def _simulate(settings: SimulateSettings, work: Path, out: str | Path | None, sa
     wind_mae = cell_wind_skill(cell, a, *test)
     lap("cell_shrink")
 
-    def regional_model(training: str) -> RegionalHazardModel:
-        return RegionalHazardModel(
-            lags=settings.regional_lags,
-            epochs=settings.regional_epochs,
-            n_origins=settings.regional_origins,
-            seed=settings.seed,
-            criteria=settings.criteria,
-            training=training,
-            region_blocks=settings.region_blocks,
-            rounds=settings.federated_rounds,
-            region_rounds=settings.federated_region_rounds,
-            local_epochs=settings.federated_local_epochs,
-            local_batch=settings.federated_local_batch,
-            local_lr=settings.federated_local_lr,
-            fraction=settings.federated_fraction,
-            server_optimizer=settings.federated_server,
-        ).fit(a, 0, train_end, cell)
-
     say(f"training the regional hazard model ({settings.regional_training})")
-    regional = regional_model(settings.regional_training)
+    regional = _regional_model(settings, settings.regional_training, a, train_end, cell)
     central = None
     if settings.compare_central and settings.regional_training != "central":
         say("training the same regional model centrally, for comparison")
-        central = regional_model("central")
+        central = _regional_model(settings, "central", a, train_end, cell)
     lap("regional_train")
 
     say("forecasting the validation and held-out seasons")
@@ -399,12 +413,7 @@ def _simulate(settings: SimulateSettings, work: Path, out: str | Path | None, sa
 
     say("choosing rule settings on the validation season and scoring")
     methods = METHODS + (VARIANTS if central is not None else VARIANTS[:1])
-    rules, val_scores = {}, {}
-    for m in methods:
-        if m != "persistence":
-            rules[m], val_scores[m] = tune_rule(fc_val, m, settings)
-    rules["persistence"] = rules["ours"]
-    val_scores["persistence"] = run_method(fc_val, "persistence", rules["persistence"]).score
+    rules, val_scores = _tuned_rules(fc_val, methods, settings)
     seasons = {name: {m: run_method(fc, m, rules[m]) for m in methods} for name, fc in (("A", fc_a), ("B", fc_b))}
     training = {"model": asdict(regional.training_)}
     if central is not None:

@@ -127,29 +127,9 @@ def select(
         val = (np.asarray(val[0]), check_labels(val[1], len(val[0]), "validation", min_classes=1))
     n_classes = int(max(y.max() if y is not None else 1, val[1].max() if val is not None else 1) + 1)
     size = int(sample_bytes) if sample_bytes is not None else bytes_per_sample(x, n_classes)
-    n_keep = n_from_budget(budget, len(x))
-    if budget_bytes is not None:
-        if budget_bytes < size:
-            raise PocketMLError(f"the byte budget ({budget_bytes:,} B) is smaller than one sample ({size:,} B)",
-                                "raise the budget (e.g. a board with more flash), or store samples smaller "
-                                "(e.g. uint8 inputs: pass sample_bytes)")
-        n_keep = min(n_keep, int(budget_bytes) // size)
-
-    values = noise = None
-    dropped = np.empty(0, np.int64)
-    if strategy == "value" or (drop_suspects and val is not None and suspect_method != "cleanlab"):
-        if val is None:
-            raise PocketMLError("strategy 'value' ranks samples by KNN-Shapley on a validation split, "
-                                "and none was given", "pass val=(x_val, y_val) (a small trusted labelled split)")
-        if y is None:
-            raise PocketMLError("KNN-Shapley values need the pool's labels", "pass y, or another strategy")
-        values = knn_shapley(flat, y, val[0], val[1], k)
-    if drop_suspects:
-        if y is None:
-            raise PocketMLError("--drop-suspects looks for wrong labels, and the pool has none",
-                                "pass the labels y, or leave drop_suspects off")
-        noise = noise_report(flat, y, val, method=suspect_method, k=k, seed=seed, values=values)
-        dropped = noise.suspects
+    n_keep = _keep_count(budget, budget_bytes, size, len(x))
+    values, noise = _values_and_suspects(flat, y, val, strategy, drop_suspects, suspect_method, k, seed)
+    dropped = noise.suspects if noise is not None else np.empty(0, np.int64)
     candidates = np.setdiff1d(np.arange(len(x)), dropped)
     if len(candidates) == 0:
         raise PocketMLError("every sample was flagged as a suspect", "check the labels, or leave drop_suspects off")
@@ -168,6 +148,37 @@ def select(
         ranked = candidates[_one_shot(strategy, model, x[candidates], n_keep, seed)]
     return Selection(np.asarray(ranked[:n_keep], dtype=np.int64), strategy, len(x), size,
                      None if budget_bytes is None else int(budget_bytes), dropped, values, noise)
+
+
+def _keep_count(budget: int | float | None, budget_bytes: int | None, size: int, n: int) -> int:
+    """How many samples to keep: the count or fraction asked for, at most what fits ``budget_bytes``."""
+    n_keep = n_from_budget(budget, n)
+    if budget_bytes is not None:
+        if budget_bytes < size:
+            raise PocketMLError(f"the byte budget ({budget_bytes:,} B) is smaller than one sample ({size:,} B)",
+                                "raise the budget (e.g. a board with more flash), or store samples smaller "
+                                "(e.g. uint8 inputs: pass sample_bytes)")
+        n_keep = min(n_keep, int(budget_bytes) // size)
+    return n_keep
+
+
+def _values_and_suspects(flat: np.ndarray, y, val, strategy: str, drop_suspects: bool, suspect_method: str, k: int,
+                         seed: int) -> tuple[np.ndarray | None, NoiseReport | None]:
+    """KNN-Shapley values (for ``value`` and the Shapley half of ``drop_suspects``) and the noise report."""
+    values = noise = None
+    if strategy == "value" or (drop_suspects and val is not None and suspect_method != "cleanlab"):
+        if val is None:
+            raise PocketMLError("strategy 'value' ranks samples by KNN-Shapley on a validation split, "
+                                "and none was given", "pass val=(x_val, y_val) (a small trusted labelled split)")
+        if y is None:
+            raise PocketMLError("KNN-Shapley values need the pool's labels", "pass y, or another strategy")
+        values = knn_shapley(flat, y, val[0], val[1], k)
+    if drop_suspects:
+        if y is None:
+            raise PocketMLError("--drop-suspects looks for wrong labels, and the pool has none",
+                                "pass the labels y, or leave drop_suspects off")
+        noise = noise_report(flat, y, val, method=suspect_method, k=k, seed=seed, values=values)
+    return values, noise
 
 
 def _by_value_per_class(values: np.ndarray, y: np.ndarray) -> np.ndarray:

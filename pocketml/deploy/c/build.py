@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from pocketml.deploy.c.emit import emit_c
+from pocketml.deploy.c.weights import decoder_files
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
+from pocketml.graph.planner import plan_memory
 
 
 def build_host(c_dir: Path, cflags: str | None = None, cc: str | None = None) -> Path:
@@ -76,3 +81,21 @@ def measure_sections(c_dir: Path, sources: list[str], cc: str = "cc") -> dict[st
     finally:
         shutil.rmtree(obj_dir, ignore_errors=True)
     return totals
+
+
+def decoder_code_bytes(c_dir: Path, weights: dict) -> int:
+    """Compiled size (.text + .rodata + .data, host gcc -Os) of the weight decoders the model uses."""
+    files = decoder_files(weights)
+    if not files:
+        return 0
+    return footprint(measure_sections(Path(c_dir), files), "host").flash_bytes
+
+
+def measure_flash(qgraph, weights: dict, name: str = "candidate") -> int:
+    """Emit and compile ``qgraph`` with ``weights``; its flash (.text + .rodata + .data, host -Os)."""
+    source = emit_c(qgraph, plan_memory(qgraph), name, weights=weights)
+    with tempfile.TemporaryDirectory(prefix="pocketml-size-") as tmp:
+        for fname, text in source.files.items():
+            (Path(tmp) / fname).write_text(text)
+        s = measure_sections(Path(tmp), [f for f in source.files if f.endswith(".c") and f != "main.c"])
+    return footprint(s, "host").flash_bytes

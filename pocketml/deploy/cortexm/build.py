@@ -26,12 +26,12 @@ from importlib import resources
 from pathlib import Path
 
 from pocketml.deploy.cortexm.toolchain import core_target, require_tool
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 
 OPT_FLAGS = ("-Os", "-std=c99", "-ffunction-sections", "-fdata-sections")
 WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
-FLASH_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data")
-RAM_SECTIONS = (".data", ".bss")
+MEASURED_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data", ".bss")  # for devices/footprint.py
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,12 @@ class CortexMBuild:
 
     @property
     def flash_bytes(self) -> int:
-        return sum(self.sections.get(s, 0) for s in FLASH_SECTIONS)
+        return footprint(self.sections, self.core).flash_bytes
 
     def ram_bytes(self, stack_bytes: int) -> int:
         """.data + .bss + ``stack_bytes`` + the input and output buffers the caller passes in."""
-        return sum(self.sections.get(s, 0) for s in RAM_SECTIONS) + stack_bytes + self.input_bytes + self.output_bytes
+        return footprint(self.sections, self.core, io_bytes=self.input_bytes + self.output_bytes,
+                         stack_bytes=stack_bytes).ram_bytes
 
 
 def read_interface(c_dir: Path) -> tuple[str, int, int]:
@@ -119,7 +120,7 @@ def elf_sections(elf: Path) -> dict[str, int]:
     sizes = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in (*FLASH_SECTIONS, *RAM_SECTIONS):
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in MEASURED_SECTIONS:
             sizes[parts[0]] = int(parts[1])
     return sizes
 

@@ -167,7 +167,7 @@ def measure_train_cortexm(c_dir: str | Path, source: TrainSource, core: str, com
             raise PocketMLError("the training step's stack could not be bounded nor measured",
                                 "run it in QEMU (a Cortex-M4 or M0+ board)")
         stack = max(candidates)
-        ram = build.sections.get(".data", 0) + build.sections.get(".bss", 0) + stack + build.input_bytes
+        ram = build.ram_bytes(stack)  # devices/footprint.py: .data + .bss + stack + the input buffer
         steps = run.step_instructions if run is not None else np.zeros(0)
         predicts = run.predict_instructions if run is not None else np.zeros(0)
         return TrainCortexMReport(

@@ -23,9 +23,12 @@ from typing import Any
 import numpy as np
 
 from pocketml.deploy.tflite import write_tflite
+from pocketml.devices.footprint import Footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.planner import MemoryPlan
 from pocketml.ops.registry import OPS
+from pocketml.outputs import write_atomic
 
 GRAPH_FORMAT = 1
 TFLITE_FILE = "model.tflite"
@@ -35,20 +38,25 @@ GRAPH_FILE = "verify/graph.npz"
 
 @dataclass(frozen=True)
 class Bundle:
-    """An OUT folder's verifiable pieces, loaded and checked."""
+    """What verify compares: an OUT folder's verifiable pieces, loaded and checked, or (in ``shrink``)
+    the same objects still in memory, with what the pipeline already computed (the memory plan, the
+    C's outputs on the inputs, its host footprint), so nothing is re-planned, rebuilt or rerun."""
 
     out: Path
     graph: QuantGraph
     inputs: np.ndarray  # int8 [N, *input shape]
     tflite: Path
     c_dir: Path
+    plan: MemoryPlan | None = None  # None: planned again from the graph
+    c_outputs: np.ndarray | None = None  # the C's packed outputs on ``inputs``; None: build and run it
+    c_footprint: Footprint | None = None  # the C's host flash/RAM; None: measured from its objects
 
 
 def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[str, str]:
     """Write model.tflite and verify/ into ``out``; returns {file key: relative path}."""
     out = Path(out)
     (out / "verify").mkdir(parents=True, exist_ok=True)
-    (out / TFLITE_FILE).write_bytes(write_tflite(graph))
+    write_atomic(out / TFLITE_FILE, write_tflite(graph))
     np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=np.int8))
     arrays: dict[str, np.ndarray] = {}
     doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.outputs[0],

@@ -34,6 +34,7 @@ from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite, smallest_tflm_arena
 from pocketml.deploy.verify.bundle import Bundle, load_bundle
 from pocketml.deploy.verify.latency import time_c, time_side_by_side
+from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
 
@@ -191,7 +192,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     ref = graph.run_flat(x)
     sizes = [info.nbytes for info in graph.output_infos]
     n_out = len(sizes)
-    plan = plan_memory(graph)
+    plan = bundle.plan or plan_memory(graph)
     checks = [RuntimeCheck("reference", True, n, 0, 0, plan.arena_bytes, note="numpy integer reference",
                            per_output=(0,) * n_out)]
     outputs: dict[str, np.ndarray] = {"reference": ref}
@@ -203,16 +204,18 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
             if latency and "c" in names and "tflm" in names else None)
 
     if "c" in names:
-        binary = build_host(bundle.c_dir)
-        got = run_host(binary, x, graph.output_bytes)
-        sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
-        sec = measure_sections(bundle.c_dir, sources)
-        ram = sec["bss"] + sec["data"] + graph.input_info.nbytes + graph.output_bytes
+        got = bundle.c_outputs if bundle.c_outputs is not None else run_host(build_host(bundle.c_dir), x,
+                                                                             graph.output_bytes)
+        host = bundle.c_footprint
+        if host is None:
+            sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
+            host = footprint(measure_sections(bundle.c_dir, sources), "host",
+                             io_bytes=graph.input_info.nbytes + graph.output_bytes)
         lat = None
         if latency:
             lat = 1e6 * (side.c_median if side else time_c(bundle.c_dir, x[:TIME_SAMPLES], passes))
-        checks.append(RuntimeCheck("c", True, n, *_compare(got, ref), plan.arena_bytes, ram,
-                                   sec["text"] + sec["rodata"] + sec["data"], lat,
+        checks.append(RuntimeCheck("c", True, n, *_compare(got, ref), plan.arena_bytes, host.ram_bytes,
+                                   host.flash_bytes, lat,
                                    "host cc; RAM = .bss+.data+I/O buffers, flash = .text+.rodata+.data (host ISA)",
                                    per_output_mismatches(got, ref, sizes)))
         outputs["c"] = got
@@ -317,22 +320,9 @@ def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairD
 SHRINK_RUNTIMES = ("reference", "c", "tflm")
 
 
-def verify_new_artifact(out: str | Path, graph, inputs: np.ndarray,
-                        runtimes: tuple[str, ...] = SHRINK_RUNTIMES) -> tuple[dict[str, Any], dict[str, str]]:
-    """What ``shrink`` runs: write model.tflite + verify/ into ``out`` and check ``runtimes`` quickly.
-
-    No arena probing and no timing here (``pocketml verify OUT`` does both); TFLM's arena is its
-    own allocation record. Returns (result.json's ``verify`` object, files written). A graph the
-    .tflite writer cannot express is reported in ``verify.error``, not raised: the C artifact
-    stands on its own.
-    """
-    from pocketml.deploy.verify.bundle import save_bundle
-
-    try:
-        files = save_bundle(out, graph, inputs)
-        report = verify(out, runtimes, probe_arena=False, latency=False)
-    except PocketMLError as exc:
-        return {"error": exc.problem, "fix": exc.fix}, {}
-    doc = report.to_dict()
-    doc["command"] = "pocketml verify OUT --runtimes reference,c,tflm,litert,qemu --layers"
-    return doc, files
+def verify_new_artifact(bundle: Bundle, runtimes: tuple[str, ...] = SHRINK_RUNTIMES) -> VerifyReport:
+    """What ``shrink`` and ``compile`` run on the artifact still in memory (``bundle`` carries the plan, the
+    C's outputs and footprint they computed): ``runtimes`` quickly, no arena probing, no timing
+    (``pocketml verify OUT`` does both; TFLM's arena is its own allocation record)."""
+    return _verify(bundle, parse_runtimes(",".join(runtimes)), layers=False, probe_arena=False, latency=False,
+                   passes=0)

@@ -1,46 +1,21 @@
-"""The compression side of ``shrink``: run a recipe (or pick one for a flash budget) and size decoders.
+"""The compress stage of ``shrink``: validate, choose a recipe for a flash budget, run it.
 
-Lives in deploy because sizing a candidate for ``--target-flash`` and counting decoder code both
-need the emitter and the compiler; the recipe itself runs in ``pocketml.compress``.
+The recipe itself runs in ``pocketml.compress``; sizing a candidate for ``--target-flash`` needs the
+emitter and the compiler (``deploy/c/build.py: measure_flash``), which is why the stage lives here,
+in the orchestrator.
 """
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 import numpy as np
 from torch import nn
 
 from pocketml.compress.budget import choose_recipe, parse_bytes
-from pocketml.compress.encoding import EncodedWeights
 from pocketml.compress.recipe import get_recipe
 from pocketml.compress.runner import Compressed, run_recipe
 from pocketml.data.dataset import Split, check_inputs
-from pocketml.deploy.c.build import measure_sections
-from pocketml.deploy.c.emit import emit_c
-from pocketml.deploy.c.weights import decoder_files
+from pocketml.deploy.c.build import measure_flash
 from pocketml.errors import PocketMLError
-from pocketml.graph.planner import plan_memory
-
-
-def decoder_code_bytes(c_dir: Path, weights: dict[str, EncodedWeights]) -> int:
-    """Compiled size (.text + .rodata + .data, host gcc -Os) of the weight decoders the model uses."""
-    files = decoder_files(weights)
-    if not files:
-        return 0
-    s = measure_sections(Path(c_dir), files)
-    return s["text"] + s["rodata"] + s["data"]
-
-
-def measure_flash(qgraph, weights: dict[str, EncodedWeights], name: str = "candidate") -> int:
-    """Emit and compile ``qgraph`` with ``weights``; its flash (.text + .rodata + .data, host -Os)."""
-    source = emit_c(qgraph, plan_memory(qgraph), name, weights=weights)
-    with tempfile.TemporaryDirectory(prefix="pocketml-size-") as tmp:
-        for fname, text in source.files.items():
-            (Path(tmp) / fname).write_text(text)
-        s = measure_sections(Path(tmp), [f for f in source.files if f.endswith(".c") and f != "main.c"])
-    return s["text"] + s["rodata"] + s["data"]
 
 
 def run_compression(model: nn.Module, calibration: np.ndarray, train, test: Split, name: str,

@@ -2,7 +2,7 @@
 
     read (deploy/tflite/reader.py: every operator checked before anything is written)
     ─▶ the source .tflite run in TFLite Micro on random int8 inputs, compared with the reference
-    ─▶ deploy_graph (pipeline.py, shared with shrink): plan ─▶ emit C ─▶ build + run ─▶ Cortex-M
+    ─▶ deploy (pipeline/deploy.py, shared with shrink): plan ─▶ emit C ─▶ build + run ─▶ Cortex-M
        ─▶ verify (reference, C, TFLite Micro on the rewritten model.tflite) ─▶ fit ─▶ Result
 
 There are no labels, so the accuracy keys of ``result.json`` are null; what is proven is that the
@@ -26,9 +26,9 @@ from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
-from pocketml.outputs import OutputFolder
-from pocketml.pipeline import deploy_graph
-from pocketml.result import Result, Stage
+from pocketml.outputs import OutputFolder, write_atomic
+from pocketml.pipeline.deploy import Progress, TestRun, deploy
+from pocketml.result import Result, SourceCheck, Stage
 
 SOURCE_FILE = "source.tflite"
 DEFAULT_SAMPLES = 200
@@ -98,7 +98,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
-                   report: bool = True, force: bool = False) -> Result:
+                   report: bool = True, force: bool = False, on_stage: Progress | None = None) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -115,6 +115,7 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     devices : an extra TOML file of boards.
     report : also write report.html.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
+    on_stage : called with each stage's name as it starts (the CLI shows it).
     """
     path = Path(model)
     if samples < 1:
@@ -134,20 +135,18 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     x_q = random_inputs(imp, samples, seed)
     ref_out = np.concatenate([graph.run_flat(x_q[i:i + 100]) for i in range(0, len(x_q), 100)])  # bounded memory
     t = time.perf_counter()
+    say = on_stage or (lambda stage: None)
+    say(f"run {path.name} in TFLite Micro on {samples} inputs")
     tflm_out = run_source_in_tflm(path, imp, x_q)
     diff = np.abs(tflm_out.astype(np.int16) - ref_out.astype(np.int16))
-    source = {"samples": len(x_q), "mismatching_samples": int(np.sum(np.any(diff != 0, axis=1))),
-              "mismatching_samples_per_output": list(per_output_mismatches(
-                  tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
-              "max_abs_diff": int(diff.max(initial=0)), "inputs": f"uniform random int8, seed {seed}",
-              "note": "the source .tflite in TFLite Micro vs the numpy reference (the C is checked against the "
-                      "reference in deploy-c)"}
+    source = SourceCheck(len(x_q), int(np.sum(np.any(diff != 0, axis=1))),
+                         tuple(per_output_mismatches(tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
+                         int(diff.max(initial=0)), f"uniform random int8, seed {seed}")
     source_stage = Stage("source-tflm", time.perf_counter() - t, {
-        "samples": source["samples"], "mismatching_samples": source["mismatching_samples"]})
+        "samples": source.samples, "mismatching_samples": source.mismatching_samples})
     with folder.stage() as work:
-        (work / SOURCE_FILE).write_bytes(path.read_bytes())
-        return deploy_graph(graph, work, board, name=name, x_q=x_q, ref_out=ref_out, labels=None,
-                            accuracy={"float": None, "int8": None}, size_float=4 * graph.param_count(),
-                            stages=[read_stage, source_stage], report=report,
-                            extra_verify={"source_tflm": source, "exact": source["mismatching_samples"] == 0},
-                            extra_files={"source_tflite": SOURCE_FILE})
+        write_atomic(work / SOURCE_FILE, path.read_bytes())
+        return deploy(graph, work, board, name=name, test=TestRun(x_q, ref_out, None, None, None),
+                      size_float=4 * graph.param_count(), stages=[read_stage, source_stage], report=report,
+                      source=source, extra_files={"source_tflite": SOURCE_FILE}, on_stage=on_stage,
+                      command="compile")

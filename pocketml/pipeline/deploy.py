@@ -1,0 +1,214 @@
+"""From a quantized graph to a verified, measured artifact and its Result: what shrink and compile share.
+
+    plan ─▶ emit C ─▶ build + run (host) ─▶ measure (host sections; Cortex-M cross build + QEMU)
+         ─▶ verify (the objects in memory: .tflite in TFLite Micro) ─▶ estimate ─▶ energy ─▶ Result
+         ─▶ result.json + report.html
+
+Each stage is a small function over typed objects; :func:`deploy` runs them in order, naming each
+to ``on_stage`` as it starts (the CLI shows it). Everything is written into ``work``, the staging
+folder of an :class:`~pocketml.outputs.OutputFolder`, which becomes OUT only if the whole run
+succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pocketml.compress.runner import Compressed
+from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.c.build import decoder_code_bytes, measure_sections
+from pocketml.deploy.cortexm import measure_for_device
+from pocketml.deploy.verify.bundle import Bundle, save_bundle
+from pocketml.deploy.verify.compare import per_output_mismatches, verify_new_artifact
+from pocketml.devices import Device, estimate_cost
+from pocketml.devices.footprint import Footprint, footprint
+from pocketml.energy import CASCADE_RADIOS, budget_for, offload_cascade
+from pocketml.errors import PocketMLError
+from pocketml.graph.ir import QuantGraph
+from pocketml.graph.planner import MemoryPlan, plan_memory
+from pocketml.outputs import write_atomic
+from pocketml.result import (
+    Accuracy,
+    EnergyReport,
+    LayerRow,
+    MemoryReport,
+    Result,
+    SizeBytes,
+    SourceCheck,
+    Stage,
+    TensorSpec,
+    Verification,
+)
+
+Progress = Callable[[str], None]
+HOST_METHOD = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "
+               "code size of the host ISA (an estimate for the board)")
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """The test split as the deployed model sees it: int8 inputs, the reference's packed outputs,
+    the labels (None: outputs are not class scores) and the accuracies measured before deployment."""
+
+    x_q: np.ndarray
+    ref_out: np.ndarray  # [N, output bytes], every output packed in order (QuantGraph.run_flat)
+    labels: np.ndarray | None
+    accuracy_float: float | None
+    accuracy_int8: float | None
+
+
+@dataclass(frozen=True)
+class HostBuild:
+    """The emitted C built and run on the host."""
+
+    plan: MemoryPlan
+    c_dir: Path
+    const_bytes: int
+    outputs: np.ndarray  # [N, output bytes]
+    mismatches: int
+    per_output: tuple[int, ...]
+    footprint: Footprint
+    sections: dict[str, int]
+
+
+def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: TestRun, size_float: int,
+           stages: list[Stage], compressed: Compressed | None = None, report: bool = True,
+           source: SourceCheck | None = None, extra_files: dict[str, str] | None = None,
+           server: tuple[str, np.ndarray] | None = None, on_stage: Progress | None = None,
+           command: str = "shrink", training: tuple[str, int] | None = None) -> Result:
+    """Run the deployment stages on ``qgraph`` into ``work`` and return the Result (module docstring).
+
+    ``source``: compile's check of the user's .tflite in TFLite Micro (joins ``verify``);
+    ``extra_files`` join ``files``; ``server``: (name, class predictions on the test split) of an
+    offload target, for the energy cascade (needs labels). ``on_stage`` is told each stage as it starts.
+    ``training``: (trainable, bias_layers) → the on-device training step beside the model
+    (``deploy/training.py``; result.json ``training``).
+    """
+    say = on_stage or (lambda stage: None)
+    say("plan memory, emit C, build and run it on the host")
+    t = time.perf_counter()
+    host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board,
+                         compressed.weights if compressed else None)
+    deployed = host.const_bytes + (decoder_code_bytes(host.c_dir, compressed.weights) if compressed else 0)
+    acc_c = _accuracy(host.outputs.argmax(1), test.labels)
+    stages.append(Stage("deploy-c", time.perf_counter() - t, {
+        "const_bytes": host.const_bytes, "arena_bytes": host.plan.arena_bytes, "sections": host.sections,
+        "c_mismatches": host.mismatches, "c_mismatches_per_output": list(host.per_output), "accuracy_c": acc_c}))
+
+    say(f"cross-compile for {board.core} and run in QEMU")
+    t = time.perf_counter()
+    cortexm = measure_for_device(host.c_dir, board.core, test.x_q, test.ref_out)  # None: not a Cortex-M
+    fp = host.footprint
+    if cortexm is not None:  # measured for the board's own core: these replace the host figures
+        fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
+        stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
+            "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
+
+    say("verify: the .tflite in TFLite Micro against the reference")
+    t = time.perf_counter()
+    verification, verify_files = verify_in_memory(work, qgraph, host, test.x_q, source)
+    stages.append(Stage("verify", time.perf_counter() - t, {"exact": verification.exact}))
+
+    trained = None
+    if training is not None:
+        from pocketml.deploy.training import deploy_training
+
+        say("the on-device training step: emit, check against the reference (host, QEMU), measure")
+        t = time.perf_counter()
+        trained = deploy_training(qgraph, host.c_dir, board.core, name=name, trainable=training[0],
+                                  bias_layers=training[1], x_q=test.x_q, labels=test.labels,
+                                  inference_ram=cortexm.ram_bytes if cortexm is not None else None)
+        stages.append(Stage("deploy-training", time.perf_counter() - t, {"exact": trained.exact}))
+        verify_files = {**verify_files, "train": "c/train.c"}
+    fit = fp.fit(board)
+    outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
+    instructions = cortexm.instructions_per_inference if cortexm is not None else None
+    result = Result(
+        device=board, model=name, n_test=len(test.x_q),
+        accuracy=Accuracy(test.accuracy_float, test.accuracy_int8, acc_c),
+        size_bytes=SizeBytes(size_float, qgraph.stored_bytes(), deployed),
+        arena_bytes=host.plan.arena_bytes, ram_bytes=fp.ram_bytes, flash_bytes=fp.flash_bytes,
+        flash_method=fp.method, c_mismatches=host.mismatches, fits=fit.fits, fit_reason=fit.reason,
+        input=_spec(qgraph.input_info), output=_spec(qgraph.output_infos[0]),
+        outputs=[_spec(info) for info in qgraph.output_infos],
+        macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions),
+        layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
+                         op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
+        memory=MemoryReport.from_plan(qgraph, host.plan), compression=compressed, stages=stages,
+        cortexm=cortexm, verify=verification, command=command, training=trained,
+        files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files, **(extra_files or {}),
+               **({"report": "report.html"} if report else {})},
+    )
+    say("energy budget and report")
+    result.energy = energy_report(result, host.outputs, test.labels, server)
+    write_atomic(work / "result.json", result.dumps())
+    if report:
+        from pocketml.report.html import write_html
+
+        write_html(result, work / "report.html")
+    return result
+
+
+def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,
+                  weights: dict | None) -> HostBuild:
+    """Plan, emit ``work/c``, build it on the host, run the test inputs, compare with the reference, size it."""
+    plan = plan_memory(qgraph)
+    source = emit_c(qgraph, plan, name, weights=weights)
+    c_dir = work / "c"
+    c_dir.mkdir()
+    for fname, text in source.files.items():
+        write_atomic(c_dir / fname, text)
+    c_out = run_host(build_host(c_dir), x_q, qgraph.output_bytes)
+    ref = ref_out.reshape(len(ref_out), -1)
+    sizes = [info.nbytes for info in qgraph.output_infos]
+    sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
+    fp = footprint(sections, board.core, io_bytes=qgraph.input_info.nbytes + qgraph.output_bytes, method=HOST_METHOD)
+    return HostBuild(plan, c_dir, source.const_bytes, c_out, int(np.sum(np.any(c_out != ref, axis=1))),
+                     tuple(per_output_mismatches(c_out, ref_out, sizes)), fp, sections)
+
+
+def verify_in_memory(work: Path, qgraph: QuantGraph, host: HostBuild, x_q: np.ndarray,
+                     source: SourceCheck | None) -> tuple[Verification, dict[str, str]]:
+    """Write model.tflite + verify/ (what ``pocketml verify OUT`` rechecks later) and check them now, on the
+    objects in memory: nothing is reloaded, re-planned or rebuilt. A graph the .tflite writer cannot
+    express is reported in the verification, not raised: the C artifact stands on its own."""
+    try:
+        files = save_bundle(work, qgraph, x_q)
+        report = verify_new_artifact(Bundle(work, qgraph, x_q, work / files["tflite"], host.c_dir, host.plan,
+                                            host.outputs, host.footprint))
+    except PocketMLError as exc:
+        return Verification(None, exc.problem, exc.fix, source), {}
+    return Verification(report, source=source), files
+
+
+def energy_report(result: Result, c_out: np.ndarray, labels: np.ndarray | None,
+                  server: tuple[str, np.ndarray] | None) -> EnergyReport:
+    """The budget at 1/min on the board's radio, and the offloading cascades when there is a server model;
+    a budget the board cannot meet is reported, never fatal to the deployment."""
+    profile = result.profile()
+    try:
+        budget = budget_for(profile)
+    except PocketMLError as exc:
+        return EnergyReport(None, error=exc.problem)
+    cascades = ()
+    if server is not None and labels is not None:
+        logits = result.output.scale * (c_out.astype(np.float64) - result.output.zero_point)
+        radios = dict.fromkeys((budget.radio, *CASCADE_RADIOS))  # the board's own first
+        cascades = tuple(offload_cascade(profile, logits, labels, server[1], server=server[0], radio=r)
+                         for r in radios)
+    return EnergyReport(budget, cascades)
+
+
+def _accuracy(predicted: np.ndarray, labels: np.ndarray | None) -> float | None:
+    """Fraction of argmax predictions equal to the labels; None when there are no labels
+    (a model whose output is not class scores, e.g. an autoencoder)."""
+    return None if labels is None else float(np.mean(predicted == labels))
+
+
+def _spec(info) -> TensorSpec:
+    return TensorSpec(info.shape, info.quant.scale, info.quant.zero_point)
