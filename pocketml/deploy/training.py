@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from pocketml.deploy.c.train import TrainSource, emit_train
 from pocketml.deploy.c.train_host import Commands, build_train_host, run_train_host
 from pocketml.errors import PocketMLError
 from pocketml.graph.training import TrainPlan, plan_training
+
+if TYPE_CHECKING:
+    from pocketml.deploy.cortexm.train import TrainCortexMReport
 
 CHECK_BATCHES = 2  # batches of the test split shrink checks (bench/ondevice.py checks them all)
 CHECK_BATCH = 16
@@ -103,7 +106,7 @@ class TrainingReport:
     prefix: str
     files: tuple[str, ...]
     checks: tuple[TrainCheck, ...]
-    cortexm: Any = None  # deploy/cortexm/train.py TrainCortexMReport, or None (not a Cortex-M, no toolchain)
+    cortexm: TrainCortexMReport | None = None  # None: not a Cortex-M board, or no toolchain
     inference_ram_bytes: int | None = None
     lr_checked: float = CHECK_LR
 

@@ -37,11 +37,11 @@ from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.verify.bundle import load_bundle
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
 from pocketml.energy.radios import Radio, find_radio
-from pocketml.result import read_result_json
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import plan_memory
 from pocketml.graph.subgraph import subgraph
+from pocketml.result import read_result_json
 
 DEFAULT_GATEWAY = "rpi4"
 SPLIT_RADIOS = ("ble", "lora", "wifi")
