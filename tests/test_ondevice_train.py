@@ -221,6 +221,10 @@ def test_shrink_emits_checks_and_reports_the_training_step(tmp_path):
     assert t["bias_layers"] and t["entry_points"][0] == "kws_train_step"
     assert (tmp_path / "out" / "c" / "train.c").is_file() and "c/train.c" in t["files"]
     assert result.c_mismatches == 0  # the inference model is untouched
+    from pocketml.deploy.c.build import model_sources
+
+    assert "model.c" in model_sources(tmp_path / "out" / "c")  # verify sizes the inference model alone
+    assert not {"train.c", "pocketml_train.c"} & set(model_sources(tmp_path / "out" / "c"))
     html = (tmp_path / "out" / "report.html").read_text()
     assert "On-device training" in html
     if toolchain_available(need_qemu=True):
