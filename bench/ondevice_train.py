@@ -93,7 +93,7 @@ def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: f
                      f"{host.batches - host.mismatching_batches}/{host.batches} batches bit-exact | "
                      + (f"{qc.batches - qc.mismatching_batches}/{qc.batches} batches bit-exact" if qc else "not run")
                      + f" | {gaps[0]:.2e} / {gaps[1]:.2e} | "
-                     + (f"max {gaps[2]:.3f} (rounding <= 0.5)" if plan.bias_layers else "-") + " |")
+                     + (f"max {gaps[2]:.3f} (rounding: 0.5 + float32 error)" if plan.bias_layers else "-") + " |")
     inf_ram, inf_flash = inference.ram_bytes, inference.flash_bytes
     lines += ["", f"RAM and flash on the Cortex-M4F (arm-none-eabi-gcc -Os, linked alone), inference model "
               f"(model.c): RAM {inf_ram:,} B, flash {inf_flash:,} B, "
