@@ -38,3 +38,48 @@ def nano_result(digits_trained, tmp_path_factory):
 
 def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+class MainRun:
+    """What ``pocketml.cli.main()`` did: its exit code and what it printed."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli_main(capsys, monkeypatch):
+    """Run the real entry point (``pocketml.cli.main``: typer, then the error printer) in-process.
+
+    Returns a function ``(*args) -> MainRun``; every run is checked to print no traceback.
+    """
+    import logging
+    import signal
+    import sys
+
+    from pocketml.cli import main
+
+    previous = signal.getsignal(signal.SIGTERM)
+    # Flower's log handler keeps the stderr of the test that imported it (closed by pytest since):
+    # without this, logging prints its own "--- Logging error ---" traceback about that stream
+    monkeypatch.setattr(logging, "raiseExceptions", False)
+
+    def run(*args) -> MainRun:
+        monkeypatch.setattr(sys, "argv", ["pocketml", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        out, err = capsys.readouterr()
+        result = MainRun(code, out, err)
+        assert "Traceback" not in result.text and 'File "' not in result.text, result.text[-2000:]
+        return result
+
+    return run

@@ -59,8 +59,8 @@ def test_user_model_file_and_data_file(tmp_path):
 def test_corrupt_model_file_is_named(tmp_path):
     bad = tmp_path / "broken.pt2"
     bad.write_bytes(b"PK\x03\x04 this is not a torch.export archive")
-    np.savez(tmp_path / "d.npz", x_train=np.zeros((2, 3), np.float32), x_test=np.zeros((2, 3), np.float32),
-             y_test=np.zeros(2, int))
+    x = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
+    np.savez(tmp_path / "d.npz", x_train=x, x_test=x, y_test=np.zeros(2, int))
     proc = pocketml("shrink", "--model", str(bad), "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 1
     assert "broken.pt2 could not be read" in proc.stderr and "fix:" in proc.stderr

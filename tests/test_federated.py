@@ -88,6 +88,27 @@ def test_error_feedback_delivers_everything_eventually():
     assert np.abs(residual).max() < (1 / 0.1 + 1) * np.abs(delta).max()  # and the delay is bounded
 
 
+BN_ARRAYS = {"conv.weight": np.random.default_rng(2).normal(size=(4, 9)).astype(np.float32),
+             "bn.running_mean": np.zeros(4, np.float32), "bn.running_var": np.ones(4, np.float32)}
+
+
+@pytest.mark.parametrize("name", ["int8", "topk", "int8-topk"])
+def test_batchnorm_statistics_travel_dense_without_error_feedback(name):
+    layout = codec.Layout.of(BN_ARRAYS)
+    delta = layout.flatten({"conv.weight": BN_ARRAYS["conv.weight"], "bn.running_mean": np.full(4, 0.01, np.float32),
+                            "bn.running_var": np.full(4, -0.9, np.float32)})
+    payload = codec.encode(name, delta, layout, 0.1)
+    sent = codec.decode(name, payload, layout)
+    stats = layout.statistics
+    floats = payload["val" if name == "topk" else "scales"]
+    assert stats.sum() == 8 and floats.dtype == np.float32 and np.array_equal(floats[-8:], delta[stats])
+    assert np.array_equal(sent[stats], delta[stats])  # exact: nothing left for a residual to re-send
+    assert not np.any((delta - sent)[stats])
+    short = {k: (v[:4] if v is floats else v) for k, v in payload.items()}
+    with pytest.raises(codec.BadUpdate, match="statistics|values for|scales"):
+        codec.decode(name, short, layout)
+
+
 @pytest.mark.parametrize("payload, match", [
     ({"idx": np.array([99], np.uint16), "val": np.ones(1, np.float32)}, "address"),
     ({"idx": np.array([1], np.uint16), "val": np.array([np.nan], np.float32)}, "NaN"),
@@ -151,6 +172,30 @@ def test_bad_updates_are_rejected_not_averaged(attack, compress):
     assert len(r.rejected) == 2 and {x.round for x in r.rejected} == {1, 2}
     assert ("NaN" if attack == "nan" else "shape") in r.rejected[0].reason
     assert r.accuracy[-1] > 0.5  # the two honest clients still train the model
+
+
+@pytest.mark.parametrize("compress", ["topk"])
+def test_sparse_updates_do_not_collapse_on_skewed_clients(compress):
+    """Issue #17.6: this exact run fell to chance (0.097) at round 4 when error feedback re-sent
+    BatchNorm variances on top of fresh ones and drove a running_var below zero."""
+    r = run(clients=20, rounds=5, partition="dirichlet:0.5", compress=compress, seed=0)
+    assert min(r.accuracy[2:]) > 0.8 and r.accuracy[-1] >= max(r.accuracy[:3]) - 0.02
+    variances = [v for k, v in model_arrays(r.model()).items() if k.endswith("running_var")]
+    assert variances and all((v >= 0).all() for v in variances)
+
+
+def test_gate_refuses_negative_variances():
+    from flwr.app import RecordDict
+
+    from pocketml.federated.records import to_record
+    from pocketml.federated.strategies import UpdateGate
+
+    gate = UpdateGate(strategy=None)
+    gate._global = {k: v.copy() for k, v in BN_ARRAYS.items()}
+    bad = {**BN_ARRAYS, "bn.running_var": np.array([1, 1, -0.5, 1], np.float32)}
+    with pytest.raises(codec.BadUpdate, match="negative variances"):
+        gate._full_weights(RecordDict({"arrays": to_record(bad)}))
+    assert gate._full_weights(RecordDict({"arrays": to_record(BN_ARRAYS)}))["bn.running_var"].min() == 1
 
 
 def test_median_resists_sign_flipping_where_fedavg_does_not():

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +65,29 @@ def test_harness_contract_make_builds_run_model(nano_result, digits_qgraph):
     proc = subprocess.run([str(c / "run_model")], input=x.tobytes(), capture_output=True, check=True)
     got = np.frombuffer(proc.stdout, np.int8).reshape(5, 10)
     assert np.array_equal(got, digits_qgraph.run(x))
+
+
+@pytest.mark.parametrize("case, status, message", [
+    ("truncated", 5, "input 2 is truncated: 30 of 64 bytes"),
+    ("closed-stdin", 4, "cannot read input 0 from stdin"),
+    ("full-disk", 3, "cannot write"),
+    ("closed-stdout", 3, "cannot write"),
+])
+def test_harness_reports_bad_io_on_stderr_with_nonzero_exit(nano_result, tmp_path, case, status, message):
+    """Issue #17.13: run_model never loses an input or an output silently."""
+    _, out = nano_result
+    binary = out / "c" / "run_model"
+    if not binary.exists():
+        subprocess.run(["make", "-s", "-C", str(out / "c")], check=True)
+    data = tmp_path / "in.bin"
+    n_bytes = 2 * 64 + (30 if case == "truncated" else 0)
+    data.write_bytes(np.random.default_rng(0).integers(-128, 128, n_bytes).astype(np.int8).tobytes())
+    redirect = {"truncated": f"< {data} > /dev/null", "closed-stdin": "<&- > /dev/null",
+                "full-disk": f"< {data} > /dev/full", "closed-stdout": f"< {data} >&-"}[case]
+    if case == "full-disk" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    proc = subprocess.run(["sh", "-c", f"'{binary}' {redirect}"], capture_output=True, text=True)
+    assert proc.returncode == status and message in proc.stderr, (proc.returncode, proc.stderr)
 
 
 def test_generated_c_is_clean_under_sanitizers(nano_result, digits_trained, digits_qgraph, tmp_path):

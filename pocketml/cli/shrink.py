@@ -13,10 +13,12 @@ from pocketml.errors import PocketMLError
 
 @app.command(rich_help_panel="Build")
 def shrink(
-    model: str = typer.Option("digits-cnn", help="A built-in model name, or a .pt2 file from torch.export.save."),
+    model: str = typer.Option("digits-cnn", help="A built-in model name, an .onnx file (torch.onnx.export; read as "
+                              "data, safe from anyone), or a .pt2 file (torch.export.save). Loading a .pt2 runs "
+                              "code its author put in it: use .pt2 only from people you trust, ONNX otherwise."),
     device: str = typer.Option("nano33ble", help="Target board id (see `pocketml devices`)."),
     out: Path = typer.Option(Path("out/shrink"), help="Output folder: result.json, report.html, c/."),
-    data: Path | None = typer.Option(None, help="For a .pt2 model: .npz with x_train, x_test, y_test."),
+    data: Path | None = typer.Option(None, help="For an .onnx or .pt2 model: .npz with x_train, x_test, y_test."),
     seed: int = typer.Option(0, help="Seed for training a built-in model (same seed, same result)."),
     devices: Path | None = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print result.json instead of tables."),
@@ -42,6 +44,9 @@ def shrink(
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
+    Models from others: pass them as .onnx (a protobuf: pocketml runs no code from it).
+    A .pt2 file is unpickled by torch.export.load, which runs any code its author put in it.
+
     Exits 0 when the artifact was built and verified, even if it does not fit the board
     (result.json says fits: false and why); exits 1 on bad input, naming the problem and the fix.
     """
@@ -49,20 +54,20 @@ def shrink(
     from pocketml.pipeline import shrink_builtin
     from pocketml.report import print_result
 
-    if model.endswith(".pt2"):
+    if model.endswith((".onnx", ".pt2")):
         from pocketml.data.files import load_npz
         from pocketml.models.files import load_model_file
 
         if data is None:
-            raise PocketMLError("a .pt2 model needs data", "pass --data FILE.npz with x_train, x_test, y_test")
+            raise PocketMLError(f"a {Path(model).suffix} model needs data",
+                                "pass --data FILE.npz with x_train, x_test, y_test")
+        calibration, test = load_npz(data)  # data first: it is checked without loading the model
         net = load_model_file(model)
-        calibration, test = load_npz(data)
         train = None
         if recipe is not None or target_flash is not None:  # training recipes use y_train if present
-            import numpy as np
+            from pocketml.data.files import load_train_split
 
-            with np.load(data) as npz:
-                train = (npz["x_train"], npz["y_train"]) if "y_train" in npz.files else None
+            train = load_train_split(data)
         with StageStatus(not as_json) as on_stage:
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,

@@ -135,5 +135,10 @@ def quantize(graph: FloatGraph, calibration: np.ndarray, weight_bits: dict[str, 
         ops.append(SPECS[layer.kind].from_float(layer, xs, out, weight_bits.get(layer.name, 8)))
     output = getattr(graph, "output", "") or graph.layers[-1].name
     qgraph = QuantGraph(graph.name, tensors, ops, "input", output)
-    qgraph.op_data  # prepare every op now: any bound or shape problem surfaces here
+    try:
+        _ = qgraph.op_data  # prepare every op now: any bound or shape problem surfaces here
+    except (OverflowError, ValueError) as exc:  # e.g. a range of ~0 gives a scale no int32 bias can reach
+        raise PocketMLError(f"the model cannot be quantized to int8: {exc}",
+                            "calibrate with varied inputs: a layer whose calibration values are all equal "
+                            "(constant data, or a layer that only outputs zeros) has no int8 range") from exc
     return qgraph

@@ -46,8 +46,8 @@ def train(msg: Message, context: Context) -> Message:
     layout = codec.Layout.of(start)
     delta = layout.flatten(local) - layout.flatten(start)
     attack = spec.attack if is_attacker(spec, pid) else "none"
-    if attack == "sign-flip":
-        delta = -SIGN_FLIP_SCALE * delta
+    if attack == "sign-flip":  # the learned tensors; statistics stay honest (else the gate's variance check
+        delta = np.where(layout.statistics, delta, -SIGN_FLIP_SCALE * delta)  # would reject it outright)
     elif attack == "nan" and spec.compress == "none":
         delta[0] = np.nan
 

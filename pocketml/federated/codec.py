@@ -12,6 +12,13 @@ so nothing is lost, only delayed (error feedback, Seide et al. 2014; Karimireddy
                + float32 values
     int8-topk  top-k, then the kept values as int8 with one float32 scale
 
+Normalization statistics (BatchNorm's ``running_mean`` / ``running_var``, named by
+:data:`STATISTICS`) are not compressed: they travel dense, as float32 deltas appended to the
+payload's float32 array, with no error feedback. They are estimates to be averaged, not gradient steps to be
+delayed: a top-k residual re-sent rounds later on top of a fresh estimate overshoots, and pushed
+``running_var`` below zero (the collapse of issue #17.6, ``docs/federated.md``). They are a few
+hundred bytes of a model's tens of kilobytes.
+
 The encoded update travels as one ArrayRecord of a few flat arrays (few Array objects, so Flower's
 per-object headers stay small); ``decode`` turns it back into a dense delta and checks every field.
 """
@@ -27,6 +34,7 @@ from pocketml.compress.quantize import quantize_weights
 from pocketml.errors import PocketMLError
 
 CODECS = ("none", "int8", "topk", "int8-topk")
+STATISTICS = ("running_mean", "running_var")  # state_dict key endings of averaged statistics (sent dense)
 
 
 class BadUpdate(ValueError):
@@ -59,6 +67,18 @@ class Layout:
             start += n
         return out
 
+    @property
+    def statistics(self) -> np.ndarray:
+        """Boolean mask over the flat vector: True where a value is a normalization statistic."""
+        return np.concatenate([np.full(math.prod(s), k.endswith(STATISTICS), bool)
+                               for k, s in zip(self.keys, self.shapes, strict=True)] or [np.zeros(0, bool)])
+
+    @property
+    def learned(self) -> Layout:
+        """The layout of the tensors the codecs compress (everything but the statistics)."""
+        kept = [(k, s) for k, s in zip(self.keys, self.shapes, strict=True) if not k.endswith(STATISTICS)]
+        return Layout(tuple(k for k, _ in kept), tuple(s for _, s in kept))
+
 
 def check_codec(name: str, topk_fraction: float) -> None:
     """Fail fast on an unknown codec or a top-k fraction outside (0, 1]."""
@@ -70,7 +90,45 @@ def check_codec(name: str, topk_fraction: float) -> None:
 
 
 def encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
-    """Encode a flat float32 delta; returns the arrays that go on the wire."""
+    """Encode a flat float32 delta; returns the arrays that go on the wire.
+
+    The learned tensors are compressed by ``name``; the statistics (if any) are appended, dense, to
+    the payload's float32 array (``val`` for topk, ``scales`` otherwise: no extra Array header).
+    """
+    stats = layout.statistics
+    payload = _encode(name, delta[~stats], layout.learned, topk_fraction)
+    if stats.any():
+        key = _float_array(name)
+        payload[key] = np.concatenate([payload[key], delta[stats].astype(np.float32)])
+    return payload
+
+
+def decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
+    """Dense float32 delta from an encoded payload; raises BadUpdate on anything malformed."""
+    stats = layout.statistics
+    n_stats = int(stats.sum())
+    dense = np.zeros(layout.size, np.float32)
+    if n_stats:
+        key = _float_array(name)
+        if key not in payload:
+            raise BadUpdate(f"{name} update lacks the array '{key}'")
+        floats = payload[key]
+        if floats.dtype != np.float32 or floats.ndim != 1 or len(floats) < n_stats:
+            raise BadUpdate(f"'{key}' is {floats.dtype}{floats.shape}; it must end with the {n_stats} "
+                            "float32 statistics")
+        _finite(floats[-n_stats:])
+        dense[stats] = floats[-n_stats:]
+        payload = {**payload, key: floats[:-n_stats]}
+    dense[~stats] = _decode(name, payload, layout.learned)
+    return dense
+
+
+def _float_array(name: str) -> str:
+    """The float32 array of a codec's payload, which also carries the statistics."""
+    return "val" if name == "topk" else "scales"
+
+
+def _encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -> dict[str, np.ndarray]:
     if name == "int8":
         qs, scales = [], []
         for part, shape in zip(_split(delta, layout), layout.shapes, strict=True):
@@ -88,8 +146,7 @@ def encode(name: str, delta: np.ndarray, layout: Layout, topk_fraction: float) -
     return {"idx": idx.astype(index_dtype), "q": q.ravel(), "scales": scale}
 
 
-def decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
-    """Dense float32 delta from an encoded payload; raises BadUpdate on anything malformed."""
+def _decode(name: str, payload: dict[str, np.ndarray], layout: Layout) -> np.ndarray:
     n = layout.size
     try:
         if name == "int8":

@@ -30,7 +30,15 @@ from pocketml.federated.records import from_record, to_record, wire_bytes
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import make_strategy
-from pocketml.federated.task import accuracy, build_model, client_indices, load_arrays, load_dataset, model_arrays
+from pocketml.federated.task import (
+    accuracy,
+    build_model,
+    check_clients,
+    client_indices,
+    load_arrays,
+    load_dataset,
+    model_arrays,
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,7 @@ def run_hierarchical(spec: FederatedSpec, regions: int, region_rounds: int = 1) 
     import torch
 
     spec = spec.validate()
+    check_clients(spec)
     if not 1 <= regions <= spec.clients:
         raise PocketMLError(f"{regions} regions for {spec.clients} cells", "use between 1 and --clients regions")
     if region_rounds < 1:

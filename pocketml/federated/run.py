@@ -31,7 +31,7 @@ from pocketml.federated.server_app import ServerHooks, build_server_app
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import Rejection
-from pocketml.federated.task import build_model, load_arrays
+from pocketml.federated.task import build_model, check_clients, load_arrays
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,7 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
                             "use pocketml.federated.hierarchy.run_hierarchical for the built-in datasets")
     spec = (spec or FederatedSpec(**settings)).validate()
     fleet = (fleet or FleetProfile()).validate()
+    check_clients(spec)
     flwr_logger, threads = logging.getLogger("flwr"), torch.get_num_threads()
     level = flwr_logger.level
     flwr_logger.setLevel(logging.INFO if verbose else logging.WARNING)

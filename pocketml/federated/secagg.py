@@ -48,6 +48,7 @@ from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.task import (
     accuracy,
     build_model,
+    check_clients,
     client_indices,
     client_split,
     load_arrays,
@@ -185,6 +186,7 @@ def run_secagg(spec: FederatedSpec | None = None, *, settings: SecAggSettings | 
                on_round: Callable[[int, float], None] | None = None, **fields: Any) -> SecAggResult:
     """Simulate FedAvg with Flower's SecAgg+ on the in-process LocalFleet (same data, training, seeds)."""
     spec = (spec or FederatedSpec(**fields)).validate()
+    check_clients(spec)
     if spec.per_round < 3:
         raise PocketMLError(f"SecAgg+ with {spec.per_round} client(s) per round",
                             "sample at least 3 clients per round (each needs 2 neighbours to hold its shares)")

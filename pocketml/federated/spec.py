@@ -42,7 +42,7 @@ class FederatedSpec:
     lr : float [0.05]               client SGD learning rate (momentum 0.9)
     batch_size : int [16]
     proximal_mu : float [0.01]      FedProx's mu
-    attack : str ["none"]           what the poisoned clients do (sign-flip sends -4x its update)
+    attack : str ["none"]           what the poisoned clients do (sign-flip sends -4x its learned update)
     attack_fraction : float [0.0]   share of clients that are poisoned
     trim_beta : float [0.2]         share trimmed at each end by (clipped-)trimmed-mean
     norm_bound : float [1.0]        clipped-*: updates bounded to this x the round's median norm

@@ -121,10 +121,11 @@ class UpdateGate(StrategyWrapper):
             if name not in codec.CODECS or name == "none":
                 raise codec.BadUpdate(f"unknown codec '{name}'")
             delta = codec.decode(name, from_record(content["update"]), layout)
-            return layout.unflatten(layout.flatten(self._global) + delta)
-        if "arrays" not in content:
+            arrays = layout.unflatten(layout.flatten(self._global) + delta)
+        elif "arrays" in content:
+            arrays = from_record(content["arrays"])
+        else:
             raise codec.BadUpdate("reply carries neither 'arrays' nor 'update'")
-        arrays = from_record(content["arrays"])
         if list(arrays) != list(layout.keys):
             raise codec.BadUpdate(f"tensor names {sorted(arrays)} differ from the model's")
         for key, shape in zip(layout.keys, layout.shapes, strict=True):
@@ -132,6 +133,8 @@ class UpdateGate(StrategyWrapper):
                 raise codec.BadUpdate(f"'{key}' has shape {arrays[key].shape}, the model's is {shape}")
             if not np.isfinite(arrays[key]).all():
                 raise codec.BadUpdate(f"'{key}' has NaN or infinite values")
+            if key.endswith("running_var") and (arrays[key] < 0).any():  # sqrt(var) would be NaN
+                raise codec.BadUpdate(f"'{key}' has negative variances")
         return {k: v.astype(np.float32) for k, v in arrays.items()}
 
 

@@ -31,6 +31,12 @@ def client_indices(dataset: str, clients: int, scheme: str, seed: int) -> tuple[
     return tuple(partition(load_dataset(dataset).train.y, clients, scheme, seed=seed))
 
 
+def check_clients(spec: FederatedSpec) -> None:
+    """Refuse more clients than the built-in dataset has samples for, before any fleet is built
+    (``--clients 100000000`` would otherwise allocate gigabytes of node ids first)."""
+    client_indices(spec.dataset, spec.clients, spec.partition, spec.seed)
+
+
 PERSONAL_HOLDOUT = 0.3
 
 

@@ -51,6 +51,18 @@ SUPPORTED = (
 def capture(model: torch.nn.Module, example: torch.Tensor, name: str = "model") -> FloatGraph:
     """Export ``model`` on ``example`` (one NCHW, NCW or [N, features] batch) into a FloatGraph."""
     model = model.eval()
+    try:  # a model that cannot even run on the example is not a tracing problem: say so first
+        with torch.no_grad():
+            model(example)
+    except PocketMLError:
+        raise
+    except Exception as exc:
+        raise PocketMLError(
+            f"the model does not run on one input tensor of shape {tuple(example.shape)} "
+            f"({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]})",
+            "pass data in the model's own layout (PyTorch: [N, C, H, W] images, [N, features]); "
+            "pocketml deploys models whose forward() takes one tensor",
+        ) from exc
     try:
         program = torch.export.export(model, (example,))
     except Exception as exc:  # the exporter's own message says which line could not be traced

@@ -1,4 +1,10 @@
-"""Load a user's PyTorch model from a file: a ``torch.export`` program (``.pt2``)."""
+"""Load a user's model from a file: an ONNX model (``.onnx``) or a ``torch.export`` program (``.pt2``).
+
+Trust: an ``.onnx`` file is data (a protobuf read by ``pocketml.models.onnx_file``, no code
+runs). A ``.pt2`` file is code: ``torch.export.load`` unpickles parts of the archive, so loading
+one runs whatever its author put there. Load ``.pt2`` files only from people you would let run
+programs on this machine; take ONNX from anyone else (``docs/security.md``).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,20 @@ from pocketml.errors import PocketMLError
 
 
 def load_model_file(path: str | Path) -> nn.Module:
-    """Load a model saved with ``torch.export.save(torch.export.export(model, (x,)), path)``."""
+    """Load an ONNX model (``.onnx``: safe from anyone) or a ``torch.export`` program (``.pt2``: runs
+    its author's code; saved with ``torch.export.save(torch.export.export(model, (x,)), path)``)."""
     path = Path(path)
     if not path.is_file():
         raise PocketMLError(f"model file {path} does not exist",
-                            "pass a .pt2 file written by torch.export.save, or a built-in name")
+                            "pass an .onnx file (torch.onnx.export), a .pt2 file (torch.export.save), "
+                            "or a built-in name")
+    if path.suffix == ".onnx":
+        from pocketml.models.onnx_file import load_onnx
+
+        return load_onnx(path)
     if path.suffix != ".pt2":
-        raise PocketMLError(f"model file {path} is not a .pt2 file",
-                            "save the model with torch.export.save(torch.export.export(model, (x,)), 'model.pt2')")
+        raise PocketMLError(f"model file {path} is neither .onnx nor .pt2",
+                            "export the model with torch.onnx.export(model, (x,), 'model.onnx')")
     quiet = logging.getLogger("torch.export")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # torch logs its own warning before raising; ours says it better

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from pocketml.compress.quantize import quantize
-from pocketml.data.dataset import Split, check_inputs
+from pocketml.data.dataset import Split, check_inputs, check_labels
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.energy import maybe_track_emissions
 from pocketml.errors import PocketMLError
@@ -129,12 +129,14 @@ def check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] 
 def _checked_data(calibration, test) -> tuple[np.ndarray, Split]:
     """The calibration set and the test split, checked (finite, one shape, one label per input)."""
     test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
-    calibration = check_inputs(calibration, None, "calibration")
-    test_x = check_inputs(test.x, tuple(calibration.shape[1:]), "test")
-    if test.y is not None and len(test.y) != len(test_x):  # y None: outputs are not class scores
-        raise PocketMLError(f"the test set has {len(test_x)} inputs but {len(test.y)} labels",
-                            "pass one label per test input")
-    return calibration, Split(test_x, test.y)
+    calibration = check_inputs(calibration, None, "calibration", varied=True)
+    test_x = check_inputs(test.x, None, "test")
+    if test_x.shape[1:] != calibration.shape[1:]:
+        raise PocketMLError(f"the test samples have shape {test_x.shape[1:]}, the calibration samples "
+                            f"{calibration.shape[1:]}",
+                            "give both the model's input shape (PyTorch layout, batch first)")
+    # y None: outputs are not class scores
+    return calibration, Split(test_x, None if test.y is None else check_labels(test.y, len(test_x), "test.y"))
 
 
 def _quantized(model: nn.Module, calibration: np.ndarray, test: Split, name: str, compressed, stages: list[Stage],
@@ -147,7 +149,10 @@ def _quantized(model: nn.Module, calibration: np.ndarray, test: Split, name: str
         qgraph = quantize(capture(model, torch.as_tensor(calibration[:1]), name), calibration)
     else:
         qgraph = compressed.qgraph
-    float_pred = predict_logits(model, test.x).reshape(len(test.x), -1).argmax(1)
+    float_logits = predict_logits(model, test.x).reshape(len(test.x), -1)
+    if test.y is not None:  # labels must name one of the model's outputs
+        check_labels(test.y, len(test.x), "test.y", n_classes=float_logits.shape[1])
+    float_pred = float_logits.argmax(1)
     x_q = qgraph.quantize_input(test.x)
     ref_out = qgraph.run_flat(x_q)
     run = TestRun(x_q, ref_out, test.y, _accuracy(float_pred, test.y),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pocketml.data.dataset import check_inputs
+from pocketml.data.dataset import check_labels as check_dataset_labels
 from pocketml.errors import PocketMLError
 
 
@@ -18,20 +19,9 @@ def as_features(x: np.ndarray, what: str) -> np.ndarray:
 
 
 def check_labels(y: np.ndarray, n: int, what: str, *, min_classes: int = 2) -> np.ndarray:
-    """Refuse labels that are not one integer per sample, or that name fewer than ``min_classes`` classes."""
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != n:
-        raise PocketMLError(f"the {what} set has {n} samples but labels of shape {y.shape}",
-                            "pass one integer class label per sample (a 1-D array)")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise PocketMLError(f"the {what} labels have dtype {y.dtype}, not integer class ids",
-                                "encode the classes as integers 0..C-1 (e.g. sklearn LabelEncoder)")
-    if y.min() < 0:
-        raise PocketMLError(f"the {what} labels include negative class ids (min {y.min()})",
-                            "encode the classes as integers 0..C-1")
+    """Refuse labels that are not one integer per sample (``pocketml.data.dataset.check_labels``), or
+    that name fewer than ``min_classes`` classes."""
+    y = check_dataset_labels(y, n, f"the {what} label array")
     classes = np.unique(y)
     if len(classes) < min_classes:
         raise PocketMLError(

@@ -12,6 +12,7 @@ import numpy as np
 
 from pocketml.deploy.c.emit import emit_c
 from pocketml.deploy.c.weights import decoder_files
+from pocketml.deploy.process import child_failure
 from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
@@ -40,10 +41,9 @@ def run_host(binary: Path, inputs: np.ndarray, output_bytes: int, env: dict | No
     proc = subprocess.run([str(binary)], input=data, capture_output=True,
                           env={**os.environ, **(env or {})})
     if proc.returncode != 0:
-        raise PocketMLError(
-            f"{binary} exited with status {proc.returncode}: {proc.stderr.decode(errors='replace')[:2000]}",
-            "this is a pocketml bug: please report it with the model that caused it",
-        )
+        stderr = proc.stderr.decode(errors="replace")
+        raise PocketMLError(f"{child_failure(str(binary), proc.returncode, stderr)}",
+                            "this is a pocketml bug: please report it with the model that caused it")
     out = np.frombuffer(proc.stdout, dtype=np.int8)
     if out.size != len(inputs) * output_bytes:
         raise PocketMLError(f"{binary} wrote {out.size} bytes for {len(inputs)} inputs",

@@ -289,22 +289,45 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
 
 def _main_c(p: str) -> str:
     P = p.upper()
-    return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <stdio.h>
+    return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "model.h"
 
+/* Exit status: 0 every input was run and its output written; 2 the model failed; 3 stdout could
+   not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
+   was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
   static int8_t input[{P}_INPUT_BYTES];
   static int8_t output[{P}_OUTPUT_BYTES];
-  while (fread(input, 1, sizeof input, stdin) == sizeof input) {{
+  unsigned long count = 0;
+  size_t got;
+  while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
     if ({p}_invoke(input, output) != 0) {{
+      fprintf(stderr, "run_model: the model failed on input %lu\\n", count);
       return 2;
     }}
     if (fwrite(output, 1, sizeof output, stdout) != sizeof output) {{
+      fprintf(stderr, "run_model: cannot write output %lu: %s\\n", count, strerror(errno));
       return 3;
     }}
+    count++;
   }}
-  return ferror(stdin) ? 4 : 0;
+  if (ferror(stdin)) {{
+    fprintf(stderr, "run_model: cannot read input %lu from stdin: %s\\n", count, strerror(errno));
+    return 4;
+  }}
+  if (got != 0) {{
+    fprintf(stderr, "run_model: input %lu is truncated: %lu of %lu bytes\\n", count, (unsigned long)got,
+            (unsigned long)sizeof input);
+    return 5;
+  }}
+  if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {{
+    fprintf(stderr, "run_model: cannot write the outputs: %s\\n", strerror(errno));
+    return 3;
+  }}
+  return 0;
 }}
 """
 

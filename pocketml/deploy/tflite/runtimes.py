@@ -17,7 +17,6 @@ call overhead (well under a microsecond per call).
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pocketml.deploy.process import child_failure
 from pocketml.errors import PocketMLError
 
 TFLITE_RUNTIMES = ("tflm", "litert-xnnpack", "litert-reference")
@@ -54,15 +54,11 @@ class ArenaProbe:
     processes: int  # child processes started (one per failed probe, plus one)
 
 
+TFLITE_FIX = "the .tflite may be corrupt or truncated: regenerate it with `pocketml shrink` (OUT/model.tflite)"
+
+
 def _crash_message(what: str, returncode: int, stderr: str, model_path: Path) -> PocketMLError:
-    if returncode < 0:
-        name = signal.Signals(-returncode).name
-        problem = f"{what} crashed ({name}) running {model_path}"
-    else:
-        tail = stderr.strip().splitlines()[-3:]
-        problem = f"{what} failed on {model_path}: {' | '.join(tail) or f'exit status {returncode}'}"
-    return PocketMLError(problem, "the .tflite may be corrupt or truncated: regenerate it with "
-                                  "`pocketml shrink` (OUT/model.tflite)")
+    return PocketMLError(f"{child_failure(what, returncode, stderr)} on {model_path}", TFLITE_FIX)
 
 
 def check_tflite(model_path: Path) -> None:
@@ -74,7 +70,7 @@ def check_tflite(model_path: Path) -> None:
         data = Path(model_path).read_bytes()
     except OSError as exc:
         raise PocketMLError(f"cannot read {model_path}: {exc.strerror}", "pass an existing .tflite file") from exc
-    fix = "the .tflite may be corrupt or truncated: regenerate it with `pocketml shrink` (OUT/model.tflite)"
+    fix = TFLITE_FIX
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise PocketMLError(f"{model_path} is not a TFLite flatbuffer (no TFL3 identifier)", fix)
     try:

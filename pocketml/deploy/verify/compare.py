@@ -31,7 +31,7 @@ import numpy as np
 from pocketml.deploy.c.build import build_host, measure_sections, model_sources, run_host
 from pocketml.deploy.c.emit import CFLAGS
 from pocketml.deploy.tflite import write_tflite
-from pocketml.deploy.tflite.runtimes import run_tflite, smallest_tflm_arena
+from pocketml.deploy.tflite.runtimes import check_tflite, run_tflite, smallest_tflm_arena
 from pocketml.deploy.verify.bundle import Bundle, load_bundle
 from pocketml.deploy.verify.latency import time_c, time_side_by_side
 from pocketml.devices.footprint import footprint
@@ -188,6 +188,8 @@ def verify(out: str | Path, runtimes: str | tuple[str, ...] | None = None, *, la
 def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena: bool, latency: bool,
             passes: int) -> VerifyReport:
     graph, x = bundle.graph, bundle.inputs
+    if any(name in names for name in ("tflm", "litert")):  # a damaged model.tflite is named before any runtime
+        check_tflite(bundle.tflite)
     n = len(x)
     ref = graph.run_flat(x)
     sizes = [info.nbytes for info in graph.output_infos]

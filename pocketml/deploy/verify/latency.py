@@ -186,9 +186,14 @@ def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray,
                                str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs)],
                               capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not out_path.exists():
-            tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or f"exit status {proc.returncode}"
-            raise PocketMLError(f"timing the C beside TFLite Micro failed: {tail}",
-                                "check that `make -C OUT/c` builds and that `pocketml verify OUT` runs")
+            from pocketml.deploy.process import child_failure
+            from pocketml.deploy.tflite.runtimes import TFLITE_FIX
+
+            why = child_failure("timing the C beside TFLite Micro", proc.returncode, proc.stderr)
+            fix = (TFLITE_FIX if proc.returncode < 0 else  # a crash: TFLite Micro on a damaged model, most likely
+                   "the .tflite may be damaged (regenerate it with `pocketml shrink`), or OUT/c may not build "
+                   "(check `make -C OUT/c`)")
+            raise PocketMLError(f"{why} ({tflite})", fix)
         with np.load(out_path) as z:
             c_seconds, tflm_seconds = tuple(map(float, z["c"])), tuple(map(float, z["tflm"]))
             same = np.array_equal(z["c_out"].reshape(len(inputs), -1), z["tflm_out"].reshape(len(inputs), -1))
