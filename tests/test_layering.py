@@ -20,7 +20,7 @@ ORDER = [
     {"models", "graph.ir", "graph.fixedpoint", "graph.layers"},
     {"ops"},  # every op's folder: reference, C, .tflite mapping, capture and quantize rules
     {"graph"},  # capture (walks the ops' rules) and the memory planner
-    {"compress"},
+    {"compress", "data.selection"},  # selection's learners train with the models' loop
     {"federated"},
     {"deploy"},
     {"result"},

@@ -14,7 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from pocketml.data import load_digits, select
+from pocketml.data import load_digits
+from pocketml.data.selection import select
 from pocketml.data.selection import (
     ActiveLearner,
     LabelOracle,

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from pocketml.data.dataset import Split
+from pocketml.models.train import fit
 
 
 def finetune(
@@ -32,24 +33,9 @@ def finetune(
     ``loss(module, x, y)`` defaults to cross-entropy of ``module(x)``; ``before_epoch(e)`` runs
     before each epoch (pruning schedules, range recalibration); ``params`` defaults to all.
     """
-    generator = torch.Generator().manual_seed(seed)
-    x, y = torch.as_tensor(split.x), torch.as_tensor(split.y)
-    opt = torch.optim.Adam(params if params is not None else list(module.parameters()), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
     ce = nn.CrossEntropyLoss()
-    loss = loss or (lambda m, xb, yb: ce(m(xb), yb))
-    for epoch in range(epochs):
-        if before_epoch is not None:
-            before_epoch(epoch)
-        module.train()
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
-            opt.zero_grad()
-            loss(module, x[idx], y[idx]).backward()
-            opt.step()
-        sched.step()
-    return module.eval()
+    return fit(module, (torch.as_tensor(split.x), torch.as_tensor(split.y)), loss or (lambda m, xb, yb: ce(m(xb), yb)),
+               epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, params=params, before_epoch=before_epoch)
 
 
 def accuracy(module: nn.Module, split: Split, batch_size: int = 512) -> float:

@@ -1,7 +1,7 @@
-"""Data: built-in datasets, input checks and edge data selection (``pocketml.data.select``)."""
+"""Data: built-in datasets, input checks, loaders; edge data selection lives in ``pocketml.data.selection``
+(``from pocketml.data.selection import select``), one layer up: its learners train with the models' loop."""
 
 from pocketml.data.dataset import Dataset, Split, check_inputs
 from pocketml.data.digits import load_digits
-from pocketml.data.selection import select
 
-__all__ = ["Dataset", "Split", "check_inputs", "load_digits", "select"]
+__all__ = ["Dataset", "Split", "check_inputs", "load_digits"]

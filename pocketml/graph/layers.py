@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 
 @dataclass
@@ -45,14 +44,16 @@ class FloatGraph:
     program: Any  # torch.export.ExportedProgram
     output: str = ""  # the layer holding the model's output ("" = the last layer)
 
-    def observe(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run the exported program on a batch, returning every layer source's value."""
+    def observe(self, x):
+        """Run the exported program on a batch (a torch.Tensor), returning every layer source's value."""
         wanted = {self.input_source, *(layer.source for layer in self.layers)}
         return _run_exported(self.program, x, wanted)
 
 
-def _run_exported(program: Any, x: torch.Tensor, wanted: set[str]) -> dict[str, torch.Tensor]:
+def _run_exported(program: Any, x, wanted: set[str]) -> dict:
     """Interpret the exported graph on ``x``, keeping the values of the ``wanted`` nodes."""
+    import torch
+
     sig = program.graph_signature
     consts = {**sig.inputs_to_parameters, **sig.inputs_to_buffers,
               **getattr(sig, "inputs_to_lifted_tensor_constants", {})}

@@ -1,6 +1,10 @@
-"""The training loop every built-in model uses: seeded, deterministic, with a progress bar."""
+"""The one training loop (:func:`fit`: seeded, deterministic, with hooks and a progress bar) and the
+trainers built on it: classifiers (:func:`train`), autoencoders (:func:`train_reconstruction`); the
+compressor's fine-tuning, the selection learners and the wildfire models call :func:`fit` too."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -8,6 +12,61 @@ from rich.progress import Progress
 from torch import nn
 
 from pocketml.data.dataset import Split
+
+
+def fit(
+    module: nn.Module,
+    tensors: Sequence[torch.Tensor],
+    batch_loss: Callable[..., torch.Tensor],
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    lr: float = 1e-3,
+    params: Iterable[nn.Parameter] | None = None,
+    schedule: str | None = "cosine",
+    before_epoch: Callable[[int], None] | None = None,
+    after_epoch: Callable[[int, float], str | None] | None = None,
+    min_batch: int = 1,
+    progress: bool = False,
+) -> nn.Module:
+    """The one training loop (every trainer in pocketml runs it); trains ``module`` in place, returns it in eval mode.
+
+    Each epoch: ``before_epoch(epoch)``; train mode; a permutation of the samples drawn from a
+    generator seeded once with ``seed`` (same seed, same batches); for each batch of indices,
+    ``batch_loss(module, *(t[idx] for t in tensors))`` → zero_grad, backward, Adam step (``lr``,
+    over ``params``, default all); then the schedule's step (``"cosine"`` over ``epochs``, or None)
+    and ``after_epoch(epoch, mean loss)``, whose returned text, if any, is shown on the progress bar.
+
+    Batches smaller than ``min_batch`` are skipped (BatchNorm needs two samples). Model
+    initialisation and global seeding are the caller's: the loop draws only from its own generator.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    n = len(tensors[0])
+    opt = torch.optim.Adam(list(params) if params is not None else module.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1)) if schedule == "cosine" else None
+    with Progress(transient=True, disable=not progress) as bar:
+        task = bar.add_task("training", total=epochs)
+        for epoch in range(epochs):
+            if before_epoch is not None:
+                before_epoch(epoch)
+            module.train()
+            order = torch.randperm(n, generator=generator)
+            total, count = 0.0, 0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                if len(idx) < min_batch:
+                    continue
+                opt.zero_grad()
+                loss = batch_loss(module, *(t[idx] for t in tensors))
+                loss.backward()
+                opt.step()
+                total, count = total + float(loss.detach()) * len(idx), count + len(idx)
+            if sched is not None:
+                sched.step()
+            note = after_epoch(epoch, total / max(count, 1)) if after_epoch is not None else None
+            bar.update(task, advance=1, description=f"training {note or ''}")
+    return module.eval()
 
 
 def train(
@@ -21,33 +80,20 @@ def train(
     seed: int = 0,
     progress: bool = True,
 ) -> nn.Module:
-    """Train ``model`` in place with Adam and cross-entropy; returns the model (in eval mode).
+    """Train a classifier in place with Adam, a cosine schedule and cross-entropy (:func:`fit`); returns it
+    in eval mode, showing the validation accuracy per epoch when ``val_split`` is given.
 
     Deterministic given ``seed``: weights are initialised by the caller under the same seed and
     the batch order comes from a seeded generator.
     """
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(train_split.x)
-    y = torch.as_tensor(train_split.y)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    loss_fn = nn.CrossEntropyLoss()
-    with Progress(transient=True, disable=not progress) as bar:
-        task = bar.add_task("training", total=epochs)
-        for _ in range(epochs):
-            model.train()
-            order = torch.randperm(len(x), generator=generator)
-            for start in range(0, len(x), batch_size):
-                idx = order[start:start + batch_size]
-                opt.zero_grad()
-                loss_fn(model(x[idx]), y[idx]).backward()
-                opt.step()
-            sched.step()
-            note = ""
-            if val_split is not None:
-                note = f"val acc {evaluate_accuracy(model, val_split):.3f}"
-            bar.update(task, advance=1, description=f"training {note}")
-    return model.eval()
+    ce = nn.CrossEntropyLoss()
+
+    def val_note(epoch: int, loss: float) -> str | None:
+        return f"val acc {evaluate_accuracy(model, val_split):.3f}" if val_split is not None else None
+
+    return fit(model, (torch.as_tensor(train_split.x), torch.as_tensor(train_split.y)),
+               lambda m, xb, yb: ce(m(xb), yb), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+               after_epoch=val_note if val_split is not None else None, progress=progress)
 
 
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -122,18 +168,7 @@ def fit_head(model: nn.Module, head: nn.Linear, split: Split, *, steps: int = 30
 
 def train_reconstruction(model: nn.Module, x: np.ndarray, *, epochs: int = 10, batch_size: int = 64,
                          lr: float = 1e-3, seed: int = 0) -> nn.Module:
-    """Train an autoencoder in place to reconstruct ``x`` (mean squared error); returns it in eval mode."""
-    generator = torch.Generator().manual_seed(seed)
-    data = torch.as_tensor(x)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(data), generator=generator)
-        for start in range(0, len(data), batch_size):
-            batch = data[order[start:start + batch_size]]
-            if len(batch) < 2:
-                continue  # BatchNorm needs two samples
-            opt.zero_grad()
-            nn.functional.mse_loss(model(batch), batch).backward()
-            opt.step()
-    return model.eval()
+    """Train an autoencoder in place to reconstruct ``x`` (mean squared error, :func:`fit` with no
+    schedule); returns it in eval mode."""
+    return fit(model, (torch.as_tensor(x),), lambda m, b: nn.functional.mse_loss(m(b), b), epochs=epochs,
+               batch_size=batch_size, lr=lr, seed=seed, schedule=None, min_batch=2)

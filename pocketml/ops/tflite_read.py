@@ -24,6 +24,7 @@ ACTIVATIONS = {ActivationFunctionType.NONE: "none", ActivationFunctionType.RELU:
                ActivationFunctionType.RELU6: "relu6"}
 ACTIVATION_NAMES = {v: k for k, v in vars(ActivationFunctionType).items() if not k.startswith("_")}
 PADDING_NAMES = {Padding.SAME: "SAME", Padding.VALID: "VALID"}
+MAX_TENSOR_BYTES = 64 << 20  # an activation larger than this is a damaged file, not a microcontroller model
 _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i8", TensorType.FLOAT32: "<f4",
           TensorType.UINT8: "u1", TensorType.INT16: "<i2"}
 
@@ -50,9 +51,12 @@ class TFLiteReader:
         return self.sub.Tensors(i)
 
     def tname(self, i: int) -> str:
+        """``t<index>:<name>``; the name as the file gives it, made printable and cut to 48 characters
+        (a damaged file's name can be any bytes, and it ends up in messages)."""
         i = self.alias.get(int(i), int(i))
-        raw = self.tensor(i).Name()
-        return f"t{i}:{raw.decode(errors='replace') if raw else ''}"
+        raw = (self.tensor(i).Name() or b"").decode(errors="replace")
+        name = "".join(ch if ch.isprintable() else "?" for ch in raw[:48]) + ("..." if len(raw) > 48 else "")
+        return f"t{i}:{name}"
 
     def shape(self, i: int) -> tuple[int, ...]:
         t = self.tensor(i)
@@ -62,7 +66,10 @@ class TFLiteReader:
         q = self.tensor(i).Quantization()
         if q is None or q.ScaleLength() == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64), 0
-        zps = q.ZeroPointAsNumpy() if q.ZeroPointLength() else np.zeros(q.ScaleLength(), np.int64)
+        if q.ZeroPointLength() != q.ScaleLength():  # TFLite Micro would read these differently: refuse
+            raise Unsupported(f"tensor {self.tname(i)} has {q.ScaleLength()} scales but {q.ZeroPointLength()} "
+                              "zero points (a damaged file)")
+        zps = q.ZeroPointAsNumpy()
         return q.ScaleAsNumpy().astype(np.float32), np.asarray(zps, np.int64), int(q.QuantizedDimension())
 
     def constant(self, i: int) -> np.ndarray | None:
@@ -99,6 +106,9 @@ class TFLiteReader:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; the batch dimension must be 1")
         if min(shape) < 1:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; every dimension must be >= 1")
+        if int(np.prod(shape, dtype=np.int64)) > MAX_TENSOR_BYTES:
+            raise Unsupported(f"tensor {name} of shape {list(shape)} would take more than "
+                              f"{MAX_TENSOR_BYTES >> 20} MiB, more than any board pocketml targets")
         if self.constant(i) is not None:
             raise Unsupported(f"tensor {name} is a constant where an activation is expected")
         scales, zps, _ = self.quant(i)
@@ -142,12 +152,22 @@ class TFLiteReader:
 
 
 def options(op, name: str) -> Any:
-    """The operator's builtin options as the ``tflite`` package's table class ``name``, or None."""
+    """The operator's builtin options as the ``tflite`` package's table class ``name``, or None.
+
+    The table is read only when the operator says it is of that type: a file whose options are of
+    another type is damaged (TFLite Micro would ignore them and run with defaults), so it is refused.
+    """
     from importlib import import_module
 
+    from tflite.BuiltinOptions import BuiltinOptions
+
     found = op.BuiltinOptions()
-    if found is None:
+    kind = op.BuiltinOptionsType()
+    if found is None or kind == BuiltinOptions.NONE:
         return None
+    if kind != getattr(BuiltinOptions, name):
+        names = {v: k for k, v in vars(BuiltinOptions).items() if not k.startswith("_")}
+        raise Unsupported(f"its options are of type {names.get(kind, kind)}, not {name} (a damaged file)")
     opts = getattr(import_module(f"tflite.{name}"), name)()
     opts.Init(found.Bytes, found.Pos)
     return opts
@@ -175,6 +195,9 @@ def window(in_hw, kernel, stride, dilation, padding: int, out_hw, what: str):
     start, end = [], []
     for i in range(2):
         k_eff = (kernel[i] - 1) * dilation[i] + 1
+        if k_eff > 2 * in_hw[i] + 1:  # more padding than input on a side: no real model, a damaged file
+            raise Unsupported(f"{what}: kernel {list(kernel)} with dilation {list(dilation)} spans {k_eff} pixels "
+                              f"of a {in_hw[i]}-pixel input")
         if padding == Padding.SAME:
             out = (in_hw[i] + stride[i] - 1) // stride[i]
             total = max(0, (out - 1) * stride[i] + k_eff - in_hw[i])

@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pocketml.compress.runner import Compressed
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import decoder_code_bytes, measure_sections
 from pocketml.deploy.cortexm import measure_for_device
@@ -44,6 +44,9 @@ from pocketml.result import (
     TensorSpec,
     Verification,
 )
+
+if TYPE_CHECKING:
+    from pocketml.compress.runner import Compressed
 
 Progress = Callable[[str], None]
 HOST_METHOD = ("host gcc -Os object sections (.text+.rodata+.data); constant data exact, "

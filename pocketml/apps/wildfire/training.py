@@ -1,4 +1,4 @@
-"""The one training loop of the wildfire networks (cell forecaster and regional model).
+"""How the wildfire networks (cell forecaster and regional model) train: pocketml's one loop (``models.train.fit``).
 
 Runs on one CPU thread: on a shared machine, torch's default thread pool spends more time
 waiting for cores than computing (measured here: 14 ms per step with one thread, 390 ms with
@@ -13,6 +13,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import nn
+
+from pocketml.models.train import fit
 
 
 @contextmanager
@@ -52,19 +54,5 @@ def fit_network(
     epochs = max(epochs, -(-min_steps // -(-n // batch)))
     with one_thread():
         torch.manual_seed(seed)
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
-        g = torch.Generator().manual_seed(seed)
-        net.train()
-        for epoch in range(epochs):
-            total, count = 0.0, 0
-            for idx in torch.randperm(len(tensors[0]), generator=g).split(batch):
-                loss = loss_fn(net, *(t[idx] for t in tensors))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total, count = total + float(loss.detach()) * len(idx), count + len(idx)
-            sched.step()
-            if on_epoch is not None:
-                on_epoch(epoch, total / max(count, 1))
-    return net.eval()
+        return fit(net, tensors, loss_fn, epochs=epochs, batch_size=batch, lr=lr, seed=seed,
+                   after_epoch=None if on_epoch is None else (lambda e, loss: on_epoch(e, loss)))

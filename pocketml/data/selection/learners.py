@@ -60,20 +60,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.input_shape_ = tuple(self.input_shape or np.asarray(x).shape[1:])
         torch.manual_seed(self.seed)
         module = self.build()
+        from pocketml.models.train import fit
+
         xt = torch.as_tensor(self._shaped(x))
         yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
-        opt = torch.optim.Adam(module.parameters(), lr=self.lr)
-        gen = torch.Generator().manual_seed(self.seed)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        for _ in range(self.epochs):
-            module.train()
-            order = torch.randperm(len(xt), generator=gen)
-            for start in range(0, len(xt), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                opt.zero_grad()
-                loss_fn(module(xt[idx]), yt[idx]).backward()
-                opt.step()
-        module.eval()
+        ce = torch.nn.CrossEntropyLoss()
+        fit(module, (xt, yt), lambda m, xb, yb: ce(m(xb), yb), epochs=self.epochs, batch_size=self.batch_size,
+            lr=self.lr, seed=self.seed, schedule=None)
         self.module_ = module
         with torch.no_grad():
             n_out = module(xt[:1]).shape[1]

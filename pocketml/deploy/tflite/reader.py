@@ -148,11 +148,16 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
         n_sub = model.SubgraphsLength()
         sub = model.Subgraphs(0) if n_sub else None
         description = (model.Description() or b"").decode(errors="replace")
-        _ = sub.OperatorsLength(), sub.TensorsLength(), model.BuffersLength(), model.OperatorCodesLength()
+        counts = {"subgraphs": n_sub, "operators": sub.OperatorsLength(), "tensors": sub.TensorsLength(),
+                  "buffers": model.BuffersLength(), "operator codes": model.OperatorCodesLength()}
         in_indices = [int(i) for i in sub.InputsAsNumpy()] if sub.InputsLength() else []
         out_indices = [int(i) for i in sub.OutputsAsNumpy()] if sub.OutputsLength() else []
     except Exception as exc:  # a damaged flatbuffer raises anything from struct errors to IndexError
         raise PocketMLError(f"{stem} is not a readable TFLite flatbuffer ({type(exc).__name__})", fix) from exc
+    too_many = {k: v for k, v in counts.items() if v * 4 > len(data)}  # each entry is at least a 4-byte offset
+    if too_many or len(in_indices) + len(out_indices) > len(data) // 4:
+        what = ", ".join(f"{v:,} {k}" for k, v in too_many.items()) or "more model inputs/outputs"
+        raise PocketMLError(f"{stem} is damaged: it claims {what}, more than its {len(data):,} bytes can hold", fix)
     r = TFLiteReader(model, sub, name)
     checks = _model_checks(r, n_sub, in_indices, out_indices)
     in_index = in_indices[0] if len(in_indices) == 1 and not checks else -1

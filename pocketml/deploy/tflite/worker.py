@@ -8,6 +8,10 @@ of a second. The parent (``runtimes.py``) reads what it writes:
         time of one ``invoke()`` over the first TIME_SAMPLES inputs (perf_counter around invoke
         only, median over REPEATS passes, after the untimed pass that collects the outputs);
         for TFLite Micro it then prints the allocation record (C-level stderr).
+    worker.py batch FOLDER START
+        runs FOLDER/model_K.tflite on FOLDER/inputs_K.npy in TFLite Micro for every K from the
+        START-th on, writing out_K.npy (one output, [N, bytes]) or error_K.txt, and touching
+        started_K first: if a model crashes the process, the parent starts again after it.
     worker.py probe MODEL INPUTS.npy
         reads arena sizes from stdin, one a line, and answers ``SIZE ok`` or ``SIZE fail``. An
         allocation that fails cleanly (RuntimeError) leaves the process usable (checked: the
@@ -96,8 +100,29 @@ def probe(model_path: str, inputs_path: str) -> None:
         del interp
 
 
+def batch(folder: str, start: int) -> None:
+    from pathlib import Path
+
+    base = Path(folder)
+    for model in sorted(base.glob("model_*.tflite"))[start:]:
+        k = model.stem.split("_", 1)[1]
+        (base / f"started_{k}").touch()
+        try:
+            interp = _tflm(model.read_bytes(), 1 << 20)
+            outs = []
+            for sample in np.load(base / f"inputs_{k}.npy"):
+                interp.set_input(sample[None], 0)
+                interp.invoke()
+                outs.append(interp.get_output(0).copy().reshape(-1))
+            np.save(base / f"out_{k}.npy", np.stack(outs))
+        except Exception as exc:  # noqa: BLE001 - TFLite Micro refusing the model is an answer, not a crash
+            (base / f"error_{k}.txt").write_text(f"{type(exc).__name__}: {exc}"[:300])
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "run":
+    if sys.argv[1] == "batch":
+        batch(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "run":
         run(*sys.argv[2:6], *map(int, sys.argv[6:10]))
     elif sys.argv[1] == "probe":
         probe(sys.argv[2], sys.argv[3])
