@@ -38,6 +38,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.training import TRAINABLE, plan_training
 from pocketml.models.registry import get_builtin
+from pocketml.models.train import fit
 
 BEFORE, HOST = "before", "host full fine-tune"
 
@@ -203,18 +204,18 @@ def _device(seed: int, k: int, shift: DeviceShift, model: nn.Module, graph, trai
 
 
 def fine_tune_host(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> nn.Module:
-    """Every layer of a copy of ``model`` fine-tuned with Adam on (x, y), batches of 16, BatchNorm frozen."""
+    """Every layer of a copy of ``model`` fine-tuned on (x, y) by the one training loop (``models.train.fit``:
+    Adam, batches of 16, constant lr), BatchNorm statistics frozen (a handful of samples cannot estimate them)."""
     tuned = copy.deepcopy(model)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(tuned.parameters(), lr=lr)
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    tuned.eval()  # BatchNorm keeps the base model's statistics (a handful of samples cannot estimate them)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(xt), generator=gen).split(16):
-            opt.zero_grad()
-            nn.functional.cross_entropy(tuned(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return tuned.eval()
+    norms = [m for m in tuned.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def loss(module: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        for bn in norms:  # fit() puts the module in train mode each epoch: keep the base model's statistics
+            bn.eval()
+        return nn.functional.cross_entropy(module(xb), yb)
+
+    return fit(tuned, (torch.as_tensor(x), torch.as_tensor(y)), loss, epochs=epochs, batch_size=16, seed=seed,
+               lr=lr, schedule=None)
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
