@@ -2,8 +2,9 @@
 #
 # Set-up is stamped: a second `make test` reinstalls nothing unless pyproject.toml changed.
 #   .venv/.debs    Debian packages the project needs: a C compiler and make for the generated C,
-#                  the Arm cross toolchain and QEMU for the Cortex-M check (one apt-get update, only
-#                  when something is missing)
+#                  the Arm cross toolchain and QEMU for the Cortex-M check, PostgreSQL (the shared
+#                  model-search test), nginx, openssl and ssh-keygen (the federated deployment recipe)
+#                  (one apt-get update, only when something is missing)
 #   .venv/.torch   the CPU build of torch, installed explicitly before anything else
 #   .venv/.project this project and its dev extras, in editable mode
 
@@ -12,11 +13,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg match energy wildfire tinybert
+DEB_PACKAGES := gcc make libc6-dev binutils gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+                postgresql nginx openssl openssh-client
+BENCHES := spine families deploy cortexm compress compile selection federated federated_robust federated_secagg \
+           federated_scale match match_shared energy wildfire tinybert
 OUT    ?= out/demo
 
-.PHONY: all demo test lint bench clean cortexm-toolchain
+.PHONY: all demo test lint bench bench-cmsis-nn clean cortexm-toolchain
 
 all: test
 
@@ -32,6 +35,13 @@ lint: $(VENV)/.project
 # Every figure in BENCHMARKS.md; slow (tens of minutes). One script: .venv/bin/python bench/NAME.py --help
 bench: $(VENV)/.project
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+
+# pocketml vs Arm's CMSIS-NN in QEMU (BENCHMARKS.md). Both inputs are yours: a checkout of
+# ARM-software/CMSIS-NN and a folder of .tflite files (the MLPerf Tiny models from mlcommons/tiny).
+bench-cmsis-nn: $(VENV)/.project
+	@test -n "$(CMSIS_NN)" && test -n "$(MODELS)" || \
+		{ echo "usage: make bench-cmsis-nn CMSIS_NN=path/to/CMSIS-NN MODELS=path/to/tflite-folder"; exit 2; }
+	nice $(PY) bench/cmsis_nn.py $(MODELS) --cmsis-nn $(CMSIS_NN)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -17,10 +17,18 @@ def pocketml(*args, cwd=None):
 def test_help_explains_every_command():
     proc = pocketml("--help")
     assert proc.returncode == 0
-    for cmd in ("shrink", "devices", "demo"):
+    for cmd in ("shrink", "devices", "demo", "profile"):
         assert cmd in proc.stdout
     shrink_help = pocketml("shrink", "--help").stdout
     assert "--device" in shrink_help and "--out" in shrink_help and "fits" in shrink_help
+    assert "--optimize" in shrink_help and "--optimize" in pocketml("compile", "--help").stdout
+    assert "instructions" in pocketml("profile", "--help").stdout
+
+
+def test_a_bad_optimize_is_refused_before_any_training(tmp_path):
+    proc = pocketml("shrink", "--optimize", "fast", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 1 and "--optimize must be one of speed, size" in proc.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_unknown_device_exits_nonzero_with_suggestions(tmp_path):
@@ -82,7 +90,8 @@ def test_help_and_devices_import_no_heavy_library():
     import sys
 
     heavy = ("torch", "sklearn", "flwr", "optuna", "matplotlib", "tflite_micro")
-    for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"]):
+    for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"],
+                 ["match-worker", "--help"], ["match-server", "--help"]):
         code = ("import sys\nsys.argv = ['pocketml', *%r]\nfrom pocketml.cli import main\ntry:\n    main()\n"
                 "except SystemExit:\n    pass\nprint(sorted(m for m in %r if m in sys.modules))" % (args, heavy))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -127,3 +127,50 @@ def test_stack_bound_is_the_deepest_call_path():
     edges = {"invoke": {"conv", "fc"}, "fc": {"helper"}}
     assert _deepest("invoke", frames, edges) == 88  # 8 + max(80, 36 + 16)
     assert _deepest("invoke", frames, {"invoke": {"conv"}, "conv": {"invoke"}}) is None  # recursion
+
+
+@needs_toolchain
+def test_shrink_builds_the_dsp_kernels_for_an_m4_board_and_profiles_them(nano_result):
+    """nano33ble has a Cortex-M4F: OUT/c-dsp/ holds its C (DSP kernels, built for speed), checked in
+    QEMU on every test input; OUT/c/ stays the portable C the host runs; the layers add up."""
+    result, out = nano_result
+    doc = json.loads((out / "result.json").read_text())
+    cm = doc["cortexm"]
+    assert doc["files"]["c_board"] == "c-dsp/" and (out / "c-dsp" / "conv2d_dsp.h").is_file()
+    assert "conv2d_dsp.h" not in {p.name for p in (out / "c").iterdir()}  # c/ is the portable C
+    assert cm["kernels"] == "dsp-speed" and cm["opt"] == "-O2" and cm["qemu_mismatches"] == 0
+    layers = cm["layers"]
+    assert [row["name"] for row in layers] == [row["name"] for row in doc["layers"] if row["kind"] != "reshape"]
+    total = sum(row["instructions"] for row in layers)
+    assert abs(total - cm["instructions_per_inference"]) <= 40 * len(layers) + 200  # timer calls
+    assert abs(sum(row["share"] for row in layers) - 1) < 1e-3
+    conv = max((row for row in layers if row["kind"] == "conv2d"), key=lambda row: row["macs"])
+    assert conv["instructions_per_mac"] < 2  # SMLAD: well under the portable C's 10+
+    stage = next(s for s in doc["stages"] if s["name"] == "deploy-cortexm")
+    assert "fit in half" in stage["kernels_reason"]
+
+
+@needs_toolchain
+def test_profile_command_prints_every_layer(nano_result, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pocketml.cli import app
+    from pocketml.deploy.cortexm.profile import profile_output
+
+    _, out = nano_result
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    doc = json.loads((copy / "result.json").read_text())
+    del doc["cortexm"]["layers"]
+    (copy / "result.json").write_text(json.dumps(doc))
+    prof = profile_output(copy)  # updates result.json: pocketml wrote it (the manifest says so)
+    assert json.loads((copy / "result.json").read_text())["cortexm"]["layers"] == prof.to_dict()["layers"]
+    assert prof.kernels == "dsp-speed" and prof.c_dir == "c-dsp" and prof.clock_mhz == 64.0
+    res = CliRunner().invoke(app, ["profile", str(copy), "--json", "--no-update"])
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.output)
+    assert printed["instructions"] == prof.total and len(printed["layers"]) == len(prof.layers)
+    res = CliRunner().invoke(app, ["profile", str(tmp_path / "nowhere")])
+    assert res.exit_code == 1 or isinstance(res.exception, PocketMLError)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from pocketml.devices import estimate_cost, find_device, load_catalogue
-from pocketml.devices.device import SOURCED, Device
+from pocketml.devices.device import OPTIONAL, SOURCED, Device
 from pocketml.devices.footprint import check_fit
 from pocketml.errors import PocketMLError
 
@@ -29,10 +29,20 @@ def test_catalogue_has_the_required_real_boards():
 def test_every_board_has_every_field_and_a_source_for_each_figure():
     for d in load_catalogue().values():
         for key, value in d.to_dict().items():
-            if key != "radios":
+            if key not in ("radios", *OPTIONAL):
                 assert value not in (None, ""), (d.id, key)
         assert all(d.sources.get(k) for k in SOURCED), d.id
+        assert d.flash_wait_states is None or d.sources.get("flash_wait_states"), d.id
         assert d.sleep_mw < d.active_mw, d.id
+    assert load_catalogue()["nucleo_l4r5zi"].flash_wait_states == 5  # the cycle estimate's upper bound uses it
+
+
+def test_flash_wait_states_are_optional_but_checked(tmp_path):
+    path = tmp_path / "boards.toml"
+    path.write_text(USER_BOARD.replace('mcu = "STM32G474"', 'mcu = "STM32G474"\nflash_wait_states = -1'))
+    with pytest.raises(PocketMLError, match="flash_wait_states"):
+        load_catalogue(path)
+    assert load_catalogue()["uno"].flash_wait_states is None
 
 
 USER_BOARD = """
@@ -118,4 +128,4 @@ def test_cli_devices_json_lists_every_board():
                           capture_output=True, text=True, check=True)
     boards = json.loads(proc.stdout)
     assert len(boards) >= 12
-    assert all(all(v not in (None, "") for k, v in b.items() if k != "radios") for b in boards)
+    assert all(all(v not in (None, "") for k, v in b.items() if k not in ("radios", *OPTIONAL)) for b in boards)

@@ -21,6 +21,7 @@ import pytest
 from tflite_models import GraphBuilder
 
 from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.errors import PocketMLError
 from pocketml.graph.planner import plan_memory
@@ -50,12 +51,16 @@ def branches_model():
 
 
 MODELS = {"tiny_chain": chain_model, "tiny_branches": branches_model}
+GOLDENS = {**{name: (build, PORTABLE) for name, build in MODELS.items()},
+           "tiny_branches_dsp_speed": (branches_model, KernelTarget(True, "speed")),  # a Cortex-M4's C
+           "tiny_chain_dsp_size": (chain_model, KernelTarget(True, "size"))}
 
 
-@pytest.mark.parametrize("model", list(MODELS))
+@pytest.mark.parametrize("model", list(GOLDENS))
 def test_generated_c_matches_the_golden_files(model):
-    graph = MODELS[model]()
-    source = emit_c(graph, plan_memory(graph))
+    build, kernels = GOLDENS[model]
+    graph = build()
+    source = emit_c(graph, plan_memory(graph), kernels=kernels)
     for fname in ("model.c", "model.h"):
         golden = GOLDEN / model / fname
         text = source.files[fname]

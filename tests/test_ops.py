@@ -32,6 +32,11 @@ def test_every_op_folder_is_registered_and_complete():
             assert spec.c_kernel == f"{kind}.c"
             header = kernel_source(kind, f"{kind}.h").read_text()
             assert f"pocketml_{kind}_params" in header and 'extern "C"' in header
+        if spec.dsp_kernel is not None:  # a kernel for cores with the DSP extension (docs/dsp.md)
+            assert spec.dsp_kernel == f"{kind}_dsp.c" and spec.dsp_params is not None and spec.c_kernel
+            header = kernel_source(kind, f"{kind}_dsp.h").read_text()
+            assert f"pocketml_{kind}_dsp_params" in header and f"pocketml_{kind}_dsp_body(" in header
+            assert f"pocketml_{kind}_dsp_body(p, 0," in kernel_source(kind, spec.dsp_kernel).read_text()
         assert spec.tflite_write is not None and spec.tflite_read, f"{kind} has no .tflite mapping"
         assert spec.from_float is not None and spec.float_forward is not None
 

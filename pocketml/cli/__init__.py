@@ -18,6 +18,7 @@ from pocketml.cli import (  # noqa: F401
     federate,
     match,
     ondevice,
+    profile,
     select,
     shrink,
     split,

@@ -19,6 +19,10 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 130)  # pipes and CI get a readable width
 DEVICES_OPT = typer.Option(None, "--devices", help="Extra TOML file of boards (same schema as the built-in catalogue).")
+OPTIMIZE_OPT = typer.Option(None, "--optimize", help="Boards with the DSP extension (Cortex-M4/M7/M33): speed "
+                            "(int16 weights, one function per layer, -O2; fewest instructions) or size (int8 "
+                            "weights, shared kernels, -Os; least flash). Default: speed when its constants fit in "
+                            "half the board's flash. The board's C goes to OUT/c-dsp/; OUT/c/ stays portable.")
 FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
                          "pocketml still never replaces or deletes a file it did not write.")
 

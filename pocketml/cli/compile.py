@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, StageStatus, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
 
 
 @app.command("compile", rich_help_panel="Build")
@@ -22,6 +22,7 @@ def compile_cmd(
     devices: Path | None = DEVICES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print result.json (or the --check report) as JSON."),
     force: bool = FORCE_OPT,
+    optimize: str | None = OPTIMIZE_OPT,
 ) -> None:
     """Compile an existing int8 .tflite ahead of time into verified C for a board.
 
@@ -50,7 +51,7 @@ def compile_cmd(
     with StageStatus(not as_json) as on_stage:
         on_stage(f"read {model.name} and check every operator")
         result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
-                                on_stage=on_stage)
+                                on_stage=on_stage, optimize=optimize)
     if as_json:
         print(result.dumps())
     else:

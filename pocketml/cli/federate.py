@@ -45,6 +45,14 @@ def federate(
     secagg: bool = typer.Option(False, "--secagg", help="Secure aggregation with Flower's SecAgg+ workflow: the "
                                 "server only ever decodes the sum of masked, quantized client models (FedAvg, "
                                 "no compression/DP/robust strategies)."),
+    backend: str = typer.Option("local", help="local: every ClientApp in this process (fast for small fleets) | "
+                                "ray: Flower's simulation runtime, ClientApps in Ray actors (10,000+ clients, "
+                                "or a Ray cluster); same apps, same results and byte counts."),
+    client_cpus: float = typer.Option(1.0, help="With --backend ray: CPUs each ClientApp actor holds."),
+    client_gpus: float = typer.Option(0.0, help="With --backend ray: GPUs each ClientApp actor holds."),
+    ray_address: str | None = typer.Option(None, help="With --backend ray: an existing Ray cluster (`ray start "
+                                           "--head` prints it; 'auto' finds a local one). Default: a local Ray "
+                                           "started and stopped for this run."),
     device: str | None = typer.Option(None, help="Shrink the final global model for this board into --out."),
     out: Path = typer.Option(Path("out/federate"), help="Output folder: federated.json (+ shrink's files)."),
     devices: Path | None = DEVICES_OPT,
@@ -57,7 +65,7 @@ def federate(
     Prints accuracy per round on the test split and the bytes each way (as Flower serializes them);
     writes OUT/federated.json. With --device the final global model goes through `shrink`.
     """
-    from pocketml.federated import FederatedSpec, FleetProfile, run
+    from pocketml.federated import FederatedSpec, FleetProfile, RayOptions, run
     from pocketml.federated.task import load_dataset
     from pocketml.outputs import OutputFolder
 
@@ -75,6 +83,14 @@ def federate(
                          seed=seed)
     fleet = FleetProfile(online_hours=online_hours, dropout=dropout, stragglers=stragglers,
                          round_timeout=round_timeout)
+    ray = None
+    if backend == "ray":
+        ray = RayOptions(address=ray_address, client_cpus=client_cpus, client_gpus=client_gpus).validate()
+    elif (ray_address, client_cpus, client_gpus) != (None, 1.0, 0.0):
+        raise PocketMLError("--ray-address / --client-cpus / --client-gpus are for --backend ray",
+                            "add --backend ray, or drop them")
+    if backend != "local" and (regions or secagg):
+        raise PocketMLError("--regions and --secagg run on the local backend", "drop --backend ray")
     if regions:
         _federate_regions(spec, regions, region_rounds, fleet, checkpoint, device, folder, as_json)
         return
@@ -82,7 +98,7 @@ def federate(
         _federate_secagg(spec, fleet, checkpoint, device, folder, as_json)
         return
     with folder.stage() as work:  # a checkpoint inside OUT is yours: written in place, never removed
-        result = run(spec, fleet=fleet, checkpoint=checkpoint, progress=not as_json)
+        result = run(spec, fleet=fleet, checkpoint=checkpoint, progress=not as_json, backend=backend, ray=ray)
         report = result.to_json()
         if device is not None:  # shrink's files beside federated.json, committed together
             from pocketml.pipeline import shrink as shrink_api

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, StageStatus, app, console
+from pocketml.cli.app import DEVICES_OPT, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
@@ -41,6 +41,7 @@ def shrink(
     bias_layers: int = typer.Option(2, help="With --trainable bias or last+bias: body layers before the classifier "
                                             "whose biases train."),
     force: bool = FORCE_OPT,
+    optimize: str | None = OPTIMIZE_OPT,
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
@@ -71,7 +72,8 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
-                                on_stage=on_stage, trainable=trainable, bias_layers=bias_layers)
+                                on_stage=on_stage, optimize=optimize,
+                                trainable=trainable, bias_layers=bias_layers)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -90,7 +92,8 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
                                     recipe=recipe, target_flash=target_flash, select=plan, force=force,
-                                    on_stage=on_stage, trainable=trainable, bias_layers=bias_layers)
+                                    on_stage=on_stage, optimize=optimize,
+                                    trainable=trainable, bias_layers=bias_layers)
     if as_json:
         print(result.dumps())
     else:

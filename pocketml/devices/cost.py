@@ -43,6 +43,8 @@ DEFAULT_CORE = "cortex-m4"  # used, and said, for cores the table does not know
 METHOD = "estimate: MACs x cycles-per-MAC of the core class (pocketml.devices.cost)"
 INSTRUCTIONS_METHOD = ("estimate: QEMU instruction count of the Cortex-M build at 1 instruction per cycle "
                        "(a lower bound on cycles: loads, taken branches and flash wait states cost more)")
+MIX_METHOD = ("estimate: the Cortex-M build's instructions as QEMU ran them, priced by class with the Cortex-M4 "
+              "TRM's cycle counts, flash refills hitting the cache (deploy/cortexm/cycles.py)")
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,18 @@ class CostEstimate:
                 "estimate": True, "method": self.method}
 
 
-def estimate_cost(macs: int, outputs: int, device: Device, instructions: int | None = None) -> CostEstimate:
+def estimate_cost(macs: int, outputs: int, device: Device, instructions: int | None = None,
+                  mix_cycles: float | None = None) -> CostEstimate:
     """Estimated cycles, latency (ms) and energy (µJ) of one inference on ``device``.
 
     ``instructions``: the QEMU instruction count of the deployed binary, when it ran; it is then the
-    cycle count, instead of the MAC model.
+    cycle count, instead of the MAC model. ``mix_cycles``: the cycle estimate from the instructions
+    it ran, by class (deploy/cortexm/cycles.py); preferred when there is one.
     """
     core = device.core if device.core in CYCLES else DEFAULT_CORE
-    if instructions:
+    if mix_cycles:
+        cycles, method = float(mix_cycles), MIX_METHOD
+    elif instructions:
         cycles, method = float(instructions), INSTRUCTIONS_METHOD
     else:
         per_mac, per_out = CYCLES[core]

@@ -18,6 +18,7 @@ from pocketml.errors import PocketMLError
 
 FPUS = ("none", "single", "double")
 SOURCED = ("clock_mhz", "sram_bytes", "flash_bytes", "active_mw", "sleep_mw")
+OPTIONAL = ("flash_wait_states",)  # a board may leave these out
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,12 @@ class Device:
     datasheet: str
     notes: str
     sources: dict[str, str]
+    flash_wait_states: int | None = None  # at clock_mhz (optional): the cycle estimate's flash refills
 
     @classmethod
     def from_dict(cls, raw: dict, origin: str) -> Device:
         names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in raw]
+        missing = [n for n in names if n not in raw and n not in OPTIONAL]
         where = f"board '{raw.get('id', '?')}' in {origin}"
         if missing:
             raise PocketMLError(f"{where} is missing {', '.join(missing)}",
@@ -64,6 +66,10 @@ class Device:
             raise PocketMLError(f"{where}: sleep_mw must be >= 0", "use the datasheet sleep power in mW")
         if raw["fpu"] not in FPUS:
             raise PocketMLError(f"{where}: fpu is {raw['fpu']!r}", f"use one of {', '.join(FPUS)}")
+        if "flash_wait_states" in raw and (not isinstance(raw["flash_wait_states"], int) or raw["flash_wait_states"] < 0
+                                           or not raw["sources"].get("flash_wait_states")):
+            raise PocketMLError(f"{where}: flash_wait_states must be an integer >= 0 with a source",
+                                "give the datasheet's wait states at clock_mhz and name it in [device.sources]")
         lacking = [k for k in SOURCED if not raw["sources"].get(k)]
         if lacking:
             raise PocketMLError(f"{where} gives no source for {', '.join(lacking)}",

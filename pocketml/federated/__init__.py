@@ -13,8 +13,10 @@ compressed updates, robust aggregation, differential privacy and a simulated fle
 
 from pocketml.federated.fleet import FleetProfile
 from pocketml.federated.model_task import ModelTask, TaskResult
+from pocketml.federated.ray_backend import RayOptions
 from pocketml.federated.run import FederatedResult, run
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 
-__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "ModelTask", "ServerOptimizer", "TaskResult", "run"]
+__all__ = ["FederatedResult", "FederatedSpec", "FleetProfile", "ModelTask", "RayOptions", "ServerOptimizer",
+           "TaskResult", "run"]

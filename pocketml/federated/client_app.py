@@ -94,3 +94,23 @@ def evaluate(msg: Message, context: Context) -> Message:
         personalize_head(model, client_split(spec, pid, "train"), epochs, lr=spec.lr, seed=spec.seed + pid)
         metrics["personal-accuracy"] = accuracy(model, held_out)
     return Message(content=RecordDict({"metrics": MetricRecord(metrics)}), reply_to=msg)
+
+
+def with_run_config(run_config: dict) -> ClientApp:
+    """This ClientApp, with ``run_config`` filled into every node's context by a Flower mod.
+
+    Flower's ``run_simulation`` starts ClientApps with an empty run config (on a SuperNode, ``flwr
+    run`` ships it); the train and evaluate functions are the ones above, unchanged.
+    """
+    def supply(msg: Message, context: Context, call_next) -> Message:
+        own = context.run_config  # handed back unchanged: Flower refuses a modified run config
+        context.run_config = {**run_config, **own}
+        try:
+            return call_next(msg, context)
+        finally:
+            context.run_config = own
+
+    configured = ClientApp(mods=[supply])
+    configured.train()(train)
+    configured.evaluate()(evaluate)
+    return configured

@@ -24,14 +24,19 @@ from torch import nn
 
 from pocketml.energy.carbon import maybe_track_emissions
 from pocketml.errors import PocketMLError
+from pocketml.federated import ray_backend
 from pocketml.federated.client_app import app as client_app
+from pocketml.federated.client_app import with_run_config
 from pocketml.federated.fleet import FleetProfile, LocalFleet, RoundTraffic
 from pocketml.federated.model_task import ModelTask, TaskResult, run_task
+from pocketml.federated.ray_backend import RayOptions
 from pocketml.federated.server_app import ServerHooks, build_server_app
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import Rejection
 from pocketml.federated.task import build_model, check_clients, load_arrays
+
+BACKENDS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class FederatedResult:
     resumed_from: int = 0
     personal: tuple[tuple[int, int, float, float], ...] = ()
     carbon: dict[str, Any] | None = None  # CarbonRecord.to_dict() of the training, None when not tracked
+    backend: str = "local"  # where the ClientApps ran: "local" (this process) or "ray" (Ray actors)
     final_arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -99,6 +105,7 @@ class FederatedResult:
             "resumed_from": self.resumed_from,
             "personalization": self.personalization(),
             "carbon": self.carbon,
+            "backend": self.backend,
         }
 
     def personalization(self) -> dict[str, Any] | None:
@@ -119,13 +126,19 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
         client_data_fn: Callable[[int], Sequence[np.ndarray]] | None = None,
         loss_fn: Callable[..., torch.Tensor] | None = None, eval_fn: Callable[[nn.Module], float] | None = None,
         optimizer: str = "adam", groups: Sequence[int] | np.ndarray | None = None, region_rounds: int = 1,
-        server_optimizer: ServerOptimizer | None = None, **settings: Any) -> FederatedResult | TaskResult:
+        server_optimizer: ServerOptimizer | None = None, backend: str = "local", ray: RayOptions | None = None,
+        **settings: Any) -> FederatedResult | TaskResult:
     """Simulate federated training with Flower: a built-in model on a built-in dataset, or yours.
 
     Pass a FederatedSpec or its fields as keywords (``run(clients=100, partition="dirichlet:0.5",
     compress="int8-topk")``). ``fleet`` sets availability, dropouts and stragglers;
     ``checkpoint`` is an .npz path written each round and resumed from if it exists;
     ``verbose`` shows Flower's own log lines (warnings, e.g. rejected updates, always show).
+
+    ``backend``: ``"local"`` (default: ``LocalFleet``, every ClientApp in this process) or ``"ray"``
+    (Flower's simulation runtime, ClientApps in Ray actors, for large fleets or a Ray cluster;
+    ``ray`` = ``RayOptions``: cluster address, CPUs/GPUs per client). Same apps, same Result, bytes
+    counted the same way; the ray backend simulates an always-online fleet (no ``fleet`` profile).
 
     Your own model and data (returns a ``TaskResult``; see ``pocketml.federated.model_task``):
     ``model_fn()`` → a fresh module, ``client_data_fn(partition_id)`` → that client's sample-first
@@ -142,6 +155,9 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
         if model_fn is None or client_data_fn is None or loss_fn is None or checkpoint is not None:
             raise PocketMLError("a custom federated run needs model_fn, client_data_fn and loss_fn (no checkpoint)",
                                 "pass all three functions, or none of them for the built-in dataset path")
+        if backend != "local":
+            raise PocketMLError("a custom model run (model_fn=...) runs on the local backend only",
+                                "drop backend='ray', or use a built-in dataset for the ray backend")
         task = ModelTask(model_fn, client_data_fn, loss_fn, eval_fn, optimizer)
         return run_task(task, spec or FederatedSpec(**settings), groups=groups, region_rounds=region_rounds,
                         fleet=fleet, progress=progress, verbose=verbose, server_optimizer=server_optimizer)
@@ -151,13 +167,22 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
     spec = (spec or FederatedSpec(**settings)).validate()
     fleet = (fleet or FleetProfile()).validate()
     check_clients(spec)
+    if backend not in BACKENDS:
+        raise PocketMLError(f"unknown backend '{backend}'", f"use one of: {', '.join(BACKENDS)}")
+    if backend == "ray":
+        if fleet != FleetProfile():
+            raise PocketMLError("the ray backend simulates an always-online fleet",
+                                "drop --online-hours/--dropout/--stragglers/--round-timeout, or use --backend local")
+        ray = (ray or RayOptions()).validate()
+    elif ray is not None:
+        raise PocketMLError("Ray options were given for the local backend", "pass backend='ray' (--backend ray)")
     flwr_logger, threads = logging.getLogger("flwr"), torch.get_num_threads()
     level = flwr_logger.level
     flwr_logger.setLevel(logging.INFO if verbose else logging.WARNING)
     torch.set_num_threads(1)  # tiny models: one thread is ~20x faster than two under load
     try:
         with maybe_track_emissions("federated") as carbon:
-            result = _simulate(spec, fleet, checkpoint, progress)
+            result = _simulate(spec, fleet, checkpoint, progress, ray)
         return replace(result, carbon=carbon.value.to_dict() if carbon.value is not None else None)
     finally:
         flwr_logger.setLevel(level)
@@ -165,7 +190,7 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
 
 
 def _simulate(spec: FederatedSpec, fleet: FleetProfile, checkpoint: str | Path | None,
-              progress: bool) -> FederatedResult:
+              progress: bool, ray: RayOptions | None) -> FederatedResult:
     with Progress(TextColumn("[bold]federated[/] {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
                   transient=True, disable=not progress) as bar:
@@ -177,12 +202,19 @@ def _simulate(spec: FederatedSpec, fleet: FleetProfile, checkpoint: str | Path |
         hooks = ServerHooks(on_round=on_round, checkpoint=Path(checkpoint) if checkpoint else None)
         run_config = spec.to_run_config()
         run_config["round-timeout"] = fleet.round_timeout if math.isfinite(fleet.round_timeout) else 1e9
-        grid = LocalFleet(client_app, spec.clients, run_config, fleet, seed=spec.seed)
         start = time.perf_counter()
-        build_server_app(hooks)(grid, Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
-                                              run_config=run_config))
+        if ray is None:
+            grid = LocalFleet(client_app, spec.clients, run_config, fleet, seed=spec.seed)
+            build_server_app(hooks)(grid, Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
+                                                  run_config=run_config))
+            traffic = grid.traffic
+        else:  # seeded as LocalFleet: node sampling in the CountingGrid (its own `random` stream), DP noise here
+            np.random.seed(spec.seed)
+            hooks.run_config, hooks.count_traffic = run_config, True
+            ray_backend.simulate(build_server_app(hooks), with_run_config(run_config), spec.clients, ray)
+            traffic = hooks.traffic
         wall = time.perf_counter() - start
-    train = tuple(t for t in grid.traffic if t.round > 0)
+    train = tuple(t for t in traffic if t.round > 0)
     gate = hooks.strategy
     return FederatedResult(
         spec=spec,
@@ -200,4 +232,5 @@ def _simulate(spec: FederatedSpec, fleet: FleetProfile, checkpoint: str | Path |
         resumed_from=hooks.resumed_from,
         personal=tuple(hooks.personal),
         final_arrays=hooks.final_arrays,
+        backend="local" if ray is None else "ray",
     )

@@ -16,11 +16,13 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
+from pocketml.federated.fleet import RoundTraffic
 from pocketml.federated.grace import GraceGrid
 from pocketml.federated.records import from_record, to_record
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import UpdateGate, make_strategy
 from pocketml.federated.task import accuracy, build_model, load_arrays, load_dataset, model_arrays
+from pocketml.federated.traffic import CountingGrid
 from pocketml.outputs import atomic_path, write_atomic
 
 
@@ -37,6 +39,9 @@ class ServerHooks:
     epsilon: float | None = None
     noise_multiplier: float | None = None
     personal: list[tuple[int, int, float, float]] = field(default_factory=list)  # (client, n, global, personal)
+    run_config: dict | None = None  # overrides the context's (Flower's run_simulation passes none)
+    count_traffic: bool = False  # wrap the Grid in a CountingGrid (a transport that does not count)
+    traffic: list[RoundTraffic] = field(default_factory=list)
 
 
 def save_checkpoint(path: Path, server_round: int, arrays: dict[str, np.ndarray], history: dict[int, float]) -> None:
@@ -73,11 +78,14 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        spec = FederatedSpec.from_run_config(context.run_config).validate()
-        if float(context.run_config.get("round-grace", 0)) > 0:  # deployments: don't wait a minute for dead nodes
-            grid = GraceGrid(grid, factor=float(context.run_config["round-grace"]))
-        checkpoint = hooks.checkpoint or (Path(str(context.run_config["checkpoint"]))
-                                          if context.run_config.get("checkpoint") else None)
+        config = {**context.run_config, **(hooks.run_config or {})}
+        spec = FederatedSpec.from_run_config(config).validate()
+        if hooks.count_traffic:
+            grid = CountingGrid(grid, expect_nodes=spec.clients, seed=spec.seed)
+            hooks.traffic = grid.traffic
+        if float(config.get("round-grace", 0)) > 0:  # deployments: don't wait a minute for dead nodes
+            grid = GraceGrid(grid, factor=float(config["round-grace"]))
+        checkpoint = hooks.checkpoint or (Path(str(config["checkpoint"])) if config.get("checkpoint") else None)
         arrays = model_arrays(build_model(spec))
         done = 0
         if checkpoint is not None and checkpoint.exists():
@@ -104,7 +112,7 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
         hooks.final_arrays = arrays
         if spec.rounds > done:
             strategy.start(grid, to_record(arrays), num_rounds=spec.rounds - done,
-                           timeout=float(context.run_config.get("round-timeout", 3600.0)),
+                           timeout=float(config.get("round-timeout", 3600.0)),
                            train_config=ConfigRecord({"lr": spec.lr}), evaluate_fn=central)
         if spec.personalize > 0:
             hooks.personal = personalize_fleet(grid, hooks.final_arrays, spec.personalize)
@@ -112,10 +120,11 @@ def build_server_app(hooks: ServerHooks | None = None) -> ServerApp:
         if hasattr(inner, "privacy_spent") and inner.privacy_spent() is not None:
             hooks.epsilon = float(inner.privacy_spent().epsilon)
             hooks.noise_multiplier = float(inner.noise_multiplier)
-        report = context.run_config.get("report")
+        report = config.get("report")
         if report:  # deployments: the SuperLink side writes what it saw
             gate = strategy.log
-            write_atomic(Path(str(report)), json.dumps({"accuracy": [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0],
+            history = [hooks.accuracy[r] for r in sorted(hooks.accuracy) if r > 0]
+            write_atomic(Path(str(report)), json.dumps({"accuracy": history,
                                        "rejected": len(strategy.log.rejections),
                                        "clients_per_round": [gate.accepted.get(r, 0) for r in sorted(gate.sampled)],
                                        "sampled_per_round": [gate.sampled[r] for r in sorted(gate.sampled)],

@@ -18,7 +18,7 @@ from pocketml.federated.partition import Partitioning
 STRATEGIES = ("fedavg", "fedprox", "krum", "trimmed-mean", "median", "multi-krum", "bulyan",
               "clipped-trimmed-mean", "clipped-median", "centered-clip")
 ATTACKS = ("none", "sign-flip", "label-flip", "nan", "wrong-shape")
-DATASETS = {"digits": "digits-cnn"}
+DATASETS = {"digits": "digits-cnn", "digits-shifted": "digits-cnn"}  # digits-shifted: 26,950 images, 10k clients
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class FederatedSpec:
 
     Parameters
     ----------
-    dataset : str ["digits"]        built-in dataset; the model defaults to its built-in model
+    dataset : str ["digits"]        built-in dataset: digits, or digits-shifted (its training images
+                                    shifted by up to 2 pixels: 25x the samples, for large fleets)
     model : str ["digits-cnn"]      built-in model name
     clients : int [10]              simulated clients (SuperNodes)
     rounds : int [5]                server rounds

@@ -21,9 +21,9 @@ from pocketml.models.registry import get_builtin
 @lru_cache(maxsize=4)
 def load_dataset(name: str) -> Dataset:
     """The built-in dataset of the run (cached per process: every virtual client shares it)."""
-    from pocketml.data.digits import load_digits
+    from pocketml.data.digits import load_digits, load_digits_shifted
 
-    return {"digits": load_digits}[name]()
+    return {"digits": load_digits, "digits-shifted": load_digits_shifted}[name]()
 
 
 @lru_cache(maxsize=8)

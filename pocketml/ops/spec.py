@@ -39,6 +39,11 @@ class OpSpec:
     from_float : ``(layer, inputs, output, bits) -> op``: a float layer of this kind quantized.
     float_forward : ``(layer, inputs, weight, bias) -> tensor``: the layer in float PyTorch, NCHW,
         differentiable: what QAT, pruning and distillation train (``compress/mirror.py``).
+    dsp_kernel : the kernel for cores with the DSP extension (``<kind>_dsp.c`` with ``<kind>_dsp.h``
+        beside it: the header holds the inlinable body, the .c the out-of-line copy), or None.
+    dsp_params : ``(op, data, ctx, wide) -> CCall | None``: that kernel's parameters, weights stored as
+        its loop reads them (``wide``: int16 for a build for speed, int8 for size); None keeps the
+        portable kernel for this layer (``pocketml/ops/dsp.py``, ``docs/dsp.md``).
     output_quant : how the output's int8 parameters are chosen: ``"own"`` (calibrated),
         ``"shared"`` (one set with its inputs, as TFLite requires of ops that do not rescale) or a
         fixed :class:`QuantParams` (softmax's 1/256, -128).
@@ -54,3 +59,5 @@ class OpSpec:
     from_float: Callable[..., Any] | None = None
     float_forward: Callable[..., Any] | None = None
     output_quant: str | QuantParams = OWN
+    dsp_kernel: str | None = None
+    dsp_params: Callable[..., Any] | None = None

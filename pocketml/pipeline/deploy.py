@@ -22,6 +22,7 @@ import numpy as np
 
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.build import decoder_code_bytes, measure_sections
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget, check_optimize, has_dsp
 from pocketml.deploy.cortexm import measure_for_device
 from pocketml.deploy.verify.bundle import Bundle, save_bundle
 from pocketml.deploy.verify.compare import per_output_mismatches, verify_new_artifact
@@ -83,12 +84,16 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
            stages: list[Stage], compressed: Compressed | None = None, report: bool = True,
            source: SourceCheck | None = None, extra_files: dict[str, str] | None = None,
            server: tuple[str, np.ndarray] | None = None, on_stage: Progress | None = None,
-           command: str = "shrink", training: tuple[str, int] | None = None) -> Result:
+           command: str = "shrink", optimize: str | None = None,
+           training: tuple[str, int] | None = None) -> Result:
     """Run the deployment stages on ``qgraph`` into ``work`` and return the Result (module docstring).
 
     ``source``: compile's check of the user's .tflite in TFLite Micro (joins ``verify``);
     ``extra_files`` join ``files``; ``server``: (name, class predictions on the test split) of an
     offload target, for the energy cascade (needs labels). ``on_stage`` is told each stage as it starts.
+    ``optimize``: ``speed``/``size`` for a board with the DSP extension (None: speed when it has room,
+    :func:`choose_kernels`); the portable C in ``c/`` is built and checked on the host either way,
+    the board's C (``c-dsp/`` on such a board) in QEMU.
     ``training``: (trainable, bias_layers) → the on-device training step beside the model
     (``deploy/training.py``; result.json ``training``).
     """
@@ -105,11 +110,15 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
 
     say(f"cross-compile for {board.core} and run in QEMU")
     t = time.perf_counter()
-    cortexm = measure_for_device(host.c_dir, board.core, test.x_q, test.ref_out)  # None: not a Cortex-M
+    kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, compressed.weights if compressed else None)
+    board_dir = board_c(qgraph, host.plan, work, name, kernels, compressed.weights if compressed else None)
+    layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # profiled on one input
+    cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
     fp = host.footprint
-    if cortexm is not None:  # measured for the board's own core: these replace the host figures
+    if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
+            "kernels": kernels.label, "kernels_reason": why,
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
@@ -131,6 +140,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     fit = fp.fit(board)
     outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
     instructions = cortexm.instructions_per_inference if cortexm is not None else None
+    mix = (cortexm.cycles or {}).get("cycles") if cortexm is not None else None  # the instruction-mix estimate
     result = Result(
         device=board, model=name, n_test=len(test.x_q),
         accuracy=Accuracy(test.accuracy_float, test.accuracy_int8, acc_c),
@@ -139,12 +149,13 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         flash_method=fp.method, c_mismatches=host.mismatches, fits=fit.fits, fit_reason=fit.reason,
         input=_spec(qgraph.input_info), output=_spec(qgraph.output_infos[0]),
         outputs=[_spec(info) for info in qgraph.output_infos],
-        macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions),
+        macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions, mix),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                          op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
         memory=MemoryReport.from_plan(qgraph, host.plan), compression=compressed, stages=stages,
         cortexm=cortexm, verify=verification, command=command, training=trained,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files, **(extra_files or {}),
+               **({"c_board": f"{BOARD_C_DIR}/"} if kernels.dsp else {}),
                **({"report": "report.html"} if report else {})},
     )
     say("energy budget and report")
@@ -155,6 +166,39 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
 
         write_html(result, work / "report.html")
     return result
+
+
+BOARD_C_DIR = "c-dsp"  # the C for a board with the DSP extension (c/ stays the portable, host-run C)
+
+
+def choose_kernels(qgraph: QuantGraph, plan: MemoryPlan, name: str, board: Device, optimize: str | None,
+                   weights: dict | None) -> tuple[KernelTarget, str]:
+    """The kernels for ``board`` and why: portable without the DSP extension; else ``optimize``, or
+    speed when the speed build's constant data fits in half the board's flash (size otherwise)."""
+    check_optimize(optimize)
+    if not has_dsp(board):
+        return PORTABLE, f"{board.core} has no DSP extension: portable C"
+    if optimize is not None:
+        return KernelTarget(True, optimize), f"--optimize {optimize}"
+    speed = emit_c(qgraph, plan, name, weights=weights, kernels=KernelTarget(True, "speed"))
+    if speed.const_bytes <= board.flash_bytes // 2:
+        return KernelTarget(True, "speed"), (f"speed: its constants ({speed.const_bytes:,} B) fit in half of "
+                                             f"the board's flash ({board.flash_bytes:,} B)")
+    return KernelTarget(True, "size"), (f"size: the speed build's constants ({speed.const_bytes:,} B) exceed half "
+                                        f"of the board's flash ({board.flash_bytes:,} B)")
+
+
+def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
+            weights: dict | None) -> Path:
+    """The folder of the C the board runs: ``c/`` (portable), or ``c-dsp/`` written now (DSP kernels,
+    checked in QEMU: they need an Arm compiler)."""
+    if not kernels.dsp:
+        return work / "c"
+    folder = work / BOARD_C_DIR
+    folder.mkdir()
+    for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels).files.items():
+        write_atomic(folder / fname, text)
+    return folder
 
 
 def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,

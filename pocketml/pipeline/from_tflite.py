@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from pocketml.deploy.c.dsp import check_optimize
 from pocketml.deploy.tflite.reader import SUPPORTED_TEXT, OperatorCheck, TFLiteImport, read_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.verify.compare import per_output_mismatches
@@ -98,7 +99,8 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
-                   report: bool = True, force: bool = False, on_stage: Progress | None = None) -> Result:
+                   report: bool = True, force: bool = False, on_stage: Progress | None = None,
+                   optimize: str | None = None) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -116,11 +118,14 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     report : also write report.html.
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
     on_stage : called with each stage's name as it starts (the CLI shows it).
+    optimize : ``"speed"`` or ``"size"`` for a board with the DSP extension (default: speed when it has
+        room); see ``pocketml.pipeline.shrink``.
     """
     path = Path(model)
     if samples < 1:
         raise PocketMLError(f"samples must be >= 1, got {samples}", "pass --samples 200 (or more)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     folder = OutputFolder(out, force=force, command="compile")
     folder.check()
     t = time.perf_counter()
@@ -149,4 +154,4 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
         return deploy(graph, work, board, name=name, test=TestRun(x_q, ref_out, None, None, None),
                       size_float=4 * graph.param_count(), stages=[read_stage, source_stage], report=report,
                       source=source, extra_files={"source_tflite": SOURCE_FILE}, on_stage=on_stage,
-                      command="compile")
+                      command="compile", optimize=optimize)

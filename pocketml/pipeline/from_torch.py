@@ -18,6 +18,7 @@ from torch import nn
 
 from pocketml.compress.quantize import quantize
 from pocketml.data.dataset import Split, check_inputs, check_labels
+from pocketml.deploy.c.dsp import check_optimize
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.energy import maybe_track_emissions
 from pocketml.errors import PocketMLError
@@ -51,6 +52,7 @@ def shrink(
     on_stage: Progress | None = None,
     trainable: str | None = None,
     bias_layers: int = 2,
+    optimize: str | None = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -87,12 +89,16 @@ def shrink(
         against the numpy reference on the host and in QEMU, its memory planned and measured
         (``result.training``; docs/ondevice.md). Default None: inference only.
     bias_layers : body layers before the classifier whose biases train with ``"bias"`` modes (default 2).
+    optimize : on a board with the DSP extension, ``"speed"`` (int16 weights, one function per layer,
+        ``-O2``) or ``"size"`` (int8 weights, shared kernels, ``-Os``); default None: speed when its
+        constants fit in half the board's flash. Written to ``c-dsp/``; ``c/`` keeps the portable C.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     training = check_trainable(trainable, bias_layers)
+    check_optimize(optimize)
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
     calibration, test = _checked_data(calibration, test)
@@ -109,7 +115,8 @@ def shrink(
             server = (type(server_model).__name__, _server_predictions(server_model, test.x))
         size_float = 4 * (compressed.float_params if compressed is not None else qgraph.param_count())
         return deploy(qgraph, work, board, name=name, test=run, size_float=size_float, stages=stages,
-                      compressed=compressed, report=report, server=server, on_stage=on_stage, training=training)
+                      compressed=compressed, report=report, server=server, on_stage=on_stage, optimize=optimize,
+                      training=training)
 
 
 def check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] | None:
@@ -183,7 +190,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
                    server: bool = True, force: bool = False, on_stage: Progress | None = None,
-                   trainable: str | None = None, bias_layers: int = 2) -> Result:
+                   optimize: str | None = None, trainable: str | None = None, bias_layers: int = 2) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
@@ -197,6 +204,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
     spec = get_builtin(model)
     check_trainable(trainable, bias_layers)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    check_optimize(optimize)
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
         with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
@@ -223,4 +231,4 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force, on_stage=on_stage, trainable=trainable, bias_layers=bias_layers)
+                  force=force, on_stage=on_stage, optimize=optimize, trainable=trainable, bias_layers=bias_layers)

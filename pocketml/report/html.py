@@ -69,6 +69,42 @@ def accuracy_chart(result: Result) -> str:
     return figure_svg(fig)
 
 
+def target_profile_chart(layers: list[dict]) -> str:
+    """Instructions per layer on the target (``cortexm.layers``), with each layer's instructions per MAC."""
+    fig, ax = plt.subplots(figsize=(7, 3))
+    xs = range(len(layers))
+    ax.bar(list(xs), [row["instructions"] for row in layers], color="#36c")
+    for x, row in zip(xs, layers, strict=True):
+        if row.get("instructions_per_mac"):
+            ax.text(x, row["instructions"], f"{row['instructions_per_mac']:.2f}", ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(list(xs), [row["name"] for row in layers], rotation=60, fontsize=6, ha="right")
+    ax.set_ylabel("instructions (QEMU)")
+    ax.set_title("instructions per layer on the target (labels: per MAC)")
+    fig.tight_layout()
+    return figure_svg(fig)
+
+
+def _target_section(result: Result) -> str:
+    """The Cortex-M build's per-layer profile, when the toolchain measured one."""
+    cm = result.cortexm.to_dict() if result.cortexm is not None else {}
+    layers = cm.get("layers")
+    if not layers:
+        return ""
+    e = html.escape
+    total = cm.get("instructions_per_inference") or sum(row["instructions"] for row in layers)
+    rows = "".join(f"<tr><td>{e(r['name'])}</td><td>{e(r['kind'])}</td><td>{r['macs']:,}</td>"
+                   f"<td>{r['instructions']:,}</td><td>{r['instructions_per_mac'] or ''}</td>"
+                   f"<td>{100 * (r['share'] or 0):.1f}%</td></tr>" for r in layers)
+    return f"""<h2>On the target: instructions per layer</h2>
+<p>{e(cm.get('kernels', 'portable'))} kernels, {e(cm.get('cpu_flags', ''))} {e(cm.get('opt', ''))}: {total:,}
+instructions per inference in QEMU (mps2-an386, -icount). <span class="est">Instructions, not cycles: a
+lower bound on the cycles of a real Cortex-M4 at {result.device.clock_mhz:g} MHz,
+{total / (result.device.clock_mhz * 1e3):.2f} ms or more.</span></p>
+<figure>{target_profile_chart(layers)}</figure>
+<table><tr><th>layer</th><th>op</th><th>MACs</th><th>instructions</th><th>per MAC</th><th>share</th></tr>
+{rows}</table>"""
+
+
 def render_html(result: Result) -> str:
     from pocketml.report.pareto import compression_section_html
     from pocketml.report.training import training_section_html
@@ -101,6 +137,7 @@ def render_html(result: Result) -> str:
 <h2>Bytes per layer</h2><figure>{layer_bytes_chart(result)}</figure>
 <table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>{rows}</table>
 <h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
+{_target_section(result)}
 {_energy_section(result)}
 {compression_section_html(result.to_json()) if result.compression is not None else ""}
 {training_section_html(result.training.to_dict()) if result.training is not None else ""}

@@ -18,6 +18,7 @@ deployed all the same, and the result says by how much it misses (``chosen.misse
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -79,6 +80,20 @@ class Candidate:
     accuracy: float | None  # validation accuracy after brief training (None: never trained)
     status: str  # "trained" | "pruned: ..." | "not deployable: ..."
     train_seconds: float = 0.0
+
+    def to_record(self) -> dict:
+        """Everything about the candidate, unrounded and JSON-able (an Optuna trial attribute)."""
+        return {"arch": self.arch.to_dict(), "cost": None if self.cost is None else dataclasses.asdict(self.cost),
+                "accuracy": self.accuracy, "status": self.status, "train_seconds": self.train_seconds}
+
+    @classmethod
+    def from_record(cls, record: dict, number: int) -> Candidate:
+        a = dict(record["arch"])
+        a.pop("label", None)
+        arch = (TreeArchitecture(a["n_trees"], a["max_depth"], a["resolution"]) if a["family"] == "tree"
+                else Architecture(a["family"], a["width"], a["depth"], a["kernel"], a["resolution"], tuple(a["bits"])))
+        cost = None if record["cost"] is None else CandidateCost(**record["cost"])
+        return cls(number, arch, cost, record["accuracy"], record["status"], record["train_seconds"])
 
     def to_dict(self) -> dict:
         return {"number": self.number, **self.arch.to_dict(),
@@ -159,6 +174,60 @@ def _miss_text(misses: dict[str, float]) -> str:
     return "; ".join(f"{k} over by {100 * v:.1f}%" for k, v in sorted(misses.items()))
 
 
+DIRECTIONS = ["maximize", "minimize", "minimize"]  # accuracy, flash bytes, latency
+N_STARTUP = 10  # TPE's random start (trials), at most the budget
+
+
+@dataclass
+class _Evaluator:
+    """Cost, prune or briefly train one candidate: what every trial of a search does (any process)."""
+
+    data: Dataset
+    spec: Task
+    board: Device
+    budget: Budget
+    seed: int
+    search_epochs: int
+
+    def __call__(self, arch, number: int) -> Candidate:
+        data, board, budget, seed = self.data, self.board, self.budget, self.seed
+        try:
+            if isinstance(arch, TreeArchitecture):
+                xtr = tree_features(data.train.x, arch.resolution, self.spec.integer_scale)
+                t0 = time.perf_counter()
+                model = fit_tree(arch, xtr, data.train.y, seed)
+                cost = tree_cost(model, xtr.shape[1], board, budget)
+                if not cost.fits:
+                    return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
+                xva = tree_features(data.val.x, arch.resolution, self.spec.integer_scale)
+                acc = float(np.mean(model.predict(xva) == data.val.y))
+                return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
+            cost = measure_cost(arch, data.train.x[:32], data.n_classes, board, budget)
+        except PocketMLError as exc:
+            return Candidate(number, arch, None, None, "not deployable: " + exc.problem.splitlines()[0])
+        if not cost.fits:
+            return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
+        t0 = time.perf_counter()
+        model = _train_net(arch, data, seed, self.search_epochs, SEARCH_RECIPE)
+        acc = _integer_accuracy(model, arch, data)
+        return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
+
+
+def _suggest(trial, searched: tuple[str, ...], spec: Task, bits: tuple[int, ...]):
+    family = trial.suggest_categorical("family", list(searched))
+    return (suggest_tree(trial, spec.resolutions) if family == "tree"
+            else suggest(trial, family, spec.resolutions, tuple(bits)))
+
+
+def _values(cand: Candidate) -> tuple[float, float, float]:
+    """The trial's objectives; a candidate that was not trained is a pruned trial."""
+    import optuna
+
+    if cand.status != "trained":
+        raise optuna.TrialPruned(cand.status)
+    return cand.accuracy, cand.cost.flash_bytes, cand.cost.latency_ms
+
+
 def match(
     device: str | Device,
     task: str = "digits",
@@ -181,6 +250,10 @@ def match(
     plot: bool = True,
     progress: bool = True,
     force: bool = False,
+    storage: str | None = None,
+    study: str | None = None,
+    batch: int = 4,
+    grace_s: float = 60.0,
 ) -> MatchResult:
     """Search model shapes for ``task`` on ``device``; deploy and verify the chosen one.
 
@@ -194,7 +267,8 @@ def match(
     bits : weight widths a ``cnn`` / ``mlp`` layer may take (default ``(8, 4)``; ``(8,)`` = int8 only).
     n_trials : candidates Optuna proposes (default 40); pruned ones cost no training.
     timeout_s : stop proposing after this many seconds (default 420, so a default search stays
-        under 10 minutes with the final training and verification).
+        under 10 minutes with the final training and verification). With ``storage``: this process
+        stops taking trials; the pick uses the trials finished by then.
     search_epochs : brief training of each surviving candidate (default 6, lr 0.01, batch 32).
     final_epochs : full training of each finalist (default 20, lr 0.01, batch 32).
     accuracy_tolerance : on the front, candidates this close to the best validation accuracy (default 0.01)
@@ -207,9 +281,16 @@ def match(
     plot : write ``front.png`` (default True).
     progress : show a progress bar (default True).
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept).
+    storage : an Optuna storage URL (``sqlite:///study.db``, ``postgresql://...``, ``grpc://host:port``)
+        to share the search with ``match_worker`` processes (default None: in memory, one process).
+        The trials are proposed the same however many workers join (``pocketml.search.study``), so
+        their proposals differ from the in-memory search's but not from one run to the next.
+    study : the study's name in ``storage`` (required with it); rerunning resumes the study.
+    batch : with ``storage``: trials proposed from the same history after TPE's random start, i.e.
+        how many workers can run at once (default 4).
+    grace_s : with ``storage``: a running trial whose worker sent no heartbeat for this long is
+        failed and retried (default 60).
     """
-    import optuna
-
     started = time.perf_counter()
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     families = FAMILIES if families is None else tuple(families)
@@ -223,20 +304,26 @@ def match(
         raise PocketMLError(f"weight widths {list(bits)} cannot all be searched",
                             f"choose from {', '.join(map(str, BITS))} (int4 layers are fine-tuned with QAT)")
     for name, value in (("n_trials", n_trials), ("n_finalists", n_finalists), ("search_epochs", search_epochs),
-                        ("final_epochs", final_epochs)):
+                        ("final_epochs", final_epochs), ("batch", batch)):
         if value < 1:
             raise PocketMLError(f"{name} must be at least 1, got {value}", f"pass a positive {name}")
     for name, value in (("max_latency_ms", max_latency_ms), ("max_energy_uj", max_energy_uj),
-                        ("max_ram", max_ram), ("max_flash", max_flash)):
+                        ("max_ram", max_ram), ("max_flash", max_flash), ("grace_s", grace_s)):
         if value is not None and value <= 0:
             raise PocketMLError(f"{name} must be positive, got {value}", f"pass a positive {name} or leave it out")
+    if (storage is None) != (study is None):
+        raise PocketMLError("a shared search needs both a storage and a study name",
+                            "pass --storage URL --study NAME together, or neither (an in-memory search)")
+    if storage is not None:  # before any work: an unreachable storage fails now
+        from pocketml.search.study import open_storage
+
+        opened = open_storage(storage)
     spec = TASKS[task]
     data = spec.load()
     budget = Budget.for_device(board, max_ram=max_ram, max_flash=max_flash,
                                max_latency_ms=max_latency_ms, max_energy_uj=max_energy_uj)
     folder = OutputFolder(out, force=force, command="match")
     folder.check()  # before the search, not after it
-    calibration = data.train.x[:32]
 
     excluded = {f: why for f in families if (why := _family_problem(f, spec, data))}
     searched = tuple(f for f in families if f not in excluded)
@@ -244,62 +331,16 @@ def match(
         raise PocketMLError(f"no family of {', '.join(families)} can be deployed: "
                             + "; ".join(f"{f}: {w}" for f, w in excluded.items()),
                             f"add families from {', '.join(FAMILIES)}")
-    candidates: list[Candidate] = []
-    seen: dict[object, Candidate] = {}
-
-    def evaluate(arch) -> Candidate:
-        number = len(candidates)
-        if arch in seen:
-            return seen[arch]
-        try:
-            if isinstance(arch, TreeArchitecture):
-                xtr = tree_features(data.train.x, arch.resolution, spec.integer_scale)
-                t0 = time.perf_counter()
-                model = fit_tree(arch, xtr, data.train.y, seed)
-                cost = tree_cost(model, xtr.shape[1], board, budget)
-                if not cost.fits:
-                    return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
-                xva = tree_features(data.val.x, arch.resolution, spec.integer_scale)
-                acc = float(np.mean(model.predict(xva) == data.val.y))
-                return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
-            cost = measure_cost(arch, calibration, data.n_classes, board, budget)
-        except PocketMLError as exc:
-            return Candidate(number, arch, None, None, "not deployable: " + exc.problem.splitlines()[0])
-        if not cost.fits:
-            return Candidate(number, arch, cost, None, "pruned: " + cost.miss_text())
-        t0 = time.perf_counter()
-        model = _train_net(arch, data, seed, search_epochs, SEARCH_RECIPE)
-        acc = _integer_accuracy(model, arch, data)
-        return Candidate(number, arch, cost, acc, "trained", time.perf_counter() - t0)
-
-    def objective(trial):
-        family = trial.suggest_categorical("family", list(searched))
-        arch = (suggest_tree(trial, spec.resolutions) if family == "tree"
-                else suggest(trial, family, spec.resolutions, tuple(bits)))
-        cand = evaluate(arch)
-        if arch not in seen:
-            seen[arch] = cand
-            candidates.append(cand)
-        trial.set_user_attr("candidate", cand.number)
-        if cand.status != "trained":
-            raise optuna.TrialPruned(cand.status)
-        return cand.accuracy, cand.cost.flash_bytes, cand.cost.latency_ms
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(directions=["maximize", "minimize", "minimize"],
-                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, n_trials)))
-    from rich.progress import Progress
-
+    evaluator = _Evaluator(data, spec, board, budget, seed, search_epochs)
+    shared: dict = {}
     t_search = time.perf_counter()
-    with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
-        task_id = bar.add_task(f"matching {task} to {board.id}", total=n_trials)
-
-        def advance(study, trial) -> None:
-            n_fit = sum(c.status == "trained" for c in candidates)
-            bar.update(task_id, advance=1, description=f"matching {task} to {board.id}: "
-                                                        f"{len(candidates)} candidates, {n_fit} trained")
-
-        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, callbacks=[advance])
+    if storage is not None:
+        settings = _study_settings(task, board, budget, searched, bits, search_epochs, seed, n_trials, batch, grace_s)
+        candidates, shared = _search_shared(opened, storage, study, settings, evaluator, timeout_s, progress,
+                                            f"matching {task} to {board.id}")
+    else:
+        candidates = _search_in_memory(evaluator, searched, spec, bits, n_trials, timeout_s, seed, progress,
+                                       f"matching {task} to {board.id}")
     search_seconds = time.perf_counter() - t_search
 
     front = _front(candidates)
@@ -326,12 +367,150 @@ def match(
         result = _match_result(board, task, budget, front, chosen, candidates, search_seconds, started, searched,
                                excluded, n_trials, timeout_s, search_epochs, final_epochs, bits, accuracy_tolerance,
                                n_finalists, seed, plot)
+        if shared:
+            result.settings["shared"] = shared
+            result.settings["sampler"] = "optuna TPESampler (multi-objective), seeded per slot (pocketml.search.study)"
         if plot:
             from pocketml.search.plot import write_front_plot
 
             write_front_plot(result, work / "front.png")
         write_atomic(work / "match.json", result.dumps())
     return result
+
+
+def _search_in_memory(evaluator: _Evaluator, searched, spec: Task, bits, n_trials: int, timeout_s: float, seed: int,
+                      progress: bool, label: str) -> list[Candidate]:
+    """The one-process search: an in-memory Optuna study (the behaviour without ``storage``)."""
+    import optuna
+    from rich.progress import Progress
+
+    candidates: list[Candidate] = []
+    seen: dict[object, Candidate] = {}
+
+    def objective(trial):
+        arch = _suggest(trial, searched, spec, bits)
+        cand = seen[arch] if arch in seen else evaluator(arch, len(candidates))
+        if arch not in seen:
+            seen[arch] = cand
+            candidates.append(cand)
+        trial.set_user_attr("candidate", cand.number)
+        return _values(cand)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=DIRECTIONS, sampler=optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=min(N_STARTUP, n_trials)))
+    with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
+        task_id = bar.add_task(label, total=n_trials)
+
+        def advance(study, trial) -> None:
+            n_fit = sum(c.status == "trained" for c in candidates)
+            bar.update(task_id, advance=1, description=f"{label}: {len(candidates)} candidates, {n_fit} trained")
+
+        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, callbacks=[advance])
+    return candidates
+
+
+def _study_settings(task, board, budget, searched, bits, search_epochs, seed, n_trials, batch, grace_s) -> dict:
+    """Everything a worker needs to evaluate any slot exactly as this process would (JSON)."""
+    from pocketml._version import __version__
+
+    return {"pocketml": __version__, "task": task, "device": dataclasses.asdict(board), "budget": budget.to_dict(),
+            "families": list(searched), "bits": list(bits), "search_epochs": search_epochs, "seed": seed,
+            "n_trials": n_trials, "n_startup": min(N_STARTUP, n_trials), "batch": batch, "grace_s": grace_s}
+
+
+def _plan(settings: dict):
+    from pocketml.search.study import SlotPlan
+
+    return SlotPlan(settings["n_trials"], settings["seed"], settings["n_startup"], settings["batch"]).validate()
+
+
+def _objective(evaluator: _Evaluator, settings: dict):
+    """The trial function of a shared study: suggest, reuse a finished twin or evaluate, record."""
+    from pocketml.search.study import FINISHED
+
+    spec, searched, bits = TASKS[settings["task"]], tuple(settings["families"]), tuple(settings["bits"])
+
+    def objective(trial) -> tuple[float, float, float]:
+        arch = _suggest(trial, searched, spec, bits)
+        twin = next((t.user_attrs["candidate"] for t in trial.study.get_trials(deepcopy=False, states=FINISHED)
+                     if "candidate" in t.user_attrs and t.user_attrs["candidate"]["arch"] == arch.to_dict()), None)
+        cand = Candidate.from_record(twin, -1) if twin else evaluator(arch, -1)  # evaluation is seeded: same result
+        trial.set_user_attr("candidate", cand.to_record())
+        return _values(cand)
+
+    return objective
+
+
+def _search_shared(opened, storage_url: str, name: str, settings: dict, evaluator: _Evaluator, timeout_s: float,
+                   progress: bool, label: str) -> tuple[list[Candidate], dict]:
+    """Create (or resume) the study in the storage, work on it with any workers that join, wait
+    for every slot; the candidates in slot order (first appearance of each shape)."""
+    import optuna
+    from rich.progress import Progress
+
+    from pocketml.search.study import create_study, finished_by_slot, redact, work
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    plan = _plan(settings)
+    study = create_study(opened, name, DIRECTIONS, settings, plan)
+    with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
+        task_id = bar.add_task(label, total=plan.n_slots)
+        log = work(study, plan, _objective(evaluator, settings), grace_s=settings["grace_s"],
+                   heartbeat_s=_heartbeat_s(settings), timeout_s=timeout_s,
+                   on_progress=lambda n: bar.update(task_id, completed=n, description=f"{label}: {n} trials finished"))
+    trials = study.get_trials(deepcopy=False)
+    by_slot = finished_by_slot(trials)
+    candidates: list[Candidate] = []
+    seen: set[str] = set()
+    for slot in sorted(by_slot):
+        record = by_slot[slot].user_attrs["candidate"]
+        key = json.dumps(record["arch"], sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            candidates.append(Candidate.from_record(record, len(candidates)))
+    workers: dict[str, int] = {}
+    for t in by_slot.values():
+        workers[t.user_attrs.get("worker", "?")] = workers.get(t.user_attrs.get("worker", "?"), 0) + 1
+    return candidates, {"storage": redact(storage_url), "study": name, "slots": plan.n_slots,
+                        "slots_finished": len(by_slot), "batch": plan.batch,
+                        "failed_trials": sum(t.state == optuna.trial.TrialState.FAIL for t in trials),
+                        "trials_by_worker": workers, "this_process": log.worker}
+
+
+def _heartbeat_s(settings: dict) -> float:
+    return min(5.0, settings["grace_s"] / 4)
+
+
+def match_worker(storage: str, study: str, *, timeout_s: float | None = None, wait_s: float = 60.0,
+                 progress: bool = True):
+    """Join the shared search ``study`` in ``storage`` (made by ``match(storage=..., study=...)``).
+
+    Takes trials until every slot of the study is finished (or ``timeout_s`` seconds pass); the
+    settings (task, board, budget, seed, ...) come from the study, so a worker needs nothing else.
+    Waits up to ``wait_s`` seconds for the study to appear. Returns a ``pocketml.search.study.WorkLog``.
+    """
+    import optuna
+    from rich.progress import Progress
+
+    from pocketml._version import __version__
+    from pocketml.search.study import load_study, open_storage, work
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    shared, settings = load_study(open_storage(storage, wait_s=max(wait_s, 1.0)), study, wait_s=wait_s,
+                                  sampler_plan=lambda s: (_plan(s), DIRECTIONS))
+    if settings.get("pocketml") != __version__:
+        raise PocketMLError(f"study '{study}' was made by pocketml {settings.get('pocketml')}, this is {__version__}",
+                            "run the same pocketml version on every worker (candidates must be evaluated alike)")
+    spec = TASKS[settings["task"]]
+    evaluator = _Evaluator(spec.load(), spec, Device.from_dict(settings["device"], f"study {study}"),
+                           Budget(**settings["budget"]), settings["seed"], settings["search_epochs"])
+    plan = _plan(settings)
+    with torch.random.fork_rng(), _one_thread(), Progress(transient=True, disable=not progress) as bar:
+        task_id = bar.add_task(f"worker on {study}", total=plan.n_slots)
+        return work(shared, plan, _objective(evaluator, settings), grace_s=settings["grace_s"],
+                    heartbeat_s=_heartbeat_s(settings), timeout_s=timeout_s,
+                    on_progress=lambda n: bar.update(task_id, completed=n))
 
 
 def _match_result(board, task, budget, front, chosen, candidates, search_seconds, started, searched, excluded,

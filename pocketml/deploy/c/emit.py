@@ -5,7 +5,9 @@
                       a model with several outputs also gets ``<prefix>_invoke_outputs(input,
                       output0, output1, ...)`` and ``<PREFIX>_OUTPUTk_BYTES/_OFFSET/_SCALE/_ZERO_POINT``
     model.c           weights as ``static const`` arrays (flash), one static arena, the op calls
-    <kind>.c/.h       the kernels the model uses, copied from their op folders (``pocketml/ops/<kind>/``)
+    <kind>.c/.h       the kernels the model uses, copied from their op folders (``pocketml/ops/<kind>/``);
+                      for a core with the DSP extension (``kernels=``), ``<kind>_dsp.h`` (+ ``.c`` built for
+                      size) where the op has one and the layer's constants allow it (``docs/dsp.md``)
     pocketml_*.h/.c   the shared runtime: fixed-point helpers, requantization, weight decoders
     main.c            host harness: raw int8 inputs on stdin → raw int8 outputs on stdout
     Makefile          ``make -C OUT/c`` builds ``run_model`` with -std=c99 -Wall -Wextra -Werror -pedantic -O2
@@ -27,6 +29,7 @@ from importlib import resources
 import numpy as np
 
 from pocketml._version import __version__
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan, sharing
@@ -34,6 +37,8 @@ from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h")
+DSP_RUNTIME = "pocketml_dsp.h"  # what the DSP kernels share (requantization, widening, LDRD)
+DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 MAX_NAME = 64
 _NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16, "int16_t": np.int16}
@@ -99,13 +104,29 @@ class _OpContext:
     def where(self, tensor: str) -> str:
         return self.emitter.where(tensor)
 
+    def scratch(self, ctype: str, count: int) -> str:
+        """A static buffer of ``count`` ``ctype`` that every DSP layer shares (RAM, in .bss)."""
+        return self.emitter.scratch(ctype, count)
+
 
 class _Emitter:
-    def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict) -> None:
-        self.graph, self.plan, self.prefix, self.encoded = graph, plan, prefix, encoded
+    def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict,
+                 kernels: KernelTarget = PORTABLE) -> None:
+        self.graph, self.plan, self.prefix, self.encoded, self.kernels = graph, plan, prefix, encoded, kernels
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
         self.out_pointer = output_pointers(graph)
+        self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
+        self.portable_kinds: set[str] = set()
+        self.dsp_kinds: set[str] = set()
+
+    def scratch(self, ctype: str, count: int) -> str:
+        self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
+        return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
+
+    def buffer_declarations(self) -> list[str]:
+        return [f"static {ctype} {self.prefix}_{DSP_BUFFERS[ctype]}[{count}];  /* shared by the DSP layers */"
+                for ctype, count in sorted(self.buffers.items())]
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         values = np.asarray(values).ravel()
@@ -125,31 +146,53 @@ class _Emitter:
         return f"&{self.prefix}_arena[{offset}]"
 
     def op(self, op, data) -> tuple[str, list[str]]:
-        """One op: its params definition and its call lines."""
+        """One op: its params definition and its call lines (the DSP kernel's when it has one that fits)."""
         spec = SPECS[op.kind]
         ident = c_identifier(op.name)
         ctx = _OpContext(self, op, ident)
-        call: CCall = spec.c_params(op, data, ctx)
         sym = f"{self.prefix}_{ident}"
+        if self.kernels.dsp and spec.dsp_params is not None and op.name not in self.encoded:
+            call = spec.dsp_params(op, data, ctx, self.kernels.wide)
+            if call is not None:
+                return self._dsp_op(op, call, sym, ident)
+        self.portable_kinds.add(op.kind)
+        call = spec.c_params(op, data, ctx)
         fields = ",\n    ".join(f".{k} = {format_value(v)}" for k, v in call.fields)
         params = f"static const pocketml_{op.kind}_params {sym} = {{\n    {fields}\n}};"
         args = call.args if call.args is not None else (*(self.where(n) for n in op.inputs), self.where(op.output))
         return params, [*ctx.before, f"  pocketml_{op.kind}(&{sym}, {', '.join(args)});  /* {ident} */"]
 
+    def _dsp_op(self, op, call: CCall, sym: str, ident: str) -> tuple[str, list[str]]:
+        """A DSP kernel: built for speed, the layer's own function inlines the kernel with its constant
+        parameters (the compiler folds shapes and unrolls taps); built for size, the shared copy."""
+        self.dsp_kinds.add(op.kind)
+        fields = ",\n    ".join(f".{k} = {format_value(v)}" for k, v in call.fields)
+        params = [f"static const pocketml_{op.kind}_dsp_params {sym} = {{\n    {fields}\n}};"]
+        args = ", ".join((*(self.where(n) for n in op.inputs), self.where(op.output)))
+        if self.kernels.optimize == "speed":
+            ins = ", ".join(f"const int8_t *input{k}" for k in range(len(op.inputs)))
+            names = ", ".join(f"input{k}" for k in range(len(op.inputs)))
+            params += [f"static __attribute__((noinline)) void {sym}_run({ins}, int8_t *output) {{",
+                       f"  pocketml_{op.kind}_dsp_body(&{sym}, 1, {names}, output);", "}"]
+            return "\n".join(params), [f"  {sym}_run({args});  /* {ident} */"]
+        return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
+
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
-           weights: dict | None = None) -> CSource:
+           weights: dict | None = None, *, kernels: KernelTarget = PORTABLE) -> CSource:
     """The C project of ``graph`` with memory ``plan``.
 
     ``weights``: op name → ``EncodedWeights`` for layers stored packed/sparse/Huffman (see
     ``weights.py``); each is re-encoded in its kernel's weight order and decoded into one shared
-    scratch buffer right before its kernel runs.
+    scratch buffer right before its kernel runs. ``kernels``: the portable C (default, any
+    compiler), or the kernels for cores with the DSP extension built for speed or size
+    (``deploy/c/dsp.py``; they need an Arm compiler's ``<arm_acle.h>``).
     """
     from pocketml.deploy.c.weights import decoder_files, scratch_bytes
 
     p = c_identifier(name or graph.name)
     weights = weights or {}
-    em = _Emitter(graph, plan, p, weights)
+    em = _Emitter(graph, plan, p, weights, kernels)
     if weights:  # one decode buffer shared by every encoded layer (RAM, in .bss)
         em.arrays.append(f"static int8_t {p}_weight_scratch[{scratch_bytes(weights)}];")
     params: list[str] = []
@@ -164,22 +207,28 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
             continue
         definition, lines = em.op(op, data)
         params.append(definition)
-        calls.extend(lines)
+        calls.extend([*lines, f"  POCKETML_PROFILE_LAYER({i});"])  # the per-layer timer (pocketml profile)
 
-    kinds = sorted({op.kind for op in graph.ops if SPECS[op.kind].c_kernel is not None})
+    kinds, dsp_kinds = sorted(em.portable_kinds), sorted(em.dsp_kinds)
+    dsp_sources = [SPECS[k].dsp_kernel for k in dsp_kinds] if kernels.optimize == "size" else []
     decoders = decoder_files(weights)
-    headers = [*(f"{k}.h" for k in kinds), *(["pocketml_weights.h"] if decoders else [])]
+    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
+               *(["pocketml_weights.h"] if decoders else [])]
     files = {
-        "model.h": _model_h(graph, plan, p),
-        "model.c": _model_c(graph, plan, p, em.arrays, params, calls, headers),
+        "model.h": _model_h(graph, plan, p, kernels),
+        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers),
         "main.c": _main_c(p),
-        "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + decoders),
+        "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *(["pocketml_weights.h", *decoders] if decoders else [])):
+    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []),
+                  *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
     for k in kinds:
         for fname in (SPECS[k].c_kernel, f"{k}.h"):
+            files[fname] = kernel_source(k, fname).read_text()
+    for k in dsp_kinds:
+        for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
     const = {k: v for k, v in em.sizes.items() if v}
     return CSource(files, p, sum(const.values()), const)
@@ -209,15 +258,21 @@ def _header(p: str, body: list[str]) -> str:
             + f"\n\n#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {P}_MODEL_H */\n")
 
 
-def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
+def _kernels_macro(p: str, kernels: KernelTarget) -> str:
+    return (f'#define {p.upper()}_KERNELS "{kernels.label}"    /* the portable C, or DSP kernels built for speed '
+            "or size */")
+
+
+def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
     if len(graph.outputs) > 1:
-        return _model_h_outputs(graph, plan, p)
+        return _model_h_outputs(graph, plan, p, kernels)
     i, o = graph.input_info, graph.output_info
     P = p.upper()
     return _header(p, [
         f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
         f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
         f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        _kernels_macro(p, kernels),
         "/* real = scale * (q - zero_point) */",
         f"#define {P}_INPUT_SCALE {_macro(i.quant.scale)}",
         f"#define {P}_INPUT_ZERO_POINT {_macro(i.quant.zero_point)}",
@@ -229,7 +284,7 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
         f"int {p}_invoke(const int8_t *input, int8_t *output);"])
 
 
-def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
+def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
     """model.h of a model with several outputs: per-output macros, a per-output and a packed entry."""
     i = graph.input_info
     P = p.upper()
@@ -248,6 +303,7 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str) -> str:
         *lines,
         f"#define {P}_OUTPUT_BYTES {_macro(offset)}   /* every output, packed back to back in order ({p}_invoke) */",
         f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        _kernels_macro(p, kernels),
         f"#define {P}_INPUT_SCALE {_macro(i.quant.scale)}",
         f"#define {P}_INPUT_ZERO_POINT {_macro(i.quant.zero_point)}",
         "",
@@ -278,6 +334,10 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
                   + ", ".join(f"output + {P}_OUTPUT{k}_OFFSET" for k in range(n_out)) + ");", "}", ""]
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
              '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
+             "#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */",
+             "void pocketml_profile_layer(int32_t op);",
+             "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
+             "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
              *arrays, "", "/* Op parameters (all computed at conversion time). */", *params, "",
              *(["/* One arena for every intermediate tensor; offsets come from the static memory plan. */",

@@ -29,7 +29,9 @@ from pocketml.deploy.cortexm.toolchain import core_target, require_tool
 from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
 
-OPT_FLAGS = ("-Os", "-std=c99", "-ffunction-sections", "-fdata-sections")
+OPT_FLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections")
+OPT_LEVELS = ("-Os", "-O2")  # size (the default) or speed: what `--optimize` picks
+KERNEL_OPT = {"dsp-speed": "-O2"}  # model.h's <PREFIX>_KERNELS -> its optimization level (else -Os)
 WARN_FLAGS = ("-Wall", "-Wextra", "-Werror", "-pedantic")
 MEASURED_SECTIONS = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".data", ".bss")  # for devices/footprint.py
 
@@ -40,6 +42,8 @@ class CortexMBuild:
 
     core: str
     cpu_flags: tuple[str, ...]
+    opt: str
+    kernels: str  # model.h's <PREFIX>_KERNELS: portable, dsp-speed or dsp-size
     prefix: str
     input_bytes: int
     output_bytes: int
@@ -59,6 +63,12 @@ class CortexMBuild:
                          stack_bytes=stack_bytes).ram_bytes
 
 
+def read_kernels(c_dir: Path) -> str:
+    """Which kernels an emitted C folder calls (``model.h``'s ``<PREFIX>_KERNELS``; older folders: portable)."""
+    found = re.search(r'#define \w+_KERNELS "([\w-]+)"', (Path(c_dir) / "model.h").read_text())
+    return found.group(1) if found else "portable"
+
+
 def read_interface(c_dir: Path) -> tuple[str, int, int]:
     """(prefix, input bytes, output bytes) from the emitted ``model.h``."""
     header = Path(c_dir) / "model.h"
@@ -73,13 +83,32 @@ def read_interface(c_dir: Path) -> tuple[str, int, int]:
     return invoke.group(1), int(sizes["INPUT"]), int(sizes["OUTPUT"])
 
 
-def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None) -> CortexMBuild:
-    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware."""
+def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path | None = None, *,
+                  opt: str | None = None, profile: bool = False, include_dirs: tuple[Path, ...] = (),
+                  libraries: tuple[Path, ...] = (), reuse: CortexMBuild | None = None) -> CortexMBuild:
+    """Cross-compile ``c_dir`` (an emitted OUT/c) for ``core``; link the model alone and the QEMU firmware.
+
+    ``opt``: ``-Os`` or ``-O2``; None: what the folder was emitted for (``-O2`` for DSP kernels
+    built for speed, else ``-Os``). ``profile``: build with ``-DPOCKETML_PROFILE``, so the firmware
+    times every layer (``QemuRun.layer_instructions``); the model-only ELF then resolves the timer
+    to an empty address and its sizes include the timer calls. ``include_dirs`` (as ``-isystem``)
+    and ``libraries`` (archives linked into both ELFs) bring another library's kernels, e.g. the
+    CMSIS-NN build bench/cmsis_nn.py compares with. ``reuse``: an earlier build of the same folder for
+    the same core and level, whose objects are copied instead of compiled again, except ``model.c``'s
+    (the only source the profile's define changes).
+    """
+    defines = ("POCKETML_PROFILE",) if profile else ()
+    system = tuple(f"-isystem{d}" for d in include_dirs)
     c_dir = Path(c_dir)
     target = core_target(core)
+    prefix, in_bytes, out_bytes = read_interface(c_dir)
+    kernels = read_kernels(c_dir)
+    opt = opt or KERNEL_OPT.get(kernels, "-Os")
+    if opt not in OPT_LEVELS:
+        raise PocketMLError(f"optimization level {opt!r} is not one pocketml builds with",
+                            f"use one of {', '.join(OPT_LEVELS)}")
     gcc = require_tool("arm-none-eabi-gcc")
     require_tool("arm-none-eabi-size")
-    prefix, in_bytes, out_bytes = read_interface(c_dir)
     sources = sorted(p for p in c_dir.glob("*.c") if p.name != "main.c")
     work = Path(work) if work is not None else Path(tempfile.mkdtemp(prefix="pocketml-cortexm-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -88,29 +117,42 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
     script.write_text((firmware_dir / "mps2_an386.ld").read_text())
 
     objects = []
+    same = reuse is not None and reuse.core == core and reuse.opt == opt and not include_dirs
     for src in sources:
         obj = work / f"{src.stem}.o"
-        _run([gcc, *target.cpu_flags, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
-              f"-I{c_dir}", "-c", str(src), "-o", str(obj)], f"compiling {src.name} for {core}")
+        if same and src.name != "model.c" and (reuse.firmware.parent / obj.name).is_file():
+            for suffix in (".o", ".ci", ".su"):  # the object and its stack-usage files
+                old = reuse.firmware.parent / f"{src.stem}{suffix}"
+                if old.is_file():
+                    shutil.copyfile(old, work / old.name)
+            objects.append(obj)
+            continue
+        _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, *(f"-D{d}" for d in defines), "-fstack-usage",
+              "-fcallgraph-info=su", f"-I{c_dir}", *system, "-c", str(src), "-o", str(obj)],
+             f"compiling {src.name} for {core}")
         objects.append(obj)
-    link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
+    link = [gcc, *target.cpu_flags, opt, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     model_elf = work / "model.elf"
     _run([*link, f"-Wl,-e,{prefix}_invoke", f"-Wl,-u,{prefix}_invoke", f"-Wl,-Map={work / 'model.map'}",
-          *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)], f"linking the model for {core}")
+          *(["-Wl,--defsym=pocketml_profile_layer=0"] if profile else []),
+          *map(str, objects), *map(str, libraries), "-lc", "-lgcc", "-o", str(model_elf)],
+         f"linking the model for {core}")
 
     harness = work / "harness.c"
     harness.write_text((firmware_dir / "harness.c").read_text()
                        .replace("@P@", prefix.upper()).replace("@p@", prefix))
     harness_obj = work / "harness.o"
-    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness),
+    _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", *(f"-D{d}" for d in defines),
+          f"-I{c_dir}", "-c", str(harness),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
-    _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), "-lc", "-lgcc",
+    _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), *map(str, libraries),
+          "-lc", "-lgcc",
           "-o", str(firmware)], f"linking the QEMU firmware for {core}")
 
     frames, edges, dynamic = _callgraph(work)
     bound = None if dynamic else _deepest(f"{prefix}_invoke", frames, edges)
-    return CortexMBuild(core, target.cpu_flags, prefix, in_bytes, out_bytes, firmware, model_elf,
+    return CortexMBuild(core, target.cpu_flags, opt, kernels, prefix, in_bytes, out_bytes, firmware, model_elf,
                         elf_sections(model_elf), bound, frames)
 
 

@@ -46,10 +46,15 @@ class CortexMReport:
     instructions_min: int | None = None
     instructions_max: int | None = None
     qemu_note: str = ""
+    opt: str = "-Os"
+    kernels: str = "portable"
+    layers: tuple[dict[str, Any], ...] = ()  # per-layer instructions (profile build, one input): profile.py
+    cycles: dict[str, Any] | None = None  # the cycle estimate from the instruction mix (cycles.py), if made
 
     @property
     def flash_method(self) -> str:
-        return (f"arm-none-eabi-gcc {self.cpu_flags} -Os, model and kernels linked alone with --gc-sections "
+        return (f"arm-none-eabi-gcc {self.cpu_flags} {self.opt}, model and {self.kernels} kernels linked alone "
+                "with --gc-sections "
                 "(plus the libgcc/newlib routines they call; no harness or startup): "
                 ".text + .rodata + .ARM.exidx + .data from arm-none-eabi-size -A")
 
@@ -60,7 +65,7 @@ class CortexMReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "core": self.core, "cpu_flags": self.cpu_flags,
+            "core": self.core, "cpu_flags": self.cpu_flags, "opt": self.opt, "kernels": self.kernels,
             "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
             "sections_bytes": self.sections, "io_buffer_bytes": self.io_bytes,
             "stack_bytes": self.stack_bytes, "stack_bound_bytes": self.stack_bound_bytes,
@@ -73,6 +78,8 @@ class CortexMReport:
             "instructions_method": INSTRUCTION_METHOD if self.qemu_samples else None,
             "estimate": True if self.qemu_samples else None,
             "note": self.qemu_note,
+            **({"layers": list(self.layers)} if self.layers else {}),
+            **({"cycles_estimate": self.cycles} if self.cycles else {}),
         }
 
 
@@ -121,7 +128,7 @@ def _report(build: CortexMBuild, run: QemuRun | None, reference: np.ndarray | No
         instructions_per_inference=run.instructions_per_inference if run is not None else None,
         instructions_min=int(run.instructions.min()) if run is not None else None,
         instructions_max=int(run.instructions.max()) if run is not None else None,
-        qemu_note=note,
+        qemu_note=note, opt=build.opt, kernels=build.kernels,
     )
 
 
@@ -129,11 +136,14 @@ QEMU_INSTRUCTION_BUDGET = 2_000_000_000  # about 20 s of QEMU per shrink; bench/
 
 
 def measure_for_device(c_dir: str | Path, core: str, inputs: np.ndarray, reference: np.ndarray,
-                       *, budget: int = QEMU_INSTRUCTION_BUDGET) -> CortexMReport | None:
+                       *, budget: int = QEMU_INSTRUCTION_BUDGET, layers: list[tuple[str, str, int]] | None = None,
+                       board: Any = None) -> CortexMReport | None:
     """``shrink``'s Cortex-M step: None unless ``core`` is a Cortex-M and the toolchain is installed.
 
     QEMU first runs one input to learn the instruction count, then as many test inputs as fit
     in ``budget`` instructions (all of them for small models); ``qemu_samples`` says how many.
+    ``layers`` ((name, kind, MACs) of every op, by index): also profile each layer on the first
+    input (profile.py), with a cycle estimate at ``board``'s clock and flash wait states.
     """
     from pocketml.deploy.cortexm.toolchain import is_cortexm, toolchain_available
 
@@ -148,4 +158,15 @@ def measure_for_device(c_dir: str | Path, core: str, inputs: np.ndarray, referen
         run = run_qemu(build, inputs[:n]) if n > 1 else first
         note = "" if n == len(inputs) else (f"QEMU ran the first {n} of {len(inputs)} test inputs "
                                             f"(budget {budget:,} instructions); bench/cortexm.py runs all")
-        return _report(build, run, np.asarray(reference)[:n], note)
+        report = _report(build, run, np.asarray(reference)[:n], note)
+        if layers is None:
+            return report
+        from dataclasses import replace
+
+        from pocketml.deploy.cortexm.profile import cycles_summary, layers_table, profile_layers
+
+        wait_states = getattr(board, "flash_wait_states", None)
+        profile = profile_layers(c_dir, core, inputs[:1], layers, wait_states, reuse=build)
+        clock = getattr(board, "clock_mhz", None)
+        return replace(report, layers=tuple(layers_table(profile)),
+                       cycles=cycles_summary(profile, clock, wait_states) if clock else None)

@@ -46,6 +46,8 @@ class QemuRun:
     stack_bytes: np.ndarray  # [N] deepest stack use of the invoke call (painted stack)
     calibration_ratio: float  # measured / expected instructions of the calibration loop
     command: tuple[str, ...]
+    layer_ops: np.ndarray | None = None  # [L] op index (graph.ops) of each profiled layer, in run order
+    layer_instructions: np.ndarray | None = None  # [N, L] instructions of each layer (profile builds)
 
     @property
     def instructions_per_inference(self) -> int:
@@ -59,15 +61,15 @@ def qemu_command(firmware: Path) -> list[str]:
 
 
 def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: float = 900.0,
-             core: str = "cortex-m4f") -> QemuRun:
+             core: str = "cortex-m4f", opt: str | None = None, plugin: str | None = None) -> QemuRun:
     """Run ``inputs`` (int8, [N, ...] with ``build.input_bytes`` values each) through the firmware in QEMU.
 
     ``build`` is a ``CortexMBuild`` or an emitted C folder (OUT/c), then cross-compiled for ``core``
-    first (a throw-away build).
+    first (a throw-away build). ``plugin``: a TCG plugin to load (``-plugin`` argument, see cycles.py).
     """
     if isinstance(build, (str, Path)):
         with tempfile.TemporaryDirectory(prefix="pocketml-cortexm-") as tmp:
-            return run_qemu(build_cortexm(build, core, tmp), inputs, timeout)
+            return run_qemu(build_cortexm(build, core, tmp, opt=opt), inputs, timeout)
     if not build.firmware.is_file():
         raise PocketMLError(f"{build.firmware} does not exist", "build it first with build_cortexm(c_dir, core)")
     x = np.asarray(inputs)
@@ -77,7 +79,7 @@ def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: floa
     if x.ndim < 1 or len(x) == 0 or x[0].size != build.input_bytes:
         raise PocketMLError(f"each input must have {build.input_bytes} int8 values, got shape {x.shape}",
                             f"pass an array of shape [N, ...] with {build.input_bytes} values per sample")
-    cmd = qemu_command(build.firmware)
+    cmd = qemu_command(build.firmware) + (["-plugin", plugin] if plugin else [])
     with tempfile.TemporaryDirectory(prefix="pocketml-qemu-") as tmp:
         folder = Path(tmp)
         (folder / "inputs.bin").write_bytes(np.ascontiguousarray(x).tobytes())
@@ -93,11 +95,25 @@ def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: floa
         out = np.fromfile(folder / "outputs.bin", dtype=np.int8)
         stats = np.fromfile(folder / "stats.bin", dtype="<u4").reshape(-1, 2)
         calib = np.fromfile(folder / "calib.bin", dtype="<u4")
+        marks = np.fromfile(folder / "layers.bin", dtype="<u4") if (folder / "layers.bin").is_file() else None
     if out.size != len(x) * build.output_bytes or len(stats) != len(x):
         raise PocketMLError(f"the firmware answered {len(stats)} of {len(x)} inputs", "this is a pocketml bug")
     ratio = float(calib[0] - calib[1]) * INSNS_PER_TICK / CALIB_INSNS
     if not 0.98 < ratio < 1.02:
         raise PocketMLError(f"QEMU's instruction-count scale is off: a {CALIB_INSNS}-instruction loop measured "
                             f"{ratio:.3f}x its length", "check the qemu-system-arm version (7.2 was used here)")
+    ops, per_layer = _layers(marks, len(x))
     return QemuRun(out.reshape(len(x), build.output_bytes), stats[:, 0].astype(np.int64) * INSNS_PER_TICK,
-                   stats[:, 1].astype(np.int64), ratio, tuple(cmd))
+                   stats[:, 1].astype(np.int64), ratio, tuple(cmd), ops, per_layer)
+
+
+def _layers(marks: np.ndarray | None, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """layers.bin (op index, ticks since invoke) per layer and input -> op order and instructions per layer."""
+    if marks is None or marks.size == 0:
+        return None, None
+    if marks.size % (2 * n):
+        raise PocketMLError(f"the profile build wrote {marks.size // 2} layer marks for {n} inputs",
+                            "this is a pocketml bug: please report it")
+    marks = marks.reshape(n, -1, 2).astype(np.int64)
+    ticks = np.diff(marks[:, :, 1], axis=1, prepend=0)
+    return marks[0, :, 0], ticks * INSNS_PER_TICK

@@ -283,14 +283,17 @@ def _qemu(bundle: Bundle, x: np.ndarray, ref: np.ndarray, sizes: list[int]) -> R
         return RuntimeCheck("qemu", False, note="pocketml.deploy.cortexm is not available")
     if not toolchain_available(need_qemu=True):
         return RuntimeCheck("qemu", False, note="arm-none-eabi-gcc / qemu-system-arm missing: `make cortexm-toolchain`")
+    board = bundle.out / "c-dsp"  # the C for a board with the DSP extension, when OUT has one
+    c_dir = board if (board / "model.c").is_file() else bundle.c_dir
     with tempfile.TemporaryDirectory(prefix="pocketml-verify-qemu-") as tmp:
-        build = build_cortexm(bundle.c_dir, "cortex-m4f", tmp)
+        build = build_cortexm(c_dir, "cortex-m4f", tmp)
         run = run_qemu(build, x)
         stack = max([s for s in (build.stack_bound_bytes, int(run.stack_bytes.max())) if s is not None])
         return RuntimeCheck("qemu", True, len(x), *_compare(run.outputs, ref), None, build.ram_bytes(stack),
                             build.flash_bytes, None,
-                            f"Cortex-M4 (mps2-an386); {run.instructions_per_inference} instructions per "
-                            "inference (QEMU -icount: an estimate of cycles)",
+                            f"Cortex-M4 (mps2-an386), {c_dir.name}/ ({build.kernels} kernels, {build.opt}); "
+                            f"{run.instructions_per_inference} instructions per inference (QEMU -icount: an estimate "
+                            "of cycles)",
                             per_output_mismatches(run.outputs, ref, sizes))
 
 

@@ -1,6 +1,9 @@
 """``check_op``: the conformance suite every op configuration passes (the ``check_estimator`` of ops).
 
     reference (numpy, ``op.py``) == C under AddressSanitizer and UndefinedBehaviorSanitizer
+                                 == the DSP kernels' C built for speed, under the same sanitizers
+                                    (where the op has one; ``tests/acle/arm_acle.h`` emulates the
+                                    intrinsics on the host: a test-only header, present in a checkout)
                                  == TFLite Micro running the written ``.tflite``
     and close to float PyTorch (a few output steps) when a PyTorch module is given
 
@@ -22,6 +25,27 @@ from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.graph.planner import plan_memory
 
 SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
+ACLE = Path(__file__).resolve().parents[3] / "tests" / "acle"  # the tests' <arm_acle.h> emulation (a checkout)
+
+
+def check_dsp(graph: QuantGraph, xq: np.ndarray, ref: np.ndarray, tmp: Path) -> list[str]:
+    """The DSP build for speed under ASan/UBSan on the host must equal the reference; returns the DSP
+    kernels it used (none: no op of the graph has one that fits, or no emulation header here)."""
+    from pocketml.deploy.c.dsp import KernelTarget
+
+    if not (ACLE / "arm_acle.h").is_file():
+        return []
+    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, "speed"))
+    used = sorted(name for name in src.files if name.endswith("_dsp.h") and name != "pocketml_dsp.h")
+    if not used:
+        return []
+    folder = tmp / "dsp"
+    folder.mkdir(exist_ok=True)
+    for name, text in src.files.items():
+        (folder / name).write_text(text)
+    got = run_host(build_host(folder, cflags=f"{SANITIZE} -I{ACLE}"), xq, graph.output_bytes)
+    assert np.array_equal(got, ref), "the DSP kernels' C differs from the int8 reference"
+    return used
 
 
 def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: int = 64,
@@ -59,6 +83,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
         (tmp / name).write_text(text)
     c_out = run_host(build_host(tmp, cflags=SANITIZE), xq, graph.output_bytes)
     assert np.array_equal(c_out, ref), "C differs from the int8 reference"
+    dsp = check_dsp(graph, xq, ref, tmp)
     if tflm:
         path = tmp / "op.tflite"
         path.write_bytes(write_tflite(graph))
@@ -66,7 +91,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
         got = np.concatenate([np.asarray(o).reshape(n, -1) for o in run.outputs], axis=1)
         assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
     if isinstance(module, QuantGraph):
-        return {"max_err_lsb": None, "mean_err_lsb": None, "graph": graph}
+        return {"max_err_lsb": None, "mean_err_lsb": None, "graph": graph, "dsp": dsp}
 
     with torch.no_grad():
         want = module(torch.as_tensor(x)).numpy()
@@ -78,7 +103,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     got = out.quant.dequantize(ref.reshape(n, *out.shape))
     err = np.abs(got - want.reshape(got.shape))
     return {"max_err_lsb": float(err.max() / out.quant.scale), "mean_err_lsb": float(err.mean() / out.quant.scale),
-            "graph": graph}
+            "graph": graph, "dsp": dsp}
 
 
 def tensors(**shapes_quants: tuple[tuple[int, ...], QuantParams]) -> dict[str, TensorInfo]:

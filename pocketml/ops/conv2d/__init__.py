@@ -2,6 +2,7 @@
 
     op.py        the reference (prepare: checks and constants; evaluate: integer arithmetic)
     conv2d.c/.h  the C kernel and its parameter struct
+    conv2d_dsp.h/.c  the kernel for cores with the DSP extension (SMLAD), and dsp.py its parameters
     c.py         the struct's values for one layer (HWIO weights, folded bias)
     tflite.py    the TFLite operator, written and read
     capture.py   nn.Conv2d / nn.Conv1d captured from PyTorch, and the float layer quantized
@@ -10,6 +11,7 @@
 
 from pocketml.ops.conv2d.c import c_params
 from pocketml.ops.conv2d.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.conv2d.dsp import dsp_params
 from pocketml.ops.conv2d.op import Conv2D, Conv2DData, conv_output_hw, im2col
 from pocketml.ops.conv2d.tflite import READ, write
 from pocketml.ops.spec import OpSpec
@@ -19,6 +21,8 @@ SPEC = OpSpec(
     Conv2D,
     c_kernel="conv2d.c",
     c_params=c_params,
+    dsp_kernel="conv2d_dsp.c",
+    dsp_params=dsp_params,
     tflite_write=write,
     tflite_read=READ,
     capture=CAPTURE,

@@ -10,6 +10,13 @@
 #include "pad.h"
 #include "relu.h"
 
+#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */
+void pocketml_profile_layer(int32_t op);
+#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)
+#else
+#define POCKETML_PROFILE_LAYER(op)
+#endif
+
 /* Weights and constants: static const, so they stay in flash. */
 static const int8_t tiny_branches_conv0_weights[12] = {
   58, 3, 120, 27, 113, 112, -107, -55, 97, 121, -12, -31
@@ -202,13 +209,21 @@ int tiny_branches_invoke_outputs(const int8_t *input, int8_t *output0, int8_t *o
     return -1;
   }
   pocketml_conv2d(&tiny_branches_conv0, input, &tiny_branches_arena[0]);  /* conv0 */
+  POCKETML_PROFILE_LAYER(0);
   pocketml_depthwise_conv2d(&tiny_branches_dw1, &tiny_branches_arena[0], &tiny_branches_arena[100]);  /* dw1 */
+  POCKETML_PROFILE_LAYER(1);
   pocketml_add(&tiny_branches_add2, &tiny_branches_arena[0], &tiny_branches_arena[100], &tiny_branches_arena[0]);  /* add2 */
+  POCKETML_PROFILE_LAYER(2);
   pocketml_conv2d(&tiny_branches_conv3, &tiny_branches_arena[0], &tiny_branches_arena[100]);  /* conv3 */
+  POCKETML_PROFILE_LAYER(3);
   pocketml_concatenation(&tiny_branches_concat4, (const int8_t *const[]){&tiny_branches_arena[100], &tiny_branches_arena[0]}, &tiny_branches_arena[216]);  /* concat4 */
+  POCKETML_PROFILE_LAYER(4);
   pocketml_pad(&tiny_branches_pad5, &tiny_branches_arena[216], &tiny_branches_arena[0]);  /* pad5 */
+  POCKETML_PROFILE_LAYER(5);
   pocketml_mean(&tiny_branches_mean6, &tiny_branches_arena[0], output0);  /* mean6 */
+  POCKETML_PROFILE_LAYER(6);
   pocketml_relu(&tiny_branches_relu7, &tiny_branches_arena[216], output1);  /* relu7 */
+  POCKETML_PROFILE_LAYER(7);
   return 0;
 }
 

@@ -22,6 +22,7 @@ extern "C" {
 #define TINY_BRANCHES_OUTPUT1_ZERO_POINT (-128)
 #define TINY_BRANCHES_OUTPUT_BYTES (156)   /* every output, packed back to back in order (tiny_branches_invoke) */
 #define TINY_BRANCHES_ARENA_BYTES (368)    /* static working memory inside model.c */
+#define TINY_BRANCHES_KERNELS "portable"    /* the portable C, or DSP kernels built for speed or size */
 #define TINY_BRANCHES_INPUT_SCALE (0.05000000074505806f)
 #define TINY_BRANCHES_INPUT_ZERO_POINT (3)
 

@@ -7,6 +7,13 @@
 #include "max_pool2d.h"
 #include "softmax.h"
 
+#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */
+void pocketml_profile_layer(int32_t op);
+#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)
+#else
+#define POCKETML_PROFILE_LAYER(op)
+#endif
+
 /* Weights and constants: static const, so they stay in flash. */
 static const int8_t tiny_chain_conv0_weights[72] = {
   79, -119, 38, -79, -106, -99, 50, 70, -82, -12, 94, -7, -67, -28, -53, -120,
@@ -128,9 +135,13 @@ int tiny_chain_invoke(const int8_t *input, int8_t *output) {
     return -1;
   }
   pocketml_conv2d(&tiny_chain_conv0, input, &tiny_chain_arena[0]);  /* conv0 */
+  POCKETML_PROFILE_LAYER(0);
   pocketml_max_pool2d(&tiny_chain_maxpool1, &tiny_chain_arena[0], &tiny_chain_arena[144]);  /* maxpool1 */
+  POCKETML_PROFILE_LAYER(1);
   /* reshape2: RESHAPE, no data moves (output aliases input) */
   pocketml_fully_connected(&tiny_chain_fc3, &tiny_chain_arena[144], &tiny_chain_arena[0]);  /* fc3 */
+  POCKETML_PROFILE_LAYER(3);
   pocketml_softmax(&tiny_chain_softmax4, &tiny_chain_arena[0], output);  /* softmax4 */
+  POCKETML_PROFILE_LAYER(4);
   return 0;
 }

@@ -12,6 +12,7 @@ extern "C" {
 #define TINY_CHAIN_INPUT_BYTES (72)    /* int8, shape 6x6x2 (NHWC, batch 1) */
 #define TINY_CHAIN_OUTPUT_BYTES (5)   /* int8, shape 5 */
 #define TINY_CHAIN_ARENA_BYTES (180)    /* static working memory inside model.c */
+#define TINY_CHAIN_KERNELS "portable"    /* the portable C, or DSP kernels built for speed or size */
 /* real = scale * (q - zero_point) */
 #define TINY_CHAIN_INPUT_SCALE (0.05000000074505806f)
 #define TINY_CHAIN_INPUT_ZERO_POINT (3)

@@ -10,6 +10,9 @@
  *   stats.bin    N records of 2 x uint32: SysTick ticks of the invoke call, stack bytes it used
  *   calib.bin    1 record of 2 x uint32: SysTick ticks of a loop of CALIB_INSNS instructions, and
  *                of an empty measurement window
+ *   layers.bin   (built with -DPOCKETML_PROFILE only) per input, one record of 2 x uint32 per
+ *                layer: the op index model.c passed to pocketml_profile_layer() after running it,
+ *                and the SysTick ticks since the invoke call began
  * Exit status (SYS_EXIT_EXTENDED): 0 ok; 2 cannot open a file; 3 the input file ends inside a
  * record; 4 invoke failed; 5 a write failed; 6 hard fault.
  *
@@ -101,6 +104,22 @@ static uint32_t stack_pointer(void) {
 
 #define PAINT 0xA5A5A5A5u
 
+#ifdef POCKETML_PROFILE
+#define MAX_LAYERS 1024u
+static uint32_t layer_marks[MAX_LAYERS][2];
+static uint32_t layer_count;
+
+/* Called by model.c after each op (POCKETML_PROFILE_LAYER); costs a call and a SysTick read,
+ * counted in the next layer. */
+void pocketml_profile_layer(int32_t op) {
+  if (layer_count < MAX_LAYERS) {
+    layer_marks[layer_count][0] = (uint32_t)op;
+    layer_marks[layer_count][1] = ticks_elapsed();
+    layer_count++;
+  }
+}
+#endif
+
 int main(void) {
   static int8_t input[@P@_INPUT_BYTES];
   static int8_t output[@P@_OUTPUT_BYTES];
@@ -111,6 +130,12 @@ int main(void) {
   if (in < 0 || out < 0 || stats < 0 || calib < 0) {
     finish(2);
   }
+#ifdef POCKETML_PROFILE
+  const int32_t layers = open_file("layers.bin", 10, 5);
+  if (layers < 0) {
+    finish(2);
+  }
+#endif
   SYST_RVR = RELOAD;
   SYST_CSR = 7u; /* enable, interrupt on wrap, processor clock */
 
@@ -140,6 +165,9 @@ int main(void) {
       *w = PAINT;
     }
     uint32_t record[2];
+#ifdef POCKETML_PROFILE
+    layer_count = 0u;
+#endif
     ticks_start();
     const int status = @p@_invoke(input, output);
     record[0] = ticks_elapsed();
@@ -153,6 +181,9 @@ int main(void) {
     record[1] = sp - (uint32_t)w;
     write_all(out, output, sizeof output);
     write_all(stats, record, sizeof record);
+#ifdef POCKETML_PROFILE
+    write_all(layers, layer_marks, layer_count * sizeof layer_marks[0]);
+#endif
   }
   finish(0);
   return 0;

@@ -1,0 +1,46 @@
+"""DEPTHWISE_CONV_2D's parameters for cores with the DSP extension (depthwise_conv2d_dsp.h).
+
+Depth multiplier 1 and channels % 4 == 0 only (other layers keep the portable kernel); the
+weights per group of 4 channels and per tap (:func:`depthwise_weights`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pocketml.ops.c import CCall
+from pocketml.ops.dsp import channels_symbol, table_for
+
+
+def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
+    (ih, iw, c), (oh, ow, _) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    _, kh, kw, _ = op.weight.shape
+    if op.depth_multiplier != 1 or c % 4:
+        return None
+    rq = data.requant
+    table = table_for(op.weight, op.bias, data.input_offset, rq, 3, wide)
+    if table is None:
+        return None
+    slot_w = (ow - 1) * op.stride[1] + (kw - 1) * op.dilation[1] + 1  # slab pixels: every tap of a row
+    rows = (kh - 1) * op.dilation[0] + 1
+    weights = ctx.array("int32_t", "dsp_weights", depthwise_weights(op.weight, wide))
+    return CCall((("in_h", ih), ("in_w", iw), ("channels", c), ("out_h", oh), ("out_w", ow), ("k_h", kh),
+                  ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]), ("pad_top", op.padding[0]),
+                  ("pad_left", op.padding[1]), ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
+                  ("slot_w", slot_w), ("zero_point", -data.input_offset), ("act_min", rq.act_min),
+                  ("act_max", rq.act_max), ("weights", weights), ("table", channels_symbol(ctx, table)),
+                  ("slab", ctx.scratch("int32_t", rows * slot_w * c // 2))))
+
+
+def depthwise_weights(weight: np.ndarray, wide: bool) -> np.ndarray:
+    """``[1, KH, KW, C]`` int8 weights as ``depthwise_conv2d_dsp.h`` reads them: per channel group, per tap.
+
+    wide:   words (g, t, 0..1) = (2 w[t, 4g], 2 w[t, 4g+2]), (2 w[t, 4g+1], 2 w[t, 4g+3]) as int16 pairs
+    narrow: word  (g, t)      = w[t, 4g] .. w[t, 4g+3] as int8
+    """
+    c = weight.shape[3]
+    groups = np.asarray(weight, np.int8).reshape(-1, c // 4, 4).transpose(1, 0, 2)  # [g, t, 4]
+    if wide:
+        lanes = groups[:, :, [0, 2, 1, 3]].astype("<i2") * 2
+        return np.ascontiguousarray(lanes).view("<i4").ravel()
+    return np.ascontiguousarray(groups).view("<i4").ravel()

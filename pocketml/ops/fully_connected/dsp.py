@@ -1,0 +1,41 @@
+"""FULLY_CONNECTED's parameters for cores with the DSP extension (fully_connected_dsp.h).
+
+The weights per block of 4 output channels and group of 4 inputs (:func:`fc_weights`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pocketml.ops.c import CCall
+from pocketml.ops.dsp import channels_symbol, table_for
+
+
+def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
+    oc, in_depth = op.weight.shape
+    rq = data.requant
+    table = table_for(op.weight, op.bias, data.input_offset, rq, 0, wide, multiple=4)
+    if table is None:
+        return None
+    depth = -(-in_depth // 4) * 4
+    weights = ctx.array("int32_t", "dsp_weights", fc_weights(op.weight, depth, wide))
+    return CCall((("in_depth", in_depth), ("depth", depth), ("out_c", oc), ("act_min", rq.act_min),
+                  ("act_max", rq.act_max), ("weights", weights), ("table", channels_symbol(ctx, table)),
+                  ("scratch", ctx.scratch("int32_t", depth // 2))))
+
+
+def fc_weights(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:
+    """``[C, K]`` int8 weights as ``fully_connected_dsp.h`` reads them: blocks of 4 channels, groups of 4 k.
+
+    wide:   words (b, g, c', 0..1) = channel 4b+c' (2 w[4g], 2 w[4g+2]), (2 w[4g+1], 2 w[4g+3]) as int16 pairs
+    narrow: word  (b, g, c')      = channel 4b+c' w[4g] .. w[4g+3] as int8
+    K is zero-padded to ``depth`` and C to a multiple of 4.
+    """
+    c, k = weight.shape
+    full = np.zeros((-(-c // 4) * 4, depth), np.int8)
+    full[:c, :k] = weight
+    groups = full.reshape(-1, 4, depth // 4, 4).transpose(0, 2, 1, 3)  # [b, g, c', 4]
+    if wide:
+        lanes = groups[..., [0, 2, 1, 3]].astype("<i2") * 2
+        return np.ascontiguousarray(lanes).view("<i4").ravel()
+    return np.ascontiguousarray(groups).view("<i4").ravel()

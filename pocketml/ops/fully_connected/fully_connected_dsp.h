@@ -1,0 +1,106 @@
+/* FULLY_CONNECTED, int8, for cores with the DSP extension (the fast twin of fully_connected.c;
+ * see pocketml_dsp.h).
+ *
+ *   acc[c] = folded_bias[c] + sum over k < depth of x[k] * w[c, k]
+ *   y[c]   = clamp(output_offset + acc[c] * M[c], act_min, act_max)
+ *
+ * The input is widened once into `scratch` (depth / 2 words: per group g of 4 k, (x[4g], x[4g+2])
+ * then (x[4g+1], x[4g+3]); zeros past the input's own depth), then four output channels at a
+ * time: per group, one load of the input pair and, per channel, one of its weights and two SMLAD.
+ * Weights (ops/fully_connected/dsp.py) per block of 4 channels, per group, per channel:
+ *   wide   (speed): (2 w[4g], 2 w[4g+2]), (2 w[4g+1], 2 w[4g+3]) as int16 pairs, doubled (as are the
+ *                   biases) for the requantization's SMMULR;
+ *   narrow (size):  w[4g] .. w[4g+3] as int8, widened here.
+ * `depth` is the input depth rounded up to a multiple of 4 (zero weights past it); channels past
+ * out_c (up to a multiple of 4) are zero rows, computed and never stored.
+ * Overflow: as fully_connected.c, plus the requantization bounds of pocketml_dsp.h.
+ */
+#ifndef POCKETML_FULLY_CONNECTED_DSP_H
+#define POCKETML_FULLY_CONNECTED_DSP_H
+
+#include "pocketml_dsp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  int32_t in_depth, depth, out_c; /* depth: in_depth rounded up to a multiple of 4 */
+  int32_t act_min, act_max;
+  const int32_t *weights;
+  const pocketml_dsp_channel *table; /* [out_c rounded up to a multiple of 4] */
+  int32_t *scratch;               /* depth / 2 words */
+} pocketml_fully_connected_dsp_params;
+
+/* The widened input: whole words of four, then the tail (fewer than 4 values) padded with zeros. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_widen(const pocketml_fully_connected_dsp_params *p,
+                                                        const int8_t *input) {
+  int32_t *dst = p->scratch;
+  int32_t k = 0;
+  for (; k + 4 <= p->in_depth; k += 4, dst += 2) {
+    const int32_t v = pocketml_read_s8x4(input + k);
+    dst[0] = __sxtb16(v);
+    dst[1] = pocketml_sxtb16_ror8(v);
+  }
+  if (k < p->in_depth) {
+    int8_t tail[4] = {0, 0, 0, 0};
+    memcpy(tail, input + k, (size_t)(p->in_depth - k));
+    const int32_t v = pocketml_read_s8x4(tail);
+    dst[0] = __sxtb16(v);
+    dst[1] = pocketml_sxtb16_ror8(v);
+  }
+}
+
+/* One channel's two products of a group: its weights at *w (moved on), the widened input xe, xo. */
+POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(int32_t wide, const int32_t **w, int32_t xe,
+                                                         int32_t xo, int32_t acc) {
+  int32_t we, wo;
+  if (wide) {
+    pocketml_load2(w, &we, &wo);
+  } else {
+    const int32_t v = *(*w)++;
+    we = __sxtb16(v);
+    wo = pocketml_sxtb16_ror8(v);
+  }
+  return __smlad(xo, wo, __smlad(xe, we, acc));
+}
+
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
+                                                       int32_t wide, const int8_t *input, int8_t *output) {
+  pocketml_fully_connected_dsp_widen(p, input);
+  const int32_t *w = p->weights;
+  const pocketml_dsp_channel *ch = p->table;
+  for (int32_t c = 0; c < p->out_c; c += 4, ch += 4) {
+    int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
+    const int32_t *x = p->scratch;
+    for (int32_t g = 0; g < p->depth / 4; ++g) {
+      int32_t xe, xo;
+      pocketml_load2(&x, &xe, &xo);
+      a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
+      a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
+      a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
+      a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
+    }
+    output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
+    if (c + 1 < p->out_c) {
+      output[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, wide);
+    }
+    if (c + 2 < p->out_c) {
+      output[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, wide);
+    }
+    if (c + 3 < p->out_c) {
+      output[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, wide);
+    }
+  }
+}
+
+/* The out-of-line kernel (fully_connected_dsp.c): one copy for every layer, when built for size. */
+void pocketml_fully_connected_dsp(const pocketml_fully_connected_dsp_params *p, const int8_t *input,
+                                  int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POCKETML_FULLY_CONNECTED_DSP_H */
