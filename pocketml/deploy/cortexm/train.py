@@ -32,6 +32,7 @@ from pocketml.deploy.cortexm.toolchain import core_target, require_tool
 from pocketml.errors import PocketMLError
 
 ENTRIES = ("train_step", "predict", "weights_export", "weights_import")
+TRAIN_OPT = "-Os"  # the training program calls the portable kernels (train.c), built for size
 
 
 def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cortex-m4f",
@@ -48,11 +49,11 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     objects = []
     for name in source.sources:
         obj = work / f"{Path(name).stem}.o"
-        _run([gcc, *target.cpu_flags, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
+        _run([gcc, *target.cpu_flags, TRAIN_OPT, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
               f"-I{c_dir}", "-c", str(c_dir / name), "-o", str(obj)], f"compiling {name} for {core}")
         objects.append(obj)
     p = source.prefix
-    link = [gcc, *target.cpu_flags, "-Os", "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
+    link = [gcc, *target.cpu_flags, TRAIN_OPT, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     keep = [f"-Wl,-u,{p}_{e}" for e in ENTRIES]
     model_elf = work / "train.elf"
     _run([*link, f"-Wl,-e,{p}_train_step", *keep, *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)],
@@ -60,8 +61,8 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     harness = work / "train_harness.c"
     harness.write_text((firmware_dir / "train_harness.c").read_text().replace("@P@", p.upper()).replace("@p@", p))
     harness_obj = work / "train_harness.o"
-    _run([gcc, *target.cpu_flags, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c", str(harness),
-          "-o", str(harness_obj)], f"compiling the QEMU training harness for {core}")
+    _run([gcc, *target.cpu_flags, TRAIN_OPT, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c",
+          str(harness), "-o", str(harness_obj)], f"compiling the QEMU training harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, str(harness_obj), *map(str, objects), "-lc", "-lgcc", "-o", str(firmware)],
          f"linking the QEMU training firmware for {core}")
@@ -69,8 +70,8 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     bounds = [_deepest(f"{p}_{e}", frames, edges) for e in ENTRIES]
     bound = None if dynamic or any(b is None for b in bounds) else max(bounds)
     in_bytes = int(_macro(c_dir / "train.h", f"{p.upper()}_TRAIN_INPUT_BYTES"))
-    return CortexMBuild(core, target.cpu_flags, p, in_bytes, 0, firmware, model_elf, elf_sections(model_elf),
-                        bound, frames)
+    return CortexMBuild(core, target.cpu_flags, TRAIN_OPT, "portable", p, in_bytes, 0, firmware, model_elf,
+                        elf_sections(model_elf), bound, frames)
 
 
 def _macro(header: Path, name: str) -> str:
