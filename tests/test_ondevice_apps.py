@@ -108,6 +108,7 @@ def residual_out(tmp_path_factory):
 
 def test_every_cut_is_exact_end_to_end_and_priced(residual_out):
     from pocketml.ondevice.split import cut_points, measure_split
+    from pocketml.result import read_result_json
 
     m = measure_split(residual_out, samples=6)
     assert len(m.cuts) == len(m.graph.ops) + 1 and all(c.exact for c in m.cuts)
@@ -120,6 +121,10 @@ def test_every_cut_is_exact_end_to_end_and_priced(residual_out):
     assert ble.min_energy.device_joules == min(c.device_joules for c in ble.cuts)
     assert lora.min_latency.latency_seconds == min(c.latency_seconds for c in lora.cuts)
     assert [k for k, _ in cut_points(m.graph, m.order)] == list(range(len(m.order) + 1))
+    measured = (read_result_json(residual_out).get("cortexm") or {}).get("kernels")
+    if measured is not None:  # QEMU ran: the device part ran there with the board's own kernels, exactly
+        assert m.kernels == measured and m.cuts[1].instructions
+        assert f'_KERNELS "{measured}"' in m.cuts[1].device_files["model.h"]
     doc = ble.to_json()
     assert doc["exact"] and {s["strategy"] for s in doc["strategies"]} >= {"all local", "split, least device energy"}
     with pytest.raises(PocketMLError, match="unknown radio"):

@@ -5,7 +5,9 @@ sends its input; k = n: the device runs everything and sends the result):
 
     device    the ops before the cut, a sub-graph of the QuantGraph emitted as its own C model,
               built and run on the host on test inputs (its outputs = the reference's tensors at
-              the cut, byte for byte) and cross-compiled for the board's core: QEMU instructions
+              the cut, byte for byte) and, as the board runs it (its DSP kernels when shrink chose
+              them: result.json ``cortexm.kernels``), cross-compiled for the board's core and run in
+              QEMU: the same bytes again, and its instructions
     link      the int8 tensors crossing the cut (several where a residual branch is open), raw or
               entropy-coded (a static order-0 Huffman code per cut, built on half the inputs and
               measured on the other half); the radio model prices and times the message
@@ -33,6 +35,7 @@ import numpy as np
 
 from pocketml.compress.encoding import huffman_lengths
 from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget, has_dsp
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.verify.bundle import load_bundle
 from pocketml.devices import Device, estimate_cost, find_device, load_catalogue
@@ -166,26 +169,45 @@ def _run_sub(sub: QuantGraph, folder: Path, x: np.ndarray, name: str) -> np.ndar
     return run_host(build_host(folder), x, sub.output_bytes)
 
 
-def _device_part(graph, order, k, crossing, x, values, folder: Path, name: str, core: str, qemu: bool):
-    """The device's sub-graph: run on the host against the reference; its measured instructions and memory."""
+def board_kernels(doc: dict[str, Any], board: Device) -> KernelTarget:
+    """The kernels the board runs: what shrink measured in QEMU (result.json ``cortexm.kernels``); for a
+    folder without that record, the DSP kernels built for speed on a board with the DSP extension."""
+    label = (doc.get("cortexm") or {}).get("kernels")
+    if label is None:
+        return KernelTarget(True, "speed") if has_dsp(board) else PORTABLE
+    return KernelTarget(True, label.removeprefix("dsp-")) if label.startswith("dsp-") else PORTABLE
+
+
+def _device_part(graph, order, k, crossing, x, values, folder: Path, name: str, core: str, qemu: bool,
+                 kernels: KernelTarget):
+    """The device's sub-graph: portable C run on the host against the reference; the board's C (``kernels``)
+    run in QEMU on the same inputs, its instructions and memory measured. Returns what is sent, whether
+    both matched, instructions, flash, RAM and the folder of the board's C."""
     from pocketml.deploy.cortexm import is_cortexm, measure_cortexm, toolchain_available
     from pocketml.deploy.cortexm.toolchain import core_target
 
     outs = tuple(t for t in crossing if t != graph.input)
+    host_dir = folder / "device"
     if k == 0 or not outs:
-        return x.reshape(len(x), -1), True, 0.0, None, None
+        return x.reshape(len(x), -1), True, 0.0, None, None, host_dir
     sub = subgraph(graph, order[:k], graph.input, outs, f"{name}_device")
-    got = _run_sub(sub, folder, x, f"{name}_device")
+    got = _run_sub(sub, host_dir, x, f"{name}_device")
     ref = np.concatenate([values[t].reshape(len(x), -1) for t in outs], axis=1)
     exact = bool(np.array_equal(got, ref))
     sent = np.concatenate([(x if t == graph.input else got[:, _offset(sub, outs, t)]).reshape(len(x), -1)
                            for t in crossing], axis=1)
     insns = flash = ram = None
+    board_dir = host_dir
     if qemu and is_cortexm(core) and core_target(core).runs_in_qemu and toolchain_available(need_qemu=True):
-        report = measure_cortexm(folder, core, x[:1], ref[:1])
+        if kernels.dsp:  # the DSP kernels need an Arm compiler: checked in QEMU only
+            board_dir = folder / "device-board"
+            board_dir.mkdir(parents=True)
+            for fname, text in emit_c(sub, plan_memory(sub), f"{name}_device", kernels=kernels).files.items():
+                (board_dir / fname).write_text(text)
+        report = measure_cortexm(board_dir, core, x, ref)
         insns, flash, ram = report.instructions_per_inference, report.flash_bytes, report.ram_bytes
         exact = exact and report.qemu_mismatches == 0
-    return sent, exact, insns, flash, ram
+    return sent, exact, insns, flash, ram, board_dir
 
 
 def _offset(sub: QuantGraph, outs: tuple[str, ...], tensor: str) -> slice:
@@ -240,11 +262,13 @@ class SplitMeasurement:
     gateway: Device
     samples: int
     cuts: tuple[MeasuredCut, ...]
+    kernels: str = "portable"  # the device part's kernels in QEMU (KernelTarget.label)
 
     def report(self, radio: str = "ble", entropy: bool = False) -> SplitReport:
         link = check_radio(radio)
         cuts = tuple(_price(self.graph, self.order, m, self.board, self.gateway, link, entropy) for m in self.cuts)
-        method = ("QEMU instruction count of the device part on mps2-an386 (Cortex-M4), 1 instruction per cycle"
+        method = (f"QEMU instruction count of the device part ({self.kernels} kernels) on mps2-an386 (Cortex-M4), "
+                  "1 instruction per cycle"
                   if any(m.instructions for m in self.cuts) else "cost-model estimate (pocketml.devices.cost)")
         cascade = next((c for c in (self.doc.get("energy") or {}).get("cascades", []) if c["radio"] == link.id), None)
         notes = [f"gateway {self.gateway.name}: time = the cost model's estimate for {self.gateway.core}",
@@ -278,6 +302,7 @@ def measure_split(out: str | Path, *, gateway: str = DEFAULT_GATEWAY, samples: i
     ref = graph.run_flat(x)
     order = plan_memory(graph).order or tuple(range(len(graph.ops)))
     name = c_identifier(doc["model"])
+    kernels = board_kernels(doc, board)
     cuts: list[MeasuredCut] = []
     from rich.progress import Progress
 
@@ -286,16 +311,16 @@ def measure_split(out: str | Path, *, gateway: str = DEFAULT_GATEWAY, samples: i
         job = bar.add_task("cuts", total=len(order) + 1)
         for k, crossing in cut_points(graph, order):
             folder = Path(tmp) / f"cut{k}"
-            sent, exact, insns, flash, ram = _device_part(graph, order, k, crossing, x, values, folder / "device",
-                                                          name, board.core, qemu)
+            sent, exact, insns, flash, ram, board_dir = _device_part(graph, order, k, crossing, x, values, folder,
+                                                                     name, board.core, qemu, kernels)
             final, runtime = _gateway_part(graph, order, k, crossing, sent, values, folder / "gateway", name)
-            files = {p.name: p.read_text() for p in sorted((folder / "device").glob("*"))
-                     if p.suffix in (".c", ".h") or p.name == "Makefile"} if (folder / "device").is_dir() else {}
+            files = {p.name: p.read_text() for p in sorted(board_dir.glob("*"))
+                     if p.suffix in (".c", ".h") or p.name == "Makefile"} if board_dir.is_dir() else {}
             coded = coded_bytes(sent) if k < len(order) else None
             cuts.append(MeasuredCut(k, crossing, coded, insns, flash, ram,
                                     exact and bool(np.array_equal(final, ref)), runtime, files))
             bar.advance(job)
-    return SplitMeasurement(graph, order, doc, board, gw, len(x), tuple(cuts))
+    return SplitMeasurement(graph, order, doc, board, gw, len(x), tuple(cuts), kernels.label)
 
 
 def analyze_split(out: str | Path, *, radio: str = "ble", gateway: str = DEFAULT_GATEWAY, entropy: bool = False,
