@@ -204,6 +204,29 @@ def test_qemu_cortex_m4_equals_reference(model, tmp_path):
     assert report.ram_bytes >= report.sections[".bss"] >= plan.memory.arena_bytes
 
 
+@pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="needs arm-none-eabi-gcc and qemu-system-arm")
+@pytest.mark.parametrize(("trainable", "optimize"), [("last", "speed"), ("last+bias", "size")])
+def test_qemu_dsp_kernels_for_the_frozen_layers_equal_reference(model, trainable, optimize, tmp_path):
+    from pocketml.deploy.c.dsp import KernelTarget
+    from pocketml.deploy.cortexm.train import measure_train_cortexm
+
+    # Prepare: the frozen layers on the DSP kernels; the layers the backward walks stay portable
+    g, xq, labels = model
+    plan = plan_training(g, trainable, bias_layers=1)
+    source = emit_train(plan, "net", kernels=KernelTarget(True, optimize))
+    assert source.kernels == f"dsp-{optimize}" and "_dsp_params" in source.files["train.c"]
+    for step in plan.chain:  # the backward reads these layers' weights and biases as the portable kernels store them
+        if step.rule.weighted:
+            assert f"pocketml_{g.ops[step.index].kind}(&" in source.files["train.c"]
+    for name, text in source.files.items():
+        (tmp_path / name).write_text(text)
+    cmd, expected = batch_commands(plan, xq[:16], labels[:16], lr=0.05, batch=8)
+    # Execute
+    report, run = measure_train_cortexm(tmp_path, source, "cortex-m4f", cmd)
+    # Assert: the same state in every bit as the reference (and so as the portable build)
+    assert compare(run.replies, expected, 16, "qemu").exact
+
+
 def test_shrink_emits_checks_and_reports_the_training_step(tmp_path):
     import json
 
@@ -230,6 +253,8 @@ def test_shrink_emits_checks_and_reports_the_training_step(tmp_path):
     if toolchain_available(need_qemu=True):
         assert [c["runtime"] for c in t["check"]] == ["host", "qemu"]
         assert t["cortexm"]["ram_bytes"] > t["cortexm"]["inference_ram_bytes"] > 0
+        # nano33ble's M4F has the DSP extension: the board's training step is the one beside its c-dsp/model.c
+        assert t["cortexm"]["kernels"] == doc["cortexm"]["kernels"] and "c-dsp/train.c" in t["files"]
     with pytest.raises(PocketMLError, match="unknown trainable"):
         shrink(net, x, (x, y), "nano33ble", tmp_path / "bad", trainable="all")
     assert not (tmp_path / "bad").exists()

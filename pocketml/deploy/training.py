@@ -2,8 +2,9 @@
 
     plan_training (graph/training.py) ─▶ emit_train (OUT/c/train.c, train.h, pocketml_train.c/.h)
     ─▶ host build (-Werror) ─▶ the same batches through the numpy reference and the C: equal bit for bit
-    ─▶ Cortex-M build (the board's core): flash, RAM; in QEMU (M0+/M3/M4): the same batches, equal,
-       and instructions per train step
+    ─▶ Cortex-M build (the board's core, with the board's kernels: on a core with the DSP extension
+       train.c is emitted again into the board's C folder, its frozen layers on the DSP kernels):
+       flash, RAM; in QEMU (M0+/M3/M4): the same batches, equal, and instructions per train step
 
 ``check_training`` is also what ``bench/ondevice.py`` runs on every test batch.
 """
@@ -17,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.deploy.c.train import TrainSource, emit_train
 from pocketml.deploy.c.train_host import Commands, build_train_host, run_train_host
 from pocketml.errors import PocketMLError
 from pocketml.graph.training import TrainPlan, plan_training
+from pocketml.outputs import write_atomic
 
 if TYPE_CHECKING:
     from pocketml.deploy.cortexm.train import TrainCortexMReport
@@ -74,8 +77,9 @@ def compare(replies: list[np.ndarray], expected: list[np.ndarray], samples: int,
     return TrainCheck(len(expected), samples, bad, diff, runtime)
 
 
-def write_train_files(source: TrainSource, c_dir: Path) -> list[str]:
-    """Write the training files into ``c_dir``; a file already there must be the same (a shared kernel)."""
+def write_train_files(source: TrainSource, c_dir: Path, *, folder: str = "c") -> list[str]:
+    """Write the training files into ``c_dir`` (atomically); a file already there must be the same (a shared
+    kernel). Returns the files written, as ``<folder>/<name>``."""
     written = []
     for name, text in source.files.items():
         path = c_dir / name
@@ -83,8 +87,8 @@ def write_train_files(source: TrainSource, c_dir: Path) -> list[str]:
             if path.read_text() != text:
                 raise PocketMLError(f"{path} differs from the training step's copy", "this is a pocketml bug")
             continue
-        path.write_text(text)
-        written.append(name)
+        write_atomic(path, text)
+        written.append(f"{folder}/{name}")
     return written
 
 
@@ -128,8 +132,13 @@ class TrainingReport:
 
 
 def deploy_training(qgraph, c_dir: Path, core: str, *, name: str, trainable: str, bias_layers: int,
-                    x_q: np.ndarray, labels: np.ndarray | None, inference_ram: int | None) -> TrainingReport:
-    """Plan, emit, check on the host and (when the board is a Cortex-M) in QEMU: result.json's ``training``."""
+                    x_q: np.ndarray, labels: np.ndarray | None, inference_ram: int | None,
+                    board_dir: Path | None = None, kernels: KernelTarget = PORTABLE) -> TrainingReport:
+    """Plan, emit, check on the host and (when the board is a Cortex-M) in QEMU: result.json's ``training``.
+
+    ``board_dir`` / ``kernels``: the folder of the C the board runs and its kernels (pipeline/deploy.py's
+    ``board_c``); with DSP kernels the training step is emitted there too and that build is the one
+    checked in QEMU and measured."""
     from pocketml.deploy.cortexm import is_cortexm, toolchain_available
     from pocketml.deploy.cortexm.toolchain import core_target
     from pocketml.deploy.cortexm.train import measure_train_cortexm
@@ -139,13 +148,17 @@ def deploy_training(qgraph, c_dir: Path, core: str, *, name: str, trainable: str
                             "pass test labels (a classification model), or drop trainable")
     plan = plan_training(qgraph, trainable, bias_layers)
     source = emit_train(plan, name)
-    files = tuple(sorted(f"c/{f}" for f in write_train_files(source, c_dir)))
+    files = write_train_files(source, c_dir)
+    board_source, board_c = source, c_dir
+    if kernels.dsp and board_dir is not None:
+        board_source, board_c = emit_train(plan, name, kernels=kernels), board_dir
+        files += write_train_files(board_source, board_dir, folder=board_dir.name)
     n = min(len(x_q), CHECK_BATCHES * CHECK_BATCH)
     checks = [check_training(plan, source, c_dir, x_q[:n], labels[:n])]
     report = None
     if is_cortexm(core) and toolchain_available(need_qemu=core_target(core).runs_in_qemu):
         cmd, expected = batch_commands(plan, x_q[:n], labels[:n], CHECK_LR, CHECK_BATCH)
-        report, run = measure_train_cortexm(c_dir, source, core, cmd)
+        report, run = measure_train_cortexm(board_c, board_source, core, cmd)
         if run is not None:
             checks.append(compare(run.replies, expected, n, "qemu"))
-    return TrainingReport(plan, source.prefix, files, tuple(checks), report, inference_ram)
+    return TrainingReport(plan, source.prefix, tuple(sorted(files)), tuple(checks), report, inference_ram)

@@ -134,7 +134,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         t = time.perf_counter()
         trained = deploy_training(qgraph, host.c_dir, board.core, name=name, trainable=training[0],
                                   bias_layers=training[1], x_q=test.x_q, labels=test.labels,
-                                  inference_ram=cortexm.ram_bytes if cortexm is not None else None)
+                                  inference_ram=cortexm.ram_bytes if cortexm is not None else None,
+                                  board_dir=board_dir, kernels=kernels)
         stages.append(Stage("deploy-training", time.perf_counter() - t, {"exact": trained.exact}))
         verify_files = {**verify_files, "train": "c/train.c"}
     fit = fp.fit(board)

@@ -53,6 +53,7 @@ def training_section_html(t: dict[str, Any] | None) -> str:
         rows += [(f"RAM on {cm['core']} (measured)", f"{cm['ram_bytes']:,} B training program"
                   + (f" vs {inf:,} B inference only ({cm['ram_bytes'] / inf:.2f}x)" if inf else "")),
                  ("flash (measured)", f"{cm['flash_bytes']:,} B"),
+                 ("frozen layers' kernels", f"{cm.get('kernels', 'portable')} ({cm.get('opt', '-Os')})"),
                  ("instructions per train step", "n/a" if cm["instructions_per_step"] is None
                   else f"{cm['instructions_per_step']:,} (QEMU, not cycles)")]
     checks = "; ".join(f"{c['runtime']}: {c['batches'] - c['mismatching_batches']}/{c['batches']} batches of "
@@ -60,7 +61,8 @@ def training_section_html(t: dict[str, Any] | None) -> str:
     rows.append(("C update = numpy reference", checks))
     table = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
     notes = "".join(f"<li>{e(n)}</li>" for n in t.get("notes", []))
-    return (f"<h2>On-device training</h2><p>{e(', '.join(t['entry_points']))} in <code>c/train.c</code>: one SGD "
+    return (f"<h2>On-device training</h2><p>{e(', '.join(t['entry_points']))} in <code>c/train.c</code> (the board's build beside "
+            f"its model.c): one SGD "
             f"step per labelled sample, the int8 body frozen and run by the deployed kernels (docs/ondevice.md).</p>"
             f"<table>{table}</table>{f'<ul>{notes}</ul>' if notes else ''}"
             f"<figure>{training_plan_chart(m)}</figure>")

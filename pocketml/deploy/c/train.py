@@ -4,7 +4,9 @@
 
     train.h            ``<m>_train_step``, ``<m>_predict``, ``<m>_weights_export`` / ``_import`` and sizes
     train.c            the int8 forward pass (the deployed kernels, their parameters from each op
-                       folder's ``c_params``), the float32 classifier, the backward chain and the
+                       folder's ``c_params``; with ``kernels`` for a core with the DSP extension,
+                       the layers the backward chain does not walk run the DSP kernels, as model.c
+                       does: docs/dsp.md), the float32 classifier, the backward chain and the
                        updates; the trainable part in RAM, everything else ``static const``; one
                        static arena laid out by the training plan
     pocketml_train.c/.h  the float32 arithmetic (``deploy/c/runtime``), the twin of graph/training.py
@@ -21,7 +23,8 @@ from importlib import resources
 import numpy as np
 
 from pocketml._version import __version__
-from pocketml.deploy.c.emit import RUNTIME_COMMON, c_identifier
+from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
+from pocketml.deploy.c.emit import DSP_BUFFERS, DSP_RUNTIME, RUNTIME_COMMON, c_identifier
 from pocketml.errors import PocketMLError
 from pocketml.graph.backward import mask_range
 from pocketml.graph.subgraph import alias_root
@@ -41,6 +44,7 @@ class TrainSource:
     prefix: str
     sources: tuple[str, ...]  # .c files of the training program (no harness)
     const_bytes: int
+    kernels: str = "portable"  # KernelTarget.label of the frozen forward's kernels
 
 
 def c_float(v: float) -> str:
@@ -96,14 +100,29 @@ class _Context:
     def where(self, tensor: str) -> str:
         return self.emitter.where(tensor)
 
+    def scratch(self, ctype: str, count: int) -> str:
+        """A static buffer every DSP layer shares (RAM, in .bss), as in model.c."""
+        return self.emitter.scratch(ctype, count)
+
 
 class _TrainEmitter:
-    def __init__(self, plan: TrainPlan, prefix: str) -> None:
-        self.plan, self.p = plan, prefix
+    def __init__(self, plan: TrainPlan, prefix: str, kernels: KernelTarget = PORTABLE) -> None:
+        self.plan, self.p, self.kernels = plan, prefix, kernels
         self.arrays = _Arrays(f"{prefix}_train")
         self.weights: dict[str, tuple[str, np.ndarray]] = {}  # op name -> (symbol, stored layout)
         self.folded: dict[str, np.ndarray] = {}
         self.params: list[str] = []
+        self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
+        self.portable_kinds: set[str] = set()
+        self.dsp_kinds: set[str] = set()
+
+    def scratch(self, ctype: str, count: int) -> str:
+        self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
+        return f"{self.p}_train_{DSP_BUFFERS[ctype]}"
+
+    def buffer_declarations(self) -> list[str]:
+        return [f"static {ctype} {self.p}_train_{DSP_BUFFERS[ctype]}[{count}];  /* shared by the DSP layers */"
+                for ctype, count in sorted(self.buffers.items())]
 
     def where(self, tensor: str) -> str:
         graph = self.plan.graph
@@ -126,6 +145,7 @@ class _TrainEmitter:
     def forward(self) -> list[str]:
         plan = self.plan
         trained = {plan.graph.ops[b.index].name for b in plan.bias_layers}
+        walked = {s.index for s in plan.chain}  # the backward reads their weights and folded biases as stored
         lines = []
         for i in plan.forward:
             op, data = plan.graph.ops[i], plan.prepared(i)
@@ -135,6 +155,12 @@ class _TrainEmitter:
                 lines.append(f"  /* {ident}: no data moves (output aliases input) */")
                 continue
             ctx = _Context(self, op, ident, op.name in trained)
+            if self.kernels.dsp and spec.dsp_params is not None and i not in walked:
+                call = spec.dsp_params(op, data, ctx, self.kernels.wide)
+                if call is not None:
+                    lines.append(self.dsp_call(op, call, ident))
+                    continue
+            self.portable_kinds.add(op.kind)
             call = spec.c_params(op, data, ctx)
             if op.name in trained and ctx.bias_symbol is None:
                 raise PocketMLError(f"{op.name}: its C parameters declare no bias array to train",
@@ -143,6 +169,19 @@ class _TrainEmitter:
             args = call.args if call.args is not None else (*(self.where(t) for t in op.inputs), self.where(op.output))
             lines.append(f"  pocketml_{op.kind}(&{sym}, {', '.join(args)});  /* {ident} */")
         return lines
+
+    def dsp_call(self, op, call, ident: str) -> str:
+        """A frozen layer on the DSP kernel (model.c's choice: inlined for speed, the shared copy for size)."""
+        self.dsp_kinds.add(op.kind)
+        sym = self.struct(f"pocketml_{op.kind}_dsp_params", ident, call.fields)
+        args = ", ".join((*(self.where(t) for t in op.inputs), self.where(op.output)))
+        if self.kernels.optimize == "speed":
+            ins = ", ".join(f"const int8_t *input{k}" for k in range(len(op.inputs)))
+            names = ", ".join(f"input{k}" for k in range(len(op.inputs)))
+            self.params.append(f"static __attribute__((noinline)) void {sym}_run({ins}, int8_t *output) {{\n"
+                               f"  pocketml_{op.kind}_dsp_body(&{sym}, 1, {names}, output);\n}}")
+            return f"  {sym}_run({args});  /* {ident} (DSP) */"
+        return f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} (DSP) */"
 
     # ---- the training step ----------------------------------------------------------------
     def head(self) -> tuple[str, str, str]:
@@ -249,30 +288,42 @@ class _TrainEmitter:
             ("weights", sym), ("weight_scale", scale)))
 
 
-def emit_train(plan: TrainPlan, name: str | None = None) -> TrainSource:
-    """The C of ``plan``'s training step (train.c, train.h, the float32 runtime and the kernels it calls)."""
+def emit_train(plan: TrainPlan, name: str | None = None, *, kernels: KernelTarget = PORTABLE) -> TrainSource:
+    """The C of ``plan``'s training step (train.c, train.h, the float32 runtime and the kernels it calls).
+
+    ``kernels``: the portable C (default: any compiler, checked on the host), or for a core with the
+    DSP extension the DSP kernels for the frozen layers the backward chain does not walk (they need
+    an Arm compiler: checked in QEMU); the walked layers keep the portable kernels either way.
+    """
     p = c_identifier(name or plan.graph.name)
-    em = _TrainEmitter(plan, p)
+    em = _TrainEmitter(plan, p, kernels)
     forward = em.forward()
     w, b, head = em.head()
     step = em.step_lines(w, b, head)
-    kinds = sorted({plan.graph.ops[i].kind for i in plan.forward if SPECS[plan.graph.ops[i].kind].c_kernel})
-    files = {"train.h": _train_h(plan, p), "train.c": _train_c(plan, p, em, forward, step, w, b, head, kinds)}
+    kinds, dsp_kinds = sorted(em.portable_kinds), sorted(em.dsp_kinds)
+    dsp_sources = [SPECS[k].dsp_kernel for k in dsp_kinds] if kernels.optimize == "size" else []
+    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds)]
+    label = kernels.label if dsp_kinds else "portable"
+    files = {"train.h": _train_h(plan, p, label),
+             "train.c": _train_c(plan, p, em, forward, step, w, b, head, headers)}
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *TRAIN_RUNTIME):
+    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []), *TRAIN_RUNTIME):
         files[fname] = (runtime / fname).read_text()
     for k in kinds:
         for fname in (SPECS[k].c_kernel, f"{k}.h"):
             files[fname] = kernel_source(k, fname).read_text()
-    sources = ("train.c", "pocketml_train.c", *(SPECS[k].c_kernel for k in kinds))
-    return TrainSource(files, p, sources, em.arrays.const_bytes)
+    for k in dsp_kinds:
+        for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
+            files[fname] = kernel_source(k, fname).read_text()
+    sources = ("train.c", "pocketml_train.c", *(SPECS[k].c_kernel for k in kinds), *dsp_sources)
+    return TrainSource(files, p, sources, em.arrays.const_bytes, label)
 
 
 def _banner(what: str) -> str:
     return f"/* {what}\n * Generated by pocketml {__version__}. Do not edit: regenerate instead. */\n"
 
 
-def _train_h(plan: TrainPlan, p: str) -> str:
+def _train_h(plan: TrainPlan, p: str, kernels: str = "portable") -> str:
     P = p.upper()
     h = plan.head
     layers = ", ".join(b.name for b in plan.bias_layers) or "no body layer"
@@ -283,6 +334,7 @@ def _train_h(plan: TrainPlan, p: str) -> str:
             + f"#ifndef {P}_TRAIN_H\n#define {P}_TRAIN_H\n\n#include <stdint.h>\n\n"
             + "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
             + f"#define {P}_TRAIN_INPUT_BYTES ({plan.graph.input_info.nbytes})   /* int8 NHWC, as {p}_invoke */\n"
+            + f'#define {P}_TRAIN_KERNELS "{kernels}"   /* the frozen layers: portable C or DSP kernels */\n'
             + f"#define {P}_CLASSES ({h.classes})\n"
             + f"#define {P}_TRAINABLE_FLOATS ({plan.trainable_floats})   /* {what} */\n"
             + f"#define {P}_TRAIN_ARENA_BYTES ({plan.memory.arena_bytes})"
@@ -324,16 +376,17 @@ def _io_lines(plan: TrainPlan, p: str, w: str, b: str, export: bool) -> list[str
 
 
 def _train_c(plan: TrainPlan, p: str, em: _TrainEmitter, forward: list[str], step: list[str], w: str, b: str,
-             head: str, kinds: list[str]) -> str:
+             head: str, headers: list[str]) -> str:
     P = p.upper()
     h = plan.head
     words = (plan.memory.arena_bytes + 3) // 4
     feats = em.where(h.input)
     lines = [_banner(f"Model {p}: on-device training step, {plan.trainable} (pocketml/graph/training.py)."),
-             "#include <string.h>", "", "#include \"train.h\"", *(f"#include \"{k}.h\"" for k in kinds),
+             "#include <string.h>", "", "#include \"train.h\"", *(f"#include \"{h}\"" for h in headers),
              "#include \"pocketml_train.h\"", "",
              "/* Constants (flash) and the trainable part (RAM: the float32 classifier, the folded int32 biases). */",
-             *em.arrays.lines, "", "/* Parameters, all computed at conversion time. */", *em.params, "",
+             *em.buffer_declarations(), *em.arrays.lines, "", "/* Parameters, all computed at conversion time. */",
+             *em.params, "",
              "/* One arena: forward tensors, the int8 tensors kept for the backward pass, logits and gradients,",
              " * at the offsets of the training memory plan (float for alignment; int8 tensors are byte views). */",
              f"static float {p}_train_arena[{words}];", "",

@@ -1,6 +1,7 @@
 """The training step on a Cortex-M: cross-compiled, run in QEMU, its flash, RAM and instructions measured.
 
-    build_train_cortexm(c_dir, source, core)     arm-none-eabi-gcc -Os, as build.py: the training
+    build_train_cortexm(c_dir, source, core)     arm-none-eabi-gcc -Os (-O2 with DSP kernels built for
+                                                 speed), as build.py: the training
                                                  program alone (entries: <m>_train_step, _predict,
                                                  _weights_export/_import) and the QEMU firmware
     run_train_qemu(build, commands)              the command stream of deploy/c/train_host.py through
@@ -26,13 +27,21 @@ import numpy as np
 
 from pocketml.deploy.c.train import TrainSource
 from pocketml.deploy.c.train_host import Commands
-from pocketml.deploy.cortexm.build import OPT_FLAGS, WARN_FLAGS, CortexMBuild, _callgraph, _deepest, _run, elf_sections
+from pocketml.deploy.cortexm.build import (
+    KERNEL_OPT,
+    OPT_FLAGS,
+    WARN_FLAGS,
+    CortexMBuild,
+    _callgraph,
+    _deepest,
+    _run,
+    elf_sections,
+)
 from pocketml.deploy.cortexm.qemu import CALIB_INSNS, EXIT_CODES, INSNS_PER_TICK, qemu_command
 from pocketml.deploy.cortexm.toolchain import core_target, require_tool
 from pocketml.errors import PocketMLError
 
 ENTRIES = ("train_step", "predict", "weights_export", "weights_import")
-TRAIN_OPT = "-Os"  # the training program calls the portable kernels (train.c), built for size
 
 
 def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cortex-m4f",
@@ -40,6 +49,7 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     """Cross-compile the training program in ``c_dir`` for ``core``: the program alone and the QEMU firmware."""
     c_dir = Path(c_dir)
     target = core_target(core)
+    opt = KERNEL_OPT.get(source.kernels, "-Os")  # as model.c: -O2 for DSP kernels built for speed
     gcc = require_tool("arm-none-eabi-gcc")
     work = Path(work) if work is not None else Path(tempfile.mkdtemp(prefix="pocketml-train-m-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -49,11 +59,11 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     objects = []
     for name in source.sources:
         obj = work / f"{Path(name).stem}.o"
-        _run([gcc, *target.cpu_flags, TRAIN_OPT, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
+        _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, *WARN_FLAGS, "-fstack-usage", "-fcallgraph-info=su",
               f"-I{c_dir}", "-c", str(c_dir / name), "-o", str(obj)], f"compiling {name} for {core}")
         objects.append(obj)
     p = source.prefix
-    link = [gcc, *target.cpu_flags, TRAIN_OPT, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
+    link = [gcc, *target.cpu_flags, opt, "-nostartfiles", "-Wl,--gc-sections", f"-T{script}"]
     keep = [f"-Wl,-u,{p}_{e}" for e in ENTRIES]
     model_elf = work / "train.elf"
     _run([*link, f"-Wl,-e,{p}_train_step", *keep, *map(str, objects), "-lc", "-lgcc", "-o", str(model_elf)],
@@ -61,7 +71,7 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     harness = work / "train_harness.c"
     harness.write_text((firmware_dir / "train_harness.c").read_text().replace("@P@", p.upper()).replace("@p@", p))
     harness_obj = work / "train_harness.o"
-    _run([gcc, *target.cpu_flags, TRAIN_OPT, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c",
+    _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c",
           str(harness), "-o", str(harness_obj)], f"compiling the QEMU training harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, str(harness_obj), *map(str, objects), "-lc", "-lgcc", "-o", str(firmware)],
@@ -70,7 +80,7 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     bounds = [_deepest(f"{p}_{e}", frames, edges) for e in ENTRIES]
     bound = None if dynamic or any(b is None for b in bounds) else max(bounds)
     in_bytes = int(_macro(c_dir / "train.h", f"{p.upper()}_TRAIN_INPUT_BYTES"))
-    return CortexMBuild(core, target.cpu_flags, TRAIN_OPT, "portable", p, in_bytes, 0, firmware, model_elf,
+    return CortexMBuild(core, target.cpu_flags, opt, source.kernels, p, in_bytes, 0, firmware, model_elf,
                         elf_sections(model_elf), bound, frames)
 
 
@@ -138,6 +148,8 @@ class TrainCortexMReport:
     instructions_per_step: int | None = None
     instructions_per_predict: int | None = None
     qemu_steps: int = 0
+    kernels: str = "portable"  # the frozen layers' kernels (TrainSource.kernels)
+    opt: str = "-Os"
 
     def to_dict(self) -> dict[str, Any]:
         return {"core": self.core, "cpu_flags": self.cpu_flags, "flash_bytes": self.flash_bytes,
@@ -146,6 +158,7 @@ class TrainCortexMReport:
                 "input_buffer_bytes": self.input_bytes,
                 "instructions_per_step": self.instructions_per_step,
                 "instructions_per_predict": self.instructions_per_predict, "qemu_steps": self.qemu_steps,
+                "kernels": self.kernels, "opt": self.opt,
                 "ram_method": ".data (the trainable part's initial values) + .bss (training arena) + stack "
                               "(max of the static bound and the stack painted in QEMU) + the caller's input buffer; "
                               "the training program linked alone (train.c, pocketml_train.c, kernels)",
@@ -175,7 +188,8 @@ def measure_train_cortexm(c_dir: str | Path, source: TrainSource, core: str, com
             core, " ".join(build.cpu_flags), build.flash_bytes, ram, dict(build.sections), stack,
             build.stack_bound_bytes, measured, build.input_bytes,
             int(round(float(np.mean(steps)))) if len(steps) else None,
-            int(round(float(np.mean(predicts)))) if len(predicts) else None, len(steps)), run
+            int(round(float(np.mean(predicts)))) if len(predicts) else None, len(steps), build.kernels,
+            build.opt), run
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
