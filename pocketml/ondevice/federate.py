@@ -200,20 +200,35 @@ def python_trainer(plan: TrainPlan) -> Callable[..., dict[str, np.ndarray]]:
     return train
 
 
-def instructions_per_step(plan: TrainPlan, folder: Path, source, core: str, fleet: Fleet) -> tuple[float, str]:
-    """Mean QEMU instructions of ``STEP_SAMPLES`` train steps on ``core``; the cost model without QEMU."""
+def instructions_per_step(plan: TrainPlan, folder: Path, board, fleet: Fleet) -> tuple[float, str]:
+    """Mean QEMU instructions of ``STEP_SAMPLES`` train steps on the board's core, built with its kernels
+    (the DSP kernels for the frozen layers on a core with the DSP extension), the trained state checked
+    against the reference; the cost model without QEMU."""
+    from pocketml.deploy.c.dsp import PORTABLE, KernelTarget, has_dsp
     from pocketml.deploy.cortexm import is_cortexm, toolchain_available
     from pocketml.deploy.cortexm.toolchain import core_target
     from pocketml.deploy.cortexm.train import measure_train_cortexm
 
+    core = board.core
     if is_cortexm(core) and core_target(core).runs_in_qemu and toolchain_available(need_qemu=True):
+        source = emit_train(plan, "model", kernels=KernelTarget(True, "speed") if has_dsp(board) else PORTABLE)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in source.files.items():
+            (folder / name).write_text(text)
         x, y = fleet.client(0)
-        cmd = Commands(plan).load(plan.to_flat(plan.initial_state()))
+        state = plan.initial_state()
+        cmd = Commands(plan).load(plan.to_flat(state))
         for i in range(min(STEP_SAMPLES, len(x))):
             cmd.step(x[i], int(y[i]), 0.01)
-        report, _ = measure_train_cortexm(folder, source, core, cmd)
-        return float(report.instructions_per_step), (f"QEMU instruction count of {core} train steps "
-                                                     f"(mean of {report.qemu_steps}), 1 instruction per cycle")
+            state = plan.step(state, x[i], int(y[i]), 0.01)
+        report, run = measure_train_cortexm(folder, source, core, cmd.export())
+        if not np.array_equal(np.asarray(run.replies[-1], np.float32).view(np.uint32),
+                              plan.to_flat(state).view(np.uint32)):
+            raise PocketMLError(f"the {core} training step in QEMU differs from the reference",
+                                "this is a pocketml bug: please report it")
+        return float(report.instructions_per_step), (
+            f"QEMU instruction count of {core} train steps ({source.kernels} kernels for the frozen layers; "
+            f"mean of {report.qemu_steps}, state checked bit for bit), 1 instruction per cycle")
     from pocketml.devices.cost import CYCLES, DEFAULT_CORE
 
     per_mac = CYCLES.get(core, CYCLES[DEFAULT_CORE])[0]
@@ -247,7 +262,7 @@ def federate_in_c(settings: FederateInCSettings | None = None, *, progress: bool
             for name, text in source.files.items():
                 (folder / name).write_text(text)
             host = HostTrainer(plan, build_train_host(folder, source.prefix, source.sources, folder / "build"))
-            insns, method = instructions_per_step(plan, folder, source, board.core, fleet)
+            insns, method = instructions_per_step(plan, folder / "board", board, fleet)
             from rich.progress import Progress
 
             with Progress(transient=True, disable=not progress) as bar:
