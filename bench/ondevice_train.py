@@ -14,7 +14,10 @@ the state exported after every ``--batch`` samples) three ways and compare:
 
 Then the RAM of the training program on the Cortex-M4F (arm-none-eabi-size: .data + .bss + stack +
 input buffer) against the inference model's RAM measured the same way, and instructions per train
-step against per inference (QEMU -icount: instruction counts, not cycles).
+step against per inference (QEMU -icount: instruction counts, not cycles). Last, the same on the
+DSP kernels a Cortex-M4F board runs (built for speed, -O2): the training step with its frozen
+layers on the DSP kernels (the layers the backward walks stay portable), checked in QEMU on every
+batch, against the DSP inference model (``--no-dsp`` skips it).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 
 from pocketml.compress.quantize import quantize
 from pocketml.deploy.c import emit_c
+from pocketml.deploy.c.dsp import KernelTarget
 from pocketml.deploy.c.train import emit_train
 from pocketml.deploy.cortexm import measure_cortexm
 from pocketml.deploy.cortexm.train import measure_train_cortexm
@@ -57,7 +61,7 @@ def torch_gap(plan, x_q, labels, lr: float) -> tuple[float, float, float]:
 
 
 def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: float, qemu: bool,
-                tmp: Path) -> list[str]:
+                tmp: Path, dsp: bool = True) -> list[str]:
     t = time.perf_counter()
     model, data = get_builtin(name).trained(seed=0, progress=False)
     graph = quantize(capture(model, torch.as_tensor(data.train.x[:1]), name), data.train.x)
@@ -67,7 +71,7 @@ def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: f
     for fname, text in emit_c(graph, plan_memory(graph), name).files.items():
         (c_dir / fname).write_text(text)
     inference = measure_cortexm(c_dir, "cortex-m4f", x_q[:1] if qemu else None, graph.run(x_q[:1]))
-    rows = []
+    rows, dsp_rows = [], []
     for mode in modes:
         plan = plan_training(graph, mode, bias_layers)
         source = emit_train(plan, name)
@@ -82,6 +86,8 @@ def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: f
         gaps = torch_gap(plan, x_q, labels, lr)
         m = plan.memory.to_dict()
         rows.append((mode, plan, host, qemu_check, report, gaps, m))
+        if dsp and qemu:
+            dsp_rows.append((mode, *dsp_build(plan, name, graph, x_q, labels, lr, batch, tmp / f"{name}-dsp-{mode}")))
     lines = [f"### {name}: {len(x_q)} test samples in batches of {batch}, lr {lr}, "
              f"{graph.macs():,} MACs per inference ({time.perf_counter() - t:.0f} s)\n",
              "| trainable | trained | C host = reference | C QEMU M4F = reference | PyTorch max abs diff W / b | "
@@ -106,6 +112,43 @@ def bench_model(name: str, modes: list[str], bias_layers: int, batch: int, lr: f
                      f"({m['forward_arena_bytes']:,}) | {m['kept_activation_bytes']:,} | {m['gradient_bytes']:,} | "
                      f"{m['trainable_bytes']:,} | {r.flash_bytes:,} | "
                      f"{'-' if r.instructions_per_step is None else f'{r.instructions_per_step:,}'} |")
+    if dsp_rows:
+        lines += dsp_table(name, graph, x_q, dsp_rows, inference, tmp)
+    return lines
+
+
+SPEED = KernelTarget(True, "speed")
+
+
+def dsp_build(plan, name, graph, x_q, labels, lr, batch, folder: Path):
+    """The training step with its frozen layers on the DSP kernels, in QEMU on every batch."""
+    folder.mkdir()
+    source = emit_train(plan, name, kernels=SPEED)
+    for fname, text in source.files.items():
+        (folder / fname).write_text(text)
+    cmd, expected = batch_commands(plan, x_q, labels, lr, batch)
+    report, run = measure_train_cortexm(folder, source, "cortex-m4f", cmd)
+    return source.kernels, compare(run.replies, expected, len(x_q), "qemu"), report
+
+
+def dsp_table(name, graph, x_q, dsp_rows, portable_inference, tmp: Path) -> list[str]:
+    folder = tmp / f"{name}-dsp-inference"
+    folder.mkdir()
+    for fname, text in emit_c(graph, plan_memory(graph), name, kernels=SPEED).files.items():
+        (folder / fname).write_text(text)
+    inf = measure_cortexm(folder, "cortex-m4f", x_q[:1], graph.run(x_q[:1]))
+    ipi = inf.instructions_per_inference or 0
+    lines = ["", f"On the board's DSP kernels (Cortex-M4F, dsp-speed, -O2): inference model RAM {inf.ram_bytes:,} B, "
+             f"flash {inf.flash_bytes:,} B, {ipi:,} instructions per inference "
+             f"({(portable_inference.instructions_per_inference or 0) / max(ipi, 1):.2f}x fewer than portable); "
+             "the training step's frozen layers on the DSP kernels, the layers the backward walks portable:\n",
+             "| trainable | frozen layers' kernels | C QEMU M4F = reference | training RAM B | x inference RAM | "
+             "flash B | instructions per step | x inference instructions |", "|---|---|---|---|---|---|---|---|"]
+    for mode, kernels, qc, r in dsp_rows:
+        steps = r.instructions_per_step or 0
+        lines.append(f"| {mode} | {kernels} | {qc.batches - qc.mismatching_batches}/{qc.batches} batches bit-exact | "
+                     f"{r.ram_bytes:,} | {r.ram_bytes / inf.ram_bytes:.2f}x | {r.flash_bytes:,} | {steps:,} | "
+                     f"{steps / max(ipi, 1):.2f}x |")
     return lines
 
 
@@ -117,12 +160,13 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--no-qemu", action="store_true")
+    ap.add_argument("--no-dsp", action="store_true", help="skip the DSP-kernel build of the training step")
     args = ap.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="pocketml-bench-train-") as tmp:
         for name in args.models.split(","):
             print("\n".join(bench_model(name, args.modes.split(","), args.bias_layers, args.batch, args.lr,
-                                        not args.no_qemu, Path(tmp))), flush=True)
+                                        not args.no_qemu, Path(tmp), not args.no_dsp)), flush=True)
             print()
 
 
