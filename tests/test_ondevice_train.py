@@ -204,6 +204,25 @@ def test_qemu_cortex_m4_equals_reference(model, tmp_path):
     assert report.ram_bytes >= report.sections[".bss"] >= plan.memory.arena_bytes
 
 
+@pytest.mark.parametrize("optimize", ["speed", "size"])
+def test_dsp_training_build_under_sanitizers_equals_reference(model, optimize, tmp_path):
+    """The DSP build on the host: ASan/UBSan against the test-only <arm_acle.h> emulation (tests/acle)."""
+    from pathlib import Path
+
+    from pocketml.deploy.c.dsp import KernelTarget
+
+    g, xq, labels = model
+    plan = plan_training(g, "last+bias", bias_layers=1)
+    source = emit_train(plan, "net", kernels=KernelTarget(True, optimize))
+    assert source.kernels == f"dsp-{optimize}"
+    for name, text in source.files.items():
+        (tmp_path / name).write_text(text)
+    cmd, expected = batch_commands(plan, xq[:16], labels[:16], lr=0.05, batch=8)
+    acle = Path(__file__).parent / "acle"
+    binary = build_train_host(tmp_path, source.prefix, source.sources, tmp_path / "build", cflags=f"{SANITIZE} -I{acle}")
+    assert compare(run_train_host(binary, cmd), expected, 16, "host").exact
+
+
 @pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="needs arm-none-eabi-gcc and qemu-system-arm")
 @pytest.mark.parametrize(("trainable", "optimize"), [("last", "speed"), ("last+bias", "size")])
 def test_qemu_dsp_kernels_for_the_frozen_layers_equal_reference(model, trainable, optimize, tmp_path):
