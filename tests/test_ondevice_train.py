@@ -219,7 +219,8 @@ def test_dsp_training_build_under_sanitizers_equals_reference(model, optimize, t
         (tmp_path / name).write_text(text)
     cmd, expected = batch_commands(plan, xq[:16], labels[:16], lr=0.05, batch=8)
     acle = Path(__file__).parent / "acle"
-    binary = build_train_host(tmp_path, source.prefix, source.sources, tmp_path / "build", cflags=f"{SANITIZE} -I{acle}")
+    binary = build_train_host(tmp_path, source.prefix, source.sources, tmp_path / "build",
+                              cflags=f"{SANITIZE} -I{acle}")
     assert compare(run_train_host(binary, cmd), expected, 16, "host").exact
 
 

@@ -61,8 +61,8 @@ def training_section_html(t: dict[str, Any] | None) -> str:
     rows.append(("C update = numpy reference", checks))
     table = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
     notes = "".join(f"<li>{e(n)}</li>" for n in t.get("notes", []))
-    return (f"<h2>On-device training</h2><p>{e(', '.join(t['entry_points']))} in <code>c/train.c</code> (the board's build beside "
-            f"its model.c): one SGD "
-            f"step per labelled sample, the int8 body frozen and run by the deployed kernels (docs/ondevice.md).</p>"
+    return (f"<h2>On-device training</h2><p>{e(', '.join(t['entry_points']))} in <code>c/train.c</code> "
+            f"(the board's build beside its model.c): one SGD step per labelled sample, the int8 body frozen "
+            f"and run by the deployed kernels (docs/ondevice.md).</p>"
             f"<table>{table}</table>{f'<ul>{notes}</ul>' if notes else ''}"
             f"<figure>{training_plan_chart(m)}</figure>")
