@@ -343,7 +343,8 @@ def _price(graph, order, m: MeasuredCut, board: Device, gw: Device, link: Radio,
     if insns is None:
         insns = estimate_cost(device_macs, outputs(order[:k]), board).cycles if k else 0.0
     raw = int(sum(graph.tensors[t].nbytes for t in m.crossing))
-    nbytes = int(math.ceil(m.coded_bytes)) if entropy and m.coded_bytes is not None else raw
+    # entropy-coded, unless the code is longer than the raw tensors (then the device sends them raw)
+    nbytes = min(raw, int(math.ceil(m.coded_bytes))) if entropy and m.coded_bytes is not None else raw
     seconds = insns / (board.clock_mhz * 1e6)
     gateway_s = estimate_cost(total - device_macs, outputs(order[k:]), gw).latency_ms / 1e3 if k < len(order) else 0.0
     last = graph.ops[order[k - 1]].name if k else "input"
