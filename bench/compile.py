@@ -8,7 +8,7 @@
 test models (SAME with the odd pixel bottom/right, dilation, depth multiplier, per-tensor
 weights, softmax beta 0.5, float edges + SQUEEZE; residual ADD, CONCATENATION, PAD, MEAN), a model
 with two outputs (a classifier head and a conv feature map off a shared trunk,
-tests/test_compile_outputs.py) and one that must be refused (a TANH after the output), then
+tests/test_compile_outputs.py) and one that must be refused (an ELU after the output), then
 benchmarks the folder. With several outputs every output is compared (mismatches count samples
 where any output differs).
 
@@ -97,8 +97,8 @@ def write_examples(folder: Path) -> None:
     assert "two-heads-int8" in OUTPUT_VARIANTS
     write_outputs("two-heads-int8", folder)
     spec = spec_of(branches_model())
-    append_operator(spec, BuiltinOperator.TANH)
-    (folder / "branches-tanh.tflite").write_bytes(spec.serialise())
+    append_operator(spec, BuiltinOperator.ELU)
+    (folder / "branches-elu.tflite").write_bytes(spec.serialise())
 
 
 def main() -> None:

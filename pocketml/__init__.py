@@ -17,6 +17,7 @@ _API = {
     "compile": ("pocketml.pipeline", "compile_tflite"),  # pocketml.compile(model.tflite, device, out), as the CLI
     "compile_tflite": ("pocketml.pipeline", "compile_tflite"),
     "check_tflite_model": ("pocketml.pipeline", "check_tflite_model"),
+    "check_model": ("pocketml.graph.capture", "check_model"),  # what shrink --check prints
     "Device": ("pocketml.devices", "Device"),
     "find_device": ("pocketml.devices", "find_device"),
     "load_catalogue": ("pocketml.devices", "load_catalogue"),
@@ -43,6 +44,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from pocketml.devices import Device, find_device, load_catalogue  # noqa: F401
     from pocketml.errors import PocketMLError  # noqa: F401
+    from pocketml.graph.capture import check_model  # noqa: F401
     from pocketml.pipeline import check_tflite_model, compile_tflite, shrink, shrink_builtin  # noqa: F401  # noqa: F401
     from pocketml.pipeline import compile_tflite as compile  # noqa: A004, F401
     from pocketml.result import Result  # noqa: F401

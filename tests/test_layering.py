@@ -27,7 +27,7 @@ ORDER = [
     {"report"},
     {"pipeline"},
     {"search", "apps", "nlp", "ondevice"},
-    {"cli"},
+    {"cli", "__main__"},
     {"__init__"},  # the package root re-exports the public API, lazily
 ]
 

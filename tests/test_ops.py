@@ -49,15 +49,15 @@ def test_nothing_outside_the_registry_switches_on_an_op_kind():
         if OPS_DIR in path.parents or path.name.startswith("test_"):
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
-            if ".kind" in line and any(f'"{k}"' in line for k in kinds):
+            if ".kind" in line and "st.kind" not in line and any(f'"{k}"' in line for k in kinds):  # st: a recipe stage
                 offenders.append(f"{path.relative_to(OPS_DIR.parent)}:{n}: {line.strip()}")
     assert not offenders, offenders
 
 
 def test_a_layer_no_op_captures_is_named():
     with pytest.raises(PocketMLError) as info:
-        capture(nn.Sequential(nn.Conv2d(4, 2, 3), nn.Sigmoid()), torch.zeros(1, 4, 8, 8))
-    assert "sigmoid" in str(info.value).lower() and "pocketml can deploy" in str(info.value)
+        capture(nn.Sequential(nn.Conv2d(4, 2, 3), nn.GELU()), torch.zeros(1, 4, 8, 8))
+    assert "gelu" in str(info.value).lower() and "pocketml can deploy" in str(info.value)
 
 
 def test_activation_range_relu6_and_unknown():

@@ -65,7 +65,7 @@ def federate(
     Prints accuracy per round on the test split and the bytes each way (as Flower serializes them);
     writes OUT/federated.json. With --device the final global model goes through `shrink`.
     """
-    from pocketml.federated import FederatedSpec, FleetProfile, RayOptions, run
+    from pocketml.federated import FederatedSpec, FleetProfile, run
     from pocketml.federated.task import load_dataset
     from pocketml.outputs import OutputFolder
 
@@ -83,14 +83,7 @@ def federate(
                          seed=seed)
     fleet = FleetProfile(online_hours=online_hours, dropout=dropout, stragglers=stragglers,
                          round_timeout=round_timeout)
-    ray = None
-    if backend == "ray":
-        ray = RayOptions(address=ray_address, client_cpus=client_cpus, client_gpus=client_gpus).validate()
-    elif (ray_address, client_cpus, client_gpus) != (None, 1.0, 0.0):
-        raise PocketMLError("--ray-address / --client-cpus / --client-gpus are for --backend ray",
-                            "add --backend ray, or drop them")
-    if backend != "local" and (regions or secagg):
-        raise PocketMLError("--regions and --secagg run on the local backend", "drop --backend ray")
+    ray = _ray_options(backend, ray_address, client_cpus, client_gpus, regions, secagg)
     if regions:
         _federate_regions(spec, regions, region_rounds, fleet, checkpoint, device, folder, as_json)
         return
@@ -106,24 +99,34 @@ def federate(
             data = load_dataset(dataset)
             shrunk = shrink_api(result.model(), data.train.x, data.test, device, work, name="federated",
                                 devices=devices)
-            report["shrink"] = {"device": device, "accuracy": shrunk.accuracy, "fits": shrunk.fits,
+            report["shrink"] = {"device": device, "accuracy": shrunk.accuracy.to_dict(), "fits": shrunk.fits,
                                 "fit_reason": shrunk.fit_reason, "result_json": str(out / "result.json")}
         _write_federated_json(work, report)
+    _show(report, out, as_json)
+
+
+def _ray_options(backend: str, address: str | None, cpus: float, gpus: float, regions: int, secagg: bool):
+    """``--backend ray``'s options, or None for the local backend (then they must not be given)."""
+    from pocketml.federated import RayOptions
+
+    if backend != "local" and (regions or secagg):
+        raise PocketMLError("--regions and --secagg run on the local backend", "drop --backend ray")
+    if backend == "ray":
+        return RayOptions(address=address, client_cpus=cpus, client_gpus=gpus).validate()
+    if (address, cpus, gpus) != (None, 1.0, 0.0):
+        raise PocketMLError("--ray-address / --client-cpus / --client-gpus are for --backend ray",
+                            "add --backend ray, or drop them")
+    return None
+
+
+def _show(report: dict, out: Path, as_json: bool) -> None:
+    """federated.json printed as JSON (``--json``) or as tables (pocketml.report.federated)."""
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    for i, (acc, up, down) in enumerate(zip(result.accuracy, result.bytes_up, result.bytes_down, strict=True)):
-        console.print(f"round {i + 1:3d}  accuracy {acc:.2%}  up {up:,} B  down {down:,} B")
-    console.print(f"total up {result.total_bytes_up:,} B, down {result.total_bytes_down:,} B, "
-                  f"{result.wall_time_s:.1f} s; rejected updates {len(result.rejected)}"
-                  + (f"; ε = {result.epsilon:.2f} at δ = {dp_delta:g}" if result.epsilon is not None else ""))
-    if result.personal:
-        p = result.personalization()
-        console.print(f"per-client held-out accuracy: global {p['mean_global_accuracy']:.2%}, "
-                      f"local head {p['mean_personal_accuracy']:.2%}")
-    if device is not None:
-        console.print(f"shrunk for {device}: int8 accuracy {shrunk.accuracy.int8:.2%}, fits {shrunk.fits}")
-    console.print(f"wrote {out}/federated.json", markup=False, highlight=False)
+    from pocketml.report.federated import print_federated
+
+    print_federated(report, console, f"{out}/federated.json")
 
 
 def _write_federated_json(folder: Path, report: dict) -> None:
@@ -146,12 +149,7 @@ def _federate_secagg(spec, fleet, checkpoint: Path | None, device: str | None, f
         result = run_secagg(spec)
         report = result.to_json()
         _write_federated_json(work, report)
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return
-    for i, (acc, up, down) in enumerate(zip(result.accuracy, result.bytes_up, result.bytes_down, strict=True)):
-        console.print(f"round {i + 1:3d}  accuracy {acc:.2%}  up {up:,} B  down {down:,} B  (SecAgg+)")
-    console.print(f"wrote {folder.out}/federated.json", markup=False, highlight=False)
+    _show(report, folder.out, as_json)
 
 
 def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint: Path | None,
@@ -168,12 +166,4 @@ def _federate_regions(spec, regions: int, region_rounds: int, fleet, checkpoint:
         result = run_hierarchical(spec, regions, region_rounds)
         report = {"spec": spec.to_run_config(), **result.to_json()}
         _write_federated_json(work, report)
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return
-    for i, acc in enumerate(result.accuracy):
-        console.print(f"top round {i + 1:3d}  accuracy {acc:.2%}")
-    console.print(f"{regions} regions: cell → region {result.cell_region_up:,} B, region → cell "
-                  f"{result.cell_region_down:,} B, region → top {result.region_top_up:,} B, top → region "
-                  f"{result.region_top_down:,} B; {result.wall_time_s:.1f} s")
-    console.print(f"wrote {folder.out}/federated.json", markup=False, highlight=False)
+    _show(report, folder.out, as_json)

@@ -50,9 +50,9 @@ def match(
     match-worker` processes (here or on other machines) share them, and the same seed gives the
     same chosen model however many join. This process waits for every trial, then deploys.
     """
+    from pocketml.report.match import print_match
     from pocketml.search import match as match_api
     from pocketml.search.cost import parse_latency_ms
-    from pocketml.search.terminal import print_match
 
     result = match_api(device, task, max_latency_ms=parse_latency_ms(max_latency), max_energy_uj=max_energy,
                        max_ram=max_ram, max_flash=max_flash, families=tuple(family) if family else None,
@@ -63,7 +63,7 @@ def match(
     if as_json:
         print(result.dumps())
     else:
-        print_match(result, console)
+        print_match(result.to_dict(), console)
         console.print(f"wrote {out}/match.json, {out}/front.png, {out}/chosen/", markup=False, highlight=False)
 
 

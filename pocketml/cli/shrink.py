@@ -42,6 +42,9 @@ def shrink(
                                             "whose biases train."),
     force: bool = FORCE_OPT,
     optimize: str | None = OPTIMIZE_OPT,
+    check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
+                               "(every blocker at once, with its module path); builds and writes nothing. "
+                               "Exit 2 if anything is blocked."),
 ) -> None:
     """Quantize a model to int8, emit C for a board, compile and verify it, and report.
 
@@ -55,6 +58,9 @@ def shrink(
     from pocketml.pipeline import shrink_builtin
     from pocketml.report import print_result
 
+    if check:
+        _check(model, data, as_json)
+        return
     if model.endswith((".onnx", ".pt2")):
         from pocketml.data.files import load_npz
         from pocketml.models.files import load_model_file
@@ -100,6 +106,44 @@ def shrink(
         print_result(result, console)
         console.print(f"wrote {out}/result.json, {out}/report.html, {out}/c/ (make -C {out}/c builds run_model)",
                       markup=False, highlight=False)
+
+
+def _check(model: str, data: Path | None, as_json: bool) -> None:
+    """``shrink --check``: capture only, every blocker listed; exit 2 when something is blocked."""
+    import json
+
+    import torch
+
+    from pocketml.graph.capture import check_model
+    from pocketml.report.check import print_model_check
+
+    if model.endswith((".onnx", ".pt2")):
+        from pocketml.models.files import example_input, load_model_file
+
+        net, name = load_model_file(model), Path(model).stem
+        if data is not None:
+            from pocketml.data.files import load_npz
+
+            calibration, _ = load_npz(data)
+            example = torch.as_tensor(calibration[:1])
+        elif model.endswith(".pt2"):
+            example = example_input(model)
+        else:
+            raise PocketMLError("shrink --check of an .onnx model needs an example input",
+                                "pass --data FILE.npz (its x_train gives the input shape)")
+    else:
+        from pocketml.models import get_builtin
+
+        spec = get_builtin(model)
+        net, name = spec.build(), model
+        example = torch.as_tensor(spec.dataset().train.x[:1])
+    report = check_model(net, example, name)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_model_check(report, console)
+    if not report.compiles:
+        raise typer.Exit(2)
 
 
 @app.command(rich_help_panel="Build")

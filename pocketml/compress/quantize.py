@@ -133,6 +133,14 @@ def quantize(graph: FloatGraph, calibration: np.ndarray, weight_bits: dict[str, 
         tensors[out.name] = out
         xs = [tensors[n] for n in inputs[layer.name]]
         ops.append(SPECS[layer.kind].from_float(layer, xs, out, weight_bits.get(layer.name, 8)))
+    for layer, op in zip(graph.layers, ops, strict=True):  # every bound and shape check, naming the user's layer
+        try:
+            op.prepare(tensors)
+        except (ValueError, OverflowError) as exc:
+            where = f"{layer.module}, " if layer.module else ""
+            raise PocketMLError(f"layer {layer.name} ({where}{layer.kind}) cannot be quantized: {exc}",
+                                "calibrate with inputs that exercise this layer (an output range of almost 0 "
+                                "means a dead or untrained layer), or change the layer as the message says") from exc
     output = getattr(graph, "output", "") or graph.layers[-1].name
     qgraph = QuantGraph(graph.name, tensors, ops, "input", output)
     try:

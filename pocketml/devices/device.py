@@ -66,7 +66,7 @@ class Device:
             raise PocketMLError(f"{where}: sleep_mw must be >= 0", "use the datasheet sleep power in mW")
         if raw["fpu"] not in FPUS:
             raise PocketMLError(f"{where}: fpu is {raw['fpu']!r}", f"use one of {', '.join(FPUS)}")
-        if "flash_wait_states" in raw and (not isinstance(raw["flash_wait_states"], int) or raw["flash_wait_states"] < 0
+        if raw.get("flash_wait_states") is not None and (not isinstance(raw["flash_wait_states"], int) or raw["flash_wait_states"] < 0
                                            or not raw["sources"].get("flash_wait_states")):
             raise PocketMLError(f"{where}: flash_wait_states must be an integer >= 0 with a source",
                                 "give the datasheet's wait states at clock_mhz and name it in [device.sources]")

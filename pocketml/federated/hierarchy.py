@@ -116,7 +116,7 @@ def run_hierarchical(spec: FederatedSpec, regions: int, region_rounds: int = 1) 
     if region_rounds < 1:
         raise PocketMLError(f"region_rounds {region_rounds} < 1", "pass 1 or more rounds per region")
     flwr_logger, threads, level = logging.getLogger("flwr"), torch.get_num_threads(), logging.getLogger("flwr").level
-    flwr_logger.setLevel(logging.WARNING)
+    flwr_logger.setLevel(logging.ERROR)
     torch.set_num_threads(1)
     try:
         start = time.perf_counter()

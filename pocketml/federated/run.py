@@ -178,7 +178,7 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
         raise PocketMLError("Ray options were given for the local backend", "pass backend='ray' (--backend ray)")
     flwr_logger, threads = logging.getLogger("flwr"), torch.get_num_threads()
     level = flwr_logger.level
-    flwr_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    flwr_logger.setLevel(logging.INFO if verbose else logging.ERROR)
     torch.set_num_threads(1)  # tiny models: one thread is ~20x faster than two under load
     try:
         with maybe_track_emissions("federated") as carbon:

@@ -202,7 +202,7 @@ def run_secagg(spec: FederatedSpec | None = None, *, settings: SecAggSettings | 
     hooks = SecAggHooks(on_round=round_done)
     flwr_logger, threads = logging.getLogger("flwr"), torch.get_num_threads()
     level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
+    flwr_logger.setLevel(logging.ERROR)
     torch.set_num_threads(1)
     try:
         grid = LocalFleet(client_app, spec.clients, spec.to_run_config(), seed=spec.seed)

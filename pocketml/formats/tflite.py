@@ -38,6 +38,7 @@ QuantizationParameters, SubGraph, Tensor = table("QuantizationParameters"), tabl
 
 SCHEMA_VERSION = 3
 TYPES = {np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32,
+         np.dtype(np.uint8): TensorType.UINT8,  # uint8: a model input or output a QUANTIZE converts
          np.dtype(np.float32): TensorType.FLOAT32}  # float32: edges of float-I/O models (tests of the reader)
 
 

@@ -79,6 +79,8 @@ def rule_of(op) -> Rule | None:
     rule = RULES.get(type(op))
     if rule is not None and rule.name == "depthwise" and op.depth_multiplier != 1:
         return None  # the C backward walks one input channel per output channel
+    if rule is not None and rule.name == "mean" and op.axes is not None and tuple(op.axes) not in ((0, 1), (1, 0)):
+        return None  # the backward spreads over H and W of an [H, W, C] map only
     return rule
 
 

@@ -17,19 +17,25 @@ What belongs to no single op is done here, by the :class:`Walker` the rules call
   remembered (``flattened_from``) so only a Linear (or an element-wise op on the way to one) may
   read it.
 
-Anything else fails at once, naming the node, the op and what is supported.
+Anything else is a :class:`Blocker` naming the user's layer (its module path and class, from the
+exported node's ``nn_module_stack``), the ATen op and why. The walk goes on past a blocker (a
+stand-in of the node's shape takes its place), so one run lists every blocker: ``capture`` raises
+one PocketMLError naming them all, :func:`check_model` returns them with every layer's fate (what
+``pocketml shrink --check`` prints).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from pocketml.errors import PocketMLError
-from pocketml.graph.layers import FloatGraph, FloatLayer
+from pocketml.graph.layers import FloatGraph, FloatLayer, nhwc_axis  # noqa: F401 - re-exported
 from pocketml.ops.registry import SPECS, capture_rules
 
 _BN = {"aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default"}
@@ -40,16 +46,93 @@ FOLDS_BATCH_NORM = tuple(kind for kind, spec in SPECS.items()  # the ops with we
                          if "weight" in {f.name for f in dataclasses.fields(spec.op)})
 
 SUPPORTED = (
-    "nn.Conv2d / nn.Conv1d (groups=1 or depthwise, zero padding), nn.BatchNorm1d/2d after a conv or "
-    "linear (folded), nn.ReLU / nn.ReLU6 (fused where possible), nn.MaxPool2d, nn.AvgPool2d, "
-    "global average pooling (nn.AdaptiveAvgPool2d(1), x.mean over the spatial axes), tensor + tensor "
-    "(residual), torch.cat on channels, zero padding (nn.ZeroPad2d, F.pad), softmax over channels, "
-    "nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout"
+    "nn.Conv2d / nn.Conv1d (groups=1 or depthwise, zero padding), nn.BatchNorm1d/2d (folded after a conv "
+    "or linear, else a per-channel scale and shift), nn.ReLU / nn.ReLU6 (fused where possible), nn.LeakyReLU, "
+    "nn.PReLU, nn.Sigmoid, nn.Tanh, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.MaxPool1d/2d and "
+    "nn.AvgPool1d/2d (ceil_mode too), global average pooling (nn.AdaptiveAvgPool1d/2d(1), x.mean over the "
+    "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
+    "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
+    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout"
 )
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """One node of the exported model: the user's layer it comes from, and what pocketml makes of it."""
+
+    module: str  # the module path in the user's model ("features.3.block.1"; "" for the model's forward)
+    layer: str  # the module's class ("Conv2d") or "forward"
+    op: str  # the ATen op ("aten.conv2d.default")
+    becomes: str = ""  # the pocketml op kind(s) it became ("conv2d"; "fused" / "folded" / "alias")
+    problem: str | None = None  # None: supported
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def where(self) -> str:
+        return f"{self.module} ({self.layer})" if self.module else f"{self.layer}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "layer": self.layer, "op": self.op, "becomes": self.becomes,
+                "supported": self.ok, "problem": self.problem}
+
+
+Blocker = LayerCheck  # a LayerCheck whose problem is not None
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """``check_model``: would this PyTorch model capture, layer by layer."""
+
+    model: str
+    layers: tuple[LayerCheck, ...]
+    supported: str = SUPPORTED
+
+    @property
+    def compiles(self) -> bool:
+        return all(c.ok for c in self.layers)
+
+    @property
+    def blockers(self) -> tuple[LayerCheck, ...]:
+        return tuple(c for c in self.layers if not c.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "compiles": self.compiles, "layers": [c.to_dict() for c in self.layers],
+                "blockers": [c.to_dict() for c in self.blockers], "supported": self.supported}
+
+
+def describe_blockers(blockers) -> str:
+    """Every blocker once: the same layer class with the same problem is one line, with its count and
+    (up to five of) its module paths."""
+    groups: dict[tuple[str, str], list[LayerCheck]] = {}
+    for b in blockers:
+        groups.setdefault((b.layer, b.problem or ""), []).append(b)
+    lines = []
+    for (layer, problem), bs in groups.items():
+        paths = [b.module or "forward" for b in bs]
+        where = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        lines.append(f"{layer} x{len(bs)} ({where}): {problem}" if len(bs) > 1 else f"{bs[0].where()}: {problem}")
+    return "; ".join(lines)
+
+
+def check_model(model: torch.nn.Module, example: torch.Tensor, name: str = "model") -> ModelCheck:
+    """Every layer of ``model`` and whether pocketml can capture it, every blocker at once; nothing is
+    built. ``example``: one input batch (NCHW, NCW or [N, features])."""
+    walker = _export(model, example, name)
+    try:
+        walker.walk()
+    except PocketMLError:
+        pass  # the blockers are in walker.checks
+    return ModelCheck(name, tuple(walker.checks))
 
 
 def capture(model: torch.nn.Module, example: torch.Tensor, name: str = "model") -> FloatGraph:
     """Export ``model`` on ``example`` (one NCHW, NCW or [N, features] batch) into a FloatGraph."""
+    return _export(model, example, name).walk()
+
+
+def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
     model = model.eval()
     try:  # a model that cannot even run on the example is not a tracing problem: say so first
         with torch.no_grad():
@@ -70,7 +153,34 @@ def capture(model: torch.nn.Module, example: torch.Tensor, name: str = "model") 
             f"torch.export could not capture the model: {type(exc).__name__}: {str(exc)[:400]}",
             "remove data-dependent Python control flow from forward(), or pass a different example input",
         ) from exc
-    return Walker(program, name).walk()
+    source = getattr(model, "source_program", None)  # a loaded .pt2: its nodes know the user's layers
+    if source is not None:
+        stacks = {(n.name, str(n.target)): n.meta.get("nn_module_stack") for n in source.graph.nodes}
+        for n in program.graph.nodes:
+            stack = stacks.get((n.name, str(n.target)))
+            if stack:
+                n.meta["nn_module_stack"] = stack
+    return Walker(program, name)
+
+
+class LayerRefused(PocketMLError):
+    """A capture rule's refusal of one node (``Walker.fail``): ``why``, without the node's context."""
+
+    def __init__(self, node, why: str) -> None:
+        self.node, self.why = node, why
+        where = module_of(node)
+        super().__init__(f"unsupported layer {where[0] or 'forward'} ({where[1]}) at node '{node.name}' "
+                         f"(op {node.target}): {why}", f"pocketml can deploy: {SUPPORTED}")
+
+
+def module_of(node) -> tuple[str, str]:
+    """(module path, class name) of the user's layer an exported node comes from (``nn_module_stack``)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return "", "forward"
+    path, kind = list(stack.values())[-1]
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    return path, kind.rsplit(".", 1)[-1] if path else "forward"
 
 
 def nhwc_shape(torch_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -106,11 +216,15 @@ class Walker:
         self.shape_of: dict[str, tuple[int, ...]] = {}  # layer name -> per-sample NHWC shape
         self.layer_by_name: dict[str, FloatLayer] = {}
         self.flattened_from: dict[str, tuple[int, int, int]] = {}  # flat tensor -> (C, H, W) it came from
+        self.checks: list[LayerCheck] = []  # every node's fate, blockers included
+        self.blocked: set[str] = set()  # stand-ins for the values of refused nodes
 
     def walk(self) -> FloatGraph:
         graph = self.program.graph
         user_inputs = [n for n in graph.nodes if n.op == "placeholder" and n.name not in self.consts]
         if len(user_inputs) != 1:
+            self.checks.append(LayerCheck("", "forward", "inputs", problem=f"the model takes {len(user_inputs)} "
+                                          "inputs; pocketml supports one (wrap it so forward() takes one tensor)"))
             raise PocketMLError(f"the model takes {len(user_inputs)} inputs; pocketml supports one",
                                 "wrap the model so forward() takes a single tensor")
         inp = user_inputs[0]
@@ -126,8 +240,13 @@ class Walker:
                 self._visit(node, rules)
         outputs = [n for n in graph.nodes if n.op == "output"][0].args[0]
         if len(outputs) != 1:
-            raise PocketMLError(f"the model returns {len(outputs)} outputs; pocketml supports one",
-                                "return a single tensor from forward()")
+            self.checks.append(LayerCheck("", "forward", "outputs", problem=f"the model returns {len(outputs)} "
+                                          "outputs; pocketml supports one (return a single tensor)"))
+        blockers = [c for c in self.checks if not c.ok]
+        if blockers:
+            raise PocketMLError(f"{len(blockers)} layer(s) of the model cannot be deployed: "
+                                + describe_blockers(blockers),
+                                f"replace or remove those layers; pocketml can deploy: {SUPPORTED}")
         if not self.layers:
             raise PocketMLError("the model has no layers pocketml can deploy", f"supported: {SUPPORTED}")
         out = self.tensor_of[outputs[0].name]
@@ -146,15 +265,61 @@ class Walker:
         return FloatGraph(self.name, self.shape_of["input"], inp.name, layers, self.program, out)
 
     def _visit(self, node, rules) -> None:
+        """Run the node's rule; a refusal becomes a blocker and a stand-in of the node's shape takes
+        its value, so the walk (and every later blocker) goes on."""
         target = str(node.target)
-        if target in rules:
-            rules[target](self, node)
-        elif target in _BN:
-            self._fold_batch_norm(node)
-        elif target in _IDENTITY:
-            self.alias(node, self.tensor(node, node.args[0]))
-        else:
-            raise self.fail(node, "this op is not in pocketml's op set")
+        module, layer = module_of(node)
+        n_before = len(self.layers)
+        try:
+            if target in rules:
+                rules[target](self, node)
+            elif target in _BN:
+                self._fold_batch_norm(node)
+            elif target in _IDENTITY:
+                self.alias(node, self.tensor(node, node.args[0]))
+            elif node.target is operator.getitem:  # one value of an op returning several (max with indices)
+                if node.args[1] == 0:
+                    self.alias(node, self.tensor(node, node.args[0]))
+                elif node.users:
+                    raise self.fail(node, f"reads value {node.args[1]} of {node.args[0].target} (indices?); "
+                                    "only its first value is supported")
+                else:
+                    self.checks.append(LayerCheck(module, layer, target, "unused"))
+                    return
+            else:
+                raise self.fail(node, f"{node.target} is not in pocketml's op set")
+        except LayerRefused as exc:
+            del self.layers[n_before:]
+            self.checks.append(LayerCheck(module, layer, target, problem=exc.why))
+            self._stand_in(node)
+            return
+        except Exception:
+            if not self._reads_blocked(node):
+                raise
+            del self.layers[n_before:]  # downstream of a blocker: its shapes are stand-ins; say nothing more
+            self._stand_in(node)
+            return
+        made = [ly.kind for ly in self.layers[n_before:]]
+        self.checks.append(LayerCheck(module, layer, target, ", ".join(made) or self._fate(node)))
+
+    def _fate(self, node) -> str:
+        """What a node that made no layer of its own became (fused, folded, an alias)."""
+        name = self.tensor_of.get(node.name)
+        layer = self.layer_by_name.get(name or "")
+        if layer is not None and layer.source == node.name:
+            return f"fused into {layer.name}" if str(node.target) not in _BN else f"folded into {layer.name}"
+        return "alias"
+
+    def _stand_in(self, node) -> None:
+        val = node.meta.get("val")
+        shape = tuple(int(d) for d in val.shape[1:]) if isinstance(val, torch.Tensor) else ()
+        stand_in = f"<blocked {node.name}>"
+        self.blocked.add(stand_in)
+        self.tensor_of[node.name] = stand_in
+        self.shape_of[stand_in] = nhwc_shape(shape)
+
+    def _reads_blocked(self, node) -> bool:
+        return any(self.tensor_of.get(a.name) in self.blocked for a in node.all_input_nodes)
 
     # -- what rules read ---------------------------------------------------------------------
     def args(self, node) -> dict[str, Any]:
@@ -212,11 +377,9 @@ class Walker:
         p = pair(a["padding"])
         return k, s, p
 
-    def fail(self, node, why: str) -> PocketMLError:
-        return PocketMLError(
-            f"unsupported layer at node '{node.name}' (op {node.target}): {why}",
-            f"pocketml can deploy: {SUPPORTED}",
-        )
+    def fail(self, node, why: str) -> LayerRefused:
+        """The refusal of ``node`` (a rule raises it): becomes one blocker naming the user's layer."""
+        return LayerRefused(node, why)
 
     # -- what rules write --------------------------------------------------------------------
     def new_name(self, prefix: str) -> str:
@@ -225,6 +388,9 @@ class Walker:
 
     def add(self, node, layer: FloatLayer) -> None:
         """Append ``layer``, whose output is ``node``'s value."""
+        if not layer.module:
+            path, kind = module_of(node)
+            layer.module = f"{path} ({kind})" if path else kind
         self.layers.append(layer)
         self.layer_by_name[layer.name] = layer
         self.shape_of[layer.name] = layer.out_shape
@@ -286,8 +452,6 @@ class Walker:
     def _fold_batch_norm(self, node) -> None:
         a = self.args(node)
         layer = self._fusable(node, FOLDS_BATCH_NORM)
-        if layer is None or layer.activation != "none":
-            raise self.fail(node, "BatchNorm is supported only directly after a conv or linear (it is folded in)")
         if a.get("training", False):
             raise self.fail(node, "BatchNorm in training mode; call model.eval() first")
         gamma, beta = self.const(a["weight"]), self.const(a["bias"])
@@ -296,6 +460,35 @@ class Walker:
         gamma = np.ones_like(mean) if gamma is None else gamma
         beta = np.zeros_like(mean) if beta is None else beta
         factor = (gamma / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
+        if layer is None or layer.activation != "none":  # not after a conv/linear: a per-channel MUL and ADD
+            self._unfused_batch_norm(node, factor, (beta - mean * factor).astype(np.float32))
+            return
         layer.weight = layer.weight * factor.reshape(-1, *([1] * (layer.weight.ndim - 1)))
         layer.bias = ((layer.bias - mean) * factor + beta).astype(np.float32)
         self._rename(node, layer)
+
+    def _unfused_batch_norm(self, node, factor: np.ndarray, shift: np.ndarray) -> None:
+        """``x · factor[c] + shift[c]``: a MUL and an ADD of per-channel constants (TFLite's converter
+        writes an unfused batch norm the same way)."""
+        rank = len(node.meta["val"].shape)
+        per_channel = (-1, *([1] * (rank - 2)))
+        src = self.tensor(node, node.args[0])
+        self.no_permuted_flat(node, src, "a BatchNorm")
+        shape = self.shape_of[src]
+        layers = []
+        for kind, values, source in (("mul", factor, f"{node.name}__scale"), ("add", shift, node.name)):
+            torch_values = values.reshape(per_channel)
+            nhwc = torch_values.transpose(1, 2, 0) if rank == 4 else (
+                torch_values.transpose(1, 0)[None] if rank == 3 else torch_values)
+            attrs = {"constant_index": 1, "constant_torch": torch_values, "constant": np.ascontiguousarray(nhwc),
+                     "rank": rank}
+            if kind == "mul":  # no FX node holds x·factor: calibration computes it from x
+                scale = torch.as_tensor(torch_values)
+                attrs["observe"] = (node.args[0].name, lambda t, scale=scale: t * scale)
+            layers.append(FloatLayer(kind, self.new_name(kind), source, shape, attrs=attrs,
+                                     inputs=(layers[-1].name,) if layers else (src,)))
+            if kind == "mul":
+                self.layers.append(layers[-1])
+                self.layer_by_name[layers[-1].name] = layers[-1]
+                self.shape_of[layers[-1].name] = shape
+        self.add(node, layers[-1])

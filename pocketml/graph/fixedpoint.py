@@ -167,23 +167,32 @@ _EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308
                (2, 39332535), (3, 720401), (4, 242))
 
 
-def exp_on_negative_values_q5(a: np.ndarray) -> np.ndarray:
-    """exp(a) for a Q5.26 ``a`` <= 0 (gemmlowp ``exp_on_negative_values<int32, 5>``); Q0.31 out.
+def exp_on_negative_values(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """exp(a) for a Q(integer_bits).(31 - integer_bits) ``a`` <= 0 (gemmlowp ``exp_on_negative_values``); Q0.31 out.
 
     ``a`` is split into a multiple of 1/4 and a remainder in [-1/4, 0); the remainder goes through
-    the Taylor series, each set bit of the multiple multiplies by exp(-2^k).
+    the Taylor series, each set bit of the multiple multiplies by exp(-2^k) (only the k the integer
+    bits can hold); below -32 the result is 0 (more than 5 integer bits only).
     """
     a = np.asarray(a, dtype=np.int32)
-    fractional_bits = 26
+    fractional_bits = 31 - integer_bits
     one_quarter = np.int32(1 << (fractional_bits - 2))
     a_mod_quarter_minus_one_quarter = ((a & (one_quarter - 1)) - one_quarter).astype(np.int32)
     result = exp_on_interval_between_negative_one_quarter_and_0_excl(
-        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, 5))  # Rescale<0>: Q5.26 -> Q0.31
+        saturating_rounding_multiply_by_pot(a_mod_quarter_minus_one_quarter, integer_bits))  # Rescale<0>
     remainder = (a_mod_quarter_minus_one_quarter.astype(np.int64) - a).astype(np.int32)
     for exponent, multiplier in _EXP_BARREL:
-        bit = (remainder & np.int32(1 << (fractional_bits + exponent))) != 0
-        result = np.where(bit, _SRDHM(result, np.int32(multiplier)), result).astype(np.int32)
+        if integer_bits > exponent:
+            bit = (remainder & np.int32(1 << (fractional_bits + exponent))) != 0
+            result = np.where(bit, _SRDHM(result, np.int32(multiplier)), result).astype(np.int32)
+    if integer_bits > 5:
+        result = np.where(a < -(1 << (36 - integer_bits)), np.int32(0), result).astype(np.int32)
     return np.where(a == 0, np.int32(INT32_MAX), result).astype(np.int32)
+
+
+def exp_on_negative_values_q5(a: np.ndarray) -> np.ndarray:
+    """exp(a) for a Q5.26 ``a`` <= 0 (what SOFTMAX uses); Q0.31 out."""
+    return exp_on_negative_values(a, 5)
 
 
 def rounding_half_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -193,8 +202,8 @@ def rounding_half_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(s >= 0, s // 2, -((-s) // 2)).astype(np.int32)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + a) for a Q0.31 ``a`` in [0, 1): three Newton-Raphson steps in Q2.29; Q0.31 out."""
+def _newton_reciprocal_of_half_sum(a: np.ndarray) -> np.ndarray:
+    """Q2.29 1/((1 + a)/2) for a Q0.31 ``a`` in [0, 1): three Newton-Raphson steps (48/17, -32/17 start)."""
     half_denominator = rounding_half_sum(a, INT32_MAX)
     constant_48_over_17 = np.int32(1515870810)  # Q2.29
     constant_neg_32_over_17 = np.int32(-1010580540)  # Q2.29
@@ -204,7 +213,39 @@ def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
         half_denominator_times_x = _SRDHM(half_denominator, x)
         one_minus = _add32(one_q2, -half_denominator_times_x.astype(np.int64))
         x = _add32(x, saturating_rounding_multiply_by_pot(_SRDHM(x, one_minus), 2))
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + a) for a Q0.31 ``a`` in [0, 1); Q0.31 out."""
+    x = _newton_reciprocal_of_half_sum(a)
     return saturating_rounding_multiply_by_pot(x, 1)  # x/2 in Q1.30, rescaled to Q0.31
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a: np.ndarray) -> np.ndarray:
+    """(1 - a) / (1 + a) for a Q0.31 ``a`` in [0, 1); Q0.31 out (gemmlowp, for tanh)."""
+    x = _newton_reciprocal_of_half_sum(a)
+    return saturating_rounding_multiply_by_pot(_add32(x, -(1 << 29)), 2)  # x - 1 in Q2.29 -> Q0.31
+
+
+def logistic(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp's ``logistic`` of a Q(integer_bits) ``a``: 1 / (1 + exp(-|a|)), mirrored below 0; Q0.31 out."""
+    a = np.asarray(a, dtype=np.int32)
+    positive, zero = a > 0, a == 0
+    minus_abs = np.where(positive, -a.astype(np.int64), a).astype(np.int32)  # -|a|, |a| < 2^31 here
+    if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(minus_abs, integer_bits))
+    if_negative = (np.int64(INT32_MAX) - if_positive).astype(np.int32)
+    return np.where(zero, np.int32(1 << 30), np.where(positive, if_positive, if_negative)).astype(np.int32)
+
+
+def tanh(a: np.ndarray, integer_bits: int) -> np.ndarray:
+    """gemmlowp's ``tanh`` of a Q(integer_bits) ``a``: (1 - exp(-2|a|)) / (1 + exp(-2|a|)), odd; Q0.31 out."""
+    a = np.asarray(a, dtype=np.int32)
+    negative, zero = a < 0, a == 0
+    minus_abs = np.where(negative, a, -a.astype(np.int64)).astype(np.int32)
+    # ExactMulByPot<1>: the same raw value read with one more integer bit is 2·(-|a|)
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(minus_abs, integer_bits + 1))
+    return np.where(zero, np.int32(0), np.where(negative, -t.astype(np.int64), t)).astype(np.int32)
 
 
 def count_leading_zeros_u32(x: np.ndarray) -> np.ndarray:

@@ -19,6 +19,8 @@ import numpy as np
 
 from pocketml.errors import PocketMLError
 
+MIN_SCALE = 2.0**-24  # the smallest activation scale calibration gives (see QuantParams.from_range)
+
 
 @dataclass(frozen=True)
 class QuantParams:
@@ -30,16 +32,22 @@ class QuantParams:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"a quantization scale must be finite and > 0, got {self.scale}")
-        if not -128 <= self.zero_point <= 127:
-            raise ValueError(f"an int8 zero point must be in [-128, 127], got {self.zero_point}")
+        if not -128 <= self.zero_point <= 255:  # int8 [-128, 127] or uint8 [0, 255]: TensorInfo checks which
+            raise ValueError(f"an 8-bit zero point must be in [-128, 255], got {self.zero_point}")
         object.__setattr__(self, "scale", float(np.float32(self.scale)))
 
     @classmethod
     def from_range(cls, lo: float, hi: float) -> QuantParams:
-        """Asymmetric int8 parameters covering [lo, hi], nudged so 0.0 is exact (TFLite rule)."""
+        """Asymmetric int8 parameters covering [lo, hi], nudged so 0.0 is exact (TFLite rule).
+
+        A range narrower than ``255 · MIN_SCALE`` (a dead ReLU, an untrained layer whose values
+        vanish) is widened to it: a smaller scale would make the requantization multipliers of the
+        layers around it overflow their shifts, and a fused RELU6's 6.0 leave int32 (TFLite Micro
+        then refuses the model).
+        """
         lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-        if hi - lo < 1e-8:
-            hi = lo + 1e-8
+        if hi - lo < 255 * MIN_SCALE:
+            hi = lo + 255 * MIN_SCALE
         scale = float(np.float32((hi - lo) / 255.0))
         zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
         return cls(scale, zero_point)
@@ -54,13 +62,26 @@ class QuantParams:
         return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
 
 
+DTYPES = {"int8": np.int8, "uint8": np.uint8}  # uint8: only at a model's edge, read by a QUANTIZE
+
+
 @dataclass(frozen=True)
 class TensorInfo:
-    """An int8 activation tensor: its name, per-sample NHWC shape and quantization."""
+    """An 8-bit activation tensor: its name, per-sample NHWC shape, quantization and type (int8; uint8
+    only where a QUANTIZE converts a uint8 model input or output)."""
 
     name: str
     shape: tuple[int, ...]
     quant: QuantParams
+    dtype: str = "int8"
+
+    def __post_init__(self) -> None:
+        lo, hi = {"int8": (-128, 127), "uint8": (0, 255)}.get(self.dtype, (None, None))
+        if lo is None:
+            raise ValueError(f"tensor {self.name}: type {self.dtype!r}; int8 or uint8 expected")
+        if not lo <= self.quant.zero_point <= hi:
+            raise ValueError(f"tensor {self.name}: a {self.dtype} zero point must be in [{lo}, {hi}], "
+                             f"got {self.quant.zero_point}")
 
     @property
     def nbytes(self) -> int:
@@ -107,28 +128,42 @@ class Weightless:
 
 @dataclass(eq=False)
 class QuantGraph:
-    """An int8 graph (a DAG): ops in a valid execution order from ``input`` to ``outputs``.
+    """An int8 graph (a DAG): ops in a valid execution order from ``inputs`` to ``outputs``.
 
     Each op reads its ``inputs`` by tensor name, so residual adds and concatenations are ordinary
     ops; the memory planner may run independent ops in another valid order (``MemoryPlan.order``).
-    ``outputs`` are the model's outputs in order (a single name is accepted for one output); an
-    output may also feed later ops. ``output`` / ``output_info`` / ``run`` are the single-output
-    view and raise a PocketMLError on a model with several outputs; ``run_outputs`` and
-    ``run_flat`` work for any number.
+    ``inputs`` and ``outputs`` are the model's inputs and outputs in order (a single name is accepted
+    for one); an output may also feed later ops. ``input`` / ``input_info`` are the single-input view,
+    ``output`` / ``output_info`` / ``run`` the single-output view: each raises a PocketMLError on a
+    model with several; ``run_outputs`` and ``run_flat`` work for any number (several inputs: a tuple
+    of batches or packed bytes, ``split_inputs``).
     """
 
     name: str
     tensors: dict[str, TensorInfo]
     ops: list[Op]
-    input: str
+    inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        inputs = (self.inputs,) if isinstance(self.inputs, str) else tuple(self.inputs)
+        if not inputs or len(set(inputs)) != len(inputs):
+            raise ValueError(f"a graph needs one or more distinct inputs, got {list(inputs)}")
+        self.inputs = inputs
         outputs = (self.outputs,) if isinstance(self.outputs, str) else tuple(self.outputs)
         if not outputs or len(set(outputs)) != len(outputs):
             raise ValueError(f"a graph needs one or more distinct outputs, got {list(outputs)}")
         self.outputs = outputs
+
+    @property
+    def input(self) -> str:
+        """The model's only input (a PocketMLError if it has several: use ``inputs``)."""
+        if len(self.inputs) != 1:
+            raise PocketMLError(f"model {self.name!r} has {len(self.inputs)} inputs "
+                                f"({', '.join(self.inputs)}), not one",
+                                "use graph.inputs / input_infos and packed inputs for a model with several inputs")
+        return self.inputs[0]
 
     @property
     def output(self) -> str:
@@ -149,6 +184,33 @@ class QuantGraph:
         return self.tensors[self.input]
 
     @property
+    def input_infos(self) -> tuple[TensorInfo, ...]:
+        return tuple(self.tensors[name] for name in self.inputs)
+
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of every input together (what ``<prefix>_invoke`` reads, packed in order)."""
+        return sum(info.nbytes for info in self.input_infos)
+
+    def split_inputs(self, x) -> tuple[np.ndarray, ...]:
+        """One batch per input: ``x`` is that tuple already, one input's batch, or every input packed
+        back to back as raw bytes ([N, input_bytes] int8, as the C's ``<prefix>_invoke`` reads them)."""
+        if isinstance(x, (tuple, list)):
+            return tuple(np.asarray(v) for v in x)
+        x = np.asarray(x)
+        if len(self.inputs) == 1:
+            return (x,)
+        if x.ndim != 2 or x.shape[1] != self.input_bytes:
+            raise ValueError(f"several inputs: pass a tuple of batches or packed [N, {self.input_bytes}] bytes, "
+                             f"got {x.dtype} {x.shape}")
+        parts, start = [], 0
+        for info in self.input_infos:
+            raw = np.ascontiguousarray(x[:, start:start + info.nbytes]).view(DTYPES[info.dtype])
+            parts.append(raw.reshape(len(x), *info.shape))
+            start += info.nbytes
+        return tuple(parts)
+
+    @property
     def output_info(self) -> TensorInfo:
         return self.tensors[self.output]
 
@@ -161,13 +223,17 @@ class QuantGraph:
         """Bytes of every output together (what ``<prefix>_invoke`` writes, packed in order)."""
         return sum(info.nbytes for info in self.output_infos)
 
-    def run_layers(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Run the integer reference on a batch, returning every tensor by name."""
-        x = np.asarray(x)
-        want = (x.shape[0], *self.input_info.shape)
-        if x.dtype != np.int8 or x.shape != want:
-            raise ValueError(f"reference input must be int8 of shape {want}, got {x.dtype} {x.shape}")
-        values = {self.input: x}
+    def run_layers(self, x) -> dict[str, np.ndarray]:
+        """Run the integer reference on a batch, returning every tensor by name (several inputs: a
+        tuple of batches, or packed bytes; see ``split_inputs``)."""
+        values = {}
+        for name, v in zip(self.inputs, self.split_inputs(x), strict=True):
+            info = self.tensors[name]
+            want = (v.shape[0], *info.shape)
+            if v.dtype != DTYPES[info.dtype] or v.shape != want:
+                raise ValueError(f"reference input {name} must be {info.dtype} of shape {want}, "
+                                 f"got {v.dtype} {v.shape}")
+            values[name] = v
         for op, data in zip(self.ops, self.op_data):
             values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))
         return values
@@ -190,10 +256,11 @@ class QuantGraph:
         values = self.run_layers(x)
         return tuple(values[name] for name in self.outputs)
 
-    def run_flat(self, x: np.ndarray) -> np.ndarray:
-        """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them."""
-        n = len(x)
-        return np.concatenate([y.reshape(n, -1) for y in self.run_outputs(x)], axis=1)
+    def run_flat(self, x) -> np.ndarray:
+        """[N, output_bytes] int8: every output flattened and packed in order, as the C writes them
+        (a uint8 output's bytes read as int8)."""
+        n = len(self.split_inputs(x)[0])
+        return np.concatenate([y.reshape(n, -1).view(np.int8) for y in self.run_outputs(x)], axis=1)
 
     def macs(self) -> int:
         return sum(op.macs(self.tensors) for op in self.ops)

@@ -31,6 +31,7 @@ class FloatLayer:
     activation: str = "none"
     attrs: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()
+    module: str = ""  # the user's layer it came from: "features.3.0 (Conv2d)" (for messages)
 
 
 @dataclass
@@ -45,9 +46,20 @@ class FloatGraph:
     output: str = ""  # the layer holding the model's output ("" = the last layer)
 
     def observe(self, x):
-        """Run the exported program on a batch (a torch.Tensor), returning every layer source's value."""
-        wanted = {self.input_source, *(layer.source for layer in self.layers)}
-        return _run_exported(self.program, x, wanted)
+        """Run the exported program on a batch (a torch.Tensor), returning every layer source's value.
+
+        A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
+        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's.
+        """
+        import torch
+
+        derived = {ly.source: ly.attrs["observe"] for ly in self.layers if "observe" in ly.attrs}
+        wanted = {self.input_source, *(layer.source for layer in self.layers), *(fx for fx, _ in derived.values())}
+        seen = _run_exported(self.program, x, wanted)
+        with torch.no_grad():
+            for source, (fx, fn) in derived.items():
+                seen[source] = fn(seen[fx])
+        return seen
 
 
 def _run_exported(program: Any, x, wanted: set[str]) -> dict:
@@ -69,10 +81,19 @@ def _run_exported(program: Any, x, wanted: set[str]) -> dict:
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n):
             value = super().run_node(n)
-            if n.name in wanted:
-                seen[n.name] = value.detach()
+            if n.name in wanted:  # an op returning several values (max with indices): its first
+                seen[n.name] = (value[0] if isinstance(value, (tuple, list)) else value).detach()
             return value
 
     with torch.no_grad():
         Recorder(program.graph_module).run(*args)
     return seen
+
+
+def nhwc_axis(dim: int, rank: int) -> int:
+    """A PyTorch axis of a ``rank``-axis tensor (batch included) as the graph's per-sample NHWC axis:
+    (N, C, H, W): C→2, H→0, W→1; (N, C, W): C→2, W→1; (N, F): F→0."""
+    dim = dim % rank
+    if dim == 0:
+        raise ValueError("the batch axis")
+    return {4: {1: 2, 2: 0, 3: 1}, 3: {1: 2, 2: 1}}.get(rank, {d: d - 1 for d in range(1, rank)})[dim]

@@ -147,6 +147,7 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool,
     for op in reversed(graph.ops):
         if sharing(op) == "alias" and op.output in out_aliases:
             out_aliases.add(op.inputs[0])
+    in_roots = set(graph.inputs)  # the caller's input buffers: const, never written over (no op aliases them)
     for step, i in enumerate(order):
         op = graph.ops[i]
         target = None
@@ -159,7 +160,7 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool,
             r = root[name]
             lag = op.overlap_lag(graph.tensors[name], graph.tensors[op.output])
             lag = None if lag is None else _align(lag)
-            if (lag is not None and r != root[graph.input]
+            if (lag is not None and r not in in_roots
                     and max(last_read.get(t, -1) for t in members[r]) == step):
                 target = r
                 rel[op.output] = rel[name] - lag
@@ -167,7 +168,7 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool,
         elif allow_in_place and mode == "elementwise" and op.output not in out_aliases:
             for name in op.inputs:
                 r = root[name]
-                if (r != root[graph.input] and graph.tensors[name].nbytes == graph.tensors[op.output].nbytes
+                if (r not in in_roots and graph.tensors[name].nbytes == graph.tensors[op.output].nbytes
                         and max(last_read.get(t, -1) for t in members[r]) == step):
                     target = r
                     rel[op.output] = rel[name]
@@ -177,7 +178,7 @@ def _groups(graph: QuantGraph, order, allow_in_place: bool,
             root[op.output] = target
             members[target].append(op.output)
     out_roots = [root[name] for name in graph.outputs]
-    if root[graph.input] in out_roots:
+    if in_roots & set(out_roots):
         raise ValueError("the graph's output is its input reshaped: there is nothing to run")
     if len(set(out_roots)) != len(out_roots):
         raise ValueError("two graph outputs are the same bytes (one is a reshape of the other): "
@@ -202,7 +203,7 @@ def _lifetimes(graph: QuantGraph, order, root: dict[str, str]) -> dict[str, tupl
 def _peak(graph: QuantGraph, order, in_place: bool, shifted: bool = True) -> tuple[int, int]:
     """(peak, total) of live arena bytes over the steps: the objective of ``schedule``."""
     root, rel, _ = _groups(graph, order, in_place, shifted)
-    external = {root[graph.input], *(root[name] for name in graph.outputs)}
+    external = {*(root[name] for name in graph.inputs), *(root[name] for name in graph.outputs)}
     extent = _extents(graph, root, rel)
     live = [0] * (len(order) + 1)
     for r, (a, b) in _lifetimes(graph, order, root).items():
@@ -238,7 +239,7 @@ def _place(graph: QuantGraph, order, root: dict[str, str], rel: dict[str, int]) 
     external: list[Buffer] = []
     for r, names in groups.items():
         size = extent[r]
-        where = "input" if r == root[graph.input] else "output" if r in out_roots else "arena"
+        where = "input" if r in {root[name] for name in graph.inputs} else "output" if r in out_roots else "arena"
         if where != "arena":
             external.append(Buffer(tuple(names), 0, size, *spans[r], location=where))
         else:

@@ -49,7 +49,21 @@ def load_model_file(path: str | Path) -> nn.Module:
         raise PocketMLError(f"model file {path} was exported for a fixed batch of {batch}",
                             "export with a batch of 1, or a dynamic batch: torch.export.export(model, (x,), "
                             "dynamic_shapes={'x': {0: torch.export.Dim('batch')}})")
-    return ExportedModel(program.module(), static_batch=isinstance(batch, int))
+    model = ExportedModel(program.module(), static_batch=isinstance(batch, int))
+    model.source_program = program  # its nodes name the user's layers (nn_module_stack): for messages
+    return model
+
+
+def example_input(path: str | Path) -> torch.Tensor:
+    """Zeros of the input shape a ``.pt2`` was exported with (batch 1): an example for ``shrink --check``."""
+    program = torch.export.load(str(path))
+    user_inputs = [n for n in program.graph.nodes if n.op == "placeholder"
+                   and n.name in program.graph_signature.user_inputs]
+    if len(user_inputs) != 1:
+        raise PocketMLError(f"model file {path} takes {len(user_inputs)} inputs; pocketml supports one",
+                            "wrap the model so forward() takes a single tensor")
+    shape = [1, *(int(d) for d in user_inputs[0].meta["val"].shape[1:])]
+    return torch.zeros(shape, dtype=user_inputs[0].meta["val"].dtype)
 
 
 class ExportedModel(nn.Module):

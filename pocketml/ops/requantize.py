@@ -26,7 +26,11 @@ def activation_range(activation: str, quant: QuantParams) -> tuple[int, int]:
 
     def q(real: float) -> int:
         v = float(np.float32(real) / np.float32(quant.scale))
-        return quant.zero_point + int(np.sign(v) * np.floor(abs(v) + 0.5))
+        r = np.sign(v) * np.floor(abs(v) + 0.5)
+        if not -(2.0**31) <= r <= float(np.float32(2**31 - 1)):  # TFLite Micro's no_integer_overflow_from_quantization
+            raise ValueError(f"a fused {activation.upper()} at output scale {quant.scale:g}: {real} would quantize "
+                             "outside int32 (TFLite Micro refuses it); the layer's output range is almost 0")
+        return quant.zero_point + int(r)
 
     lo, hi = -128, 127
     if activation in ("relu", "relu6"):
@@ -58,7 +62,8 @@ class Requantize:
     ) -> Requantize:
         if max_abs_accumulator >= 2**31:
             raise OverflowError(
-                f"worst-case accumulator {max_abs_accumulator} overflows int32; split the layer"
+                f"worst-case accumulator {max_abs_accumulator} overflows int32: the layer sums too many products "
+                "(split it into layers with fewer inputs each)"
             )
         real = (
             np.float64(np.float32(input_scale))

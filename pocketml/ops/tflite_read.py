@@ -43,6 +43,7 @@ class TFLiteReader:
     tensors: dict[str, TensorInfo] = field(default_factory=dict)
     ops: list[Any] = field(default_factory=list)
     alias: dict[int, int] = field(default_factory=dict)  # dropped QUANTIZE/DEQUANTIZE: tensor -> tensor
+    folded: dict[int, np.ndarray] = field(default_factory=dict)  # outputs of constant sub-graphs (fold.py)
 
     def tensor(self, i: int):
         i = int(i)
@@ -74,6 +75,8 @@ class TFLiteReader:
 
     def constant(self, i: int) -> np.ndarray | None:
         """The tensor's data (little-endian, its TFLite type), or None for an activation."""
+        if int(i) in self.folded:
+            return self.folded[int(i)]
         t = self.tensor(i)
         if not 0 <= t.Buffer() < self.model.BuffersLength():
             raise Unsupported(f"tensor {self.tname(i)} names buffer {t.Buffer()}, which does not exist")
@@ -92,15 +95,20 @@ class TFLiteReader:
                               f"{TYPE_NAMES.get(t.Type())} its shape says")
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 
-    def activation(self, i: int) -> str:
-        """Register tensor ``i`` as an int8 activation (per-tensor quant, batch 1) and return its name."""
+    def activation(self, i: int, uint8: bool = False) -> str:
+        """Register tensor ``i`` as an int8 activation (per-tensor quant, batch 1) and return its name;
+        ``uint8``: a uint8 tensor is accepted too (what a QUANTIZE reads or writes)."""
         i = self.alias.get(int(i), int(i))
         t = self.tensor(i)
         name = self.tname(i)
         if name in self.tensors:
+            if self.tensors[name].dtype == "uint8" and not uint8:
+                raise Unsupported(f"tensor {name} is UINT8; only a QUANTIZE may read or write it")
             return name
-        if t.Type() != TensorType.INT8:
-            raise Unsupported(f"tensor {name} is {TYPE_NAMES.get(t.Type(), t.Type())}; activations must be int8")
+        dtype = {TensorType.INT8: "int8", TensorType.UINT8: "uint8"}.get(t.Type())
+        if dtype is None or (dtype == "uint8" and not uint8):
+            raise Unsupported(f"tensor {name} is {TYPE_NAMES.get(t.Type(), t.Type())}; activations must be int8"
+                              + (" (uint8 only where a QUANTIZE converts it)" if dtype else ""))
         shape = self.shape(i)
         if not shape or shape[0] != 1:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; the batch dimension must be 1")
@@ -116,9 +124,9 @@ class TFLiteReader:
             raise Unsupported(f"activation {name} has {len(scales)} scales; per-tensor quantization expected")
         try:
             quant = QuantParams(float(scales[0]), int(zps[0]))
+            self.tensors[name] = TensorInfo(name, shape[1:], quant, dtype)
         except ValueError as exc:
             raise Unsupported(f"activation {name}: {exc}") from exc
-        self.tensors[name] = TensorInfo(name, shape[1:], quant)
         return name
 
     def new_tensor(self, name: str, shape: tuple[int, ...], like: str) -> str:

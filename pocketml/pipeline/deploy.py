@@ -148,7 +148,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         size_bytes=SizeBytes(size_float, qgraph.stored_bytes(), deployed),
         arena_bytes=host.plan.arena_bytes, ram_bytes=fp.ram_bytes, flash_bytes=fp.flash_bytes,
         flash_method=fp.method, c_mismatches=host.mismatches, fits=fit.fits, fit_reason=fit.reason,
-        input=_spec(qgraph.input_info), output=_spec(qgraph.output_infos[0]),
+        input=_spec(qgraph.input_infos[0]), output=_spec(qgraph.output_infos[0]),
         outputs=[_spec(info) for info in qgraph.output_infos],
         macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions, mix),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
@@ -215,7 +215,7 @@ def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, re
     ref = ref_out.reshape(len(ref_out), -1)
     sizes = [info.nbytes for info in qgraph.output_infos]
     sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
-    fp = footprint(sections, board.core, io_bytes=qgraph.input_info.nbytes + qgraph.output_bytes, method=HOST_METHOD)
+    fp = footprint(sections, board.core, io_bytes=qgraph.input_bytes + qgraph.output_bytes, method=HOST_METHOD)
     return HostBuild(plan, c_dir, source.const_bytes, c_out, int(np.sum(np.any(c_out != ref, axis=1))),
                      tuple(per_output_mismatches(c_out, ref_out, sizes)), fp, sections)
 

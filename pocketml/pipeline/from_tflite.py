@@ -69,15 +69,22 @@ def check_tflite_model(model: str | Path) -> CompileCheck:
 
 
 def random_inputs(imp: TFLiteImport, samples: int, seed: int) -> np.ndarray:
-    """``samples`` uniform random int8 inputs of the graph's input shape (fixed ``seed``)."""
+    """``samples`` uniform random inputs of the graph's input shape and type (int8, or uint8), fixed ``seed``;
+    a model with several inputs gets them packed back to back as raw bytes ([N, input_bytes] int8)."""
     rng = np.random.default_rng(seed)
-    return rng.integers(-128, 128, size=(samples, *imp.graph.input_info.shape), dtype=np.int8)
+    xs = [rng.integers(0, 256, (samples, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
+          else rng.integers(-128, 128, (samples, *info.shape), dtype=np.int8) for info in imp.graph.input_infos]
+    return xs[0] if len(xs) == 1 else np.concatenate([x.reshape(samples, -1).view(np.int8) for x in xs], axis=1)
 
 
-def source_inputs(imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
-    """int8 graph inputs as the source .tflite takes them: its shape, dequantized at a float input."""
-    x = imp.input.quant.dequantize(x_q) if imp.input.dtype == "float32" else x_q
-    return x.reshape(len(x_q), *imp.input.shape[1:])
+def source_inputs(imp: TFLiteImport, x_q: np.ndarray):
+    """Graph inputs as the source .tflite takes them: its shapes, dequantized at a float input (a list
+    of batches for a model with several inputs)."""
+    xs = imp.graph.split_inputs(x_q)
+    edges = imp.inputs or (imp.input,)
+    out = [(e.quant.dequantize(x) if e.dtype == "float32" else x).reshape(len(x), *e.shape[1:])
+           for e, x in zip(edges, xs, strict=True)]
+    return out[0] if len(out) == 1 else out
 
 
 def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
@@ -93,7 +100,7 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
     for edge, out in zip(imp.outputs, run.outputs, strict=True):
         if edge.dtype == "float32":
             out = edge.quant.quantize(out)
-        outs.append(np.asarray(out, dtype=np.int8).reshape(len(x_q), -1))
+        outs.append(np.ascontiguousarray(out).reshape(len(x_q), -1).view(np.int8))  # a uint8 output's bytes
     return np.concatenate(outs, axis=1)
 
 
@@ -144,9 +151,10 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     say(f"run {path.name} in TFLite Micro on {samples} inputs")
     tflm_out = run_source_in_tflm(path, imp, x_q)
     diff = np.abs(tflm_out.astype(np.int16) - ref_out.astype(np.int16))
+    kinds = "/".join(sorted({i.dtype for i in graph.input_infos}))
     source = SourceCheck(len(x_q), int(np.sum(np.any(diff != 0, axis=1))),
                          tuple(per_output_mismatches(tflm_out, ref_out, [info.nbytes for info in graph.output_infos])),
-                         int(diff.max(initial=0)), f"uniform random int8, seed {seed}")
+                         int(diff.max(initial=0)), f"uniform random {kinds}, seed {seed}")
     source_stage = Stage("source-tflm", time.perf_counter() - t, {
         "samples": source.samples, "mismatching_samples": source.mismatching_samples})
     with folder.stage() as work:

@@ -124,7 +124,7 @@ class ChosenModel:
     cortexm: dict | None = None  # the Cortex-M cross-build and QEMU run, when shrink made one
 
     def to_dict(self) -> dict:
-        return {**self.candidate.arch.to_dict(), "accuracy": round(self.accuracy, 4),
+        return {"number": self.candidate.number, **self.candidate.arch.to_dict(), "accuracy": round(self.accuracy, 4),
                 "accuracy_reference": round(self.accuracy_reference, 4),
                 "validation_accuracy": self.candidate.accuracy,
                 "final_validation_accuracy": round(self.final_validation_accuracy, 4),
@@ -228,6 +228,32 @@ def _values(cand: Candidate) -> tuple[float, float, float]:
     return cand.accuracy, cand.cost.flash_bytes, cand.cost.latency_ms
 
 
+def _check_arguments(task: str, families: tuple[str, ...], bits, storage, study, *, n_trials, n_finalists,
+                     search_epochs, final_epochs, batch, max_latency_ms, max_energy_uj, max_ram, max_flash,
+                     grace_s) -> None:
+    """Every argument of ``match`` checked before any work: one clear error for the first bad one."""
+    if task not in TASKS:
+        raise PocketMLError(f"unknown task '{task}'", f"built-in tasks: {', '.join(TASKS)}")
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise PocketMLError(f"unknown model families {unknown or '(none given)'}",
+                            f"choose from {', '.join(FAMILIES)}")
+    if not bits or any(b not in BITS for b in bits):
+        raise PocketMLError(f"weight widths {list(bits)} cannot all be searched",
+                            f"choose from {', '.join(map(str, BITS))} (int4 layers are fine-tuned with QAT)")
+    for name, value in (("n_trials", n_trials), ("n_finalists", n_finalists), ("search_epochs", search_epochs),
+                        ("final_epochs", final_epochs), ("batch", batch)):
+        if value < 1:
+            raise PocketMLError(f"{name} must be at least 1, got {value}", f"pass a positive {name}")
+    for name, value in (("max_latency_ms", max_latency_ms), ("max_energy_uj", max_energy_uj),
+                        ("max_ram", max_ram), ("max_flash", max_flash), ("grace_s", grace_s)):
+        if value is not None and value <= 0:
+            raise PocketMLError(f"{name} must be positive, got {value}", f"pass a positive {name} or leave it out")
+    if (storage is None) != (study is None):
+        raise PocketMLError("a shared search needs both a storage and a study name",
+                            "pass --storage URL --study NAME together, or neither (an in-memory search)")
+
+
 def match(
     device: str | Device,
     task: str = "digits",
@@ -294,26 +320,10 @@ def match(
     started = time.perf_counter()
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     families = FAMILIES if families is None else tuple(families)
-    if task not in TASKS:
-        raise PocketMLError(f"unknown task '{task}'", f"built-in tasks: {', '.join(TASKS)}")
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown or not families:
-        raise PocketMLError(f"unknown model families {unknown or '(none given)'}",
-                            f"choose from {', '.join(FAMILIES)}")
-    if not bits or any(b not in BITS for b in bits):
-        raise PocketMLError(f"weight widths {list(bits)} cannot all be searched",
-                            f"choose from {', '.join(map(str, BITS))} (int4 layers are fine-tuned with QAT)")
-    for name, value in (("n_trials", n_trials), ("n_finalists", n_finalists), ("search_epochs", search_epochs),
-                        ("final_epochs", final_epochs), ("batch", batch)):
-        if value < 1:
-            raise PocketMLError(f"{name} must be at least 1, got {value}", f"pass a positive {name}")
-    for name, value in (("max_latency_ms", max_latency_ms), ("max_energy_uj", max_energy_uj),
-                        ("max_ram", max_ram), ("max_flash", max_flash), ("grace_s", grace_s)):
-        if value is not None and value <= 0:
-            raise PocketMLError(f"{name} must be positive, got {value}", f"pass a positive {name} or leave it out")
-    if (storage is None) != (study is None):
-        raise PocketMLError("a shared search needs both a storage and a study name",
-                            "pass --storage URL --study NAME together, or neither (an in-memory search)")
+    _check_arguments(task, families, bits, storage, study, n_trials=n_trials, n_finalists=n_finalists,
+                     search_epochs=search_epochs, final_epochs=final_epochs, batch=batch,
+                     max_latency_ms=max_latency_ms, max_energy_uj=max_energy_uj, max_ram=max_ram,
+                     max_flash=max_flash, grace_s=grace_s)
     if storage is not None:  # before any work: an unreachable storage fails now
         from pocketml.search.study import open_storage
 
@@ -371,9 +381,9 @@ def match(
             result.settings["shared"] = shared
             result.settings["sampler"] = "optuna TPESampler (multi-objective), seeded per slot (pocketml.search.study)"
         if plot:
-            from pocketml.search.plot import write_front_plot
+            from pocketml.report.match import write_front_plot
 
-            write_front_plot(result, work / "front.png")
+            write_front_plot(result.to_dict(), work / "front.png")
         write_atomic(work / "match.json", result.dumps())
     return result
 

@@ -36,7 +36,7 @@ from pocketml.graph.planner import MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
-RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h")
+RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
 DSP_RUNTIME = "pocketml_dsp.h"  # what the DSP kernels share (requantization, widening, LDRD)
 DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
@@ -116,6 +116,7 @@ class _Emitter:
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
         self.out_pointer = output_pointers(graph)
+        self.in_pointer = input_pointers(graph)
         self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
         self.portable_kinds: set[str] = set()
         self.dsp_kinds: set[str] = set()
@@ -138,8 +139,8 @@ class _Emitter:
 
     def where(self, tensor: str) -> str:
         buf = self.plan.buffer_of(tensor)
-        if buf.location == "input":
-            return "input"
+        if buf.location == "input":  # the caller's buffer of the graph input in this buffer
+            return next(self.in_pointer[t] for t in buf.tensors if t in self.in_pointer)
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
         offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
@@ -217,7 +218,9 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     files = {
         "model.h": _model_h(graph, plan, p, kernels),
         "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers),
-        "main.c": _main_c(p),
+        "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
+                          _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
+                          else "int8_t"),
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
@@ -239,6 +242,22 @@ def output_pointers(graph: QuantGraph) -> dict[str, str]:
     if len(graph.outputs) == 1:
         return {graph.outputs[0]: "output"}
     return {name: f"output{k}" for k, name in enumerate(graph.outputs)}
+
+
+def input_pointers(graph: QuantGraph) -> dict[str, str]:
+    """Graph input tensor → the C parameter holding it: ``input`` (one input) or ``input0``..."""
+    if len(graph.inputs) == 1:
+        return {graph.inputs[0]: "input"}
+    return {name: f"input{k}" for k, name in enumerate(graph.inputs)}
+
+
+def _dims(info) -> str:
+    return "x".join(map(str, info.shape))
+
+
+def _ctype(info) -> str:
+    """The C type of a model input or output's bytes (``int8_t``; ``uint8_t`` for a uint8 edge)."""
+    return f"{info.dtype}_t"
 
 
 def _banner(what: str) -> str:
@@ -264,13 +283,15 @@ def _kernels_macro(p: str, kernels: KernelTarget) -> str:
 
 
 def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
+    if len(graph.inputs) > 1:
+        return _model_h_inputs(graph, plan, p, kernels)
     if len(graph.outputs) > 1:
         return _model_h_outputs(graph, plan, p, kernels)
     i, o = graph.input_info, graph.output_info
     P = p.upper()
     return _header(p, [
-        f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
-        f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+        f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* {i.dtype}, shape {_dims(i)} (NHWC, batch 1) */",
+        f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
         f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
         _kernels_macro(p, kernels),
         "/* real = scale * (q - zero_point) */",
@@ -281,7 +302,7 @@ def _model_h(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget 
         "",
         "/* Run the model once. Returns 0 on success, -1 if a pointer is NULL.",
         " * `input` and `output` must not overlap; the call uses no heap and is not reentrant. */",
-        f"int {p}_invoke(const int8_t *input, int8_t *output);"])
+        f"int {p}_invoke(const {_ctype(i)} *input, {_ctype(o)} *output);"])
 
 
 def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
@@ -289,16 +310,16 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: Kerne
     i = graph.input_info
     P = p.upper()
     lines = ["/* real = scale * (q - zero_point) */",
-             f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* int8, shape {'x'.join(map(str, i.shape))} (NHWC, batch 1) */",
+             f"#define {P}_INPUT_BYTES {_macro(i.nbytes)}    /* {i.dtype}, shape {_dims(i)} (NHWC, batch 1) */",
              f"#define {P}_OUTPUTS {_macro(len(graph.outputs))}    /* outputs, in the source model's order */"]
     offset = 0
     for k, o in enumerate(graph.output_infos):
-        lines += [f"#define {P}_OUTPUT{k}_BYTES {_macro(o.nbytes)}   /* int8, shape {'x'.join(map(str, o.shape))} */",
+        lines += [f"#define {P}_OUTPUT{k}_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
                   f"#define {P}_OUTPUT{k}_OFFSET {_macro(offset)}   /* where {p}_invoke puts it in `output` */",
                   f"#define {P}_OUTPUT{k}_SCALE {_macro(o.quant.scale)}",
                   f"#define {P}_OUTPUT{k}_ZERO_POINT {_macro(o.quant.zero_point)}"]
         offset += o.nbytes
-    params = ", ".join(f"int8_t *output{k}" for k in range(len(graph.outputs)))
+    params = ", ".join(f"{_ctype(o)} *output{k}" for k, o in enumerate(graph.output_infos))
     return _header(p, [
         *lines,
         f"#define {P}_OUTPUT_BYTES {_macro(offset)}   /* every output, packed back to back in order ({p}_invoke) */",
@@ -310,28 +331,104 @@ def _model_h_outputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: Kerne
         f"/* Run the model once, output k into `outputk` ({P}_OUTPUTk_BYTES bytes each).",
         " * Returns 0 on success, -1 if a pointer is NULL. No buffer may overlap another; the call",
         " * uses no heap and is not reentrant. */",
-        f"int {p}_invoke_outputs(const int8_t *input, {params});",
+        f"int {p}_invoke_outputs(const {_ctype(i)} *input, {params});",
         "",
         f"/* The same, every output packed into one buffer of {P}_OUTPUT_BYTES: output k starts at",
         f" * `output + {P}_OUTPUTk_OFFSET` (the signature of a one-output model's {p}_invoke). */",
+        f"int {p}_invoke(const {_ctype(i)} *input, int8_t *output);"])
+
+
+def _edge_macros(P: str, what: str, infos, packed_into: str) -> list[str]:
+    """``<P>_<WHAT>k_BYTES/_OFFSET/_SCALE/_ZERO_POINT`` of each input or output, packed in order."""
+    lines, offset = [], 0
+    for k, info in enumerate(infos):
+        lines += [f"#define {P}_{what}{k}_BYTES {_macro(info.nbytes)}   /* {info.dtype}, shape {_dims(info)} */",
+                  f"#define {P}_{what}{k}_OFFSET {_macro(offset)}   /* where it sits in `{packed_into}` */",
+                  f"#define {P}_{what}{k}_SCALE {_macro(info.quant.scale)}",
+                  f"#define {P}_{what}{k}_ZERO_POINT {_macro(info.quant.zero_point)}"]
+        offset += info.nbytes
+    return lines
+
+
+def _io_params(graph: QuantGraph) -> str:
+    """The parameters of ``<p>_invoke_inputs``: every input, then the output(s)."""
+    ins = [f"const {_ctype(i)} *input{k}" for k, i in enumerate(graph.input_infos)]
+    outs = ([f"{_ctype(graph.output_info)} *output"] if len(graph.outputs) == 1 else
+            [f"{_ctype(o)} *output{k}" for k, o in enumerate(graph.output_infos)])
+    return ", ".join(ins + outs)
+
+
+def _model_h_inputs(graph: QuantGraph, plan: MemoryPlan, p: str, kernels: KernelTarget = PORTABLE) -> str:
+    """model.h of a model with several inputs: per-input (and per-output) macros, a per-buffer and a
+    packed entry."""
+    P = p.upper()
+    lines = ["/* real = scale * (q - zero_point) */",
+             f"#define {P}_INPUTS {_macro(len(graph.inputs))}    /* inputs, in the source model's order */",
+             *_edge_macros(P, "INPUT", graph.input_infos, "input"),
+             f"#define {P}_INPUT_BYTES {_macro(graph.input_bytes)}   /* every input, packed in order ({p}_invoke) */"]
+    if len(graph.outputs) == 1:
+        o = graph.output_info
+        lines += [f"#define {P}_OUTPUT_BYTES {_macro(o.nbytes)}   /* {o.dtype}, shape {_dims(o)} */",
+                  f"#define {P}_OUTPUT_SCALE {_macro(o.quant.scale)}",
+                  f"#define {P}_OUTPUT_ZERO_POINT {_macro(o.quant.zero_point)}"]
+    else:
+        lines += [f"#define {P}_OUTPUTS {_macro(len(graph.outputs))}    /* outputs, in the source model's order */",
+                  *_edge_macros(P, "OUTPUT", graph.output_infos, "output"),
+                  f"#define {P}_OUTPUT_BYTES {_macro(graph.output_bytes)}   /* every output, packed back to back */"]
+    return _header(p, [
+        *lines,
+        f"#define {P}_ARENA_BYTES {_macro(plan.arena_bytes)}    /* static working memory inside model.c */",
+        _kernels_macro(p, kernels),
+        "",
+        "/* Run the model once on input k in `inputk`, writing the output(s). Returns 0 on success, -1",
+        " * if a pointer is NULL. No buffer may overlap another; no heap; not reentrant. */",
+        f"int {p}_invoke_inputs({_io_params(graph)});",
+        "",
+        f"/* The same with every input packed in `input` ({P}_INPUT_BYTES; input k at {P}_INPUTk_OFFSET) and",
+        f" * every output in `output` ({P}_OUTPUT_BYTES), as a one-input model's {p}_invoke. */",
         f"int {p}_invoke(const int8_t *input, int8_t *output);"])
+
+
+def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
+    """model.c's entries of a model with several inputs: ``<p>_invoke_inputs`` and the packed one."""
+    P = p.upper()
+    names = [f"input{k}" for k in range(len(graph.inputs))]
+    outs = ["output"] if len(graph.outputs) == 1 else [f"output{k}" for k in range(len(graph.outputs))]
+    entry = [f"int {p}_invoke_inputs({_io_params(graph)}) {{",
+             f"  if ({' || '.join(n + ' == 0' for n in names + outs)}) {{", "    return -1;", "  }"]
+    ins = [f"(const uint8_t *)(input + {P}_INPUT{k}_OFFSET)" if i.dtype == "uint8" else f"input + {P}_INPUT{k}_OFFSET"
+           for k, i in enumerate(graph.input_infos)]
+    if len(graph.outputs) == 1:
+        out = ["(uint8_t *)output" if graph.output_info.dtype == "uint8" else "output"]
+    else:
+        out = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if o.dtype == "uint8" else f"output + {P}_OUTPUT{k}_OFFSET"
+               for k, o in enumerate(graph.output_infos)]
+    packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+              "  if (input == 0 || output == 0) {", "    return -1;", "  }",
+              f"  return {p}_invoke_inputs(" + ", ".join(ins + out) + ");", "}", ""]
+    return entry, packed
 
 
 def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
-    if n_out == 1:
-        entry = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+    ti = _ctype(graph.input_infos[0])
+    if len(graph.inputs) > 1:
+        entry, packed = _entry_inputs(graph, p)
+    elif n_out == 1:
+        entry = [f"int {p}_invoke(const {ti} *input, {_ctype(graph.output_info)} *output) {{",
                  "  if (input == 0 || output == 0) {", "    return -1;", "  }"]
         packed = []
     else:
         outs = [f"output{k}" for k in range(n_out)]
-        entry = [f"int {p}_invoke_outputs(const int8_t *input, {', '.join('int8_t *' + o for o in outs)}) {{",
+        typed = ", ".join(f"{_ctype(info)} *{o}" for info, o in zip(graph.output_infos, outs, strict=True))
+        entry = [f"int {p}_invoke_outputs(const {ti} *input, {typed}) {{",
                  f"  if (input == 0 || {' || '.join(o + ' == 0' for o in outs)}) {{", "    return -1;", "  }"]
-        packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
+        parts = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if info.dtype == "uint8"
+                 else f"output + {P}_OUTPUT{k}_OFFSET" for k, info in enumerate(graph.output_infos)]
+        packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
-                  f"  return {p}_invoke_outputs(input, "
-                  + ", ".join(f"output + {P}_OUTPUT{k}_OFFSET" for k in range(n_out)) + ");", "}", ""]
+                  f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]
     lines = [_banner(f"Model {p}: weights, memory plan and op sequence."),
              '#include "model.h"', *(f'#include "{h}"' for h in headers), "",
              "#ifdef POCKETML_PROFILE  /* pocketml profile: the QEMU harness times every layer */",
@@ -347,7 +444,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     return "\n".join(lines)
 
 
-def _main_c(p: str) -> str:
+def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> str:
     P = p.upper()
     return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <errno.h>
 #include <stdio.h>
@@ -359,8 +456,8 @@ def _main_c(p: str) -> str:
    not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
    was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
-  static int8_t input[{P}_INPUT_BYTES];
-  static int8_t output[{P}_OUTPUT_BYTES];
+  static {input_type} input[{P}_INPUT_BYTES];
+  static {output_type} output[{P}_OUTPUT_BYTES];
   unsigned long count = 0;
   size_t got;
   while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{

@@ -13,8 +13,10 @@ what TFLite's converter emits for the deployment op set:
     PAD (H and W), RELU, RELU6
     QUANTIZE at the input / DEQUANTIZE at an output (float32 edges): dropped; the C takes and
         gives int8, with the scale/zero point of the edge in ``model.h``
-    several outputs                               the subgraph's outputs list, in order (an output
-        may also feed later operators); each one int8 or float32 (DEQUANTIZE)
+    constant sub-graphs (SHAPE, STRIDED_SLICE, PACK, ... on constants, int32 results): computed at
+        compile time (``fold.py``); what reads them sees constants
+    several inputs and outputs                    the subgraph's lists, in order (an output may also
+        feed later operators); each one int8, uint8 (through a QUANTIZE) or float32
 
 TFLite's SAME padding puts the odd pixel at the bottom/right; the ops carry it as ``padding``
 (top, left) + ``padding_end`` (bottom, right), so nothing is inserted.
@@ -36,6 +38,7 @@ from typing import Any
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.TensorType import TensorType
 
+from pocketml.deploy.tflite.fold import try_fold
 from pocketml.errors import PocketMLError
 from pocketml.formats.tflite import Model
 from pocketml.graph.ir import QuantGraph, QuantParams
@@ -50,7 +53,7 @@ from pocketml.ops.tflite_read import (
 )
 
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-EDGES = ("QUANTIZE (float32 model input only)", "DEQUANTIZE (float32 model outputs only)")
+EDGES = ("QUANTIZE from float32 (the model input only; dropped)", "DEQUANTIZE (float32 model outputs only)")
 
 
 def supported_text() -> str:
@@ -58,7 +61,7 @@ def supported_text() -> str:
     names = list(tflite_readers())  # in the registry's order
     return ("supported: " + ", ".join([*names, *EDGES]) + "; int8 activations (per-tensor), int8 weights "
             "(per-tensor or per-channel, zero point 0), int32 bias; fused NONE/RELU/RELU6; one "
-            "subgraph, one input, one or more outputs")
+            "subgraph, one or more inputs and outputs")
 
 
 SUPPORTED_TEXT = supported_text()
@@ -92,7 +95,7 @@ class OperatorCheck:
 class Edge:
     """How the model's input or output crosses into the int8 graph."""
 
-    dtype: str  # "int8" or "float32" (QUANTIZE / DEQUANTIZE dropped)
+    dtype: str  # "int8", "uint8" (a QUANTIZE converts it) or "float32" (QUANTIZE / DEQUANTIZE dropped)
     shape: tuple[int, ...]  # with the batch dimension, as in the .tflite
     quant: QuantParams
 
@@ -102,10 +105,11 @@ class TFLiteImport:
     """What ``read_tflite`` returns: the graph, how its edges map, and the per-operator check."""
 
     graph: QuantGraph | None  # None only with strict=False when something would not compile
-    input: Edge | None
+    input: Edge | None  # the first input's edge (the only one for most models)
     outputs: tuple[Edge, ...]  # one per model output, in the subgraph's order (empty if unknown)
     operators: tuple[OperatorCheck, ...]
     description: str = ""
+    inputs: tuple[Edge, ...] = ()  # one per model input, in the subgraph's order (empty if unknown)
 
     @property
     def output(self) -> Edge | None:
@@ -159,29 +163,58 @@ def read_tflite(source: str | Path | bytes, name: str | None = None, *, strict: 
         what = ", ".join(f"{v:,} {k}" for k, v in too_many.items()) or "more model inputs/outputs"
         raise PocketMLError(f"{stem} is damaged: it claims {what}, more than its {len(data):,} bytes can hold", fix)
     r = TFLiteReader(model, sub, name)
+    float_ops = _float_operators(r)
+    if float_ops and strict:
+        raise PocketMLError(f"{stem}.tflite is a float32 model: {float_ops} of {sub.OperatorsLength()} operators "
+                            "compute in float, and pocketml compiles int8 models", FLOAT_FIX)
     checks = _model_checks(r, n_sub, in_indices, out_indices)
-    in_index = in_indices[0] if len(in_indices) == 1 and not checks else -1
-    in_edge = None
+    if float_ops:
+        checks.append(OperatorCheck(-1, "MODEL", {"float_operators": float_ops},
+                                    f"a float32 model ({float_ops} operators compute in float): {FLOAT_FIX}"))
+    in_indices = in_indices if not checks else []
+    in_edges: dict[int, Edge] = {}  # float32 inputs (QUANTIZE), by tensor index
     out_edges: dict[int, Edge] = {}  # float32 outputs (DEQUANTIZE), by tensor index
     readers = tflite_readers()
     for idx in range(sub.OperatorsLength()):
-        check, edge = _read_operator(r, idx, readers, in_index, out_indices)
+        check, edge = _read_operator(r, idx, readers, in_indices, out_indices)
         checks.append(check)
-        if edge is not None and edge[0] == "input":
-            in_edge = edge[1]
-        elif edge is not None:
-            out_edges[edge[2]] = edge[1]
+        if edge is not None:
+            (in_edges if edge[0] == "input" else out_edges)[edge[2]] = edge[1]
     graph = None
+    in_list = tuple(in_edges[i] for i in in_indices) if in_indices and all(i in in_edges for i in in_indices) else ()
     out_list = tuple(out_edges[i] for i in out_indices) if all(i in out_edges for i in out_indices) else ()
     if all(c.ok for c in checks):
-        graph, in_edge, out_list, problem = _finish(r, in_index, out_indices, in_edge, out_edges)
+        graph, in_list, out_list, problem = _finish(r, in_indices, out_indices, in_edges, out_edges)
         if problem:
             checks.append(OperatorCheck(-1, "MODEL", {}, problem))
             graph = None
     bad = [c for c in checks if not c.ok]
     if bad and strict:
         raise PocketMLError(f"{stem}.tflite cannot be compiled: " + refusal(bad), what_would_help(bad))
-    return TFLiteImport(graph, in_edge, out_list, tuple(checks), description)
+    return TFLiteImport(graph, in_list[0] if in_list else None, out_list, tuple(checks), description, in_list)
+
+
+FLOAT_FIX = ("quantize it to int8 first: TFLite's converter with optimizations=[tf.lite.Optimize.DEFAULT], a "
+             "representative_dataset and target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; or bring "
+             "the PyTorch model to `pocketml shrink`, which quantizes it")
+
+
+def _float_operators(r: TFLiteReader) -> int:
+    """How many operators (other than the QUANTIZE / DEQUANTIZE at float edges) read a float32 tensor."""
+    count = 0
+    try:
+        for idx in range(r.sub.OperatorsLength()):
+            op = r.sub.Operators(idx)
+            code = r.model.OperatorCodes(op.OpcodeIndex())
+            if OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode())) in ("QUANTIZE", "DEQUANTIZE"):
+                continue
+            ins = op.InputsAsNumpy() if op.InputsLength() else []
+            if any(0 <= int(i) < r.sub.TensorsLength() and r.sub.Tensors(int(i)).Type() == TensorType.FLOAT32
+                   for i in ins):
+                count += 1
+    except Exception:  # noqa: BLE001 - a damaged table: the operator checks will say what is wrong
+        return 0
+    return count
 
 
 def _model_checks(r: TFLiteReader, n_sub: int, in_indices: list[int], out_indices: list[int]) -> list[OperatorCheck]:
@@ -190,8 +223,8 @@ def _model_checks(r: TFLiteReader, n_sub: int, in_indices: list[int], out_indice
     problems = []
     if n_sub != 1:
         problems.append(f"{n_sub} subgraphs (control flow); one is supported")
-    if len(in_indices) != 1:
-        problems.append(f"{len(in_indices)} model inputs; one is supported")
+    if not in_indices:
+        problems.append("the model declares no inputs")
     if not out_indices:
         problems.append("the model declares no outputs")
     bad = sorted({i for i in (*in_indices, *out_indices) if not 0 <= i < n_tensors})
@@ -201,7 +234,7 @@ def _model_checks(r: TFLiteReader, n_sub: int, in_indices: list[int], out_indice
     return [OperatorCheck(-1, "MODEL", shape, p) for p in problems]
 
 
-def _read_operator(r: TFLiteReader, idx: int, readers, in_index: int, out_indices: list[int]):
+def _read_operator(r: TFLiteReader, idx: int, readers, in_indices: list[int], out_indices: list[int]):
     """One operator translated (or refused): its check, and (which edge, Edge, tensor) for an edge op."""
     try:
         op = r.sub.Operators(idx)
@@ -228,8 +261,12 @@ def _read_operator(r: TFLiteReader, idx: int, readers, in_index: int, out_indice
             raise Unsupported(f"{len(outs)} outputs (one expected)")
         if not ins or ins[0] < 0:
             raise Unsupported("no input tensor")
-        if op_name in ("QUANTIZE", "DEQUANTIZE"):
-            opts, kind = _edge(r, op_name, ins, outs[0], in_index, out_indices)
+        value = try_fold(r, op_name, op, ins, outs[0])
+        if value is not None:  # a constant sub-graph (shape arithmetic): computed now, no op emitted
+            r.folded[outs[0]] = value
+            return OperatorCheck(idx, op_name, {"value": value.ravel().tolist()[:8]}, None, "(constant: folded)"), None
+        if op_name == "DEQUANTIZE" or (op_name == "QUANTIZE" and r.tensor(ins[0]).Type() == TensorType.FLOAT32):
+            opts, kind = _edge(r, op_name, ins, outs[0], in_indices, out_indices)
             if op_name == "QUANTIZE":
                 edge = ("input", Edge("float32", r.shape(ins[0]), r.tensors[r.activation(outs[0])].quant), ins[0])
             else:
@@ -263,21 +300,27 @@ def refusal(bad: list[OperatorCheck]) -> str:
 
 
 def what_would_help(bad: list[OperatorCheck]) -> str:
-    """The fix line: quantize a float model first; otherwise what is supported."""
+    """The fix line: quantize a float model first; otherwise where the supported list is.
+
+    The list of supported operators itself is long (docs/compile.md, ``compile --check``), so the
+    error names only the blockers and points there.
+    """
+    where = ("`pocketml compile --check MODEL` lists every operator's fate and what is supported "
+             "(docs/compile.md); replace or remove the blocking operators before converting, or bring "
+             "the PyTorch model to `pocketml shrink`")
     if any("FLOAT32" in (c.problem or "") and "activations must be int8" in (c.problem or "") for c in bad):
         return ("this looks like a float model: quantize it to int8 first (TFLite's converter with a "
-                "representative dataset), or bring the PyTorch model to `pocketml shrink`; " + SUPPORTED_TEXT)
-    return SUPPORTED_TEXT
+                "representative dataset), or bring the PyTorch model to `pocketml shrink`; " + where)
+    return where
 
 
-def _edge(r: TFLiteReader, op_name: str, ins, out, in_index: int, out_indices: list[int]) -> tuple[dict, str]:
+def _edge(r: TFLiteReader, op_name: str, ins, out, in_indices: list[int], out_indices: list[int]) -> tuple[dict, str]:
     """QUANTIZE of the float model input / DEQUANTIZE to a float model output: dropped."""
     src, dst = r.tensor(ins[0]), r.tensor(out)
     opts = {"from": TYPE_NAMES.get(src.Type()), "to": TYPE_NAMES.get(dst.Type())}
     if op_name == "QUANTIZE":
-        if ins[0] != in_index or src.Type() != TensorType.FLOAT32 or dst.Type() != TensorType.INT8:
-            raise Unsupported("QUANTIZE is supported only from the float32 model input to int8 "
-                              "(a requantize inside the model is not)")
+        if ins[0] not in in_indices or dst.Type() != TensorType.INT8:
+            raise Unsupported("a QUANTIZE from float32 is supported only from a model input to int8")
         r.activation(out)
         r.alias[ins[0]] = out
     else:
@@ -288,36 +331,41 @@ def _edge(r: TFLiteReader, op_name: str, ins, out, in_index: int, out_indices: l
     return opts, "(edge: dropped)"
 
 
-def _finish(r: TFLiteReader, in_index: int, out_indices: list[int], in_edge, out_edges: dict[int, Edge]):
+def _finish(r: TFLiteReader, in_indices: list[int], out_indices: list[int], in_edges: dict[int, Edge],
+            out_edges: dict[int, Edge]):
     """The graph once every operator translated: input/output names, edges, order, checks."""
+    in_list: tuple[Edge, ...] = ()
     out_list: tuple[Edge, ...] = ()
     try:
-        inp = r.activation(in_index)
-        outps = [r.activation(i) for i in out_indices]
+        inps = [r.activation(i, uint8=True) for i in in_indices]  # a uint8 edge: registered by its QUANTIZE
+        outps = [r.activation(i, uint8=True) for i in out_indices]
     except Unsupported as exc:
-        return None, in_edge, out_list, str(exc)
+        return None, in_list, out_list, str(exc)
     if not r.ops:
-        return None, in_edge, out_list, "the model has no operators pocketml runs"
-    in_edge = in_edge or Edge("int8", r.shape(in_index), r.tensors[inp].quant)
-    out_list = tuple(out_edges.get(i) or Edge("int8", r.shape(i), r.tensors[name].quant)
+        return None, in_list, out_list, "the model has no operators pocketml runs"
+    in_list = tuple(in_edges.get(i) or Edge(r.tensors[name].dtype, r.shape(i), r.tensors[name].quant)
+                    for i, name in zip(in_indices, inps, strict=True))
+    out_list = tuple(out_edges.get(i) or Edge(r.tensors[name].dtype, r.shape(i), r.tensors[name].quant)
                      for i, name in zip(out_indices, outps, strict=True))
-    problem = _order_problem(r, inp) or _output_problem(r, inp, outps)
+    if len(set(inps)) != len(inps):
+        return None, in_list, out_list, "the same tensor is two model inputs"
+    problem = _order_problem(r, inps) or _output_problem(r, inps, outps)
     if problem:
-        return None, in_edge, out_list, problem
+        return None, in_list, out_list, problem
     kinds = ", ".join(e.dtype for e in out_list)
-    note = (f"read from a .tflite ({len(r.ops)} ops; input {in_edge.dtype}, "
-            f"output{'s' if len(out_list) > 1 else ''} {kinds})")
+    note = (f"read from a .tflite ({len(r.ops)} ops; input{'s' if len(in_list) > 1 else ''} "
+            f"{', '.join(e.dtype for e in in_list)}, output{'s' if len(out_list) > 1 else ''} {kinds})")
     try:
-        graph = QuantGraph(r.name, r.tensors, r.ops, inp, tuple(outps), notes=[note])
+        graph = QuantGraph(r.name, r.tensors, r.ops, tuple(inps), tuple(outps), notes=[note])
         _ = graph.op_data  # every op's own checks (shapes, quantization, overflow bounds)
     except (ValueError, OverflowError, KeyError, PocketMLError) as exc:
-        return None, in_edge, out_list, f"an operator fails pocketml's checks: {exc}"
-    return graph, in_edge, out_list, None
+        return None, in_list, out_list, f"an operator fails pocketml's checks: {exc}"
+    return graph, in_list, out_list, None
 
 
-def _order_problem(r: TFLiteReader, inp: str) -> str | None:
+def _order_problem(r: TFLiteReader, inps: list[str]) -> str | None:
     """Operators must read only tensors produced before them (no cycle) and produce each tensor once."""
-    produced = {inp}
+    produced = set(inps)
     for op in r.ops:
         missing = [t for t in op.inputs if t not in produced]
         if missing:
@@ -329,7 +377,7 @@ def _order_problem(r: TFLiteReader, inp: str) -> str | None:
     return None
 
 
-def _output_problem(r: TFLiteReader, inp: str, outps: list[str]) -> str | None:
+def _output_problem(r: TFLiteReader, inps: list[str], outps: list[str]) -> str | None:
     """Why the model's outputs cannot each be a caller buffer of the C, or None.
 
     Each output must be computed by an operator and hold its own bytes: not the input, and not
@@ -348,7 +396,7 @@ def _output_problem(r: TFLiteReader, inp: str, outps: list[str]) -> str | None:
         if name not in produced:
             return f"model output {k} ({name}) is produced by no operator"
         root = bytes_of(name)
-        if root == bytes_of(inp):
+        if root in {bytes_of(i) for i in inps}:
             return f"model output {k} ({name}) is the model input reshaped: there is nothing to run"
         if root in seen:
             return (f"model outputs {seen[root]} and {k} are the same int8 data ({name}; the same tensor, or a "

@@ -111,20 +111,36 @@ def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_ou
     names = {"tflm": "TFLite Micro", "litert-xnnpack": "LiteRT (XNNPACK)",
              "litert-reference": "LiteRT (BUILTIN_REF)"}
     with tempfile.TemporaryDirectory(prefix="pocketml-tflite-") as tmp:
-        x_path, out_path = Path(tmp) / "x.npy", Path(tmp) / "out.npz"
-        dtype = np.float32 if np.asarray(inputs).dtype == np.float32 else np.int8  # float: a model with QUANTIZE
-        np.save(x_path, np.ascontiguousarray(inputs, dtype=dtype))  # the worker runs x[i:i+1]
+        out_path = Path(tmp) / "out.npz"
+        x_path = save_inputs(Path(tmp) / "x", inputs)  # the worker runs x[i:i+1]
+        n = len(inputs[0]) if isinstance(inputs, (tuple, list)) else len(inputs)
         cmd = [sys.executable, str(WORKER), "run", runtime, str(model_path), str(x_path), str(out_path),
                str(arena_bytes), str(repeats), str(n_outputs), str(time_samples or len(inputs))]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not out_path.exists():
             raise _crash_message(names[runtime], proc.returncode, proc.stderr, model_path)
         with np.load(out_path) as z:
-            outputs = tuple(z[f"out{j}"].reshape(len(inputs), -1) for j in range(n_outputs))
+            outputs = tuple(z[f"out{j}"].reshape(n, -1) for j in range(n_outputs))
             seconds = float(z["seconds"])
     used = _allocation(proc.stderr, "total")
     head = _allocation(proc.stderr, "head")
     return TFLiteRun(runtime, outputs, None if np.isnan(seconds) else seconds, used, head)
+
+
+def save_inputs(stem: Path, inputs) -> Path:
+    """Write the batch(es) the worker reads: ``stem.npy`` for one input, ``stem.npz`` (in0, in1, ...) for
+    a tuple of several. int8 unless given float32 (a float input the model QUANTIZEs) or uint8."""
+    def typed(x):
+        x = np.asarray(x)
+        return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.uint8) else np.int8)
+
+    if isinstance(inputs, (tuple, list)):
+        path = stem.with_suffix(".npz")
+        np.savez(path, **{f"in{k}": typed(x) for k, x in enumerate(inputs)})
+    else:
+        path = stem.with_suffix(".npy")
+        np.save(path, typed(inputs))
+    return path
 
 
 def _allocation(stderr: str, part: str) -> int | None:
@@ -185,13 +201,13 @@ def smallest_tflm_arena(model_path: str | Path, sample: np.ndarray, reported: in
     confirmed in two fresh processes (it works; one byte less does not).
     """
     model_path = Path(model_path)
+    first = tuple(x[:1] for x in sample) if isinstance(sample, (tuple, list)) else sample[:1]
     if reported is None:
-        reported = run_tflite(model_path, sample[:1], "tflm").arena_used_bytes
+        reported = run_tflite(model_path, first, "tflm").arena_used_bytes
         if reported is None:
             raise PocketMLError("TFLite Micro did not report its arena use", "upgrade tflite-micro")
     with tempfile.TemporaryDirectory(prefix="pocketml-arena-") as tmp:
-        x_path = Path(tmp) / "x.npy"
-        np.save(x_path, np.ascontiguousarray(sample[:1], dtype=np.float32 if sample.dtype == np.float32 else np.int8))
+        x_path = save_inputs(Path(tmp) / "x", first)
         session = _ProbeSession(model_path, x_path)
         try:
             hi = reported

@@ -3,7 +3,8 @@
 Run as a script, not imported: it needs only numpy and the runtime, so it starts in a fraction
 of a second. The parent (``runtimes.py``) reads what it writes:
 
-    worker.py run RUNTIME MODEL INPUTS.npy OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES
+    worker.py run RUNTIME MODEL INPUTS.npy|INPUTS.npz OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES
+        (several model inputs: INPUTS.npz holds in0, in1, ..., one batch each)
         runs every sample (batch 1) and saves outputs out0, out1, ... and ``seconds``, the mean
         time of one ``invoke()`` over the first TIME_SAMPLES inputs (perf_counter around invoke
         only, median over REPEATS passes, after the untimed pass that collects the outputs);
@@ -39,25 +40,49 @@ def _litert(model: bytes, runtime_name: str):
     return interp
 
 
+def _inputs(path: str) -> list:
+    """The batch of each model input: INPUTS.npy (one input) or INPUTS.npz with in0, in1, ..."""
+    data = np.load(path)
+    if isinstance(data, np.ndarray):
+        return [data]
+    with data:
+        return [data[f"in{k}"] for k in range(len(data.files))]
+
+
+class _Batches:
+    """Several inputs' batches sliced together: ``xs[i:j]`` is the list of each input's samples i..j."""
+
+    def __init__(self, xs: list) -> None:
+        self.xs = xs
+
+    def __len__(self) -> int:
+        return len(self.xs[0])
+
+    def __getitem__(self, s):
+        return [x[s] for x in self.xs]
+
+
 def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, arena: int, repeats: int,
         n_out: int, time_samples: int) -> None:
     model = open(model_path, "rb").read()
-    x = np.load(inputs_path)
+    x = _Batches(_inputs(inputs_path))
     if runtime_name == "tflm":
         interp = _tflm(model, arena)
 
-        def set_input(sample):
-            interp.set_input(sample, 0)
+        def set_input(samples):
+            for k, sample in enumerate(samples):
+                interp.set_input(sample, k)
 
         def outputs():
             return [interp.get_output(i).copy() for i in range(n_out)]
     else:
         interp = _litert(model, runtime_name)
-        in_index = interp.get_input_details()[0]["index"]
+        in_index = [d["index"] for d in interp.get_input_details()]
         out_index = [d["index"] for d in interp.get_output_details()]
 
-        def set_input(sample):
-            interp.set_tensor(in_index, sample)
+        def set_input(samples):
+            for k, sample in enumerate(samples):
+                interp.set_tensor(in_index[k], sample)
 
         def outputs():
             return [interp.get_tensor(i).copy() for i in out_index]
@@ -68,7 +93,7 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
         interp.invoke()
         results.append(outputs())
     passes = []
-    timed = x[:time_samples]
+    timed = _Batches(x[:time_samples])
     for _ in range(repeats):
         total = 0
         for i in range(len(timed)):
@@ -86,12 +111,13 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
 
 def probe(model_path: str, inputs_path: str) -> None:
     model = open(model_path, "rb").read()
-    sample = np.load(inputs_path)[:1]
+    samples = [x[:1] for x in _inputs(inputs_path)]
     for line in sys.stdin:
         size = int(line)
         try:
             interp = _tflm(model, size)
-            interp.set_input(sample, 0)
+            for k, sample in enumerate(samples):
+                interp.set_input(sample, k)
             interp.invoke()
         except RuntimeError:
             print(size, "fail", flush=True)

@@ -46,7 +46,7 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
                                 f"choose from: {', '.join(graph.tensors)}")
     spec = TFLiteModelSpec(f"pocketml {__version__}: {graph.name}")
     for info in graph.tensors.values():
-        spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(np.int8), activation_quant(info)))
+        spec.add_tensor(TensorSpec(info.name, batch_shape(info), np.dtype(info.dtype), activation_quant(info)))
     for op, data in zip(graph.ops, graph.op_data, strict=True):
         try:
             SPECS[op.kind].tflite_write(spec, graph, op, data)
@@ -56,6 +56,6 @@ def tflite_spec(graph: QuantGraph, outputs: Sequence[str] | None = None) -> TFLi
         except (AttributeError, KeyError, TypeError) as exc:  # an op whose fields the writer does not know
             raise PocketMLError(f"cannot write {op.name} ({op.kind}) as TFLite: {type(exc).__name__}: {exc}",
                                 "this is a pocketml bug: please report it with the model") from exc
-    spec.inputs = [spec.index(graph.input)]
+    spec.inputs = [spec.index(name) for name in graph.inputs]
     spec.outputs = [spec.index(name) for name in outputs]
     return spec

@@ -2,13 +2,14 @@
 
     OUT/model.tflite          the graph as TFLite (runs in TFLite Micro and LiteRT)
     OUT/c/                    the emitted C (already written by shrink)
-    OUT/verify/inputs.npy     the test inputs, int8, quantized, NHWC, [N, *input shape]
+    OUT/verify/inputs.npy     the test inputs, int8 (uint8 for a uint8 model input), quantized, NHWC, [N, *shape]
     OUT/verify/graph.npz      the quantized graph, to rerun the numpy reference: every array of
                               every op as its own entry, the rest as JSON (no pickle: loading an
                               OUT folder never runs code from it)
 
 The graph file is written generically from the ops' dataclass fields, so a new op needs no
-change here as long as its fields are arrays, numbers, strings and tuples of them.
+change here as long as its fields are arrays, numbers, strings, tuples of them and the value types
+below (a binary op's constant operand).
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ import numpy as np
 from pocketml.deploy.tflite import write_tflite
 from pocketml.devices.footprint import Footprint
 from pocketml.errors import PocketMLError
-from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.ir import DTYPES, QuantGraph, QuantParams, TensorInfo
 from pocketml.graph.planner import MemoryPlan
+from pocketml.ops.broadcast import Constant
 from pocketml.ops.registry import OPS
 from pocketml.outputs import write_atomic
+
+VALUE_TYPES = {"TensorInfo": TensorInfo, "QuantParams": QuantParams, "Constant": Constant}  # besides the ops
 
 GRAPH_FORMAT = 1
 TFLITE_FILE = "model.tflite"
@@ -57,9 +61,14 @@ def save_bundle(out: str | Path, graph: QuantGraph, inputs: np.ndarray) -> dict[
     out = Path(out)
     (out / "verify").mkdir(parents=True, exist_ok=True)
     write_atomic(out / TFLITE_FILE, write_tflite(graph))
-    np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=np.int8))
+    if len(graph.inputs) == 1:
+        np.save(out / INPUTS_FILE, np.ascontiguousarray(inputs, dtype=DTYPES[graph.input_info.dtype]))
+    else:  # several inputs: packed back to back as raw bytes, [N, input_bytes] int8
+        np.save(out / INPUTS_FILE, np.concatenate([np.ascontiguousarray(v).reshape(len(v), -1).view(np.int8)
+                                                   for v in graph.split_inputs(inputs)], axis=1))
     arrays: dict[str, np.ndarray] = {}
-    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.input, "output": graph.outputs[0],
+    doc = {"format": GRAPH_FORMAT, "name": graph.name, "input": graph.inputs[0], "inputs": list(graph.inputs),
+           "output": graph.outputs[0],
            "outputs": list(graph.outputs),  # "output": the first, as OUT folders before several outputs
            "tensors": [_encode(t, arrays) for t in graph.tensors.values()],
            "ops": [_encode(op, arrays) for op in graph.ops]}
@@ -84,7 +93,7 @@ def load_bundle(out: str | Path) -> Bundle:
             raise ValueError(f"graph format {doc.get('format')} (this pocketml reads {GRAPH_FORMAT})")
         tensors = [_decode(t, arrays) for t in doc["tensors"]]
         graph = QuantGraph(doc["name"], {t.name: t for t in tensors}, [_decode(o, arrays) for o in doc["ops"]],
-                           doc["input"], tuple(doc.get("outputs") or [doc["output"]]))
+                           tuple(doc.get("inputs") or [doc["input"]]), tuple(doc.get("outputs") or [doc["output"]]))
         _ = graph.op_data  # every op's checks run now
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise PocketMLError(f"{out / GRAPH_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
@@ -92,9 +101,12 @@ def load_bundle(out: str | Path) -> Bundle:
         inputs = np.load(out / INPUTS_FILE, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise PocketMLError(f"{out / INPUTS_FILE} is damaged: {exc}", "rerun `pocketml shrink --out OUT`") from exc
-    want = graph.input_info.shape
-    if inputs.dtype != np.int8 or inputs.shape[1:] != want or len(inputs) == 0:
-        raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not int8 [N, {want}]",
+    if len(graph.inputs) == 1:
+        want, dtype = graph.input_info.shape, graph.input_info.dtype
+    else:
+        want, dtype = (graph.input_bytes,), "int8"
+    if inputs.dtype != DTYPES[dtype] or inputs.shape[1:] != want or len(inputs) == 0:
+        raise PocketMLError(f"{out / INPUTS_FILE} holds {inputs.dtype} {inputs.shape}, not {dtype} [N, {want}]",
                             "rerun `pocketml shrink --out OUT`")
     return Bundle(out, graph, inputs, out / TFLITE_FILE, out / "c")
 
@@ -104,7 +116,7 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"__array__": key}
-    if isinstance(value, (TensorInfo, QuantParams)) or hasattr(type(value), "kind"):
+    if type(value).__name__ in VALUE_TYPES or hasattr(type(value), "kind"):
         cls = type(value)
         tag = cls.kind if hasattr(cls, "kind") else cls.__name__
         return {"__type__": tag, "fields": {f.name: _encode(getattr(value, f.name), arrays)
@@ -130,7 +142,7 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "__tuple__" in value:
         return tuple(_decode(v, arrays) for v in value["__tuple__"])
     tag = value["__type__"]
-    cls = {"TensorInfo": TensorInfo, "QuantParams": QuantParams, **OPS}.get(tag)
+    cls = {**VALUE_TYPES, **OPS}.get(tag)
     if cls is None:
         raise ValueError(f"unknown op kind {tag!r} (this pocketml knows {', '.join(OPS)})")
     return cls(**{k: _decode(v, arrays) for k, v in value["fields"].items()})

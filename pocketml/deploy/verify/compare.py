@@ -151,8 +151,8 @@ def per_output_mismatches(got: np.ndarray, want: np.ndarray, sizes: list[int]) -
 
 
 def packed(outputs: tuple[np.ndarray, ...], n: int) -> np.ndarray:
-    """A runtime's per-output arrays as one [N, output bytes] array, outputs in order."""
-    return np.concatenate([np.asarray(o).reshape(n, -1) for o in outputs], axis=1)
+    """A runtime's per-output arrays as one [N, output bytes] array, outputs in order (bytes read as int8)."""
+    return np.concatenate([np.ascontiguousarray(o).reshape(n, -1).view(np.int8) for o in outputs], axis=1)
 
 
 def parse_runtimes(runtimes: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -202,8 +202,9 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     tflm_arena, arena_method = None, "not measured (tflm not run)"
     tflite_bytes = bundle.tflite.stat().st_size
     # C and TFLM both run: time them interleaved in one process (latency.py), not one after the other
+    tx = graph.split_inputs(x) if len(graph.inputs) > 1 else x  # what the .tflite runtimes are given
     side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes, n_outputs=n_out)
-            if latency and "c" in names and "tflm" in names else None)
+            if latency and "c" in names and "tflm" in names and len(graph.inputs) == 1 else None)
 
     if "c" in names:
         got = bundle.c_outputs if bundle.c_outputs is not None else run_host(build_host(bundle.c_dir), x,
@@ -211,7 +212,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
         host = bundle.c_footprint
         if host is None:
             host = footprint(measure_sections(bundle.c_dir, model_sources(bundle.c_dir)), "host",
-                             io_bytes=graph.input_info.nbytes + graph.output_bytes)
+                             io_bytes=graph.input_bytes + graph.output_bytes)
         lat = None
         if latency:
             lat = 1e6 * (side.c_median if side else time_c(bundle.c_dir, x[:TIME_SAMPLES], passes))
@@ -222,7 +223,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
         outputs["c"] = got
 
     if "tflm" in names:
-        run = run_tflite(bundle.tflite, x, "tflm", n_outputs=n_out, repeats=0 if side else repeats,
+        run = run_tflite(bundle.tflite, tx, "tflm", n_outputs=n_out, repeats=0 if side else repeats,
                          time_samples=TIME_SAMPLES)
         got = packed(run.outputs, n)
         tflm_arena = run.arena_used_bytes
@@ -230,7 +231,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
         note = (f"arena head (activations) {run.arena_head_bytes} B; "
                 "flash = the .tflite only (interpreter code not counted)")
         if probe_arena:
-            probe = smallest_tflm_arena(bundle.tflite, x[:1], reported=run.arena_used_bytes)
+            probe = smallest_tflm_arena(bundle.tflite, tx, reported=run.arena_used_bytes)
             tflm_arena = probe.smallest_bytes
             arena_method = (f"smallest working arena, bisected to the byte in child processes "
                             f"({probe.probes} probes; allocation record {probe.reported_bytes} B)")
@@ -241,7 +242,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
 
     if "litert" in names:
         for rt in LITERT:
-            run = run_tflite(bundle.tflite, x, rt, n_outputs=n_out, repeats=repeats, time_samples=TIME_SAMPLES)
+            run = run_tflite(bundle.tflite, tx, rt, n_outputs=n_out, repeats=repeats, time_samples=TIME_SAMPLES)
             got = packed(run.outputs, n)
             checks.append(RuntimeCheck(rt, True, n, *_compare(got, ref), None, None, tflite_bytes,
                                        _us(run.seconds_per_inference),
@@ -307,7 +308,7 @@ def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairD
         cut = Path(tmp) / "cut.tflite"
         cut.write_bytes(write_tflite(graph, outputs=names))
         for rt in tflite_runtimes:
-            run = run_tflite(cut, x, rt, n_outputs=len(names))
+            run = run_tflite(cut, graph.split_inputs(x) if len(graph.inputs) > 1 else x, rt, n_outputs=len(names))
             per_runtime[rt] = dict(zip(names, run.outputs, strict=True))
     pairs = []
     for a, b in itertools.combinations(per_runtime, 2):

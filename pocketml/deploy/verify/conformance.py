@@ -65,7 +65,9 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     r = np.random.default_rng(seed)
     if isinstance(module, QuantGraph):
         graph = module
-        xq = r.integers(-128, 128, size=(n, *graph.input_info.shape), dtype=np.int8)
+        xs = tuple(r.integers(0, 256, (n, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
+                   else r.integers(-128, 128, (n, *info.shape), dtype=np.int8) for info in graph.input_infos)
+        xq = xs[0] if len(xs) == 1 else np.concatenate([x.reshape(n, -1).view(np.int8) for x in xs], axis=1)
     else:
         torch.manual_seed(seed)
         for m in module.modules():  # make BatchNorm statistics non-trivial
@@ -87,8 +89,9 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     if tflm:
         path = tmp / "op.tflite"
         path.write_bytes(write_tflite(graph))
-        run = run_tflite(path, xq, "tflm", n_outputs=len(graph.outputs))
-        got = np.concatenate([np.asarray(o).reshape(n, -1) for o in run.outputs], axis=1)
+        run = run_tflite(path, graph.split_inputs(xq) if len(graph.inputs) > 1 else xq, "tflm",
+                         n_outputs=len(graph.outputs))
+        got = np.concatenate([np.asarray(o).reshape(n, -1).view(np.int8) for o in run.outputs], axis=1)
         assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
     if isinstance(module, QuantGraph):
         return {"max_err_lsb": None, "mean_err_lsb": None, "graph": graph, "dsp": dsp}
@@ -114,3 +117,11 @@ def tensors(**shapes_quants: tuple[tuple[int, ...], QuantParams]) -> dict[str, T
 def run_op(op, infos: dict[str, TensorInfo], *xs) -> np.ndarray:
     """Prepare ``op`` on ``infos`` and evaluate it on one sample of each input (int8 lists or arrays)."""
     return op.evaluate(op.prepare(infos), *(np.asarray(x, np.int8)[None] for x in xs))[0]
+
+
+def one_op_graph(op, infos: dict[str, TensorInfo], inputs: tuple[str, ...] | None = None) -> QuantGraph:
+    """A graph of ``op`` alone, reading ``inputs`` (default: its own) and writing its output; for
+    check_op on an op PyTorch never produces, or on every int8 value (an input of shape (256,))."""
+    graph = QuantGraph("op_under_test", dict(infos), [op], (inputs or op.inputs)[0], op.output)
+    _ = graph.op_data
+    return graph

@@ -117,7 +117,7 @@ double pocketml_time_pass(const int8_t *inputs, long n, int8_t *outputs) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (long i = 0; i < n; i++) {
-    prefix_invoke(inputs + i * PREFIX_INPUT_BYTES, outputs + i * PREFIX_OUTPUT_BYTES);
+    prefix_invoke((const void *)(inputs + i * PREFIX_INPUT_BYTES), (void *)(outputs + i * PREFIX_OUTPUT_BYTES));
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   return ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n;
@@ -181,7 +181,8 @@ def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray,
         work = Path(tmp)
         library = build_c_library(Path(c_dir), work, cflags)
         x_path, out_path = work / "x.npy", work / "times.npz"
-        np.save(x_path, np.ascontiguousarray(inputs, dtype=np.int8))
+        given = np.asarray(inputs)  # uint8 for a model whose input a QUANTIZE converts
+        np.save(x_path, np.ascontiguousarray(given, dtype=np.uint8 if given.dtype == np.uint8 else np.int8))
         proc = subprocess.run([sys.executable, str(SIDE_BY_SIDE), str(library), str(tflite), str(x_path),
                                str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs)],
                               capture_output=True, text=True, timeout=timeout)

@@ -27,7 +27,8 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
          n_outputs: int = 1) -> None:
     from tflite_micro.python.tflite_micro import runtime
 
-    x = np.ascontiguousarray(np.load(inputs_path), dtype=np.int8)
+    given = np.load(inputs_path)  # uint8 for a model whose input a QUANTIZE converts
+    x = np.ascontiguousarray(given, dtype=np.uint8 if given.dtype == np.uint8 else np.int8)
     n = len(x)
     lib = ctypes.CDLL(library)
     lib.pocketml_time_pass.restype = ctypes.c_double
@@ -48,7 +49,8 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
             interp.invoke()
             total += time.perf_counter_ns() - t0
             if keep:
-                tflm_out.append(np.concatenate([interp.get_output(j).reshape(-1) for j in range(n_outputs)]))
+                tflm_out.append(np.concatenate([np.ascontiguousarray(interp.get_output(j)).reshape(-1).view(np.int8)
+                                                for j in range(n_outputs)]))
         return total / n / 1e9
 
     c_pass()  # warm-up: caches, page faults, lazy binding

@@ -1,4 +1,4 @@
-"""ADD of two int8 tensors of the same shape, each with its own quantization (residual joins).
+"""ADD of two int8 operands, each with its own quantization (residual joins; broadcasting, a constant).
 
     op.py  add.c/.h  c.py  tflite.py  capture.py  test_add.py
     add_dsp.h/.c, dsp.py: the kernel for cores with the DSP extension and its parameters

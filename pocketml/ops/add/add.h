@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "pocketml_broadcast.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -15,10 +17,11 @@ typedef struct {
   int32_t input2_multiplier, input2_right_shift;
   int32_t output_multiplier, output_right_shift;
   int32_t output_offset, act_min, act_max;
+  pocketml_broadcast broadcast; /* all dims 0: both operands have the output's shape (flat loop) */
 } pocketml_add_params;
 
-/* Element-wise: output may be an input (output == input); each element is read before it is
- * written. */
+/* output may be an operand of the output's shape (output == input); each element is read before it
+ * is written. */
 void pocketml_add(const pocketml_add_params *p, const int8_t *input1, const int8_t *input2,
                   int8_t *output);
 

@@ -1,8 +1,10 @@
-"""ADD from PyTorch: tensor + tensor of the same shape (a residual join), captured and quantized."""
+"""ADD from PyTorch: tensor + tensor (a residual join, broadcasting) or tensor + constant (a shift, the
+3 of ``x + 3``), captured and quantized."""
 
 from __future__ import annotations
 
 from pocketml.graph.layers import FloatLayer
+from pocketml.ops import broadcast
 from pocketml.ops.add.op import Add
 
 
@@ -10,23 +12,17 @@ def capture_add(w, node) -> None:
     a = w.args(node)
     if float(a.get("alpha", 1)) != 1.0:
         raise w.fail(node, "add with alpha != 1")
-    if not all(w.is_tensor(v) for v in (a["self"], a["other"])):
-        raise w.fail(node, "adding a constant; only tensor + tensor (a residual join) is supported")
-    x, y = w.tensor(node, a["self"]), w.tensor(node, a["other"])
-    if w.shape_of[x] != w.shape_of[y]:
-        raise w.fail(node, f"add of shapes {w.shape_of[x]} and {w.shape_of[y]} (broadcasting)")
-    for t in (x, y):
-        w.no_permuted_flat(node, t, "an add")
-    w.add(node, FloatLayer("add", w.new_name("add"), node.name, w.shape_of[x], inputs=(x, y)))
+    broadcast.capture_binary(w, node, "add", "add", a["self"], a["other"])
 
 
-CAPTURE = {"aten.add.Tensor": capture_add, "aten.add_.Tensor": capture_add}
+CAPTURE = {"aten.add.Tensor": capture_add, "aten.add_.Tensor": capture_add, "aten.add.Scalar": capture_add}
 
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Add:
-    return Add(layer.name, tuple(t.name for t in xs), out.name, layer.activation)
+    return Add(layer.name, tuple(t.name for t in xs), out.name, layer.activation, broadcast.quantized_constant(layer))
 
 
 def float_forward(layer: FloatLayer, xs, weight, bias):
     """The layer in float PyTorch: what QAT trains (the fused activation is applied after)."""
-    return xs[0] + xs[1]
+    a, b = broadcast.float_operands(layer, xs)
+    return a + b

@@ -1,4 +1,4 @@
-"""ADD of two int8 tensors of the same shape, each with its own quantization (residual joins).
+"""ADD of two int8 operands, each with its own quantization (residual joins, a per-channel constant).
 
 TFLite Micro's method (``reference_integer_ops::AddFunc``), all constants from ``prepare``:
 
@@ -9,7 +9,9 @@ TFLite Micro's method (``reference_integer_ops::AddFunc``), all constants from `
     q_y   = clamp(z_y + round((w_1 + w_2) · M_out), act_min, act_max)
 
 Every multiplier is below one, so only right shifts occur; |w_1 + w_2| < 2^28: no overflow.
-A fused ReLU/ReLU6 is the clamp, as for conv.
+A fused ReLU/ReLU6 is the clamp, as for conv. Operands may broadcast (numpy's rule) and one may
+be a constant (``pocketml/ops/broadcast.py``): an unfused batch norm's shift, the 3 of ``x + 3``;
+the arithmetic per element is the same (TFLite Micro's ``BroadcastAdd6DSlow``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import TensorInfo, Weightless
+from pocketml.graph.ir import TensorInfo
+from pocketml.ops import broadcast
+from pocketml.ops.broadcast import BinaryOperands, Constant
 from pocketml.ops.requantize import activation_range
 
 LEFT_SHIFT = 20
@@ -39,6 +43,7 @@ class AddData:
     output_offset: int  # z_y
     act_min: int
     act_max: int
+    geometry: broadcast.Geometry | None = None  # None: two operands of the output's shape (a flat loop)
 
 
 def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
@@ -51,7 +56,7 @@ def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class Add(Weightless):
+class Add(BinaryOperands):
     kind: ClassVar[str] = "add"
     in_place: ClassVar[str] = "elementwise"  # may write over a same-size input that dies here
     fuses_activation: ClassVar[bool] = True
@@ -59,23 +64,27 @@ class Add(Weightless):
     inputs: tuple[str, ...]  # two tensors
     output: str
     activation: str = "none"
+    constant: Constant | None = None  # the other operand, if constant
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> AddData:
-        if len(self.inputs) != 2:
-            raise ValueError(f"{self.name}: ADD takes two inputs, got {len(self.inputs)}")
-        a, b, y = tensors[self.inputs[0]], tensors[self.inputs[1]], tensors[self.output]
-        if not a.shape == b.shape == y.shape:
-            raise ValueError(f"{self.name}: ADD needs equal shapes (no broadcasting), "
-                             f"got {a.shape}, {b.shape} -> {y.shape}")
+        a, b = broadcast.operand_infos(self, tensors)
+        y = tensors[self.output]
+        out = broadcast.broadcast_shape(self.name, a.shape, b.shape)
+        if out != y.shape:
+            raise ValueError(f"{self.name}: ADD of {a.shape} and {b.shape} gives {out}, not {y.shape}")
+        flat = self.constant is None and a.shape == b.shape == y.shape
+        geom = None if flat else broadcast.geometry(a.shape, b.shape, out)
         s1, s2, sy = (np.float64(np.float32(t.quant.scale)) for t in (a, b, y))
         twice_max = 2.0 * max(s1, s2)
         m1, r1 = _smaller_than_one(float(s1 / twice_max), "input 1")
         m2, r2 = _smaller_than_one(float(s2 / twice_max), "input 2")
         mo, ro = _smaller_than_one(float(twice_max / ((1 << LEFT_SHIFT) * sy)), "output")
         lo, hi = activation_range(self.activation, y.quant)
-        return AddData(-a.quant.zero_point, -b.quant.zero_point, m1, r1, m2, r2, mo, ro, y.quant.zero_point, lo, hi)
+        return AddData(-a.quant.zero_point, -b.quant.zero_point, m1, r1, m2, r2, mo, ro, y.quant.zero_point, lo, hi,
+                       geom)
 
-    def evaluate(self, data: AddData, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def evaluate(self, data: AddData, *xs: np.ndarray) -> np.ndarray:
+        a, b = xs if data.geometry is None else broadcast.batch_operands(self, xs, data.geometry)
         def scaled(q, offset, mult, right):
             shifted = (q.astype(np.int32) + offset) * (1 << LEFT_SHIFT)
             return fixedpoint.rounding_divide_by_pot(

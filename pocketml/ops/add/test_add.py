@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, run_op, tensors
-from pocketml.errors import PocketMLError
-from pocketml.graph.capture import capture
+from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
 from pocketml.graph.ir import QuantParams
 from pocketml.ops.add import Add
+from pocketml.ops.broadcast import Constant
 
 
 class Residual(nn.Module):
@@ -52,22 +52,55 @@ def test_fused_relu_clamps_at_the_zero_point():
     assert run_op(Add("add", ("a", "b"), "y", "relu"), t, [-50, 3], [-50, 4]).tolist() == [-20, -13]
 
 
-class _PlusConstant(nn.Module):
+class ChannelShift(nn.Module):
+    """conv + a per-channel constant (the shift of an unfused batch norm), then + 3 (a scalar)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(4, 2, 1)
+        self.conv = nn.Conv2d(4, 3, 1)
+        self.shift = nn.Parameter(torch.tensor([0.5, -2.0, 1.0]).reshape(3, 1, 1))
 
     def forward(self, x):
-        return self.conv(x) + 1.0
+        return torch.relu(self.conv(x) + self.shift) + 3.0
 
 
-def test_capture_refuses_a_constant():
-    with pytest.raises(PocketMLError, match="constant"):
-        capture(_PlusConstant(), torch.zeros(1, 4, 8, 8))
+def test_constant_operands_broadcast(tmp_path):
+    errors = check_op(ChannelShift(), (4, 5, 5), tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+
+
+class UnfusedBatchNorm(nn.Module):
+    """A batch norm after an add (nothing to fold into): a per-channel MUL and ADD, as TFLite writes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.bn = nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        return self.bn(self.a(x) + self.b(x))
+
+
+def test_unfused_batch_norm(tmp_path):
+    errors = check_op(UnfusedBatchNorm(), (2, 5, 5), tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+    assert [op.kind for op in errors["graph"].ops][-2:] == ["mul", "add"]
+
+
+def test_constant_first_operand_and_strides(tmp_path):
+    c = Constant(np.arange(-60, 60, 20, dtype=np.int8).reshape(3, 1, 2), QuantParams(0.02, -3), index=0)
+    t = tensors(x=((3, 4, 2), QuantParams(0.05, 7)), y=((3, 4, 2), QuantParams(0.06, -9)))
+    check_op(one_op_graph(Add("a", ("x",), "y", "relu6", c), t), (), tmp_path)
+
+
+def test_same_shape_adds_keep_the_flat_loop():
+    """No broadcast geometry for same-shape operands: the generated C of existing models is unchanged."""
+    q = QuantParams(0.1, 0)
+    t = tensors(a=((2, 3), q), b=((2, 3), q), y=((2, 3), q))
+    assert Add("add", ("a", "b"), "y").prepare(t).geometry is None
 
 
 @pytest.mark.parametrize("z_shape,scales,match", [
-    ((1,), (0.1, 0.1, 0.1), "broadcasting"),
+    ((3,), (0.1, 0.1, 0.1), "broadcast"),
     ((4,), (1e3, 0.1, 1e-6), "too far apart"),
 ])
 def test_prepare_rejects(z_shape, scales, match):

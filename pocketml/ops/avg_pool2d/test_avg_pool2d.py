@@ -16,6 +16,9 @@ Q = QuantParams(0.1, 0)
 CONFIGS = {
     "2x2": (lambda: nn.AvgPool2d(2), (3, 8, 8)),
     "3x3-s2-p1-excl": (lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (2, 9, 7)),
+    "ceil-3x3-s2-even": (lambda: nn.AvgPool2d(3, stride=2, ceil_mode=True), (2, 8, 10)),   # TFLite SAME
+    "1d": (lambda: nn.AvgPool1d(4), (3, 12)),
+    "1d-ceil-s2": (lambda: nn.AvgPool1d(3, stride=2, ceil_mode=True), (3, 10)),
 }
 
 

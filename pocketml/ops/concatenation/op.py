@@ -1,4 +1,8 @@
-"""CONCATENATION along the channel (last) axis: bytes copied, no arithmetic.
+"""CONCATENATION along any axis (the channels by default): bytes copied, no arithmetic.
+
+Along axis a, the output is read as [outer, Σ depth_k]: ``outer`` = the product of the axes before
+a, and input k contributes ``depth_k`` = its size on a times the product of the axes after a, for
+each outer position in turn (TFLite Micro's loop; on the channel axis depth_k is its channels).
 
 TFLite Micro's int8 kernel refuses to rescale: every input must carry the output's scale and zero
 point. pocketml does what the TFLite converter does: the quantizer forces one shared set of
@@ -18,8 +22,8 @@ from pocketml.graph.ir import TensorInfo, Weightless
 
 @dataclass(frozen=True)
 class ConcatenationData:
-    outer: int  # elements before the channel axis (H·W, or 1 for flat tensors)
-    depths: tuple[int, ...]  # channels of each input
+    outer: int  # elements before the axis (H·W for channels, or 1 for flat tensors)
+    depths: tuple[int, ...]  # bytes of each input per outer position (its channels, on the channel axis)
 
 
 @dataclass(frozen=True)
@@ -28,22 +32,28 @@ class Concatenation(Weightless):
     name: str
     inputs: tuple[str, ...]
     output: str
+    axis: int = -1  # per-sample axis (the last: channels)
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> ConcatenationData:
         xs, y = [tensors[n] for n in self.inputs], tensors[self.output]
         if len(xs) < 2:
             raise ValueError(f"{self.name}: CONCATENATION needs at least two inputs")
+        rank = len(y.shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"{self.name}: CONCATENATION axis {self.axis} of a {rank}-axis tensor")
+        a = self.axis % rank
         for x in xs:
             if x.quant != y.quant:
                 raise ValueError(f"{self.name}: CONCATENATION needs every input quantized like the output "
                                  f"({x.name} has {x.quant}, output {y.quant})")
-            if x.shape[:-1] != y.shape[:-1]:
-                raise ValueError(f"{self.name}: inputs must agree on every axis but the channels: "
+            if len(x.shape) != rank or x.shape[:a] + x.shape[a + 1:] != y.shape[:a] + y.shape[a + 1:]:
+                raise ValueError(f"{self.name}: inputs must agree on every axis but axis {a}: "
                                  f"{x.shape} vs {y.shape}")
-        depths = tuple(x.shape[-1] for x in xs)
-        if sum(depths) != y.shape[-1]:
-            raise ValueError(f"{self.name}: channels {depths} do not add up to the output's {y.shape[-1]}")
-        return ConcatenationData(int(np.prod(y.shape[:-1])), depths)
+        sizes = tuple(x.shape[a] for x in xs)
+        if sum(sizes) != y.shape[a]:
+            raise ValueError(f"{self.name}: sizes {sizes} on axis {a} do not add up to the output's {y.shape[a]}")
+        inner = int(np.prod(y.shape[a + 1:], dtype=np.int64))
+        return ConcatenationData(int(np.prod(y.shape[:a], dtype=np.int64)), tuple(s * inner for s in sizes))
 
     def evaluate(self, data: ConcatenationData, *xs: np.ndarray) -> np.ndarray:
-        return np.concatenate(xs, axis=-1)
+        return np.concatenate(xs, axis=self.axis % (xs[0].ndim - 1) + 1)

@@ -1,4 +1,4 @@
-"""CONCATENATION as a TFLite operator (version 2; the channel axis), written and read."""
+"""CONCATENATION as a TFLite operator (version 2; any axis but the batch), written and read."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pocketml.ops.tflite_write import options as write_options
 def write(spec, graph, op, data) -> None:
     rank = len(graph.tensors[op.output].shape)
     operator(spec, Op.CONCATENATION, 2, *io(spec, op), Opt.ConcatenationOptions,
-             write_options("ConcatenationOptions", Axis=rank, FusedActivationFunction=ACTIVATION["none"]))
+             write_options("ConcatenationOptions", Axis=op.axis % rank + 1, FusedActivationFunction=ACTIVATION["none"]))
 
 
 def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
@@ -26,12 +26,14 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     rank = len(r.tensors[y].shape) + 1
     axis, act = o.Axis(), o.FusedActivationFunction()
     opts = {"axis": axis, "activation": ACTIVATION_NAMES.get(act)}
-    if axis % rank != rank - 1:
-        raise Unsupported("CONCATENATION must join the last (channel) axis")
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise Unsupported(f"CONCATENATION on axis {axis} (the batch axis, or outside the {rank} axes)")
     if act != ActivationFunctionType.NONE:
         raise Unsupported("a fused activation on CONCATENATION")
     xs = tuple(r.activation(i) for i in ins)
-    r.ops.append(Concatenation(op_name(idx, "concatenation"), xs, y))
+    per_sample = axis % rank - 1
+    r.ops.append(Concatenation(op_name(idx, "concatenation"), xs, y,
+                               -1 if per_sample == rank - 2 else per_sample))
     return opts, "concatenation"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.conv2d.op import Conv2D
-from pocketml.ops.weights import quantize_bias, quantize_weights
+from pocketml.ops.weights import quantize_weights_and_bias
 
 
 def capture_convolution(w, node) -> None:
@@ -70,8 +70,7 @@ CAPTURE = {"aten.conv2d.default": capture_convolution, "aten.convolution.default
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Conv2D:
     """Per-channel symmetric weights (``bits`` wide, held as int8), int32 bias at s_in·s_w."""
-    w, s_w = quantize_weights(layer.weight, bits)
-    b = quantize_bias(layer.bias, xs[0].quant.scale, s_w)
+    w, s_w, b = quantize_weights_and_bias(layer.weight, layer.bias, xs[0].quant.scale, bits)
     return Conv2D(layer.name, tuple(t.name for t in xs), out.name, w, b, s_w, layer.attrs["stride"],
                   layer.attrs["padding"], layer.attrs["dilation"], layer.activation)
 

@@ -8,13 +8,12 @@ import numpy as np
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.depthwise_conv2d.op import DepthwiseConv2D
-from pocketml.ops.weights import quantize_bias, quantize_weights
+from pocketml.ops.weights import quantize_weights_and_bias
 
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> DepthwiseConv2D:
     """[C_out, KH, KW, 1] float → per-channel int8 → TFLite's [1, KH, KW, C_out]."""
-    w, s_w = quantize_weights(layer.weight, bits)
-    b = quantize_bias(layer.bias, xs[0].quant.scale, s_w)
+    w, s_w, b = quantize_weights_and_bias(layer.weight, layer.bias, xs[0].quant.scale, bits)
     return DepthwiseConv2D(layer.name, tuple(t.name for t in xs), out.name,
                            np.ascontiguousarray(w.transpose(3, 1, 2, 0)), b, s_w, layer.attrs["stride"],
                            layer.attrs["padding"], layer.attrs["dilation"], layer.attrs["depth_multiplier"],

@@ -10,7 +10,7 @@ import numpy as np
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.fully_connected.op import FullyConnected
-from pocketml.ops.weights import quantize_bias, quantize_weights
+from pocketml.ops.weights import quantize_weights_and_bias
 
 
 def capture_linear(w, node) -> None:
@@ -35,8 +35,7 @@ CAPTURE = {"aten.linear.default": capture_linear}
 
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> FullyConnected:
-    w, s_w = quantize_weights(layer.weight, bits)
-    b = quantize_bias(layer.bias, xs[0].quant.scale, s_w)
+    w, s_w, b = quantize_weights_and_bias(layer.weight, layer.bias, xs[0].quant.scale, bits)
     return FullyConnected(layer.name, tuple(t.name for t in xs), out.name, w, b, s_w, layer.activation)
 
 

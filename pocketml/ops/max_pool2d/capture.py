@@ -1,4 +1,5 @@
-"""MAX_POOL_2D from PyTorch: ``nn.MaxPool2d`` (no ceil mode, no dilation), captured and quantized."""
+"""MAX_POOL_2D from PyTorch: ``nn.MaxPool2d`` and ``nn.MaxPool1d`` (a 1-high window on the [1, W, C]
+map of a signal), ``ceil_mode`` included, no dilation; captured and quantized."""
 
 from __future__ import annotations
 
@@ -6,31 +7,55 @@ from pocketml.graph.layers import FloatLayer
 from pocketml.ops.max_pool2d.op import MaxPool2D
 
 
+def pool_geometry(w, node, a: dict, one_d: bool):
+    """(kernel, stride, padding, padding_end or None, out_hw) of a pooling node, NHWC, as PyTorch sizes it.
+
+    ``ceil_mode`` rounds the output up, except that a window starting in the right/bottom padding is
+    dropped (PyTorch's rule); the windows that then run past the input get a ``padding_end`` whose
+    taps are skipped (max) or not counted (average), as PyTorch does.
+    """
+    if one_d:
+        k, s, p = int(a["kernel_size"][0]), int((a["stride"] or a["kernel_size"])[0]), int(a["padding"][0])
+        k, s, p = (1, k), (1, s), (0, p)
+    else:
+        k, s, p = w.pool_window(a)
+    src = w.spatial_input(node, "pooling")
+    in_hw = w.shape_of[src][:2]
+    out, end = [], []
+    for i in range(2):
+        span = in_hw[i] + 2 * p[i] - k[i]
+        o = (-(-span // s[i]) if a.get("ceil_mode", False) else span // s[i]) + 1
+        if a.get("ceil_mode", False) and (o - 1) * s[i] >= in_hw[i] + p[i]:
+            o -= 1
+        out.append(o)
+        end.append(max(0, (o - 1) * s[i] + k[i] - in_hw[i] - p[i]))
+    return src, k, s, p, (None if tuple(end) == p else tuple(end)), tuple(out)
+
+
 def capture_max_pool(w, node) -> None:
     a = w.args(node)
-    if a.get("ceil_mode", False):
-        raise w.fail(node, "ceil_mode=True")
-    if tuple(a.get("dilation", [1, 1])) not in ((1, 1), (1,)):
+    one_d = "1d" in str(node.target)
+    if any(int(d) != 1 for d in a.get("dilation", [1])):
         raise w.fail(node, "dilated max pooling")
-    src = w.spatial_input(node, "max pooling")
-    k, s, p = w.pool_window(a)
-    h, wd, c = w.shape_of[src]
-    oh, ow = (h + 2 * p[0] - k[0]) // s[0] + 1, (wd + 2 * p[1] - k[1]) // s[1] + 1
+    src, k, s, p, end, (oh, ow) = pool_geometry(w, node, a, one_d)
+    c = w.shape_of[src][2]
     w.add(node, FloatLayer("max_pool2d", w.new_name("pool"), node.name, (oh, ow, c),
-                           attrs={"kernel": k, "stride": s, "padding": p}, inputs=(src,)))
+                           attrs={"kernel": k, "stride": s, "padding": p, "padding_end": end,
+                                  "ceil_mode": bool(a.get("ceil_mode", False))}, inputs=(src,)))
 
 
-CAPTURE = {"aten.max_pool2d.default": capture_max_pool}
+CAPTURE = {"aten.max_pool2d.default": capture_max_pool, "aten.max_pool1d.default": capture_max_pool}
 
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> MaxPool2D:
-    return MaxPool2D(layer.name, tuple(t.name for t in xs), out.name, layer.attrs["kernel"], layer.attrs["stride"],
-                     layer.attrs["padding"])
+    a = layer.attrs
+    return MaxPool2D(layer.name, tuple(t.name for t in xs), out.name, a["kernel"], a["stride"], a["padding"],
+                     padding_end=a.get("padding_end"))
 
 
 def float_forward(layer: FloatLayer, xs, weight, bias):
-    """The layer in float PyTorch, NCHW: what QAT trains."""
+    """The layer in float PyTorch, NCHW (a signal as a 1-high map): what QAT trains."""
     import torch.nn.functional as F
 
     a = layer.attrs
-    return F.max_pool2d(xs[0], a["kernel"], a["stride"], a["padding"])
+    return F.max_pool2d(xs[0], a["kernel"], a["stride"], a["padding"], ceil_mode=a.get("ceil_mode", False))

@@ -15,6 +15,11 @@ from pocketml.ops.max_pool2d import MaxPool2D
 CONFIGS = {
     "2x2": (lambda: nn.MaxPool2d(2), (3, 8, 8)),
     "3x3-s2-p1": (lambda: nn.MaxPool2d(3, stride=2, padding=1), (2, 9, 9)),
+    "ceil-3x3-s2-even": (lambda: nn.MaxPool2d(3, stride=2, ceil_mode=True), (2, 8, 10)),   # SAME-like
+    "ceil-2x2-odd": (lambda: nn.MaxPool2d(2, ceil_mode=True), (2, 7, 5)),                # PADV2 written
+    "ceil-3-s2-p1": (lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 8, 8)),
+    "1d": (lambda: nn.MaxPool1d(3, stride=2), (3, 12)),
+    "1d-ceil-pad": (lambda: nn.MaxPool1d(2, padding=1, ceil_mode=True), (3, 9)),
 }
 
 
@@ -25,9 +30,15 @@ def test_conformance(config, tmp_path):
     assert errors["max_err_lsb"] < 1.5, errors  # a max moves no value: rounding of the input only
 
 
-def test_capture_refuses_ceil_mode():
-    with pytest.raises(PocketMLError, match="ceil_mode"):
-        capture(nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)), torch.zeros(1, 4, 8, 8))
+def test_capture_refuses_dilation():
+    with pytest.raises(PocketMLError, match="dilated"):
+        capture(nn.Sequential(nn.MaxPool2d(2, dilation=2)), torch.zeros(1, 4, 8, 8))
+
+
+def test_ceil_mode_drops_a_window_that_starts_in_the_padding():
+    # in 5, k 2, s 2, p 1, ceil: ceil(5/2)+1 = 4 windows, but the 4th starts at 6 >= 5 + 1: 3 windows
+    graph = capture(nn.Sequential(nn.MaxPool2d(2, 2, padding=1, ceil_mode=True)), torch.zeros(1, 1, 5, 5))
+    assert graph.layers[0].out_shape == (3, 3, 1)
 
 
 def test_prepare_requires_shared_quantization():

@@ -6,7 +6,9 @@ from pocketml.ops.c import CCall, CContext
 
 
 def c_params(op, data, ctx: CContext) -> CCall:
-    return CCall((("count", data.count), ("channels", ctx.tensors[op.inputs[0]].shape[-1]),
-                  ("input_zero_point", data.input_zero_point), ("multiplier", data.multiplier),
-                  ("left_shift", data.left_shift), ("right_shift", data.right_shift),
-                  ("output_zero_point", data.output_zero_point)))
+    """An H, W mean: ``channels`` is C (and ``outer`` stays 0: one); any other axes: [outer, count, inner]."""
+    fields = (("count", data.count), ("channels", data.inner or ctx.tensors[op.inputs[0]].shape[-1]),
+              ("input_zero_point", data.input_zero_point), ("multiplier", data.multiplier),
+              ("left_shift", data.left_shift), ("right_shift", data.right_shift),
+              ("output_zero_point", data.output_zero_point))
+    return CCall((*fields, ("outer", data.outer)) if data.inner else fields)

@@ -9,7 +9,7 @@ from pocketml.ops.mean.op import Mean
 
 def capture_adaptive(w, node) -> None:
     a = w.args(node)
-    if [int(v) for v in a["output_size"]] not in ([1], [1, 1]):
+    if [int(v) for v in a["output_size"]] not in ([1], [1, 1]):  # AdaptiveAvgPool1d/2d to 1
         raise w.fail(node, f"adaptive average pooling to {list(a['output_size'])}; only to 1x1 (global)")
     src = w.spatial_input(node, "global average pooling")
     c = w.shape_of[src][2]
@@ -32,7 +32,7 @@ def capture_mean(w, node) -> None:
 
 
 CAPTURE = {"aten.adaptive_avg_pool2d.default": capture_adaptive, "aten._adaptive_avg_pool2d.default": capture_adaptive,
-           "aten.mean.dim": capture_mean}
+           "aten.adaptive_avg_pool1d.default": capture_adaptive, "aten.mean.dim": capture_mean}
 
 
 def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Mean:

@@ -9,10 +9,11 @@ extern "C" {
 #endif
 
 typedef struct {
-  int32_t count, channels;    /* count = in_h * in_w */
+  int32_t count, channels;    /* the reduced elements (in_h * in_w), and what is kept after them */
   int32_t input_zero_point;
   int32_t multiplier, left_shift, right_shift;
   int32_t output_zero_point;
+  int32_t outer;              /* blocks of count x channels; 0 (an H, W mean): one */
 } pocketml_mean_params;
 
 void pocketml_mean(const pocketml_mean_params *p, const int8_t *input, int8_t *output);

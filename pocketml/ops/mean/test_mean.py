@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, run_op, tensors
+from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.ir import QuantParams
@@ -25,6 +25,7 @@ class _MeanKeepdim(nn.Module):
 CONFIGS = {
     "adaptive-avgpool": (lambda: nn.Sequential(nn.Conv2d(2, 6, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten()), (2, 7, 9)),
     "mean-hw-keepdim": (_MeanKeepdim, (3, 6, 6)),
+    "adaptive-avgpool-1d": (lambda: nn.Sequential(nn.Conv1d(3, 4, 3), nn.AdaptiveAvgPool1d(1)), (3, 12)),
 }
 
 
@@ -34,6 +35,17 @@ def test_conformance(config, tmp_path):
     errors = check_op(build(), shape, tmp_path)
     assert errors["mean_err_lsb"] < 1.0, errors
     assert errors["max_err_lsb"] < 6.0, errors
+
+
+@pytest.mark.parametrize("shape,axes,out", [
+    ((4, 5, 3), (2,), (4, 5)),        # over channels
+    ((2, 3, 4, 5), (1, 2), (2, 5)),   # the middle of a 4-axis tensor
+    ((6, 4), (0,), (4,)),             # the first axis of a 2-axis tensor
+    ((1, 7, 3), (0, 1), (1, 1, 3)),   # H, W given as axes (a 1-high map)
+])
+def test_any_adjacent_axes(shape, axes, out, tmp_path):
+    t = tensors(x=(shape, QuantParams(0.05, -3)), y=(out, QuantParams(0.03, 5)))
+    check_op(one_op_graph(Mean("m", ("x",), "y", out, axes), t), (), tmp_path)
 
 
 def test_is_the_rounded_average():

@@ -1,4 +1,4 @@
-"""MEAN over height and width as a TFLite operator (version 2; axes [1, 2]), written and read."""
+"""MEAN as a TFLite operator (version 2; axes [1, 2] for H, W, or any adjacent axes), written and read."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pocketml.ops.tflite_write import options as write_options
 
 def write(spec, graph, op, data) -> None:
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.output]
-    axis = spec.add_constant(f"{op.name}/axis", np.array([1, 2], dtype=np.int32))
+    axes = [1, 2] if op.axes is None else [a % len(x.shape) + 1 for a in op.axes]
+    axis = spec.add_constant(f"{op.name}/axis", np.array(axes, dtype=np.int32))
     operator(spec, Op.MEAN, 2, [spec.index(x.name), axis], [spec.index(op.output)], Opt.ReducerOptions,
              write_options("ReducerOptions", KeepDims=len(y.shape) == len(x.shape)))
 
@@ -28,9 +29,14 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     opts = {"axis": None if axes is None else axes.ravel().tolist(), "keep_dims": keep}
     x, y = r.activation(ins[0]), r.activation(out)
     rank = len(r.tensors[x].shape) + 1
-    if axes is None or rank != 4 or sorted(int(a) % rank for a in axes.ravel()) != [1, 2]:
-        raise Unsupported("MEAN must reduce axes [1, 2] (H, W) of a [1, H, W, C] map")
-    r.ops.append(Mean(op_name(idx, "mean"), (x,), y, r.tensors[y].shape))
+    if axes is None:
+        raise Unsupported("MEAN's axes must be a constant")
+    resolved = sorted({int(a) % rank for a in axes.ravel()})
+    if 0 in resolved:
+        raise Unsupported("MEAN over the batch axis")
+    hw = rank == 4 and resolved == [1, 2]
+    r.ops.append(Mean(op_name(idx, "mean"), (x,), y, r.tensors[y].shape,
+                      None if hw else tuple(a - 1 for a in resolved)))
     return opts, "mean"
 
 

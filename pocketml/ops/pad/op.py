@@ -1,9 +1,11 @@
-"""PAD with zeros on height and width: the border holds the quantized 0.0 (the zero point).
+"""PAD of any axes with a constant: the zero point (PAD: the quantized 0.0) or a given int8 value
+(PADV2). Input and output share quantization (TFLite Micro pads an int8 tensor with the raw value
+and does not rescale). No arithmetic.
 
-    q_y[y, x, c] = q_x[y − top, x − left, c] inside, z inside the border     (z = z_x = z_y)
+    q_y[i] = q_x[i − before] inside, the pad value in the border
 
-Input and output share quantization (TFLite Micro pads an int8 tensor with the output zero
-point and does not rescale). No arithmetic.
+``paddings`` holds a (before, after) pair per per-sample axis; two pairs on an [H, W, C] map are
+(top, bottom), (left, right) (the channels unpadded).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import numpy as np
 
 from pocketml.graph.ir import TensorInfo, Weightless
 
+MAX_RANK = 4
+
 
 @dataclass(frozen=True)
 class PadData:
     pad_value: int
+    pads: tuple[tuple[int, int], ...] = ()  # every axis's (before, after); () for an H, W pad of a map
 
 
 @dataclass(frozen=True)
@@ -27,20 +32,37 @@ class Pad(Weightless):
     name: str
     inputs: tuple[str, ...]
     output: str
-    paddings: tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
+    paddings: tuple[tuple[int, int], ...]  # ((top, bottom), (left, right)) of a map, or one pair per axis
+    value: int | None = None  # PADV2's int8 value; None: the zero point
+
+    def axis_paddings(self, rank: int) -> tuple[tuple[int, int], ...]:
+        """(before, after) of every per-sample axis."""
+        pads = tuple((int(a), int(b)) for a, b in self.paddings)
+        if rank == 3 and len(pads) == 2:
+            return (*pads, (0, 0))
+        if len(pads) != rank:
+            raise ValueError(f"{self.name}: PAD of a {rank}-axis tensor needs {rank} (before, after) pairs, "
+                             f"got {self.paddings}")
+        return pads
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> PadData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
-        (top, bottom), (left, right) = self.paddings
-        if min(top, bottom, left, right) < 0:
+        pads = self.axis_paddings(len(x.shape))
+        if min(v for pair in pads for v in pair) < 0:
             raise ValueError(f"{self.name}: PAD takes non-negative paddings, got {self.paddings}")
+        if len(x.shape) > MAX_RANK:
+            raise ValueError(f"{self.name}: PAD of {len(x.shape)} axes per sample (at most {MAX_RANK})")
         if x.quant != y.quant:
             raise ValueError(f"{self.name}: PAD needs the same quantization on input and output")
-        want = (x.shape[0] + top + bottom, x.shape[1] + left + right, x.shape[2]) if len(x.shape) == 3 else None
+        want = tuple(d + a + b for d, (a, b) in zip(x.shape, pads, strict=True))
         if y.shape != want:
             raise ValueError(f"{self.name}: PAD of {x.shape} by {self.paddings} gives {want}, not {y.shape}")
-        return PadData(y.quant.zero_point)
+        if self.value is not None and not -128 <= self.value <= 127:
+            raise ValueError(f"{self.name}: PADV2's value {self.value} is not int8")
+        value = y.quant.zero_point if self.value is None else self.value
+        map_hw = len(x.shape) == 3 and pads[2] == (0, 0)
+        return PadData(value, () if map_hw else pads)
 
     def evaluate(self, data: PadData, x: np.ndarray) -> np.ndarray:
-        (top, bottom), (left, right) = self.paddings
-        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=data.pad_value)
+        pads = self.axis_paddings(x.ndim - 1)
+        return np.pad(x, ((0, 0), *pads), constant_values=data.pad_value)

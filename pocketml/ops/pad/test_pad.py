@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, tensors
+from pocketml.deploy.verify.conformance import check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.ir import QuantParams
@@ -21,9 +21,36 @@ def test_conformance(tmp_path):
     assert errors["max_err_lsb"] < 6.0, errors
 
 
-def test_capture_refuses_non_zero_padding():
-    with pytest.raises(PocketMLError, match="only zero padding"):
-        capture(nn.ConstantPad2d(1, 0.5), torch.zeros(1, 4, 8, 8))
+class PadChannels(nn.Module):
+    def __init__(self, pads, value: float = 0.0, signal: bool = False) -> None:
+        super().__init__()
+        self.pads, self.value = pads, value
+        self.conv = nn.Conv1d(2, 3, 3) if signal else nn.Conv2d(2, 3, 3)
+
+    def forward(self, x):
+        return nn.functional.pad(self.conv(x), self.pads, value=self.value)
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda: PadChannels((0, 0, 0, 0, 1, 2)), (2, 5, 5)),             # channels only (ResNet shortcuts)
+    (lambda: PadChannels((1, 0, 0, 2, 0, 3), value=0.5), (2, 5, 5)),  # every axis, a value: PADV2
+    (lambda: PadChannels((1, 1, 2, 0), signal=True), (2, 7)),         # a signal's width and channels
+    (lambda: nn.Sequential(nn.Conv2d(2, 3, 1), nn.ConstantPad2d(1, -0.25)), (2, 4, 4)),
+])
+def test_any_axis_and_a_value(build, shape, tmp_path):
+    errors = check_op(build(), shape, tmp_path)
+    assert errors["mean_err_lsb"] < 1.0, errors
+
+
+def test_four_axes_with_a_value(tmp_path):
+    q = QuantParams(0.05, 3)
+    t = tensors(x=((2, 3, 2, 2), q), y=((3, 5, 2, 4), q))
+    check_op(one_op_graph(Pad("p", ("x",), "y", ((1, 0), (0, 2), (0, 0), (1, 1)), -7), t), (), tmp_path)
+
+
+def test_capture_refuses_reflection():
+    with pytest.raises(PocketMLError, match="only constant padding"):
+        capture(nn.ReflectionPad2d(1), torch.zeros(1, 4, 8, 8))
 
 
 @pytest.mark.parametrize("op,y,match", [

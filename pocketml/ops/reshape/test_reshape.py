@@ -25,3 +25,23 @@ def test_flatten_of_a_signal(tmp_path):
     errors = check_op(nn.Sequential(nn.Conv1d(4, 4, 3, groups=4), nn.Flatten(), nn.Linear(4 * 8, 3)), (4, 10),
                       tmp_path)
     assert errors["mean_err_lsb"] < 1.0, errors
+
+
+def test_squeeze_and_expand_dims_are_read_as_reshapes():
+    from dataclasses import replace
+
+    from tflite.BuiltinOperator import BuiltinOperator as Op
+
+    from pocketml.deploy.tflite.reader import read_tflite
+    from pocketml.deploy.tflite.writer import tflite_spec
+    from pocketml.deploy.verify.conformance import one_op_graph, tensors
+    from pocketml.graph.ir import QuantParams
+    from pocketml.ops.reshape import Reshape
+
+    q = QuantParams(0.1, 0)
+    graph = one_op_graph(Reshape("r", ("x",), "y", (1, 6)), tensors(x=((6,), q), y=((1, 6), q)))
+    for code in (Op.EXPAND_DIMS, Op.SQUEEZE):
+        spec = tflite_spec(graph)
+        spec.operators[0] = replace(spec.operators[0], builtin_code=code)
+        ops = read_tflite(spec.serialise(), strict=False).operators
+        assert ops[0].ok and ops[0].becomes == "reshape", ops

@@ -1,5 +1,5 @@
-"""RESHAPE as a TFLite operator (version 1, new shape as input and option), written; RESHAPE and
-SQUEEZE read (both move no data)."""
+"""RESHAPE as a TFLite operator (version 1, new shape as input and option), written; RESHAPE, SQUEEZE
+and EXPAND_DIMS read (none moves data)."""
 
 from __future__ import annotations
 
@@ -38,4 +38,4 @@ def _reader(builtin: str):
     return read
 
 
-READ = {"RESHAPE": _reader("RESHAPE"), "SQUEEZE": _reader("SQUEEZE")}
+READ = {"RESHAPE": _reader("RESHAPE"), "SQUEEZE": _reader("SQUEEZE"), "EXPAND_DIMS": _reader("EXPAND_DIMS")}

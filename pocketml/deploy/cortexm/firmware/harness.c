@@ -169,7 +169,7 @@ int main(void) {
     layer_count = 0u;
 #endif
     ticks_start();
-    const int status = @p@_invoke(input, output);
+    const int status = @p@_invoke((const void *)input, (void *)output); /* int8 or uint8 edges */
     record[0] = ticks_elapsed();
     if (status != 0) {
       finish(4);

@@ -1,0 +1,10 @@
+"""STRIDED_SLICE's C parameters: the output's shape and the input offset and strides of the slice."""
+
+from __future__ import annotations
+
+from pocketml.ops.c import CCall, CContext
+from pocketml.ops.gather import gather_fields
+
+
+def c_params(op, data, ctx: CContext) -> CCall:
+    return CCall(gather_fields(data.dims, data.strides, data.offset))

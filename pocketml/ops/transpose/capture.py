@@ -1,0 +1,19 @@
+"""TRANSPOSE has no PyTorch capture: pocketml holds PyTorch's NCHW tensors as NHWC, so a ``permute``
+changes what later layers mean by each axis (refused, naming the layer); TRANSPOSE comes from
+``.tflite`` files (a PyTorch-converted model's NCHW → NHWC first op)."""
+
+from __future__ import annotations
+
+from pocketml.graph.layers import FloatLayer
+from pocketml.ops.transpose.op import Transpose
+
+CAPTURE: dict = {}
+
+
+def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Transpose:
+    return Transpose(layer.name, tuple(t.name for t in xs), out.name, tuple(layer.attrs["perm"]))
+
+
+def float_forward(layer: FloatLayer, xs, weight, bias):
+    """The permutation of the per-sample axes, the batch first."""
+    return xs[0].permute(0, *(p + 1 for p in layer.attrs["perm"]))
