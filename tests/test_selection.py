@@ -272,6 +272,39 @@ def test_cli_select_help_and_errors_in_process(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("damage,needle", [
+    ("not a zip", "not an .npz archive"),
+    ("npy", "a single .npy array"),
+    ("test shape", "x_test (9,)"),
+    ("objects", "Python objects"),
+])
+def test_select_data_is_read_as_untrusted(damage, needle, tmp_path):
+    """``select --data`` reads through the same checked reader as ``shrink --data`` (docs/security.md)."""
+    from pocketml.data.selection import load_selection_data
+
+    rng = np.random.default_rng(0)
+    arrays = dict(x_train=rng.random((30, 8)), y_train=np.arange(30) % 3, x_test=rng.random((9, 8)),
+                  y_test=np.arange(9) % 3)
+    path = tmp_path / "d.npz"
+    if damage == "not a zip":
+        path.write_bytes(b"hello")
+    elif damage == "npy":
+        np.save(tmp_path / "d.npy", arrays["x_train"])
+        (tmp_path / "d.npy").rename(path)
+    elif damage == "test shape":
+        np.savez(path, **{**arrays, "x_test": rng.random((9, 9))})
+    else:
+        import zipfile
+
+        np.savez(path, **arrays)
+        with zipfile.ZipFile(path, "a") as z:  # an object array: np.save would pickle it
+            with z.open("x_val.npy", "w") as f:
+                np.lib.format.write_array(f, np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises(PocketMLError) as err:
+        load_selection_data(path)
+    assert needle in str(err.value)
+
+
 def test_shrink_runs_selection_first(monkeypatch):
     from dataclasses import replace
 

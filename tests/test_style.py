@@ -37,3 +37,13 @@ def test_the_rule_sees_a_long_function(tmp_path):
     src = "def f():\n    '''doc\n" + "    more\n" * 100 + "    '''\n" + "    x = 1\n" * 90
     node = ast.parse(src).body[0]
     assert _body_lines(node) == 90
+
+
+def test_one_training_loop():
+    """Only ``models/train.py`` (``fit``) steps an optimizer: every trainer in pocketml runs that loop."""
+    import re
+
+    stepping = re.compile(r"\b(opt|optim|optimizer)\w*\.step\(\)")
+    sites = [str(path.relative_to(PACKAGE.parent)) for path in sorted(PACKAGE.rglob("*.py"))
+             if stepping.search(path.read_text())]
+    assert sites == ["pocketml/models/train.py"], sites

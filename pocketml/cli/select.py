@@ -25,7 +25,7 @@ def select(
     suspects: str = typer.Option("auto", help="What counts as a suspect: auto (negative KNN-Shapley on the "
                                  "validation split if there is one, else cleanlab) | shapley | cleanlab | both."),
     curves: bool = typer.Option(False, "--curves", help="Also run every strategy vs random (learning curves, "
-                                "10-50%% of the labels) and the KNN-Shapley removal curve; plots in report.html."),
+                                "10-50% of the labels) and the KNN-Shapley removal curve; plots in report.html."),
     seeds: int = typer.Option(1, help="Seeds for --curves (mean and spread)."),
     flip: float = typer.Option(0.0, help="Flip this fraction of the training labels first, to see the noise "
                                "detection at work (precision/recall against the flips)."),

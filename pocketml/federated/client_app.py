@@ -60,12 +60,7 @@ def train(msg: Message, context: Context) -> Message:
         record = RecordDict({"arrays": to_record(arrays), "metrics": metrics})
         return Message(content=record, reply_to=msg)
 
-    residual_record = context.state.get("residual")
-    residual = residual_record["r"].numpy() if residual_record is not None else np.zeros(layout.size, np.float32)
-    wanted = delta + residual if residual.shape == delta.shape else delta
-    payload = codec.encode(spec.compress, wanted, layout, spec.topk_fraction)
-    sent = codec.decode(spec.compress, payload, layout)
-    context.state["residual"] = to_record({"r": (wanted - sent).astype(np.float32)})  # error feedback
+    payload = compress_update(context, spec, delta, layout)
     if attack == "wrong-shape":
         payload = {k: v[:-1] for k, v in payload.items()}
     elif attack == "nan":  # encoding would launder a NaN delta: poison the floats on the wire instead
@@ -75,6 +70,19 @@ def train(msg: Message, context: Context) -> Message:
     record = RecordDict({"update": to_record(payload), "metrics": metrics,
                          "codec": ConfigRecord({"name": spec.compress})})
     return Message(content=record, reply_to=msg)
+
+
+def compress_update(context: Context, spec: FederatedSpec, delta: np.ndarray, layout: codec.Layout) -> dict:
+    """``delta`` encoded with ``spec.compress``, with error feedback: what the codec dropped last
+    round (the residual, kept in ``context.state`` by the SuperNode) is added before encoding, and
+    what it drops now is kept for the next round. Every pocketml ClientApp sends its update this way."""
+    residual_record = context.state.get("residual")
+    residual = residual_record["r"].numpy() if residual_record is not None else np.zeros(layout.size, np.float32)
+    wanted = delta + residual if residual.shape == delta.shape else delta
+    payload = codec.encode(spec.compress, wanted, layout, spec.topk_fraction)
+    sent = codec.decode(spec.compress, payload, layout)
+    context.state["residual"] = to_record({"r": (wanted - sent).astype(np.float32)})
+    return payload
 
 
 @app.evaluate()

@@ -41,13 +41,14 @@ from torch import nn
 from pocketml.energy.carbon import maybe_track_emissions
 from pocketml.errors import PocketMLError
 from pocketml.federated import codec
+from pocketml.federated.client_app import compress_update
 from pocketml.federated.fleet import FleetProfile, LocalFleet
 from pocketml.federated.hierarchy import federate_regions
 from pocketml.federated.records import from_record, to_record
 from pocketml.federated.server_optimizer import ServerOptimizer
 from pocketml.federated.spec import FederatedSpec
 from pocketml.federated.strategies import make_strategy
-from pocketml.federated.task import load_arrays, model_arrays
+from pocketml.federated.task import _local_fit, load_arrays, model_arrays
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -96,32 +97,10 @@ class ModelTask:
 
 def train_task_local(model: nn.Module, arrays: Sequence[np.ndarray], task: ModelTask, spec: FederatedSpec, *,
                      proximal_mu: float = 0.0, seed: int = 0) -> float:
-    """``spec.local_epochs`` epochs of minibatch training on ``arrays``; FedProx's term when mu > 0.
-
-    Returns the mean loss of the last epoch (without the proximal term)."""
-    generator = torch.Generator().manual_seed(seed)
+    """``spec.local_epochs`` epochs of minibatch training on ``arrays`` (the one loop, ``fit``, with the
+    task's optimizer); FedProx's term when mu > 0. Returns the mean loss of the last epoch."""
     tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
-    anchor = [p.detach().clone() for p in model.parameters()]
-    params = list(model.parameters())
-    opt = (torch.optim.Adam(params, lr=spec.lr) if task.optimizer == "adam"
-           else torch.optim.SGD(params, lr=spec.lr, momentum=0.9))
-    model.train()
-    last = 0.0
-    for _ in range(spec.local_epochs):
-        total, count = 0.0, 0
-        for idx in torch.randperm(len(tensors[0]), generator=generator).split(spec.batch_size):
-            loss = task.loss_fn(model, *(t[idx] for t in tensors))
-            objective = loss
-            if proximal_mu > 0:
-                drift = sum(((p - a) ** 2).sum() for p, a in zip(params, anchor, strict=True))
-                objective = loss + proximal_mu / 2 * drift
-            opt.zero_grad()
-            objective.backward()
-            opt.step()
-            total, count = total + float(loss.detach()) * len(idx), count + len(idx)
-        last = total / max(count, 1)
-    model.eval()
-    return last
+    return _local_fit(model, tensors, task.loss_fn, spec, task.optimizer, proximal_mu, seed)
 
 
 def build_client_app(task: ModelTask) -> ClientApp:
@@ -148,12 +127,7 @@ def build_client_app(task: ModelTask) -> ClientApp:
             return Message(RecordDict({"arrays": to_record(local), "metrics": metrics}), reply_to=msg)
         layout = codec.Layout.of(start)
         delta = layout.flatten(local) - layout.flatten(start)
-        residual_record = context.state.get("residual")
-        residual = residual_record["r"].numpy() if residual_record is not None else np.zeros_like(delta)
-        wanted = delta + residual if residual.shape == delta.shape else delta
-        payload = codec.encode(spec.compress, wanted, layout, spec.topk_fraction)
-        context.state["residual"] = to_record({"r": (wanted - codec.decode(spec.compress, payload, layout))
-                                               .astype(np.float32)})
+        payload = compress_update(context, spec, delta, layout)
         return Message(RecordDict({"update": to_record(payload), "metrics": metrics,
                                    "codec": ConfigRecord({"name": spec.compress})}), reply_to=msg)
 

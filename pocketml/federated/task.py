@@ -16,6 +16,7 @@ from pocketml.data.dataset import Dataset, Split
 from pocketml.federated.partition import partition
 from pocketml.federated.spec import FederatedSpec
 from pocketml.models.registry import get_builtin
+from pocketml.models.train import fit
 
 
 @lru_cache(maxsize=4)
@@ -82,37 +83,34 @@ def load_arrays(model: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
 
 def train_local(model: nn.Module, split: Split, spec: FederatedSpec, *, proximal_mu: float = 0.0,
                 seed: int = 0) -> float:
-    """SGD (momentum 0.9) for ``spec.local_epochs`` epochs; FedProx's term when ``proximal_mu`` > 0.
+    """SGD (momentum 0.9) for ``spec.local_epochs`` epochs on the one training loop
+    (``models.train.fit``); FedProx's term when ``proximal_mu`` > 0. A one-sample batch runs
+    BatchNorm on its running statistics (every sample of a small client counts).
 
-    Returns the mean training loss of the last epoch.
+    Returns the mean training loss of the last epoch (with the proximal term).
     """
-    generator = torch.Generator().manual_seed(seed)
-    x, y = torch.as_tensor(split.x), torch.as_tensor(split.y)
+    ce = nn.CrossEntropyLoss()
+    return _local_fit(model, (torch.as_tensor(split.x), torch.as_tensor(split.y)),
+                      lambda m, x, y: ce(m(x), y), spec, "sgd", proximal_mu, seed, running_stats_below=2)
+
+
+def _local_fit(model: nn.Module, tensors, loss_fn, spec: FederatedSpec, optimizer: str, proximal_mu: float,
+               seed: int, running_stats_below: int = 0) -> float:
+    """One client's local epochs on ``fit`` (no schedule), with FedProx's mu/2 · ||w - w_global||²."""
     anchor = [p.detach().clone() for p in model.parameters()]
-    opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    model.train()
-    batch_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    last = 0.0
-    for _ in range(spec.local_epochs):
-        order = torch.randperm(len(x), generator=generator)
-        total, batches = 0.0, 0
-        for start in range(0, len(x), spec.batch_size):
-            idx = order[start:start + spec.batch_size]
-            for bn in batch_norms:  # a one-sample batch has no batch statistics: use the running ones
-                bn.train(len(idx) > 1)
-            opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            if proximal_mu > 0:  # FedProx: mu/2 · ||w - w_global||²
-                drift = sum(((p - a) ** 2).sum() for p, a in zip(model.parameters(), anchor, strict=True))
-                loss = loss + proximal_mu / 2 * drift
-            loss.backward()
-            opt.step()
-            total += loss.item()
-            batches += 1
-        last = total / max(batches, 1)
-    model.eval()
-    return last
+
+    def batch_loss(m: nn.Module, *batch: torch.Tensor) -> torch.Tensor:
+        loss = loss_fn(m, *batch)
+        if proximal_mu > 0:
+            drift = sum(((p - a) ** 2).sum() for p, a in zip(m.parameters(), anchor, strict=True))
+            loss = loss + proximal_mu / 2 * drift
+        return loss
+
+    losses: list[float] = []
+    fit(model, tensors, batch_loss, epochs=spec.local_epochs, batch_size=spec.batch_size, seed=seed, lr=spec.lr,
+        schedule=None, optimizer=optimizer, running_stats_below=running_stats_below,
+        after_epoch=lambda epoch, loss: losses.append(loss))
+    return losses[-1] if losses else 0.0
 
 
 def accuracy(model: nn.Module, split: Split) -> float:
@@ -123,17 +121,10 @@ def accuracy(model: nn.Module, split: Split) -> float:
 
 
 def personalize_head(model: nn.Module, split: Split, epochs: int, *, lr: float = 0.05, seed: int = 0) -> nn.Module:
-    """Fine-tune only the model's last Linear layer (the local head) on ``split``; the body stays shared."""
+    """Fine-tune only the model's last Linear layer (the local head) on ``split``; the body stays shared
+    (eval mode throughout: its BatchNorm statistics do not move)."""
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    generator = torch.Generator().manual_seed(seed)
-    x, y = torch.as_tensor(split.x), torch.as_tensor(split.y)
-    model.eval()  # BatchNorm statistics are the body's: keep them
-    opt = torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9)
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), 16):
-            idx = order[start:start + 16]
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
+    fit(model, (torch.as_tensor(split.x), torch.as_tensor(split.y)),
+        lambda m, x, y: nn.functional.cross_entropy(m(x), y), epochs=epochs, batch_size=16, seed=seed, lr=lr,
+        params=head.parameters(), schedule=None, optimizer="sgd", train_mode=False)
     return model

@@ -28,35 +28,50 @@ def fit(
     before_epoch: Callable[[int], None] | None = None,
     after_epoch: Callable[[int, float], str | None] | None = None,
     min_batch: int = 1,
+    optimizer: str = "adam",
+    train_mode: bool = True,
+    running_stats_below: int = 0,
     progress: bool = False,
 ) -> nn.Module:
     """The one training loop (every trainer in pocketml runs it); trains ``module`` in place, returns it in eval mode.
 
     Each epoch: ``before_epoch(epoch)``; train mode; a permutation of the samples drawn from a
     generator seeded once with ``seed`` (same seed, same batches); for each batch of indices,
-    ``batch_loss(module, *(t[idx] for t in tensors))`` → zero_grad, backward, Adam step (``lr``,
+    ``batch_loss(module, *(t[idx] for t in tensors))`` → zero_grad, backward, optimizer step (``lr``,
     over ``params``, default all); then the schedule's step (``"cosine"`` over ``epochs``, or None)
     and ``after_epoch(epoch, mean loss)``, whose returned text, if any, is shown on the progress bar.
 
-    Batches smaller than ``min_batch`` are skipped (BatchNorm needs two samples). Model
-    initialisation and global seeding are the caller's: the loop draws only from its own generator.
+    ``optimizer``: ``"adam"`` (default) or ``"sgd"`` (momentum 0.9, what federated clients run).
+    ``train_mode=False`` keeps the module in eval mode (fine-tuning a head over a body whose
+    BatchNorm statistics must not move). Batches smaller than ``min_batch`` are skipped (BatchNorm
+    needs two samples); or, keeping every sample, BatchNorm layers use their running statistics on
+    batches smaller than ``running_stats_below``. Model initialisation and global seeding are the
+    caller's: the loop draws only from its own generator.
     """
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', not {optimizer!r}")
     generator = torch.Generator().manual_seed(seed)
     n = len(tensors[0])
-    opt = torch.optim.Adam(list(params) if params is not None else module.parameters(), lr=lr)
+    chosen = list(params) if params is not None else list(module.parameters())
+    opt = (torch.optim.Adam(chosen, lr=lr) if optimizer == "adam"
+           else torch.optim.SGD(chosen, lr=lr, momentum=0.9))
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1)) if schedule == "cosine" else None
     with Progress(transient=True, disable=not progress) as bar:
         task = bar.add_task("training", total=epochs)
         for epoch in range(epochs):
             if before_epoch is not None:
                 before_epoch(epoch)
-            module.train()
+            module.train(train_mode)
             order = torch.randperm(n, generator=generator)
             total, count = 0.0, 0
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
                 if len(idx) < min_batch:
                     continue
+                if train_mode and running_stats_below:
+                    for bn in norms:
+                        bn.train(len(idx) >= running_stats_below)
                 opt.zero_grad()
                 loss = batch_loss(module, *(t[idx] for t in tensors))
                 loss.backward()

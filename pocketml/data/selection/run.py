@@ -131,19 +131,22 @@ def load_selection_data(path: str | Path | None) -> tuple[Split, Split | None, S
 
         data = load_digits()
         return data.train, data.val, data.test
-    path = Path(path)
+    from pocketml.data.files import read_npz
+
     need = ("x_train", "y_train", "x_test", "y_test")
-    if not path.is_file():
-        raise PocketMLError(f"data file {path} does not exist", f"pass an .npz file with arrays {', '.join(need)}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as exc:
-        raise PocketMLError(f"data file {path} could not be read: {exc}", "write it with numpy.savez(path, "
-                            "x_train=..., y_train=..., x_test=..., y_test=...)") from exc
+    arrays = read_npz(path)  # the untrusted-file reader `shrink --data` uses (docs/security.md)
     missing = [key for key in need if key not in arrays]
     if missing:
         raise PocketMLError(f"data file {path} lacks {', '.join(missing)} (has {', '.join(arrays) or 'nothing'})",
                             f"save the arrays under the names {', '.join(need)} (x_val, y_val optional)")
-    val = Split(arrays["x_val"], arrays["y_val"]) if "x_val" in arrays and "y_val" in arrays else None
-    return Split(arrays["x_train"], arrays["y_train"]), val, Split(arrays["x_test"], arrays["y_test"])
+
+    def split(part: str) -> Split:  # values and labels are checked by run_selection
+        return Split(arrays[f"x_{part}"], arrays[f"y_{part}"])
+
+    train, test = split("train"), split("test")
+    val = split("val") if "x_val" in arrays and "y_val" in arrays else None
+    for part, other in (("test", test), ("val", val)):
+        if other is not None and np.shape(other.x)[1:] != np.shape(train.x)[1:]:
+            raise PocketMLError(f"x_train has samples of shape {np.shape(train.x)[1:]}, x_{part} "
+                                f"{np.shape(other.x)[1:]}", "give every split the same sample shape")
+    return train, val, test
