@@ -26,6 +26,7 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
 from pocketml.federated import codec
+from pocketml.federated.client_app import compress_update
 from pocketml.federated.fleet import FleetProfile, LocalFleet, RoundTraffic
 from pocketml.federated.records import from_record, to_record
 from pocketml.federated.spec import FederatedSpec
@@ -69,12 +70,7 @@ def build_device_client_app(trainer: PartTrainer, client_data: Callable[[int], S
             return Message(RecordDict({"arrays": to_record(local), "metrics": MetricRecord(metrics)}), reply_to=msg)
         layout = codec.Layout.of(start)
         delta = layout.flatten(local) - layout.flatten(start)
-        residual_record = context.state.get("residual")
-        residual = residual_record["r"].numpy() if residual_record is not None else np.zeros_like(delta)
-        wanted = delta + residual if residual.shape == delta.shape else delta
-        payload = codec.encode(spec.compress, wanted, layout, spec.topk_fraction)
-        context.state["residual"] = to_record({"r": (wanted - codec.decode(spec.compress, payload, layout))
-                                               .astype(np.float32)})
+        payload = compress_update(context, spec, delta, layout)  # error feedback, as every pocketml ClientApp
         metrics["payload-bytes"] = payload_bytes(payload)
         _log(log, server_round, pid, metrics)
         return Message(RecordDict({"update": to_record(payload), "metrics": MetricRecord(metrics),
