@@ -14,7 +14,9 @@ flat same-shape loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -138,6 +140,45 @@ class BinaryOperands:
         return constant_nbytes(self)
 
 
+@dataclass(frozen=True)
+class SelectData:
+    geometry: Geometry
+
+
+@dataclass(frozen=True)
+class SelectOperand(BinaryOperands):
+    """MAXIMUM and MINIMUM: the larger (smaller) of two int8 operands, element by element, no arithmetic.
+
+    TFLite Micro's kernel compares the raw int8 values (``MaximumMinimumBroadcastSlow``); that is
+    the real max/min only when both operands and the output share one scale and zero point, which
+    TFLite's converter arranges and the quantizer does too (``output_quant = SHARED``); ``prepare``
+    checks it. An operand may be a constant. Subclasses name the ``builtin`` and the ``pick``.
+    """
+
+    in_place: ClassVar[str] = "elementwise"
+    builtin: ClassVar[str]
+    pick: ClassVar[Callable[[np.ndarray, np.ndarray], np.ndarray]]
+    name: str
+    inputs: tuple[str, ...]
+    output: str
+    constant: Constant | None = None
+
+    def prepare(self, tensors: dict[str, TensorInfo]) -> SelectData:
+        a, b = operand_infos(self, tensors)
+        y = tensors[self.output]
+        out = broadcast_shape(self.name, a.shape, b.shape)
+        if out != y.shape:
+            raise ValueError(f"{self.name}: {self.builtin} of {a.shape} and {b.shape} gives {out}, not {y.shape}")
+        if not a.quant == b.quant == y.quant:
+            raise ValueError(f"{self.name}: {self.builtin} compares raw int8 values: both operands and the output "
+                             f"must share one quantization, got {a.quant}, {b.quant} -> {y.quant}")
+        return SelectData(geometry(a.shape, b.shape, out))
+
+    def evaluate(self, data: SelectData, *xs: np.ndarray) -> np.ndarray:
+        a, b = batch_operands(self, xs, data.geometry)
+        return type(self).pick(a, b).astype(np.int8)
+
+
 # -- .tflite ---------------------------------------------------------------------------------------
 
 def write_inputs(spec, op) -> list[int]:
@@ -197,6 +238,41 @@ def align_constant(constant: Constant | None, out_rank: int) -> Constant | None:
         v = v.reshape(v.shape[1:])
     v = v.reshape((1,) * (out_rank - v.ndim) + v.shape)
     return Constant(v, constant.quant, constant.index)
+
+
+def write_binary(spec, op, builtin: int, options_name: str | None = None) -> None:
+    """A binary op as TFLite operator ``builtin`` (version 2), a constant operand written as a tensor;
+    with ``options_name`` (ADD, SUB, MUL) its options table holds the fused activation."""
+    from tflite.BuiltinOptions import BuiltinOptions as Opt
+
+    from pocketml.ops.tflite_write import ACTIVATION, operator
+    from pocketml.ops.tflite_write import options as write_options
+
+    if options_name is None:
+        operator(spec, builtin, 2, write_inputs(spec, op), [spec.index(op.output)])
+        return
+    operator(spec, builtin, 2, write_inputs(spec, op), [spec.index(op.output)], getattr(Opt, options_name),
+             write_options(options_name, FusedActivationFunction=ACTIVATION[op.activation]))
+
+
+def read_binary(r, idx: int, op, ins, out, builtin: str, op_class: type, kind: str,
+                options_name: str | None = None) -> tuple[dict, str]:
+    """A TFLite binary operator read into ``op_class``: two operands (one may be a constant, aligned to
+    the output's rank); with ``options_name`` the fused activation too."""
+    from tflite.ActivationFunctionType import ActivationFunctionType
+
+    from pocketml.ops.tflite_read import ACTIVATION_NAMES, activation, op_name, options
+
+    names, constant = read_operands(r, ins, builtin)
+    y = r.activation(out)
+    constant = align_constant(constant, len(r.tensors[y].shape))
+    if options_name is None:
+        r.ops.append(op_class(op_name(idx, kind), names, y, constant))
+        return {"constant": constant is not None}, kind
+    o = options(op, options_name)
+    act = o.FusedActivationFunction() if o else ActivationFunctionType.NONE
+    r.ops.append(op_class(op_name(idx, kind), names, y, activation(act), constant))
+    return {"activation": ACTIVATION_NAMES.get(act), "constant": constant is not None}, kind
 
 
 # -- PyTorch ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.avg_pool2d.op import AvgPool2D
-from pocketml.ops.max_pool2d.capture import pool_geometry
+from pocketml.ops.pooling import pool_geometry
 
 
 def capture_avg_pool(w, node) -> None:

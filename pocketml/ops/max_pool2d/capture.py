@@ -5,31 +5,7 @@ from __future__ import annotations
 
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.max_pool2d.op import MaxPool2D
-
-
-def pool_geometry(w, node, a: dict, one_d: bool):
-    """(kernel, stride, padding, padding_end or None, out_hw) of a pooling node, NHWC, as PyTorch sizes it.
-
-    ``ceil_mode`` rounds the output up, except that a window starting in the right/bottom padding is
-    dropped (PyTorch's rule); the windows that then run past the input get a ``padding_end`` whose
-    taps are skipped (max) or not counted (average), as PyTorch does.
-    """
-    if one_d:
-        k, s, p = int(a["kernel_size"][0]), int((a["stride"] or a["kernel_size"])[0]), int(a["padding"][0])
-        k, s, p = (1, k), (1, s), (0, p)
-    else:
-        k, s, p = w.pool_window(a)
-    src = w.spatial_input(node, "pooling")
-    in_hw = w.shape_of[src][:2]
-    out, end = [], []
-    for i in range(2):
-        span = in_hw[i] + 2 * p[i] - k[i]
-        o = (-(-span // s[i]) if a.get("ceil_mode", False) else span // s[i]) + 1
-        if a.get("ceil_mode", False) and (o - 1) * s[i] >= in_hw[i] + p[i]:
-            o -= 1
-        out.append(o)
-        end.append(max(0, (o - 1) * s[i] + k[i] - in_hw[i] - p[i]))
-    return src, k, s, p, (None if tuple(end) == p else tuple(end)), tuple(out)
+from pocketml.ops.pooling import pool_geometry
 
 
 def capture_max_pool(w, node) -> None:

@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 from tflite.BuiltinOperator import BuiltinOperator as Op
-from tflite.BuiltinOptions import BuiltinOptions as Opt
 
 from pocketml.ops.max_pool2d.op import MaxPool2D
-from pocketml.ops.tflite_read import (
-    ACTIVATION_NAMES,
-    PADDING_NAMES,
-    TFLiteReader,
-    Unsupported,
-    activation,
-    feature_map,
-    op_name,
-    options,
-    window,
-)
-from pocketml.ops.tflite_write import ACTIVATION, operator, windowed_input
-from pocketml.ops.tflite_write import options as write_options
+from pocketml.ops.pooling import read_pool, write_pool
 
 
 def write(spec, graph, op, data) -> None:
-    src, padding = windowed_input(spec, graph, op, op.kernel, fill_min=True, allow_pad=True)
-    operator(spec, Op.MAX_POOL_2D, 2, [src], [spec.index(op.output)], Opt.Pool2DOptions,
-             write_options("Pool2DOptions", Padding=padding, StrideH=op.stride[0], StrideW=op.stride[1],
-                           FilterHeight=op.kernel[0], FilterWidth=op.kernel[1],
-                           FusedActivationFunction=ACTIVATION[op.activation]))
+    write_pool(spec, graph, op, Op.MAX_POOL_2D, fill_min=True, allow_pad=True)
 
 
-def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
-    o = options(op, "Pool2DOptions")
-    if o is None:
-        raise Unsupported("MAX_POOL_2D without its options table")
-    kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
-    opts = {"padding": PADDING_NAMES.get(o.Padding(), o.Padding()), "filter": list(kernel),
-            "stride": list(stride), "activation": ACTIVATION_NAMES.get(o.FusedActivationFunction())}
-    x, y = r.activation(ins[0]), r.activation(out)
-    feature_map(r.tensors[x].shape, "MAX_POOL_2D input")
-    if r.tensors[x].quant != r.tensors[y].quant:
-        raise Unsupported(f"input and output quantization differ ({r.tensors[x].quant} vs {r.tensors[y].quant})")
-    pad, end = window(r.tensors[x].shape[:2], kernel, stride, (1, 1), o.Padding(), r.tensors[y].shape[:2],
-                      "MAX_POOL_2D")
-    r.ops.append(MaxPool2D(op_name(idx, "max_pool_2d"), (x,), y, kernel, stride, pad,
-                              activation(o.FusedActivationFunction()), end))
-    return opts, "max_pool2d"
+def read(r, idx: int, op, ins, out) -> tuple[dict, str]:
+    return read_pool(r, idx, op, ins, out, "MAX_POOL_2D", MaxPool2D, "max_pool2d")
 
 
 READ = {"MAX_POOL_2D": read}

@@ -5,7 +5,7 @@
 
 from pocketml.ops.maximum.c import c_params
 from pocketml.ops.maximum.capture import CAPTURE, float_forward, from_float
-from pocketml.ops.maximum.op import Maximum, MaximumData
+from pocketml.ops.maximum.op import Maximum
 from pocketml.ops.maximum.tflite import READ, write
 from pocketml.ops.spec import SHARED, OpSpec
 
@@ -22,4 +22,4 @@ SPEC = OpSpec(
     output_quant=SHARED,
 )
 
-__all__ = ["SPEC", "Maximum", "MaximumData"]
+__all__ = ["SPEC", "Maximum"]

@@ -1,9 +1,7 @@
-"""MAXIMUM of two int8 operands with broadcasting: the larger value, no arithmetic.
+"""MAXIMUM of two int8 operands with broadcasting: the larger raw value, no arithmetic.
 
-TFLite Micro's kernel compares the raw int8 values (``MaximumMinimumBroadcastSlow``); that is the
-real max only when both operands and the output share one scale and zero point, which TFLite's
-converter arranges and the quantizer does too (``output_quant = "shared"``). ``prepare`` checks it.
-An operand may be a constant (``pocketml/ops/broadcast.py``).
+The rules (shared quantization, broadcasting, a constant operand) are MINIMUM's too:
+``pocketml/ops/broadcast.py``, ``SelectOperand``. The C twin is ``maximum.c``.
 """
 
 from __future__ import annotations
@@ -13,36 +11,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
-from pocketml.ops import broadcast
-from pocketml.ops.broadcast import BinaryOperands, Constant
+from pocketml.ops.broadcast import SelectOperand
 
 
 @dataclass(frozen=True)
-class MaximumData:
-    geometry: broadcast.Geometry
-
-
-@dataclass(frozen=True)
-class Maximum(BinaryOperands):
+class Maximum(SelectOperand):
     kind: ClassVar[str] = "maximum"
-    in_place: ClassVar[str] = "elementwise"
-    name: str
-    inputs: tuple[str, ...]
-    output: str
-    constant: Constant | None = None
-
-    def prepare(self, tensors: dict[str, TensorInfo]) -> MaximumData:
-        a, b = broadcast.operand_infos(self, tensors)
-        y = tensors[self.output]
-        out = broadcast.broadcast_shape(self.name, a.shape, b.shape)
-        if out != y.shape:
-            raise ValueError(f"{self.name}: MAXIMUM of {a.shape} and {b.shape} gives {out}, not {y.shape}")
-        if not a.quant == b.quant == y.quant:
-            raise ValueError(f"{self.name}: MAXIMUM compares raw int8 values: both operands and the output must "
-                             f"share one quantization, got {a.quant}, {b.quant} -> {y.quant}")
-        return MaximumData(broadcast.geometry(a.shape, b.shape, out))
-
-    def evaluate(self, data: MaximumData, *xs: np.ndarray) -> np.ndarray:
-        a, b = broadcast.batch_operands(self, xs, data.geometry)
-        return np.maximum(a, b).astype(np.int8)
+    builtin: ClassVar[str] = "MAXIMUM"
+    pick: ClassVar = staticmethod(np.maximum)

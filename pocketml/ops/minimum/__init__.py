@@ -5,7 +5,7 @@
 
 from pocketml.ops.minimum.c import c_params
 from pocketml.ops.minimum.capture import CAPTURE, float_forward, from_float
-from pocketml.ops.minimum.op import Minimum, MinimumData
+from pocketml.ops.minimum.op import Minimum
 from pocketml.ops.minimum.tflite import READ, write
 from pocketml.ops.spec import SHARED, OpSpec
 
@@ -22,4 +22,4 @@ SPEC = OpSpec(
     output_quant=SHARED,
 )
 
-__all__ = ["SPEC", "Minimum", "MinimumData"]
+__all__ = ["SPEC", "Minimum"]

@@ -8,23 +8,12 @@ in/out: the same numbers).
 from __future__ import annotations
 
 from pocketml.graph.layers import FloatLayer
+from pocketml.ops.resize import capture_resize
 from pocketml.ops.resize_bilinear.op import ResizeBilinear
 
 
 def capture_bilinear(w, node) -> None:
-    a = w.args(node)
-    src = w.spatial_input(node, "resizing")
-    h, wd, c = w.shape_of[src]
-    out = w.torch_shape(node)
-    if len(out) != 3:
-        raise w.fail(node, f"resizing to {out}; a [N, C, H, W] map is expected")
-    scales = a.get("scale_factors")
-    if scales and any(abs(o - i * float(s)) > 1e-6 for o, i, s in zip(out[1:], (h, wd), scales, strict=False)):
-        raise w.fail(node, f"scale factors {list(scales)} that do not give whole sizes ({h}x{wd} -> {out[1]}x{out[2]});"
-                     " pass size=(H, W) instead")
-    align = bool(a.get("align_corners", False))
-    w.add(node, FloatLayer("resize_bilinear", w.new_name("resize"), node.name, (out[1], out[2], c),
-                           attrs={"align_corners": align, "half_pixel_centers": not align}, inputs=(src,)))
+    capture_resize(w, node, "resize_bilinear", lambda align: not align)
 
 
 CAPTURE = {"aten.upsample_bilinear2d.vec": capture_bilinear}
