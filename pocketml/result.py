@@ -21,6 +21,7 @@ from pocketml.errors import PocketMLError
 if TYPE_CHECKING:  # the types of the sub-results; importing them is not needed to hold or render one
     from pocketml.compress.runner import Compressed
     from pocketml.deploy.cortexm.measure import CortexMReport
+    from pocketml.deploy.training import TrainingReport
     from pocketml.deploy.verify.compare import VerifyReport
     from pocketml.energy.budget import EnergyBudget
     from pocketml.energy.offload import OffloadCascade
@@ -229,6 +230,7 @@ class Result:
     verify: Verification | None = None  # the artifact checked in other runtimes (deploy/verify)
     outputs: list[TensorSpec] | None = None  # every model output in order (``output`` is the first)
     command: str = "shrink"  # what produced it: shrink (a float model quantized here) or compile (a .tflite)
+    training: TrainingReport | None = None  # the on-device training step (deploy/training.py), if emitted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -260,6 +262,7 @@ class Result:
             "verify": None if self.verify is None else self.verify.to_dict(),
             **({"compression": self.compression.summary(self.flash_bytes, self.size_bytes.deployed)}
                if self.compression is not None else {}),
+            **({"training": self.training.to_dict()} if self.training is not None else {}),
         }
 
     def dumps(self) -> str:

@@ -26,7 +26,7 @@ ORDER = [
     {"result"},
     {"report"},
     {"pipeline"},
-    {"search", "apps", "nlp"},
+    {"search", "apps", "nlp", "ondevice"},
     {"cli", "__main__"},
     {"__init__"},  # the package root re-exports the public API, lazily
 ]

@@ -18,9 +18,11 @@ from pocketml.cli import (  # noqa: F401
     federate,
     kws,
     match,
+    ondevice,
     profile,
     select,
     shrink,
+    split,
     verify,
     wildfire,
 )

@@ -34,6 +34,12 @@ def shrink(
     select_budget: str | None = typer.Option(None, help="With --select: samples to keep, 200 or 0.4."),
     drop_suspects: bool = typer.Option(False, "--drop-suspects", help="With --select: drop likely mislabelled "
                                        "samples first."),
+    trainable: str | None = typer.Option(
+        None, help="Also emit the on-device training step (c/train.c): last (the classifier in float32), bias "
+                   "(its bias and the int32 biases of --bias-layers body layers) or last+bias; checked bit for bit "
+                   "against the reference on the host and in QEMU (docs/ondevice.md)."),
+    bias_layers: int = typer.Option(2, help="With --trainable bias or last+bias: body layers before the classifier "
+                                            "whose biases train."),
     force: bool = FORCE_OPT,
     optimize: str | None = OPTIMIZE_OPT,
     check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
@@ -72,7 +78,8 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
-                                on_stage=on_stage, optimize=optimize)
+                                on_stage=on_stage, optimize=optimize,
+                                trainable=trainable, bias_layers=bias_layers)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -91,7 +98,8 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
                                     recipe=recipe, target_flash=target_flash, select=plan, force=force,
-                                    on_stage=on_stage, optimize=optimize)
+                                    on_stage=on_stage, optimize=optimize,
+                                    trainable=trainable, bias_layers=bias_layers)
     if as_json:
         print(result.dumps())
     else:

@@ -480,5 +480,21 @@ def _greedy(groups) -> tuple[int, dict[str, int]]:
     return end, bases
 
 
+def place(buffers: list[Buffer]) -> tuple[tuple[Buffer, ...], int]:
+    """Place buffers of any kind (offset -1, a lifetime in steps) in one arena with the planner's own
+    first fit and its two orders (biggest first, then by first use); returns the placed buffers
+    (sorted by first step) and the aligned arena size. Used for memory that is not a graph tensor:
+    the training step's saved activations, gradients and scratch (``graph/training.py``)."""
+    groups = [(str(i), [(0, b.size, b.first_op, b.last_op, b.tensors)]) for i, b in enumerate(buffers)]
+    best: tuple[int, dict[str, int]] | None = None
+    for key in (lambda rg: (-rg[1][0][1], rg[1][0][2]), lambda rg: (rg[1][0][2], -rg[1][0][1])):
+        placed = _greedy(sorted(groups, key=key))
+        if best is None or placed[0] < best[0]:
+            best = placed
+    end, bases = best or (0, {})
+    final = [Buffer(b.tensors, bases[str(i)], b.size, b.first_op, b.last_op) for i, b in enumerate(buffers)]
+    return tuple(sorted(final, key=lambda b: (b.first_op, b.offset))), _align(end)
+
+
 def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN

@@ -84,7 +84,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
            stages: list[Stage], compressed: Compressed | None = None, report: bool = True,
            source: SourceCheck | None = None, extra_files: dict[str, str] | None = None,
            server: tuple[str, np.ndarray] | None = None, on_stage: Progress | None = None,
-           command: str = "shrink", optimize: str | None = None, memory: str = "speed") -> Result:
+           command: str = "shrink", optimize: str | None = None, memory: str = "speed",
+           training: tuple[str, int] | None = None) -> Result:
     """Run the deployment stages on ``qgraph`` into ``work`` and return the Result (module docstring).
 
     ``source``: compile's check of the user's .tflite in TFLite Micro (joins ``verify``);
@@ -95,6 +96,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     the board's C (``c-dsp/`` on such a board) in QEMU. ``memory``: ``"speed"`` (the default plan)
     or ``"ram"`` (the smallest-RAM plan, docs/memory.md: the input in the arena, and on a board with
     the DSP extension the kernels' scratch in it and depthwise layers in channel blocks).
+    ``training``: (trainable, bias_layers) → the on-device training step beside the model
+    (``deploy/training.py``; result.json ``training``).
     """
     check_memory(memory)
     say = on_stage or (lambda stage: None)
@@ -128,6 +131,18 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     verification, verify_files = verify_in_memory(work, qgraph, host, test.x_q, source)
     stages.append(Stage("verify", time.perf_counter() - t, {"exact": verification.exact}))
 
+    trained = None
+    if training is not None:
+        from pocketml.deploy.training import deploy_training
+
+        say("the on-device training step: emit, check against the reference (host, QEMU), measure")
+        t = time.perf_counter()
+        trained = deploy_training(qgraph, host.c_dir, board.core, name=name, trainable=training[0],
+                                  bias_layers=training[1], x_q=test.x_q, labels=test.labels,
+                                  inference_ram=cortexm.ram_bytes if cortexm is not None else None,
+                                  board_dir=board_dir, kernels=kernels)
+        stages.append(Stage("deploy-training", time.perf_counter() - t, {"exact": trained.exact}))
+        verify_files = {**verify_files, "train": "c/train.c"}
     fit = fp.fit(board)
     outputs = sum(int(np.prod(qgraph.tensors[op.output].shape)) for op in qgraph.ops)
     instructions = cortexm.instructions_per_inference if cortexm is not None else None
@@ -144,7 +159,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                          op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
         memory=MemoryReport.from_plan(qgraph, host.plan), compression=compressed, stages=stages,
-        cortexm=cortexm, verify=verification, command=command,
+        cortexm=cortexm, verify=verification, command=command, training=trained,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files, **(extra_files or {}),
                **({"c_board": f"{BOARD_C_DIR}/"} if kernels.dsp else {}),
                **({"report": "report.html"} if report else {})},

@@ -50,6 +50,8 @@ def shrink(
     server_model: object = None,
     force: bool = False,
     on_stage: Progress | None = None,
+    trainable: str | None = None,
+    bias_layers: int = 2,
     optimize: str | None = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
@@ -81,6 +83,12 @@ def shrink(
     force : write into a non-empty ``out`` that is not a pocketml output (your files there are kept;
         one with the path of an output pocketml writes stops the run).
     on_stage : called with each stage's name as it starts (the CLI shows it).
+    trainable : also emit the on-device training step (``OUT/c/train.c``: ``<name>_train_step``,
+        ``_predict``, ``_weights_export/_import``): ``"last"`` (the classifier in float32), ``"bias"``
+        (its bias and the int32 biases of ``bias_layers`` body layers) or ``"last+bias"``; checked
+        against the numpy reference on the host and in QEMU, its memory planned and measured
+        (``result.training``; docs/ondevice.md). Default None: inference only.
+    bias_layers : body layers before the classifier whose biases train with ``"bias"`` modes (default 2).
     optimize : on a board with the DSP extension, ``"speed"`` (int16 weights, one function per layer,
         ``-O2``) or ``"size"`` (int8 weights, shared kernels, ``-Os``); default None: speed when its
         constants fit in half the board's flash. Written to ``c-dsp/``; ``c/`` keeps the portable C.
@@ -89,6 +97,7 @@ def shrink(
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
                             "pass the PyTorch model object (or use a built-in: pocketml shrink --model digits-cnn)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
+    training = check_trainable(trainable, bias_layers)
     check_optimize(optimize)
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
@@ -106,7 +115,22 @@ def shrink(
             server = (type(server_model).__name__, _server_predictions(server_model, test.x))
         size_float = 4 * (compressed.float_params if compressed is not None else qgraph.param_count())
         return deploy(qgraph, work, board, name=name, test=run, size_float=size_float, stages=stages,
-                      compressed=compressed, report=report, server=server, on_stage=on_stage, optimize=optimize)
+                      compressed=compressed, report=report, server=server, on_stage=on_stage, optimize=optimize,
+                      training=training)
+
+
+def check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] | None:
+    """``(trainable, bias_layers)`` checked before any work, or None for inference only."""
+    if trainable is None:
+        return None
+    from pocketml.graph.training import TRAINABLE
+
+    if trainable not in TRAINABLE:
+        raise PocketMLError(f"unknown trainable part {trainable!r}", f"use one of: {', '.join(TRAINABLE)}")
+    if isinstance(bias_layers, bool) or not isinstance(bias_layers, int) or bias_layers < 0:
+        raise PocketMLError(f"bias_layers must be an integer >= 0, got {bias_layers!r}",
+                            "pass how many body layers before the classifier train their biases (e.g. 2)")
+    return trainable, bias_layers
 
 
 def _checked_data(calibration, test) -> tuple[np.ndarray, Split]:
@@ -166,18 +190,19 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
                    server: bool = True, force: bool = False, on_stage: Progress | None = None,
-                   optimize: str | None = None) -> Result:
+                   optimize: str | None = None, trainable: str | None = None, bias_layers: int = 2) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
     split; the model then trains (and calibrates) on the selected samples only, and the
     ``select`` stage in ``result.json`` says what was kept. ``server``: for a labelled task of at
     most ``MAX_SERVER_SAMPLES`` training samples, fit an RBF SVM as the offload target of the
-    energy cascade (``models/server.py``).
+    energy cascade (``models/server.py``). ``trainable`` / ``bias_layers``: as ``shrink``.
     """
     from pocketml.models import get_builtin
 
     spec = get_builtin(model)
+    check_trainable(trainable, bias_layers)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     check_optimize(optimize)
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
@@ -206,4 +231,4 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force, on_stage=on_stage, optimize=optimize)
+                  force=force, on_stage=on_stage, optimize=optimize, trainable=trainable, bias_layers=bias_layers)

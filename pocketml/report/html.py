@@ -107,6 +107,7 @@ lower bound on the cycles of a real Cortex-M4 at {result.device.clock_mhz:g} MHz
 
 def render_html(result: Result) -> str:
     from pocketml.report.pareto import compression_section_html
+    from pocketml.report.training import training_section_html
 
     e = html.escape
     d = result.device
@@ -139,6 +140,7 @@ def render_html(result: Result) -> str:
 {_target_section(result)}
 {_energy_section(result)}
 {compression_section_html(result.to_json()) if result.compression is not None else ""}
+{training_section_html(result.training.to_dict()) if result.training is not None else ""}
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """

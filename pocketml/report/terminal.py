@@ -44,6 +44,16 @@ def print_result(result: Result, console: Console | None = None) -> None:
                     f"energy (estimate) {result.cost.energy_uj:.2f} µJ; {escape(result.cost.method)}")
     verdict = "[green]fits[/]" if result.fits else "[red]does not fit[/]"
     summary.add_row("fits the board", verdict, escape(result.fit_reason))
+    if result.training is not None:  # the on-device training step (shrink --trainable)
+        t = result.training.to_dict()
+        checks = ", ".join(f"{c['runtime']} {'bit-exact' if c['exact'] else 'DIFFERS'}" for c in t["check"])
+        summary.add_row(f"training step ({t['trainable']})", f"{t['trainable_values']:,} values",
+                        f"c/train.c; C vs reference: {checks}")
+        cm = t.get("cortexm")
+        if cm:
+            summary.add_row("training RAM / step", _kb(cm["ram_bytes"]),
+                            f"vs {_kb(cm['inference_ram_bytes'] or 0)} inference; "
+                            f"{cm['instructions_per_step'] or 0:,} instructions per step")
     console.print(summary)
 
     layers = Table(title="layers", header_style="bold")

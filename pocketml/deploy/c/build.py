@@ -99,3 +99,18 @@ def measure_flash(qgraph, weights: dict, name: str = "candidate") -> int:
             (Path(tmp) / fname).write_text(text)
         s = measure_sections(Path(tmp), [f for f in source.files if f.endswith(".c") and f != "main.c"])
     return footprint(s, "host").flash_bytes
+
+
+def model_sources(c_dir: Path) -> list[str]:
+    """The inference model's C sources in ``c_dir`` (the Makefile's SRCS, without the harness main.c).
+
+    OUT/c may also hold the on-device training step (train.c, pocketml_train.c), which the inference
+    model's footprint must not count; folders without the Makefile fall back to every .c but main.c.
+    """
+    makefile = Path(c_dir) / "Makefile"
+    if makefile.is_file():
+        for line in makefile.read_text().splitlines():
+            if line.startswith("SRCS = "):
+                return [f for f in line.split()[2:] if f != "main.c"]
+    return sorted(f.name for f in Path(c_dir).glob("*.c") if f.name != "main.c")
+

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from pocketml.deploy.c.build import build_host, measure_sections, run_host
+from pocketml.deploy.c.build import build_host, measure_sections, model_sources, run_host
 from pocketml.deploy.c.emit import CFLAGS
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import check_tflite, run_tflite, smallest_tflm_arena
@@ -220,8 +220,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
                                                                              graph.output_bytes)
         host = bundle.c_footprint
         if host is None:
-            sources = [f.name for f in bundle.c_dir.glob("*.c") if f.name != "main.c"]
-            host = footprint(measure_sections(bundle.c_dir, sources), "host",
+            host = footprint(measure_sections(bundle.c_dir, model_sources(bundle.c_dir)), "host",
                              io_bytes=graph.input_bytes + graph.output_bytes)
         lat = None
         if latency:
