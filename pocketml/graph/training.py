@@ -481,14 +481,14 @@ def _memory(graph: QuantGraph, head: Head, forward: tuple[int, ...], chain: tupl
     forward_arena = 0
     if forward:
         fwd = subgraph(graph, forward, graph.input, tuple(kept), f"{graph.name}_forward")
-        plan = plan_memory(fwd)
+        plan = plan_memory(fwd, moves=False)  # no recentring memmoves: the step's C runs the plain forward
         order = tuple(forward[k] for k in plan.order)
         nf = len(order)
         features = root[head.input]
         if features != root[graph.input]:  # the forward pass alone, as inference plans it: only the features kept
             alone = plan_memory(subgraph(graph, forward, graph.input, (features,), f"{graph.name}_features"))
             forward_arena = alone.arena_bytes + tensors[features].nbytes
-        for b in plan.buffers:
+        for b in _rigid_groups(plan.buffers):
             if b.location == "input":
                 continue
             label = b.tensors[0]
@@ -525,6 +525,25 @@ def _memory(graph: QuantGraph, head: Head, forward: tuple[int, ...], chain: tupl
     frozen = 0 if head.train_weight else 4 * head.classes * head.depth
     assert all(o % ALIGN == 0 for o in where.values())
     return TrainMemory(placed, roles, arena, forward_arena, offsets, steps, trainable, frozen), order
+
+
+def _rigid_groups(buffers: tuple[Buffer, ...]) -> list[Buffer]:
+    """The forward plan's arena regions, each in-place group as one rigid buffer over its extent and
+    lifetime (the planner proved the group's own overlaps safe; placed again beside the step's
+    gradients, it must keep its regions' relative offsets)."""
+    groups: dict[str, list[Buffer]] = {}
+    out: list[Buffer] = []
+    for b in buffers:
+        if b.location == "arena" and b.group:
+            groups.setdefault(b.group, []).append(b)
+        else:
+            out.append(b)
+    for regions in groups.values():
+        lo = min(r.offset for r in regions)
+        names = tuple(dict.fromkeys(t for r in regions for t in r.tensors))
+        out.append(Buffer(names, lo, max(r.offset + r.size for r in regions) - lo,
+                          min(r.first_op for r in regions), max(r.last_op for r in regions)))
+    return out
 
 
 def _last_read(graph: QuantGraph, buf: Buffer, root: dict[str, str], head: Head, chain: tuple[ChainStep, ...],
