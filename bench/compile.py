@@ -38,11 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocketml.pipeline.from_tflite import check_tflite_model, compile_tflite, random_inputs, source_inputs
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.runtimes import smallest_tflm_arena
 from pocketml.deploy.verify.latency import time_side_by_side
 from pocketml.errors import PocketMLError
+from pocketml.pipeline.from_tflite import check_tflite_model, compile_tflite, random_inputs, source_inputs
 
 
 def _refusal(path: Path) -> str:

@@ -31,9 +31,9 @@ from pocketml import shrink
 from pocketml.data.digits import load_digits
 from pocketml.deploy.c import run_host
 from pocketml.energy import budget_for, offload_cascade, track_emissions
+from pocketml.models import get_builtin
 from pocketml.report.energy import energy_section_html
 from pocketml.result import profile_from_json
-from pocketml.models import get_builtin
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ def digits_qgraph(digits_trained):
 def nano_result(digits_trained, tmp_path_factory):
     """shrink(digits-cnn) for the Nano 33 BLE Sense, written to a temporary folder."""
     from pocketml import shrink
-
     from pocketml.models.server import fit_server_model
 
     model, data = digits_trained

@@ -15,13 +15,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from torch import nn
 
 from pocketml.compress.encoding import encode
+from pocketml.errors import PocketMLError
 from pocketml.ops.c import folded_bias
 from pocketml.ops.conv2d.c import stored_weights
-from pocketml.errors import PocketMLError
 from pocketml.ops.registry import kernel_source
+
 
 def test_folded_bias_is_bias_plus_offset_times_weight_sums():
     r = np.random.default_rng(0)

@@ -92,7 +92,7 @@ def test_help_and_devices_import_no_heavy_library():
     heavy = ("torch", "sklearn", "flwr", "optuna", "matplotlib", "tflite_micro")
     for args in (["--help"], ["devices"], ["compile", "--help"], ["shrink", "--help"], ["federate", "--help"],
                  ["match-worker", "--help"], ["match-server", "--help"]):
-        code = ("import sys\nsys.argv = ['pocketml', *%r]\nfrom pocketml.cli import main\ntry:\n    main()\n"
-                "except SystemExit:\n    pass\nprint(sorted(m for m in %r if m in sys.modules))" % (args, heavy))
+        code = (f"import sys\nsys.argv = ['pocketml', *{args!r}]\nfrom pocketml.cli import main\ntry:\n    main()\n"
+                f"except SystemExit:\n    pass\nprint(sorted(m for m in {heavy!r} if m in sys.modules))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.stdout.strip().splitlines()[-1] == "[]", (args, out.stdout[-300:], out.stderr[-300:])

@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 
 from pocketml import PocketMLError, compile
 from pocketml.cli import app
-from pocketml.pipeline.from_tflite import check_tflite_model, random_inputs, run_source_in_tflm
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.verify import verify
+from pocketml.pipeline.from_tflite import check_tflite_model, random_inputs, run_source_in_tflm
 
 
 def windows_model():
@@ -173,7 +173,8 @@ def test_unsupported_is_refused_before_anything_is_written(patch, expect, tmp_pa
         compile(path, "nano33ble", out)
     for text in expect:
         assert text in err.value.problem
-    assert "compile --check" in err.value.fix and len(str(err.value)) < 2000  # names the blockers, not the whole op list
+    # names the blockers, not the whole op list
+    assert "compile --check" in err.value.fix and len(str(err.value)) < 2000
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     check = check_tflite_model(path)
     assert not check.compiles and [c for c in check.operators if not c.ok]
@@ -236,8 +237,8 @@ def test_a_tflite_with_a_uint8_input_compiles_and_verifies(tmp_path):
 
 def test_a_float_model_gets_one_quantize_it_first_error(tmp_path):
     """Issue 21, 4d: a float32 .tflite (float weights and activations) is one clear error, not one per op."""
-    from pocketml.formats.tflite import TensorSpec, TFLiteModelSpec
     from pocketml.formats.tflite import OperatorSpec as OpSpec
+    from pocketml.formats.tflite import TensorSpec, TFLiteModelSpec
 
     spec = TFLiteModelSpec("float model")
     f32 = np.dtype(np.float32)
@@ -264,10 +265,11 @@ def test_shape_arithmetic_is_folded_at_compile_time(tmp_path):
     no op emitted, and the model compiles byte-exact with TFLite Micro running the file."""
     from dataclasses import replace
 
+    from tflite.BuiltinOptions import BuiltinOptions as Opt
+
     from pocketml.formats.tflite import OperatorSpec as OpSpec
     from pocketml.formats.tflite import TensorSpec
     from pocketml.ops.tflite_write import options as write_options
-    from tflite.BuiltinOptions import BuiltinOptions as Opt
 
     b = GraphBuilder("folded", (4, 4, 2), seed=2)
     flat = b.reshape(b.conv(b.input, 3, k=3, mode="same", act="relu"), (48,))

@@ -19,13 +19,13 @@ from rich.console import Console
 from tflite_models import GraphBuilder, float_outputs, spec_of
 
 from pocketml import PocketMLError, compile
-from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm
 from pocketml.deploy.c.build import build_host, run_host
 from pocketml.deploy.c.emit import c_identifier
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.verify import load_bundle, verify
 from pocketml.deploy.verify.compare import _layer_divergence
 from pocketml.graph.planner import plan_memory
+from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm
 from pocketml.report.verify import print_verify
 
 SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"

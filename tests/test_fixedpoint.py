@@ -124,12 +124,13 @@ int main(void) {
     parts = np.array([fp.quantize_multiplier(x) for x in reals])
     b_small = (b >> 8).astype(np.int64)  # keep b << left_shift inside the converter's bound
     lines = "\n".join(f"{x} {y} {z} {m} {lft} {rgt}" for x, y, z, (m, lft, rgt)
-                      in zip(a, b_small, e, parts))
+                      in zip(a, b_small, e, parts, strict=True))
     proc = subprocess.run([str(tmp_path / "t")], input=lines, capture_output=True, text=True, check=True)
     got = np.array([list(map(int, ln.split())) for ln in proc.stdout.splitlines()])
     assert np.array_equal(got[:, 0], fp.saturating_rounding_doubling_high_mul(a, b_small))
     assert np.array_equal(got[:, 1], fp.rounding_divide_by_pot(a, e))
-    assert np.array_equal(got[:, 2], fp.multiply_by_quantized_multiplier(b_small, parts[:, 0], parts[:, 1], parts[:, 2]))
+    expect = fp.multiply_by_quantized_multiplier(b_small, parts[:, 0], parts[:, 1], parts[:, 2])
+    assert np.array_equal(got[:, 2], expect)
 
 
 # -- TFLite's fixed-point helpers ----------------------------------------------------------------

@@ -54,7 +54,8 @@ def _module_of(path: Path) -> str:
 def _is_module(dotted: str) -> bool:
     """Is ``pocketml.a.b`` a module or package of the source tree?"""
     rel = Path(*dotted.split(".")[1:]) if dotted.startswith("pocketml.") else None
-    return rel is not None and ((PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file())
+    return rel is not None and ((PACKAGE / rel).with_suffix(".py").is_file()
+                                or (PACKAGE / rel / "__init__.py").is_file())
 
 
 def _imports(path: Path, module: str) -> list[str]:

@@ -177,7 +177,7 @@ def test_same_seed_same_model():
     spec = get_builtin("digits-cnn")
     a, _ = spec.trained(seed=3, progress=False)
     b, _ = spec.trained(seed=3, progress=False)
-    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)
 
 

@@ -231,11 +231,11 @@ def test_cli_match_json(tmp_path):
 
 def test_importing_the_tree_exporter_leaves_numpy_error_state_alone():
     """emlearn sets numpy.seterr(all='raise') when imported; pocketml must not let that leak."""
+    import sys
+
     import numpy as np
 
     from pocketml.search import trees
-
-    import sys
 
     cached = {name: mod for name, mod in sys.modules.items() if name.split(".")[0] == "emlearn"}
     for name in cached:

@@ -15,7 +15,6 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from pocketml.data import load_digits
-from pocketml.data.selection import select
 from pocketml.data.selection import (
     ActiveLearner,
     LabelOracle,
@@ -27,6 +26,7 @@ from pocketml.data.selection import (
     k_center_greedy,
     noise_report,
     predict_proba,
+    select,
     uncertainty,
 )
 from pocketml.errors import PocketMLError

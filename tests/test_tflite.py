@@ -17,10 +17,10 @@ from torch import nn
 from pocketml import PocketMLError
 from pocketml.compress.quantize import quantize
 from pocketml.deploy.tflite import write_tflite
-from pocketml.formats.tflite import Model
-from pocketml.ops.tflite_write import same_or_valid
 from pocketml.deploy.tflite.runtimes import run_tflite
+from pocketml.formats.tflite import Model
 from pocketml.graph.capture import capture
+from pocketml.ops.tflite_write import same_or_valid
 
 
 def _opcodes(model: bytes) -> list[int]:

@@ -19,8 +19,8 @@ from tflite.ActivationFunctionType import ActivationFunctionType
 from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.BuiltinOptions import BuiltinOptions as Opt
 
-from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
 from pocketml.deploy.tflite.writer import tflite_spec
+from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.registry import OPS
 

@@ -44,7 +44,8 @@ class MinMaxObserver:
         return QuantParams.from_range(self.lo, self.hi)
 
 
-def calibrate_ranges(graph: FloatGraph, calibration: np.ndarray, batch_size: int = 256) -> dict[str, tuple[float, float]]:
+def calibrate_ranges(graph: FloatGraph, calibration: np.ndarray,
+                     batch_size: int = 256) -> dict[str, tuple[float, float]]:
     """Observed [min, max] of every tensor the quantized graph will hold, over the calibration set."""
     if len(calibration) == 0:
         raise PocketMLError("the calibration set is empty",

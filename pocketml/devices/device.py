@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
+
+import tomllib
 
 from pocketml.errors import PocketMLError
 
@@ -66,8 +67,9 @@ class Device:
             raise PocketMLError(f"{where}: sleep_mw must be >= 0", "use the datasheet sleep power in mW")
         if raw["fpu"] not in FPUS:
             raise PocketMLError(f"{where}: fpu is {raw['fpu']!r}", f"use one of {', '.join(FPUS)}")
-        if raw.get("flash_wait_states") is not None and (not isinstance(raw["flash_wait_states"], int) or raw["flash_wait_states"] < 0
-                                           or not raw["sources"].get("flash_wait_states")):
+        wait_states = raw.get("flash_wait_states")
+        if wait_states is not None and (not isinstance(wait_states, int) or wait_states < 0
+                                        or not raw["sources"].get("flash_wait_states")):
             raise PocketMLError(f"{where}: flash_wait_states must be an integer >= 0 with a source",
                                 "give the datasheet's wait states at clock_mhz and name it in [device.sources]")
         lacking = [k for k in SOURCED if not raw["sources"].get(k)]

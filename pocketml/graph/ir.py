@@ -234,7 +234,7 @@ class QuantGraph:
                 raise ValueError(f"reference input {name} must be {info.dtype} of shape {want}, "
                                  f"got {v.dtype} {v.shape}")
             values[name] = v
-        for op, data in zip(self.ops, self.op_data):
+        for op, data in zip(self.ops, self.op_data, strict=True):
             values[op.output] = op.evaluate(data, *(values[name] for name in op.inputs))
         return values
 

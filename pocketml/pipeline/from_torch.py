@@ -135,7 +135,8 @@ def check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] 
 
 def _checked_data(calibration, test) -> tuple[np.ndarray, Split]:
     """The calibration set and the test split, checked (finite, one shape, one label per input)."""
-    test = test if isinstance(test, Split) else Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
+    if not isinstance(test, Split):
+        test = Split(np.asarray(test[0]), None if test[1] is None else np.asarray(test[1]))
     calibration = check_inputs(calibration, None, "calibration", varied=True)
     test_x = check_inputs(test.x, None, "test")
     if test_x.shape[1:] != calibration.shape[1:]:

@@ -127,15 +127,18 @@ def render_html(result: Result) -> str:
 <tr><td>accuracy float32 / int8 / C</td><td>{_accuracies(result)}</td></tr>
 <tr><td>samples where C differs from the int8 reference</td><td>{result.c_mismatches}</td></tr>
 <tr><td>weights + biases float32 → int8</td><td>{s.float32:,} → {s.int8:,} B ({s.float32 / s.int8:.2f}x)</td></tr>
-<tr><td>arena / RAM / flash (measured)</td><td>{result.arena_bytes:,} / {result.ram_bytes:,} / {result.flash_bytes:,} B</td></tr>
+<tr><td>arena / RAM / flash (measured)</td>
+<td>{result.arena_bytes:,} / {result.ram_bytes:,} / {result.flash_bytes:,} B</td></tr>
 <tr><td>MACs per inference</td><td>{result.macs:,}</td></tr>
-<tr><td class="est">latency, estimate (one per model: method below)</td><td class="est">{result.cost.latency_ms:.3f} ms</td></tr>
+<tr><td class="est">latency, estimate (one per model: method below)</td>
+<td class="est">{result.cost.latency_ms:.3f} ms</td></tr>
 <tr><td class="est">energy per inference, estimate</td><td class="est">{result.cost.energy_uj:.2f} µJ</td></tr>
 </table>
 <p class="est">Estimates: {e(result.cost.method)}. Flash: {e(result.flash_method)}.</p>
 <h2>Accuracy</h2><figure>{accuracy_chart(result)}</figure>
 <h2>Bytes per layer</h2><figure>{layer_bytes_chart(result)}</figure>
-<table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>{rows}</table>
+<table><tr><th>layer</th><th>op</th><th>output</th><th>MACs</th><th>int8 bytes</th><th>float32 bytes</th></tr>
+{rows}</table>
 <h2>Memory plan over time</h2><figure>{memory_plan_chart(result)}</figure>
 {_target_section(result)}
 {_energy_section(result)}

@@ -29,7 +29,8 @@ def print_result(result: Result, console: Console | None = None) -> None:
     else:
         summary.add_row("accuracy float32", f"{acc.float32:.2%}", f"{result.n_test} test samples")
         summary.add_row("accuracy int8 reference", f"{acc.int8:.2%}", f"{100 * (acc.int8 - acc.float32):+.1f} points")
-        summary.add_row("accuracy compiled C", f"{acc.c:.2%}", f"{result.c_mismatches} samples differ from the reference")
+        summary.add_row("accuracy compiled C", f"{acc.c:.2%}",
+                        f"{result.c_mismatches} samples differ from the reference")
     s = result.size_bytes
     if result.command == "compile":  # the model came quantized: there was never a float32 size here
         summary.add_row("weights+biases int8", _kb(s.int8), "as the .tflite stores them")

@@ -65,8 +65,8 @@ def measure_sections(c_dir: Path, sources: list[str], cc: str = "cc") -> dict[st
     try:
         for src in sources:
             obj = obj_dir / (Path(src).stem + ".o")
-            proc = subprocess.run([cc, "-std=c99", "-Os", "-fno-pic", "-fno-pie", "-c", "-o", str(obj), str(Path(c_dir) / src)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run([cc, "-std=c99", "-Os", "-fno-pic", "-fno-pie", "-c", "-o", str(obj),
+                                   str(Path(c_dir) / src)], capture_output=True, text=True)
             if proc.returncode != 0:
                 raise PocketMLError(f"measuring {src} failed: {proc.stderr[:1000]}", "this is a pocketml bug")
             sizes = subprocess.run(["size", "-A", str(obj)], capture_output=True, text=True, check=True)
