@@ -149,7 +149,7 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
                          .replace("@P@", prefix.upper()).replace("@p@", prefix))
     harness_obj = work / "harness.o"
     _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", *(f"-D{d}" for d in defines),
-          f"-I{c_dir}", "-c", str(harness_c),
+          f"-I{c_dir}", f"-I{firmware_dir}", "-c", str(harness_c),
           "-o", str(harness_obj)], f"compiling the QEMU harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, f"-Wl,-Map={work / 'firmware.map'}", str(harness_obj), *map(str, objects), *map(str, libraries),

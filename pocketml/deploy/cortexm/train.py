@@ -71,8 +71,9 @@ def build_train_cortexm(c_dir: str | Path, source: TrainSource, core: str = "cor
     harness = work / "train_harness.c"
     harness.write_text((firmware_dir / "train_harness.c").read_text().replace("@P@", p.upper()).replace("@p@", p))
     harness_obj = work / "train_harness.o"
-    _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}", "-c",
-          str(harness), "-o", str(harness_obj)], f"compiling the QEMU training harness for {core}")
+    _run([gcc, *target.cpu_flags, opt, *OPT_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{c_dir}",
+          f"-I{firmware_dir}", "-c", str(harness), "-o", str(harness_obj)],
+         f"compiling the QEMU training harness for {core}")
     firmware = work / "firmware.elf"
     _run([*link, str(harness_obj), *map(str, objects), "-lc", "-lgcc", "-o", str(firmware)],
          f"linking the QEMU training firmware for {core}")
