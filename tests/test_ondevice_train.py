@@ -278,3 +278,17 @@ def test_shrink_emits_checks_and_reports_the_training_step(tmp_path):
     with pytest.raises(PocketMLError, match="unknown trainable"):
         shrink(net, x, (x, y), "nano33ble", tmp_path / "bad", trainable="all")
     assert not (tmp_path / "bad").exists()
+
+
+def test_dsp_training_build_with_a_dsp_depthwise_layer():
+    """A frozen depthwise layer the DSP kernel takes (channels a multiple of 4) is emitted in train.c
+    (the step's C context answers what the kernel asks of the emitter, e.g. its scratch limit)."""
+    from pocketml.deploy.c.dsp import KernelTarget
+
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+                        nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 5 * 3, 4))
+    g, _ = _quantized(net, (1, 10, 6), "dw8")
+    plan = plan_training(g, "last")
+    source = emit_train(plan, "net", kernels=KernelTarget(True, "speed"))
+    assert source.kernels == "dsp-speed" and "pocketml_depthwise_conv2d_dsp" in "".join(source.files.values())
