@@ -41,6 +41,7 @@ from pocketml.ops import (
     tanh,
     tile,
     transpose,
+    unidirectional_sequence_lstm,
 )
 from pocketml.ops.spec import OpSpec
 
@@ -74,6 +75,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
+    unidirectional_sequence_lstm.SPEC,
 )}
 
 OPS: dict[str, type] = {kind: spec.op for kind, spec in SPECS.items()}  # kind -> reference class

@@ -109,6 +109,11 @@ class _OpContext:
         """A static buffer of ``count`` ``ctype`` that every DSP layer shares (RAM, in .bss)."""
         return self.emitter.scratch(ctype, count)
 
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """The op's own ``count`` ``ctype`` kept between calls, initially and after ``<prefix>_reset()``
+        ``fill`` in every element."""
+        return self.emitter.state(ctype, f"{self.ident}_{ident}", count, fill)
+
 
 class _Emitter:
     def __init__(self, graph: QuantGraph, plan: MemoryPlan, prefix: str, encoded: dict,
@@ -125,6 +130,8 @@ class _Emitter:
         self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
         self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
         self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
+        self.states: list[str] = []  # state kept between calls (an LSTM's): declarations
+        self.resets: list[str] = []  # and the lines of <prefix>_reset() that restore it
 
     def scratch(self, ctype: str, count: int) -> str:
         """The current op's scratch: its arena region when the plan gave it one (int32 words at its
@@ -138,6 +145,16 @@ class _Emitter:
         if ctype != "int32_t":
             at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
         return f"(({ctype} *)&{self.prefix}_arena[{at}])"
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """A static array kept between calls (RAM), ``fill`` in every element until a call changes it."""
+        sym = f"{self.prefix}_{ident}"
+        if fill != 0 and np.dtype(_NP[ctype]).itemsize != 1:
+            raise ValueError(f"state {sym}: a non-zero fill needs a one-byte type, not {ctype}")
+        init = f" = {{{', '.join([str(int(fill))] * int(count))}}}" if fill else ""
+        self.states.append(f"static {ctype} {sym}[{int(count)}]{init};")
+        self.resets.append(f"  memset({sym}, {int(fill)}, sizeof {sym});")
+        return sym
 
     def buffer_declarations(self) -> list[str]:
         return [f"static {ctype} {self.prefix}_{DSP_BUFFERS[ctype]}[{count}];  /* shared by the DSP layers */"
@@ -279,12 +296,13 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     decoders = decoder_files(weights)
     headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
                *(["pocketml_weights.h"] if decoders else [])]
+    model_c = _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers)
     files = {
-        "model.h": _model_h(graph, plan, p, kernels),
-        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers),
+        "model.h": _with_state_h(_model_h(graph, plan, p, kernels), p) if em.resets else _model_h(graph, plan, p, kernels),
+        "model.c": _with_state_c(model_c, p, em.states, em.resets) if em.resets else model_c,
         "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
                           _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
-                          else "int8_t"),
+                          else "int8_t", stateful=bool(em.resets)),
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
@@ -532,6 +550,28 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
     return "\n".join(lines)
 
 
+_HEADER_END = "\n\n#ifdef __cplusplus\n}\n#endif"
+_OP_PARAMETERS = "/* Op parameters (all computed at conversion time). */"
+
+
+def _with_state_h(header: str, p: str) -> str:
+    """model.h of a model with state kept between calls (an LSTM's hidden and cell state): ``<p>_reset``."""
+    lines = ["", f"#define {p.upper()}_HAS_STATE (1)    /* state is kept between calls: see {p}_reset */",
+             f"/* The model keeps state between {p}_invoke calls, as TFLite Micro keeps its variable tensors: a call",
+             " * continues the sequence the previous calls began (streaming). This restores the initial state",
+             " * (TFLite Micro's interpreter reset()): call it before each independent sequence. */",
+             f"void {p}_reset(void);"]
+    return header.replace(_HEADER_END, "\n".join(lines) + _HEADER_END, 1)
+
+
+def _with_state_c(model_c: str, p: str, states: list[str], resets: list[str]) -> str:
+    """model.c with the state arrays and ``<p>_reset``, before the op parameters that point at them."""
+    body = ["/* State kept between calls (RAM): initially, and after each reset, the state a sequence starts from. */",
+            *states, "", f"void {p}_reset(void) {{", *resets, "}", "", _OP_PARAMETERS]
+    text = model_c.replace(_OP_PARAMETERS, "\n".join(body), 1)
+    return text if "#include <string.h>" in text else text.replace('#include "model.h"', '#include <string.h>\n#include "model.h"', 1)
+
+
 def _arena_declaration(plan: MemoryPlan, p: str) -> list[str]:
     P = p.upper()
     if any("#scratch" in t for b in plan.buffers for t in b.tensors):  # int32 scratch inside: word-aligned
@@ -543,8 +583,10 @@ def _arena_declaration(plan: MemoryPlan, p: str) -> list[str]:
             f"static int8_t {p}_arena[{P}_ARENA_BYTES];", ""]
 
 
-def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> str:
+def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t", stateful: bool = False) -> str:
     P = p.upper()
+    reset = (f"    {p}_reset();  /* each input from the initial state, as pocketml runs TFLite Micro */\n"
+             if stateful else "")
     return _banner("Host harness: raw int8 inputs on stdin, raw int8 outputs on stdout.") + f"""#include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -560,7 +602,7 @@ int main(void) {{
   unsigned long count = 0;
   size_t got;
   while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
-    if ({p}_invoke(input, output) != 0) {{
+{reset}    if ({p}_invoke(input, output) != 0) {{
       fprintf(stderr, "run_model: the model failed on input %lu\\n", count);
       return 2;
     }}

@@ -117,6 +117,9 @@ double pocketml_time_pass(const int8_t *inputs, long n, int8_t *outputs) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (long i = 0; i < n; i++) {
+#ifdef PREFIX_HAS_STATE
+    prefix_reset(); /* each input from the initial state, as TFLite Micro is reset beside it */
+#endif
     prefix_invoke((const void *)(inputs + i * PREFIX_INPUT_BYTES), (void *)(outputs + i * PREFIX_OUTPUT_BYTES));
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);

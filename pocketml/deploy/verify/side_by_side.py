@@ -44,6 +44,7 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
     def tflm_pass(keep: bool) -> float:
         total = 0
         for i in range(n):
+            interp.reset()  # each input from the initial state (an LSTM's variable tensors), as the C
             interp.set_input(x[i:i + 1], 0)
             t0 = time.perf_counter_ns()
             interp.invoke()
