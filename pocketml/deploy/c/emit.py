@@ -151,8 +151,11 @@ class _Emitter:
         sym = f"{self.prefix}_{ident}"
         if fill != 0 and np.dtype(_NP[ctype]).itemsize != 1:
             raise ValueError(f"state {sym}: a non-zero fill needs a one-byte type, not {ctype}")
-        init = f" = {{{', '.join([str(int(fill))] * int(count))}}}" if fill else ""
-        self.states.append(f"static {ctype} {sym}[{int(count)}]{init};")
+        if fill:
+            rows = (", ".join([str(int(fill))] * min(16, int(count) - i)) for i in range(0, int(count), 16))
+            self.states.append(f"static {ctype} {sym}[{int(count)}] = {{\n  " + ",\n  ".join(rows) + "\n};")
+        else:
+            self.states.append(f"static {ctype} {sym}[{int(count)}];")
         self.resets.append(f"  memset({sym}, {int(fill)}, sizeof {sym});")
         return sym
 
