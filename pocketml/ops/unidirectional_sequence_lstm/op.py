@@ -168,3 +168,7 @@ class UnidirectionalSequenceLSTM:
 
     def stored_bytes(self) -> int:
         return int(self.input_weights.size + self.recurrent_weights.size + self.bias.size * 4)
+
+    def state_bytes(self) -> int:
+        """RAM the C keeps between calls, outside the arena: the int8 hidden and int16 cell state."""
+        return int(self.bias.shape[1] * 3)
