@@ -300,8 +300,9 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
                *(["pocketml_weights.h"] if decoders else [])]
     model_c = _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers)
+    model_h = _model_h(graph, plan, p, kernels)
     files = {
-        "model.h": _with_state_h(_model_h(graph, plan, p, kernels), p) if em.resets else _model_h(graph, plan, p, kernels),
+        "model.h": _with_state_h(model_h, p) if em.resets else model_h,
         "model.c": _with_state_c(model_c, p, em.states, em.resets) if em.resets else model_c,
         "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
                           _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
@@ -572,7 +573,9 @@ def _with_state_c(model_c: str, p: str, states: list[str], resets: list[str]) ->
     body = ["/* State kept between calls (RAM): initially, and after each reset, the state a sequence starts from. */",
             *states, "", f"void {p}_reset(void) {{", *resets, "}", "", _OP_PARAMETERS]
     text = model_c.replace(_OP_PARAMETERS, "\n".join(body), 1)
-    return text if "#include <string.h>" in text else text.replace('#include "model.h"', '#include <string.h>\n#include "model.h"', 1)
+    if "#include <string.h>" in text:
+        return text
+    return text.replace('#include "model.h"', '#include <string.h>\n#include "model.h"', 1)
 
 
 def _arena_declaration(plan: MemoryPlan, p: str) -> list[str]:

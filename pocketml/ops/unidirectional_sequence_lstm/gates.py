@@ -85,9 +85,9 @@ def table_from_tflite_micro() -> np.ndarray:
     ``k`` with no interpolation (``y = T[k] − 2^15``); the last entry follows from one interpolated
     point between entries 254 and 255. Needs the ``tflite-micro`` package (tests only)."""
     from tflite.BuiltinOperator import BuiltinOperator
+    from tflite_micro.python.tflite_micro import runtime
 
     from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
-    from tflite_micro.python.tflite_micro import runtime
 
     scale = float(np.nextafter(np.float32(2 / 12288), np.float32(1)))
     spec = TFLiteModelSpec("int16 tanh")

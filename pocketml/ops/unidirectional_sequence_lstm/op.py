@@ -107,7 +107,8 @@ class UnidirectionalSequenceLSTM:
             raise ValueError(f"{self.name}: LSTM weights {self.input_weights.shape}, {self.recurrent_weights.shape} "
                              f"and bias {self.bias.shape} are not [4, S, I], [4, S, S], [4, S]")
         if len(x.shape) != 2 or x.shape[1] != depth or y.shape != (x.shape[0], units):
-            raise ValueError(f"{self.name}: LSTM shapes {x.shape} -> {y.shape} do not match weights [4, {units}, {depth}]")
+            raise ValueError(f"{self.name}: LSTM shapes {x.shape} -> {y.shape} do not match weights "
+                             f"[4, {units}, {depth}]")
         power = math.log2(self.cell_scale)
         if power != round(power) or not -30 <= power <= 0:
             raise ValueError(f"{self.name}: the cell state's scale {self.cell_scale} is not a power of two in "

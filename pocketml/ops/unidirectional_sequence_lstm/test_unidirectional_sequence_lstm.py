@@ -35,8 +35,10 @@ def _gate_weights(rng, units: int, depth: int, real_std: float, x_scale: float):
     return rng.integers(-127, 128, (4, units, depth)).astype(np.int8), scales
 
 
-def make_lstm(steps=5, depth=7, units=6, x=QuantParams(0.05, 3), h=QuantParams(1 / 128, -4), cell_scale=2.0**-11,
-              clip=0.0, seed=0):
+X_QUANT, H_QUANT = QuantParams(0.05, 3), QuantParams(1 / 128, -4)
+
+
+def make_lstm(steps=5, depth=7, units=6, x=X_QUANT, h=H_QUANT, cell_scale=2.0**-11, clip=0.0, seed=0):
     rng = np.random.default_rng(seed)
     wx, sx = _gate_weights(rng, units, depth, 40 * x.scale, x.scale)
     wh, sh = _gate_weights(rng, units, units, 0.5, h.scale)
@@ -87,7 +89,8 @@ def test_close_to_float_lstm():
     data = op.prepare(t)
     x = np.random.default_rng(1).integers(-60, 60, (16, 8, 5)).astype(np.int8)
     got = t["y"].quant.dequantize(op.evaluate(data, x))
-    layer = FloatLayer("unidirectional_sequence_lstm", "l", "l", (8, 4), bias=op.bias * (np.float32(0.05) * op.input_weight_scale)[:, None],
+    bias = op.bias * (np.float32(0.05) * op.input_weight_scale)[:, None]
+    layer = FloatLayer("unidirectional_sequence_lstm", "l", "l", (8, 4), bias=bias,
                        attrs={"input_weights": op.input_weights * op.input_weight_scale[:, None, None],
                               "recurrent_weights": op.recurrent_weights * op.recurrent_weight_scale[:, None, None]})
     want = float_forward(layer, [torch.as_tensor(t["x"].quant.dequantize(x))], None, None).numpy()
@@ -132,7 +135,8 @@ def test_tflite_round_trip():
 def test_from_float_quantizes_per_gate():
     rng = np.random.default_rng(0)
     layer = FloatLayer("unidirectional_sequence_lstm", "l", "l", (6, 3), bias=rng.normal(size=(4, 3)),
-                       attrs={"input_weights": rng.normal(size=(4, 3, 2)), "recurrent_weights": rng.normal(size=(4, 3, 3))})
+                       attrs={"input_weights": rng.normal(size=(4, 3, 2)),
+                              "recurrent_weights": rng.normal(size=(4, 3, 3))})
     x, y = TensorInfo("x", (6, 2), QuantParams(0.02, 0)), TensorInfo("y", (6, 3), QuantParams(1 / 128, 0))
     op = from_float(layer, [x], y)
     assert op.input_weights.shape == (4, 3, 2) and np.abs(op.input_weights).max() == 127

@@ -39,7 +39,8 @@ def write(spec, graph, op: UnidirectionalSequenceLSTM, data) -> None:
         for slot, w, s in ((INPUT_WEIGHTS[g], op.input_weights[g], op.input_weight_scale[g]),
                            (RECURRENT_WEIGHTS[g], op.recurrent_weights[g], op.recurrent_weight_scale[g])):
             kind = "input" if slot < 5 else "recurrent"
-            ins[slot] = spec.add_constant(f"{op.name}/{kind}_to_{gate}", w.astype(np.int8), TensorQuant((float(s),), (0,)))
+            ins[slot] = spec.add_constant(f"{op.name}/{kind}_to_{gate}", w.astype(np.int8),
+                                          TensorQuant((float(s),), (0,)))
         bias_scale = float(np.float32(x.quant.scale) * np.float32(op.input_weight_scale[g]))
         ins[BIASES[g]] = spec.add_constant(f"{op.name}/{gate}_bias", op.bias[g].astype(np.int32),
                                            TensorQuant((bias_scale,), (0,)))
