@@ -5,17 +5,23 @@ every rejection."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
+from tflite.ActivationFunctionType import ActivationFunctionType
 
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.reader import read_tflite
+from pocketml.deploy.tflite.writer import tflite_spec
 from pocketml.deploy.verify.conformance import SANITIZE, check_op, one_op_graph, tensors
+from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantParams, TensorInfo
 from pocketml.graph.layers import FloatLayer
 from pocketml.graph.planner import plan_memory
+from pocketml.ops.tflite_write import options
 from pocketml.ops.unidirectional_sequence_lstm import UnidirectionalSequenceLSTM
 from pocketml.ops.unidirectional_sequence_lstm.capture import cell_scale_for, float_forward, from_float
 from pocketml.ops.unidirectional_sequence_lstm.gates import (
@@ -159,3 +165,58 @@ def test_prepare_rejects_a_wrong_output_shape():
     t["y"] = TensorInfo("y", (5, 7), t["y"].quant)
     with pytest.raises(ValueError, match="do not match"):
         op.prepare(t)
+
+
+def _file(change) -> bytes:
+    """An LSTM's .tflite with one thing changed by ``change(spec, lstm_operator_inputs)``."""
+    op, t = make_lstm(clip=10.0)
+    spec = tflite_spec(one_op_graph(op, t))
+    change(spec, list(spec.operators[0].inputs))
+    return spec.serialise()
+
+
+def _set_inputs(spec, ins):
+    spec.operators[0] = dataclasses.replace(spec.operators[0], inputs=tuple(ins))
+
+
+def _peephole(spec, ins):
+    ins[9] = ins[1]
+    _set_inputs(spec, ins)
+
+
+def _int8_cell(spec, ins):
+    spec.tensors[ins[19]] = dataclasses.replace(spec.tensors[ins[19]], dtype=np.dtype(np.int8))
+
+
+def _not_variable(spec, ins):
+    spec.tensors[ins[18]] = dataclasses.replace(spec.tensors[ins[18]], is_variable=False)
+
+
+def _cell_scale(spec, ins):
+    cell = spec.tensors[ins[19]]
+    spec.tensors[ins[19]] = dataclasses.replace(cell, quant=dataclasses.replace(cell.quant, scales=(0.001,)))
+
+
+def _time_major(spec, ins):
+    spec.operators[0] = dataclasses.replace(spec.operators[0], write_options=options(
+        "UnidirectionalSequenceLSTMOptions", FusedActivationFunction=ActivationFunctionType.TANH, TimeMajor=True))
+
+
+def _relu_cell(spec, ins):
+    spec.operators[0] = dataclasses.replace(spec.operators[0], write_options=options(
+        "UnidirectionalSequenceLSTMOptions", FusedActivationFunction=ActivationFunctionType.RELU))
+
+
+def _no_input_gate(spec, ins):
+    ins[1] = -1
+    _set_inputs(spec, ins)
+
+
+@pytest.mark.parametrize("change,needle", [
+    (_peephole, "peephole"), (_int8_cell, "cell state is INT8"), (_not_variable, "not a variable"),
+    (_cell_scale, "power of two"), (_time_major, "time-major"), (_relu_cell, "cell activation RELU"),
+    (_no_input_gate, "CIFG"),
+])
+def test_reader_refuses(change, needle):
+    with pytest.raises(PocketMLError, match=needle):
+        read_tflite(_file(change))

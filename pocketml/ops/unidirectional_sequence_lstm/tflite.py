@@ -70,8 +70,12 @@ def _weights(r: TFLiteReader, ins, slots, shape: tuple[int, int], what: str) -> 
     return np.stack(ws), np.array(scales, np.float32)
 
 
-def _state(r: TFLiteReader, i: int, tensor_type: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _state(r: TFLiteReader, i: int, tensor_type: int, what: str, units: int) -> tuple[np.ndarray, np.ndarray]:
+    if i < 0:
+        raise Unsupported(f"no {what} tensor")
     t = r.tensor(i)
+    if int(np.prod(r.shape(i), dtype=np.int64)) != units:
+        raise Unsupported(f"the {what} has shape {list(r.shape(i))}, not {units} values")
     if not t.IsVariable():
         raise Unsupported(f"the {what} (tensor {r.tname(i)}) is not a variable tensor")
     if t.Type() != tensor_type:
@@ -114,8 +118,8 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
         if b is None or r.tensor(ins[slot]).Type() != TensorType.INT32 or b.size != units:
             raise Unsupported(f"the {gate} gate's bias must be a constant int32 vector of {units}")
         biases.append(b.reshape(units))
-    h_scales, h_zps = _state(r, ins[HIDDEN], TensorType.INT8, "hidden state")
-    c_scales, c_zps = _state(r, ins[CELL], TensorType.INT16, "cell state")
+    h_scales, h_zps = _state(r, ins[HIDDEN], TensorType.INT8, "hidden state", units)
+    c_scales, c_zps = _state(r, ins[CELL], TensorType.INT16, "cell state", units)
     if c_zps[0] != 0:
         raise Unsupported(f"the cell state's zero point is {int(c_zps[0])} (0 expected)")
     x, y = r.activation(ins[0]), r.activation(out)
