@@ -220,3 +220,52 @@ def _no_input_gate(spec, ins):
 def test_reader_refuses(change, needle):
     with pytest.raises(PocketMLError, match=needle):
         read_tflite(_file(change))
+
+
+class _Classifier(torch.nn.Module):
+    """nn.LSTM (batch first) and a Linear on its last step: the usual sequence classifier."""
+
+    def __init__(self, lstm: torch.nn.LSTM, last: bool = True) -> None:
+        super().__init__()
+        self.lstm, self.last = lstm, last
+        self.fc = torch.nn.Linear(lstm.hidden_size * (2 if lstm.bidirectional else 1), 3)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y[:, -1] if self.last else y[:, -1:].flatten(1))
+
+
+@pytest.mark.parametrize("lstm,last", [
+    (dict(input_size=6, hidden_size=8), True),
+    (dict(input_size=3, hidden_size=5, bias=False), False),  # no bias; a slice, not a select
+])
+def test_nn_lstm_is_captured(lstm, last, tmp_path):
+    torch.manual_seed(0)
+    errors = check_op(_Classifier(torch.nn.LSTM(batch_first=True, **lstm), last), (9, lstm["input_size"]), tmp_path)
+    assert errors["max_err_lsb"] < 4.0, errors
+    kinds = [op.kind for op in errors["graph"].ops]
+    assert "unidirectional_sequence_lstm" in kinds and kinds.count("transpose") == 2
+
+
+class _GivenState(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 4, batch_first=True)
+
+    def forward(self, x):
+        h = torch.ones(1, x.shape[0], 4)
+        return self.lstm(x, (h, h))[0][:, -1]
+
+
+@pytest.mark.parametrize("model,needle", [
+    (_Classifier(torch.nn.LSTM(4, 4, num_layers=2, batch_first=True)), "num_layers=2"),
+    (_Classifier(torch.nn.LSTM(4, 4, batch_first=False)), "batch_first=False"),
+    (_Classifier(torch.nn.LSTM(4, 2, bidirectional=True, batch_first=True)), "bidirectional=True"),
+    (_GivenState(), "initial state"),
+])
+def test_nn_lstm_refusals_name_the_layer(model, needle):
+    from pocketml.graph.capture import capture
+
+    with pytest.raises(PocketMLError, match=needle) as info:
+        capture(model.eval(), torch.zeros(1, 5, 4))
+    assert "lstm (LSTM)" in str(info.value)
