@@ -13,6 +13,10 @@
  *   narrow (size):  w[4g] .. w[4g+3] as int8, widened here.
  * `depth` is the input depth rounded up to a multiple of 4 (zero weights past it); channels past
  * out_c (up to a multiple of 4) are zero rows, computed and never stored.
+ * Without scratch (`scratch` NULL: the smallest-RAM plan, when the widened input would raise the
+ * peak) each block of 4 channels widens the input's groups in registers as it goes (one word load
+ * and two SXTB16 per group instead of one LDRD): the same products in the same order, so the same
+ * bits, for a few more instructions a group and no RAM.
  * Overflow: as fully_connected.c, plus the requantization bounds of pocketml_dsp.h.
  */
 #ifndef POCKETML_FULLY_CONNECTED_DSP_H
@@ -29,7 +33,7 @@ typedef struct {
   int32_t act_min, act_max;
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [out_c rounded up to a multiple of 4] */
-  int32_t *scratch;               /* depth / 2 words */
+  int32_t *scratch;               /* depth / 2 words, or NULL: widen in registers */
 } pocketml_fully_connected_dsp_params;
 
 /* The widened input: whole words of four, then the tail (fewer than 4 values) padded with zeros. */
@@ -65,33 +69,69 @@ POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(int32_t wide, const int
   return __smlad(xo, wo, __smlad(xe, we, acc));
 }
 
+/* The four accumulators of output channels c..c+3, requantized and stored (those below out_c). */
+POCKETML_INLINE void pocketml_fully_connected_dsp_store(const pocketml_fully_connected_dsp_params *p,
+                                                        const pocketml_dsp_channel *ch, int32_t wide, int32_t c,
+                                                        const int32_t acc[4], int8_t *output) {
+  for (int32_t j = 0; j < 4 && c + j < p->out_c; ++j) {
+    output[c + j] = pocketml_dsp_requantize(acc[j], &ch[j], p->act_min, p->act_max, wide);
+  }
+}
+
+/* One block of 4 channels without scratch: each group of 4 inputs widened in registers. The tail
+ * (fewer than 4 inputs) is copied into a zeroed word, never read past the input's end. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_block_lean(const pocketml_fully_connected_dsp_params *p,
+                                                             int32_t wide, const int32_t **w, const int8_t *input,
+                                                             int32_t acc[4]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  const int8_t *in = input;
+  for (int32_t g = 0; g < p->in_depth / 4; ++g, in += 4) {
+    const int32_t v = pocketml_read_s8x4(in);
+    const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
+    a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a0);
+    a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a1);
+    a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a2);
+    a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a3);
+  }
+  if (p->depth > p->in_depth) {
+    int8_t tail[4] = {0, 0, 0, 0};
+    memcpy(tail, in, (size_t)(p->in_depth % 4));
+    const int32_t v = pocketml_read_s8x4(tail);
+    const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
+    a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a0);
+    a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a1);
+    a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a2);
+    a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a3);
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 /* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
                                                        int32_t wide, const int8_t *input, int8_t *output) {
-  pocketml_fully_connected_dsp_widen(p, input);
+  if (p->scratch != NULL) {
+    pocketml_fully_connected_dsp_widen(p, input);
+  }
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
   for (int32_t c = 0; c < p->out_c; c += 4, ch += 4) {
-    int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
-    const int32_t *x = p->scratch;
-    for (int32_t g = 0; g < p->depth / 4; ++g) {
-      int32_t xe, xo;
-      pocketml_load2(&x, &xe, &xo);
-      a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
-      a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
-      a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
-      a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
+    int32_t acc[4] = {ch[0].bias, ch[1].bias, ch[2].bias, ch[3].bias};
+    if (p->scratch == NULL) {
+      pocketml_fully_connected_dsp_block_lean(p, wide, &w, input, acc);
+    } else {
+      int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+      const int32_t *x = p->scratch;
+      for (int32_t g = 0; g < p->depth / 4; ++g) {
+        int32_t xe, xo;
+        pocketml_load2(&x, &xe, &xo);
+        a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
+        a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
+        a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
+        a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
+      }
+      acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
     }
-    output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
-    if (c + 1 < p->out_c) {
-      output[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, wide);
-    }
-    if (c + 2 < p->out_c) {
-      output[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, wide);
-    }
-    if (c + 3 < p->out_c) {
-      output[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, wide);
-    }
+    pocketml_fully_connected_dsp_store(p, ch, wide, c, acc, output);
   }
 }
 
