@@ -69,44 +69,21 @@ POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(int32_t wide, const int
   return __smlad(xo, wo, __smlad(xe, we, acc));
 }
 
-/* The four accumulators of output channels c..c+3, requantized and stored (those below out_c). */
-POCKETML_INLINE void pocketml_fully_connected_dsp_store(const pocketml_fully_connected_dsp_params *p,
-                                                        const pocketml_dsp_channel *ch, int32_t wide, int32_t c,
-                                                        const int32_t acc[4], int8_t *output) {
-  for (int32_t j = 0; j < 4 && c + j < p->out_c; ++j) {
-    output[c + j] = pocketml_dsp_requantize(acc[j], &ch[j], p->act_min, p->act_max, wide);
-  }
+/* Without scratch: the input's group of 4 at `in`, widened in registers ((x0, x2) and (x1, x3) as
+ * int16 pairs), into the four channels' accumulators. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_lean4(int32_t wide, const int32_t **w, const int8_t *in,
+                                                        int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
+  const int32_t v = pocketml_read_s8x4(in);
+  const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
+  *a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a0);
+  *a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a1);
+  *a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a2);
+  *a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a3);
 }
 
-/* One block of 4 channels without scratch: each group of 4 inputs widened in registers. The tail
- * (fewer than 4 inputs) is copied into a zeroed word, never read past the input's end. */
-POCKETML_INLINE void pocketml_fully_connected_dsp_block_lean(const pocketml_fully_connected_dsp_params *p,
-                                                             int32_t wide, const int32_t **w, const int8_t *input,
-                                                             int32_t acc[4]) {
-  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-  const int8_t *in = input;
-  for (int32_t g = 0; g < p->in_depth / 4; ++g, in += 4) {
-    const int32_t v = pocketml_read_s8x4(in);
-    const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
-    a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a0);
-    a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a1);
-    a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a2);
-    a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a3);
-  }
-  if (p->depth > p->in_depth) {
-    int8_t tail[4] = {0, 0, 0, 0};
-    memcpy(tail, in, (size_t)(p->in_depth % 4));
-    const int32_t v = pocketml_read_s8x4(tail);
-    const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
-    a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a0);
-    a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a1);
-    a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a2);
-    a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, a3);
-  }
-  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-}
-
-/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call.
+ * Without scratch, each block of 4 channels widens the input's groups itself; the tail (fewer than
+ * 4 inputs) is copied into a zeroed word, never read past the input's end. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
                                                        int32_t wide, const int8_t *input, int8_t *output) {
   if (p->scratch != NULL) {
@@ -115,11 +92,8 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_conn
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
   for (int32_t c = 0; c < p->out_c; c += 4, ch += 4) {
-    int32_t acc[4] = {ch[0].bias, ch[1].bias, ch[2].bias, ch[3].bias};
-    if (p->scratch == NULL) {
-      pocketml_fully_connected_dsp_block_lean(p, wide, &w, input, acc);
-    } else {
-      int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
+    if (p->scratch != NULL) {
       const int32_t *x = p->scratch;
       for (int32_t g = 0; g < p->depth / 4; ++g) {
         int32_t xe, xo;
@@ -129,9 +103,27 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_conn
         a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
         a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
       }
-      acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    } else {
+      const int8_t *in = input;
+      for (int32_t g = 0; g < p->in_depth / 4; ++g, in += 4) {
+        pocketml_fully_connected_dsp_lean4(wide, &w, in, &a0, &a1, &a2, &a3);
+      }
+      if (p->depth > p->in_depth) {
+        int8_t tail[4] = {0, 0, 0, 0};
+        memcpy(tail, in, (size_t)(p->in_depth % 4));
+        pocketml_fully_connected_dsp_lean4(wide, &w, tail, &a0, &a1, &a2, &a3);
+      }
     }
-    pocketml_fully_connected_dsp_store(p, ch, wide, c, acc, output);
+    output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
+    if (c + 1 < p->out_c) {
+      output[c + 1] = pocketml_dsp_requantize(a1, &ch[1], p->act_min, p->act_max, wide);
+    }
+    if (c + 2 < p->out_c) {
+      output[c + 2] = pocketml_dsp_requantize(a2, &ch[2], p->act_min, p->act_max, wide);
+    }
+    if (c + 3 < p->out_c) {
+      output[c + 3] = pocketml_dsp_requantize(a3, &ch[3], p->act_min, p->act_max, wide);
+    }
   }
 }
 
