@@ -15,7 +15,15 @@ from tflite.TensorType import TensorType
 
 from pocketml.formats.tflite import TensorQuant, TensorSpec
 from pocketml.ops.svdf.op import Svdf
-from pocketml.ops.tflite_read import ACTIVATION_NAMES, TYPE_NAMES, TFLiteReader, Unsupported, activation, op_name, options
+from pocketml.ops.tflite_read import (
+    ACTIVATION_NAMES,
+    TYPE_NAMES,
+    TFLiteReader,
+    Unsupported,
+    activation,
+    op_name,
+    options,
+)
 from pocketml.ops.tflite_write import ACTIVATION, operator
 from pocketml.ops.tflite_write import options as write_options
 
