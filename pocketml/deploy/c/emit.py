@@ -603,8 +603,8 @@ def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> 
    not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
    was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
-  static {input_type} input[{P}_INPUT_BYTES];
-  static {output_type} output[{P}_OUTPUT_BYTES];
+  static {input_type} input[{_elements(P + "_INPUT_BYTES", input_type)}];
+  static {output_type} output[{_elements(P + "_OUTPUT_BYTES", output_type)}];
   unsigned long count = 0;
   size_t got;
   while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
@@ -634,6 +634,11 @@ int main(void) {{
   return 0;
 }}
 """
+
+
+def _elements(macro: str, ctype: str) -> str:
+    """A buffer's length in elements of ``ctype`` (an int16 or int32 edge holds BYTES / its size)."""
+    return macro if ctype in ("int8_t", "uint8_t") else f"{macro} / sizeof({ctype})"
 
 
 def _makefile(kernels: list[str]) -> str:

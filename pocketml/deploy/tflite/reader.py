@@ -46,6 +46,7 @@ from pocketml.graph.planner import sharing
 from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (
     ACTIVATION_NAMES,
+    EDGE_TYPES,
     PADDING_NAMES,
     TYPE_NAMES,
     TFLiteReader,
@@ -346,8 +347,8 @@ def _finish(r: TFLiteReader, in_indices: list[int], out_indices: list[int], in_e
     in_list: tuple[Edge, ...] = ()
     out_list: tuple[Edge, ...] = ()
     try:
-        inps = [r.activation(i, uint8=True) for i in in_indices]  # a uint8 edge: registered by its QUANTIZE
-        outps = [r.activation(i, uint8=True) for i in out_indices]
+        inps = [r.activation(i, types=EDGE_TYPES) for i in in_indices]  # a wider edge: registered by its QUANTIZE
+        outps = [r.activation(i, types=EDGE_TYPES) for i in out_indices]
     except Unsupported as exc:
         return None, in_list, out_list, str(exc)
     if not r.ops:
