@@ -268,6 +268,11 @@ class QuantGraph:
     def macs(self) -> int:
         return sum(op.macs(self.tensors) for op in self.ops)
 
+    def state_bytes(self) -> int:
+        """RAM the ops keep from one invoke to the next (an op with memory, e.g. SVDF, declares
+        ``state_bytes()``): static arrays in the C, outside the arena; TFLite's variable tensors."""
+        return sum(op.state_bytes() for op in self.ops if hasattr(op, "state_bytes"))
+
     def param_count(self) -> int:
         """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""
         return sum(op.param_count() for op in self.ops)

@@ -53,6 +53,6 @@ def test_prepare_rejects():
         Quantize("q", ("x",), "y").prepare(t)
     with pytest.raises(ValueError, match="uint8 zero point"):
         TensorInfo("x", (1,), QuantParams(0.1, -3), "uint8")
-    with pytest.raises(ValueError, match="int8 or uint8"):
-        tensors(x=((1,), QuantParams(0.1, 0)))["x"].__class__("x", (1,), QuantParams(0.1, 0), "int16")
+    with pytest.raises(ValueError, match="one of int8, uint8"):
+        tensors(x=((1,), QuantParams(0.1, 0)))["x"].__class__("x", (1,), QuantParams(0.1, 0), "float32")
 

@@ -146,12 +146,22 @@ class Svdf:
         acc = wrap(self.bias.astype(np.int64) + wrap(t, 32).reshape(-1, self.rank).sum(axis=1), 32)
         return np.clip(wrap(mbqm_wrapping(acc, *data.time) + data.output_zero_point, 32), -128, 127).astype(np.int8)
 
-    def evaluate(self, data: SvdfData, x: np.ndarray) -> np.ndarray:
-        """A batch as a time sequence from the reset state (see the module docstring)."""
+    def sequence(self, data: SvdfData, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A batch as a time sequence from the reset state: the outputs [N, U] int8 and the memory after
+        each sample [N, F, M] (TFLite Micro's variable tensor after each invoke, as int64)."""
         new = self.features(data, x.reshape(len(x), -1))
         state = self.reset_state()
-        return np.stack([self.step(data, state, row) for row in new]) if len(x) else np.zeros(
-            (0, len(self.bias)), np.int8)
+        outputs, memories = [], []
+        for row in new:
+            outputs.append(self.step(data, state, row))
+            memories.append(state.copy())
+        if not outputs:
+            return np.zeros((0, len(self.bias)), np.int8), np.zeros((0, *self.state_shape), np.int64)
+        return np.stack(outputs), np.stack(memories)
+
+    def evaluate(self, data: SvdfData, x: np.ndarray) -> np.ndarray:
+        """A batch as a time sequence from the reset state (see the module docstring)."""
+        return self.sequence(data, x)[0]
 
     def macs(self, tensors: dict[str, TensorInfo]) -> int:
         return int(self.weights_feature.size + self.weights_time.size)
