@@ -30,10 +30,10 @@ static int32_t pocketml_softmax_exp(const pocketml_softmax_params *p, int32_t di
   return pocketml_exp_on_negative_values_q5(rescaled);
 }
 
-void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, int8_t *output) {
+void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, void *output) {
   for (int32_t r = 0; r < p->rows; ++r) {
     const int8_t *x = input + r * p->depth;
-    int8_t *y = output + r * p->depth * (p->output_bits == 16 ? 2 : 1);
+    int8_t *y = (int8_t *)output + r * p->depth * (p->output_bits == 16 ? 2 : 1);
     int32_t max_in_row = -128;
     int32_t sum_of_exps = 0; /* Q12.19 */
     int32_t bits = 0;

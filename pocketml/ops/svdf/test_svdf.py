@@ -15,7 +15,10 @@ def _svdf(rng, n_input, n_filter, n_memory, rank, state="int16", state_zp=0, bia
     wt_type, hi = (np.int16, 20000) if state == "int16" else (np.int8, 127)
     n_unit = n_filter // rank
     s_wt = 0.002
-    bias = rng.integers(-2**30 if bias_big else -5000, 2**30 if bias_big else 5000, n_unit).astype(np.int32)
+    bias = rng.integers(-5000, 5000, n_unit).astype(np.int32)
+    if bias_big:  # within 2^18 of the int32 limits, either sign: the sums wrap; M2 ~ 2^-24 keeps y moving
+        bias = (rng.choice([-1, 1], n_unit) * rng.integers(2**31 - 2**18, 2**31 - 1, n_unit)).astype(np.int32)
+        s_y = s_state * s_wt * 2**24
     op = Svdf("svdf", ("x",), "y", rng.integers(-127, 128, (n_filter, n_input)).astype(np.int8),
               rng.integers(-hi, hi + 1, (n_filter, n_memory)).astype(wt_type), bias, rank,
               0.01, s_wt, float(np.float32(s_state) * np.float32(s_wt)), s_state, state_zp)
@@ -23,15 +26,18 @@ def _svdf(rng, n_input, n_filter, n_memory, rank, state="int16", state_zp=0, bia
     return one_op_graph(op, infos)
 
 
-@pytest.mark.parametrize(("shape", "state", "state_zp", "bias_big"), [
-    ((12, 8, 4, 1), "int16", 0, False),    # TFLite Micro's int8 x int16 kernel
-    ((10, 12, 5, 3), "int16", 0, True),     # rank 3; biases near 2^30: the unit sums wrap in int32
-    ((9, 6, 3, 2), "int8", -50, False),     # int8 memory with a zero point: the store wraps modulo 256
-    ((7, 4, 6, 1), "int8", 37, True),
+@pytest.mark.parametrize(("shape", "state", "state_zp", "bias_big", "s_state"), [
+    ((12, 8, 4, 1), "int16", 0, False, 0.004),  # TFLite Micro's int8 x int16 kernel; M1's float32 trap (op.py)
+    ((10, 12, 5, 3), "int16", 0, True, 0.004),  # rank 3; biases near 2^30: the unit sums wrap in int32
+    ((9, 6, 3, 2), "int8", -50, False, 0.1),    # int8 memory with a zero point: the store wraps modulo 256
+    ((7, 4, 6, 1), "int8", 37, True, 0.5),
 ])
-def test_conformance(shape, state, state_zp, bias_big, tmp_path):
-    graph = _svdf(np.random.default_rng(sum(shape)), *shape, state=state, state_zp=state_zp, bias_big=bias_big)
-    check_op(graph, (), tmp_path, n=40)
+def test_conformance(shape, state, state_zp, bias_big, s_state, tmp_path):
+    graph = _svdf(np.random.default_rng(sum(shape)), *shape, state=state, state_zp=state_zp, bias_big=bias_big,
+                  s_state=s_state)
+    out = check_op(graph, (), tmp_path, n=40)["graph"].run(
+        np.random.default_rng(0).integers(-128, 128, (40, shape[0]), dtype=np.int8))
+    assert len(np.unique(out)) > (1 if bias_big else 10)  # the outputs move (wrapping flips signs: 2 values)
 
 
 def test_memory_persists_and_order_matters():
@@ -63,3 +69,61 @@ def test_rejections():
         Svdf("s", ("x",), "y", wf, wt, np.zeros(2, np.int32), 2, 0.1, 0.1, 0.5, 0.1, 0).prepare(infos)
     with pytest.raises(ValueError, match="do not match"):
         Svdf("s", ("x",), "y", wf, wt, np.zeros(4, np.int32), 1, 0.1, 0.1, 0.01, 0.1, 0).prepare(infos)
+
+
+def test_c_reset_starts_a_new_sequence(tmp_path):
+    """The C keeps the memory between invokes; <prefix>_reset() puts it back (a driver calling it)."""
+    import subprocess
+
+    from pocketml.deploy.c import build_host, emit_c
+    from pocketml.deploy.verify.conformance import SANITIZE
+    from pocketml.graph.planner import plan_memory
+
+    graph = _svdf(np.random.default_rng(3), 6, 4, 3, 1, state="int8", state_zp=-50, s_state=0.5, s_y=0.5)
+    src = emit_c(graph, plan_memory(graph))
+    assert src.state_bytes == 12 and "void op_under_test_reset(void);" in src.files["model.h"]
+    for name, text in src.files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "main.c").write_text("""#include <stdio.h>
+#include "model.h"
+int main(void) {
+  int8_t a[OP_UNDER_TEST_INPUT_BYTES], b[OP_UNDER_TEST_INPUT_BYTES], y[3][OP_UNDER_TEST_OUTPUT_BYTES];
+  for (int i = 0; i < OP_UNDER_TEST_INPUT_BYTES; ++i) { a[i] = (int8_t)(37 * i - 100); b[i] = (int8_t)(90 - 29 * i); }
+  op_under_test_invoke(a, y[0]);
+  op_under_test_invoke(b, y[1]);
+  op_under_test_reset();
+  op_under_test_invoke(a, y[2]);
+  fwrite(y, 1, sizeof y, stdout);
+  return 0;
+}
+""")
+    out = subprocess.run([str(build_host(tmp_path, cflags=SANITIZE))], capture_output=True, check=True).stdout
+    got = np.frombuffer(out, np.int8).reshape(3, -1)
+    a = np.array([(37 * i - 100 + 128) % 256 - 128 for i in range(6)], np.int8)
+    b = np.array([(90 - 29 * i + 128) % 256 - 128 for i in range(6)], np.int8)
+    want = graph.run(np.stack([a, b]))
+    assert np.array_equal(got[:2], want) and np.array_equal(got[2], want[0])
+    assert not np.array_equal(want[1], graph.run(b[None])[0])  # b after a is not b alone: the memory counts
+
+
+def test_tflite_round_trip_and_refusals():
+    """Written (version 3, the memory a variable tensor) and read back: the same op; a file whose memory is
+    not a variable tensor is refused by name."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.deploy.tflite.reader import read_tflite
+
+    graph = _svdf(np.random.default_rng(5), 6, 4, 3, 2, state="int8", state_zp=-50, s_state=0.1)
+    back = read_tflite(write_tflite(graph)).graph
+    x = np.random.default_rng(6).integers(-128, 128, (12, 6), dtype=np.int8)
+    assert [op.kind for op in back.ops] == ["svdf"] and np.array_equal(back.run(x), graph.run(x))
+    assert back.ops[0].rank == 2 and back.ops[0].state_zero_point == -50
+
+    import tflite  # the memory tensor's is_variable flag cleared: TFLite Micro's prepare refuses such a file
+    data = bytearray(write_tflite(graph))
+    sub = tflite.Model.GetRootAs(data, 0).Subgraphs(0)
+    memory = sub.Tensors(int(sub.Operators(0).Inputs(4)))
+    flag = memory._tab.Offset(14)  # Tensor.is_variable (field 5: vtable slot 4 + 2 * 5)
+    assert flag and data[memory._tab.Pos + flag] == 1
+    data[memory._tab.Pos + flag] = 0
+    check = read_tflite(bytes(data), strict=False)
+    assert check.graph is None and "variable tensor" in check.operators[0].problem
