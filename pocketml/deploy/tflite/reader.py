@@ -13,6 +13,9 @@ what TFLite's converter emits for the deployment op set:
     PAD (H and W), RELU, RELU6
     QUANTIZE at the input / DEQUANTIZE at an output (float32 edges): dropped; the C takes and
         gives int8, with the scale/zero point of the edge in ``model.h``
+    QUANTIZE from/to uint8, int16 or int32 (edges, EDGE_TYPES), SOFTMAX to int16: kept as ops
+    SVDF                                           int16 or int8 memory, a variable tensor kept
+        between invokes (``docs/compile.md`` "Ops with memory")
     constant sub-graphs (SHAPE, STRIDED_SLICE, PACK, ... on constants, int32 results): computed at
         compile time (``fold.py``); what reads them sees constants
     several inputs and outputs                    the subgraph's lists, in order (an output may also
