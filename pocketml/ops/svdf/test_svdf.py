@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, tensors
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.svdf import Svdf
 
 
@@ -127,3 +127,45 @@ def test_tflite_round_trip_and_refusals():
     data[memory._tab.Pos + flag] = 0
     check = read_tflite(bytes(data), strict=False)
     assert check.graph is None and "variable tensor" in check.operators[0].problem
+
+
+def _keyword_like(rng) -> QuantGraph:
+    """keyword_scrambled in miniature: int16 audio features -> QUANTIZE -> SVDF (int16 memory) -> SVDF
+    (int8 memory, rank 2) -> SOFTMAX to int16 -> QUANTIZE to an int32 output."""
+    from pocketml.ops.quantize import Quantize
+    from pocketml.ops.softmax import Softmax
+
+    def svdf(name, x, y, n_in, n_filter, n_memory, rank, wt_type, s_state, z_state, s_x, s_y):
+        s_wf, s_wt = 0.02, 0.003 if wt_type == np.int8 else 0.0002
+        hi = 127 if wt_type == np.int8 else 8000
+        return Svdf(name, (x,), y, rng.integers(-127, 128, (n_filter, n_in)).astype(np.int8),
+                    rng.integers(-hi, hi + 1, (n_filter, n_memory)).astype(wt_type),
+                    rng.integers(-3000, 3000, n_filter // rank).astype(np.int32), rank, s_wf, s_wt,
+                    float(np.float32(s_state) * np.float32(s_wt)), s_state, z_state)
+
+    t = {"raw": TensorInfo("raw", (8,), QuantParams(0.000625, 0), "int16"),
+         "x": TensorInfo("x", (8,), QuantParams(0.06, -128)), "h": TensorInfo("h", (6,), QuantParams(0.2, -128)),
+         "z": TensorInfo("z", (3,), QuantParams(0.1, 2)),
+         "p": TensorInfo("p", (3,), QuantParams(1 / 65535, -32768), "int16"),
+         "out": TensorInfo("out", (3,), QuantParams(1 / 32767.5, 0), "int32")}
+    ops = [Quantize("q_in", ("raw",), "x"), svdf("svdf16", "x", "h", 8, 6, 4, 1, np.int16, 0.05, 0, 0.06, 0.2),
+           svdf("svdf8", "h", "z", 6, 6, 5, 2, np.int8, 0.5, -20, 0.2, 0.1), Softmax("softmax", ("z",), "p"),
+           Quantize("q_out", ("p",), "out")]
+    return QuantGraph("kw", t, ops, "raw", "out")
+
+
+def test_compile_an_int16_in_int32_out_svdf_model(tmp_path):
+    """`compile` end to end: the C takes int16 and gives int32, keeps both memories, and equals TFLite
+    Micro on the file and the Cortex-M4 build in QEMU, sample after sample."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    (tmp_path / "kw.tflite").write_bytes(write_tflite(_keyword_like(np.random.default_rng(7))))
+    result = compile_tflite(tmp_path / "kw.tflite", "nano33ble", tmp_path / "out", samples=40, report=False)
+    src = result.verify["source_tflm"]
+    assert result.c_mismatches == 0 and result.verify["exact"] and src["mismatching_samples"] == 0
+    assert src["distinct_outputs"] > 10 and src["inputs"].startswith("probe int16")
+    assert result.cortexm is None or result.cortexm.qemu_mismatches in (0, None)
+    header = (tmp_path / "out" / "c" / "model.h").read_text()
+    assert "int kw_invoke(const int16_t *input, int32_t *output);" in header and "void kw_reset(void);" in header
+    assert result.memory.state_bytes == 6 * 4 * 2 + 6 * 5
