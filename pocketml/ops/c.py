@@ -61,8 +61,8 @@ class CContext(Protocol):
         """The C expression of a tensor's bytes: ``input``, an output pointer, or an arena offset."""
 
     def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
-        """Declare ``static ctype <prefix>_<op>_<ident>[count]``, kept between calls (RAM, an LSTM's
-        hidden and cell state), ``fill`` initially and after ``<prefix>_reset()``; return its symbol."""
+        """Declare ``static ctype <prefix>_<op>_<ident>[count]`` (RAM, outside the arena) that keeps its
+        values between invokes (an op's memory); ``<prefix>_reset()`` fills it with ``fill``. Its symbol."""
 
 
 def format_value(value: CValue, indent: str = "    ") -> str:

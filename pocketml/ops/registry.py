@@ -38,6 +38,7 @@ from pocketml.ops import (
     softmax,
     strided_slice,
     sub,
+    svdf,
     tanh,
     tile,
     transpose,
@@ -75,6 +76,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
+    svdf.SPEC,
     unidirectional_sequence_lstm.SPEC,
 )}
 

@@ -107,9 +107,9 @@ class _Context:
         return self.emitter.scratch(ctype, count)
 
     def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
-        """State kept between calls (an LSTM's): the training step has no place for it yet."""
+        """State kept between calls (an LSTM's, SVDF's memory): the training step has no place for it yet."""
         raise PocketMLError(f"{self.op.name} ({self.op.kind}) keeps state between calls; the on-device training "
-                            "step cannot run it", "train on-device only models without an LSTM (shrink without "
+                            "step cannot run it", "train on-device only models without an LSTM or SVDF (shrink without "
                             "--trainable deploys it)")
 
 

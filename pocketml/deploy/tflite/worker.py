@@ -5,9 +5,7 @@ of a second. The parent (``runtimes.py``) reads what it writes:
 
     worker.py run RUNTIME MODEL INPUTS.npy|INPUTS.npz OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES
         (several model inputs: INPUTS.npz holds in0, in1, ..., one batch each)
-        runs every sample (batch 1), each from the initial state (``reset()`` first: a model with
-        variable tensors, an LSTM's state, would otherwise carry it from one sample to the next; the
-        C harnesses call ``<prefix>_reset()`` the same way), and saves outputs out0, out1, ... and ``seconds``, the mean
+        runs every sample (batch 1) and saves outputs out0, out1, ... and ``seconds``, the mean
         time of one ``invoke()`` over the first TIME_SAMPLES inputs (perf_counter around invoke
         only, median over REPEATS passes, after the untimed pass that collects the outputs);
         for TFLite Micro it then prints the allocation record (C-level stderr).
@@ -77,8 +75,6 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
 
         def outputs():
             return [interp.get_output(i).copy() for i in range(n_out)]
-
-        reset = interp.reset
     else:
         interp = _litert(model, runtime_name)
         in_index = [d["index"] for d in interp.get_input_details()]
@@ -91,11 +87,8 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
         def outputs():
             return [interp.get_tensor(i).copy() for i in out_index]
 
-        reset = interp.reset_all_variables
-
     results = []
     for i in range(len(x)):
-        reset()  # each sample from the initial state: an LSTM's variable tensors (no-op without them)
         set_input(x[i:i + 1])
         interp.invoke()
         results.append(outputs())
@@ -104,7 +97,6 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
     for _ in range(repeats):
         total = 0
         for i in range(len(timed)):
-            reset()
             set_input(timed[i:i + 1])
             t0 = time.perf_counter_ns()
             interp.invoke()
@@ -145,7 +137,6 @@ def batch(folder: str, start: int) -> None:
             interp = _tflm(model.read_bytes(), 1 << 20)
             outs = []
             for sample in np.load(base / f"inputs_{k}.npy"):
-                interp.reset()
                 interp.set_input(sample[None], 0)
                 interp.invoke()
                 outs.append(interp.get_output(0).copy().reshape(-1))

@@ -19,9 +19,9 @@ recurrent FC S of them (both checked below 2^31 in ``prepare``); the products of
 values are at most 2^30. The cell clip is ``trunc(clip / s_c)`` saturated to int16; 0 means none.
 
 State. TFLite Micro keeps h and c in variable tensors across invokes (its ``reset()`` restores
-h = z_h, c = 0). The reference runs every sample of a batch from that initial state (what TFLite
-Micro does when reset before each invoke, as pocketml's verification runs it); the generated C keeps
-the state between calls like TFLite Micro and ``<prefix>_reset()`` restores it (docs/compile.md).
+h = z_h, c = 0); so does the generated C (static arrays, ``<prefix>_reset()``). The reference runs a
+batch as one time sequence from the reset state, sample after sample, as TFLite Micro and the C run
+invoke after invoke (docs/compile.md, "Ops with memory"); ``run_sequence`` runs independent rows.
 """
 
 from __future__ import annotations
@@ -136,7 +136,14 @@ class UnidirectionalSequenceLSTM:
             tanh_multiplier=tanh_multiplier, tanh_shift=tanh_shift, cell_clip=clip)
 
     def evaluate(self, data: LSTMData, x: np.ndarray) -> np.ndarray:
+        """The batch as one time sequence from the reset state (sample i continues where sample i − 1
+        left the state), as TFLite Micro and the C run invoke after invoke without a reset."""
         n, steps = x.shape[0], data.steps
+        return self.run_sequence(data, x.reshape(1, n * steps, -1)).reshape(n, steps, -1)
+
+    def run_sequence(self, data: LSTMData, x: np.ndarray) -> np.ndarray:
+        """[N, T, I] int8 → [N, T, S]: each of the N rows its own sequence of T steps from the reset state."""
+        n, steps = x.shape[0], x.shape[1]
         units = self.bias.shape[1]
         wx = self.input_weights.astype(np.float64)
         wh = self.recurrent_weights.astype(np.float64)

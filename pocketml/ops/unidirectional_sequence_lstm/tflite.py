@@ -45,9 +45,9 @@ def write(spec, graph, op: UnidirectionalSequenceLSTM, data) -> None:
         ins[BIASES[g]] = spec.add_constant(f"{op.name}/{gate}_bias", op.bias[g].astype(np.int32),
                                            TensorQuant((bias_scale,), (0,)))
     ins[HIDDEN] = spec.add_tensor(TensorSpec(f"{op.name}/hidden_state", (1, units), np.dtype(np.int8),
-                                             activation_quant(y), is_variable=True))
+                                             activation_quant(y), variable=True))
     ins[CELL] = spec.add_tensor(TensorSpec(f"{op.name}/cell_state", (1, units), np.dtype(np.int16),
-                                           TensorQuant((float(op.cell_scale),), (0,)), is_variable=True))
+                                           TensorQuant((float(op.cell_scale),), (0,)), variable=True))
     operator(spec, Op.UNIDIRECTIONAL_SEQUENCE_LSTM, 1, ins, [spec.index(op.output)],
              Opt.UnidirectionalSequenceLSTMOptions,
              write_options("UnidirectionalSequenceLSTMOptions", FusedActivationFunction=ActivationFunctionType.TANH,

@@ -78,9 +78,6 @@ int main(void) {
 #ifdef POCKETML_PROFILE
     layer_count = 0u;
 #endif
-#ifdef @P@_HAS_STATE
-    @p@_reset(); /* each record from the initial state, as pocketml runs TFLite Micro (untimed) */
-#endif
     ticks_start();
     const int status = @p@_invoke((const void *)input, (void *)output); /* int8 or uint8 edges */
     record[0] = ticks_elapsed();
