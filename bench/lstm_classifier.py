@@ -11,6 +11,10 @@ the board (PTQ with 300 training samples as calibration): the LSTM becomes TFLit
 UNIDIRECTIONAL_SEQUENCE_LSTM between two TRANSPOSEs. Printed per seed: test accuracy (500 samples) in
 float PyTorch, the int8 reference and the C; C vs reference mismatches; ``verify.exact`` (reference,
 C, TFLite Micro on the written model.tflite, QEMU); QEMU mismatches; flash and RAM on the board.
+The LSTM keeps its state between invokes (docs/compile.md, "Ops with memory"): ``shrink`` runs the
+test samples one after another without a reset, so the int8 and C accuracies are those of a stream
+(each sample starts from the state the previous one left), while PyTorch starts every sample from
+zero; a deployment that classifies independent sequences calls ``<prefix>_reset()`` before each.
 """
 
 from __future__ import annotations
