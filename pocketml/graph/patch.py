@@ -309,23 +309,32 @@ def plan_patched(graph: QuantGraph, cut: int, grid: tuple[int, int], *, kernels:
     return PatchedPlan(outer, plan, stage, macs, macs - graph.macs())
 
 
-def patch_plans(graph: QuantGraph, *, kernels: KernelsFor | None = None, max_grid: int = 8,
+def patch_plans(graph: QuantGraph, *, kernels: KernelsFor | None = None, max_patches: int = 64,
                 **options) -> list[PatchedPlan]:
-    """Every patched plan of ``graph``: each stage cut and square grid up to ``max_grid`` patches a side."""
+    """Every patched plan of ``graph``: each stage cut, each grid that divides the stage's output
+    map, of 2 to ``max_patches`` patches."""
     plans = []
     for cut in stage_cuts(graph):
-        for n in range(2, max_grid + 1):
-            planned = plan_patched(graph, cut, (n, n), kernels=kernels, **options)
-            if planned is not None:
-                plans.append(planned)
+        oh, ow, _ = graph.tensors[graph.ops[cut - 1].output].shape
+        for gh in (d for d in range(1, oh + 1) if oh % d == 0):
+            for gw in (d for d in range(1, ow + 1) if ow % d == 0 and 1 < gh * d <= max_patches):
+                planned = plan_patched(graph, cut, (gh, gw), kernels=kernels, **options)
+                if planned is not None:
+                    plans.append(planned)
     return plans
 
 
-def best_patched(graph: QuantGraph, below: int, *, kernels: KernelsFor | None = None, **options) -> PatchedPlan | None:
-    """The patched plan with the smallest arena (then the fewest MACs), if its arena is under ``below``
-    bytes (the unpatched plan's); None when no patching lowers the peak."""
-    plans = [p for p in patch_plans(graph, kernels=kernels, **options) if p.plan.arena_bytes < below]
-    return min(plans, key=lambda p: (p.plan.arena_bytes, p.macs), default=None)
+def best_patched(graph: QuantGraph, below: int, *, kernels: KernelsFor | None = None,
+                 max_extra_macs: float = 1.5, plans: list[PatchedPlan] | None = None,
+                 **options) -> PatchedPlan | None:
+    """The patched plan with the smallest arena (then the fewest MACs) among those under ``below`` bytes
+    (the unpatched plan's arena) whose recomputed overlap adds at most ``max_extra_macs`` times the
+    model's MACs (the latency budget; 1.5: at most 2.5x the MACs); None when none lowers the peak.
+    ``plans``: the candidates already made by :func:`patch_plans` (default: made here with ``options``)."""
+    if plans is None:
+        plans = patch_plans(graph, kernels=kernels, **options)
+    fits = [p for p in plans if p.plan.arena_bytes < below and p.extra_macs <= max_extra_macs * graph.macs()]
+    return min(fits, key=lambda p: (p.plan.arena_bytes, p.macs), default=None)
 
 
 __all__ = ["PatchMap", "PatchStage", "PatchedPlan", "Span", "best_patched", "build_stage",
