@@ -114,16 +114,16 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     say(f"cross-compile for {board.core} and run in QEMU")
     t = time.perf_counter()
     kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, compressed.weights if compressed else None)
-    board_dir, board_plan = board_c(qgraph, host.plan, work, name, kernels,
-                                    compressed.weights if compressed else None, memory)
-    layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # profiled on one input
+    board_dir, board_plan, board_graph = board_c(qgraph, host.plan, work, name, kernels,
+                                                 compressed.weights if compressed else None, memory)
+    layers = [(op.name, op.kind, op.macs(board_graph.tensors)) for op in board_graph.ops]  # profiled on one input
     cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
     fp = host.footprint
     if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
             "kernels": kernels.label, "kernels_reason": why, "memory": memory,
-            "board_arena_bytes": board_plan.arena_bytes,
+            "board_arena_bytes": board_plan.arena_bytes, **patch_figures(qgraph, board_graph),
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
@@ -205,23 +205,42 @@ def check_memory(memory: str) -> None:
 
 
 def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
-            weights: dict | None, memory: str = "speed") -> tuple[Path, MemoryPlan]:
-    """The folder of the C the board runs and its plan: ``c/`` (portable, the host's plan), or
+            weights: dict | None, memory: str = "speed") -> tuple[Path, MemoryPlan, QuantGraph]:
+    """The folder of the C the board runs, its plan and its graph: ``c/`` (portable, the host's plan), or
     ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler); with the RAM
-    plan its own plan for those kernels (their scratch in the arena, blocked depthwise slabs)."""
+    plan its own plan for those kernels (their scratch in the arena, blocked depthwise slabs) and,
+    where that lowers the arena within 1.5x more MACs, the first stage run in patches
+    (``graph/patch.py``; the graph then has the stage as one op)."""
     if not kernels.dsp:
-        return work / "c", plan
+        return work / "c", plan, qgraph
     limit = None
+    graph = qgraph
     if memory == "ram":
         from pocketml.deploy.c.emit import kernel_needs
+        from pocketml.graph.patch import best_patched
 
         limit = RAM_SCRATCH_LIMIT
         plan = plan_memory(qgraph, input_in_arena=True, kernels=kernel_needs(qgraph, kernels, limit, weights))
+        best = None if weights else best_patched(  # encoded weights: the layers keep their own names
+            qgraph, plan.arena_bytes, kernels=lambda g: kernel_needs(g, kernels, limit), input_in_arena=True)
+        if best is not None:
+            graph, plan = best.graph, best.plan
     folder = work / BOARD_C_DIR
     folder.mkdir()
-    for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels, scratch_limit=limit).files.items():
+    for fname, text in emit_c(graph, plan, name, weights=weights, kernels=kernels, scratch_limit=limit).files.items():
         write_atomic(folder / fname, text)
-    return folder, plan
+    return folder, plan, graph
+
+
+def patch_figures(qgraph: QuantGraph, board_graph: QuantGraph) -> dict:
+    """result.json's figures of a first stage run in patches on the board (none: {})."""
+    from pocketml.graph.patch import PatchStage
+
+    stage = next((op for op in board_graph.ops if isinstance(op, PatchStage)), None)
+    if stage is None:
+        return {}
+    return {"patch_stage_ops": len(stage.stage_ops), "patch_grid": list(stage.grid),
+            "patch_extra_macs": board_graph.macs() - qgraph.macs()}
 
 
 def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,
