@@ -292,8 +292,11 @@ def plan_patched(graph: QuantGraph, cut: int, grid: tuple[int, int], *, kernels:
     patch plan always holds its input patch in its arena, which its first layers may write over).
     """
     stage = build_stage(graph, cut, grid)
-    if stage is None:
-        return None
+    return None if stage is None else plan_stage(graph, stage, kernels=kernels, **options)
+
+
+def plan_stage(graph: QuantGraph, stage: PatchStage, *, kernels: KernelsFor | None = None, **options) -> PatchedPlan:
+    """The memory plan of ``graph`` with ``stage`` (from :func:`build_stage`) run in patches."""
     inner_needs = dict(kernels(stage.inner)) if kernels else {}
     inner_options = {**options, "input_in_arena": True}
     inner_plan = plan_memory(stage.inner, kernels=inner_needs or None, **inner_options)
@@ -310,32 +313,44 @@ def plan_patched(graph: QuantGraph, cut: int, grid: tuple[int, int], *, kernels:
 
 
 def patch_plans(graph: QuantGraph, *, kernels: KernelsFor | None = None, max_patches: int = 64,
-                **options) -> list[PatchedPlan]:
+                max_extra_macs: float | None = None, below: int | None = None, **options) -> list[PatchedPlan]:
     """Every patched plan of ``graph``: each stage cut, each grid that divides the stage's output
-    map, of 2 to ``max_patches`` patches."""
+    map, of 2 to ``max_patches`` patches. Not planned (they could not be chosen): stages whose
+    recomputed overlap adds more than ``max_extra_macs`` times the model's MACs, and cuts whose
+    output map and (``input_in_arena``) input map, both in the arena while the stage runs, take
+    ``below`` bytes or more."""
     plans = []
+    budget = None if max_extra_macs is None else max_extra_macs * graph.macs()
     for cut in stage_cuts(graph):
-        oh, ow, _ = graph.tensors[graph.ops[cut - 1].output].shape
+        out = graph.tensors[graph.ops[cut - 1].output]
+        held = out.nbytes + (graph.input_info.nbytes if options.get("input_in_arena") else 0)
+        if below is not None and held >= below:
+            continue
+        oh, ow, _ = out.shape
         for gh in (d for d in range(1, oh + 1) if oh % d == 0):
             for gw in (d for d in range(1, ow + 1) if ow % d == 0 and 1 < gh * d <= max_patches):
-                planned = plan_patched(graph, cut, (gh, gw), kernels=kernels, **options)
-                if planned is not None:
-                    plans.append(planned)
+                stage = build_stage(graph, cut, (gh, gw))
+                if stage is None or (budget is not None and
+                                     stage.macs(graph.tensors) - stage.stage_macs(graph.tensors) > budget):
+                    continue
+                plans.append(plan_stage(graph, stage, kernels=kernels, **options))
     return plans
 
 
 def best_patched(graph: QuantGraph, below: int, *, kernels: KernelsFor | None = None,
-                 max_extra_macs: float = 1.5, plans: list[PatchedPlan] | None = None,
+                 max_extra_macs: float = 1.5, min_saving: float = 0.1, plans: list[PatchedPlan] | None = None,
                  **options) -> PatchedPlan | None:
-    """The patched plan with the smallest arena (then the fewest MACs) among those under ``below`` bytes
-    (the unpatched plan's arena) whose recomputed overlap adds at most ``max_extra_macs`` times the
-    model's MACs (the latency budget; 1.5: at most 2.5x the MACs); None when none lowers the peak.
+    """The patched plan with the smallest arena (then the fewest MACs) among those whose arena is at
+    least ``min_saving`` (10%) below ``below`` (the unpatched plan's arena: recomputing the overlap
+    is a steep price for a few bytes) and whose recomputed overlap adds at most ``max_extra_macs``
+    times the model's MACs (the latency budget; 1.5: at most 2.5x the MACs); None when none does.
     ``plans``: the candidates already made by :func:`patch_plans` (default: made here with ``options``)."""
+    limit = int(below * (1.0 - min_saving))
     if plans is None:
-        plans = patch_plans(graph, kernels=kernels, **options)
-    fits = [p for p in plans if p.plan.arena_bytes < below and p.extra_macs <= max_extra_macs * graph.macs()]
+        plans = patch_plans(graph, kernels=kernels, max_extra_macs=max_extra_macs, below=limit + 1, **options)
+    fits = [p for p in plans if p.plan.arena_bytes <= limit and p.extra_macs <= max_extra_macs * graph.macs()]
     return min(fits, key=lambda p: (p.plan.arena_bytes, p.macs), default=None)
 
 
-__all__ = ["PatchMap", "PatchStage", "PatchedPlan", "Span", "best_patched", "build_stage",
-           "fill_border", "load_patch", "patch_plans", "patched_graph", "plan_patched", "stage_cuts"]
+__all__ = ["PatchMap", "PatchStage", "PatchedPlan", "Span", "best_patched", "build_stage", "fill_border",
+           "load_patch", "patch_plans", "patched_graph", "plan_patched", "plan_stage", "stage_cuts"]

@@ -209,7 +209,7 @@ def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels
     """The folder of the C the board runs, its plan and its graph: ``c/`` (portable, the host's plan), or
     ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler); with the RAM
     plan its own plan for those kernels (their scratch in the arena, blocked depthwise slabs) and,
-    where that lowers the arena within 1.5x more MACs, the first stage run in patches
+    where that lowers the arena by 10% within 1.5x more MACs, the first stage run in patches
     (``graph/patch.py``; the graph then has the stage as one op)."""
     if not kernels.dsp:
         return work / "c", plan, qgraph
