@@ -77,6 +77,11 @@ def test_the_stage_of_a_resnet_is_its_first_blocks():
     assert stage.source.rows == Span(8, -5, 19)  # three 3x3 convs more: 6 rows more, 3 above
     assert {op.kind for op in stage.inner.ops} == {"conv2d", "add", "strided_slice"}
     assert build_stage(graph, 8, (3, 3)) is None  # 8x8 does not split in 3
+    b = GraphBuilder("pad_first", (8, 8, 2))
+    x = b.conv(b.pad(b.input, ((1, 1), (1, 1))), 4, k=3, mode="valid")
+    padded = b.graph(b.fc(b.reshape(x, (256,)), 2))
+    assert stage_cuts(padded) == [1, 2] and build_stage(padded, 1, (2, 2)) is None  # a PAD alone: nothing runs
+    assert build_stage(padded, 2, (2, 2)) is not None
 
 
 @pytest.mark.parametrize("seed", range(3))

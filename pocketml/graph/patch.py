@@ -244,6 +244,8 @@ def build_stage(graph: QuantGraph, cut: int, grid: tuple[int, int], name: str = 
                                           tensors[crop].shape, (1, 1, 1)))
             ins.append(crop)
         inner_ops.append(op.on_patch(f"{name}_{op.name}", tuple(ins), op.output, tensors[op.output].shape))
+    if all(sharing(op) == "alias" for op in inner_ops):
+        return None  # a stage of PADs only: nothing would run on the patches
     inner = QuantGraph(f"{graph.name}_{name}", tensors, inner_ops, (graph.input,), (out,))
     try:
         inner.op_data  # noqa: B018  (every patch-shaped op prepared: its checks run here)
@@ -295,15 +297,25 @@ def plan_patched(graph: QuantGraph, cut: int, grid: tuple[int, int], *, kernels:
     return None if stage is None else plan_stage(graph, stage, kernels=kernels, **options)
 
 
-def plan_stage(graph: QuantGraph, stage: PatchStage, *, kernels: KernelsFor | None = None, **options) -> PatchedPlan:
-    """The memory plan of ``graph`` with ``stage`` (from :func:`build_stage`) run in patches."""
+def plan_stage(graph: QuantGraph, stage: PatchStage, *, kernels: KernelsFor | None = None, below: int | None = None,
+               graph_needs: Mapping[str, KernelNeeds] | None = None, **options) -> PatchedPlan | None:
+    """The memory plan of ``graph`` with ``stage`` (from :func:`build_stage`) run in patches; None when
+    the bytes alive while the stage runs (its patch arena, its output map, the input in the arena)
+    already take ``below`` bytes. ``graph_needs``: ``kernels(graph)`` if already known (the ops after
+    the stage need the same)."""
     inner_needs = dict(kernels(stage.inner)) if kernels else {}
     inner_options = {**options, "input_in_arena": True}
     inner_plan = plan_memory(stage.inner, kernels=inner_needs or None, **inner_options)
+    work = inner_plan.arena_bytes + stage.sink.rows.size * stage.sink.cols.size * stage.sink.shape[2]
+    held = work + graph.tensors[stage.output].nbytes + (graph.input_info.nbytes if options.get("input_in_arena") else 0)
+    if below is not None and held >= below:
+        return None
     stage = replace(stage, plan=inner_plan)
     outer = patched_graph(graph, stage)
-    work = inner_plan.arena_bytes + stage.sink.rows.size * stage.sink.cols.size * stage.sink.shape[2]
-    needs = {name: n for name, n in (kernels(outer) if kernels else {}).items() if name != stage.name}
+    if graph_needs is None:
+        graph_needs = kernels(graph) if kernels else {}
+    after = {op.name for op in outer.ops}
+    needs = {name: n for name, n in graph_needs.items() if name in after and name != stage.name}
     needs[stage.name] = KernelNeeds(work)  # the patch arena and the output patch: alive while the stage runs
     plan = plan_memory(outer, kernels=needs, **options)
     if stage.name in plan.portable_ops:  # the fallback dropped the patch arena: plan without it
@@ -316,11 +328,12 @@ def patch_plans(graph: QuantGraph, *, kernels: KernelsFor | None = None, max_pat
                 max_extra_macs: float | None = None, below: int | None = None, **options) -> list[PatchedPlan]:
     """Every patched plan of ``graph``: each stage cut, each grid that divides the stage's output
     map, of 2 to ``max_patches`` patches. Not planned (they could not be chosen): stages whose
-    recomputed overlap adds more than ``max_extra_macs`` times the model's MACs, and cuts whose
-    output map and (``input_in_arena``) input map, both in the arena while the stage runs, take
+    recomputed overlap adds more than ``max_extra_macs`` times the model's MACs, and stages whose
+    bytes alive while they run (the patch arena, the output map, the input in the arena) take
     ``below`` bytes or more."""
     plans = []
     budget = None if max_extra_macs is None else max_extra_macs * graph.macs()
+    graph_needs = kernels(graph) if kernels else {}
     for cut in stage_cuts(graph):
         out = graph.tensors[graph.ops[cut - 1].output]
         held = out.nbytes + (graph.input_info.nbytes if options.get("input_in_arena") else 0)
@@ -333,7 +346,9 @@ def patch_plans(graph: QuantGraph, *, kernels: KernelsFor | None = None, max_pat
                 if stage is None or (budget is not None and
                                      stage.macs(graph.tensors) - stage.stage_macs(graph.tensors) > budget):
                     continue
-                plans.append(plan_stage(graph, stage, kernels=kernels, **options))
+                planned = plan_stage(graph, stage, kernels=kernels, below=below, graph_needs=graph_needs, **options)
+                if planned is not None:
+                    plans.append(planned)
     return plans
 
 
