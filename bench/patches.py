@@ -7,11 +7,12 @@ clone of github.com/mlcommons/tiny; default the local mirror; nothing downloaded
 In one run: TFLite Micro's smallest working arena for the file (bisected in child processes); the
 ``ram`` plan of ``bench/ram.py`` (input and DSP scratch in the arena, depthwise slabs under 1 KiB);
 then every patched plan (``graph/patch.py: patch_plans``: each stage cut, each grid of 2 to
-``--max-patches`` patches dividing the stage's output, the same ``ram`` options) whose (arena, MACs)
-no other patched plan beats on both. For each: its C with the DSP kernels built for speed, run in
-QEMU (Cortex-M4, ``-icount``) on ``--samples`` random int8 inputs (seed 0): peak RAM (arena + the
-output bytes outside it; the input is in the arena), its ratio to TFLite Micro's arena, MACs and
-instructions per inference against the ``ram`` plan's, and mismatches against the numpy reference.
+``--max-patches`` patches dividing the stage's output, the same ``ram`` options) whose arena is
+below the ``ram`` plan's and whose (arena, MACs) no other patched plan beats on both. For each:
+its C with the DSP kernels built for speed, run in QEMU (Cortex-M4, ``-icount``) on ``--samples``
+random int8 inputs (seed 0): peak RAM (arena + the output bytes outside it; the input is in the
+arena), its ratio to TFLite Micro's arena, MACs and instructions per inference against the
+``ram`` plan's, and mismatches against the numpy reference.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ def qemu_run(graph, plan, x, work: Path, target: KernelTarget):
     return run_qemu(build_cortexm(folder, "cortex-m4f", work / "build"), x)
 
 
-def front(plans):
-    """The plans no other plan beats on both the arena and the MACs, by arena."""
-    keep = [p for p in plans if not any(q.plan.arena_bytes <= p.plan.arena_bytes and q.macs <= p.macs
-                                        and (q.plan.arena_bytes, q.macs) != (p.plan.arena_bytes, p.macs)
-                                        for q in plans)]
+def front(plans, below: int):
+    """The plans under ``below`` bytes of arena that no other plan beats on both the arena and the MACs,
+    one (the fewest patches) for each (arena, MACs), by arena."""
+    unique = {}
+    for p in sorted(plans, key=lambda p: p.stage.patches):
+        if p.plan.arena_bytes < below:
+            unique.setdefault((p.plan.arena_bytes, p.macs), p)
+    keep = [p for key, p in unique.items() if not any(a <= key[0] and m <= key[1] and (a, m) != key for a, m in unique)]
     return sorted(keep, key=lambda p: (p.plan.arena_bytes, p.macs))
 
 
@@ -74,14 +78,15 @@ def main() -> None:
         base = qemu_run(graph, ram, x, work / "ram", target)
         plans = patch_plans(graph, kernels=needs, max_patches=args.max_patches, input_in_arena=True)
         print(f"MLPerf Tiny ResNet-8: TFLite Micro smallest arena {tflm:,} B; {graph.macs():,} MACs; "
-              f"{len(plans)} patched plans, {len(front(plans))} on the (arena, MACs) front\n")
+              f"{len(plans)} patched plans, {len(front(plans, ram.arena_bytes))} below the ram plan's arena "
+              "on the (arena, MACs) front\n")
         print("| plan | peak B (/ TFLM) | MACs (vs ram) | M4 instructions (vs ram) | stack B | QEMU mismatches |")
         print("|---|---|---|---|---|---|")
         out = graph.output_bytes
         print(f"| ram (no patches) | {ram.arena_bytes + out:,} (**{(ram.arena_bytes + out) / tflm:.2f}**) | "
               f"{graph.macs():,} | {base.instructions_per_inference:,} | {int(base.stack_bytes.max())} | "
               f"{int((base.outputs != ref).any(axis=1).sum())} |", flush=True)
-        for k, p in enumerate(front(plans)):
+        for k, p in enumerate(front(plans, ram.arena_bytes)):
             run = qemu_run(p.graph, p.plan, x, work / f"p{k}", target)
             peak = p.plan.arena_bytes + out
             print(f"| {p.label} | {peak:,} (**{peak / tflm:.2f}**) | {p.macs:,} ({p.extra_macs / graph.macs():+.0%}) "
