@@ -167,20 +167,3 @@ def test_patched_dsp_c_runs_exact_in_qemu(tmp_path):
     run = run_qemu(build_cortexm(tmp_path, "cortex-m4f", tmp_path / "build"), x)
     np.testing.assert_array_equal(run.outputs, graph.run(x).reshape(len(x), -1))
 
-
-@needs_qemu
-def test_compile_with_the_ram_plan_runs_the_first_stage_in_patches(tmp_path):
-    """``compile_tflite(memory="ram")``: the board's C runs the first stage in patches when that lowers
-    its arena, exact in QEMU, and result.json says which stage, grid and MACs added."""
-    from tflite_models import spec_of
-
-    from pocketml.pipeline.from_tflite import compile_tflite
-
-    graph = _resnet_like(size=32)
-    path = tmp_path / "resnet.tflite"
-    path.write_bytes(spec_of(graph).serialise())
-    result = compile_tflite(path, "nucleo_l476rg", tmp_path / "out", samples=4, report=False, memory="ram")
-    figures = next(s for s in result.stages if s.name == "deploy-cortexm").figures
-    assert figures["qemu_mismatches"] == 0 and result.c_mismatches == 0
-    assert figures["patch_grid"] and 0 < figures["patch_extra_macs"] <= 1.5 * graph.macs()
-    assert "pocketml_patch_load(" in (tmp_path / "out" / "c-dsp" / "model.c").read_text()
