@@ -79,7 +79,9 @@ class PatchStage:
     reads less of a map than another); ``source`` the ``maps`` input patch (loaded with its zero-point
     border), ``fills`` the maps whose border is set to their zero point after they are written,
     ``sink`` the output patch. ``plan`` is the patch arena's memory plan (made for the kernels the C
-    will run, by :func:`plan_patched`).
+    will run, by :func:`plan_patched`). A graph holding a stage runs (``QuantGraph.run``), plans
+    and emits C; it is not an op kind of the registry, so it has no ``.tflite`` mapping: write the
+    unpatched graph.
     """
 
     kind: ClassVar[str] = "patch_stage"
