@@ -32,12 +32,14 @@ from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
+from pocketml.graph.patch import PatchMap, PatchStage
 from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
 DSP_RUNTIME = "pocketml_dsp.h"  # what the DSP kernels share (requantization, widening, LDRD)
+PATCH_RUNTIME = "pocketml_patch.h"  # patch-based execution: loading, bordering and storing patches
 DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 MAX_NAME = 64
@@ -132,6 +134,7 @@ class _Emitter:
         self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
         self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
         self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
+        self.base = 0  # where the plan's offset 0 is in the arena (a patch stage's arena: its region)
         self.states: list[tuple[str, str, int, int]] = []  # persistent state: (symbol, C type, elements, fill)
 
     def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
@@ -151,6 +154,7 @@ class _Emitter:
             self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
             return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
         at, size = region
+        at += self.base
         if ctype != "int32_t":
             at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
         return f"(({ctype} *)&{self.prefix}_arena[{at}])"
@@ -173,7 +177,7 @@ class _Emitter:
             return next(self.in_pointer[t] for t in buf.tensors if t in self.in_pointer)
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
-        offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
+        offset = self.base + self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
         if self.writing is not None and self.writing[0] == tensor:
             offset -= self.writing[1]  # the kernel writes below, over input it no longer reads
         return f"&{self.prefix}_arena[{offset}]"
@@ -183,7 +187,7 @@ class _Emitter:
         move = self.plan.move_of(op.name)
         if move is None:
             return lines
-        at = self.plan.offset_of(op.output)
+        at = self.base + self.plan.offset_of(op.output)
         return [*lines, f"  memmove(&{self.prefix}_arena[{at}], &{self.prefix}_arena[{at - move.lag}], "
                         f"{move.nbytes});  /* recentred: the next layers do not drift down the arena */"]
 
@@ -243,8 +247,8 @@ def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | 
     em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels, scratch_limit)
     out = {}
     for op, data in zip(graph.ops, graph.op_data, strict=True):
-        spec = SPECS[op.kind]
-        if spec.dsp_params is None or op.name in (encoded or {}):
+        spec = SPECS.get(op.kind)  # None: a patch stage (its ops' needs are in its own plan)
+        if spec is None or spec.dsp_params is None or op.name in (encoded or {}):
             continue
         total = _scratch_request(em, spec, op, data, kernels, lean=False)
         if total is None:
@@ -293,6 +297,11 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     order = plan.order or range(len(graph.ops))  # the planner may reorder ops
     for i in order:
         op, data = graph.ops[i], graph.op_data[i]
+        if isinstance(op, PatchStage):
+            definitions, lines = _stage(em, op)
+            params.extend(definitions)
+            calls.extend([*lines, f"  POCKETML_PROFILE_LAYER({i});"])
+            continue
         if SPECS[op.kind].c_kernel is None:
             if sharing(op) != "alias":
                 raise PocketMLError(f"op {op.name} ({op.kind}) has no C kernel", "this is a pocketml bug")
@@ -305,7 +314,8 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     kinds, dsp_kinds = sorted(em.portable_kinds), sorted(em.dsp_kinds)
     dsp_sources = [SPECS[k].dsp_kernel for k in dsp_kinds] if kernels.optimize == "size" else []
     decoders = decoder_files(weights)
-    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
+    stages = any(isinstance(op, PatchStage) for op in graph.ops)
+    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds), *([PATCH_RUNTIME] if stages else []),
                *(["pocketml_weights.h"] if decoders else [])]
     files = {
         "model.h": _with_reset_decl(_model_h(graph, plan, p, kernels), p, em.state_bytes()),
@@ -317,7 +327,7 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []),
+    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []), *([PATCH_RUNTIME] if stages else []),
                   *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
     for k in kinds:
@@ -360,6 +370,55 @@ def _with_reset_decl(header: str, p: str, state_bytes: int) -> str:
     tail = "\n\n#ifdef __cplusplus\n}"
     at = header.rindex(tail)
     return header[:at] + "\n".join(lines) + header[at:]
+
+
+def _stage(em: _Emitter, stage: PatchStage) -> tuple[list[str], list[str]]:
+    """A patch stage: its ops' parameters (patch-shaped, the same for every patch) and a loop over the
+    patches that loads the input patch, runs the ops (the border of each map that may leave the map
+    set to its zero point), and stores the output patch (``pocketml/graph/patch.py``)."""
+    region = em.plan.scratch_of(stage.name)
+    if region is None or stage.plan is None:
+        raise PocketMLError(f"{stage.name}: the memory plan has no patch arena for the stage",
+                            "plan a patched graph with pocketml.graph.patch.plan_patched")
+    p = em.prefix
+    source, sink = em.where(stage.inputs[0]), em.where(stage.output)
+    out_patch = f"&{p}_arena[{region[0] + stage.plan.arena_bytes}]"
+    saved = em.graph, em.plan, em.base, em.out_pointer
+    em.graph, em.plan, em.base = stage.inner, stage.plan, region[0]
+    em.out_pointer = {stage.inner.outputs[0]: out_patch}
+    fills = {m.tensor: m for m in stage.fills}
+    definitions, body = [], [_patch_call("load", stage.source, source, em.where(stage.inner.inputs[0]))]
+    try:
+        for i in stage.plan.order or range(len(stage.inner.ops)):
+            op, data = stage.inner.ops[i], stage.inner.op_data[i]
+            if SPECS[op.kind].c_kernel is None:  # an alias (a PAD on a patch): no data moves
+                body.append(f"  /* {c_identifier(op.name)}: the padding is the patch's border */")
+                continue
+            definition, lines = em.op_lines(op, data)
+            definitions.append(definition)
+            body.extend(lines)
+            if op.output in fills:
+                body.append(_patch_call("border", fills[op.output], em.where(op.output)))
+    finally:
+        em.graph, em.plan, em.base, em.out_pointer = saved
+    body.append(_patch_call("store", stage.sink, out_patch, sink))
+    gh, gw = stage.grid
+    head = [f"  /* {c_identifier(stage.name)}: {len(stage.stage_ops)} ops in {gh}x{gw} patches "
+            f"(arena [{region[0]}, {region[0] + region[1]}): the patch maps) */",
+            f"  for (int32_t pi = 0; pi < {gh}; pi++) {{", f"    for (int32_t pj = 0; pj < {gw}; pj++) {{"]
+    return definitions, [*head, *("    " + line for line in body), "    }", "  }"]
+
+
+def _patch_call(what: str, m: PatchMap, buf: str, other: str = "") -> str:
+    """One ``pocketml_patch_<what>`` call for map ``m``'s patch (pi, pj) in ``buf``."""
+    (H, W, C), h, w = m.shape, m.rows.size, m.cols.size
+    y0, x0 = (f"{s.step} * {k}" + (f" {'-' if s.offset < 0 else '+'} {abs(s.offset)}" if s.offset else "")
+              for s, k in ((m.rows, "pi"), (m.cols, "pj")))
+    if what == "load":
+        return f"  pocketml_patch_load({buf}, {H}, {W}, {C}, {y0}, {x0}, {other}, {h}, {w}, {m.zero_point});"
+    if what == "border":
+        return f"  pocketml_patch_border({buf}, {h}, {w}, {C}, {y0}, {x0}, {H}, {W}, {m.zero_point});"
+    return f"  pocketml_patch_store({buf}, {h}, {w}, {C}, {other}, {W}, {y0}, {x0});"
 
 
 def output_pointers(graph: QuantGraph) -> dict[str, str]:
