@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 POCKETML = [sys.executable, "-m", "pocketml.cli"]
-TRAIN_OPTIONS = ("width", "blocks", "epochs", "qat_epochs", "every", "smooth", "threshold", "streams", "minutes",
-                 "qemu_seconds", "per_class", "device")
+TRAIN_OPTIONS = ("width", "blocks", "epochs", "qat_epochs", "freq_mask", "every", "smooth", "threshold", "streams",
+                 "minutes", "qemu_seconds", "per_class", "device")
 
 
 def main() -> None:
@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int)
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--qat-epochs", type=int)
+    ap.add_argument("--freq-mask", type=int)
     ap.add_argument("--every", type=int)
     ap.add_argument("--smooth", type=int)
     ap.add_argument("--threshold", type=float)
