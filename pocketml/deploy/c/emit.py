@@ -52,6 +52,7 @@ class CSource:
     prefix: str
     const_bytes: int
     const_arrays: dict[str, int] = field(default_factory=dict)  # array name -> bytes
+    state_bytes: int = 0  # RAM of the ops' persistent state (static arrays outside the arena; <prefix>_reset)
 
 
 def c_identifier(name: str) -> str:
@@ -79,6 +80,7 @@ class _OpContext:
         self.emitter, self.op, self.ident = emitter, op, ident
         self.tensors = emitter.graph.tensors
         self.scratch_limit = emitter.scratch_limit  # bytes a kernel's scratch should stay under (None: any)
+        self.lean = op.name in emitter.plan.lean_ops  # the plan runs its kernel's scratch-free variant
         self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
@@ -105,6 +107,11 @@ class _OpContext:
     def where(self, tensor: str) -> str:
         return self.emitter.where(tensor)
 
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """A static RAM array ``<prefix>_<op>_<ident>[count]`` that keeps its values from one invoke to the
+        next (an op's memory, a TFLite variable tensor); ``<prefix>_reset()`` sets every element to ``fill``."""
+        return self.emitter.state(ctype, f"{self.ident}_{ident}", count, fill)
+
     def scratch(self, ctype: str, count: int) -> str:
         """A static buffer of ``count`` ``ctype`` that every DSP layer shares (RAM, in .bss)."""
         return self.emitter.scratch(ctype, count)
@@ -125,6 +132,15 @@ class _Emitter:
         self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
         self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
         self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
+        self.states: list[tuple[str, str, int, int]] = []  # persistent state: (symbol, C type, elements, fill)
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        sym = f"{self.prefix}_{ident}"
+        self.states.append((sym, ctype, int(count), int(fill)))
+        return sym
+
+    def state_bytes(self) -> int:
+        return sum(count * np.dtype(_NP[ctype]).itemsize for _, ctype, count, _ in self.states)
 
     def scratch(self, ctype: str, count: int) -> str:
         """The current op's scratch: its arena region when the plan gave it one (int32 words at its
@@ -230,14 +246,26 @@ def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | 
         spec = SPECS[op.kind]
         if spec.dsp_params is None or op.name in (encoded or {}):
             continue
-        em.current, em.requests = op.name, {}
-        if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
-            total = sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
-            lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
-                   if spec.dsp_overlap_lag is not None else None)
-            if total or lag is not None:
-                out[op.name] = KernelNeeds(total, lag)
+        total = _scratch_request(em, spec, op, data, kernels, lean=False)
+        if total is None:
+            continue
+        lean = _scratch_request(em, spec, op, data, kernels, lean=True) if total else None
+        lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
+               if spec.dsp_overlap_lag is not None else None)
+        if total or lag is not None:
+            out[op.name] = KernelNeeds(total, lag, lean if lean is not None and lean < total else None)
     return out
+
+
+def _scratch_request(em: _Emitter, spec, op, data, kernels: KernelTarget, lean: bool) -> int | None:
+    """Bytes of scratch ``op``'s DSP kernel asks for (its scratch-free variant's with ``lean``); None:
+    no DSP kernel fits the layer."""
+    em.current, em.requests = op.name, {}
+    ctx = _OpContext(em, op, c_identifier(op.name))
+    ctx.lean = lean
+    if spec.dsp_params(op, data, ctx, kernels.wide) is None:
+        return None
+    return sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
@@ -280,8 +308,9 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
                *(["pocketml_weights.h"] if decoders else [])]
     files = {
-        "model.h": _model_h(graph, plan, p, kernels),
-        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers),
+        "model.h": _with_reset_decl(_model_h(graph, plan, p, kernels), p, em.state_bytes()),
+        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params,
+                            [*_state_check(p, em.states), *calls], headers, _state_block(p, em.states)),
         "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
                           _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
                           else "int8_t"),
@@ -298,7 +327,39 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
     const = {k: v for k, v in em.sizes.items() if v}
-    return CSource(files, p, sum(const.values()), const)
+    return CSource(files, p, sum(const.values()), const, em.state_bytes())
+
+
+def _state_block(p: str, states: list[tuple[str, str, int, int]]) -> list[str]:
+    """model.c's persistent state (ops with memory across invokes: TFLite's variable tensors) and
+    ``<p>_reset()``, which puts it back where TFLite Micro's ResetVariableTensors does; nothing without."""
+    if not states:
+        return []
+    decls = [f"static {ctype} {sym}[{count}];" for sym, ctype, count, _ in states]
+    fills = [f"  for (i = 0; i < {count}; ++i) {{\n    {sym}[i] = {fill};\n  }}" for sym, _, count, fill in states]
+    return ["/* Memory kept from one invoke to the next (RAM, outside the arena); see model.h. */", *decls,
+            f"static int {p}_state_ready;", "", f"void {p}_reset(void) {{", "  int32_t i;", *fills,
+            f"  {p}_state_ready = 1;", "}", ""]
+
+
+def _state_check(p: str, states) -> list[str]:
+    """The first invoke starts from the reset state (the static arrays are zero, the reset value may not be)."""
+    return [f"  if (!{p}_state_ready) {{", f"    {p}_reset();", "  }"] if states else []
+
+
+def _with_reset_decl(header: str, p: str, state_bytes: int) -> str:
+    """model.h with ``<P>_STATE_BYTES`` and ``<p>_reset()`` when the model keeps state between invokes."""
+    if not state_bytes:
+        return header
+    P = p.upper()
+    lines = ["", f"#define {P}_STATE_BYTES {_macro(state_bytes)}    /* memory kept between invokes (static, outside "
+             "the arena) */", "",
+             "/* The model has memory (e.g. SVDF): each invoke reads what earlier invokes left, as TFLite Micro's",
+             f" * variable tensors. {p}_reset() starts a new sequence (the first invoke does it by itself). */",
+             f"void {p}_reset(void);"]
+    tail = "\n\n#ifdef __cplusplus\n}"
+    at = header.rindex(tail)
+    return header[:at] + "\n".join(lines) + header[at:]
 
 
 def output_pointers(graph: QuantGraph) -> dict[str, str]:
@@ -494,7 +555,7 @@ def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
     return entry, packed
 
 
-def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
+def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
     ti = _ctype(graph.input_infos[0])
@@ -526,7 +587,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
              "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
              "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
-             *arrays, "", *(arena if early else []),
+             *arrays, "", *state, *(arena if early else []),
              "/* Op parameters (all computed at conversion time). */", *params, "", *([] if early else arena),
              *accessor, *entry, *copy_in, *calls, "  return 0;", "}", "", *packed]
     return "\n".join(lines)
@@ -555,8 +616,8 @@ def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> 
    not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
    was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
-  static {input_type} input[{P}_INPUT_BYTES];
-  static {output_type} output[{P}_OUTPUT_BYTES];
+  static {input_type} input[{_elements(P + "_INPUT_BYTES", input_type)}];
+  static {output_type} output[{_elements(P + "_OUTPUT_BYTES", output_type)}];
   unsigned long count = 0;
   size_t got;
   while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
@@ -586,6 +647,11 @@ int main(void) {{
   return 0;
 }}
 """
+
+
+def _elements(macro: str, ctype: str) -> str:
+    """A buffer's length in elements of ``ctype`` (an int16 or int32 edge holds BYTES / its size)."""
+    return macro if ctype in ("int8_t", "uint8_t") else f"{macro} / sizeof({ctype})"
 
 
 def _makefile(kernels: list[str]) -> str:
