@@ -1,6 +1,6 @@
-"""nn.GRU unrolled into ordinary ops (``pocketml/graph/recurrent.py``): the float decomposition is
-PyTorch's GRU, a random-weight GRU classifier shrinks for a board with C == reference == TFLite
-Micro, and what the unrolling does not cover is refused naming the user's layer."""
+"""nn.GRU (and nn.LSTM) unrolled into ordinary ops (``pocketml/graph/recurrent.py``): the float
+decomposition is PyTorch's, a random-weight classifier shrinks for a board with C == reference ==
+TFLite Micro, and what the unrolling does not cover is refused naming the user's layer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pocketml
 from pocketml.compress.quantize import quantize
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture, check_model
-from pocketml.models.reference import GRUClassifier
+from pocketml.models.reference import GRUClassifier, LSTMClassifier
 
 
 def _data(n: int, steps: int = 6, features: int = 5, seed: int = 0) -> np.ndarray:
@@ -60,11 +60,12 @@ def test_stacked_grus_read_the_output_sequence():
     assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
 
 
-def test_a_gru_classifier_shrinks_for_a_board_and_verifies(tmp_path):
+@pytest.mark.parametrize("net", [GRUClassifier, LSTMClassifier])
+def test_a_recurrent_classifier_shrinks_for_a_board_and_verifies(net, tmp_path):
     torch.manual_seed(0)
-    model = GRUClassifier(features=5, hidden=8, classes=4).eval()
+    model = net(features=5, hidden=8, classes=4).eval()
     x = _data(40)
-    result = pocketml.shrink(model, x[:24], (x[24:], None), "nano33ble", tmp_path / "gru", name="gru", report=False)
+    result = pocketml.shrink(model, x[:24], (x[24:], None), "nano33ble", tmp_path / "rnn", name="rnn", report=False)
     assert result.c_mismatches == 0
     tflm = {c.runtime: c for c in result.verify.report.checks}["tflm"]
     assert tflm.available and tflm.mismatching_samples == 0 and tflm.samples > 0
@@ -111,3 +112,41 @@ def test_an_initial_state_and_a_packed_sequence_are_refused():
     with pytest.raises(PocketMLError) as err:
         capture(Packed().eval(), x)
     assert "gru (GRU)" in str(err.value) and "padded" in str(err.value)
+
+
+class _LSTMState(nn.Module):
+    def __init__(self, read: str) -> None:
+        super().__init__()
+        self.lstm, self.fc, self.read = nn.LSTM(5, 8, batch_first=True), nn.Linear(8, 3), read
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.fc({"out[:, -1]": out[:, -1], "h[-1]": h[-1], "c": c.squeeze(0)}[self.read])
+
+
+@pytest.mark.parametrize("read", ["out[:, -1]", "h[-1]", "c"])
+def test_the_lstm_decomposition_is_pytorchs_lstm(read):
+    torch.manual_seed(0)
+    model = _LSTMState(read).eval()
+    x = _data(64)
+    graph = capture(model, torch.as_tensor(x[:1]))
+    with torch.no_grad():
+        want = model(torch.as_tensor(x)).numpy()
+    assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
+    q = quantize(graph, x)
+    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
+    assert np.abs(got - want).max() < 8 * q.output_info.quant.scale
+
+
+def test_an_lstm_initial_state_is_refused():
+    class WithState(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(5, 8, batch_first=True)
+
+        def forward(self, x):
+            h0 = torch.tanh(x[:, :1, :1]).expand(1, -1, 8).contiguous()
+            return self.lstm(x, (h0, h0))[1][0][0]
+
+    blockers = check_model(WithState().eval(), torch.as_tensor(_data(1))).blockers
+    assert any(b.module == "lstm" and "without (h0, c0)" in b.problem for b in blockers)

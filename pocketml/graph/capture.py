@@ -54,7 +54,8 @@ SUPPORTED = (
     "nn.AvgPool1d/2d (ceil_mode too), global average pooling (nn.AdaptiveAvgPool1d/2d(1), x.mean over the "
     "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
     "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
-    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout"
+    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.GRU (one layer, batch_first=True, "
+    "zero initial state; unrolled over the fixed sequence length)"
 )
 
 
@@ -239,7 +240,10 @@ class Walker:
                                 "pocketml takes [N, C, H, W] images, [N, C, W] signals or [N, features]")
         self.tensor_of[inp.name] = "input"
         self.shape_of["input"] = nhwc_shape(shape)
-        rules = {**capture_rules(), **recurrent.CAPTURE}
+        rules = dict(capture_rules())
+        if set(rules) & set(recurrent.CAPTURE):  # an op folder captures a recurrent layer too: choose one
+            raise AssertionError(f"captured twice: {sorted(set(rules) & set(recurrent.CAPTURE))}")
+        rules.update(recurrent.CAPTURE)
         for node in graph.nodes:
             if node.op == "call_function":
                 self._visit(node, rules)

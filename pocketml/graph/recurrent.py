@@ -24,6 +24,10 @@ nothing recurrent.
 
 The PyTorch side of a GRU that reads ``out[:, t]``, ``h_n[-1]`` or ``h_n.squeeze(0)`` is claimed here
 (``Walker.claim``): those nodes become aliases of the step's hidden state.
+
+``nn.LSTM`` is unrolled the same way by its own step function (:meth:`_Unroll.lstm_steps`, gates
+i, f, g, o as PyTorch orders them; the cell state int8 per tensor like every other tensor, where
+TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM keeps it in int16): ``capture_lstm``.
 """
 
 from __future__ import annotations
@@ -51,14 +55,14 @@ def capture_zero_state(w, node) -> None:
         states = state if isinstance(state, (list, tuple)) else [state]
         if str(user.target) not in RECURRENT or node not in states:
             raise w.fail(node, "torch.zeros as a layer's input: pocketml computes every tensor from the model's "
-                         "input (a zeros tensor is supported only as a GRU's initial state)")
+                         "input (a zeros tensor is supported only as a GRU's or LSTM's initial state)")
     node.meta["batch_axis"] = 1  # [layers, N, hidden]: calibration reruns it for its batch (graph/layers.py)
     # no layer: the GRU's rule sees its initial state is this zeros node
 
 
 def capture_packed(w, node) -> None:
-    raise w.fail(node, "a GRU on a packed sequence; pocketml runs a fixed sequence length: pass the padded "
-                 "[N, T, features] batch (batch_first=True) instead of a PackedSequence")
+    raise w.fail(node, "a recurrent layer on a packed sequence; pocketml runs a fixed sequence length: pass "
+                 "the padded [N, T, features] batch (batch_first=True) instead of a PackedSequence")
 
 
 def refuse_packed_sequences(model: torch.nn.Module, run) -> None:
@@ -83,10 +87,20 @@ def refuse_packed_sequences(model: torch.nn.Module, run) -> None:
 
 
 def capture_gru(w, node) -> None:
-    """One ``nn.GRU`` layer unrolled over the example's time steps (module docstring). Refused, its
-    readers (``out[:, -1]``, ``h_n[-1]``) take stand-ins, so the GRU is its model's one blocker."""
+    """One ``nn.GRU`` layer unrolled over the example's time steps (module docstring)."""
+    _capture(w, node, "GRU")
+
+
+def capture_lstm(w, node) -> None:
+    """One ``nn.LSTM`` layer unrolled over the example's time steps (:meth:`_Unroll.lstm_steps`)."""
+    _capture(w, node, "LSTM")
+
+
+def _capture(w, node, cell: str) -> None:
+    """Refused, the layer's readers (``out[:, -1]``, ``h_n[-1]``) take stand-ins, so the recurrent
+    layer is its model's one blocker."""
     try:
-        _unroll_gru(w, node)
+        _unroll(w, node, cell)
     except PocketMLError:
         for item in node.users:
             for reader in (item, *(u for u in item.users if str(u.target) == SELECT or str(u.target) in SQUEEZE)):
@@ -95,27 +109,30 @@ def capture_gru(w, node) -> None:
         raise
 
 
-def _unroll_gru(w, node) -> None:
+def _unroll(w, node, cell: str) -> None:
     a = w.args(node)
-    _check_settings(w, node, a)
+    _check_settings(w, node, a, cell)
     src = w.tensor(node, a["input"])
     seq = tuple(int(d) for d in a["input"].meta["val"].shape[1:])
     if len(seq) != 2 or w.shape_of[src] != (1, seq[1], seq[0]):
-        raise w.fail(node, f"a GRU input of per-sample shape {seq} held as {w.shape_of[src]}; pass [N, T, features]")
+        raise w.fail(node, f"a {cell} input of per-sample shape {seq} held as {w.shape_of[src]}; pass "
+                     "[N, T, features]")
     steps, features = seq
     weights = [w.const(p) for p in a["params"]]
     if any(p is None for p in weights):
-        raise w.fail(node, "GRU weights that are not constant parameters")
+        raise w.fail(node, f"{cell} weights that are not constant parameters")
     w_ih, w_hh = weights[0], weights[1]
-    hidden = w_hh.shape[1]
-    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(3 * hidden, np.float32),) * 2
-    if w_ih.shape != (3 * hidden, features) or w_hh.shape != (3 * hidden, hidden):
-        raise w.fail(node, f"GRU weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    hidden, gates = w_hh.shape[1], GATES[cell]
+    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(gates * hidden, np.float32),) * 2
+    if w_ih.shape != (gates * hidden, features) or w_hh.shape != (gates * hidden, hidden):
+        raise w.fail(node, f"{cell} weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
     unroll = _Unroll(node, src)
-    hs = unroll.steps(steps, w_ih, w_hh, b_ih, b_hh)
-    claims = _claims(w, node, hs, unroll)
+    step = unroll.gru_steps if cell == "GRU" else unroll.lstm_steps
+    states = step(steps, w_ih, w_hh, b_ih, b_hh)
+    hs = states[0]
+    claims = _claims(w, node, states, unroll)
     trace = _Trace(unroll.layers, src)
-    path, kind = _module(node)
+    path, kind = _module(node, cell)
     for layer in unroll.layers:
         layer.module = f"{path} ({kind})" if path else kind
         layer.attrs["observe"] = (node.args[0].name, lambda x, name=layer.name: trace(x, name))
@@ -127,34 +144,34 @@ def _unroll_gru(w, node) -> None:
         w.claim(user, layer_name)
 
 
-def _check_settings(w, node, a: dict[str, Any]) -> None:
+def _check_settings(w, node, a: dict[str, Any], cell: str) -> None:
     """Refuse what the unrolling does not cover, saying what would work."""
     if a["bidirectional"]:
-        raise w.fail(node, "a bidirectional GRU; pocketml unrolls one direction: build it with "
+        raise w.fail(node, f"a bidirectional {cell}; pocketml unrolls one direction: build it with "
                      "bidirectional=False")
     if int(a["num_layers"]) != 1:
-        raise w.fail(node, f"a GRU of num_layers={a['num_layers']}; pocketml unrolls one layer: stack "
-                     "nn.GRU(..., num_layers=1) modules, each reading the previous one's output sequence")
+        raise w.fail(node, f"a {cell} of num_layers={a['num_layers']}; pocketml unrolls one layer: stack "
+                     f"nn.{cell}(..., num_layers=1) modules, each reading the previous one's output sequence")
     if not a["batch_first"]:
-        raise w.fail(node, "a GRU with batch_first=False; pocketml's first axis is the batch: build it with "
+        raise w.fail(node, f"a {cell} with batch_first=False; pocketml's first axis is the batch: build it with "
                      "batch_first=True and pass [N, T, features]")
-    hx = a["hx"]
-    if not (w.is_tensor(hx) and str(hx.target) == ZEROS):
-        raise w.fail(node, "a GRU given an initial hidden state; pocketml starts from zeros: call gru(x) "
-                     "without h0")
+    hx = a["hx"] if isinstance(a["hx"], (list, tuple)) else [a["hx"]]
+    if not all(w.is_tensor(h) and str(h.target) == ZEROS for h in hx):
+        raise w.fail(node, f"a {cell} given an initial state; pocketml starts from zeros: call it as "
+                     f"{cell.lower()}(x), without {'h0' if cell == 'GRU' else '(h0, c0)'}")
 
 
-def _module(node) -> tuple[str, str]:
+def _module(node, cell: str) -> tuple[str, str]:
     stack = node.meta.get("nn_module_stack") or {}
     if not stack:
-        return "", "GRU"
+        return "", cell
     path, kind = list(stack.values())[-1]
     kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
     return path, kind.rsplit(".", 1)[-1]
 
 
 class _Unroll:
-    """The float layers of one GRU, step by step (names ``<node>_t<t>_<what>``)."""
+    """The float layers of one GRU or LSTM, step by step (names ``<node>_t<t>_<what>``)."""
 
     def __init__(self, node, src: str) -> None:
         self.node, self.src = node, src
@@ -170,18 +187,21 @@ class _Unroll:
         return self.add("fully_connected", what, (weight.shape[0],), (x,), np.ascontiguousarray(weight),
                         np.ascontiguousarray(bias, dtype=np.float32))
 
-    def steps(self, steps: int, w_ih, w_hh, b_ih, b_hh) -> list[str]:
-        """Every step's layers; the hidden state's layer of each step."""
+    def x_step(self, t: int, features: int) -> str:
+        """x_t, the step's [features] vector: a slice of the [1, features, T] input, flattened."""
+        xt = self.add("strided_slice", f"t{t}_x", (1, features, 1), (self.src,), begin=(0, 0, t),
+                      size=(1, features, 1), stride=(1, 1, 1), torch=(1, t, t + 1, 1), rank=3)
+        return self.add("reshape", f"t{t}_xt", (features,), (xt,))
+
+    def gru_steps(self, steps: int, w_ih, w_hh, b_ih, b_hh) -> tuple[list[str]]:
+        """Every step's layers of a GRU; the hidden state's layer of each step."""
         hidden = w_hh.shape[1]
         gate = [slice(k * hidden, (k + 1) * hidden) for k in range(3)]  # r, z, n
         features = w_ih.shape[1]
         h, hs = None, []
         for t in range(steps):
-            p = f"t{t}_"
-            xt = self.add("strided_slice", p + "x", (1, features, 1), (self.src,), begin=(0, 0, t),
-                          size=(1, features, 1), stride=(1, 1, 1), torch=(1, t, t + 1, 1), rank=3)
-            xt = self.add("reshape", p + "xt", (features,), (xt,))
-            r, z = (self._sigmoid_gate(p, g, xt, h, w_ih[gate[k]], w_hh[gate[k]], b_ih[gate[k]] + b_hh[gate[k]])
+            p, xt = f"t{t}_", self.x_step(t, features)
+            r, z = (self._gate(p, g, xt, h, w_ih[gate[k]], w_hh[gate[k]], b_ih[gate[k]] + b_hh[gate[k]])
                     for k, g in enumerate("rz"))
             a_n = self.fc(p + "xn", xt, w_ih[gate[2]], b_ih[gate[2]])
             b_hn = b_hh[gate[2]]
@@ -200,14 +220,40 @@ class _Unroll:
                 d = self.add("sub", p + "d", (hidden,), (h, n))
                 h = self.add("add", p + "h", (hidden,), (n, self.add("mul", p + "zd", (hidden,), (z, d))))
             hs.append(h)
-        return hs
+        return (hs,)
 
-    def _sigmoid_gate(self, p: str, g: str, xt: str, h: str | None, w_i, w_h, bias) -> str:
+    def lstm_steps(self, steps: int, w_ih, w_hh, b_ih, b_hh) -> tuple[list[str], list[str]]:
+        """Every step's layers of an LSTM (PyTorch's ``nn.LSTM``, gates i, f, g, o)::
+
+            i, f, o = σ(W_i· x + b_i· + W_h· h + b_h·),  g = tanh(W_ig x + b_ig + W_hg h + b_hg)
+            c_t = f ⊙ c_{t-1} + i ⊙ g   (at t = 0: i ⊙ g),   h_t = o ⊙ tanh(c_t)
+
+        Each gate: FULLY_CONNECTED from x_t (both biases) and from h (none) joined by an ADD, then
+        LOGISTIC or TANH. The hidden and the cell state's layer of each step."""
+        hidden = w_hh.shape[1]
+        gate = [slice(k * hidden, (k + 1) * hidden) for k in range(4)]  # i, f, g, o
+        features = w_ih.shape[1]
+        h = c = None
+        hs, cs = [], []
+        for t in range(steps):
+            p, xt = f"t{t}_", self.x_step(t, features)
+            i, f, g, o = (self._gate(p, name, xt, h, w_ih[gate[k]], w_hh[gate[k]], b_ih[gate[k]] + b_hh[gate[k]],
+                                     "tanh" if name == "g" else "logistic")
+                          for k, name in enumerate("ifgo"))
+            ig = self.add("mul", p + "ig", (hidden,), (i, g))
+            c = ig if c is None else self.add("add", p + "c", (hidden,), (self.add("mul", p + "fc", (hidden,), (f, c)),
+                                                                           ig))
+            h = self.add("mul", p + "h", (hidden,), (o, self.add("tanh", p + "tc", (hidden,), (c,))))
+            hs.append(h)
+            cs.append(c)
+        return hs, cs
+
+    def _gate(self, p: str, g: str, xt: str, h: str | None, w_i, w_h, bias, kind: str = "logistic") -> str:
         pre = self.fc(p + "x" + g, xt, w_i, bias)
         if h is not None:
             pre = self.add("add", p + "a" + g, (w_i.shape[0],), (pre, self.fc(p + "h" + g, h, w_h,
                                                                                 np.zeros(w_h.shape[0], np.float32))))
-        return self.add("logistic", p + g, (w_i.shape[0],), (pre,))
+        return self.add(kind, p + g, (w_i.shape[0],), (pre,))
 
     def sequence(self, hs: list[str]) -> str:
         """The output sequence, torch [N, T, H]: each h_t as (1, H, 1) joined on the channel axis
@@ -220,9 +266,10 @@ class _Unroll:
         return self.add("concatenation", "seq", (1, hidden, len(hs)), tuple(cols), axis=-1, torch_dim=1)
 
 
-def _claims(w, node, hs: list[str], unroll: _Unroll) -> list[tuple[Any, str]]:
-    """The GRU's outputs as PyTorch reads them: (FX node, layer holding its value) pairs."""
-    claims = []
+def _claims(w, node, states: tuple[list[str], ...], unroll: _Unroll) -> list[tuple[Any, str]]:
+    """The layer's outputs as PyTorch reads them: (FX node, layer holding its value) pairs. Output 0
+    is the sequence of hidden states, 1 the last one (h_n), 2 an LSTM's last cell state (c_n)."""
+    claims, hs = [], states[0]
     for item in node.users:
         if item.args[1] == 0:  # the output sequence [N, T, H]
             whole = False
@@ -233,19 +280,20 @@ def _claims(w, node, hs: list[str], unroll: _Unroll) -> list[tuple[Any, str]]:
                     whole = True
             claims.append((item, unroll.sequence(hs) if whole else hs[-1]))
             continue
-        for user in item.users:  # h_n [num_layers = 1, N, H]
+        last = states[item.args[1] - 1][-1]
+        for user in item.users:  # h_n (or c_n) [num_layers = 1, N, H]
             if (str(user.target) == SELECT and user.args[1] == 0 and user.args[2] in (0, -1)) or (
                     str(user.target) in SQUEEZE and tuple(np.atleast_1d(user.args[1])) == (0,)):
-                claims.append((user, hs[-1]))
+                claims.append((user, last))
             else:
-                raise w.fail(node, f"its final state h_n read by {user.target}; read it as h_n[-1] or "
+                raise w.fail(node, f"its final state read by {user.target}; read it as h_n[-1] or "
                              "h_n.squeeze(0) (or use out[:, -1] of the output sequence)")
-        claims.append((item, hs[-1]))
+        claims.append((item, last))
     return claims
 
 
 class _Trace:
-    """The GRU's layers run in float PyTorch (each layer's ``float_forward``) on one batch of its
+    """The recurrent layer's layers run in float PyTorch (each layer's ``float_forward``) on one batch of its
     input, remembered for that batch: calibration asks for every layer's value in turn."""
 
     def __init__(self, layers: list[FloatLayer], src: str) -> None:
@@ -268,4 +316,6 @@ class _Trace:
         return values
 
 
-CAPTURE = {"aten.gru.input": capture_gru, "aten.gru.data": capture_packed, ZEROS: capture_zero_state}
+GATES = {"GRU": 3, "LSTM": 4}
+CAPTURE = {"aten.gru.input": capture_gru, "aten.gru.data": capture_packed, ZEROS: capture_zero_state,
+           "aten.lstm.input": capture_lstm, "aten.lstm.data": capture_packed}

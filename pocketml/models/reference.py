@@ -12,8 +12,9 @@ with random weights:
   classifier and global average pooling;
 * :class:`CNN1D`: a 1-D signal classifier with ``MaxPool1d``, ``AvgPool1d`` and
   ``AdaptiveAvgPool1d(1)``;
-* :class:`GRUClassifier`: ``nn.GRU`` (one or two stacked layers) and a Linear on its last step
-  (pocketml unrolls the GRU over time: ``pocketml/graph/recurrent.py``).
+* :class:`GRUClassifier` / :class:`LSTMClassifier`: ``nn.GRU`` or ``nn.LSTM`` (one or two
+  stacked layers) and a Linear on its last step (pocketml unrolls them over time:
+  ``pocketml/graph/recurrent.py``).
 
 ``width`` scales every channel count (rounded to multiples of 8, as torchvision does for
 MobileNetV3) so tests can run small versions in seconds.
@@ -151,9 +152,11 @@ class GRUClassifier(nn.Module):
     state into a Linear. ``layers=2`` stacks two one-layer GRUs, the second reading the first's
     output sequence (what pocketml unrolls; ``nn.GRU(num_layers=2)`` is refused with that advice)."""
 
+    cell: type[nn.Module] = nn.GRU
+
     def __init__(self, features: int = 8, hidden: int = 32, classes: int = 10, layers: int = 1) -> None:
         super().__init__()
-        self.grus = nn.ModuleList(nn.GRU(features if k == 0 else hidden, hidden, batch_first=True)
+        self.grus = nn.ModuleList(self.cell(features if k == 0 else hidden, hidden, batch_first=True)
                                   for k in range(layers))
         self.classifier = nn.Linear(hidden, classes)
 
@@ -161,3 +164,9 @@ class GRUClassifier(nn.Module):
         for gru in self.grus:
             x, _ = gru(x)
         return self.classifier(x[:, -1])
+
+
+class LSTMClassifier(GRUClassifier):
+    """:class:`GRUClassifier` with ``nn.LSTM`` layers."""
+
+    cell = nn.LSTM
