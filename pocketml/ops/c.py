@@ -48,6 +48,7 @@ class CContext(Protocol):
 
     tensors: dict[str, TensorInfo]
     scratch_limit: int | None  # bytes a kernel's scratch should stay under where it can (None: any)
+    lean: bool  # the plan runs this op's fast kernel without scratch where it has such a variant
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         """Declare ``static const ctype <prefix>_<op>_<ident>[] = {...}`` (flash); return its symbol."""

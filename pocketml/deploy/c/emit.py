@@ -79,6 +79,7 @@ class _OpContext:
         self.emitter, self.op, self.ident = emitter, op, ident
         self.tensors = emitter.graph.tensors
         self.scratch_limit = emitter.scratch_limit  # bytes a kernel's scratch should stay under (None: any)
+        self.lean = op.name in emitter.plan.lean_ops  # the plan runs its kernel's scratch-free variant
         self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
@@ -237,14 +238,26 @@ def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | 
         spec = SPECS[op.kind]
         if spec.dsp_params is None or op.name in (encoded or {}):
             continue
-        em.current, em.requests = op.name, {}
-        if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
-            total = sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
-            lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
-                   if spec.dsp_overlap_lag is not None else None)
-            if total or lag is not None:
-                out[op.name] = KernelNeeds(total, lag)
+        total = _scratch_request(em, spec, op, data, kernels, lean=False)
+        if total is None:
+            continue
+        lean = _scratch_request(em, spec, op, data, kernels, lean=True) if total else None
+        lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
+               if spec.dsp_overlap_lag is not None else None)
+        if total or lag is not None:
+            out[op.name] = KernelNeeds(total, lag, lean if lean is not None and lean < total else None)
     return out
+
+
+def _scratch_request(em: _Emitter, spec, op, data, kernels: KernelTarget, lean: bool) -> int | None:
+    """Bytes of scratch ``op``'s DSP kernel asks for (its scratch-free variant's with ``lean``); None:
+    no DSP kernel fits the layer."""
+    em.current, em.requests = op.name, {}
+    ctx = _OpContext(em, op, c_identifier(op.name))
+    ctx.lean = lean
+    if spec.dsp_params(op, data, ctx, kernels.wide) is None:
+        return None
+    return sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,

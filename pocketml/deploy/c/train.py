@@ -85,6 +85,7 @@ class _Context:
         self.tensors = emitter.plan.graph.tensors
         self.bias_symbol: str | None = None
         self.scratch_limit: int | None = None  # the step's kernels keep their own scratch (no RAM plan)
+        self.lean = False
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         if self.trained_bias and ident == "bias":  # the folded bias the kernel reads: RAM, it trains
