@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import pocketml
+from pocketml.compress.mirror import GraphModule
 from pocketml.compress.quantize import quantize
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture, check_model
@@ -49,15 +50,20 @@ def test_the_decomposition_is_pytorchs_gru(read):
     assert {"fully_connected", "logistic", "tanh", "mul", "add", "sub", "strided_slice"} <= kinds
 
 
-def test_stacked_grus_read_the_output_sequence():
+@pytest.mark.parametrize("net", [GRUClassifier, LSTMClassifier])
+def test_stacked_layers_read_the_output_sequence(net):
+    """Two stacked layers: the second reads the first's whole sequence; the compression stages'
+    float mirror of the graph (each layer's float_forward) is the model too."""
     torch.manual_seed(1)
-    model = GRUClassifier(features=5, hidden=6, classes=3, layers=2).eval()
+    model = net(features=5, hidden=6, classes=3, layers=2).eval()
     x = _data(48)
     graph = capture(model, torch.as_tensor(x[:1]))
-    assert "concatenation" in {ly.kind for ly in graph.layers}  # the first GRU's whole output sequence
+    assert "concatenation" in {ly.kind for ly in graph.layers}  # the first layer's whole output sequence
     with torch.no_grad():
         want = model(torch.as_tensor(x)).numpy()
+        mirror = GraphModule(graph).eval()(torch.as_tensor(x)).numpy()
     assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
+    assert np.allclose(mirror, want, atol=1e-5)
 
 
 @pytest.mark.parametrize("net", [GRUClassifier, LSTMClassifier])
