@@ -57,7 +57,7 @@ def capture_zero_state(w, node) -> None:
             raise w.fail(node, "torch.zeros as a layer's input: pocketml computes every tensor from the model's "
                          "input (a zeros tensor is supported only as a GRU's or LSTM's initial state)")
     node.meta["batch_axis"] = 1  # [layers, N, hidden]: calibration reruns it for its batch (graph/layers.py)
-    # no layer: the GRU's rule sees its initial state is this zeros node
+    # no layer: the recurrent op's rule sees that its initial state is this zeros node
 
 
 def capture_packed(w, node) -> None:
