@@ -83,7 +83,9 @@ def compile_cmd(
                       f"{src.get('distinct_outputs')} distinct outputs seen ({src.get('inputs')})")
         arena = result.verify.get("arena", {}) if result.verify is not None else {}
         if arena.get("tflm_source_bytes"):
-            console.print(f"arena: planned {result.arena_bytes:,} B; TFLite Micro on {model.name}: "
+            state = result.memory.state_bytes
+            kept = f" + {state:,} B of memory kept between invokes (static; in TFLite Micro's arena)" if state else ""
+            console.print(f"arena: planned {result.arena_bytes:,} B{kept}; TFLite Micro on {model.name}: "
                           f"{arena['tflm_source_bytes']:,} B (its allocation record; `pocketml verify {out}` "
                           "bisects its smallest working arena on the same file)", markup=False, highlight=False)
         if src.get("weak_evidence"):

@@ -38,6 +38,7 @@ from pocketml.ops import (
     softmax,
     strided_slice,
     sub,
+    svdf,
     tanh,
     tile,
     transpose,
@@ -74,6 +75,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
+    svdf.SPEC,
 )}
 
 OPS: dict[str, type] = {kind: spec.op for kind, spec in SPECS.items()}  # kind -> reference class
