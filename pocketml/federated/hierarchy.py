@@ -1,7 +1,8 @@
 """Hierarchical federated learning: cells → regions → top, with the bytes on each link.
 
-Each region is its own Flower Grid (a LocalFleet over the region's cells, i.e. clients) driven by
-the same strategy behind the same UpdateGate: it starts from the top's global model, runs
+Any task (task.py) runs this way: each region is its own Flower Grid (a LocalFleet over the
+region's cells, i.e. clients, running the one ClientApp) driven by the same strategy behind the
+same UpdateGate: it starts from the top's global model, runs
 ``region_rounds`` rounds with its cells, and sends its regional model up. The top averages the
 regional models weighted by their training samples (FedAvg one level up) and sends the result
 back down. Bytes are counted as Flower serializes the messages on both links:
@@ -10,6 +11,9 @@ back down. Bytes are counted as Flower serializes the messages on both links:
     region ⇄ top    one ArrayRecord message per region each way per round
 
 This is the shape the wildfire application needs (stations → regional hub → utility).
+
+    run_regions(spec, members, task)   any task, regions given as client ids → Regions
+    run_hierarchical(spec, regions)    the built-in task, contiguous regions (--regions) → HierarchyResult
 """
 
 from __future__ import annotations
@@ -142,8 +146,9 @@ def run_regions(spec: FederatedSpec, members: Sequence[tuple[int, ...]], task: T
     losses: list[float] = []
 
     def after_round(rnd: int, global_arrays: dict[str, np.ndarray], results: list[Result]) -> None:
-        trained = [(w, r.train_metrics_clientapp[max(r.train_metrics_clientapp)])
-                   for w, r in zip(weights, results, strict=True) if r.train_metrics_clientapp]
+        last = [(w, r.train_metrics_clientapp[max(r.train_metrics_clientapp)])
+                for w, r in zip(weights, results, strict=True) if r.train_metrics_clientapp]
+        trained = [(w, m) for w, m in last if "train-loss" in m]  # a task's replies may carry no loss
         loss = float(np.average([float(m["train-loss"]) for _, m in trained], weights=[w for w, _ in trained])
                      ) if trained else float("nan")
         losses.append(loss)

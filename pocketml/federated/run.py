@@ -248,11 +248,12 @@ def run(spec: FederatedSpec | None = None, *, fleet: FleetProfile | None = None,
     fleet = (fleet or FleetProfile()).validate()
     ray = _ray_options(backend, ray, fleet)
     (task or BuiltinTask.from_spec(spec)).check(spec)
+    members = region_members(groups, spec.clients) if groups is not None else None
     with _progress(spec, progress) as on_round, quiet(verbose), maybe_track_emissions("federated") as carbon:
-        if groups is not None:
+        if members is not None:
             result: FederatedResult | TaskResult = TaskResult.hierarchical(
-                run_regions(spec, region_members(groups, spec.clients), task, region_rounds=region_rounds,
-                            fleet=fleet, server_optimizer=server_optimizer, on_round=on_round), spec, task.model_fn)
+                run_regions(spec, members, task, region_rounds=region_rounds, fleet=fleet,
+                            server_optimizer=server_optimizer, on_round=on_round), spec, task.model_fn)
         else:
             sim = simulate(spec, task, fleet=fleet, checkpoint=checkpoint, ray=ray, on_round=on_round)
             result = FederatedResult.of(sim) if task is None else TaskResult.flat(sim, task.model_fn)
