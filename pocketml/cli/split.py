@@ -37,7 +37,7 @@ def split(
     """
     from pocketml.ondevice.split import check_radio, measure_split
     from pocketml.outputs import OutputFolder, write_atomic
-    from pocketml.report.split import print_split, split_section_html
+    from pocketml.report.split import print_split, split_page
 
     radios = [check_radio(r.strip()).id for r in radio.split(",") if r.strip()]
     folder = OutputFolder(write or out / "split", force=force, command="split")
@@ -48,11 +48,7 @@ def split(
     docs = [r.to_json() for r in reports]
     with folder.stage() as work:
         write_atomic(work / "split.json", json.dumps({"reports": docs}, indent=2))
-        from pocketml.report.html import CSS
-
-        write_atomic(work / "report.html", f"<!doctype html><html><head><meta charset='utf-8'><title>pocketml split"
-                                           f"</title><style>{CSS}</style></head><body>{split_section_html(docs)}"
-                                           "</body></html>\n")
+        write_atomic(work / "report.html", split_page(docs))
         chosen = {c.after for r in reports for c in (r.min_energy, r.min_latency)} - {0, len(measured.order)}
         for k in sorted(chosen):
             device = work / f"device_cut{k}"

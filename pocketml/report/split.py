@@ -92,3 +92,11 @@ def split_section_html(docs: list[dict[str, Any]]) -> str:
                   "<table><tr><th>strategy</th><th>cut</th><th>device mJ</th><th>latency ms</th><th>accuracy</th></tr>"
                   + strat + "</table>", "<ul>" + "".join(f"<li>{e(n)}</li>" for n in doc["notes"]) + "</ul>"]
     return "\n".join(parts)
+
+
+def split_page(docs: list[dict[str, Any]]) -> str:
+    """The self-contained report.html of ``pocketml split``: the split section alone."""
+    from pocketml.report.html import CSS
+
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>pocketml split</title><style>{CSS}</style>"
+            f"</head><body>{split_section_html(docs)}</body></html>\n")

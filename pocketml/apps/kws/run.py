@@ -114,7 +114,7 @@ def train_kws(settings: KwsSettings, out: str | Path, *, cache: str | Path | Non
         mine = None if extra is None else {"folder": str(wavs), "clips": int(len(extra[1]))}
         run.training = {"history": history, "float_test_accuracy": result.accuracy["float"], "user_recordings": mine}
         write_atomic(work / "kws.json", json.dumps(run.to_dict(), indent=1, default=_json_default))
-        from pocketml.apps.kws.report import write_report
+        from pocketml.report.kws import write_report
 
         write_report(run, work / "report.html")
     return run

@@ -439,7 +439,7 @@ def _simulate(settings: SimulateSettings, work: Path, out: str | Path | None, sa
 
 def write_outputs(result: PspsRun, out: Path) -> None:
     """``out/wildfire.json`` and ``out/wildfire.html``, each written to a temporary file then renamed."""
-    from pocketml.apps.wildfire.figure import write_html
+    from pocketml.report.wildfire import write_html
 
     write_atomic(out / "wildfire.json", json.dumps(result.to_dict(), indent=2))
     write_html(result, out / "wildfire.html")
