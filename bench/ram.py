@@ -1,6 +1,7 @@
 """Peak RAM against TFLite Micro's smallest working arena, speed plan vs RAM plan, side by side (issue 20).
 
     nice .venv/bin/python bench/ram.py [--tiny GIT_DIR] [--samples 3] [--no-families] [--plot OUT.svg]
+                                       [--board nucleo_l432kc]
 
 Models: the four MLPerf Tiny int8 reference models, read (``git show``) from GIT_DIR, a clone of
 github.com/mlcommons/tiny (default: the mirror at /work/.mirror/mlcommons+tiny/repo; nothing is
@@ -12,13 +13,18 @@ Per model, in one run:
 
 * TFLite Micro's smallest working arena for the .tflite, bisected to the byte in child processes
   (``smallest_tflm_arena``; it holds the input and output tensors and TFLM's run-time structures);
-* six memory plans of the same graph (``plan_memory``): ``none`` (no in-place op, the greedy
+* seven memory plans of the same graph (``plan_memory``): ``none`` (no in-place op, the greedy
   placement alone), ``speed`` (in-place layers, no memmove: ``moves=False``), ``moves+input``
   (in-place layers, recentring memmoves, the input inside the arena: ``input_in_arena=True``),
   ``scratch`` (also the DSP kernels' scratch inside the arena and their own overlap lags,
-  ``kernels=kernel_needs(...)``), ``ram`` (also the depthwise slabs kept under 1 KiB by channel
-  blocks, ``scratch_limit=1024``) and ``ram+portable`` (also the portable kernel where its lack of
-  scratch lowers the peak by 1% or more, on at most a quarter of the MACs, ``fallback=0.25``);
+  ``kernels=kernel_needs(...)``, every kernel with its scratch: ``lean=False``), ``ram`` (also the
+  depthwise slabs kept under 1 KiB by channel blocks, ``scratch_limit=1024``, and the lean
+  fully connected kernel, no scratch, where its widened input would raise the peak) and
+  ``ram+portable`` (also the portable kernel where its lack of scratch lowers the peak by 1% or
+  more, on at most a quarter of the MACs, ``fallback=0.25``) and ``ram+patch`` (``ram`` with the
+  first stage run in spatial patches, MCUNetV2: the smallest arena of every stage cut and patch
+  grid, if 10% under ``ram``'s, whose recomputed overlap adds at most 1.5x the model's MACs,
+  ``graph/patch.py: best_patched``; the cell names the stage, the grid and the MACs added);
 * peak RAM of each = arena + the DSP kernels' scratch buffers outside it (parsed from the emitted
   model.c) + the input and output buffers outside it; the ratio to TFLite Micro's arena;
 * each plan's C with the DSP kernels built for speed, cross-compiled for the Cortex-M4 and run in
@@ -27,6 +33,9 @@ Per model, in one run:
   source file on the same inputs (mismatches against the reference).
 
 Prints a markdown table; ``--plot`` draws peak RAM against instructions for every plan of VWW.
+``--board``: MLPerf VWW compiled for that board by ``pocketml compile`` (``compile_tflite``) with
+``--memory speed``, ``ram`` and ``balanced``: the board build's RAM and flash by the one fit rule
+(``devices/footprint.py``) and whether it fits.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import build_cortexm, run_qemu
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.runtimes import smallest_tflm_arena
+from pocketml.graph.patch import best_patched
 from pocketml.graph.planner import plan_memory
 from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm, source_inputs
 
@@ -60,9 +70,11 @@ MLPERF = {
 }
 FAMILIES = ("digits-cnn", "ds-cnn", "resnet8", "fc-autoencoder")
 PLANS = {"none": {"in_place": False, "moves": False}, "speed": {"moves": False},
-         "moves+input": {"input_in_arena": True}, "scratch": {"input_in_arena": True, "scratch": True},
+         "moves+input": {"input_in_arena": True},
+         "scratch": {"input_in_arena": True, "scratch": True, "lean": False},
          "ram": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024},
-         "ram+portable": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "fallback": 0.25}}
+         "ram+portable": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "fallback": 0.25},
+         "ram+patch": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "patch": True}}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class PlanRun:
     instructions: int
     stack: int
     mismatches: int
+    lean: int = 0  # fully connected layers run by the scratch-free kernel
+    patches: str = ""  # ram+patch: the stage run in patches and the MACs its overlap adds
 
     @property
     def peak(self) -> int:
@@ -133,7 +147,16 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
     limit = options.pop("scratch_limit", None)
     if options.pop("scratch", False):
         options["kernels"] = kernel_needs(graph, target, limit)
+    patch = options.pop("patch", False)
     plan = plan_memory(graph, **options)
+    patches = ""
+    if patch:  # the first stage in patches where that lowers the arena by 10% (within 1.5x more MACs)
+        others = {k: v for k, v in options.items() if k != "kernels"}
+        best = best_patched(graph, plan.arena_bytes, kernels=lambda g: kernel_needs(g, target, limit), **others)
+        patches = "no patch plan saves 10% within 1.5x more MACs"
+        if best is not None:
+            patches = f"{best.label}, {best.extra_macs / graph.macs():+.0%} MACs"
+            graph, plan = best.graph, best.plan
     source = emit_c(graph, plan, "model", kernels=target, scratch_limit=limit)
     c_dir = work / name / "c"
     c_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +170,7 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
                + ", ".join(f"{_names(b.tensors)} {b.size:,} B" for b in live))
     return PlanRun(name, plan.arena_bytes, scratch_bytes(source.files["model.c"]), outside, plan.moved_bytes,
                    len(plan.portable_ops), at_peak, run.instructions_per_inference, int(run.stack_bytes.max()),
-                   int((run.outputs != ref).any(axis=1).sum()))
+                   int((run.outputs != ref).any(axis=1).sum()), len(plan.lean_ops), patches)
 
 
 def bench_model(label: str, path: Path, samples: int, work: Path) -> tuple[str, int, int, list[PlanRun], float]:
@@ -168,7 +191,8 @@ def row(label: str, tflm: int, tflm_bad: int, runs: list[PlanRun], seconds: floa
     for r in runs:
         cells.append(f"{r.peak:,} = {r.arena:,}+{r.scratch:,}+{r.outside:,} (**{r.peak / tflm:.2f}**); "
                      f"{r.instructions:,} ({(r.instructions - speed.instructions) / speed.instructions:+.1%})"
-                     + (f"; {r.portable} portable" if r.portable else ""))
+                     + (f"; {r.portable} portable" if r.portable else "") + (f"; {r.lean} lean" if r.lean else "")
+                     + (f"; {r.patches}" if r.patches else ""))
     cells += [" / ".join(f"{r.stack}" for r in runs),
               " / ".join(str(r.mismatches) for r in runs) + f"; TFLM {tflm_bad}", f"{seconds:.0f}"]
     return "| " + " | ".join(cells) + " |"
@@ -196,6 +220,22 @@ def plot(label: str, runs: list[PlanRun], tflm: int, out: Path) -> None:
     fig.savefig(out)
 
 
+def board_fit(path: Path, board: str, work: Path) -> list[str]:
+    """VWW compiled for ``board`` with each memory plan: RAM and flash of the board build, the fit verdict."""
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    lines = [f"\n| `pocketml compile {path.name} --device {board} --memory M --samples 2` | kernels | board arena B "
+             "| RAM B (fit rule) | flash B | QEMU instructions | QEMU mismatches | fits |",
+             "|---|---|---|---|---|---|---|---|"]
+    for memory in ("speed", "ram", "balanced"):
+        r = compile_tflite(path, board, work / f"board-{memory}", samples=2, report=False, memory=memory)
+        stage = next(s for s in r.stages if s.name == "deploy-cortexm").figures
+        lines.append(f"| {stage['memory']} | {stage['kernels']} | {stage['board_arena_bytes']:,} | {r.ram_bytes:,} "
+                     f"| {r.flash_bytes:,} | {r.cortexm.instructions_per_inference:,} | {stage['qemu_mismatches']} "
+                     f"| {r.fit_reason} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", type=Path, default=TINY, help="git dir of a mlcommons/tiny clone")
@@ -205,6 +245,7 @@ def main() -> None:
     parser.add_argument("--fallback", type=float, default=0.25,
                         help="ram+portable: the largest share of MACs moved to the portable kernels")
     parser.add_argument("--only", default=None, help="only the models whose label contains this text")
+    parser.add_argument("--board", default=None, help="also compile MLPerf VWW for this board with each --memory")
     args = parser.parse_args()
     PLANS["ram+portable"]["fallback"] = args.fallback
     cell = "peak B = arena+scratch+I/O (/ TFLM); M4 instructions (vs speed)"
@@ -220,13 +261,16 @@ def main() -> None:
                 continue
             result = bench_model(label, path, args.samples, folder)
             print(row(*result), flush=True)
-            peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram")]
+            peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram", "ram+patch")]
             if args.plot is not None and "VWW" in label:
                 plot(label, result[3], result[1], args.plot)
+        vww = folder / Path(MLPERF["vww_96_int8 (MLPerf VWW)"]).name
+        board = board_fit(vww, args.board, folder) if args.board else []
     print("\n| model | plan | peak step: the regions live there (arena offsets and sizes from the plan) |")
     print("|---|---|---|")
     for label, r in peaks:
         print(f"| {label} | {r.plan} | {r.at_peak} |")
+    print("\n".join(board))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ Per model, as a user would run it (``pocketml.compile_tflite``, the code of ``po
 * distinct outputs among those samples (how well the inputs tell models apart: 1 means every input
   gave the same answer, and agreement then proves little);
 * arena: pocketml's planned arena, and with the input and output buffers added (the C's caller owns
-  those; TFLite Micro keeps them in its arena, with its own bookkeeping), vs TFLite Micro's smallest
+  those; TFLite Micro keeps them in its arena, with its own bookkeeping) and any memory the model
+  keeps between invokes (SVDF's state: static arrays in our C, variable tensors in TFLite Micro's
+  arena), vs TFLite Micro's smallest
   working arena **on the original file**, bisected to the byte in child processes
   (``smallest_tflm_arena``); the ratio compares like with like (arena + I/O).
 
@@ -132,6 +134,7 @@ def bench_one(entry: Entry, path: Path, device: str, samples: int, tmp: Path) ->
     probe = smallest_tflm_arena(path, source_inputs(imp, probe_inputs(imp, 1, seed=0)))
     arena = doc["arena_bytes"]
     io = imp.graph.input_bytes + imp.graph.output_bytes  # caller buffers in our C, tensors in TFLM's arena
+    io += imp.graph.state_bytes()  # memory kept between invokes (SVDF): static in our C, TFLM's variable tensors
     exact = bool(doc["verify"].get("exact")) and doc["c_mismatches"] == 0
     row = (f"| {entry.name} | {where} | yes ({len(doc['layers'])} ops) | {src['samples']} "
            f"| {src.get('distinct_outputs', '?')} | {doc['c_mismatches']} | {src['mismatching_samples']} | {qemu} "

@@ -110,18 +110,25 @@ class SizeBytes(Record):
 
 @dataclass(frozen=True)
 class MemoryReport(Record):
-    """The static memory plan: execution order, arena bytes live at each step, every buffer."""
+    """The static memory plan of the board's build (``build``: which C runs it): execution order,
+    arena bytes live at each step, every buffer, the arena's size, and the bytes of memory kept
+    between invokes outside the arena (an SVDF's state)."""
 
     ops: tuple[str, ...]
     live_bytes: tuple[int, ...]
     buffers: tuple[Buffer, ...]
+    arena_bytes: int = 0
+    build: str = ""  # e.g. "c-dsp/ (the board's C), memory plan ram"
+    state_bytes: int = 0  # memory the ops keep between invokes (SVDF): static arrays outside the arena
 
     @classmethod
-    def from_plan(cls, graph, plan: MemoryPlan) -> MemoryReport:
-        return cls(tuple(graph.ops[i].name for i in plan.order), tuple(plan.live_bytes()), tuple(plan.buffers))
+    def from_plan(cls, graph, plan: MemoryPlan, build: str = "") -> MemoryReport:
+        return cls(tuple(graph.ops[i].name for i in plan.order), tuple(plan.live_bytes()), tuple(plan.buffers),
+                   plan.arena_bytes, build, graph.state_bytes())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ops": list(self.ops), "live_bytes": list(self.live_bytes),
+        return {"build": self.build, "arena_bytes": self.arena_bytes, "ops": list(self.ops),
+                "live_bytes": list(self.live_bytes), "state_bytes": self.state_bytes,
                 "buffers": [{"tensors": list(b.tensors), "offset": b.offset, "size": b.size, "first_op": b.first_op,
                              "last_op": b.last_op, "location": b.location} for b in self.buffers]}
 

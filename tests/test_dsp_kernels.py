@@ -9,6 +9,7 @@ back the way the kernels read them, and the choice of kernels per board.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from tflite_models import GraphBuilder, spec_of
 
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.dsp import KernelTarget, has_dsp
+from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import build_cortexm, run_qemu, toolchain_available
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.verify.conformance import SANITIZE
@@ -229,3 +231,49 @@ def test_kernels_follow_the_board_and_optimize():
     size = emit_c(graph, plan, kernels=KernelTarget(True, "size"))
     assert size.const_bytes < speed.const_bytes < 2.2 * size.const_bytes
     assert '_KERNELS "dsp-speed"' in speed.files["model.h"] and "_run(" in speed.files["model.c"]
+
+
+# ---- the scratch-free (lean) fully connected kernel of the smallest-RAM plan ----------------------
+
+def fc_chain_model():
+    """Fully connected layers with depths 70 (2 left over), 40 (whole groups) and 9 (1 left over)."""
+    b = GraphBuilder("dsp_lean_fc", (70,), seed=8)
+    x = b.fc(b.input, 40, act="relu")
+    x = b.fc(x, 9)
+    return b.graph(b.fc(x, 3))
+
+
+def _lean_sources(graph, target):
+    """The DSP C with every fully connected layer lean, and with none; the lean plan's arena is smaller."""
+    needs = kernel_needs(graph, target)
+    assert all(n.lean == 0 and n.scratch > 0 for n in needs.values())
+    plan = plan_memory(graph, kernels=needs)
+    scratch = plan_memory(graph, kernels=needs, lean=False)
+    assert plan.lean_ops and plan.arena_bytes < scratch.arena_bytes
+    every = dataclasses.replace(plan, lean_ops=tuple(needs))  # the tail cases too, whatever the plan picked
+    lean, wide = emit_c(graph, every, kernels=target), emit_c(graph, scratch, kernels=target)
+    assert lean.files["model.c"].count(".scratch = 0") == len(needs) and "_dsp_scratch[" not in lean.files["model.c"]
+    return lean, wide
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.label)
+def test_lean_fully_connected_equals_the_reference_under_sanitizers(target, tmp_path):
+    graph = fc_chain_model()
+    x = _inputs(graph, 64, seed=3)
+    lean, _ = _lean_sources(graph, target)
+    got = run_host(build_host(_write(lean, tmp_path), cflags=f"{SANITIZE} -I{ACLE}"), x, graph.output_bytes)
+    assert np.array_equal(got, graph.run_flat(x))
+
+
+@needs_qemu
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.label)
+def test_lean_fully_connected_in_qemu(target, tmp_path):
+    """On the Cortex-M4: the lean kernel equals the reference and costs a few instructions more."""
+    graph = fc_chain_model()
+    x = _inputs(graph, 16, seed=4)
+    lean, wide = _lean_sources(graph, target)
+    runs = [run_qemu(build_cortexm(_write(src, tmp_path / k), "cortex-m4f", tmp_path / f"{k}-build"), x)
+            for k, src in (("lean", lean), ("wide", wide))]
+    for run in runs:
+        assert np.array_equal(run.outputs, graph.run_flat(x))
+    assert runs[0].instructions_per_inference < 1.5 * runs[1].instructions_per_inference

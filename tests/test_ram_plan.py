@@ -230,3 +230,79 @@ def test_compile_with_the_ram_plan(tmp_path):
     assert stage["memory"] == "ram" and stage["qemu_mismatches"] == 0 and result.c_mismatches == 0
     model_c = (tmp_path / "out" / "c-dsp" / "model.c").read_text()
     assert "_input_buffer(void)" in model_c and "_dsp_scratch[" not in model_c
+
+
+def test_memory_options_are_checked_before_any_work():
+    from pocketml.errors import PocketMLError
+    from pocketml.pipeline.plans import check_memory
+
+    check_memory("balanced", 12.5)
+    for memory, budget, needle in (("fast", None, "unknown memory plan"), ("speed", 10.0, "--memory balanced"),
+                                   ("balanced", 0.0, "positive")):
+        with pytest.raises(PocketMLError, match=needle):
+            check_memory(memory, budget)
+
+
+@needs_qemu
+def test_balanced_takes_the_smallest_ram_within_the_latency_budget():
+    """Every candidate built and run in QEMU; the chosen one is the smallest RAM among those within the
+    budget; a budget under the fastest plan is refused, naming the fastest plan's latency."""
+    from pocketml.devices import find_device, load_catalogue
+    from pocketml.errors import PocketMLError
+    from pocketml.pipeline.plans import search_plans
+
+    graph = _mobile_like()
+    board = find_device("nucleo_l476rg", load_catalogue())
+    x = np.random.default_rng(3).integers(-128, 128, size=(2, *graph.input_info.shape), dtype=np.int8)
+    target = KernelTarget(True, "speed")
+    search = search_plans(graph, board, target, None, x, None)
+    labels = [c.label for c in search.candidates]
+    assert labels[:2] == ["speed", "ram"] and all(c.instructions for c in search.candidates)
+    speed = search.candidates[0]
+    assert search.max_latency_ms == pytest.approx(1.1 * speed.latency_ms)
+    within = [c for c in search.candidates if c.latency_ms <= search.max_latency_ms]
+    assert search.chosen.ram_bytes == min(c.ram_bytes for c in within) < speed.ram_bytes
+    tight = search_plans(graph, board, target, None, x, speed.latency_ms)
+    assert tight.chosen.latency_ms <= speed.latency_ms and tight.budget_source == "--max-latency"
+    with pytest.raises(PocketMLError, match=r"raise --max-latency"):
+        search_plans(graph, board, target, None, x, 0.5 * speed.latency_ms)
+
+
+@needs_qemu
+def test_a_board_that_fits_only_with_the_ram_plan(tmp_path):
+    """The one fit rule (devices/footprint.py) on the board's build: a board with SRAM between the two
+    plans' RAM refuses the speed plan and takes the RAM plan; report.html draws the board's plan."""
+    from dataclasses import replace
+
+    from pocketml.devices import find_device, load_catalogue
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    graph = _mobile_like()
+    path = tmp_path / "mobile.tflite"
+    path.write_bytes(spec_of(graph).serialise())
+    board = find_device("nucleo_l432kc", load_catalogue())
+    runs = {m: compile_tflite(path, board, tmp_path / m, samples=4, report=False, memory=m) for m in ("speed", "ram")}
+    assert runs["ram"].ram_bytes < runs["speed"].ram_bytes
+    small = replace(board, sram_bytes=(runs["ram"].ram_bytes + runs["speed"].ram_bytes) // 2)
+    fits = {m: compile_tflite(path, small, tmp_path / f"small-{m}", samples=4, report=m == "ram", memory=m)
+            for m in ("speed", "ram")}
+    assert not fits["speed"].fits and "RAM: needs" in fits["speed"].fit_reason and fits["ram"].fits
+    stage = next(s for s in fits["ram"].stages if s.name == "deploy-cortexm").figures
+    assert fits["ram"].memory.arena_bytes == stage["board_arena_bytes"] != fits["ram"].arena_bytes
+    assert "c-dsp/" in fits["ram"].memory.build and "memory plan ram" in fits["ram"].memory.build
+    assert "memory plan ram" in (tmp_path / "small-ram" / "report.html").read_text()
+
+
+def test_shrink_takes_the_memory_plan(tmp_path):
+    """``shrink(memory=...)`` (``pocketml shrink --memory``): the host C gets the RAM plan's input buffer."""
+    import torch
+
+    from pocketml.pipeline import shrink
+
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 12)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).eval()
+    result = shrink(model, x, (x, y), "pico", tmp_path / "ram", name="mlp", report=False, memory="ram")
+    assert result.c_mismatches == 0 and "memory plan ram" in result.memory.build
+    assert "mlp_input_buffer(void)" in (tmp_path / "ram" / "c" / "model.h").read_text()

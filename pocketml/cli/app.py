@@ -32,9 +32,13 @@ OPTIMIZE_OPT = typer.Option(None, "--optimize", help="Boards with the DSP extens
                             "weights, shared kernels, -Os; least flash). Default: speed when its constants fit in "
                             "half the board's flash. The board's C goes to OUT/c-dsp/; OUT/c/ stays portable.")
 MEMORY_OPT = typer.Option("speed", "--memory", help="The memory plan: speed (default; in-place layers, no "
-                          "extra instructions) or ram (the smallest RAM: the input and, on boards with the DSP "
+                          "extra instructions), ram (the smallest RAM: the input and, on boards with the DSP "
                           "extension, the kernels' scratch inside the arena, depthwise layers in channel blocks; a "
-                          "few % more instructions). See docs/memory.md.")
+                          "few % more instructions) or balanced (each candidate plan built for the board and run "
+                          "in QEMU; the smallest RAM within --max-latency). See docs/memory.md.")
+MAX_LATENCY_OPT = typer.Option(None, "--max-latency", help="With --memory balanced: the latency budget in ms "
+                               "(QEMU instructions at one per cycle at the board's clock; default: the speed "
+                               "plan's + 10%).")
 FORCE_OPT = typer.Option(False, "--force", help="Write into a non-empty --out folder that is not a pocketml output. "
                          "pocketml still never replaces or deletes a file it did not write.")
 

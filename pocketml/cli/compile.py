@@ -12,6 +12,7 @@ from pocketml.cli.app import (
     EXIT_BLOCKED,
     EXIT_NOT_EXACT,
     FORCE_OPT,
+    MAX_LATENCY_OPT,
     MEMORY_OPT,
     OPTIMIZE_OPT,
     StageStatus,
@@ -36,6 +37,7 @@ def compile_cmd(
     force: bool = FORCE_OPT,
     optimize: str | None = OPTIMIZE_OPT,
     memory: str = MEMORY_OPT,
+    max_latency: float | None = MAX_LATENCY_OPT,
 ) -> None:
     """Compile an existing int8 .tflite ahead of time into verified C for a board.
 
@@ -67,7 +69,8 @@ def compile_cmd(
     with StageStatus(not as_json) as on_stage:
         on_stage(f"read {model.name} and check every operator")
         result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
-                                on_stage=on_stage, optimize=optimize, memory=memory, inputs=inputs)
+                                on_stage=on_stage, optimize=optimize, memory=memory, inputs=inputs,
+                                max_latency_ms=max_latency)
     if as_json:
         print(result.dumps())
     else:
@@ -80,7 +83,9 @@ def compile_cmd(
                       f"{src.get('distinct_outputs')} distinct outputs seen ({src.get('inputs')})")
         arena = result.verify.get("arena", {}) if result.verify is not None else {}
         if arena.get("tflm_source_bytes"):
-            console.print(f"arena: planned {result.arena_bytes:,} B; TFLite Micro on {model.name}: "
+            state = result.memory.state_bytes
+            kept = f" + {state:,} B of memory kept between invokes (static; in TFLite Micro's arena)" if state else ""
+            console.print(f"arena: planned {result.arena_bytes:,} B{kept}; TFLite Micro on {model.name}: "
                           f"{arena['tflm_source_bytes']:,} B (its allocation record; `pocketml verify {out}` "
                           "bisects its smallest working arena on the same file)", markup=False, highlight=False)
         if src.get("weak_evidence"):

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from pocketml.cli.app import DEVICES_OPT, EXIT_BLOCKED, FORCE_OPT, OPTIMIZE_OPT, StageStatus, app, console
+from pocketml.cli.app import (
+    DEVICES_OPT,
+    EXIT_BLOCKED,
+    FORCE_OPT,
+    MAX_LATENCY_OPT,
+    MEMORY_OPT,
+    OPTIMIZE_OPT,
+    StageStatus,
+    app,
+    console,
+)
 from pocketml.cli.select import parse_budget
 from pocketml.errors import PocketMLError
 
@@ -42,6 +52,8 @@ def shrink(
                                             "whose biases train."),
     force: bool = FORCE_OPT,
     optimize: str | None = OPTIMIZE_OPT,
+    memory: str = MEMORY_OPT,
+    max_latency: float | None = MAX_LATENCY_OPT,
     check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
                                "(every blocker at once, with its module path); builds and writes nothing. "
                                "Exit 4 if anything is blocked."),
@@ -78,7 +90,7 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
-                                on_stage=on_stage, optimize=optimize,
+                                on_stage=on_stage, optimize=optimize, memory=memory, max_latency_ms=max_latency,
                                 trainable=trainable, bias_layers=bias_layers)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
@@ -98,8 +110,8 @@ def shrink(
         with StageStatus(not as_json) as on_stage:
             result = shrink_builtin(model, device, out, seed=seed, devices=devices, progress=not as_json,
                                     recipe=recipe, target_flash=target_flash, select=plan, force=force,
-                                    on_stage=on_stage, optimize=optimize,
-                                    trainable=trainable, bias_layers=bias_layers)
+                                    on_stage=on_stage, optimize=optimize, memory=memory,
+                                    max_latency_ms=max_latency, trainable=trainable, bias_layers=bias_layers)
     if as_json:
         print(result.dumps())
     else:

@@ -38,6 +38,7 @@ QuantizationParameters, SubGraph, Tensor = table("QuantizationParameters"), tabl
 
 SCHEMA_VERSION = 3
 TYPES = {np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32,
+         np.dtype(np.int16): TensorType.INT16,  # int16: SVDF's time weights and memory
          np.dtype(np.uint8): TensorType.UINT8,  # uint8: a model input or output a QUANTIZE converts
          np.dtype(np.float32): TensorType.FLOAT32}  # float32: edges of float-I/O models (tests of the reader)
 
@@ -58,6 +59,7 @@ class TensorSpec:
     dtype: np.dtype
     quant: TensorQuant | None
     data: bytes | None = None  # constant tensors only
+    variable: bool = False  # a TFLite variable tensor: kept between invokes (an op's memory, e.g. SVDF's)
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,8 @@ def _tensor(b: flatbuffers.Builder, t: TensorSpec, buffer: int) -> int:
     Tensor.TensorAddName(b, name)
     if quant is not None:
         Tensor.TensorAddQuantization(b, quant)
+    if t.variable:
+        Tensor.TensorAddIsVariable(b, True)
     return Tensor.TensorEnd(b)
 
 

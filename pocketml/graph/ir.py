@@ -32,8 +32,8 @@ class QuantParams:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"a quantization scale must be finite and > 0, got {self.scale}")
-        if not -128 <= self.zero_point <= 255:  # int8 [-128, 127] or uint8 [0, 255]: TensorInfo checks which
-            raise ValueError(f"an 8-bit zero point must be in [-128, 255], got {self.zero_point}")
+        if not -32768 <= self.zero_point <= 32767:  # int8, uint8 or int16 (an edge): TensorInfo checks which
+            raise ValueError(f"a zero point must be in [-128, 255] (8-bit) or int16, got {self.zero_point}")
         object.__setattr__(self, "scale", float(np.float32(self.scale)))
 
     @classmethod
@@ -62,13 +62,16 @@ class QuantParams:
         return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
 
 
-DTYPES = {"int8": np.int8, "uint8": np.uint8}  # uint8: only at a model's edge, read by a QUANTIZE
+# uint8, int16, int32: only where a QUANTIZE converts them (a model's edge: TFLite Micro's int16 audio
+# input, an int32 output) or a SOFTMAX writes int16 for one; every other op reads and writes int8
+DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32}
+RANGES = {name: (int(np.iinfo(t).min), int(np.iinfo(t).max)) for name, t in DTYPES.items()}
 
 
 @dataclass(frozen=True)
 class TensorInfo:
-    """An 8-bit activation tensor: its name, per-sample NHWC shape, quantization and type (int8; uint8
-    only where a QUANTIZE converts a uint8 model input or output)."""
+    """An activation tensor: its name, per-sample NHWC shape, quantization and type (int8; uint8, int16
+    or int32 only where a QUANTIZE converts a model input or output, see ``DTYPES``)."""
 
     name: str
     shape: tuple[int, ...]
@@ -76,16 +79,16 @@ class TensorInfo:
     dtype: str = "int8"
 
     def __post_init__(self) -> None:
-        lo, hi = {"int8": (-128, 127), "uint8": (0, 255)}.get(self.dtype, (None, None))
+        lo, hi = RANGES.get(self.dtype, (None, None))
         if lo is None:
-            raise ValueError(f"tensor {self.name}: type {self.dtype!r}; int8 or uint8 expected")
+            raise ValueError(f"tensor {self.name}: type {self.dtype!r}; one of {', '.join(DTYPES)} expected")
         if not lo <= self.quant.zero_point <= hi:
             raise ValueError(f"tensor {self.name}: a {self.dtype} zero point must be in [{lo}, {hi}], "
                              f"got {self.quant.zero_point}")
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape))
+        return int(np.prod(self.shape)) * np.dtype(DTYPES[self.dtype]).itemsize
 
 
 class Op(Protocol):
@@ -264,6 +267,11 @@ class QuantGraph:
 
     def macs(self) -> int:
         return sum(op.macs(self.tensors) for op in self.ops)
+
+    def state_bytes(self) -> int:
+        """RAM the ops keep from one invoke to the next (an op with memory, e.g. SVDF, declares
+        ``state_bytes()``): static arrays in the C, outside the arena; TFLite's variable tensors."""
+        return sum(op.state_bytes() for op in self.ops if hasattr(op, "state_bytes"))
 
     def param_count(self) -> int:
         """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""

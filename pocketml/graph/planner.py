@@ -96,6 +96,7 @@ class MemoryPlan:
     moves: tuple[Move, ...] = ()  # recentred raster ops (one memmove each after the kernel)
     input_in_arena: bool = False  # the graph's input is copied into (or written in) the arena
     portable_ops: tuple[str, ...] = ()  # ops run with the portable kernel though a fast one exists
+    lean_ops: tuple[str, ...] = ()  # ops whose fast kernel runs its scratch-free (lean) variant
 
     def offset_of(self, tensor: str) -> int:
         """The arena offset where ``tensor`` starts."""
@@ -160,16 +161,18 @@ class _Grouping:
 
 @dataclass(frozen=True)
 class KernelNeeds:
-    """What an op's fast (DSP) kernel asks of the plan: ``scratch`` bytes while it runs, and its own
-    overlap lag when its access order allows a smaller one than the portable kernel's (None: the op's)."""
+    """What an op's fast (DSP) kernel asks of the plan: ``scratch`` bytes while it runs, its own
+    overlap lag when its access order allows a smaller one than the portable kernel's (None: the op's),
+    and ``lean``: the scratch of its scratch-free variant (a few instructions slower), None: no such variant."""
 
     scratch: int
     lag: int | None = None
+    lean: int | None = None
 
 
 def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = True, moves: bool = True,
                 input_in_arena: bool = False, kernels: Mapping[str, KernelNeeds] | None = None,
-                fallback: float = 0.0) -> MemoryPlan:
+                fallback: float = 0.0, lean: bool = True) -> MemoryPlan:
     """Plan the arena: execution order (``reorder``), aliases and in-place ops, then placement.
 
     With ``in_place``, every stride/shape of CONV_2D and DEPTHWISE_CONV_2D may write over its dying
@@ -184,6 +187,8 @@ def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = Tru
     ``fallback``: the largest share of the model's MACs the search may move to the portable
     kernels (no scratch, the portable lag; slower: the latency budget), layers of one shape at a
     time, each move saving at least 1% of the arena (``MemoryPlan.portable_ops``); 0: never.
+    ``lean``: a kernel with a scratch-free variant (``KernelNeeds.lean``) runs it where that lowers
+    the arena (``MemoryPlan.lean_ops``).
     """
     input_in_arena = input_in_arena and len(graph.inputs) == 1
     needs = dict(kernels or {})
@@ -198,6 +203,8 @@ def plan_memory(graph: QuantGraph, *, reorder: bool = True, in_place: bool = Tru
     search.descend((SHIFT, OFF), False)
     if moves:
         search.descend((SHIFT, RECENTER, OFF), False)
+    if lean:
+        search.descend_lean()
     if fallback > 0 and needs:
         search.budget = fallback * graph.macs()
         search.descend((SHIFT, RECENTER, OFF) if moves else (SHIFT, OFF), True)
@@ -213,6 +220,7 @@ class _Search:
         self.best: MemoryPlan | None = None
         self.choices: dict[str, str] = {}
         self.portable: frozenset[str] = frozenset()
+        self.lean: frozenset[str] = frozenset()  # ops running their kernel's scratch-free variant
         self.budget = 0.0  # MACs that may run on the portable kernels
         # layers of one kind and shape: moved to the portable kernels together (one alone rarely
         # lowers a peak its twins also reach)
@@ -223,19 +231,33 @@ class _Search:
                        tuple(getattr(op, "stride", ())))
                 self.shapes.setdefault(key, set()).add(op.name)
 
-    def consider(self, choices: dict[str, str], portable: frozenset[str]) -> bool:
+    def consider(self, choices: dict[str, str], portable: frozenset[str], lean: frozenset[str] | None = None) -> bool:
+        lean = self.lean if lean is None else lean
         lags = {name: n.lag for name, n in self.needs.items() if n.lag is not None and name not in portable}
-        scratch = {name: n.scratch for name, n in self.needs.items() if n.scratch and name not in portable}
+        scratch = {name: n.lean if name in lean else n.scratch for name, n in self.needs.items()
+                   if name not in portable}
+        scratch = {name: b for name, b in scratch.items() if b}
         grouping = _groups(self.graph, self.order, self.in_place, choices, self.input_in_arena, lags)
         for step, i in enumerate(self.order):
             name = self.graph.ops[i].name
             if name in scratch:  # a group of its own, alive at this step only
                 grouping.work.append((f"{name}#scratch", f"{name}#scratch", 0, _align(scratch[name]), step))
-        plan = _place(self.graph, self.order, grouping, self.input_in_arena, tuple(sorted(portable)))
+        plan = _place(self.graph, self.order, grouping, self.input_in_arena, tuple(sorted(portable)),
+                      tuple(sorted(lean - portable)))
         if self.best is None or _score(plan) < _score(self.best):
-            self.best, self.choices, self.portable = plan, choices, portable
+            self.best, self.choices, self.portable, self.lean = plan, choices, portable, lean
             return True
         return False
+
+    def descend_lean(self) -> None:
+        """Run each kernel's scratch-free variant where that lowers the arena (kept only then: the
+        score counts lean layers after the arena and the portable ones)."""
+        improved = True
+        while improved:
+            improved = False
+            for name, n in self.needs.items():
+                if n.lean is not None:
+                    improved |= self.consider(self.choices, self.portable, self.lean ^ {name})
 
     def descend(self, alternatives: tuple[str, ...], fallback: bool) -> None:
         improved = True
@@ -264,8 +286,8 @@ class _Search:
         return self.best is not keep[0]
 
 
-def _score(plan: MemoryPlan) -> tuple[int, int, int, int]:
-    """Smallest arena, then fewest portable fallbacks, then fewest bytes moved, then the lowest top
+def _score(plan: MemoryPlan) -> tuple[int, int, int, int, int]:
+    """Smallest arena, then fewest portable fallbacks and lean kernels, then fewest bytes moved, then the lowest top
     of the live regions summed over the steps (the peak is a maximum: this lets the search cross
     plateaus where it does not move)."""
     top = [0] * plan.n_ops
@@ -273,7 +295,7 @@ def _score(plan: MemoryPlan) -> tuple[int, int, int, int]:
         if b.location == "arena":
             for s in range(b.first_op, b.last_op + 1):
                 top[s] = max(top[s], b.offset + b.size)
-    return plan.arena_bytes, len(plan.portable_ops), plan.moved_bytes, sum(top)
+    return plan.arena_bytes, len(plan.portable_ops), len(plan.lean_ops), plan.moved_bytes, sum(top)
 
 
 def schedule(graph: QuantGraph, *, in_place: bool = True, input_in_arena: bool = False) -> tuple[int, ...]:
@@ -417,7 +439,8 @@ def _peak(graph: QuantGraph, order, in_place: bool, input_in_arena: bool = False
     return max(live, default=0), sum(live)
 
 
-def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool, portable: tuple[str, ...] = ()) -> MemoryPlan:
+def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool, portable: tuple[str, ...] = (),
+           lean: tuple[str, ...] = ()) -> MemoryPlan:
     """Every group at the lowest aligned offset where none of its regions meets a region of another
     group alive at the same step (groups are rigid: their regions keep their relative offsets)."""
     segs = _segments(graph, order, g)
@@ -450,7 +473,7 @@ def _place(graph: QuantGraph, order, g: _Grouping, input_in_arena: bool, portabl
             offsets += [(t, bases[r] + rel) for t in names if "#" not in t]
     buffers.sort(key=lambda b: (b.first_op, b.offset))
     return MemoryPlan(tuple(buffers) + tuple(external), _align(end), len(graph.ops), tuple(order),
-                      tuple(g.in_place_ops), tuple(offsets), tuple(g.moves), input_in_arena, portable)
+                      tuple(g.in_place_ops), tuple(offsets), tuple(g.moves), input_in_arena, portable, lean)
 
 
 def _greedy(groups) -> tuple[int, dict[str, int]]:

@@ -48,6 +48,7 @@ class CContext(Protocol):
 
     tensors: dict[str, TensorInfo]
     scratch_limit: int | None  # bytes a kernel's scratch should stay under where it can (None: any)
+    lean: bool  # the plan runs this op's fast kernel without scratch where it has such a variant
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         """Declare ``static const ctype <prefix>_<op>_<ident>[] = {...}`` (flash); return its symbol."""
@@ -58,6 +59,10 @@ class CContext(Protocol):
 
     def where(self, tensor: str) -> str:
         """The C expression of a tensor's bytes: ``input``, an output pointer, or an arena offset."""
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """Declare ``static ctype <prefix>_<op>_<ident>[count]`` (RAM, outside the arena) that keeps its
+        values between invokes (an op's memory); ``<prefix>_reset()`` fills it with ``fill``. Its symbol."""
 
 
 def format_value(value: CValue, indent: str = "    ") -> str:
@@ -116,6 +121,9 @@ class _Counter:
 
     def where(self, tensor: str) -> str:
         return tensor
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        return ident  # RAM, not a constant
 
 
 CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}

@@ -38,9 +38,11 @@ from pocketml.ops import (
     softmax,
     strided_slice,
     sub,
+    svdf,
     tanh,
     tile,
     transpose,
+    unidirectional_sequence_lstm,
 )
 from pocketml.ops.spec import OpSpec
 
@@ -74,6 +76,8 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     quantize.SPEC,
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
+    svdf.SPEC,
+    unidirectional_sequence_lstm.SPEC,
 )}
 
 OPS: dict[str, type] = {kind: spec.op for kind, spec in SPECS.items()}  # kind -> reference class

@@ -29,6 +29,9 @@ _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i
           TensorType.UINT8: "u1", TensorType.INT16: "<i2"}
 
 
+EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or from int8
+
+
 class Unsupported(Exception):
     """An operator (or model property) pocketml cannot run; becomes one line of the refusal."""
 
@@ -95,20 +98,24 @@ class TFLiteReader:
                               f"{TYPE_NAMES.get(t.Type())} its shape says")
         return np.frombuffer(data, dtype=dtype).reshape(shape)
 
-    def activation(self, i: int, uint8: bool = False) -> str:
+    def activation(self, i: int, uint8: bool = False, types: tuple[str, ...] = ()) -> str:
         """Register tensor ``i`` as an int8 activation (per-tensor quant, batch 1) and return its name;
-        ``uint8``: a uint8 tensor is accepted too (what a QUANTIZE reads or writes)."""
+        ``uint8``: a uint8 tensor is accepted too (what a QUANTIZE reads or writes); ``types``: other
+        types accepted here (``EDGE_TYPES`` for a QUANTIZE, int16 for a SOFTMAX output)."""
         i = self.alias.get(int(i), int(i))
         t = self.tensor(i)
         name = self.tname(i)
+        allowed = {"int8", *(("uint8",) if uint8 else ()), *types}
         if name in self.tensors:
-            if self.tensors[name].dtype == "uint8" and not uint8:
-                raise Unsupported(f"tensor {name} is UINT8; only a QUANTIZE may read or write it")
+            if self.tensors[name].dtype not in allowed:
+                raise Unsupported(f"tensor {name} is {self.tensors[name].dtype.upper()}; only a QUANTIZE may read or "
+                                  "write it")
             return name
-        dtype = {TensorType.INT8: "int8", TensorType.UINT8: "uint8"}.get(t.Type())
-        if dtype is None or (dtype == "uint8" and not uint8):
+        dtype = {TensorType.INT8: "int8", TensorType.UINT8: "uint8", TensorType.INT16: "int16",
+                 TensorType.INT32: "int32"}.get(t.Type())
+        if dtype is None or dtype not in allowed:
             raise Unsupported(f"tensor {name} is {TYPE_NAMES.get(t.Type(), t.Type())}; activations must be int8"
-                              + (" (uint8 only where a QUANTIZE converts it)" if dtype else ""))
+                              + (" (uint8, int16 or int32 only where a QUANTIZE converts it)" if dtype else ""))
         shape = self.shape(i)
         if not shape or shape[0] != 1:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; the batch dimension must be 1")

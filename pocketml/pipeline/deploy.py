@@ -33,6 +33,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan, plan_memory
 from pocketml.outputs import write_atomic
+from pocketml.pipeline.plans import PlanSearch, board_plan, check_memory, search_plans
 from pocketml.result import (
     Accuracy,
     EnergyReport,
@@ -85,7 +86,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
            source: SourceCheck | None = None, extra_files: dict[str, str] | None = None,
            server: tuple[str, np.ndarray] | None = None, on_stage: Progress | None = None,
            command: str = "shrink", optimize: str | None = None, memory: str = "speed",
-           training: tuple[str, int] | None = None) -> Result:
+           training: tuple[str, int] | None = None, max_latency_ms: float | None = None) -> Result:
     """Run the deployment stages on ``qgraph`` into ``work`` and return the Result (module docstring).
 
     ``source``: compile's check of the user's .tflite in TFLite Micro (joins ``verify``);
@@ -95,16 +96,22 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     :func:`choose_kernels`); the portable C in ``c/`` is built and checked on the host either way,
     the board's C (``c-dsp/`` on such a board) in QEMU. ``memory``: ``"speed"`` (the default plan)
     or ``"ram"`` (the smallest-RAM plan, docs/memory.md: the input in the arena, and on a board with
-    the DSP extension the kernels' scratch in it and depthwise layers in channel blocks).
+    the DSP extension the kernels' scratch in it and depthwise layers in channel blocks) or
+    ``"balanced"`` (the smallest RAM within ``max_latency_ms``: ``pipeline/plans.py``, a stage ``plan-search``).
     ``training``: (trainable, bias_layers) → the on-device training step beside the model
     (``deploy/training.py``; result.json ``training``).
     """
-    check_memory(memory)
+    check_memory(memory, max_latency_ms)
     say = on_stage or (lambda stage: None)
+    weights = compressed.weights if compressed else None
+    search = None
+    if memory == "balanced":
+        say("search the memory plans: build each for the board, keep the smallest RAM within the latency budget")
+        search = _plan_search(qgraph, name, board, optimize, weights, test.x_q, max_latency_ms, stages)
     say("plan memory, emit C, build and run it on the host")
     t = time.perf_counter()
-    host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board,
-                         compressed.weights if compressed else None, memory)
+    host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board, weights,
+                         "ram" if search is not None and search.chosen.plan.input_in_arena else memory)
     deployed = host.const_bytes + (decoder_code_bytes(host.c_dir, compressed.weights) if compressed else 0)
     acc_c = _accuracy(host.outputs.argmax(1), test.labels)
     stages.append(Stage("deploy-c", time.perf_counter() - t, {
@@ -113,17 +120,18 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
 
     say(f"cross-compile for {board.core} and run in QEMU")
     t = time.perf_counter()
-    kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, compressed.weights if compressed else None)
-    board_dir, board_plan = board_c(qgraph, host.plan, work, name, kernels,
-                                    compressed.weights if compressed else None, memory)
+    kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, weights)
+    board_dir, on_board = board_c(qgraph, host.plan, work, name, kernels, weights,
+                                  _board_choice(qgraph, host.plan, kernels, weights, memory, search))
     layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # profiled on one input
     cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
     fp = host.footprint
     if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
-            "kernels": kernels.label, "kernels_reason": why, "memory": memory,
-            "board_arena_bytes": board_plan.arena_bytes,
+            "kernels": kernels.label, "kernels_reason": why,
+            "memory": memory if search is None else f"balanced: {search.chosen.label}",
+            "board_arena_bytes": on_board.arena_bytes,
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
@@ -158,7 +166,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions, mix),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                          op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
-        memory=MemoryReport.from_plan(qgraph, host.plan), compression=compressed, stages=stages,
+        memory=MemoryReport.from_plan(qgraph, on_board, _plan_label(board_dir, work, memory, search)),
+        compression=compressed, stages=stages,
         cortexm=cortexm, verify=verification, command=command, training=trained,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files, **(extra_files or {}),
                **({"c_board": f"{BOARD_C_DIR}/"} if kernels.dsp else {}),
@@ -194,29 +203,15 @@ def choose_kernels(qgraph: QuantGraph, plan: MemoryPlan, name: str, board: Devic
                                         f"of the board's flash ({board.flash_bytes:,} B)")
 
 
-MEMORY_PLANS = ("speed", "ram")
-RAM_SCRATCH_LIMIT = 1024  # bytes: the RAM plan's depthwise slabs stay under this (channel blocks)
-
-
-def check_memory(memory: str) -> None:
-    if memory not in MEMORY_PLANS:
-        raise PocketMLError(f"unknown memory plan {memory!r}",
-                            "pass --memory speed (default) or --memory ram (the smallest RAM, docs/memory.md)")
-
-
 def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
-            weights: dict | None, memory: str = "speed") -> tuple[Path, MemoryPlan]:
-    """The folder of the C the board runs and its plan: ``c/`` (portable, the host's plan), or
-    ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler); with the RAM
-    plan its own plan for those kernels (their scratch in the arena, blocked depthwise slabs)."""
+            weights: dict | None, chosen: tuple[MemoryPlan, int | None]) -> tuple[Path, MemoryPlan]:
+    """The folder of the C the board runs and its plan: ``c/`` (portable, the host's ``plan``), or
+    ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler) with the
+    ``chosen`` plan and scratch limit (``pipeline/plans.py``: the RAM plan's scratch in the arena,
+    blocked depthwise slabs, lean kernels)."""
     if not kernels.dsp:
         return work / "c", plan
-    limit = None
-    if memory == "ram":
-        from pocketml.deploy.c.emit import kernel_needs
-
-        limit = RAM_SCRATCH_LIMIT
-        plan = plan_memory(qgraph, input_in_arena=True, kernels=kernel_needs(qgraph, kernels, limit, weights))
+    plan, limit = chosen
     folder = work / BOARD_C_DIR
     folder.mkdir()
     for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels, scratch_limit=limit).files.items():
@@ -237,7 +232,8 @@ def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, re
     ref = ref_out.reshape(len(ref_out), -1)
     sizes = [info.nbytes for info in qgraph.output_infos]
     sections = measure_sections(c_dir, [f for f in source.files if f.endswith(".c") and f != "main.c"])
-    fp = footprint(sections, board.core, io_bytes=qgraph.input_bytes + qgraph.output_bytes, method=HOST_METHOD)
+    io = qgraph.output_bytes + (0 if plan.input_in_arena else qgraph.input_bytes)  # an input in the arena is in .bss
+    fp = footprint(sections, board.core, io_bytes=io, method=HOST_METHOD)
     return HostBuild(plan, c_dir, source.const_bytes, c_out, int(np.sum(np.any(c_out != ref, axis=1))),
                      tuple(per_output_mismatches(c_out, ref_out, sizes)), fp, sections)
 
@@ -272,6 +268,34 @@ def energy_report(result: Result, c_out: np.ndarray, labels: np.ndarray | None,
         cascades = tuple(offload_cascade(profile, logits, labels, server[1], server=server[0], radio=r)
                          for r in radios)
     return EnergyReport(budget, cascades)
+
+
+def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarget, weights: dict | None,
+                  memory: str, search: PlanSearch | None) -> tuple[MemoryPlan, int | None]:
+    """The plan the board's C runs and its scratch limit: the search's choice, the host's plan (speed, or
+    a board without the DSP extension, whose C is the host's), or the RAM plan for the DSP kernels."""
+    if search is not None:
+        return search.chosen.plan, search.chosen.scratch_limit
+    if memory == "speed" or not kernels.dsp:
+        return host_plan, None
+    return board_plan(qgraph, kernels, weights, memory)
+
+
+def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | None, weights: dict | None,
+                 x_q: np.ndarray, max_latency_ms: float | None, stages: list[Stage]) -> PlanSearch:
+    """``--memory balanced``: the plan search for the board's kernels, recorded as the stage ``plan-search``."""
+    t = time.perf_counter()
+    kernels = choose_kernels(qgraph, plan_memory(qgraph), name, board, optimize, weights)[0]
+    search = search_plans(qgraph, board, kernels, weights, x_q, max_latency_ms)
+    stages.append(Stage("plan-search", time.perf_counter() - t, search.figures()))
+    return search
+
+
+def _plan_label(board_dir: Path, work: Path, memory: str, search: PlanSearch | None) -> str:
+    """Which C runs the plan the report draws, and which plan it is."""
+    kind = "the board's DSP C" if board_dir != work / "c" else "the board's C"
+    where = f"{board_dir.relative_to(work)}/ ({kind})"
+    return f"{where}, memory plan {memory if search is None else 'balanced: ' + search.chosen.label}"
 
 
 def _accuracy(predicted: np.ndarray, labels: np.ndarray | None) -> float | None:

@@ -30,7 +30,8 @@ from pocketml.deploy.verify.probe import INPUT_KINDS, distinct_outputs, make_inp
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
 from pocketml.outputs import OutputFolder, write_atomic
-from pocketml.pipeline.deploy import Progress, TestRun, check_memory, deploy
+from pocketml.pipeline.deploy import Progress, TestRun, deploy
+from pocketml.pipeline.plans import check_memory
 from pocketml.result import Result, SourceCheck, Stage
 
 DEFAULT_SAMPLES = 200
@@ -106,7 +107,8 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> 
 def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, name: str | None = None,
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
                    report: bool = True, force: bool = False, on_stage: Progress | None = None,
-                   optimize: str | None = None, memory: str = "speed", inputs: str = "probe") -> Result:
+                   optimize: str | None = None, memory: str = "speed", inputs: str = "probe",
+                   max_latency_ms: float | None = None) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -130,14 +132,17 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     on_stage : called with each stage's name as it starts (the CLI shows it).
     optimize : ``"speed"`` or ``"size"`` for a board with the DSP extension (default: speed when it has
         room); see ``pocketml.pipeline.shrink``.
-    memory : ``"speed"`` (default) or ``"ram"``: the smallest-RAM memory plan (docs/memory.md).
+    memory : ``"speed"`` (default), ``"ram"`` (the smallest-RAM memory plan) or ``"balanced"`` (the
+        smallest RAM within a latency budget: each candidate plan built for the board and run in
+        QEMU; ``pipeline/plans.py``, docs/memory.md).
+    max_latency_ms : with ``memory="balanced"``: the latency budget in ms (default: the speed plan's + 10%).
     """
     path = Path(model)
     if samples < 1:
         raise PocketMLError(f"samples must be >= 1, got {samples}", "pass --samples 200 (or more)")
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     check_optimize(optimize)
-    check_memory(memory)
+    check_memory(memory, max_latency_ms)
     if inputs not in INPUT_KINDS:
         raise PocketMLError(f"inputs {inputs!r} is not one of {', '.join(INPUT_KINDS)}",
                             "pass --inputs probe (the default) or --inputs uniform")
@@ -171,4 +176,4 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
         return deploy(graph, work, board, name=name, test=TestRun(x_q, ref_out, None, None, None),
                       size_float=4 * graph.param_count(), stages=[read_stage, source_stage], report=report,
                       source=source, extra_files={"source_tflite": SOURCE_FILE}, on_stage=on_stage,
-                      command="compile", optimize=optimize, memory=memory)
+                      command="compile", optimize=optimize, memory=memory, max_latency_ms=max_latency_ms)

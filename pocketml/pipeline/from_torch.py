@@ -29,6 +29,7 @@ from pocketml.models.train import predict_logits
 from pocketml.outputs import OutputFolder
 from pocketml.pipeline.compression import run_compression
 from pocketml.pipeline.deploy import Progress, TestRun, _accuracy, deploy
+from pocketml.pipeline.plans import check_memory
 from pocketml.result import Result, Stage
 
 
@@ -53,6 +54,8 @@ def shrink(
     trainable: str | None = None,
     bias_layers: int = 2,
     optimize: str | None = None,
+    memory: str = "speed",
+    max_latency_ms: float | None = None,
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -92,6 +95,10 @@ def shrink(
     optimize : on a board with the DSP extension, ``"speed"`` (int16 weights, one function per layer,
         ``-O2``) or ``"size"`` (int8 weights, shared kernels, ``-Os``); default None: speed when its
         constants fit in half the board's flash. Written to ``c-dsp/``; ``c/`` keeps the portable C.
+    memory : the memory plan: ``"speed"`` (default), ``"ram"`` (the smallest RAM: the input and, with
+        the DSP kernels, their scratch in the arena) or ``"balanced"`` (the smallest RAM within
+        ``max_latency_ms``: each candidate plan built for the board and run in QEMU); docs/memory.md.
+    max_latency_ms : with ``memory="balanced"``: the latency budget in ms (default: the speed plan's + 10%).
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
@@ -99,6 +106,7 @@ def shrink(
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     training = check_trainable(trainable, bias_layers)
     check_optimize(optimize)
+    check_memory(memory, max_latency_ms)
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
     calibration, test = _checked_data(calibration, test)
@@ -116,7 +124,7 @@ def shrink(
         size_float = 4 * (compressed.float_params if compressed is not None else qgraph.param_count())
         return deploy(qgraph, work, board, name=name, test=run, size_float=size_float, stages=stages,
                       compressed=compressed, report=report, server=server, on_stage=on_stage, optimize=optimize,
-                      training=training)
+                      training=training, memory=memory, max_latency_ms=max_latency_ms)
 
 
 def check_trainable(trainable: str | None, bias_layers: int) -> tuple[str, int] | None:
@@ -191,14 +199,16 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
                    devices: str | Path | None = None, progress: bool = True, select=None,
                    recipe: object = None, target_flash: str | int | None = None,
                    server: bool = True, force: bool = False, on_stage: Progress | None = None,
-                   optimize: str | None = None, trainable: str | None = None, bias_layers: int = 2) -> Result:
+                   optimize: str | None = None, trainable: str | None = None, bias_layers: int = 2,
+                   memory: str = "speed", max_latency_ms: float | None = None) -> Result:
     """Train a built-in model (``pocketml.models.BUILTIN``) on its built-in data and shrink it.
 
     ``select``: an optional ``pocketml.data.selection.SelectionPlan`` run first on the training
     split; the model then trains (and calibrates) on the selected samples only, and the
     ``select`` stage in ``result.json`` says what was kept. ``server``: for a labelled task of at
     most ``MAX_SERVER_SAMPLES`` training samples, fit an RBF SVM as the offload target of the
-    energy cascade (``models/server.py``). ``trainable`` / ``bias_layers``: as ``shrink``.
+    energy cascade (``models/server.py``). ``trainable`` / ``bias_layers`` / ``memory`` /
+    ``max_latency_ms``: as ``shrink``.
     """
     from pocketml.models import get_builtin
 
@@ -206,6 +216,7 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
     check_trainable(trainable, bias_layers)
     board = device if isinstance(device, Device) else find_device(device, load_catalogue(devices))
     check_optimize(optimize)
+    check_memory(memory, max_latency_ms)
     OutputFolder(out, force=force, command="shrink").check()  # before training, not after
     if select is None:
         with maybe_track_emissions("train") as carbon:  # codecarbon, offline; None if not installed
@@ -232,4 +243,5 @@ def shrink_builtin(model: str, device: str | Device, out: str | Path, *, seed: i
         server_model = fit_server_model(data.train)
     return shrink(net, data.train.x, test, board, out, name=model, devices=devices, before=before,
                   recipe=recipe, train=data.train, target_flash=target_flash, seed=seed, server_model=server_model,
-                  force=force, on_stage=on_stage, optimize=optimize, trainable=trainable, bias_layers=bias_layers)
+                  force=force, on_stage=on_stage, optimize=optimize, trainable=trainable, bias_layers=bias_layers,
+                  memory=memory, max_latency_ms=max_latency_ms)

@@ -42,13 +42,14 @@ def memory_plan_chart(result: Result) -> str:
         ax.add_patch(plt.Rectangle((b.first_op - 0.4, b.offset), b.last_op - b.first_op + 0.8, b.size, alpha=0.6,
                                    edgecolor="k"))
         ax.text(b.first_op - 0.35, b.offset + b.size / 2, "/".join(b.tensors), fontsize=7, va="center")
+    arena = mem.arena_bytes or result.arena_bytes
     ax.plot(range(len(mem.live_bytes)), mem.live_bytes, "r.-", label="live bytes")
-    ax.axhline(result.arena_bytes, color="k", ls="--", lw=1, label=f"arena {result.arena_bytes} B")
+    ax.axhline(arena, color="k", ls="--", lw=1, label=f"arena {arena} B")
     ax.set_xticks(range(len(mem.ops)), mem.ops, rotation=30)
     ax.set_xlim(-0.6, len(mem.ops) - 0.4)
-    ax.set_ylim(0, max(result.arena_bytes, 1) * 1.15)
+    ax.set_ylim(0, max(arena, 1) * 1.15)
     ax.set_ylabel("arena offset (bytes)")
-    ax.set_title("static memory plan: each box is a tensor's place and lifetime")
+    ax.set_title(f"{mem.build or 'static memory plan'}: each box is a region's place and lifetime", fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
     return figure_svg(fig)
 

@@ -32,12 +32,14 @@ from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
+from pocketml.graph.patch import PatchMap, PatchStage
 from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
 from pocketml.ops.c import CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
 DSP_RUNTIME = "pocketml_dsp.h"  # what the DSP kernels share (requantization, widening, LDRD)
+PATCH_RUNTIME = "pocketml_patch.h"  # patch-based execution: loading, bordering and storing patches
 DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 MAX_NAME = 64
@@ -52,6 +54,7 @@ class CSource:
     prefix: str
     const_bytes: int
     const_arrays: dict[str, int] = field(default_factory=dict)  # array name -> bytes
+    state_bytes: int = 0  # RAM of the ops' persistent state (static arrays outside the arena; <prefix>_reset)
 
 
 def c_identifier(name: str) -> str:
@@ -79,6 +82,7 @@ class _OpContext:
         self.emitter, self.op, self.ident = emitter, op, ident
         self.tensors = emitter.graph.tensors
         self.scratch_limit = emitter.scratch_limit  # bytes a kernel's scratch should stay under (None: any)
+        self.lean = op.name in emitter.plan.lean_ops  # the plan runs its kernel's scratch-free variant
         self.before: list[str] = []  # calls that must run before the kernel (weight decoders)
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
@@ -105,6 +109,11 @@ class _OpContext:
     def where(self, tensor: str) -> str:
         return self.emitter.where(tensor)
 
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """A static RAM array ``<prefix>_<op>_<ident>[count]`` that keeps its values from one invoke to the
+        next (an op's memory, a TFLite variable tensor); ``<prefix>_reset()`` sets every element to ``fill``."""
+        return self.emitter.state(ctype, f"{self.ident}_{ident}", count, fill)
+
     def scratch(self, ctype: str, count: int) -> str:
         """A static buffer of ``count`` ``ctype`` that every DSP layer shares (RAM, in .bss)."""
         return self.emitter.scratch(ctype, count)
@@ -125,6 +134,16 @@ class _Emitter:
         self.writing: tuple[str, int] | None = None  # (tensor, lag): a recentred op's output, written lag below
         self.current: str | None = None  # the op being emitted (its scratch may be an arena region)
         self.requests: dict[str, int] = {}  # the current op's scratch requests: C type -> elements
+        self.base = 0  # where the plan's offset 0 is in the arena (a patch stage's arena: its region)
+        self.states: list[tuple[str, str, int, int]] = []  # persistent state: (symbol, C type, elements, fill)
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        sym = f"{self.prefix}_{ident}"
+        self.states.append((sym, ctype, int(count), int(fill)))
+        return sym
+
+    def state_bytes(self) -> int:
+        return sum(count * np.dtype(_NP[ctype]).itemsize for _, ctype, count, _ in self.states)
 
     def scratch(self, ctype: str, count: int) -> str:
         """The current op's scratch: its arena region when the plan gave it one (int32 words at its
@@ -135,6 +154,7 @@ class _Emitter:
             self.buffers[ctype] = max(self.buffers.get(ctype, 0), int(count))
             return f"{self.prefix}_{DSP_BUFFERS[ctype]}"
         at, size = region
+        at += self.base
         if ctype != "int32_t":
             at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
         return f"(({ctype} *)&{self.prefix}_arena[{at}])"
@@ -157,7 +177,7 @@ class _Emitter:
             return next(self.in_pointer[t] for t in buf.tensors if t in self.in_pointer)
         if buf.location == "output":  # the caller's buffer of the one graph output in this buffer
             return next(self.out_pointer[t] for t in buf.tensors if t in self.out_pointer)
-        offset = self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
+        offset = self.base + self.plan.offset_of(tensor)  # shifted in-place outputs start inside their buffer
         if self.writing is not None and self.writing[0] == tensor:
             offset -= self.writing[1]  # the kernel writes below, over input it no longer reads
         return f"&{self.prefix}_arena[{offset}]"
@@ -167,7 +187,7 @@ class _Emitter:
         move = self.plan.move_of(op.name)
         if move is None:
             return lines
-        at = self.plan.offset_of(op.output)
+        at = self.base + self.plan.offset_of(op.output)
         return [*lines, f"  memmove(&{self.prefix}_arena[{at}], &{self.prefix}_arena[{at - move.lag}], "
                         f"{move.nbytes});  /* recentred: the next layers do not drift down the arena */"]
 
@@ -227,17 +247,29 @@ def kernel_needs(graph: QuantGraph, kernels: KernelTarget, scratch_limit: int | 
     em = _Emitter(graph, MemoryPlan((), 0, len(graph.ops)), "scratch", {}, kernels, scratch_limit)
     out = {}
     for op, data in zip(graph.ops, graph.op_data, strict=True):
-        spec = SPECS[op.kind]
-        if spec.dsp_params is None or op.name in (encoded or {}):
+        spec = SPECS.get(op.kind)  # None: a patch stage (its ops' needs are in its own plan)
+        if spec is None or spec.dsp_params is None or op.name in (encoded or {}):
             continue
-        em.current, em.requests = op.name, {}
-        if spec.dsp_params(op, data, _OpContext(em, op, c_identifier(op.name)), kernels.wide) is not None:
-            total = sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
-            lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
-                   if spec.dsp_overlap_lag is not None else None)
-            if total or lag is not None:
-                out[op.name] = KernelNeeds(total, lag)
+        total = _scratch_request(em, spec, op, data, kernels, lean=False)
+        if total is None:
+            continue
+        lean = _scratch_request(em, spec, op, data, kernels, lean=True) if total else None
+        lag = (spec.dsp_overlap_lag(op, graph.tensors[op.inputs[0]], graph.tensors[op.output])
+               if spec.dsp_overlap_lag is not None else None)
+        if total or lag is not None:
+            out[op.name] = KernelNeeds(total, lag, lean if lean is not None and lean < total else None)
     return out
+
+
+def _scratch_request(em: _Emitter, spec, op, data, kernels: KernelTarget, lean: bool) -> int | None:
+    """Bytes of scratch ``op``'s DSP kernel asks for (its scratch-free variant's with ``lean``); None:
+    no DSP kernel fits the layer."""
+    em.current, em.requests = op.name, {}
+    ctx = _OpContext(em, op, c_identifier(op.name))
+    ctx.lean = lean
+    if spec.dsp_params(op, data, ctx, kernels.wide) is None:
+        return None
+    return sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
@@ -265,6 +297,11 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     order = plan.order or range(len(graph.ops))  # the planner may reorder ops
     for i in order:
         op, data = graph.ops[i], graph.op_data[i]
+        if isinstance(op, PatchStage):
+            definitions, lines = _stage(em, op)
+            params.extend(definitions)
+            calls.extend([*lines, f"  POCKETML_PROFILE_LAYER({i});"])
+            continue
         if SPECS[op.kind].c_kernel is None:
             if sharing(op) != "alias":
                 raise PocketMLError(f"op {op.name} ({op.kind}) has no C kernel", "this is a pocketml bug")
@@ -277,18 +314,20 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     kinds, dsp_kinds = sorted(em.portable_kinds), sorted(em.dsp_kinds)
     dsp_sources = [SPECS[k].dsp_kernel for k in dsp_kinds] if kernels.optimize == "size" else []
     decoders = decoder_files(weights)
-    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds),
+    stages = any(isinstance(op, PatchStage) for op in graph.ops)
+    headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds), *([PATCH_RUNTIME] if stages else []),
                *(["pocketml_weights.h"] if decoders else [])]
     files = {
-        "model.h": _model_h(graph, plan, p, kernels),
-        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params, calls, headers),
+        "model.h": _with_reset_decl(_model_h(graph, plan, p, kernels), p, em.state_bytes()),
+        "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params,
+                            [*_state_check(p, em.states), *calls], headers, _state_block(p, em.states)),
         "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
                           _ctype(graph.output_info) if len(graph.outputs) == 1 and len(graph.inputs) == 1
                           else "int8_t"),
         "Makefile": _makefile([SPECS[k].c_kernel for k in kinds] + dsp_sources + decoders),
     }
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []),
+    for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []), *([PATCH_RUNTIME] if stages else []),
                   *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
     for k in kinds:
@@ -298,7 +337,88 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
         for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
     const = {k: v for k, v in em.sizes.items() if v}
-    return CSource(files, p, sum(const.values()), const)
+    return CSource(files, p, sum(const.values()), const, em.state_bytes())
+
+
+def _state_block(p: str, states: list[tuple[str, str, int, int]]) -> list[str]:
+    """model.c's persistent state (ops with memory across invokes: TFLite's variable tensors) and
+    ``<p>_reset()``, which puts it back where TFLite Micro's ResetVariableTensors does; nothing without."""
+    if not states:
+        return []
+    decls = [f"static {ctype} {sym}[{count}];" for sym, ctype, count, _ in states]
+    fills = [f"  for (i = 0; i < {count}; ++i) {{\n    {sym}[i] = {fill};\n  }}" for sym, _, count, fill in states]
+    return ["/* Memory kept from one invoke to the next (RAM, outside the arena); see model.h. */", *decls,
+            f"static int {p}_state_ready;", "", f"void {p}_reset(void) {{", "  int32_t i;", *fills,
+            f"  {p}_state_ready = 1;", "}", ""]
+
+
+def _state_check(p: str, states) -> list[str]:
+    """The first invoke starts from the reset state (the static arrays are zero, the reset value may not be)."""
+    return [f"  if (!{p}_state_ready) {{", f"    {p}_reset();", "  }"] if states else []
+
+
+def _with_reset_decl(header: str, p: str, state_bytes: int) -> str:
+    """model.h with ``<P>_STATE_BYTES`` and ``<p>_reset()`` when the model keeps state between invokes."""
+    if not state_bytes:
+        return header
+    P = p.upper()
+    lines = ["", f"#define {P}_STATE_BYTES {_macro(state_bytes)}    /* memory kept between invokes (static, outside "
+             "the arena) */", "",
+             "/* The model has memory (e.g. SVDF): each invoke reads what earlier invokes left, as TFLite Micro's",
+             f" * variable tensors. {p}_reset() starts a new sequence (the first invoke does it by itself). */",
+             f"void {p}_reset(void);"]
+    tail = "\n\n#ifdef __cplusplus\n}"
+    at = header.rindex(tail)
+    return header[:at] + "\n".join(lines) + header[at:]
+
+
+def _stage(em: _Emitter, stage: PatchStage) -> tuple[list[str], list[str]]:
+    """A patch stage: its ops' parameters (patch-shaped, the same for every patch) and a loop over the
+    patches that loads the input patch, runs the ops (the border of each map that may leave the map
+    set to its zero point), and stores the output patch (``pocketml/graph/patch.py``)."""
+    region = em.plan.scratch_of(stage.name)
+    if region is None or stage.plan is None:
+        raise PocketMLError(f"{stage.name}: the memory plan has no patch arena for the stage",
+                            "plan a patched graph with pocketml.graph.patch.plan_patched")
+    p = em.prefix
+    source, sink = em.where(stage.inputs[0]), em.where(stage.output)
+    out_patch = f"&{p}_arena[{region[0] + stage.plan.arena_bytes}]"
+    saved = em.graph, em.plan, em.base, em.out_pointer
+    em.graph, em.plan, em.base = stage.inner, stage.plan, region[0]
+    em.out_pointer = {stage.inner.outputs[0]: out_patch}
+    fills = {m.tensor: m for m in stage.fills}
+    definitions, body = [], [_patch_call("load", stage.source, source, em.where(stage.inner.inputs[0]))]
+    try:
+        for i in stage.plan.order or range(len(stage.inner.ops)):
+            op, data = stage.inner.ops[i], stage.inner.op_data[i]
+            if SPECS[op.kind].c_kernel is None:  # an alias (a PAD on a patch): no data moves
+                body.append(f"  /* {c_identifier(op.name)}: the padding is the patch's border */")
+                continue
+            definition, lines = em.op_lines(op, data)
+            definitions.append(definition)
+            body.extend(lines)
+            if op.output in fills:
+                body.append(_patch_call("border", fills[op.output], em.where(op.output)))
+    finally:
+        em.graph, em.plan, em.base, em.out_pointer = saved
+    body.append(_patch_call("store", stage.sink, out_patch, sink))
+    gh, gw = stage.grid
+    head = [f"  /* {c_identifier(stage.name)}: {len(stage.stage_ops)} ops in {gh}x{gw} patches "
+            f"(arena [{region[0]}, {region[0] + region[1]}): the patch maps) */",
+            f"  for (int32_t pi = 0; pi < {gh}; pi++) {{", f"    for (int32_t pj = 0; pj < {gw}; pj++) {{"]
+    return definitions, [*head, *("    " + line for line in body), "    }", "  }"]
+
+
+def _patch_call(what: str, m: PatchMap, buf: str, other: str = "") -> str:
+    """One ``pocketml_patch_<what>`` call for map ``m``'s patch (pi, pj) in ``buf``."""
+    (H, W, C), h, w = m.shape, m.rows.size, m.cols.size
+    y0, x0 = (f"{s.step} * {k}" + (f" {'-' if s.offset < 0 else '+'} {abs(s.offset)}" if s.offset else "")
+              for s, k in ((m.rows, "pi"), (m.cols, "pj")))
+    if what == "load":
+        return f"  pocketml_patch_load({buf}, {H}, {W}, {C}, {y0}, {x0}, {other}, {h}, {w}, {m.zero_point});"
+    if what == "border":
+        return f"  pocketml_patch_border({buf}, {h}, {w}, {C}, {y0}, {x0}, {H}, {W}, {m.zero_point});"
+    return f"  pocketml_patch_store({buf}, {h}, {w}, {C}, {other}, {W}, {y0}, {x0});"
 
 
 def output_pointers(graph: QuantGraph) -> dict[str, str]:
@@ -494,7 +614,7 @@ def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
     return entry, packed
 
 
-def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
+def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
     P = p.upper()
     n_out = len(graph.outputs)
     ti = _ctype(graph.input_infos[0])
@@ -526,7 +646,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers) -> str:
              "#define POCKETML_PROFILE_LAYER(op) pocketml_profile_layer(op)",
              "#else", "#define POCKETML_PROFILE_LAYER(op)", "#endif", "",
              "/* Weights and constants: static const, so they stay in flash. */",
-             *arrays, "", *(arena if early else []),
+             *arrays, "", *state, *(arena if early else []),
              "/* Op parameters (all computed at conversion time). */", *params, "", *([] if early else arena),
              *accessor, *entry, *copy_in, *calls, "  return 0;", "}", "", *packed]
     return "\n".join(lines)
@@ -555,8 +675,8 @@ def _main_c(p: str, input_type: str = "int8_t", output_type: str = "int8_t") -> 
    not be written (e.g. a full disk); 4 stdin could not be read (e.g. closed); 5 the last input
    was incomplete. Every non-zero exit says why on stderr. */
 int main(void) {{
-  static {input_type} input[{P}_INPUT_BYTES];
-  static {output_type} output[{P}_OUTPUT_BYTES];
+  static {input_type} input[{_elements(P + "_INPUT_BYTES", input_type)}];
+  static {output_type} output[{_elements(P + "_OUTPUT_BYTES", output_type)}];
   unsigned long count = 0;
   size_t got;
   while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {{
@@ -586,6 +706,11 @@ int main(void) {{
   return 0;
 }}
 """
+
+
+def _elements(macro: str, ctype: str) -> str:
+    """A buffer's length in elements of ``ctype`` (an int16 or int32 edge holds BYTES / its size)."""
+    return macro if ctype in ("int8_t", "uint8_t") else f"{macro} / sizeof({ctype})"
 
 
 def _makefile(kernels: list[str]) -> str:

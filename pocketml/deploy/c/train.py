@@ -85,6 +85,7 @@ class _Context:
         self.tensors = emitter.plan.graph.tensors
         self.bias_symbol: str | None = None
         self.scratch_limit: int | None = None  # the step's kernels keep their own scratch (no RAM plan)
+        self.lean = False
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
         if self.trained_bias and ident == "bias":  # the folded bias the kernel reads: RAM, it trains
@@ -104,6 +105,12 @@ class _Context:
     def scratch(self, ctype: str, count: int) -> str:
         """A static buffer every DSP layer shares (RAM, in .bss), as in model.c."""
         return self.emitter.scratch(ctype, count)
+
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """State kept between calls (an LSTM's, SVDF's memory): the training step has no place for it yet."""
+        raise PocketMLError(f"{self.op.name} ({self.op.kind}) keeps state between calls; the on-device training "
+                            "step cannot run it", "train on-device only models without an LSTM or SVDF (shrink without "
+                            "--trainable deploys it)")
 
 
 class _TrainEmitter:

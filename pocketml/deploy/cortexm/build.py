@@ -52,15 +52,21 @@ class CortexMBuild:
     sections: dict[str, int]  # model-only ELF: .text, .rodata, .ARM.exidx, .ARM.extab, .data, .bss
     stack_bound_bytes: int | None
     stack_frames: dict[str, int] = field(default_factory=dict)  # function -> static frame bytes
+    input_in_arena: bool = False  # the memory plan keeps the input in the arena (<prefix>_input_buffer)
 
     @property
     def flash_bytes(self) -> int:
         return footprint(self.sections, self.core).flash_bytes
 
+    @property
+    def io_bytes(self) -> int:
+        """The input and output buffers the caller owns: not the input when it lives in the arena
+        (the caller writes it at ``<prefix>_input_buffer()``, already counted in .bss)."""
+        return (0 if self.input_in_arena else self.input_bytes) + self.output_bytes
+
     def ram_bytes(self, stack_bytes: int) -> int:
         """.data + .bss + ``stack_bytes`` + the input and output buffers the caller passes in."""
-        return footprint(self.sections, self.core, io_bytes=self.input_bytes + self.output_bytes,
-                         stack_bytes=stack_bytes).ram_bytes
+        return footprint(self.sections, self.core, io_bytes=self.io_bytes, stack_bytes=stack_bytes).ram_bytes
 
 
 def read_kernels(c_dir: Path) -> str:
@@ -158,8 +164,10 @@ def build_cortexm(c_dir: str | Path, core: str = "cortex-m4f", work: str | Path 
 
     frames, edges, dynamic = _callgraph(work)
     bound = None if dynamic else _deepest(f"{prefix}_invoke", frames, edges)
+    header = c_dir / "model.h"
+    in_arena = header.is_file() and f"{prefix}_input_buffer(void)" in header.read_text()
     return CortexMBuild(core, target.cpu_flags, opt, kernels, prefix, in_bytes, out_bytes, firmware, model_elf,
-                        elf_sections(model_elf), bound, frames)
+                        elf_sections(model_elf), bound, frames, in_arena)
 
 
 def elf_sections(elf: Path) -> dict[str, int]:

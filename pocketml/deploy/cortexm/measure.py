@@ -122,7 +122,7 @@ def _report(build: CortexMBuild, run: QemuRun | None, reference: np.ndarray | No
     return CortexMReport(
         core=build.core, cpu_flags=" ".join(build.cpu_flags), flash_bytes=build.flash_bytes,
         ram_bytes=build.ram_bytes(stack), sections=dict(build.sections),
-        io_bytes=build.input_bytes + build.output_bytes, stack_bytes=stack,
+        io_bytes=build.io_bytes, stack_bytes=stack,
         stack_bound_bytes=build.stack_bound_bytes, stack_measured_bytes=measured,
         qemu_samples=len(run.outputs) if run is not None else 0, qemu_mismatches=mismatches,
         instructions_per_inference=run.instructions_per_inference if run is not None else None,

@@ -73,10 +73,10 @@ def run_qemu(build: CortexMBuild | str | Path, inputs: np.ndarray, timeout: floa
     if not build.firmware.is_file():
         raise PocketMLError(f"{build.firmware} does not exist", "build it first with build_cortexm(c_dir, core)")
     x = np.asarray(inputs)
-    if x.dtype not in (np.int8, np.uint8):  # uint8: a model whose input a QUANTIZE converts
+    if x.dtype not in (np.int8, np.uint8, np.int16):  # uint8, int16: a model whose input a QUANTIZE converts
         raise PocketMLError(f"QEMU inputs must be int8 (quantized), got {x.dtype}",
                             "quantize them first: graph.quantize_input(x)")
-    if x.ndim < 1 or len(x) == 0 or x[0].size != build.input_bytes:
+    if x.ndim < 1 or len(x) == 0 or x[0].nbytes != build.input_bytes:
         raise PocketMLError(f"each input must have {build.input_bytes} int8 values, got shape {x.shape}",
                             f"pass an array of shape [N, ...] with {build.input_bytes} values per sample")
     cmd = qemu_command(build.firmware) + (["-plugin", plugin] if plugin else [])

@@ -13,6 +13,9 @@ what TFLite's converter emits for the deployment op set:
     PAD (H and W), RELU, RELU6
     QUANTIZE at the input / DEQUANTIZE at an output (float32 edges): dropped; the C takes and
         gives int8, with the scale/zero point of the edge in ``model.h``
+    QUANTIZE from/to uint8, int16 or int32 (edges, EDGE_TYPES), SOFTMAX to int16: kept as ops
+    SVDF                                           int16 or int8 memory, a variable tensor kept
+        between invokes (``docs/compile.md`` "Ops with memory")
     constant sub-graphs (SHAPE, STRIDED_SLICE, PACK, ... on constants, int32 results): computed at
         compile time (``fold.py``); what reads them sees constants
     several inputs and outputs                    the subgraph's lists, in order (an output may also
@@ -46,6 +49,7 @@ from pocketml.graph.planner import sharing
 from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (
     ACTIVATION_NAMES,
+    EDGE_TYPES,
     PADDING_NAMES,
     TYPE_NAMES,
     TFLiteReader,
@@ -346,8 +350,8 @@ def _finish(r: TFLiteReader, in_indices: list[int], out_indices: list[int], in_e
     in_list: tuple[Edge, ...] = ()
     out_list: tuple[Edge, ...] = ()
     try:
-        inps = [r.activation(i, uint8=True) for i in in_indices]  # a uint8 edge: registered by its QUANTIZE
-        outps = [r.activation(i, uint8=True) for i in out_indices]
+        inps = [r.activation(i, types=EDGE_TYPES) for i in in_indices]  # a wider edge: registered by its QUANTIZE
+        outps = [r.activation(i, types=EDGE_TYPES) for i in out_indices]
     except Unsupported as exc:
         return None, in_list, out_list, str(exc)
     if not r.ops:

@@ -129,10 +129,10 @@ def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_ou
 
 def save_inputs(stem: Path, inputs) -> Path:
     """Write the batch(es) the worker reads: ``stem.npy`` for one input, ``stem.npz`` (in0, in1, ...) for
-    a tuple of several. int8 unless given float32 (a float input the model QUANTIZEs) or uint8."""
+    a tuple of several. int8 unless given float32 (a float input the model QUANTIZEs), uint8 or int16."""
     def typed(x):
         x = np.asarray(x)
-        return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.uint8) else np.int8)
+        return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.uint8, np.int16) else np.int8)
 
     if isinstance(inputs, (tuple, list)):
         path = stem.with_suffix(".npz")

@@ -66,6 +66,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
     if isinstance(module, QuantGraph):
         graph = module
         xs = tuple(r.integers(0, 256, (n, *info.shape), dtype=np.uint8) if info.dtype == "uint8"
+                   else r.integers(-32768, 32768, (n, *info.shape), dtype=np.int16) if info.dtype == "int16"
                    else r.integers(-128, 128, (n, *info.shape), dtype=np.int8) for info in graph.input_infos)
         xq = xs[0] if len(xs) == 1 else np.concatenate([x.reshape(n, -1).view(np.int8) for x in xs], axis=1)
     else:

@@ -91,7 +91,8 @@ def time_c(c_dir: str | Path, inputs: np.ndarray, passes: int = 5, cflags: str =
         if proc.returncode != 0:
             raise PocketMLError(f"the latency harness did not compile: {proc.stderr[:1000]}",
                                 "check OUT/c builds with `make -C OUT/c`")
-        data = np.ascontiguousarray(inputs, dtype=np.int8).tobytes()
+        x = np.asarray(inputs)
+        data = np.ascontiguousarray(x if x.dtype == np.int16 else x.astype(np.int8)).tobytes()  # int16: an edge
         run = subprocess.run([str(binary), str(len(inputs)), str(passes)], input=data, capture_output=True)
         if run.returncode != 0:
             raise PocketMLError(f"the latency harness failed (status {run.returncode})",
@@ -181,8 +182,9 @@ def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray,
         work = Path(tmp)
         library = build_c_library(Path(c_dir), work, cflags)
         x_path, out_path = work / "x.npy", work / "times.npz"
-        given = np.asarray(inputs)  # uint8 for a model whose input a QUANTIZE converts
-        np.save(x_path, np.ascontiguousarray(given, dtype=np.uint8 if given.dtype == np.uint8 else np.int8))
+        given = np.asarray(inputs)  # uint8 or int16 for a model whose input a QUANTIZE converts
+        np.save(x_path, np.ascontiguousarray(given, dtype=given.dtype if given.dtype in (np.uint8, np.int16)
+                                             else np.int8))
         proc = subprocess.run([sys.executable, str(SIDE_BY_SIDE), str(library), str(tflite), str(x_path),
                                str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs)],
                               capture_output=True, text=True, timeout=timeout)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pocketml.graph.ir import DTYPES, TensorInfo
+from pocketml.graph.ir import DTYPES, RANGES, TensorInfo
 
 INPUT_KINDS = ("probe", "uniform")
 SPREAD_STEPS = (4.0, 64.0)  # standard deviation of a sample, int8 steps: log-uniform in this range
@@ -34,24 +34,24 @@ def probe_batch(info: TensorInfo, samples: int, rng: np.random.Generator) -> np.
     """``samples`` probe inputs for one input tensor (its dtype, [N, *shape])."""
     from scipy.ndimage import gaussian_filter
 
-    lo, hi = (0, 255) if info.dtype == "uint8" else (-128, 127)
+    lo, hi = RANGES[info.dtype]
+    steps = (hi - lo + 1) / 256  # SPREAD_STEPS are int8 steps: an int16 input spreads 256 times wider
     shape = tuple(info.shape)
     sigmas = (0.0, *(n / 10 if n > 3 else 0.0 for n in shape))
     field = gaussian_filter(rng.standard_normal((samples, *shape)), sigmas, mode="wrap")
     axes = tuple(range(1, field.ndim))
     field = (field - field.mean(axis=axes, keepdims=True)) / (field.std(axis=axes, keepdims=True) + 1e-12)
     field = field + WHITE_FRACTION * rng.standard_normal(field.shape)
-    spread = np.exp(rng.uniform(*np.log(SPREAD_STEPS), samples))
+    spread = np.exp(rng.uniform(*np.log(SPREAD_STEPS), samples)) * steps
     centre = np.where(rng.random(samples) < 0.5, info.quant.zero_point, rng.uniform(lo, hi, samples))
     x = centre.reshape(-1, *[1] * len(shape)) + spread.reshape(-1, *[1] * len(shape)) * field
     return np.clip(np.rint(x), lo, hi).astype(DTYPES[info.dtype])
 
 
 def uniform_batch(info: TensorInfo, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """``samples`` uniform random inputs over the whole int8 (uint8) range."""
-    if info.dtype == "uint8":
-        return rng.integers(0, 256, (samples, *info.shape), dtype=np.uint8)
-    return rng.integers(-128, 128, (samples, *info.shape), dtype=np.int8)
+    """``samples`` uniform random inputs over the whole range of the input's type (int8, uint8, int16)."""
+    lo, hi = RANGES[info.dtype]
+    return rng.integers(lo, hi + 1, (samples, *info.shape), dtype=DTYPES[info.dtype])
 
 
 def make_inputs(infos: Sequence[TensorInfo], samples: int, seed: int, kind: str = "probe") -> np.ndarray:

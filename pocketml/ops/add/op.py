@@ -16,7 +16,7 @@ the arithmetic per element is the same (TFLite Micro's ``BroadcastAdd6DSlow``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +26,7 @@ from pocketml.graph.ir import TensorInfo
 from pocketml.ops import broadcast
 from pocketml.ops.broadcast import BinaryOperands, Constant
 from pocketml.ops.requantize import activation_range
+from pocketml.ops.window import POINTWISE, Window
 
 LEFT_SHIFT = 20
 
@@ -82,6 +83,15 @@ class Add(BinaryOperands):
         lo, hi = activation_range(self.activation, y.quant)
         return AddData(-a.quant.zero_point, -b.quant.zero_point, m1, r1, m2, r2, mo, ro, y.quant.zero_point, lo, hi,
                        geom)
+
+    def window(self) -> Window | None:
+        """Element i of the output reads element i of both maps (patch-based execution); a constant
+        operand cannot run on patches."""
+        return POINTWISE if self.constant is None else None
+
+    def on_patch(self, name: str, inputs: tuple[str, ...], output: str, shape: tuple[int, ...]) -> Add:
+        """This ADD on two patches of the same place."""
+        return replace(self, name=name, inputs=inputs, output=output)
 
     def evaluate(self, data: AddData, *xs: np.ndarray) -> np.ndarray:
         a, b = xs if data.geometry is None else broadcast.batch_operands(self, xs, data.geometry)

@@ -13,13 +13,14 @@ below 2^31 (checked in ``prepare``). Weights are OHWI, as TFLite stores them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
 
 from pocketml.graph.ir import TensorInfo
 from pocketml.ops.requantize import Requantize, max_abs_accumulator
+from pocketml.ops.window import Window
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +75,14 @@ class Conv2D:
     def overlap_lag(self, x: TensorInfo, y: TensorInfo) -> int | None:
         """Bytes the output may start below its dying input (see :func:`raster_overlap_lag`)."""
         return raster_overlap_lag(self, x, y)
+
+    def window(self) -> Window:
+        """How an output pixel reads the input (patch-based execution, ``pocketml/ops/window.py``)."""
+        return Window(tuple(self.weight.shape[1:3]), self.stride, self.dilation, self.padding)
+
+    def on_patch(self, name: str, inputs: tuple[str, ...], output: str, shape: tuple[int, ...]) -> Conv2D:
+        """This conv on a patch whose border holds the zero point: no padding (VALID)."""
+        return replace(self, name=name, inputs=inputs, output=output, padding=(0, 0), padding_end=(0, 0))
 
     def macs(self, tensors: dict[str, TensorInfo]) -> int:
         oh, ow, cout = tensors[self.output].shape

@@ -11,7 +11,7 @@ them, per-output-channel symmetric int8. Overflow bound: kh·kw·255·127 + |bia
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from pocketml.graph.ir import TensorInfo
 from pocketml.ops.conv2d.op import conv_output_hw, raster_overlap_lag
 from pocketml.ops.requantize import Requantize, max_abs_accumulator
+from pocketml.ops.window import Window
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +76,14 @@ class DepthwiseConv2D:
                 tap = padded[:, ky * dh:ky * dh + (oh - 1) * sh + 1:sh, kx * dw:kx * dw + (ow - 1) * sw + 1:sw]
                 acc += tap * self.weight[0, ky, kx].astype(np.int64)
         return data.requant.apply(acc.astype(np.int32))
+
+    def window(self) -> Window:
+        """How an output pixel reads the input (patch-based execution, ``pocketml/ops/window.py``)."""
+        return Window(tuple(self.weight.shape[1:3]), self.stride, self.dilation, self.padding)
+
+    def on_patch(self, name: str, inputs: tuple[str, ...], output: str, shape: tuple[int, ...]) -> DepthwiseConv2D:
+        """This depthwise conv on a patch whose border holds the zero point: no padding (VALID)."""
+        return replace(self, name=name, inputs=inputs, output=output, padding=(0, 0), padding_end=(0, 0))
 
     def overlap_lag(self, x: TensorInfo, y: TensorInfo) -> int | None:
         """Bytes the output may start below its dying input (conv2d's ``raster_overlap_lag``)."""

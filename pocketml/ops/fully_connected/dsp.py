@@ -1,6 +1,8 @@
 """FULLY_CONNECTED's parameters for cores with the DSP extension (fully_connected_dsp.h).
 
-The weights per block of 4 output channels and group of 4 inputs (:func:`fc_weights`).
+The weights per block of 4 output channels and group of 4 inputs (:func:`fc_weights`). A layer the
+memory plan runs *lean* (``MemoryPlan.lean_ops``: its widened input would raise the peak) gets no
+scratch: the kernel widens the input in registers, a few instructions more per group.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
         return None
     depth = -(-in_depth // 4) * 4
     weights = ctx.array("int32_t", "dsp_weights", fc_weights(op.weight, depth, wide))
+    scratch = "0" if ctx.lean else ctx.scratch("int32_t", depth // 2)  # "0": NULL
     return CCall((("in_depth", in_depth), ("depth", depth), ("out_c", oc), ("act_min", rq.act_min),
                   ("act_max", rq.act_max), ("weights", weights), ("table", channels_symbol(ctx, table)),
-                  ("scratch", ctx.scratch("int32_t", depth // 2))))
+                  ("scratch", scratch)))
 
 
 def fc_weights(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:

@@ -13,6 +13,10 @@
  *   narrow (size):  w[4g] .. w[4g+3] as int8, widened here.
  * `depth` is the input depth rounded up to a multiple of 4 (zero weights past it); channels past
  * out_c (up to a multiple of 4) are zero rows, computed and never stored.
+ * Without scratch (`scratch` NULL: the smallest-RAM plan, when the widened input would raise the
+ * peak) each block of 4 channels widens the input's groups in registers as it goes (one word load
+ * and two SXTB16 per group instead of one LDRD): the same products in the same order, so the same
+ * bits, for a few more instructions a group and no RAM.
  * Overflow: as fully_connected.c, plus the requantization bounds of pocketml_dsp.h.
  */
 #ifndef POCKETML_FULLY_CONNECTED_DSP_H
@@ -29,7 +33,7 @@ typedef struct {
   int32_t act_min, act_max;
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [out_c rounded up to a multiple of 4] */
-  int32_t *scratch;               /* depth / 2 words */
+  int32_t *scratch;               /* depth / 2 words, or NULL: widen in registers */
 } pocketml_fully_connected_dsp_params;
 
 /* The widened input: whole words of four, then the tail (fewer than 4 values) padded with zeros. */
@@ -65,22 +69,50 @@ POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac(int32_t wide, const int
   return __smlad(xo, wo, __smlad(xe, we, acc));
 }
 
-/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+/* Without scratch: the input's group of 4 at `in`, widened in registers ((x0, x2) and (x1, x3) as
+ * int16 pairs), into the four channels' accumulators. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_lean4(int32_t wide, const int32_t **w, const int8_t *in,
+                                                        int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3) {
+  const int32_t v = pocketml_read_s8x4(in);
+  const int32_t xe = __sxtb16(v), xo = pocketml_sxtb16_ror8(v);
+  *a0 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a0);
+  *a1 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a1);
+  *a2 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a2);
+  *a3 = pocketml_fully_connected_dsp_mac(wide, w, xe, xo, *a3);
+}
+
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call.
+ * Without scratch, each block of 4 channels widens the input's groups itself; the tail (fewer than
+ * 4 inputs) is copied into a zeroed word, never read past the input's end. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
                                                        int32_t wide, const int8_t *input, int8_t *output) {
-  pocketml_fully_connected_dsp_widen(p, input);
+  if (p->scratch != NULL) {
+    pocketml_fully_connected_dsp_widen(p, input);
+  }
   const int32_t *w = p->weights;
   const pocketml_dsp_channel *ch = p->table;
   for (int32_t c = 0; c < p->out_c; c += 4, ch += 4) {
     int32_t a0 = ch[0].bias, a1 = ch[1].bias, a2 = ch[2].bias, a3 = ch[3].bias;
-    const int32_t *x = p->scratch;
-    for (int32_t g = 0; g < p->depth / 4; ++g) {
-      int32_t xe, xo;
-      pocketml_load2(&x, &xe, &xo);
-      a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
-      a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
-      a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
-      a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
+    if (p->scratch != NULL) {
+      const int32_t *x = p->scratch;
+      for (int32_t g = 0; g < p->depth / 4; ++g) {
+        int32_t xe, xo;
+        pocketml_load2(&x, &xe, &xo);
+        a0 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a0);
+        a1 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a1);
+        a2 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a2);
+        a3 = pocketml_fully_connected_dsp_mac(wide, &w, xe, xo, a3);
+      }
+    } else {
+      const int8_t *in = input;
+      for (int32_t g = 0; g < p->in_depth / 4; ++g, in += 4) {
+        pocketml_fully_connected_dsp_lean4(wide, &w, in, &a0, &a1, &a2, &a3);
+      }
+      if (p->depth > p->in_depth) {
+        int8_t tail[4] = {0, 0, 0, 0};
+        memcpy(tail, in, (size_t)(p->in_depth % 4));
+        pocketml_fully_connected_dsp_lean4(wide, &w, tail, &a0, &a1, &a2, &a3);
+      }
     }
     output[c] = pocketml_dsp_requantize(a0, &ch[0], p->act_min, p->act_max, wide);
     if (c + 1 < p->out_c) {

@@ -16,6 +16,8 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph.ir import TensorInfo, Weightless
+from pocketml.ops.reshape.op import Reshape
+from pocketml.ops.window import Window
 
 MAX_RANK = 4
 
@@ -62,6 +64,19 @@ class Pad(Weightless):
         value = y.quant.zero_point if self.value is None else self.value
         map_hw = len(x.shape) == 3 and pads[2] == (0, 0)
         return PadData(value, () if map_hw else pads)
+
+    def window(self) -> Window | None:
+        """Output position o reads input position o - before (patch-based execution); only a PAD with
+        the zero point of a map's rows and columns (on a patch the runner's zero-point border pads)."""
+        pads = tuple((int(a), int(b)) for a, b in self.paddings)
+        if self.value is not None or len(pads) not in (2, 3) or (len(pads) == 3 and pads[2] != (0, 0)):
+            return None
+        return Window(pad=(pads[0][0], pads[1][0]))
+
+    def on_patch(self, name: str, inputs: tuple[str, ...], output: str, shape: tuple[int, ...]) -> Reshape:
+        """On a patch a PAD moves no data: the patch around its input already holds the zero point
+        where the padding is, so its output is the input's bytes (an alias)."""
+        return Reshape(name, inputs, output, tuple(shape))
 
     def evaluate(self, data: PadData, x: np.ndarray) -> np.ndarray:
         pads = self.axis_paddings(x.ndim - 1)

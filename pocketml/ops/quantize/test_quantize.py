@@ -53,6 +53,31 @@ def test_prepare_rejects():
         Quantize("q", ("x",), "y").prepare(t)
     with pytest.raises(ValueError, match="uint8 zero point"):
         TensorInfo("x", (1,), QuantParams(0.1, -3), "uint8")
-    with pytest.raises(ValueError, match="int8 or uint8"):
-        tensors(x=((1,), QuantParams(0.1, 0)))["x"].__class__("x", (1,), QuantParams(0.1, 0), "int16")
+    with pytest.raises(ValueError, match="one of int8, uint8"):
+        tensors(x=((1,), QuantParams(0.1, 0)))["x"].__class__("x", (1,), QuantParams(0.1, 0), "float32")
 
+
+
+@pytest.mark.parametrize("x,y", [
+    (("int16", QuantParams(0.000625, 0)), ("int8", QuantParams(0.0592, -128))),        # an int16 audio input
+    (("int16", QuantParams(1 / 65535, -32768)), ("int32", QuantParams(1 / 32767.5, 0))),  # SOFTMAX int16 -> int32
+    (("int8", QuantParams(0.05, 4)), ("int16", QuantParams(0.0004, 0))),
+    (("int16", QuantParams(0.001, 7)), ("int16", QuantParams(0.003, -9))),
+])
+def test_int16_edges_match_tflite_micro(x, y, tmp_path):
+    t = {**_t("x", x[1], x[0], (300,)), **_t("y", y[1], y[0], (300,))}
+    check_op(one_op_graph(Quantize("q", ("x",), "y"), t), (), tmp_path)
+
+
+def test_golden_int16_to_int32():
+    # (q + 32768) * s_x / s_y with s_y = 2 s_x: -32768 -> 0, 0 -> 16384, 32767 -> 32767.5 -> 32768 (half away)
+    op = Quantize("q", ("x",), "y")
+    t = {**_t("x", QuantParams(0.5, -32768), "int16", (3,)), **_t("y", QuantParams(1.0, 0), "int32", (3,))}
+    got = op.evaluate(op.prepare(t), np.array([[-32768, 0, 32767]], np.int16))
+    assert got.dtype == np.int32 and got.tolist() == [[0, 16384, 32768]]
+
+
+def test_refuses_pairs_tflite_micro_does_not_run():
+    t = {**_t("x", QuantParams(0.02, 128), "uint8"), **_t("y", QuantParams(0.02, 0), "int16")}
+    with pytest.raises(ValueError, match="uint8 to int16"):
+        Quantize("q", ("x",), "y").prepare(t)

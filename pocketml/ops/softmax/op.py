@@ -1,6 +1,8 @@
-"""SOFTMAX over the last axis, int8 in, int8 out, by TFLite Micro's fixed-point method.
+"""SOFTMAX over the last axis, int8 in, int8 (or int16) out, by TFLite Micro's fixed-point method.
 
-The output is fixed by TFLite: scale 1/256, zero point −128 (a probability p is q = 256·p − 128).
+The output is fixed by TFLite: scale 1/256, zero point −128 (a probability p is q = 256·p − 128);
+an int16 output (TFLite Micro's audio models, read by a QUANTIZE) has scale 1/65536 (within 0.1%)
+and zero point −32768, and the same arithmetic with 16 output bits (2^(bits + 31 − 16), −32768).
 For each row (``reference_ops::Softmax`` with gemmlowp's fixed point; ``beta`` scales the input):
 
     d[c]  = q_x[c] − max_c q_x                      (<= 0)
@@ -38,6 +40,7 @@ class SoftmaxData:
     input_multiplier: int
     input_left_shift: int
     diff_min: int
+    output_bits: int = 8  # 16: an int16 output
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,15 @@ class Softmax(Weightless):
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> SoftmaxData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
-        if y.quant != OUTPUT_QUANT:
+        if y.dtype == "int16":
+            if y.quant.zero_point != -32768 or abs(y.quant.scale - 1 / 65536) > 0.001 / 65536:
+                raise ValueError(f"{self.name}: an int16 SOFTMAX output must have scale 1/65536 and zero point "
+                                 f"-32768 (TFLite Micro), got {y.quant}")
+        elif y.quant != OUTPUT_QUANT or y.dtype != "int8":
             raise ValueError(f"{self.name}: an int8 SOFTMAX output must have scale 1/256 and zero point -128, "
                              f"got {y.quant}")
+        if x.dtype != "int8":
+            raise ValueError(f"{self.name}: SOFTMAX reads int8, got {x.dtype}")
         if x.shape != y.shape or x.shape[-1] >= 4096:
             raise ValueError(f"{self.name}: SOFTMAX keeps the shape and needs < 4096 classes, "
                              f"got {x.shape} -> {y.shape}")
@@ -67,7 +76,7 @@ class Softmax(Weightless):
         assert right == 0
         radius = math.floor(((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS))
                             / (1 << left))
-        return SoftmaxData(mult, left, -radius)
+        return SoftmaxData(mult, left, -radius, 16 if y.dtype == "int16" else 8)
 
     def evaluate(self, data: SoftmaxData, x: np.ndarray) -> np.ndarray:
         q = x.astype(np.int32)
@@ -79,10 +88,11 @@ class Softmax(Weightless):
         exp_accum = fixedpoint.saturating_rounding_multiply_by_pot(exp, -ACCUMULATION_INTEGER_BITS)
         sum_of_exps = np.where(used, exp_accum, 0).astype(np.int64).sum(axis=-1, keepdims=True).astype(np.int32)
         scale, bits = fixedpoint.get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
-        exponent = bits + 31 - 8
+        exponent = bits + 31 - data.output_bits
         if np.any((exponent < 0) | (exponent > 31)):
             raise OverflowError(f"{self.name}: softmax output exponent out of [0, 31]")
         unsat = fixedpoint.rounding_divide_by_pot(fixedpoint.saturating_rounding_doubling_high_mul(scale, exp),
                                                   np.broadcast_to(exponent, exp.shape))
-        out = np.clip(unsat.astype(np.int64) - 128, -128, 127)
-        return np.where(used, out, -128).astype(np.int8)
+        lo, hi = -(1 << (data.output_bits - 1)), (1 << (data.output_bits - 1)) - 1
+        out = np.clip(unsat.astype(np.int64) + lo, lo, hi)
+        return np.where(used, out, lo).astype(np.int16 if data.output_bits == 16 else np.int8)

@@ -8,8 +8,21 @@
  * |d| * 2^input_left_shift <= 31 * 2^26 whenever d >= diff_min: no overflow; depth < 4096.
  * The output may not overlap the input (the row is read three times).
  */
+#include <string.h>
+
 #include "pocketml_fixedpoint.h"
 #include "softmax.h"
+
+/* Output element c: int8, or int16 (output_bits 16: 1/65536, -32768) stored bytewise. */
+static void pocketml_softmax_store(const pocketml_softmax_params *p, int8_t *row, int32_t c, int32_t unsat) {
+  if (p->output_bits == 16) {
+    const int32_t v = unsat - 32768;
+    const int16_t w = (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
+    memcpy(row + 2 * c, &w, sizeof w);
+  } else {
+    row[c] = pocketml_clamp_int8(unsat - 128, -128, 127);
+  }
+}
 
 static int32_t pocketml_softmax_exp(const pocketml_softmax_params *p, int32_t diff) {
   const int32_t rescaled =
@@ -17,10 +30,10 @@ static int32_t pocketml_softmax_exp(const pocketml_softmax_params *p, int32_t di
   return pocketml_exp_on_negative_values_q5(rescaled);
 }
 
-void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, int8_t *output) {
+void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, void *output) {
   for (int32_t r = 0; r < p->rows; ++r) {
     const int8_t *x = input + r * p->depth;
-    int8_t *y = output + r * p->depth;
+    int8_t *y = (int8_t *)output + r * p->depth * (p->output_bits == 16 ? 2 : 1);
     int32_t max_in_row = -128;
     int32_t sum_of_exps = 0; /* Q12.19 */
     int32_t bits = 0;
@@ -36,15 +49,15 @@ void pocketml_softmax(const pocketml_softmax_params *p, const int8_t *input, int
       }
     }
     scale = pocketml_get_reciprocal(sum_of_exps, 12, &bits);
-    exponent = bits + 31 - 8;
+    exponent = bits + 31 - (p->output_bits == 16 ? 16 : 8);
     for (int32_t c = 0; c < p->depth; ++c) {
       const int32_t diff = (int32_t)x[c] - max_in_row;
       if (diff >= p->diff_min) {
         const int32_t unsat = pocketml_rounding_divide_by_pot(
             pocketml_srdhm(scale, pocketml_softmax_exp(p, diff)), exponent);
-        y[c] = pocketml_clamp_int8(unsat - 128, -128, 127);
+        pocketml_softmax_store(p, y, c, unsat);
       } else {
-        y[c] = -128;
+        pocketml_softmax_store(p, y, c, 0);  /* the lowest probability: -128 (-32768) */
       }
     }
   }

@@ -46,3 +46,26 @@ def test_capture_refuses_a_flattened_map():
 def test_prepare_requires_the_fixed_output():
     with pytest.raises(ValueError, match="1/256"):
         Softmax("s", ("x",), "y").prepare(tensors(x=((4,), QuantParams(0.1, 0)), y=((4,), QuantParams(0.1, 0))))
+
+
+def test_int16_output_matches_tflite_micro(tmp_path):
+    """int8 in, int16 out at (1/65536, -32768): TFLite Micro's audio models (keyword_scrambled)."""
+    from pocketml.deploy.verify.conformance import check_op, one_op_graph
+    from pocketml.graph.ir import QuantParams, TensorInfo
+    from pocketml.ops.softmax import Softmax
+
+    t = {"x": TensorInfo("x", (3, 5), QuantParams(0.07, 2)),
+         "y": TensorInfo("y", (3, 5), QuantParams(1 / 65535, -32768), "int16")}
+    graph = check_op(one_op_graph(Softmax("s", ("x",), "y"), t), (), tmp_path)["graph"]
+    out = graph.run(np.random.default_rng(0).integers(-128, 128, (4, 3, 5), dtype=np.int8))
+    assert out.dtype == np.int16 and out.max() > 127  # 16 bits of probability, not 8
+
+
+def test_int16_output_needs_tflite_micros_parameters():
+    from pocketml.graph.ir import QuantParams, TensorInfo
+    from pocketml.ops.softmax import Softmax
+
+    t = {"x": TensorInfo("x", (5,), QuantParams(0.07, 2)), "y": TensorInfo("y", (5,), QuantParams(1 / 256, -32768),
+                                                                         "int16")}
+    with pytest.raises(ValueError, match="1/65536"):
+        Softmax("s", ("x",), "y").prepare(t)
