@@ -123,10 +123,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, weights)
     chosen, patches = _board_choice(qgraph, host.plan, kernels, weights, memory, search, board, test.x_q)
     board_dir, on_board = board_c(qgraph, host.plan, work, name, kernels, weights, chosen)
-    # profiled on one input, the ops of the graph the board runs (a patch stage is one layer); the
-    # reference stays the unpatched graph's outputs (a patched graph's are equal, bit for bit)
-    layers = [(op.name, op.kind, op.macs(on_board.graph.tensors)) for op in on_board.graph.ops]
-    cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
+    cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=on_board.layers(), board=board)
     plan_name = _plan_name(memory, search, on_board)
     fp = host.footprint
     if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
@@ -283,7 +280,7 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
         chosen = search.chosen
         if chosen.board is None:
             return BoardPlan(qgraph, chosen.plan, chosen.scratch_limit), {}
-        ram = next(c for c in search.candidates if c.label == "ram")
+        ram = next(c for c in search.candidates if c.label == "ram")  # the plan the patched one started from
         return chosen.board, {"patches": chosen.board.patch_label, "extra_macs": chosen.board.patched.extra_macs,
                               "unpatched_arena_bytes": ram.plan.arena_bytes, "unpatched_ram_bytes": ram.ram_bytes,
                               "unpatched_instructions": ram.instructions}

@@ -83,6 +83,12 @@ class BoardPlan:
         stage = self.patched.stage
         return f"stage of {len(stage.stage_ops)} ops, {stage.grid[0]}x{stage.grid[1]} patches"
 
+    def layers(self) -> list[tuple[str, str, int]]:
+        """(name, kind, MACs) of the ops the board runs, for the per-layer profile (a patch stage is
+        one layer, its MACs the overlap's included). The reference stays the unpatched graph's
+        outputs: a patched graph's equal them bit for bit."""
+        return [(op.name, op.kind, op.macs(self.graph.tensors)) for op in self.graph.ops]
+
 
 def patched_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None,
                        base: MemoryPlan, limit: int | None) -> BoardPlan | None:
