@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 POCKETML = [sys.executable, "-m", "pocketml.cli"]
-TRAIN_OPTIONS = ("width", "blocks", "epochs", "qat_epochs", "every", "smooth", "threshold", "streams", "minutes",
-                 "qemu_seconds", "per_class", "device")
+TRAIN_OPTIONS = ("width", "blocks", "epochs", "qat_epochs", "freq_mask", "every", "smooth", "threshold", "streams",
+                 "minutes", "qemu_seconds", "per_class", "device")
 
 
 def main() -> None:
@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--blocks", type=int)
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--qat-epochs", type=int)
+    ap.add_argument("--freq-mask", type=int)
     ap.add_argument("--every", type=int)
     ap.add_argument("--smooth", type=int)
     ap.add_argument("--threshold", type=float)
@@ -277,6 +278,7 @@ def _board_kernels(out: Path, runs: dict, seconds: float) -> None:
     from pocketml.deploy.cortexm.toolchain import toolchain_available
     from pocketml.devices import find_device, load_catalogue
     from pocketml.energy import energy_budget
+    from pocketml.errors import PocketMLError
 
     if seconds <= 0 or not toolchain_available(need_qemu=True):
         return
@@ -302,13 +304,16 @@ def _board_kernels(out: Path, runs: dict, seconds: float) -> None:
                 rep = measure_program(program, core, stream.pcm, every, frames, art.frontend.hop_samples, opt)
                 hz = 1000.0 / art.frontend.frame_ms / every
                 cycles = every * rep.frontend_instructions_per_frame + rep.model_instructions_per_inference
-                b = energy_budget(board, cycles, "QEMU instructions", hz, result_bytes=4,
-                                  messages_per_inference=min(1.0, 10 / 3600 / hz))
+                try:
+                    b = energy_budget(board, cycles, "QEMU instructions", hz, result_bytes=4,
+                                      messages_per_inference=min(1.0, 10 / 3600 / hz))
+                    life = f"{b.duty_cycle:.1%} | {b.lifetime_days:.1f}"
+                except PocketMLError as exc:  # the board cannot keep up with this program at this rate
+                    life = f"over 100% | {exc.problem}"
                 print(f"| {seed} | {name} | {rep.frontend_instructions_per_frame:,} | "
                       f"{rep.model_instructions_per_inference:,} | "
                       f"{rep.instructions_per_second(every, art.frontend.frame_ms):,.0f} | {rep.flash_bytes:,} | "
-                      f"{rep.ram_bytes:,} | {rep.events == python} ({len(python)} events) | {b.duty_cycle:.1%} | "
-                      f"{b.lifetime_days:.1f} |", flush=True)
+                      f"{rep.ram_bytes:,} | {rep.events == python} ({len(python)} events) | {life} |", flush=True)
 
 
 if __name__ == "__main__":

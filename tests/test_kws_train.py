@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from pocketml.apps.kws.train import TrainSpec, build_model, logits, one_thread, predict, qat_recipe, train_float
+from pocketml.apps.kws.train import (
+    TrainSpec,
+    _band_mask,
+    build_model,
+    logits,
+    one_thread,
+    predict,
+    qat_recipe,
+    train_float,
+)
 from pocketml.compress.mirror import GraphModule
 from pocketml.compress.runner import run_recipe
 from pocketml.data.dataset import Split
+from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 
 
@@ -54,3 +65,24 @@ def test_float_training_then_qat_int8_keeps_accuracy():
     assert fig["qat_accuracy"] >= 0.85 and fig["accuracy_int_after"] == fig["qat_accuracy"]
     ref = done.qgraph.run(done.qgraph.quantize_input(x[200:])).reshape(40, -1)
     assert ref.dtype == np.int8 and ref.shape == (40, 4)
+
+
+def test_band_masks_zero_runs_of_frames_or_coefficients():
+    x = torch.ones(64, 1, 49, 10)
+    assert _band_mask(x, 0, torch.Generator().manual_seed(0), dim=3) is x
+    freq = _band_mask(x, 3, torch.Generator().manual_seed(0), dim=3)
+    cols = (freq == 0).all(dim=2)[:, 0]  # [clip, coefficient]: a coefficient is masked in every frame or in none
+    assert ((freq == 0).sum((1, 2, 3)) == cols.sum(1) * 49).all()
+    widths = cols.sum(1)
+    assert widths.max() == 3 and widths.min() == 0
+    for row in cols[widths > 0]:  # one run of adjacent coefficients
+        idx = torch.nonzero(row).flatten()
+        assert (idx.diff() == 1).all()
+    time = _band_mask(x, 6, torch.Generator().manual_seed(0), dim=2)
+    rows = (time == 0).all(dim=3)[:, 0]
+    assert ((time == 0).sum((1, 2, 3)) == rows.sum(1) * 10).all() and rows.sum(1).max() <= 6
+
+
+def test_train_spec_rejects_negative_masks():
+    with pytest.raises(PocketMLError):
+        TrainSpec(freq_mask=-1).check()

@@ -105,6 +105,8 @@ def kws_train(
     blocks: int = typer.Option(4, help="Depthwise-separable blocks."),
     epochs: int = typer.Option(30, help="Float training epochs."),
     qat_epochs: int = typer.Option(3, help="Quantization-aware training epochs (inside shrink)."),
+    freq_mask: int = typer.Option(0, help="Mask up to this many adjacent MFCC coefficients per training clip "
+                                  "(SpecAugment; 0: off)."),
     every: int = typer.Option(15, help="Run the model every this many 20 ms frames."),
     smooth: int = typer.Option(2, help="Average the posteriors of this many inferences."),
     threshold: float = typer.Option(0.6, help="Averaged keyword posterior that fires a detection."),
@@ -134,7 +136,8 @@ def kws_train(
     if per_class is not None:
         data = replace(data, per_class=_per_class(per_class))
     settings = base if small else replace(
-        base, train=TrainSpec(width=width, blocks=blocks, epochs=epochs, qat_epochs=qat_epochs),
+        base, train=TrainSpec(width=width, blocks=blocks, epochs=epochs, qat_epochs=qat_epochs,
+                                  freq_mask=freq_mask),
         detector=DetectorSpec(every, smooth, threshold, refractory), streams=StreamSet(n=streams, minutes=minutes),
         qemu_seconds=qemu_seconds)
     settings = replace(settings, data=data, device=device)

@@ -52,7 +52,8 @@ SUPPORTED = (
     "nn.AvgPool1d/2d (ceil_mode too), global average pooling (nn.AdaptiveAvgPool1d/2d(1), x.mean over the "
     "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
     "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
-    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout"
+    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.LSTM (one layer, batch_first, "
+    "no initial state passed), x[:, a:b] and x[:, i] on one axis"
 )
 
 

@@ -42,6 +42,7 @@ from pocketml.ops import (
     tanh,
     tile,
     transpose,
+    unidirectional_sequence_lstm,
 )
 from pocketml.ops.spec import OpSpec
 
@@ -76,6 +77,7 @@ SPECS: dict[str, OpSpec] = {spec.kind: spec for spec in (
     resize_nearest_neighbor.SPEC,
     resize_bilinear.SPEC,
     svdf.SPEC,
+    unidirectional_sequence_lstm.SPEC,
 )}
 
 OPS: dict[str, type] = {kind: spec.op for kind, spec in SPECS.items()}  # kind -> reference class

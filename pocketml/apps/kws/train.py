@@ -32,6 +32,8 @@ class TrainSpec:
     epochs, batch_size, lr : float training (``models.train.fit``: Adam, cosine schedule).
     qat_epochs, qat_lr : quantization-aware training inside ``shrink`` (recipe stage ``qat``).
     time_mask : SpecAugment-style masking of up to this many frames per training clip (0: off).
+    freq_mask : SpecAugment-style masking of up to this many adjacent MFCC coefficients per training
+        clip (0: off).
     """
 
     width: int = 32
@@ -42,11 +44,15 @@ class TrainSpec:
     qat_epochs: int = 3
     qat_lr: float = 2e-4
     time_mask: int = 6
+    freq_mask: int = 0
 
     def check(self) -> TrainSpec:
         if not 4 <= self.width <= 256 or not 1 <= self.blocks <= 8:
             raise PocketMLError(f"width {self.width} / blocks {self.blocks} are out of range",
                                 "use a width in [4, 256] and 1-8 blocks")
+        if self.time_mask < 0 or self.freq_mask < 0:
+            raise PocketMLError(f"time_mask {self.time_mask} / freq_mask {self.freq_mask} are negative",
+                                "use 0 (off) or a positive number of frames / coefficients")
         if self.epochs < 1 or self.qat_epochs < 0 or self.batch_size < 2:
             raise PocketMLError("epochs must be >= 1, qat_epochs >= 0 and batch_size >= 2", "e.g. epochs=24")
         return self
@@ -84,7 +90,7 @@ def train_float(model: DSCNN, x: np.ndarray, y: np.ndarray, spec: TrainSpec, see
                 val: tuple[np.ndarray, np.ndarray] | None = None,
                 progress: Callable[[str, int, int], None] | None = None) -> tuple[DSCNN, list[dict]]:
     """Cross-entropy of the logits with pocketml's one training loop (``models.train.fit``: Adam,
-    cosine schedule, seeded batches) and time masks; returns (model in eval mode, per-epoch history)."""
+    cosine schedule, seeded batches) and time and frequency masks; returns (model in eval mode, per-epoch history)."""
     from pocketml.models.train import fit
 
     masks = torch.Generator().manual_seed(seed + 1)
@@ -92,7 +98,8 @@ def train_float(model: DSCNN, x: np.ndarray, y: np.ndarray, spec: TrainSpec, see
     history: list[dict] = []
 
     def batch_loss(m: DSCNN, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        return loss_fn(logits(m, _time_mask(xb, spec.time_mask, masks)), yb)
+        xb = _band_mask(xb, spec.time_mask, masks, dim=2)
+        return loss_fn(logits(m, _band_mask(xb, spec.freq_mask, masks, dim=3)), yb)
 
     def after_epoch(epoch: int, loss: float) -> str:
         row = {"epoch": epoch + 1, "loss": loss}
@@ -108,16 +115,19 @@ def train_float(model: DSCNN, x: np.ndarray, y: np.ndarray, spec: TrainSpec, see
     return model.eval(), history
 
 
-def _time_mask(x: torch.Tensor, width: int, gen: torch.Generator) -> torch.Tensor:
-    """Zero (the standardised mean) a random run of up to ``width`` frames in each clip."""
+def _band_mask(x: torch.Tensor, width: int, gen: torch.Generator, dim: int) -> torch.Tensor:
+    """Zero (the standardised mean) a random run of up to ``width`` rows along ``dim`` in each clip:
+    frames (``dim=2``, a time mask) or MFCC coefficients (``dim=3``, a frequency mask)."""
     if width <= 0:
         return x
-    n, _, frames, _ = x.shape
-    w = torch.randint(0, width + 1, (n,), generator=gen)
-    start = (torch.rand(n, generator=gen) * (frames - w + 1).float()).long()
-    t = torch.arange(frames)
+    n, size = x.shape[0], x.shape[dim]
+    w = torch.randint(0, min(width, size) + 1, (n,), generator=gen)
+    start = (torch.rand(n, generator=gen) * (size - w + 1).float()).long()
+    t = torch.arange(size)
     mask = (t[None, :] >= start[:, None]) & (t[None, :] < (start + w)[:, None])
-    return x.masked_fill(mask[:, None, :, None], 0.0)
+    shape = [n, 1, 1, 1]
+    shape[dim] = size
+    return x.masked_fill(mask.view(shape), 0.0)
 
 
 def qat_recipe(spec: TrainSpec) -> Recipe:

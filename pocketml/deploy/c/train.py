@@ -106,6 +106,12 @@ class _Context:
         """A static buffer every DSP layer shares (RAM, in .bss), as in model.c."""
         return self.emitter.scratch(ctype, count)
 
+    def state(self, ctype: str, ident: str, count: int, fill: int) -> str:
+        """State kept between calls (an LSTM's, SVDF's memory): the training step has no place for it yet."""
+        raise PocketMLError(f"{self.op.name} ({self.op.kind}) keeps state between calls; the on-device training "
+                            "step cannot run it", "train on-device only models without an LSTM or SVDF (shrink without "
+                            "--trainable deploys it)")
+
 
 class _TrainEmitter:
     def __init__(self, plan: TrainPlan, prefix: str, kernels: KernelTarget = PORTABLE) -> None:

@@ -1,0 +1,104 @@
+"""The int16 gate non-linearities of TFLite Micro's integer LSTM: sigmoid and tanh by a 256-entry table.
+
+Both read one table, ``SIGMOID_Q16[k] ≈ 2^16 · sigmoid(k / 24)`` (``k`` in 0..255), and interpolate
+linearly between two entries; tanh uses ``tanh(x) = 2 · sigmoid(2x) − 1``, so both are odd-symmetric
+around the table's first entry. The entries are not ``round(2^16 · sigmoid(k/24))`` (44 of the 256
+differ by one): they were **measured** from TFLite Micro's own int16 TANH kernel, by running it on
+inputs that land exactly on each entry (``table_from_tflite_micro`` below; ``test_gates.py`` measures
+them again and compares), so pocketml's integers are TFLite Micro's.
+
+Arithmetic (int16 in, int16 out; every intermediate < 2^26, in int32 in the C):
+
+    sigmoid, input Q3.12:   v = 3·x;  a = |v|;  k = a >> 9;  f = a & 511
+                            r = (T[k] << 9) + f·(T[k+1] − T[k])            (k >= 255: r = 32767 << 10)
+                            r = v >= 0 ? r + 2^9 : 2^25 − r + 2^9 − 1;    y = r >> 10       (Q0.15)
+    tanh, input Q(15-p):    v = (x·m + round) >> s   (m, s from the input's power-of-two scale)
+                            a = |v|;  k = a >> 8;  f = a & 255
+                            r = (T[k] << 8) + f·(T[k+1] − T[k])            (k >= 255: r = 65535 << 8)
+                            r = v >= 0 ? r − 2^23 + 2^7 : −r + 2^23 + 2^7 − 1;  y = r >> 8   (Q0.15)
+
+The 3 in ``v = 3·x`` maps the table's step (1/24 for sigmoid's, 1/48 for tanh's) onto the input's
+fractional bits: the table then covers |x| < 10.7 (255 · 512 / 3 / 4096).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIGMOID_Q16 = np.array([
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
+    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
+    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
+    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
+    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
+    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
+    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
+    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
+    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
+    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
+    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
+    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
+    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
+    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535,
+], dtype=np.int64)
+
+
+def _lookup(a: np.ndarray, frac_bits: int, saturated: int) -> np.ndarray:
+    """Interpolated table value of ``a`` >= 0 (``frac_bits`` below the table index), scaled by 2^frac_bits."""
+    k = a >> frac_bits
+    kc = np.minimum(k, 254)
+    lo, hi = SIGMOID_Q16[kc], SIGMOID_Q16[kc + 1]
+    r = (lo << frac_bits) + (a & ((1 << frac_bits) - 1)) * (hi - lo)
+    return np.where(k >= 255, saturated, r)
+
+
+def sigmoid16(x: np.ndarray) -> np.ndarray:
+    """sigmoid of int16 Q3.12 values, as int16 Q0.15 (TFLite Micro's LSTM gate sigmoid)."""
+    v = np.asarray(x, np.int64) * 3
+    r = _lookup(np.abs(v), 9, 0x7FFF << 10)
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return (r >> 10).astype(np.int16)
+
+
+def tanh_scaling(scale_power: int) -> tuple[int, int]:
+    """(multiplier, right shift) that bring an int16 input of scale ``2^scale_power`` onto tanh's table."""
+    shift = 15 + scale_power - 3
+    if shift < 0:
+        return 3, -shift
+    return 3 << shift, 0
+
+
+def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """tanh of int16 values scaled by ``tanh_scaling``, as int16 Q0.15."""
+    rounding = (1 << (shift - 1)) if shift > 0 else 0
+    v = (np.asarray(x, np.int64) * multiplier + rounding) >> shift
+    r = _lookup(np.abs(v), 8, 0xFFFF << 8)
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return (r >> 8).astype(np.int16)
+
+
+def table_from_tflite_micro() -> np.ndarray:
+    """Measure the table from TFLite Micro's int16 TANH: with the input scale just above 2/12288 its
+    prepare picks multiplier 2^14 and shift 13, so ``v = 2x`` exactly, and ``x = 128 k`` lands on entry
+    ``k`` with no interpolation (``y = T[k] − 2^15``); the last entry follows from one interpolated
+    point between entries 254 and 255. Needs the ``tflite-micro`` package (tests only)."""
+    from tflite.BuiltinOperator import BuiltinOperator
+    from tflite_micro.python.tflite_micro import runtime
+
+    from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
+
+    scale = float(np.nextafter(np.float32(2 / 12288), np.float32(1)))
+    spec = TFLiteModelSpec("int16 tanh")
+    x = spec.add_tensor(TensorSpec("x", (1, 256), np.dtype(np.int16), TensorQuant((scale,), (0,))))
+    y = spec.add_tensor(TensorSpec("y", (1, 256), np.dtype(np.int16), TensorQuant((2.0**-15,), (0,))))
+    spec.add_operator(OperatorSpec(BuiltinOperator.TANH, 3, (x,), (y,)))
+    spec.inputs, spec.outputs = [x], [y]
+    interpreter = runtime.Interpreter.from_bytes(spec.serialise(), arena_size=1 << 16)
+    probe = np.array([128 * k for k in range(255)] + [128 * 254 + 127], np.int16)
+    interpreter.set_input(probe[None], 0)
+    interpreter.invoke()
+    out = interpreter.get_output(0)[0].astype(np.int64)
+    table = out[:255] + 32768
+    return np.append(table, table[254] + out[255] - out[254])
