@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from pocketml.federated import run
+from pocketml.federated.builtin import client_indices
 from pocketml.federated.secagg import run_secagg
-from pocketml.federated.task import client_indices
 
 
 def main() -> None:

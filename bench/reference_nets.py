@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/reference_nets.py [--device portenta_h7] [--samples 8] [--seed 0]
 
-MobileNetV3-small (224x224, width 1.0, 1000 classes), SqueezeNet 1.1 (224x224) and a 1-D CNN
-(3x128 signal), written from their papers' layer tables in ``pocketml/models/reference.py``
-(torchvision cannot be installed beside this project's torch) with random weights and BatchNorm
-statistics drawn as ``check_op`` draws them, so activations neither vanish nor explode. Each is
+MobileNetV3-small (224x224, width 1.0, 1000 classes), SqueezeNet 1.1 (224x224), a 1-D CNN
+(3x128 signal) and a GRU classifier (16 steps of 8 features, hidden 32, unrolled over time into
+ordinary ops by ``pocketml/graph/recurrent.py``; ``bench/recurrent_digits.py`` trains one), written from
+their papers' layer tables in ``pocketml/models/reference.py`` (torchvision cannot be installed
+beside this project's torch) with random weights and BatchNorm statistics drawn as ``check_op``
+draws them, so activations neither vanish nor explode. Each is
 checked with ``pocketml.check_model`` (every layer captured?), then ``pocketml.shrink`` for the board
 (int8 PTQ on ``--samples`` random inputs, C, host build, Cortex-M build + QEMU, TFLite Micro) and
 the table prints what it measured: int8 size, arena, flash/RAM on the board's core, whether the C
@@ -24,12 +26,13 @@ import numpy as np
 import torch
 
 import pocketml
-from pocketml.models.reference import CNN1D, MobileNetV3Small, SqueezeNet11
+from pocketml.models.reference import CNN1D, GRUClassifier, MobileNetV3Small, SqueezeNet11
 
 NETS = {
     "mobilenetv3-small": (lambda: MobileNetV3Small(), (3, 224, 224)),
     "squeezenet1.1": (lambda: SqueezeNet11(), (3, 224, 224)),
     "cnn1d": (lambda: CNN1D(channels=3, classes=6, width=32), (3, 128)),
+    "gru": (lambda: GRUClassifier(features=8, hidden=32, classes=10), (16, 8)),
 }
 
 

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from pocketml.errors import PocketMLError
 from pocketml.federated import FederatedSpec, FleetProfile, codec, run
+from pocketml.federated.builtin import build_model
 from pocketml.federated.partition import partition
-from pocketml.federated.task import build_model, model_arrays
+from pocketml.federated.task import model_arrays
 
 LABELS = np.repeat(np.arange(10), 50)
 

@@ -1,5 +1,6 @@
 """pocketml.federated.run(model_fn=..., client_data_fn=..., loss_fn=...): the hook that federates a
-caller's own PyTorch model on its own per-client data, flat and cell → region → top."""
+caller's own PyTorch model on its own per-client data, flat and cell → region → top; and any Task
+on the one ClientApp/ServerApp stack."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from torch import nn
 
 from pocketml.energy.carbon import carbon_available
 from pocketml.errors import PocketMLError
-from pocketml.federated import TaskResult, run
+from pocketml.federated import BuiltinTask, FederatedResult, FederatedSpec, LocalUpdate, Task, TaskResult, run
+from pocketml.federated.hierarchy import run_regions
+from pocketml.federated.simulation import quiet, simulate
 
 TRUE_W = np.array([1.5, -2.0, 0.5], np.float32)
 
@@ -88,3 +91,47 @@ def test_hook_refuses_bad_input():
     with pytest.raises(PocketMLError, match="same, non-zero number"):
         run(model_fn=lambda: nn.Linear(3, 1), client_data_fn=lambda pid: (CLIENTS[pid][0], CLIENTS[pid][1][:-1]),
             loss_fn=mse, clients=2, rounds=1)
+    with pytest.raises(PocketMLError, match="personalization is for the built-in"):
+        run(model_fn=lambda: nn.Linear(3, 1), client_data_fn=lambda pid: CLIENTS[pid], loss_fn=mse, clients=4,
+            personalize=2)
+
+
+# -- one stack: every task runs on the same ClientApp/ServerApp -----------------------------------
+class NumpyRegression(Task):
+    """A task with no PyTorch at all: least squares by plain gradient steps on the clients' arrays."""
+
+    def initial_arrays(self, spec):
+        return {"w": np.zeros(3, np.float32)}
+
+    def train(self, arrays, partition_id, spec, *, seed, proximal_mu=0.0):
+        x, y = CLIENTS[partition_id]
+        w = arrays["w"].astype(np.float64)
+        for _ in range(spec.local_epochs * 20):
+            w -= spec.lr * 2 * x.T @ (x @ w - y[:, 0] + 0.3) / len(x)
+        return LocalUpdate({"w": w.astype(np.float32)}, {"num-examples": len(x), "unit-weight": 1.0})
+
+    def evaluate(self, arrays):
+        return float(np.mean((X_TEST @ arrays["w"] + 0.3 - Y_TEST[:, 0]) ** 2))
+
+    def examples(self, partition_id):
+        return len(CLIENTS[partition_id][0])
+
+
+def test_any_task_runs_on_the_one_stack_flat_and_by_regions():
+    spec = FederatedSpec(clients=4, rounds=5, local_epochs=1, lr=0.02, compress="int8")
+    with quiet():
+        sim = simulate(spec, NumpyRegression())
+        regions = run_regions(spec, [(0, 2), (1, 3)], NumpyRegression(), region_rounds=2)
+    assert len(sim.hooks.metric) == 6 and sim.hooks.metric[5] < 0.1 * sim.hooks.metric[0]
+    assert len(sim.bytes_up) == 5 and all(b > 0 for b in sim.bytes_up)
+    np.testing.assert_allclose(sim.hooks.final_arrays["w"], TRUE_W, atol=0.15)
+    assert regions.regions == 2 and regions.metric[-1] < 0.1 * regions.initial_metric
+
+
+def test_the_built_in_run_is_the_built_in_task_on_the_same_stack():
+    spec = FederatedSpec(clients=3, rounds=1, local_epochs=1, batch_size=64, seed=2)
+    with quiet():
+        sim = simulate(spec, BuiltinTask.from_spec(spec))  # the task passed as an object, not made from the spec
+    flat = run(spec)
+    assert FederatedResult.of(sim).accuracy == flat.accuracy and sim.bytes_up == flat.bytes_up
+    assert all(np.array_equal(v, flat.final_arrays[k]) for k, v in sim.hooks.final_arrays.items())

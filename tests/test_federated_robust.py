@@ -140,8 +140,8 @@ def test_cli_federate_regions(tmp_path):
 
 def test_secagg_plus_aggregate_equals_the_plain_aggregate_within_quantization(tmp_path):
     from pocketml.cli import app
+    from pocketml.federated.builtin import client_indices
     from pocketml.federated.secagg import run_secagg
-    from pocketml.federated.task import client_indices
 
     small = dict(clients=4, rounds=1, local_epochs=1, batch_size=32)
     secure, plain = run_secagg(**small), run(**small)

@@ -66,7 +66,7 @@ def federate(
     writes OUT/federated.json. With --device the final global model goes through `shrink`.
     """
     from pocketml.federated import FederatedSpec, FleetProfile, run
-    from pocketml.federated.task import load_dataset
+    from pocketml.federated.builtin import load_dataset
     from pocketml.outputs import OutputFolder
 
     folder = OutputFolder(out, force=force, command="federate")

@@ -5,10 +5,10 @@ In Flower 1.42 SecAgg+ exists only in the *legacy* workflow API: a ServerApp who
 ``DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(...))``; the ClientApp is a legacy
 ``ClientApp(client_fn=...)`` whose ``NumPyClient.fit`` is wrapped by ``secaggplus_mod``. The
 Message-API strategies of the rest of pocketml.federated (``flwr.serverapp.strategy``) have no
-SecAgg+ path, so this module is a parallel pair of apps around the *same* local training
-(``task.train_local``), data partitions and central evaluation:
+SecAgg+ path, so this module is a parallel pair of apps around the *same* task
+(``BuiltinTask.train`` for local training, its partitions, ``BuiltinTask.evaluate``):
 
-    client: train_local ─▶ weights ─▶ secaggplus_mod (clip to ±clipping_range, quantize to
+    client: BuiltinTask.train ─▶ weights ─▶ secaggplus_mod (clip to ±clipping_range, quantize to
             [0, 2^22), add pairwise + self masks mod 2^32) ─▶ masked vector
     server: SecAggPlusWorkflow (4 stages per round: setup, share keys, collect masked vectors,
             unmask) ─▶ only the weighted *sum* is ever decoded ─▶ FedAvg's average
@@ -43,19 +43,9 @@ from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 from flwr.serverapp import Grid
 
 from pocketml.errors import PocketMLError
+from pocketml.federated.builtin import BuiltinTask, check_clients, client_indices
 from pocketml.federated.fleet import LocalFleet
 from pocketml.federated.spec import FederatedSpec
-from pocketml.federated.task import (
-    accuracy,
-    build_model,
-    check_clients,
-    client_indices,
-    client_split,
-    load_arrays,
-    load_dataset,
-    model_arrays,
-    train_local,
-)
 
 CLIPPING_RANGE = 64.0  # weights and BatchNorm statistics of the built-in models stay well inside ±64
 
@@ -92,12 +82,12 @@ class _TrainingClient(NumPyClient):
         self.partition_id = partition_id
 
     def fit(self, parameters: list[np.ndarray], config: dict[str, Scalar]) -> tuple[list[np.ndarray], int, dict]:
-        keys = list(model_arrays(build_model(self.spec)))
-        model = load_arrays(build_model(self.spec), dict(zip(keys, parameters, strict=True)))
-        split = client_split(self.spec, self.partition_id)
+        task = BuiltinTask.from_spec(self.spec)
+        keys = list(task.initial_arrays(self.spec))
         server_round = int(config.get("server-round", 1))
-        train_local(model, split, self.spec, seed=self.spec.seed * 100003 + server_round * 1009 + self.partition_id)
-        return list(model_arrays(model).values()), len(split), {}
+        update = task.train(dict(zip(keys, parameters, strict=True)), self.partition_id, self.spec,
+                            seed=self.spec.client_seed(server_round, self.partition_id))
+        return list(update.arrays.values()), int(update.metrics["num-examples"]), {}
 
 
 def _client_fn(context: Context) -> object:
@@ -129,12 +119,12 @@ def build_server_app(hooks: SecAggHooks | None = None, settings: SecAggSettings 
         if spec.strategy != "fedavg" or spec.compress != "none" or np.isfinite(spec.dp_epsilon) or spec.attackers:
             raise PocketMLError("secure aggregation runs plain FedAvg on dense float updates",
                                 "use --strategy fedavg --compress none, no --dp-epsilon and no --attack")
-        keys = list(model_arrays(build_model(spec)))
-        test = load_dataset(spec.dataset).test
+        task = BuiltinTask.from_spec(spec)
+        keys = list(task.initial_arrays(spec))
 
         def central(server_round: int, parameters: list[np.ndarray], _config: dict) -> tuple[float, dict]:
             weights = dict(zip(keys, (np.asarray(p, np.float32) for p in parameters), strict=True))
-            acc = accuracy(load_arrays(build_model(spec), weights), test)
+            acc = task.evaluate(weights)
             if server_round > 0:
                 hooks.accuracy[server_round] = acc
                 hooks.final_arrays = weights
@@ -147,7 +137,7 @@ def build_server_app(hooks: SecAggHooks | None = None, settings: SecAggSettings 
             fraction_fit=spec.fraction, fraction_evaluate=0.0, min_fit_clients=min(2, per_round),
             min_evaluate_clients=0, min_available_clients=min(2, spec.clients), evaluate_fn=central,
             on_fit_config_fn=lambda r: {"server-round": r},
-            initial_parameters=ndarrays_to_parameters(list(model_arrays(build_model(spec)).values())))
+            initial_parameters=ndarrays_to_parameters(list(task.initial_arrays(spec).values())))
         legacy = LegacyContext(context=context, config=ServerConfig(num_rounds=spec.rounds), strategy=strategy)
         workflow = DefaultWorkflow(fit_workflow=SecAggPlusWorkflow(
             num_shares=settings.num_shares, reconstruction_threshold=settings.reconstruction_threshold,

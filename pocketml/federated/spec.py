@@ -11,6 +11,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from pocketml.errors import PocketMLError
 from pocketml.federated.codec import check_codec
 from pocketml.federated.partition import Partitioning
@@ -100,6 +102,17 @@ class FederatedSpec:
     def assumed_f(self) -> int:
         """Poisoned clients per round that Krum, Multi-Krum and Bulyan are told to expect."""
         return self.byzantine_f or self.attackers_per_round
+
+    def is_attacker(self, partition_id: int) -> bool:
+        """The poisoned clients: a seeded choice of ``attack_fraction · clients`` partitions."""
+        if not self.attackers:
+            return False
+        order = np.random.default_rng(self.seed + 7919).permutation(self.clients)
+        return partition_id in set(order[: self.attackers].tolist())
+
+    def client_seed(self, server_round: int, partition_id: int) -> int:
+        """Seed of client ``partition_id``'s local training in ``server_round`` (batch order)."""
+        return self.seed * 100003 + server_round * 1009 + partition_id
 
     def validate(self) -> FederatedSpec:
         """Fail fast on impossible settings; returns self."""

@@ -1,4 +1,19 @@
-"""What one client does with its data: build the model, load weights, train locally, evaluate.
+"""The federated task: what a client trains and what the server evaluates, as named float32 arrays.
+
+One ClientApp (client_app.py) and one ServerApp (server_app.py) run every federated job; what
+differs between jobs is the task they are built around:
+
+    Task.initial_arrays(spec)            the server's starting global model
+    Task.train(arrays, partition, spec)  one client's local epochs ─▶ LocalUpdate (arrays, metrics)
+    Task.evaluate(arrays)                central figure of the global model after each round (or None)
+
+Three ways to make one:
+
+    BuiltinTask.from_spec(spec)          a built-in model on a built-in dataset (builtin.py); what
+                                         ``pocketml federate`` and the SuperLink/SuperNode apps run
+    ModelTask(model_fn, client_data_fn, loss_fn, eval_fn)   the caller's own PyTorch model and data
+    PartTask(trainer, initial, client_data, evaluate)       a trainable part trained by any trainer,
+                                         e.g. the emitted C training step (device.py)
 
 Weights travel as the model's floating state (parameters and BatchNorm running statistics, in
 ``state_dict`` order); integer buffers such as ``num_batches_tracked`` stay local.
@@ -6,68 +21,73 @@ Weights travel as the model's floating state (parameters and BatchNorm running s
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from pocketml.data.dataset import Dataset, Split
-from pocketml.federated.partition import partition
+from pocketml.errors import PocketMLError
 from pocketml.federated.spec import FederatedSpec
-from pocketml.models.registry import get_builtin
 from pocketml.models.train import fit
 
-
-@lru_cache(maxsize=4)
-def load_dataset(name: str) -> Dataset:
-    """The built-in dataset of the run (cached per process: every virtual client shares it)."""
-    from pocketml.data.digits import load_digits, load_digits_shifted
-
-    return {"digits": load_digits, "digits-shifted": load_digits_shifted}[name]()
+OPTIMIZERS = ("adam", "sgd")
 
 
-@lru_cache(maxsize=8)
-def client_indices(dataset: str, clients: int, scheme: str, seed: int) -> tuple[np.ndarray, ...]:
-    return tuple(partition(load_dataset(dataset).train.y, clients, scheme, seed=seed))
+@dataclass(frozen=True)
+class LocalUpdate:
+    """One client's local training: its new arrays and the metrics its reply carries
+    (``num-examples`` and ``unit-weight`` weigh it in the aggregate; the rest is averaged)."""
+
+    arrays: dict[str, np.ndarray]
+    metrics: dict[str, int | float]
 
 
-def check_clients(spec: FederatedSpec) -> None:
-    """Refuse more clients than the built-in dataset has samples for, before any fleet is built
-    (``--clients 100000000`` would otherwise allocate gigabytes of node ids first)."""
-    client_indices(spec.dataset, spec.clients, spec.partition, spec.seed)
+class Task:
+    """What the ClientApp trains and the ServerApp evaluates; subclasses fill in the four methods.
 
+    A task never sees Flower: the apps hand it arrays and a :class:`FederatedSpec` (strategy,
+    local epochs, lr, batch size, seed, ...) and put its arrays into Flower's records.
 
-PERSONAL_HOLDOUT = 0.3
-
-
-def client_split(spec: FederatedSpec, partition_id: int, part: str = "train") -> Split:
-    """Client ``partition_id``'s samples (labels flipped if it is a label-flipper).
-
-    With ``spec.personalize`` > 0 a seeded 30% of them (``part="holdout"``) never trains: it
-    scores the global model against the personalized one; ``part="train"`` is the rest.
+    ``reply_via_delta``: with ``compress`` "none", reply with ``global + (local - global)`` rather
+    than ``local`` itself. The two differ in the last float32 bit now and then, and over ten rounds
+    that moves an accuracy figure; the built-in task has always replied this way (its attack
+    harness works on the delta), so it keeps doing so and its published figures stay reproducible.
     """
-    data = load_dataset(spec.dataset)
-    idx = client_indices(spec.dataset, spec.clients, spec.partition, spec.seed)[partition_id]
-    if spec.personalize > 0 and len(idx) >= 2:
-        order = np.random.default_rng(spec.seed * 7 + partition_id).permutation(idx)
-        cut = max(1, int(round(PERSONAL_HOLDOUT * len(idx))))
-        idx = np.sort(order[:cut] if part == "holdout" else order[cut:])
-    y = data.train.y[idx]
-    if spec.attack == "label-flip" and is_attacker(spec, partition_id):
-        y = (data.n_classes - 1) - y
-    return Split(data.train.x[idx], y)
 
+    reply_via_delta: ClassVar[bool] = False
 
-def is_attacker(spec: FederatedSpec, partition_id: int) -> bool:
-    """The poisoned clients: a seeded choice of ``attack_fraction · clients`` partitions."""
-    order = np.random.default_rng(spec.seed + 7919).permutation(spec.clients)
-    return partition_id in set(order[: spec.attackers].tolist())
+    def check(self, spec: FederatedSpec) -> None:
+        """Fail fast, before any fleet is built, on data the run could not train on (default: nothing)."""
 
+    def initial_arrays(self, spec: FederatedSpec) -> dict[str, np.ndarray]:
+        raise NotImplementedError
 
-def build_model(spec: FederatedSpec) -> nn.Module:
-    torch.manual_seed(spec.seed)
-    return get_builtin(spec.model).build()
+    def train(self, arrays: dict[str, np.ndarray], partition_id: int, spec: FederatedSpec, *, seed: int,
+              proximal_mu: float = 0.0) -> LocalUpdate:
+        raise NotImplementedError
+
+    def evaluate(self, arrays: dict[str, np.ndarray]) -> float | None:
+        """Central figure of the global model (accuracy, a held-out loss, ...), or None."""
+        return None
+
+    def examples(self, partition_id: int) -> int:
+        """Training samples of client ``partition_id`` (a region's weight in the hierarchy)."""
+        raise NotImplementedError
+
+    def reply_metrics(self, update: LocalUpdate, payload: dict[str, np.ndarray], server_round: int,
+                      partition_id: int) -> dict[str, int | float]:
+        """Metrics the reply carries, given the arrays it sends (``payload``: weights or an encoded
+        update). Default: the update's own."""
+        return update.metrics
+
+    def personalize(self, arrays: dict[str, np.ndarray], partition_id: int, spec: FederatedSpec,
+                    epochs: int) -> dict[str, int | float]:
+        """Global vs locally fine-tuned model on this client's held-out samples (``spec.personalize``)."""
+        raise PocketMLError(f"{type(self).__name__} has no personalization",
+                            "use a built-in dataset for --personalize, or pass personalize=0")
 
 
 def model_arrays(model: nn.Module) -> dict[str, np.ndarray]:
@@ -81,22 +101,11 @@ def load_arrays(model: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
     return model
 
 
-def train_local(model: nn.Module, split: Split, spec: FederatedSpec, *, proximal_mu: float = 0.0,
-                seed: int = 0) -> float:
-    """SGD (momentum 0.9) for ``spec.local_epochs`` epochs on the one training loop
-    (``models.train.fit``); FedProx's term when ``proximal_mu`` > 0. A one-sample batch runs
-    BatchNorm on its running statistics (every sample of a small client counts).
-
-    Returns the mean training loss of the last epoch (with the proximal term).
-    """
-    ce = nn.CrossEntropyLoss()
-    return _local_fit(model, (torch.as_tensor(split.x), torch.as_tensor(split.y)),
-                      lambda m, x, y: ce(m(x), y), spec, "sgd", proximal_mu, seed, running_stats_below=2)
-
-
-def _local_fit(model: nn.Module, tensors, loss_fn, spec: FederatedSpec, optimizer: str, proximal_mu: float,
-               seed: int, running_stats_below: int = 0) -> float:
-    """One client's local epochs on ``fit`` (no schedule), with FedProx's mu/2 · ||w - w_global||²."""
+def local_fit(model: nn.Module, tensors: Sequence[torch.Tensor], loss_fn: Callable[..., torch.Tensor],
+              spec: FederatedSpec, optimizer: str, proximal_mu: float, seed: int,
+              running_stats_below: int = 0) -> float:
+    """One client's ``spec.local_epochs`` on the one training loop (``models.train.fit``, no schedule),
+    with FedProx's mu/2 · ||w - w_global||² when ``proximal_mu`` > 0. Returns the last epoch's mean loss."""
     anchor = [p.detach().clone() for p in model.parameters()]
 
     def batch_loss(m: nn.Module, *batch: torch.Tensor) -> torch.Tensor:
@@ -113,18 +122,74 @@ def _local_fit(model: nn.Module, tensors, loss_fn, spec: FederatedSpec, optimize
     return losses[-1] if losses else 0.0
 
 
-def accuracy(model: nn.Module, split: Split) -> float:
-    model.eval()
-    with torch.no_grad():
-        logits = model(torch.as_tensor(split.x))
-    return float((logits.argmax(1).numpy() == split.y).mean())
+@dataclass(frozen=True)
+class ModelTask(Task):
+    """A PyTorch model trained on per-client arrays (sklearn-style: settings only, nothing runs here).
 
+    Parameters
+    ----------
+    model_fn : () -> nn.Module, a fresh module; called on the server and on every client, it must
+        build the same architecture each time (the server seeds torch before its first call).
+    client_data_fn : (partition_id) -> tuple of sample-first numpy arrays (inputs..., targets...),
+        all with the same first dimension; batches of them are passed to ``loss_fn``.
+    loss_fn : (model, *batch_tensors) -> scalar tensor.
+    eval_fn : optional (model) -> float, evaluated centrally on the global model before the first
+        and after every round (e.g. a held-out loss); without it the round's figure is the clients'
+        mean training loss.
+    optimizer : "adam" [default] or "sgd" (momentum 0.9) for local training.
+    running_stats_below : int [0]  batches smaller than this run BatchNorm on its running
+        statistics (0: never; the built-in classifiers use 2, so a one-sample batch still counts).
+    """
 
-def personalize_head(model: nn.Module, split: Split, epochs: int, *, lr: float = 0.05, seed: int = 0) -> nn.Module:
-    """Fine-tune only the model's last Linear layer (the local head) on ``split``; the body stays shared
-    (eval mode throughout: its BatchNorm statistics do not move)."""
-    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-    fit(model, (torch.as_tensor(split.x), torch.as_tensor(split.y)),
-        lambda m, x, y: nn.functional.cross_entropy(m(x), y), epochs=epochs, batch_size=16, seed=seed, lr=lr,
-        params=head.parameters(), schedule=None, optimizer="sgd", train_mode=False)
-    return model
+    model_fn: Callable[[], nn.Module]
+    client_data_fn: Callable[[int], Sequence[np.ndarray]]
+    loss_fn: Callable[..., torch.Tensor]
+    eval_fn: Callable[[nn.Module], float] | None = None
+    optimizer: str = "adam"
+    running_stats_below: int = 0
+
+    def check(self, spec: FederatedSpec | None = None) -> ModelTask:
+        for name in ("model_fn", "client_data_fn", "loss_fn"):
+            if not callable(getattr(self, name)):
+                raise PocketMLError(f"{name} is not callable", f"pass a function as {name}")
+        if self.optimizer not in OPTIMIZERS:
+            raise PocketMLError(f"unknown optimizer '{self.optimizer}'", f"use one of {', '.join(OPTIMIZERS)}")
+        for pid in range(spec.clients if spec is not None else 0):  # every client's data is here: check it now
+            self.client_arrays(pid)
+        return self
+
+    def client_arrays(self, partition_id: int) -> tuple[np.ndarray, ...]:
+        """Client ``partition_id``'s arrays, checked (same first dimension, at least one sample)."""
+        arrays = tuple(np.asarray(a) for a in self.client_data_fn(partition_id))
+        if not arrays or len({len(a) for a in arrays}) != 1 or len(arrays[0]) == 0:
+            raise PocketMLError(
+                f"client_data_fn({partition_id}) returned arrays of lengths {[len(a) for a in arrays]}",
+                "return a tuple of sample-first arrays with the same, non-zero number of samples",
+            )
+        return arrays
+
+    def initial_arrays(self, spec: FederatedSpec) -> dict[str, np.ndarray]:
+        torch.manual_seed(spec.seed)
+        return model_arrays(self.model_fn())
+
+    def train(self, arrays: dict[str, np.ndarray], partition_id: int, spec: FederatedSpec, *, seed: int,
+              proximal_mu: float = 0.0) -> LocalUpdate:
+        model = load_arrays(self.model_fn(), arrays)
+        data = self.client_arrays(partition_id)
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in data]
+        loss = local_fit(model, tensors, self.loss_fn, spec, self.optimizer, proximal_mu, seed,
+                         self.running_stats_below)
+        return LocalUpdate(model_arrays(model), {"num-examples": len(data[0]), "unit-weight": 1.0, "train-loss": loss})
+
+    def evaluate(self, arrays: dict[str, np.ndarray]) -> float | None:
+        if self.eval_fn is None:
+            return None
+        with torch.no_grad():
+            return float(self.eval_fn(load_arrays(self.model_fn(), arrays).eval()))
+
+    def examples(self, partition_id: int) -> int:
+        return len(self.client_arrays(partition_id)[0])
+
+    def model(self, arrays: dict[str, np.ndarray]) -> nn.Module:
+        """A fresh module holding ``arrays`` (eval mode)."""
+        return load_arrays(self.model_fn(), arrays).eval()

@@ -110,13 +110,17 @@ class TFLiteModelSpec:
             if (op.builtin_code, op.version) not in codes:
                 codes.append((op.builtin_code, op.version))
 
-        # buffers: 0 is the empty sentinel; constants take 1.. in tensor order
+        # buffers: 0 is the empty sentinel; constants take 1.. in tensor order, equal constants one
+        # buffer (the weights of every step of an unrolled GRU)
         buffer_of: dict[int, int] = {}
         buffer_offsets = [_buffer(b, None)]
+        by_data: dict[bytes, int] = {}
         for i, t in enumerate(self.tensors):
             if t.data is not None:
-                buffer_of[i] = len(buffer_offsets)
-                buffer_offsets.append(_buffer(b, t.data))
+                if t.data not in by_data:
+                    by_data[t.data] = len(buffer_offsets)
+                    buffer_offsets.append(_buffer(b, t.data))
+                buffer_of[i] = by_data[t.data]
 
         tensor_offsets = [_tensor(b, t, buffer_of.get(i, 0)) for i, t in enumerate(self.tensors)]
         op_offsets = []

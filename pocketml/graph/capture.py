@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 
 from pocketml.errors import PocketMLError
+from pocketml.graph import recurrent
 from pocketml.graph.layers import FloatGraph, FloatLayer, nhwc_axis  # noqa: F401 - re-exported
 from pocketml.ops.registry import SPECS, capture_rules
 
@@ -52,8 +54,8 @@ SUPPORTED = (
     "nn.AvgPool1d/2d (ceil_mode too), global average pooling (nn.AdaptiveAvgPool1d/2d(1), x.mean over the "
     "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
     "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
-    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.LSTM (one layer, batch_first, "
-    "no initial state passed), x[:, a:b] and x[:, i] on one axis"
+    "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.GRU / nn.LSTM (one layer, "
+    "batch_first=True, zero initial state; unrolled over the fixed sequence length), x[:, a:b] and x[:, i] on one axis"
 )
 
 
@@ -137,7 +139,7 @@ def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
     model = model.eval()
     try:  # a model that cannot even run on the example is not a tracing problem: say so first
         with torch.no_grad():
-            model(example)
+            recurrent.refuse_packed_sequences(model, lambda: model(example))
     except PocketMLError:
         raise
     except Exception as exc:
@@ -148,7 +150,9 @@ def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
             "pocketml deploys models whose forward() takes one tensor",
         ) from exc
     try:
-        program = torch.export.export(model, (example,))
+        with warnings.catch_warnings():  # nn.GRU re-assigns _flat_weights while exported: harmless, not the user's
+            warnings.filterwarnings("ignore", message=r"The tensor attributes .*_flat_weights")
+            program = torch.export.export(model, (example,))
     except Exception as exc:  # the exporter's own message says which line could not be traced
         raise PocketMLError(
             f"torch.export could not capture the model: {type(exc).__name__}: {str(exc)[:400]}",
@@ -197,7 +201,7 @@ class Walker:
     """Walks one exported program; capture rules read nodes and append layers through it.
 
     What a rule may use: ``args``, ``const``, ``tensor``, ``is_tensor``, ``torch_shape``,
-    ``spatial_input``, ``pool_window``, ``fail``, ``new_name``, ``add``, ``alias``,
+    ``spatial_input``, ``pool_window``, ``fail``, ``new_name``, ``add``, ``alias``, ``claim``, ``stand_in``,
     ``fuse_activation``, ``elementwise``, ``no_permuted_flat``, and the tables ``shape_of``
     (layer → per-sample NHWC shape), ``tensor_of`` (FX node → layer) and ``flattened_from``.
     """
@@ -219,6 +223,7 @@ class Walker:
         self.flattened_from: dict[str, tuple[int, int, int]] = {}  # flat tensor -> (C, H, W) it came from
         self.checks: list[LayerCheck] = []  # every node's fate, blockers included
         self.blocked: set[str] = set()  # stand-ins for the values of refused nodes
+        self.claimed: dict[str, str] = {}  # FX node -> layer: values an earlier rule already made (``claim``)
 
     def walk(self) -> FloatGraph:
         graph = self.program.graph
@@ -235,7 +240,10 @@ class Walker:
                                 "pocketml takes [N, C, H, W] images, [N, C, W] signals or [N, features]")
         self.tensor_of[inp.name] = "input"
         self.shape_of["input"] = nhwc_shape(shape)
-        rules = capture_rules()
+        rules = dict(capture_rules())
+        if set(rules) & set(recurrent.CAPTURE):  # an op folder captures a recurrent layer too: choose one
+            raise AssertionError(f"captured twice: {sorted(set(rules) & set(recurrent.CAPTURE))}")
+        rules.update(recurrent.CAPTURE)
         for node in graph.nodes:
             if node.op == "call_function":
                 self._visit(node, rules)
@@ -271,6 +279,10 @@ class Walker:
         target = str(node.target)
         module, layer = module_of(node)
         n_before = len(self.layers)
+        if node.name in self.claimed:
+            self.alias(node, self.claimed[node.name])
+            self.checks.append(LayerCheck(module, layer, target, f"alias of {self.claimed[node.name]}"))
+            return
         try:
             if target in rules:
                 rules[target](self, node)
@@ -292,15 +304,17 @@ class Walker:
         except LayerRefused as exc:
             del self.layers[n_before:]
             self.checks.append(LayerCheck(module, layer, target, problem=exc.why))
-            self._stand_in(node)
+            self.stand_in(node)
             return
         except Exception:
             if not self._reads_blocked(node):
                 raise
             del self.layers[n_before:]  # downstream of a blocker: its shapes are stand-ins; say nothing more
-            self._stand_in(node)
+            self.stand_in(node)
             return
         made = [ly.kind for ly in self.layers[n_before:]]
+        counts = {kind: made.count(kind) for kind in made}  # an unrolled GRU: "fully_connected x48, ..."
+        made = [kind if n == 1 else f"{kind} x{n}" for kind, n in counts.items()]
         self.checks.append(LayerCheck(module, layer, target, ", ".join(made) or self._fate(node)))
 
     def _fate(self, node) -> str:
@@ -311,7 +325,8 @@ class Walker:
             return f"fused into {layer.name}" if str(node.target) not in _BN else f"folded into {layer.name}"
         return "alias"
 
-    def _stand_in(self, node) -> None:
+    def stand_in(self, node) -> None:
+        """A stand-in of ``node``'s shape holds its value (the node is refused): the walk goes on."""
         val = node.meta.get("val")
         shape = tuple(int(d) for d in val.shape[1:]) if isinstance(val, torch.Tensor) else ()
         stand_in = f"<blocked {node.name}>"
@@ -378,6 +393,11 @@ class Walker:
         p = pair(a["padding"])
         return k, s, p
 
+    def claim(self, node, layer_name: str) -> None:
+        """``node`` (visited later) holds a value an earlier rule already made, in ``layer_name``: the
+        walk aliases it instead of running its rule (a GRU's ``out[:, -1]`` or ``h_n[-1]``)."""
+        self.claimed[node.name] = layer_name
+
     def fail(self, node, why: str) -> LayerRefused:
         """The refusal of ``node`` (a rule raises it): becomes one blocker naming the user's layer."""
         return LayerRefused(node, why)
@@ -443,7 +463,9 @@ class Walker:
         layer = self.layer_by_name.get(self.tensor_of.get(src.name, ""))
         if layer is None or layer.kind not in kinds:
             return None
-        source = next(n for n in self.program.graph.nodes if n.name == layer.source)
+        source = next((n for n in self.program.graph.nodes if n.name == layer.source), None)
+        if source is None:  # a layer no FX node holds (inside an unrolled GRU): others may read it
+            return None
         return layer if self._consumers(source) == 1 else None
 
     def _rename(self, node, layer: FloatLayer) -> None:

@@ -80,7 +80,12 @@ def _run_exported(program: Any, x, wanted: set[str]) -> dict:
 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n):
-            value = super().run_node(n)
+            if "batch_axis" in n.meta:  # made for the example's batch (a GRU's zero state): make it for this one
+                size = list(n.args[0])
+                size[n.meta["batch_axis"]] = len(x)
+                value = n.target(size, **n.kwargs)
+            else:
+                value = super().run_node(n)
             if n.name in wanted:  # an op returning several values (max with indices): its first
                 seen[n.name] = (value[0] if isinstance(value, (tuple, list)) else value).detach()
             return value

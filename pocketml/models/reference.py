@@ -11,7 +11,10 @@ with random weights:
   (a 1x1 squeeze, then 1x1 and 3x3 expands joined on channels), ``ceil_mode`` max pools, a conv
   classifier and global average pooling;
 * :class:`CNN1D`: a 1-D signal classifier with ``MaxPool1d``, ``AvgPool1d`` and
-  ``AdaptiveAvgPool1d(1)``.
+  ``AdaptiveAvgPool1d(1)``;
+* :class:`GRUClassifier` / :class:`LSTMClassifier`: ``nn.GRU`` or ``nn.LSTM`` (one or two
+  stacked layers) and a Linear on its last step (pocketml unrolls them over time:
+  ``pocketml/graph/recurrent.py``).
 
 ``width`` scales every channel count (rounded to multiples of 8, as torchvision does for
 MobileNetV3) so tests can run small versions in seconds.
@@ -142,3 +145,28 @@ class CNN1D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class GRUClassifier(nn.Module):
+    """A sequence classifier ([N, steps, features]): one ``nn.GRU`` (batch_first), its last hidden
+    state into a Linear. ``layers=2`` stacks two one-layer GRUs, the second reading the first's
+    output sequence (what pocketml unrolls; ``nn.GRU(num_layers=2)`` is refused with that advice)."""
+
+    cell: type[nn.Module] = nn.GRU
+
+    def __init__(self, features: int = 8, hidden: int = 32, classes: int = 10, layers: int = 1) -> None:
+        super().__init__()
+        self.grus = nn.ModuleList(self.cell(features if k == 0 else hidden, hidden, batch_first=True)
+                                  for k in range(layers))
+        self.classifier = nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for gru in self.grus:
+            x, _ = gru(x)
+        return self.classifier(x[:, -1])
+
+
+class LSTMClassifier(GRUClassifier):
+    """:class:`GRUClassifier` with ``nn.LSTM`` layers."""
+
+    cell = nn.LSTM

@@ -107,9 +107,14 @@ class _Counter:
         self.tensors = tensors
         self.encoded = weights
         self.total = 0
+        self.seen: set[tuple[str, bytes]] = set()
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
-        self.total += int(np.asarray(values).size) * CTYPE_BYTES[ctype]
+        values = np.asarray(values).ravel()
+        key = (ctype, values.astype(CTYPE_DTYPE[ctype]).tobytes())
+        if key not in self.seen or len(key[1]) < SHARE_ARRAYS_FROM:  # as the emitter writes them
+            self.seen.add(key)
+            self.total += int(values.size) * CTYPE_BYTES[ctype]
         return ident
 
     def weights(self, op, stored: np.ndarray) -> str:
@@ -127,6 +132,10 @@ class _Counter:
 
 
 CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+SHARE_ARRAYS_FROM = 64  # bytes: an array this large equal to an earlier one is that one (an unrolled GRU's
+#                         weights, step after step); a smaller one is written again, for a reader of model.c
+CTYPE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "uint16_t": np.uint16,
+               "int32_t": np.int32, "uint32_t": np.uint32}
 
 
 def const_bytes(graph, weights: dict | None = None) -> int:

@@ -34,7 +34,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.patch import PatchMap, PatchStage
 from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
-from pocketml.ops.c import CCall, format_value
+from pocketml.ops.c import SHARE_ARRAYS_FROM, CCall, format_value
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
@@ -126,6 +126,7 @@ class _Emitter:
         self.scratch_limit = scratch_limit
         self.arrays: list[str] = []
         self.sizes: dict[str, int] = {}
+        self.written: dict[tuple[str, bytes], str] = {}  # (C type, bytes) -> the array holding them
         self.out_pointer = output_pointers(graph)
         self.in_pointer = input_pointers(graph)
         self.buffers: dict[str, int] = {}  # DSP scratch: C type -> elements (the largest request)
@@ -164,8 +165,14 @@ class _Emitter:
                 for ctype, count in sorted(self.buffers.items())]
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
+        """One ``static const`` array; one of at least ``SHARE_ARRAYS_FROM`` bytes equal to one
+        already written (the weights of each step of an unrolled GRU) is that one."""
         values = np.asarray(values).ravel()
+        key = (ctype, values.astype(_NP[ctype]).tobytes())
+        if key in self.written and len(key[1]) >= SHARE_ARRAYS_FROM:
+            return self.written[key]
         sym = f"{self.prefix}_{ident}"
+        self.written[key] = sym
         self.sizes[sym] = int(values.size * np.dtype(_NP[ctype]).itemsize)
         body = ",\n  ".join(", ".join(str(int(v)) for v in values[i:i + 16]) for i in range(0, values.size, 16))
         self.arrays.append(f"static const {ctype} {sym}[{values.size}] = {{\n  {body}\n}};")

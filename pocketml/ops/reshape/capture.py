@@ -36,6 +36,9 @@ def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Reshape:
 
 
 def float_forward(layer: FloatLayer, xs, weight, bias):
-    """The layer in float PyTorch: a flatten in NHWC order, as the quantized graph (no data moves)."""
+    """The layer in float PyTorch: a flatten in NHWC order, as the quantized graph (no data moves);
+    a layer with ``attrs["torch_shape"]`` (a GRU's step as a column of its output sequence) takes that shape."""
     x = xs[0]
+    if "torch_shape" in layer.attrs:
+        return x.reshape(len(x), *layer.attrs["torch_shape"])
     return (x.permute(0, 2, 3, 1) if x.dim() == 4 else x).reshape(len(x), -1)

@@ -1,12 +1,12 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite Micro's int8 x int16 LSTM, its state kept between calls.
 
     op.py  gates.py (the int16 sigmoid/tanh table)  unidirectional_sequence_lstm.c/.h  c.py  tflite.py
-    capture.py (nn.LSTM)  test_unidirectional_sequence_lstm.py
+    capture.py (its float mirror; nn.LSTM itself is unrolled, graph/recurrent.py)  test_unidirectional_sequence_lstm.py
 """
 
 from pocketml.ops.spec import OpSpec
 from pocketml.ops.unidirectional_sequence_lstm.c import c_params
-from pocketml.ops.unidirectional_sequence_lstm.capture import CAPTURE, float_forward, from_float
+from pocketml.ops.unidirectional_sequence_lstm.capture import float_forward, from_float
 from pocketml.ops.unidirectional_sequence_lstm.op import LSTMData, UnidirectionalSequenceLSTM
 from pocketml.ops.unidirectional_sequence_lstm.tflite import READ, write
 
@@ -17,7 +17,6 @@ SPEC = OpSpec(
     c_params=c_params,
     tflite_write=write,
     tflite_read=READ,
-    capture=CAPTURE,
     from_float=from_float,
     float_forward=float_forward,
 )
