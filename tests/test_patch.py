@@ -167,3 +167,52 @@ def test_patched_dsp_c_runs_exact_in_qemu(tmp_path):
     run = run_qemu(build_cortexm(tmp_path, "cortex-m4f", tmp_path / "build"), x)
     np.testing.assert_array_equal(run.outputs, graph.run(x).reshape(len(x), -1))
 
+
+
+@needs_qemu
+def test_compile_with_the_ram_plan_runs_the_first_stage_in_patches(tmp_path):
+    """``pocketml compile --memory ram``: the board's C (c-dsp/) runs the patched graph and plan, exact in
+    QEMU against the unpatched reference; result.json names the plan, its RAM and the instructions it adds."""
+    from tflite_models import spec_of
+
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    graph = _resnet_like(5)
+    path = tmp_path / "resnet.tflite"
+    path.write_bytes(spec_of(graph).serialise())
+    result = compile_tflite(path, "nucleo_l476rg", tmp_path / "out", samples=4, report=True, memory="ram")
+    stage = next(s for s in result.stages if s.name == "deploy-cortexm").figures
+    assert stage["memory"].startswith("ram+patch (stage of ") and "patches)" in stage["memory"]
+    assert stage["qemu_mismatches"] == 0 and result.c_mismatches == 0 and result.verify.exact
+    patches = stage["patches"]
+    assert stage["board_arena_bytes"] <= 0.9 * patches["unpatched_arena_bytes"]
+    assert result.ram_bytes < patches["unpatched_ram_bytes"]
+    assert patches["extra_macs"] > 0 and patches["extra_instructions"] > 0
+    added = result.cortexm.instructions_per_inference - patches["unpatched_instructions"]
+    assert added == patches["extra_instructions"]
+    assert "pocketml_patch_border(" in (tmp_path / "out" / "c-dsp" / "model.c").read_text()
+    assert "pocketml_patch_border(" not in (tmp_path / "out" / "c" / "model.c").read_text()  # host C: unpatched
+    assert result.memory.ops[0] == "patch_stage" and "memory plan ram+patch" in result.memory.build
+    first = result.cortexm.layers[0]  # profiled per layer of the graph the board runs: the stage is one
+    assert first["name"] == "patch_stage" and first["kind"] == "patch_stage" and first["instructions"] > 0
+    assert "memory plan ram+patch" in (tmp_path / "out" / "report.html").read_text()
+
+
+@needs_qemu
+def test_balanced_takes_the_patches_only_within_the_latency_budget():
+    """``--memory balanced``: the patched plan is one more candidate, measured in QEMU; the default budget
+    (speed + 10%) refuses its extra instructions, a budget that covers them takes its smaller RAM."""
+    from pocketml.devices import find_device, load_catalogue
+    from pocketml.pipeline.plans import search_plans
+
+    graph = _resnet_like(6)
+    board = find_device("nucleo_l476rg", load_catalogue())
+    x = np.random.default_rng(7).integers(-128, 128, size=(2, 16, 16, 3), dtype=np.int8)
+    target = KernelTarget(True, "speed")
+    search = search_plans(graph, board, target, None, x, None)
+    patched = next(c for c in search.candidates if c.label.startswith("ram+patch"))
+    assert patched.board is not None and patched.instructions and not patched.within_budget
+    assert patched.ram_bytes < min(c.ram_bytes for c in search.candidates if c is not patched)
+    assert search.chosen is not patched and search.figures()["candidates"][-1]["patches"] == patched.board.patch_label
+    wide = search_plans(graph, board, target, None, x, patched.latency_ms * 1.01)
+    assert wide.chosen.label == patched.label and wide.chosen.board.graph.ops[0].kind == "patch_stage"

@@ -33,7 +33,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan, plan_memory
 from pocketml.outputs import write_atomic
-from pocketml.pipeline.plans import PlanSearch, board_plan, check_memory, search_plans
+from pocketml.pipeline.plans import BoardPlan, PlanSearch, check_memory, ram_board_plan, search_plans
 from pocketml.result import (
     Accuracy,
     EnergyReport,
@@ -121,18 +121,18 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     say(f"cross-compile for {board.core} and run in QEMU")
     t = time.perf_counter()
     kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, weights)
-    board_dir, on_board = board_c(qgraph, host.plan, work, name, kernels, weights,
-                                  _board_choice(qgraph, host.plan, kernels, weights, memory, search))
-    layers = [(op.name, op.kind, op.macs(qgraph.tensors)) for op in qgraph.ops]  # profiled on one input
-    cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=layers, board=board)
+    chosen, patches = _board_choice(qgraph, host.plan, kernels, weights, memory, search, board, test.x_q)
+    board_dir, on_board = board_c(qgraph, host.plan, work, name, kernels, weights, chosen)
+    cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=on_board.layers(), board=board)
+    plan_name = _plan_name(memory, search, on_board)
     fp = host.footprint
     if cortexm is not None:  # None: not a Cortex-M, or no toolchain; else these replace the host figures
         fp = Footprint(cortexm.flash_bytes, cortexm.ram_bytes, cortexm.flash_method)
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
             "kernels": kernels.label, "kernels_reason": why,
-            "memory": memory if search is None else f"balanced: {search.chosen.label}",
-            "board_arena_bytes": on_board.arena_bytes,
-            "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches}))
+            "memory": plan_name, "board_arena_bytes": on_board.plan.arena_bytes,
+            "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches,
+            **_patch_figures(patches, cortexm.instructions_per_inference)}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
     t = time.perf_counter()
@@ -166,7 +166,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         macs=qgraph.macs(), cost=estimate_cost(qgraph.macs(), outputs, board, instructions, mix),
         layers=[LayerRow(op.name, op.kind, qgraph.tensors[op.output].shape, op.macs(qgraph.tensors),
                          op.stored_bytes(), 4 * op.param_count()) for op in qgraph.ops],
-        memory=MemoryReport.from_plan(qgraph, on_board, _plan_label(board_dir, work, memory, search)),
+        memory=MemoryReport.from_plan(on_board.graph, on_board.plan, _plan_label(board_dir, work, plan_name)),
         compression=compressed, stages=stages,
         cortexm=cortexm, verify=verification, command=command, training=trained,
         files={"result": "result.json", "c": "c/", "binary": "c/run_model", **verify_files, **(extra_files or {}),
@@ -204,19 +204,20 @@ def choose_kernels(qgraph: QuantGraph, plan: MemoryPlan, name: str, board: Devic
 
 
 def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
-            weights: dict | None, chosen: tuple[MemoryPlan, int | None]) -> tuple[Path, MemoryPlan]:
-    """The folder of the C the board runs and its plan: ``c/`` (portable, the host's ``plan``), or
-    ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm compiler) with the
-    ``chosen`` plan and scratch limit (``pipeline/plans.py``: the RAM plan's scratch in the arena,
-    blocked depthwise slabs, lean kernels)."""
+            weights: dict | None, chosen: BoardPlan) -> tuple[Path, BoardPlan]:
+    """The folder of the C the board runs and what it runs: ``c/`` (portable, ``qgraph`` with the
+    host's ``plan``), or ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm
+    compiler) with the ``chosen`` graph, plan and scratch limit (``pipeline/plans.py``: the RAM
+    plan's scratch in the arena, blocked depthwise slabs, lean kernels, the first stage in patches)."""
     if not kernels.dsp:
-        return work / "c", plan
-    plan, limit = chosen
+        return work / "c", BoardPlan(qgraph, plan, None)
     folder = work / BOARD_C_DIR
     folder.mkdir()
-    for fname, text in emit_c(qgraph, plan, name, weights=weights, kernels=kernels, scratch_limit=limit).files.items():
+    source = emit_c(chosen.graph, chosen.plan, name, weights=weights, kernels=kernels,
+                    scratch_limit=chosen.scratch_limit)
+    for fname, text in source.files.items():
         write_atomic(folder / fname, text)
-    return folder, plan
+    return folder, chosen
 
 
 def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,
@@ -271,14 +272,31 @@ def energy_report(result: Result, c_out: np.ndarray, labels: np.ndarray | None,
 
 
 def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarget, weights: dict | None,
-                  memory: str, search: PlanSearch | None) -> tuple[MemoryPlan, int | None]:
-    """The plan the board's C runs and its scratch limit: the search's choice, the host's plan (speed, or
-    a board without the DSP extension, whose C is the host's), or the RAM plan for the DSP kernels."""
+                  memory: str, search: PlanSearch | None, board: Device, x_q: np.ndarray) -> tuple[BoardPlan, dict]:
+    """What the board's C runs: the search's choice, the host's plan (speed, or a board without the
+    DSP extension, whose C is the host's), or the RAM plan for the DSP kernels, its first stage in
+    patches when that saves RAM (``plans.ram_board_plan``); and a patched choice's figures ({} else)."""
     if search is not None:
-        return search.chosen.plan, search.chosen.scratch_limit
+        chosen = search.chosen
+        if chosen.board is None:
+            return BoardPlan(qgraph, chosen.plan, chosen.scratch_limit), {}
+        ram = next(c for c in search.candidates if c.label == "ram")  # the plan the patched one started from
+        return chosen.board, {"patches": chosen.board.patch_label, "extra_macs": chosen.board.patched.extra_macs,
+                              "unpatched_arena_bytes": ram.plan.arena_bytes, "unpatched_ram_bytes": ram.ram_bytes,
+                              "unpatched_instructions": ram.instructions}
     if memory == "speed" or not kernels.dsp:
-        return host_plan, None
-    return board_plan(qgraph, kernels, weights, memory)
+        return BoardPlan(qgraph, host_plan, None), {}
+    return ram_board_plan(qgraph, board, kernels, weights, x_q)
+
+
+def _patch_figures(patches: dict, instructions: int | None) -> dict:
+    """The deploy-cortexm stage's ``patches``: the stage run in patches, the MACs and the instructions
+    it adds over the unpatched RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
+    if not patches:
+        return {}
+    before = patches.get("unpatched_instructions")
+    extra = None if before is None or instructions is None else instructions - before
+    return {"patches": {**patches, "extra_instructions": extra}}
 
 
 def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | None, weights: dict | None,
@@ -291,11 +309,18 @@ def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | N
     return search
 
 
-def _plan_label(board_dir: Path, work: Path, memory: str, search: PlanSearch | None) -> str:
+def _plan_name(memory: str, search: PlanSearch | None, on_board: BoardPlan) -> str:
+    """The plan the board runs: ``speed``, ``ram``, ``ram+patch (stage of N ops, RxC patches)``, ``balanced: …``."""
+    if search is not None:
+        return f"balanced: {search.chosen.label}"
+    return f"{memory}+patch ({on_board.patch_label})" if on_board.patched is not None else memory
+
+
+def _plan_label(board_dir: Path, work: Path, plan_name: str) -> str:
     """Which C runs the plan the report draws, and which plan it is."""
     kind = "the board's DSP C" if board_dir != work / "c" else "the board's C"
     where = f"{board_dir.relative_to(work)}/ ({kind})"
-    return f"{where}, memory plan {memory if search is None else 'balanced: ' + search.chosen.label}"
+    return f"{where}, memory plan {plan_name}"
 
 
 def _accuracy(predicted: np.ndarray, labels: np.ndarray | None) -> float | None:
