@@ -81,17 +81,9 @@ def kws_data(
     if as_json:
         print(json.dumps(summary, indent=2))
         return
-    from rich.table import Table
+    from pocketml.report.runs import print_kws_data
 
-    t = Table(title=f"keyword data ({'cache' if data.from_cache else 'generated'}: {data.cache_file})")
-    for col in ("split", "clips", "speakers", "per class"):
-        t.add_column(col, justify="left" if col == "split" else "right")
-    for name, s in summary["splits"].items():
-        t.add_row(name, str(s["clips"]), str(s["speakers"]), " ".join(map(str, s["per_class"])))
-    console.print(t)
-    for split, v in summary["voices"].items():
-        console.print(f"{split}: accents {', '.join(v['accents'])}; {len(v['variants'])} variants", highlight=False)
-    console.print(f"labels: {', '.join(summary['labels'])}", highlight=False)
+    print_kws_data(summary, data.from_cache, data.cache_file, console)
 
 
 @kws_app.command("train")
@@ -147,37 +139,9 @@ def kws_train(
     if as_json:
         print(json.dumps({k: v for k, v in run.to_dict().items() if k != "artifact"}, indent=2, default=str))
         return
-    _print_run(run, out)
+    from pocketml.report.runs import print_kws_run
 
-
-def _print_run(run, out: Path) -> None:
-    from rich.table import Table
-
-    t = Table(title="keyword spotter")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
-    for name, s in run.accuracy.items():
-        t.add_row(f"accuracy, {name} ({s.n} clips)", f"{s.accuracy:.2%}")
-    for engine, s in run.streams.per_engine.items():
-        t.add_row(f"streams, {engine} voices ({s.hours * 60:.1f} min, {s.keywords} keywords)",
-                  f"FRR {s.false_rejection_rate:.1%}, {s.false_accepts_per_hour:.1f} FA/h")
-    t.add_row("front end C == numpy (clips)",
-              f"{run.frontend['c_clips'] - run.frontend['c_mismatching_clips']}/{run.frontend['c_clips']}")
-    t.add_row("C program == Python (streams)", str(run.streams.c_exact))
-    c = run.cortexm or {}
-    if "flash_bytes" in c:
-        t.add_row("QEMU Cortex-M4 == Python", str(c["qemu_exact"]))
-        t.add_row("front end / model (instructions)",
-                  f"{c['frontend_instructions_per_frame']:,} per frame / {c['model_instructions_per_inference']:,} "
-                  "per inference")
-        t.add_row("instructions per second of audio", f"{c['instructions_per_second_of_audio']:,.0f}")
-        t.add_row("flash / RAM (whole program)", f"{c['flash_bytes']:,} / {c['ram_bytes']:,} B")
-    if run.energy:
-        t.add_row(f"duty cycle, life on {run.energy['battery']} (estimate)",
-                  f"{run.energy['duty_cycle']:.1%}, {run.energy['lifetime_days']:,.1f} days")
-    console.print(t)
-    console.print(f"wrote {out}/report.html, {out}/kws.json, {out}/kws_c/ (`pocketml energy {out}` for the budget)",
-                  markup=False, highlight=False)
+    print_kws_run(run, out, console)
 
 
 @kws_app.command("evaluate")
@@ -213,19 +177,9 @@ def kws_evaluate(
     if as_json:
         print(json.dumps(ev.to_dict(), indent=2))
         return
-    from rich.table import Table
+    from pocketml.report.runs import print_kws_evaluation
 
-    t = Table(title=f"{model}")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
-    for name, s in ev.accuracy.items():
-        t.add_row(f"accuracy, {name} ({s.n} clips)", f"{s.accuracy:.2%}")
-    if ev.streams is not None:
-        for engine, s in ev.streams.per_engine.items():
-            t.add_row(f"streams, {engine} ({s.hours * 60:.1f} min, {s.keywords} keywords)",
-                      f"FRR {s.false_rejection_rate:.1%}, {s.false_accepts_per_hour:.1f} FA/h")
-        t.add_row("C program == Python", str(ev.streams.c_exact))
-    console.print(t)
+    print_kws_evaluation(str(model), ev, console)
 
 
 @kws_app.command("detect")
@@ -246,13 +200,6 @@ def kws_detect(
     if as_json:
         print(json.dumps(found.to_dict(), indent=2))
         return
-    from rich.table import Table
+    from pocketml.report.runs import print_kws_detections
 
-    t = Table(title=f"{wav.name}: {found.seconds:.1f} s, {found.inferences} inferences, {len(found.events)} detections")
-    for col in ("seconds", "keyword", "posterior"):
-        t.add_column(col, justify="right")
-    for e in found.events:
-        t.add_row(f"{e['seconds']:.2f}", e["label"], f"{e['posterior']:.3f}")
-    console.print(t)
-    if found.c_exact is not None:
-        console.print(f"compiled program detects the same: {found.c_exact}", highlight=False)
+    print_kws_detections(wav.name, found, console)

@@ -1,5 +1,5 @@
 """Terminal summaries of the runs that are not a model deployment: ``distill``, ``select`` and the
-``wildfire`` application. Each renders the run's own JSON document (what ``--json`` prints), so
+``wildfire`` and ``kws`` applications. Each renders the run's own JSON document (what ``--json`` prints), so
 the report layer needs none of their types and the CLI does no formatting of its own."""
 
 from __future__ import annotations
@@ -64,3 +64,72 @@ def print_wildfire_run(scores: dict[str, dict[str, Any]], done_when: dict[str, b
                           f"premature {s['premature_restorations']}  notice {s['notice_median_hours']:.0f} h",
                           highlight=False)
     console.print(f"done-when: {done_when}", markup=False, highlight=False)
+
+
+def print_kws_data(summary: dict[str, Any], from_cache: bool, cache_file, console: Console) -> None:
+    """``pocketml kws data``: clips, speakers and classes per split, the voices, the labels."""
+    t = Table(title=f"keyword data ({'cache' if from_cache else 'generated'}: {cache_file})")
+    for col in ("split", "clips", "speakers", "per class"):
+        t.add_column(col, justify="left" if col == "split" else "right")
+    for name, s in summary["splits"].items():
+        t.add_row(name, str(s["clips"]), str(s["speakers"]), " ".join(map(str, s["per_class"])))
+    console.print(t)
+    for split, v in summary["voices"].items():
+        console.print(f"{split}: accents {', '.join(v['accents'])}; {len(v['variants'])} variants", highlight=False)
+    console.print(f"labels: {', '.join(summary['labels'])}", highlight=False)
+
+
+def print_kws_run(run, out, console: Console) -> None:
+    """``pocketml kws train``: accuracies, stream errors, the C checks and the Cortex-M4 figures."""
+    t = Table(title="keyword spotter")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for name, s in run.accuracy.items():
+        t.add_row(f"accuracy, {name} ({s.n} clips)", f"{s.accuracy:.2%}")
+    for engine, s in run.streams.per_engine.items():
+        t.add_row(f"streams, {engine} voices ({s.hours * 60:.1f} min, {s.keywords} keywords)",
+                  f"FRR {s.false_rejection_rate:.1%}, {s.false_accepts_per_hour:.1f} FA/h")
+    t.add_row("front end C == numpy (clips)",
+              f"{run.frontend['c_clips'] - run.frontend['c_mismatching_clips']}/{run.frontend['c_clips']}")
+    t.add_row("C program == Python (streams)", str(run.streams.c_exact))
+    c = run.cortexm or {}
+    if "flash_bytes" in c:
+        t.add_row("QEMU Cortex-M4 == Python", str(c["qemu_exact"]))
+        t.add_row("front end / model (instructions)",
+                  f"{c['frontend_instructions_per_frame']:,} per frame / {c['model_instructions_per_inference']:,} "
+                  "per inference")
+        t.add_row("instructions per second of audio", f"{c['instructions_per_second_of_audio']:,.0f}")
+        t.add_row("flash / RAM (whole program)", f"{c['flash_bytes']:,} / {c['ram_bytes']:,} B")
+    if run.energy:
+        t.add_row(f"duty cycle, life on {run.energy['battery']} (estimate)",
+                  f"{run.energy['duty_cycle']:.1%}, {run.energy['lifetime_days']:,.1f} days")
+    console.print(t)
+    console.print(f"wrote {out}/report.html, {out}/kws.json, {out}/kws_c/ (`pocketml energy {out}` for the budget)",
+                  markup=False, highlight=False)
+
+
+def print_kws_evaluation(title: str, ev, console: Console) -> None:
+    """``pocketml kws evaluate``: accuracy per split and the streams' errors."""
+    t = Table(title=title)
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for name, s in ev.accuracy.items():
+        t.add_row(f"accuracy, {name} ({s.n} clips)", f"{s.accuracy:.2%}")
+    if ev.streams is not None:
+        for engine, s in ev.streams.per_engine.items():
+            t.add_row(f"streams, {engine} ({s.hours * 60:.1f} min, {s.keywords} keywords)",
+                      f"FRR {s.false_rejection_rate:.1%}, {s.false_accepts_per_hour:.1f} FA/h")
+        t.add_row("C program == Python", str(ev.streams.c_exact))
+    console.print(t)
+
+
+def print_kws_detections(wav_name: str, found, console: Console) -> None:
+    """``pocketml kws detect``: every detection (time, keyword, averaged posterior)."""
+    t = Table(title=f"{wav_name}: {found.seconds:.1f} s, {found.inferences} inferences, {len(found.events)} detections")
+    for col in ("seconds", "keyword", "posterior"):
+        t.add_column(col, justify="right")
+    for e in found.events:
+        t.add_row(f"{e['seconds']:.2f}", e["label"], f"{e['posterior']:.3f}")
+    console.print(t)
+    if found.c_exact is not None:
+        console.print(f"compiled program detects the same: {found.c_exact}", highlight=False)
