@@ -107,14 +107,13 @@ class _Counter:
         self.tensors = tensors
         self.encoded = weights
         self.total = 0
-        self.seen: set[tuple[str, bytes]] = set()
+        self.seen: set[tuple[str, bytes] | None] = set()
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
-        values = np.asarray(values).ravel()
-        key = (ctype, values.astype(CTYPE_DTYPE[ctype]).tobytes())
-        if key not in self.seen or len(key[1]) < SHARE_ARRAYS_FROM:  # as the emitter writes them
+        key = shared_array_key(ctype, values)
+        if key is None or key not in self.seen:  # as the emitter writes them
             self.seen.add(key)
-            self.total += int(values.size) * CTYPE_BYTES[ctype]
+            self.total += int(np.asarray(values).size) * np.dtype(CTYPE_DTYPE[ctype]).itemsize
         return ident
 
     def weights(self, op, stored: np.ndarray) -> str:
@@ -131,11 +130,17 @@ class _Counter:
         return ident  # RAM, not a constant
 
 
-CTYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+CTYPE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "uint16_t": np.uint16,
+               "int32_t": np.int32, "uint32_t": np.uint32}  # the C types the emitted arrays use
 SHARE_ARRAYS_FROM = 64  # bytes: an array this large equal to an earlier one is that one (an unrolled GRU's
 #                         weights, step after step); a smaller one is written again, for a reader of model.c
-CTYPE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "uint16_t": np.uint16,
-               "int32_t": np.int32, "uint32_t": np.uint32}
+
+
+def shared_array_key(ctype: str, values: np.ndarray) -> tuple[str, bytes] | None:
+    """What makes two constant arrays one in model.c: their type and bytes, when they reach
+    ``SHARE_ARRAYS_FROM`` bytes (None: written every time). The emitter and the byte counter both use it."""
+    data = np.asarray(values).ravel().astype(CTYPE_DTYPE[ctype]).tobytes()
+    return (ctype, data) if len(data) >= SHARE_ARRAYS_FROM else None
 
 
 def const_bytes(graph, weights: dict | None = None) -> int:

@@ -34,7 +34,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.patch import PatchMap, PatchStage
 from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
-from pocketml.ops.c import SHARE_ARRAYS_FROM, CCall, format_value
+from pocketml.ops.c import CTYPE_DTYPE, CCall, format_value, shared_array_key
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h")
@@ -43,9 +43,6 @@ PATCH_RUNTIME = "pocketml_patch.h"  # patch-based execution: loading, bordering 
 DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time
 CFLAGS = "-std=c99 -Wall -Wextra -Werror -pedantic -O2"
 MAX_NAME = 64
-_NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16, "int16_t": np.int16}
-
-
 @dataclass
 class CSource:
     """The emitted C project: file name → text, and the exact bytes of constant data."""
@@ -144,7 +141,7 @@ class _Emitter:
         return sym
 
     def state_bytes(self) -> int:
-        return sum(count * np.dtype(_NP[ctype]).itemsize for _, ctype, count, _ in self.states)
+        return sum(count * np.dtype(CTYPE_DTYPE[ctype]).itemsize for _, ctype, count, _ in self.states)
 
     def scratch(self, ctype: str, count: int) -> str:
         """The current op's scratch: its arena region when the plan gave it one (int32 words at its
@@ -157,7 +154,7 @@ class _Emitter:
         at, size = region
         at += self.base
         if ctype != "int32_t":
-            at += size - (int(count) * np.dtype(_NP[ctype]).itemsize + 3) // 4 * 4
+            at += size - (int(count) * np.dtype(CTYPE_DTYPE[ctype]).itemsize + 3) // 4 * 4
         return f"(({ctype} *)&{self.prefix}_arena[{at}])"
 
     def buffer_declarations(self) -> list[str]:
@@ -165,15 +162,16 @@ class _Emitter:
                 for ctype, count in sorted(self.buffers.items())]
 
     def array(self, ctype: str, ident: str, values: np.ndarray) -> str:
-        """One ``static const`` array; one of at least ``SHARE_ARRAYS_FROM`` bytes equal to one
-        already written (the weights of each step of an unrolled GRU) is that one."""
+        """One ``static const`` array; one equal to one already written (``shared_array_key``: 64 bytes
+        or more, e.g. the weights of each step of an unrolled GRU) is that one."""
         values = np.asarray(values).ravel()
-        key = (ctype, values.astype(_NP[ctype]).tobytes())
-        if key in self.written and len(key[1]) >= SHARE_ARRAYS_FROM:
+        key = shared_array_key(ctype, values)
+        if key is not None and key in self.written:
             return self.written[key]
         sym = f"{self.prefix}_{ident}"
-        self.written[key] = sym
-        self.sizes[sym] = int(values.size * np.dtype(_NP[ctype]).itemsize)
+        if key is not None:
+            self.written[key] = sym
+        self.sizes[sym] = int(values.size * np.dtype(CTYPE_DTYPE[ctype]).itemsize)
         body = ",\n  ".join(", ".join(str(int(v)) for v in values[i:i + 16]) for i in range(0, values.size, 16))
         self.arrays.append(f"static const {ctype} {sym}[{values.size}] = {{\n  {body}\n}};")
         return sym
@@ -276,7 +274,7 @@ def _scratch_request(em: _Emitter, spec, op, data, kernels: KernelTarget, lean: 
     ctx.lean = lean
     if spec.dsp_params(op, data, ctx, kernels.wide) is None:
         return None
-    return sum(n * np.dtype(_NP[t]).itemsize for t, n in em.requests.items())
+    return sum(n * np.dtype(CTYPE_DTYPE[t]).itemsize for t, n in em.requests.items())
 
 
 def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
@@ -337,14 +335,22 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []), *([PATCH_RUNTIME] if stages else []),
                   *(["pocketml_weights.h", *decoders] if decoders else [])):
         files[fname] = (runtime / fname).read_text()
+    files.update(kernel_files(kinds, dsp_kinds, kernels.optimize))
+    const = {k: v for k, v in em.sizes.items() if v}
+    return CSource(files, p, sum(const.values()), const, em.state_bytes())
+
+
+def kernel_files(kinds, dsp_kinds, optimize: str) -> dict[str, str]:
+    """The op folders' C a program needs: each portable kernel and its header; each DSP kernel's
+    header (inlined for speed) and, when built for size, its source."""
+    files = {}
     for k in kinds:
         for fname in (SPECS[k].c_kernel, f"{k}.h"):
             files[fname] = kernel_source(k, fname).read_text()
     for k in dsp_kinds:
-        for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
+        for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
-    const = {k: v for k, v in em.sizes.items() if v}
-    return CSource(files, p, sum(const.values()), const, em.state_bytes())
+    return files
 
 
 def _state_block(p: str, states: list[tuple[str, str, int, int]]) -> list[str]:

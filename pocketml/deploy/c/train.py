@@ -24,16 +24,15 @@ import numpy as np
 
 from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
-from pocketml.deploy.c.emit import DSP_BUFFERS, DSP_RUNTIME, RUNTIME_COMMON, c_identifier
+from pocketml.deploy.c.emit import DSP_BUFFERS, DSP_RUNTIME, RUNTIME_COMMON, c_identifier, kernel_files
 from pocketml.errors import PocketMLError
 from pocketml.graph.backward import mask_range
 from pocketml.graph.subgraph import alias_root
 from pocketml.graph.training import TrainPlan
-from pocketml.ops.c import format_value
-from pocketml.ops.registry import SPECS, kernel_source
+from pocketml.ops.c import CTYPE_DTYPE, format_value
+from pocketml.ops.registry import SPECS
 
 TRAIN_RUNTIME = ("pocketml_train.c", "pocketml_train.h")
-_NP = {"int8_t": np.int8, "int32_t": np.int32, "uint8_t": np.uint8, "uint16_t": np.uint16, "int16_t": np.int16}
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class _Arrays:
         sym = f"{self.prefix}_{ident}"
         fmt = c_float if ctype == "float" else (lambda v: str(int(v)))
         if const:
-            self.const_bytes += int(values.size) * (4 if ctype == "float" else np.dtype(_NP[ctype]).itemsize)
+            self.const_bytes += int(values.size) * (4 if ctype == "float" else np.dtype(CTYPE_DTYPE[ctype]).itemsize)
         body = ",\n  ".join(", ".join(fmt(v) for v in values[i:i + 12]) for i in range(0, values.size, 12))
         self.lines.append(f"{storage} {sym}[{values.size}] = {{\n  {body}\n}};")
         return sym
@@ -317,12 +316,7 @@ def emit_train(plan: TrainPlan, name: str | None = None, *, kernels: KernelTarge
     runtime = resources.files("pocketml.deploy.c") / "runtime"
     for fname in (*RUNTIME_COMMON, *([DSP_RUNTIME] if dsp_kinds else []), *TRAIN_RUNTIME):
         files[fname] = (runtime / fname).read_text()
-    for k in kinds:
-        for fname in (SPECS[k].c_kernel, f"{k}.h"):
-            files[fname] = kernel_source(k, fname).read_text()
-    for k in dsp_kinds:
-        for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if kernels.optimize == "size" else [])):
-            files[fname] = kernel_source(k, fname).read_text()
+    files.update(kernel_files(kinds, dsp_kinds, kernels.optimize))
     sources = ("train.c", "pocketml_train.c", *(SPECS[k].c_kernel for k in kinds), *dsp_sources)
     return TrainSource(files, p, sources, em.arrays.const_bytes, label)
 
