@@ -45,21 +45,26 @@ def _first_clobbered_read(h, w, cin, oh, ow, cout, k, stride, pad, dilation, lag
     return None
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_overlap_lag_never_lets_a_layer_read_what_it_overwrote(seed):
-    """Any stride, padding, dilation and channel ratio: the kernels' order reads nothing overwritten."""
-    r = np.random.default_rng(seed)
-    for _ in range(12):
+def _random_windows(r, n: int = 12):
+    """Random 2-D windows (kernel, stride, dilation, input size, padding) and their output size."""
+    for _ in range(n):
         k = tuple(int(v) for v in r.integers(1, 4, 2))
         stride = tuple(int(v) for v in r.integers(1, 3, 2))
         dilation = tuple(int(v) for v in r.integers(1, 3, 2))
         h, w = (int(v) for v in r.integers(4, 9, 2))
         pad = tuple(int(r.integers(0, kk)) for kk in k)
-        cin, cout = (int(v) for v in r.integers(1, 6, 2))
         oh = (h + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
         ow = (w + 2 * pad[1] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
-        if oh < 1 or ow < 1:
-            continue
+        if oh >= 1 and ow >= 1:
+            yield k, stride, dilation, h, w, pad, oh, ow
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_overlap_lag_never_lets_a_layer_read_what_it_overwrote(seed):
+    """Any stride, padding, dilation and channel ratio: the kernels' order reads nothing overwritten."""
+    r = np.random.default_rng(seed)
+    for k, stride, dilation, h, w, pad, oh, ow in _random_windows(r):
+        cin, cout = (int(v) for v in r.integers(1, 6, 2))
         x, y = TensorInfo("x", (h, w, cin), Q), TensorInfo("y", (oh, ow, cout), Q)
         lag = raster_overlap_lag(_Window(stride, pad), x, y)
         geometry = (h, w, cin, oh, ow, cout, k, stride, pad, dilation)
@@ -170,17 +175,8 @@ def test_dsp_depthwise_lag_follows_its_slab(seed):
     from pocketml.ops.depthwise_conv2d.dsp import dsp_overlap_lag
 
     r = np.random.default_rng(seed)
-    for _ in range(12):
-        k = tuple(int(v) for v in r.integers(1, 4, 2))
-        stride = tuple(int(v) for v in r.integers(1, 3, 2))
-        dilation = tuple(int(v) for v in r.integers(1, 3, 2))
-        h, w = (int(v) for v in r.integers(4, 9, 2))
-        pad = tuple(int(r.integers(0, kk)) for kk in k)
+    for k, stride, dilation, h, w, pad, oh, ow in _random_windows(r):
         c = 4 * int(r.integers(1, 3))
-        oh = (h + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
-        ow = (w + 2 * pad[1] - dilation[1] * (k[1] - 1) - 1) // stride[1] + 1
-        if oh < 1 or ow < 1:
-            continue
 
         class _Op:
             weight = np.zeros((1, *k, c), np.int8)
