@@ -137,7 +137,7 @@ class TFLiteReader:
         return name
 
     def new_tensor(self, name: str, shape: tuple[int, ...], like: str) -> str:
-        self.tensors[name] = TensorInfo(name, shape, self.tensors[like].quant)
+        self.tensors[name] = TensorInfo(name, shape, self.tensors[like].quant, self.tensors[like].dtype)
         return name
 
     def weights(self, i: int, channels: int, axis: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -157,13 +157,41 @@ class TFLiteReader:
             raise Unsupported(f"{what} scales must be finite and > 0")
         return np.ascontiguousarray(w, dtype=np.int8), scales.astype(np.float32)
 
-    def bias(self, inputs, channels: int) -> np.ndarray:
+    def bias(self, inputs, channels: int, wide: tuple[str, ...] = ()) -> np.ndarray:
+        """The int32 bias, or zeros; ``wide``: the bias types of a 16x8 layer (TFLite Micro sums in int64
+        unless the bias is int32; an absent one is zeros of the first type, see :func:`bias_types`)."""
         if len(inputs) < 3 or inputs[2] < 0:
-            return np.zeros(channels, np.int32)
+            return np.zeros(channels, np.dtype(wide[0]) if wide else np.int32)
         b = self.constant(inputs[2])
-        if b is None or self.tensor(inputs[2]).Type() != TensorType.INT32 or b.size != channels:
-            raise Unsupported(f"bias must be a constant int32 vector of {channels}")
-        return np.ascontiguousarray(b.reshape(channels), dtype=np.int32)
+        types = {TensorType.INT32: np.int32, TensorType.INT64: np.int64}
+        allowed = wide or ("int32",)
+        dtype = types.get(self.tensor(inputs[2]).Type())
+        if b is None or dtype is None or np.dtype(dtype).name not in allowed or b.size != channels:
+            raise Unsupported(f"bias must be a constant {' or '.join(allowed)} vector of {channels}")
+        return np.ascontiguousarray(b.reshape(channels), dtype=dtype)
+
+    def activations_16x8(self, x: int, y: int, what: str, int32_bias: bool = True) -> tuple[str, str, tuple]:
+        """The input and output of a weighted layer: int8, or int16 both (TFLite's 16x8: zero points 0);
+        with the bias types it may take for ``bias(wide=...)`` (empty for int8)."""
+        xn, yn = self.activation(x, types=("int16",)), self.activation(y, types=("int16",))
+        types = (self.tensors[xn].dtype, self.tensors[yn].dtype)
+        if types == ("int8", "int8"):
+            return xn, yn, ()
+        if types != ("int16", "int16"):
+            raise Unsupported(f"{what} reads {types[0].upper()} and writes {types[1].upper()}: TFLite Micro runs it "
+                              "int8 -> int8 or int16 -> int16 (16x8)")
+        zps = (self.tensors[xn].quant.zero_point, self.tensors[yn].quant.zero_point)
+        if zps != (0, 0):
+            raise Unsupported(f"{what} with int16 activations needs zero points 0 (symmetric), got {list(zps)}")
+        return xn, yn, ("int64", "int32") if int32_bias else ("int64",)
+
+
+def bias_types(types: tuple[str, ...], opts) -> tuple[str, ...]:
+    """A 16x8 layer's bias types with the one an absent bias stands for first: int32 when the options'
+    ``quantized_bias_type`` says so (TFLite Micro then sums in int32), else int64."""
+    if "int32" in types and opts is not None and opts.QuantizedBiasType() == TensorType.INT32:
+        return ("int32", *(t for t in types if t != "int32"))
+    return types
 
 
 def options(op, name: str) -> Any:

@@ -77,13 +77,15 @@ def same_or_valid(in_hw, kernel, stride, dilation, padding, out_hw) -> int | Non
 
 
 def weights(spec: TFLiteModelSpec, op, x: TensorInfo, weight: np.ndarray, axis: int) -> tuple[int, int]:
-    """Per-channel int8 weights and their int32 bias (scale s_in·s_w[c], zero point 0)."""
+    """Per-channel int8 weights and their bias (scale s_in·s_w[c], zero point 0): int32, or int64 as a
+    16x8 layer holds it."""
     scales = np.asarray(op.weight_scale, dtype=np.float32)
     n = len(scales)
     w = spec.add_constant(f"{op.name}/weights", weight.astype(np.int8),
                           TensorQuant(tuple(map(float, scales)), (0,) * n, axis))
     bias_scales = (np.float32(x.quant.scale) * scales).astype(np.float32)
-    b = spec.add_constant(f"{op.name}/bias", np.asarray(op.bias, dtype=np.int32),
+    bias_type = np.int64 if np.asarray(op.bias).dtype == np.int64 else np.int32
+    b = spec.add_constant(f"{op.name}/bias", np.asarray(op.bias, dtype=bias_type),
                           TensorQuant(tuple(map(float, bias_scales)), (0,) * n, 0))
     return w, b
 

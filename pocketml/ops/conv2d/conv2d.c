@@ -15,6 +15,11 @@
  * Overflow: |x + input_offset| <= 255, |w| <= 127; the converter checked
  * k_h * k_w * in_c * 255 * 127 + |bias| < 2^31, and |folded_bias| + 128 * sum |w| < 2^31 for every
  * partial sum of the second form.
+ *
+ * 16x8 (p->int16, TFLite's int16 activations): int16 input and output, zero points 0 (a padding
+ * tap adds nothing, the bias is not folded), one output channel at a time; the sum is int64 from
+ * an int64 bias (bias64) or int32 from an int32 one (the converter checked
+ * k_h * k_w * in_c * 32768 * 127 + |bias| < 2^31, so an int64 sum holds the same integer).
  */
 #include "pocketml_dot.h"
 #include "pocketml_fixedpoint.h"
@@ -26,7 +31,36 @@ static int8_t pocketml_conv2d_requantize(const pocketml_conv2d_params *p, int32_
   return pocketml_clamp_int8(acc + p->rq.output_offset, p->rq.act_min, p->rq.act_max);
 }
 
-void pocketml_conv2d(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output) {
+static void pocketml_conv2d_int16(const pocketml_conv2d_params *p, const int16_t *input, int16_t *output) {
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      int16_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t oc = 0; oc < p->out_c; ++oc) {
+        int64_t acc = p->bias64 != 0 ? p->bias64[oc] : (int64_t)p->bias[oc];
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+              continue;
+            }
+            {
+              const int16_t *x = input + (iy * p->in_w + ix) * p->in_c;
+              const int8_t *w = p->weights + (ky * p->k_w + kx) * p->in_c * p->out_c + oc;
+              for (int32_t i = 0; i < p->in_c; ++i) {
+                acc += (int32_t)x[i] * (int32_t)w[i * p->out_c];
+              }
+            }
+          }
+        }
+        out[oc] = pocketml_requantize_int16(&p->rq, p->bias64 != 0, acc, oc);
+      }
+    }
+  }
+}
+
+static void pocketml_conv2d_int8(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output) {
   const int32_t zero_point = -p->input_offset;
   const int32_t blocked = p->out_c - p->out_c % POCKETML_DOT_BLOCK; /* channels in whole blocks */
   for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -74,5 +108,13 @@ void pocketml_conv2d(const pocketml_conv2d_params *p, const int8_t *input, int8_
         out[oc] = pocketml_conv2d_requantize(p, acc, oc);
       }
     }
+  }
+}
+
+void pocketml_conv2d(const pocketml_conv2d_params *p, const void *input, void *output) {
+  if (p->int16) {
+    pocketml_conv2d_int16(p, (const int16_t *)input, (int16_t *)output);
+  } else {
+    pocketml_conv2d_int8(p, (const int8_t *)input, (int8_t *)output);
   }
 }
