@@ -26,7 +26,7 @@ from tflite.BuiltinOptions import BuiltinOptions as Opt
 from tflite.Padding import Padding
 
 from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec, table
-from pocketml.graph.ir import QuantGraph, TensorInfo
+from pocketml.graph.ir import DTYPES, QuantGraph, TensorInfo
 
 ACTIVATION = {"none": ActivationFunctionType.NONE, "relu": ActivationFunctionType.RELU,
               "relu6": ActivationFunctionType.RELU6}
@@ -100,7 +100,7 @@ def _explicit_pad(spec: TFLiteModelSpec, op, x: TensorInfo, kernel, stride, dila
         amounts.append((op.padding[i], max(0, need - size - op.padding[i])))
     ph, pw = h + sum(amounts[0]), w + sum(amounts[1])
     name = f"{op.name}/padded"
-    padded = spec.add_tensor(TensorSpec(name, (1, ph, pw, c), np.dtype(np.int8), activation_quant(x)))
+    padded = spec.add_tensor(TensorSpec(name, (1, ph, pw, c), np.dtype(DTYPES[x.dtype]), activation_quant(x)))
     paddings = spec.add_constant(f"{op.name}/paddings", np.array([[0, 0], *amounts, [0, 0]], dtype=np.int32))
     inputs = [spec.index(x.name), paddings]
     if fill_min:
