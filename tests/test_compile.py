@@ -340,3 +340,40 @@ def test_a_same_window_wider_than_its_input_is_read_and_bit_exact(tmp_path):
     ref = imp.graph.run(x).reshape(len(x), -1)
     assert np.array_equal(run_source_in_tflm(tmp_path / "wide.tflite", imp, x), ref)
     assert len(np.unique(ref)) > 3
+
+
+def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
+    """TFLite's 16x8 scheme (int16 activations, int8 weights, int64 or int32 biases) from a .tflite:
+    bit-exact with TFLite Micro on the user's file, in C on the host and in QEMU."""
+    from tflite_models import model_16x8
+
+    from pocketml.deploy.tflite import write_tflite
+
+    path = tmp_path / "model16x8.tflite"
+    path.write_bytes(write_tflite(model_16x8()))
+    imp = read_tflite(path)
+    assert [imp.graph.tensors[op.output].dtype for op in imp.graph.ops] == ["int16"] * 6 + ["int8"]
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    src = result.verify["source_tflm"]
+    assert src["mismatching_samples"] == 0 and not src["weak_evidence"]
+    if result.cortexm is not None:  # the arm-none-eabi toolchain is installed by `make test`
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+
+
+def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
+    """An ADD reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
+    from tflite_models import model_16x8
+
+    from pocketml.formats.tflite import OperatorSpec
+
+    spec = spec_of(model_16x8())
+    conv = spec.operators[3]  # the 1x1 CONV_2D between two int16 tensors becomes ADD(x, x)
+    assert conv.builtin_code == Op.CONV_2D
+    spec.operators[3] = OperatorSpec(Op.ADD, 1, (conv.inputs[0], conv.inputs[0]), conv.outputs)
+    path = tmp_path / "add16.tflite"
+    path.write_bytes(spec.serialise())
+    with pytest.raises(PocketMLError) as err:
+        compile(path, "nano33ble", tmp_path / "out")
+    assert "operator 3 ADD" in err.value.problem and "INT16" in err.value.problem
+    assert "CONV_2D" in err.value.problem and not (tmp_path / "out").exists()

@@ -156,7 +156,7 @@ int main(void) {
     reals = r.uniform(1e-4, 0.99, len(a))
     parts = np.array([fp.quantize_multiplier(x) for x in reals])
     b_small = (b >> 8).astype(np.int64)  # keep b << left_shift inside the converter's bound
-    wide = (a << 15) + r.integers(0, 2**15, len(a))  # int64 accumulators up to 2^46 (a result beyond int32 wraps in both)
+    wide = (a << 15) + r.integers(0, 2**15, len(a))  # int64 sums up to 2^46 (beyond int32, both results wrap)
     lines = "\n".join(f"{x} {y} {z} {m} {lft} {rgt} {v}" for x, y, z, (m, lft, rgt), v
                       in zip(a, b_small, e, parts, wide, strict=True))
     proc = subprocess.run([str(tmp_path / "t")], input=lines, capture_output=True, text=True, check=True)

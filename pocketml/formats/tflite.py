@@ -94,7 +94,8 @@ class TFLiteModelSpec:
     def add_constant(self, name: str, values: np.ndarray, quant: TensorQuant | None = None) -> int:
         values = np.ascontiguousarray(values)
         if values.dtype not in TYPES:
-            raise ValueError(f"constant {name}: dtype {values.dtype} is not one of {', '.join(sorted(str(t) for t in TYPES))}")
+            raise ValueError(f"constant {name}: dtype {values.dtype} is not one of "
+                             f"{', '.join(sorted(str(t) for t in TYPES))}")
         return self.add_tensor(TensorSpec(name, tuple(values.shape), values.dtype, quant,
                                           values.astype(values.dtype.newbyteorder("<")).tobytes()))
 

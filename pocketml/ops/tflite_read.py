@@ -30,6 +30,15 @@ _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i
 
 
 EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or from int8
+INT16_OPS = ("QUANTIZE", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED (16x8)",
+             "SOFTMAX (output)")  # what reads or writes int16 activations (tests: test_compile.py)
+
+
+def _only_where(dtype: str) -> str:
+    """Where pocketml takes an activation of type ``dtype`` other than int8 (for a refusal)."""
+    if dtype == "int16":
+        return f"this op does not run int16 activations here; int16 ones are read by {', '.join(INT16_OPS)}"
+    return f"{dtype} only where a QUANTIZE converts it"
 
 
 class Unsupported(Exception):
@@ -108,14 +117,14 @@ class TFLiteReader:
         allowed = {"int8", *(("uint8",) if uint8 else ()), *types}
         if name in self.tensors:
             if self.tensors[name].dtype not in allowed:
-                raise Unsupported(f"tensor {name} is {self.tensors[name].dtype.upper()}; only a QUANTIZE may read or "
-                                  "write it")
+                raise Unsupported(f"tensor {name} is {self.tensors[name].dtype.upper()}; "
+                                  + _only_where(self.tensors[name].dtype))
             return name
         dtype = {TensorType.INT8: "int8", TensorType.UINT8: "uint8", TensorType.INT16: "int16",
                  TensorType.INT32: "int32"}.get(t.Type())
         if dtype is None or dtype not in allowed:
             raise Unsupported(f"tensor {name} is {TYPE_NAMES.get(t.Type(), t.Type())}; activations must be int8"
-                              + (" (uint8, int16 or int32 only where a QUANTIZE converts it)" if dtype else ""))
+                              + (f" ({_only_where(dtype)})" if dtype else ""))
         shape = self.shape(i)
         if not shape or shape[0] != 1:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; the batch dimension must be 1")

@@ -6,7 +6,8 @@ what TFLite's converter emits for the deployment op set:
 
     CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED   per-tensor or per-channel int8 weights (zero
         point 0), int32 bias (or none), SAME/VALID padding, strides, dilations, depth multiplier,
-        fused NONE/RELU/RELU6
+        fused NONE/RELU/RELU6; also TFLite's 16x8 (int16 activations with zero point 0, int64
+        bias, or int32 for CONV_2D and FULLY_CONNECTED), with RESHAPE between them
     AVERAGE_POOL_2D, MAX_POOL_2D                   SAME/VALID, strides, fused NONE/RELU/RELU6
     RESHAPE, SQUEEZE                               → Reshape (no data moves)
     SOFTMAX (any beta > 0), ADD (same shapes), MEAN over H,W, CONCATENATION (channel axis),
@@ -50,6 +51,7 @@ from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (
     ACTIVATION_NAMES,
     EDGE_TYPES,
+    INT16_OPS,
     PADDING_NAMES,
     TYPE_NAMES,
     TFLiteReader,
@@ -64,7 +66,8 @@ def supported_text() -> str:
     """What compiles, for messages: every builtin an op folder reads, and the rules around them."""
     names = list(tflite_readers())  # in the registry's order
     return ("supported: " + ", ".join([*names, *EDGES]) + "; int8 activations (per-tensor), int8 weights "
-            "(per-tensor or per-channel, zero point 0), int32 bias; fused NONE/RELU/RELU6; one "
+            "(per-tensor or per-channel, zero point 0), int32 bias; int16 activations (zero point 0) "
+            f"with int64 or int32 bias, TFLite's 16x8, in {', '.join(INT16_OPS)}; fused NONE/RELU/RELU6; one "
             "subgraph, one or more inputs and outputs")
 
 
