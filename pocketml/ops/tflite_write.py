@@ -26,7 +26,7 @@ from tflite.BuiltinOptions import BuiltinOptions as Opt
 from tflite.Padding import Padding
 
 from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec, table
-from pocketml.graph.ir import DTYPES, QuantGraph, TensorInfo
+from pocketml.graph.ir import DTYPES, RANGES, QuantGraph, TensorInfo
 
 ACTIVATION = {"none": ActivationFunctionType.NONE, "relu": ActivationFunctionType.RELU,
               "relu6": ActivationFunctionType.RELU6}
@@ -104,7 +104,8 @@ def _explicit_pad(spec: TFLiteModelSpec, op, x: TensorInfo, kernel, stride, dila
     paddings = spec.add_constant(f"{op.name}/paddings", np.array([[0, 0], *amounts, [0, 0]], dtype=np.int32))
     inputs = [spec.index(x.name), paddings]
     if fill_min:
-        fill = spec.add_constant(f"{op.name}/pad_value", np.array([-128], dtype=np.int8), activation_quant(x))
+        lowest = RANGES[x.dtype][0]  # -128, or -32768 for an int16 input
+        fill = spec.add_constant(f"{op.name}/pad_value", np.array([lowest], dtype=DTYPES[x.dtype]), activation_quant(x))
         operator(spec, Op.PADV2, 2, [*inputs, fill], [padded])
     else:
         operator(spec, Op.PAD, 2, inputs, [padded], Opt.PadOptions, options("PadOptions"))
