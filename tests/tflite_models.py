@@ -201,16 +201,17 @@ class GraphBuilder:
         return g
 
 
-def model_16x8(seed: int = 0) -> QuantGraph:
+def model_16x8(seed: int = 0, int16: bool = True) -> QuantGraph:
     """TFLite's 16x8 scheme end to end: int8 input -> QUANTIZE to int16 -> CONV_2D (int64 bias, RELU)
     -> MAX_POOL_2D -> DEPTHWISE_CONV_2D -> CONV_2D 1x1 (int32 bias) -> AVERAGE_POOL_2D -> RESHAPE
-    -> FULLY_CONNECTED (int64 bias) -> QUANTIZE to int8 (the logits)."""
-    b = GraphBuilder("m16x8", (8, 8, 3), seed=seed)
-    x = b.conv(b.to_int16(b.input), 8, k=3, mode="same", act="relu")
+    -> FULLY_CONNECTED (int64 bias) -> QUANTIZE to int8 (the logits). ``int16=False``: the same layers
+    all int8 (no QUANTIZE), its twin for side-by-side figures (bench/compile.py)."""
+    b = GraphBuilder("m16x8" if int16 else "m8x8", (8, 8, 3), seed=seed)
+    x = b.conv(b.to_int16(b.input) if int16 else b.input, 8, k=3, mode="same", act="relu")
     x = b.depthwise(b.pool(x, "maxpool", k=2, stride=2), k=3, mode="same")
     x = b.pool(b.conv(x, 6, k=1, mode="valid", bias32=True), "avgpool", k=2, stride=2)
     x = b.fc(b.reshape(x, (24,)), 10)
-    return b.graph(b.to_int8(x, QuantParams(b.tensors[x].quant.scale * 256, 0)))
+    return b.graph(b.to_int8(x, QuantParams(b.tensors[x].quant.scale * 256, 0)) if int16 else x)
 
 
 def _pair(v):
