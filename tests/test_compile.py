@@ -359,6 +359,8 @@ def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
     assert src["mismatching_samples"] == 0 and not src["weak_evidence"]
     if result.cortexm is not None:  # the arm-none-eabi toolchain is installed by `make test`
         assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+    report = verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False)
+    assert report.exact and report.layers and all(p.first is None for p in report.layers)  # every int16 layer
 
 
 def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
