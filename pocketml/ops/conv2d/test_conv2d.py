@@ -104,6 +104,7 @@ CONFIGS_16X8 = {
     "bias-beyond-int32": dict(w_shape=(7, 1, 1, 9), x_hw=(5, 4), bias_top=2**38, spread=1.0),  # int64 sums > 2^31
     "multiplier-above-1": dict(w_shape=(3, 2, 2, 4), x_hw=(5, 5), gain=300.0),  # shift > 0 (TFLite allows < 7)
     "1x1-40ch-int32-bias": dict(w_shape=(40, 1, 1, 17), x_hw=(3, 4), bias=np.int32),
+    "540-taps-int64-sums": dict(w_shape=(18, 3, 3, 60), x_hw=(4, 3), padding=(1, 1)),  # > 515 taps: no int32 parts
 }
 
 
@@ -114,6 +115,8 @@ def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
     op, infos = conv16(0, **CONFIGS_16X8[config])
     result = check_op(one_op_graph(op, infos), (), tmp_path, n=48)
     assert result["dsp"] == []  # no DSP kernel for 16x8: conv2d.c runs it
+    sum32 = "sum32 = 1" in (tmp_path / "model.c").read_text()  # products summed in int32 blocks, bias last
+    assert sum32 == (config != "540-taps-int64-sums")
     y = result["graph"].run(np.random.default_rng(1).integers(-32768, 32768, (48, *infos["x"].shape), np.int16))
     data = result["graph"].op_data[0].requant
     assert y.dtype == np.int16 and data.wide == (op.bias.dtype == np.int64)
