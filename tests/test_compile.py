@@ -363,6 +363,27 @@ def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
     assert report.exact and report.layers and all(p.first is None for p in report.layers)  # every int16 layer
 
 
+def test_a_16x8_tflite_with_float_edges_compiles_and_verifies(tmp_path):
+    """What TFLite's converter writes for 16x8: float32 -> QUANTIZE -> int16 ... int16 -> DEQUANTIZE -> float32.
+    The edges are dropped: the C takes and gives int16_t, checked against TFLite Micro on the file."""
+    from tflite_models import model_16x8
+
+    graph = model_16x8(1, int16_edges=True)
+    spec = spec_of(graph)
+    float_edges(spec, graph, True, True)
+    path = tmp_path / "float16x8.tflite"
+    path.write_bytes(spec.serialise())
+    imp = read_tflite(path)
+    assert imp.input.dtype == imp.output.dtype == "float32"
+    assert imp.graph.input_info.dtype == imp.graph.output_info.dtype == "int16"
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    assert result.verify["source_tflm"]["mismatching_samples"] == 0
+    assert "const int16_t *input, int16_t *output" in (tmp_path / "out" / "c" / "model.h").read_text()
+    if result.cortexm is not None:
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+
+
 def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
     """An ADD reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
     from tflite_models import model_16x8
