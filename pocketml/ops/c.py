@@ -104,6 +104,12 @@ def bias_fields(op, data, ctx: CContext, channel_axis: int = 0) -> tuple[tuple[s
     return ("int16", 1), ("bias", ctx.array("int32_t", "bias", np.asarray(op.bias, np.int32)))
 
 
+def sum32_field(data, taps: int) -> tuple[tuple[str, int], ...]:
+    """16x8: ``sum32 = 1`` when the window's ``taps`` products alone fit int32 (``taps·32768·127 < 2^31``):
+    the kernel then sums them in int32 channel blocks and adds the int64 bias last (the same integer)."""
+    return (("sum32", 1),) if data.requant.out_dtype == "int16" and taps * 32768 * 127 < 2**31 else ()
+
+
 def requant_struct(ctx: CContext, rq) -> CStruct:
     """``pocketml_requant`` for a :class:`~pocketml.ops.requantize.Requantize` (arrays in flash)."""
     return CStruct((("multiplier", ctx.array("int32_t", "multiplier", rq.multiplier)),

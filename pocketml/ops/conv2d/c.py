@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct
+from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct, sum32_field
 
 
 def stored_weights(op) -> np.ndarray:
@@ -27,11 +27,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
                   ("pad_top", op.padding[0]), ("pad_left", op.padding[1]),
                   ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
                   ("input_offset", data.input_offset), ("weights", weights),
-                  *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, data.requant)), *sum32(op, data)))
-
-
-def sum32(op, data) -> tuple[tuple[str, int], ...]:
-    """16x8: ``sum32 = 1`` when the window's products alone fit int32 (``k·32768·127 < 2^31``): the
-    kernel then sums them in int32 channel blocks and adds the int64 bias last (the same integer)."""
-    taps = int(np.prod(op.weight.shape[1:]))
-    return (("sum32", 1),) if data.requant.out_dtype == "int16" and taps * 32768 * 127 < 2**31 else ()
+                  *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, data.requant)),
+                  *sum32_field(data, int(np.prod(op.weight.shape[1:])))))

@@ -3,7 +3,7 @@ them ([1, KH, KW, C_out], channel innermost), the bias folded with the input off
 
 from __future__ import annotations
 
-from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct
+from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct, sum32_field
 
 
 def c_params(op, data, ctx: CContext) -> CCall:
@@ -16,4 +16,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
                   ("pad_top", op.padding[0]), ("pad_left", op.padding[1]),
                   ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
                   ("input_offset", data.input_offset), ("weights", weights),
-                  *bias_fields(op, data, ctx, 3), ("rq", requant_struct(ctx, data.requant))))
+                  *bias_fields(op, data, ctx, 3), ("rq", requant_struct(ctx, data.requant)),
+                  *sum32_field(data, kh * kw)))

@@ -19,6 +19,7 @@ typedef struct {
   pocketml_requant rq;
   int32_t int16;              /* 1: TFLite's 16x8 (int16 input and output, zero points 0); 0: int8 */
   const int64_t *bias64;      /* 16x8 with an int64 bias: [out_c], summed in int64; else NULL */
+  int32_t sum32;              /* 16x8: k_h * k_w * 32768 * 127 < 2^31, products summed in int32 */
 } pocketml_depthwise_conv2d_params;
 
 /* input and output: int8_t, or int16_t when p->int16 */
