@@ -352,7 +352,7 @@ def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
     path = tmp_path / "model16x8.tflite"
     path.write_bytes(write_tflite(model_16x8()))
     imp = read_tflite(path)
-    assert [imp.graph.tensors[op.output].dtype for op in imp.graph.ops] == ["int16"] * 8 + ["int8"]
+    assert [imp.graph.tensors[op.output].dtype for op in imp.graph.ops] == ["int16"] * 9 + ["int8"]
     result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
     assert result.c_mismatches == 0 and result.verify["exact"]
     src = result.verify["source_tflm"]
@@ -385,18 +385,18 @@ def test_a_16x8_tflite_with_float_edges_compiles_and_verifies(tmp_path):
 
 
 def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
-    """An ADD reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
+    """A MUL reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
     from tflite_models import model_16x8
 
     from pocketml.formats.tflite import OperatorSpec
 
     spec = spec_of(model_16x8())
-    conv = spec.operators[4]  # the 1x1 CONV_2D between two int16 tensors becomes ADD(x, x)
+    conv = spec.operators[5]  # the 1x1 CONV_2D between two int16 tensors becomes MUL(x, x)
     assert conv.builtin_code == Op.CONV_2D
-    spec.operators[4] = OperatorSpec(Op.ADD, 1, (conv.inputs[0], conv.inputs[0]), conv.outputs)
-    path = tmp_path / "add16.tflite"
+    spec.operators[5] = OperatorSpec(Op.MUL, 1, (conv.inputs[0], conv.inputs[0]), conv.outputs)
+    path = tmp_path / "mul16.tflite"
     path.write_bytes(spec.serialise())
     with pytest.raises(PocketMLError) as err:
         compile(path, "nano33ble", tmp_path / "out")
-    assert "operator 4 ADD" in err.value.problem and "INT16" in err.value.problem
+    assert "operator 5 MUL" in err.value.problem and "INT16" in err.value.problem
     assert "CONV_2D" in err.value.problem and not (tmp_path / "out").exists()

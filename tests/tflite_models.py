@@ -159,7 +159,8 @@ class GraphBuilder:
     def add(self, a: str, b: str, act="none") -> str:
         qa, qb = self.tensors[a].quant, self.tensors[b].quant
         name = self._name("add")
-        y = self._tensor(name, self.tensors[a].shape, QuantParams(2 * max(qa.scale, qb.scale), -5))
+        zero_point = 0 if self.tensors[a].dtype == "int16" else -5  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(2 * max(qa.scale, qb.scale), zero_point))
         self.ops.append(Add(name, (a, b), y, act))
         return y
 
@@ -203,18 +204,19 @@ class GraphBuilder:
 
 def model_16x8(seed: int = 0, int16: bool = True, int16_edges: bool = False) -> QuantGraph:
     """TFLite's 16x8 scheme end to end: int8 input -> QUANTIZE to int16 -> CONV_2D (int64 bias, RELU)
-    -> MAX_POOL_2D -> DEPTHWISE_CONV_2D -> CONV_2D 1x1 (int32 bias) -> AVERAGE_POOL_2D -> RESHAPE
-    -> FULLY_CONNECTED (int64 bias) -> QUANTIZE to int8 (the logits). ``int16_edges``: the model's input
-    and output are the int16 tensors themselves (no QUANTIZE; what the converter writes between float
-    edges, see :func:`float_edges`). ``int16=False``: the same layers all int8 (no QUANTIZE), its twin
-    for side-by-side figures (bench/int16.py)."""
+    -> MAX_POOL_2D -> DEPTHWISE_CONV_2D + the pool (a residual ADD) -> CONV_2D 1x1 (int32 bias)
+    -> AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED (int64 bias) -> QUANTIZE to int8 (the logits).
+    ``int16_edges``: the model's input and output are the int16 tensors themselves (no QUANTIZE; what
+    the converter writes between float edges, see :func:`float_edges`). ``int16=False``: the same
+    layers all int8 (no QUANTIZE), its twin for side-by-side figures (bench/int16.py)."""
     quant = QuantParams(INPUT_QUANT.scale / 200, 0) if int16_edges else INPUT_QUANT
     b = GraphBuilder("m16x8" if int16 else "m8x8", (8, 8, 3), seed=seed, input_quant=quant)
     if int16_edges:
         b.tensors[b.input] = replace(b.tensors[b.input], dtype="int16")
     x = b.to_int16(b.input) if int16 and not int16_edges else b.input
     x = b.conv(x, 8, k=3, mode="same", act="relu")
-    x = b.depthwise(b.pool(x, "maxpool", k=2, stride=2), k=3, mode="same")
+    pooled = b.pool(x, "maxpool", k=2, stride=2)
+    x = b.add(pooled, b.depthwise(pooled, k=3, mode="same"))
     x = b.pool(b.conv(x, 6, k=1, mode="valid", bias32=True), "avgpool", k=2, stride=2)
     x = b.fc(b.reshape(x, (24,)), 10)
     if int16 and not int16_edges:
