@@ -157,6 +157,7 @@ int main(void) {
     parts = np.array([fp.quantize_multiplier(x) for x in reals])
     b_small = (b >> 8).astype(np.int64)  # keep b << left_shift inside the converter's bound
     wide = (a << 15) + r.integers(0, 2**15, len(a))  # int64 sums up to 2^46 (beyond int32, both results wrap)
+    wide[:4], parts[:4] = [-6, -2, 2, 6], fp.quantize_multiplier(0.25)  # ties: -1.5, -0.5, 0.5, 1.5
     lines = "\n".join(f"{x} {y} {z} {m} {lft} {rgt} {v}" for x, y, z, (m, lft, rgt), v
                       in zip(a, b_small, e, parts, wide, strict=True))
     proc = subprocess.run([str(tmp_path / "t")], input=lines, capture_output=True, text=True, check=True)
@@ -166,7 +167,7 @@ int main(void) {
     expect = fp.multiply_by_quantized_multiplier(b_small, parts[:, 0], parts[:, 1], parts[:, 2])
     assert np.array_equal(got[:, 2], expect)
     expect = fp.multiply_by_quantized_multiplier_int64(wide, parts[:, 0], parts[:, 1] - parts[:, 2])
-    assert np.array_equal(got[:, 3], expect)
+    assert np.array_equal(got[:, 3], expect) and got[:4, 3].tolist() == [-1, 0, 1, 2]  # ties toward +inf
 
 
 # -- TFLite's fixed-point helpers ----------------------------------------------------------------

@@ -125,17 +125,25 @@ def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
     assert len(np.unique(y)) > 10
 
 
-def test_16x8_int64_bias_rounds_ties_up_and_int32_bias_away_from_zero():
-    """acc = bias = -6 at multiplier 1/4 (s_in = s_w = 1, s_out = 4): TFLite's int64 requantization gives
-    round(-1.5) = -1 (ties toward +inf); with an int32 bias TFLite Micro sums and rounds like int8: -2."""
-    got = {}
-    for dtype in (np.int64, np.int32):
-        op = Conv2D("c", ("x",), "y", np.zeros((1, 1, 1, 1), np.int8), np.array([-6], dtype),
+def test_16x8_int64_bias_rounds_ties_up_and_int32_bias_away_from_zero(tmp_path):
+    """x · 1/4 (s_in = s_w = 1, s_out = 4) on the ties -6, -2, 2, 6: TFLite's int64 requantization rounds
+    them toward +inf (-1, 0, 1, 2); with an int32 bias TFLite Micro sums in int32 and rounds as int8
+    kernels do, away from zero (-2, -1, 1, 2). The reference, the C and TFLite Micro agree on both."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.deploy.tflite.runtimes import run_tflite
+
+    x = np.array([-6, -2, 2, 6], np.int16).reshape(4, 1, 1, 1)
+    want = {np.int64: [-1, 0, 1, 2], np.int32: [-2, -1, 1, 2]}
+    for dtype, expected in want.items():
+        op = Conv2D("c", ("x",), "y", np.ones((1, 1, 1, 1), np.int8), np.zeros(1, dtype),
                     np.ones(1, np.float32), (1, 1), (0, 0), (1, 1), "none")
         infos = {"x": TensorInfo("x", (1, 1, 1), QuantParams(1.0, 0), "int16"),
                  "y": TensorInfo("y", (1, 1, 1), QuantParams(4.0, 0), "int16")}
-        got[dtype] = int(op.evaluate(op.prepare(infos), np.zeros((1, 1, 1, 1), np.int16)).item())
-    assert got == {np.int64: -1, np.int32: -2}
+        graph = check_op(one_op_graph(op, infos), (), tmp_path, n=8)["graph"]  # C == reference == TFLite Micro
+        assert graph.run(x).ravel().tolist() == expected
+        path = tmp_path / "ties.tflite"
+        path.write_bytes(write_tflite(graph))
+        assert np.asarray(run_tflite(path, x, "tflm").outputs[0]).ravel().tolist() == expected
 
 
 @pytest.mark.parametrize("change,match", [
