@@ -70,3 +70,34 @@ def test_16x8_int32_bias_refuses_sums_that_could_overflow_int32():
     op = FullyConnected("fc", ("x",), "y", np.zeros((1, depth), np.int8), np.zeros(1, np.int64),
                         np.ones(1, np.float32), "none")
     op.prepare(infos)  # an int64 bias sums in int64
+
+
+@pytest.mark.parametrize("bias_type,want", [(None, [-1, 0, 1, 2]), ("INT32", [-2, -1, 1, 2])])
+def test_16x8_without_a_bias_sums_as_quantized_bias_type_says(bias_type, want, tmp_path):
+    """No bias tensor: TFLite Micro sums in int64 unless the options' quantized_bias_type is INT32. Read
+    from the file, x · 1/4 on the ties -6, -2, 2, 6 rounds as TFLite Micro does on the same file."""
+    from dataclasses import replace
+
+    from tflite.TensorType import TensorType
+
+    from pocketml.deploy.tflite.reader import read_tflite
+    from pocketml.deploy.tflite.runtimes import run_tflite
+    from pocketml.deploy.tflite.writer import tflite_spec
+    from pocketml.ops.tflite_write import options
+
+    op = FullyConnected("fc", ("x",), "y", np.ones((1, 1), np.int8), np.zeros(1, np.int64), np.ones(1, np.float32),
+                        "none")
+    infos = {"x": TensorInfo("x", (1,), QuantParams(1.0, 0), "int16"),
+             "y": TensorInfo("y", (1,), QuantParams(4.0, 0), "int16")}
+    spec = tflite_spec(one_op_graph(op, infos))
+    fc = spec.operators[0]
+    extra = {} if bias_type is None else {"QuantizedBiasType": getattr(TensorType, bias_type)}
+    spec.operators[0] = replace(fc, inputs=(*fc.inputs[:2], -1),
+                                write_options=options("FullyConnectedOptions", **extra))
+    path = tmp_path / "nobias.tflite"
+    path.write_bytes(spec.serialise())
+    graph = read_tflite(path).graph
+    assert graph.ops[0].bias.dtype == (np.int32 if bias_type else np.int64)
+    x = np.array([[-6], [-2], [2], [6]], np.int16)
+    assert graph.run(x).ravel().tolist() == want
+    assert np.asarray(run_tflite(path, x, "tflm").outputs[0]).ravel().tolist() == want
