@@ -2,7 +2,8 @@
  * where the arithmetic and its bounds are written out; the table functions are gates.py's).
  *
  * One call runs the T steps of one sequence from the state the previous call left (TFLite Micro's
- * variable tensors); unit j's four gates need only the input row and the previous hidden state, so
+ * variable tensors), or, with reset_each_call (a model whose state resets per inference), from the
+ * reset state (hidden at its zero point, cell 0) as TFLite Micro after reset(); unit j's four gates need only the input row and the previous hidden state, so
  * each unit is finished (gates, cell, hidden) before the next, and step t reads the previous hidden
  * state from the output row t - 1 (from `hidden` at t = 0): no scratch but the state itself.
  * The biases are folded with the zero points (pocketml/ops/c.py: folded_bias), so the dot products
@@ -50,6 +51,10 @@ static inline int32_t tanh16(const uint16_t *table, int32_t x, int32_t multiplie
 void pocketml_unidirectional_sequence_lstm(const pocketml_unidirectional_sequence_lstm_params *p,
                                            const int8_t *input, int8_t *output) {
   const int32_t units = p->units, depth = p->depth;
+  if (p->reset_each_call) {
+    memset(p->hidden, p->hidden_zero_point, (size_t)units);
+    memset(p->cell, 0, (size_t)units * sizeof(int16_t));
+  }
   for (int32_t t = 0; t < p->steps; ++t) {
     const int8_t *x = input + t * depth;
     const int8_t *h = t == 0 ? p->hidden : output + (t - 1) * units;

@@ -28,6 +28,7 @@ typedef struct {
   int32_t hidden_zero_point;
   int32_t tanh_multiplier, tanh_shift; /* the cell state onto tanh's table */
   int32_t cell_clip;                /* 0: none */
+  int32_t reset_each_call;          /* 1: every call is one whole sequence from the reset state (per inference) */
   int8_t *hidden;                   /* [units] state kept between calls (model.c's <prefix>_reset) */
   int16_t *cell;                    /* [units] state kept between calls */
 } pocketml_unidirectional_sequence_lstm_params;
