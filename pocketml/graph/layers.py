@@ -49,11 +49,16 @@ class FloatGraph:
         """Run the exported program on a batch (a torch.Tensor), returning every layer source's value.
 
         A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
-        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's.
+        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's. A
+        layer whose op needs the range of a value inside it (an LSTM's cell state) carries
+        ``attrs["observe_extra"] = {key: (fx_node, fn)}``: seen as ``"<source>#<key>"``, and its
+        calibrated range reaches ``from_float`` as ``attrs["ranges"][key]`` (``compress/quantize.py``).
         """
         import torch
 
         derived = {ly.source: ly.attrs["observe"] for ly in self.layers if "observe" in ly.attrs}
+        derived.update({f"{ly.source}#{key}": how for ly in self.layers
+                        for key, how in ly.attrs.get("observe_extra", {}).items()})
         wanted = {self.input_source, *(layer.source for layer in self.layers), *(fx for fx, _ in derived.values())}
         seen = _run_exported(self.program, x, wanted)
         with torch.no_grad():

@@ -15,5 +15,8 @@ def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> Transpose:
 
 
 def float_forward(layer: FloatLayer, xs, weight, bias):
-    """The permutation of the per-sample axes, the batch first."""
-    return xs[0].permute(0, *(p + 1 for p in layer.attrs["perm"]))
+    """The permutation of the per-sample axes, the batch first; ``attrs["torch_perm"]``: the
+    permutation PyTorch's value sees instead (an LSTM's [T, I] rows made from the graph's [I, T]
+    signal are PyTorch's [N, T, I] unchanged: ``graph/recurrent.py``)."""
+    perm = layer.attrs.get("torch_perm", layer.attrs["perm"])
+    return xs[0].permute(0, *(p + 1 for p in perm))
