@@ -37,8 +37,8 @@ import torch
 
 from pocketml.errors import PocketMLError
 from pocketml.graph import recurrent
-from pocketml.graph.recurrent import check_mode
 from pocketml.graph.layers import FloatGraph, FloatLayer, nhwc_axis  # noqa: F401 - re-exported
+from pocketml.graph.recurrent import check_mode
 from pocketml.ops.registry import SPECS, capture_rules
 
 _BN = {"aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default"}

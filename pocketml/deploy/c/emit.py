@@ -377,7 +377,7 @@ def _with_reset_decl(header: str, p: str, state_bytes: int, per_inference: bool 
     if not state_bytes:
         return header
     P = p.upper()
-    what = ([f"/* The model runs one whole sequence per invoke (e.g. an LSTM classifier): every invoke starts from the",
+    what = (["/* The model runs one whole sequence per invoke (e.g. an LSTM classifier): every invoke starts from the",
              f" * reset state by itself, so no call of {p}_reset() is needed (TFLite Micro: reset() between",
              " * inferences). */"] if per_inference else
             ["/* The model has memory (e.g. SVDF): each invoke reads what earlier invokes left, as TFLite Micro's",
