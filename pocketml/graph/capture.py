@@ -56,7 +56,8 @@ SUPPORTED = (
     "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
     "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
     "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.GRU / nn.LSTM (one layer, "
-    "batch_first=True, zero initial state; unrolled over the fixed sequence length), x[:, a:b] and x[:, i] on one axis"
+    "batch_first=True, zero initial state; a GRU unrolled over the fixed sequence length, an LSTM one "
+    "UNIDIRECTIONAL_SEQUENCE_LSTM op or unrolled), x[:, a:b] and x[:, i] on one axis"
 )
 
 

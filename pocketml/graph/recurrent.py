@@ -252,7 +252,7 @@ def _sequence_claims(w, node, lstm: str, steps: int, hidden: int, build: _Unroll
         elif whole and not all(str(u.target) in RECURRENT for u in whole):  # the sequence as the graph holds one
             cube = build.add("reshape", "seq_rows", (1, steps, hidden), (lstm,), torch_shape=(steps, hidden))
             claims.append((item, build.add("transpose", "seq", (1, hidden, steps), (cube,), perm=(0, 2, 1),
-                                           torch_perm=(0, 1, 2))))
+                                           torch_perm=(0, 1))))
         else:  # the rows themselves: read by another LSTM, or only row by row
             claims.append((item, lstm))
     return claims
