@@ -1,6 +1,7 @@
 """TRANSPOSE has no PyTorch capture: pocketml holds PyTorch's NCHW tensors as NHWC, so a ``permute``
 changes what later layers mean by each axis (refused, naming the layer); TRANSPOSE comes from
-``.tflite`` files (a PyTorch-converted model's NCHW → NHWC first op)."""
+``.tflite`` files (a PyTorch-converted model's NCHW → NHWC first op) and from an ``nn.LSTM``'s
+capture as the sequence op (``graph/recurrent.py``: the graph's [I, T] signal to the op's rows)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite Micro's int8 x int16 LSTM, its state kept between calls.
+"""UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite Micro's int8 x int16 LSTM, its state kept between calls
+(streaming) or reset at every call (per inference).
 
     op.py  gates.py (the int16 sigmoid/tanh table)  unidirectional_sequence_lstm.c/.h  c.py  tflite.py
-    capture.py (its float mirror; nn.LSTM itself is unrolled, graph/recurrent.py)  test_unidirectional_sequence_lstm.py
+    capture.py (nn.LSTM's float arithmetic and quantization; the capture rule is graph/recurrent.py)
+    test_unidirectional_sequence_lstm.py
 """
 
 from pocketml.ops.spec import OpSpec
