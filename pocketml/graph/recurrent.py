@@ -202,7 +202,7 @@ def _sequence_op(w, node) -> None:
                      recurrent_weights=np.ascontiguousarray(w_hh.reshape(4, hidden, hidden), dtype=np.float32),
                      state=PER_INFERENCE)
     claims = _sequence_claims(w, node, lstm, steps, hidden, build)
-    trace = _Trace(build.layers, src)
+    trace = _Trace(build.layers, src, with_cell=(lstm,))
     path, kind = _module(node, "LSTM")
     for layer in build.layers:
         layer.module = f"{path} ({kind})" if path else kind
@@ -410,8 +410,9 @@ class _Trace:
     """The recurrent layer's layers run in float PyTorch (each layer's ``float_forward``) on one batch of its
     input, remembered for that batch: calibration asks for every layer's value in turn."""
 
-    def __init__(self, layers: list[FloatLayer], src: str) -> None:
+    def __init__(self, layers: list[FloatLayer], src: str, with_cell: tuple[str, ...] = ()) -> None:
         self.layers, self.src = layers, src
+        self.with_cell = with_cell  # sequence-op LSTM layers, whose cell states are observed too
         self._x: torch.Tensor | None = None
         self._values: dict[str, torch.Tensor] = {}
 
@@ -421,14 +422,14 @@ class _Trace:
         return self._values[name]
 
     def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every layer's value; an LSTM's cell states too, as ``"<layer>#cell"``."""
+        """Every layer's value; the cell states of the ``with_cell`` LSTMs too, as ``"<layer>#cell"``."""
         values = {self.src: x}
         with torch.no_grad():
             for ly in self.layers:
                 weight = None if ly.weight is None else torch.as_tensor(ly.weight)
                 bias = None if ly.bias is None else torch.as_tensor(ly.bias)
                 xs = [values[i] for i in ly.inputs]
-                if ly.kind == "unidirectional_sequence_lstm":
+                if ly.name in self.with_cell:
                     values[ly.name], values[f"{ly.name}#cell"] = float_states(ly, xs[0], bias)
                 else:
                     values[ly.name] = SPECS[ly.kind].float_forward(ly, xs, weight, bias)

@@ -351,6 +351,8 @@ def kernel_files(kinds, dsp_kinds, optimize: str) -> dict[str, str]:
     for k in dsp_kinds:
         for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
+        if f'#include "{k}.h"' in files[f"{k}_dsp.h"]:  # a DSP kernel sharing its portable twin's body
+            files[f"{k}.h"] = kernel_source(k, f"{k}.h").read_text()
     return files
 
 
