@@ -17,6 +17,7 @@ from torch import nn
 import pocketml
 from pocketml.compress.mirror import GraphModule
 from pocketml.compress.quantize import quantize
+from pocketml.deploy.verify.bundle import load_bundle
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture, check_model
 from pocketml.graph.ir import PER_INFERENCE, STREAMING, QuantGraph
@@ -93,6 +94,12 @@ def test_a_recurrent_classifier_shrinks_for_a_board_and_verifies(net, tmp_path):
         assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples == tflm.samples
     kinds = {row.kind for row in result.layers}
     assert ("unidirectional_sequence_lstm" in kinds) == (net is LSTMClassifier)  # the default: the sequence op
+    if net is LSTMClassifier:  # `pocketml verify OUT` later: the state semantics travel in verify/graph.npz
+        from pocketml.deploy.verify import verify
+
+        assert load_bundle(tmp_path / "rnn").graph.state_semantics() == PER_INFERENCE
+        again = verify(tmp_path / "rnn", "tflm", probe_arena=False, latency=False)
+        assert again.exact and again.check("tflm").samples == tflm.samples
 
 
 @pytest.mark.parametrize(("gru", "says"), [
