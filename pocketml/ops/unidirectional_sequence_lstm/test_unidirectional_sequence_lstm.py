@@ -19,9 +19,11 @@ from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.tflite.writer import tflite_spec
 from pocketml.deploy.verify.conformance import SANITIZE, check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
+from pocketml.graph import fixedpoint
 from pocketml.graph.ir import PER_INFERENCE, STREAMING, QuantParams, TensorInfo
 from pocketml.graph.layers import FloatLayer
 from pocketml.graph.planner import plan_memory
+from pocketml.ops.registry import kernel_source
 from pocketml.ops.tflite_write import options
 from pocketml.ops.unidirectional_sequence_lstm import UnidirectionalSequenceLSTM
 from pocketml.ops.unidirectional_sequence_lstm.capture import cell_scale_for, float_forward, from_float
@@ -155,6 +157,54 @@ def test_per_inference_state_resets_at_every_invoke(tmp_path):
     for reset in (True, False):
         got = run_tflite(path, xs, "tflm", reset_state=reset).outputs[0].reshape(alone.shape)
         assert np.array_equal(got, alone) == reset
+
+
+SCALE_HARNESS = r"""
+#include <stdio.h>
+#include "unidirectional_sequence_lstm_dsp.h"
+int main(void) {
+  int32_t m[1], x;
+  int8_t l[1], r[1];
+  unsigned long differ = 0, n = 0;
+  while (scanf("%d %d %hhd %hhd", &x, &m[0], &l[0], &r[0]) == 4) {
+    differ += pocketml_lstm_scale(m, l, r, 0, x) != pocketml_unidirectional_sequence_lstm_dsp_scale(m, l, r, 0, x);
+    n++;
+  }
+  printf("%lu %lu\n", differ, n);
+  return 0;
+}
+"""
+
+
+def test_the_dsp_requantization_is_tflites(tmp_path):
+    """The DSP kernel's one-SMMULR MultiplyByQuantizedMultiplier (and its fallback) equals the
+    portable one on products of every size, the multipliers TFLite's quantizer makes and every shift."""
+    import subprocess
+    from importlib import resources
+
+    from pocketml.deploy.verify.conformance import ACLE
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("the ACLE emulation header is in a checkout only")
+    for name in ("unidirectional_sequence_lstm.h", "unidirectional_sequence_lstm_dsp.h"):
+        (tmp_path / name).write_text(kernel_source("unidirectional_sequence_lstm", name).read_text())
+    runtime = resources.files("pocketml.deploy.c") / "runtime"
+    for name in ("pocketml_dsp.h", "pocketml_fixedpoint.h"):
+        (tmp_path / name).write_text((runtime / name).read_text())
+    (tmp_path / "main.c").write_text(SCALE_HARNESS)
+    exe = tmp_path / "scale"
+    subprocess.run(["cc", *SANITIZE.split(), f"-I{ACLE}", f"-I{tmp_path}", "-o", str(exe), str(tmp_path / "main.c")],
+                   check=True)
+    rng = np.random.default_rng(0)
+    n = 20000
+    mult, left, right = fixedpoint.quantize_multipliers(np.exp(rng.uniform(np.log(1e-6), np.log(30), n)))
+    bound = 2.0 ** (31 - left.astype(np.float64))  # x << left stays inside int32, as the converter checks
+    x = np.round(rng.uniform(-1, 1, n) ** 5 * (bound - 1)).astype(np.int64)
+    x[:8] = [0, 1, -1, 2**29, -(2**29), 2**30 - 1, -(2**30), 2**30]  # both sides of the fast path's edge
+    left[:8], right[:8] = 0, 1 + np.arange(8) % 4
+    lines = "\n".join(f"{a} {b} {c} {d}" for a, b, c, d in zip(x, mult, left, right, strict=True))
+    out = subprocess.run([str(exe)], input=lines, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", str(n)]
 
 
 def test_tflite_round_trip():

@@ -49,17 +49,20 @@ typedef struct {
   int16_t *cell;                    /* [units] state kept between calls */
 } pocketml_unidirectional_sequence_lstm_params;
 
-/* An int8 dot product: sum over i < n of x[i] * w[i] in int32. */
-typedef int32_t (*pocketml_lstm_dot)(const int8_t *x, const int8_t *w, int32_t n);
+/* What the portable and the DSP kernel do their own way: the four gates' int8 dot products of one
+ * unit (acc[g] = sum over i < n of x[i] * w[g * stride + i], in int32) and TFLite's
+ * MultiplyByQuantizedMultiplier of x by multiplier slot `slot`. */
+typedef void (*pocketml_lstm_dot)(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t *acc);
+typedef int32_t (*pocketml_lstm_scale_fn)(const int32_t *multiplier, const int8_t *left_shift,
+                                          const int8_t *right_shift, int32_t slot, int32_t x);
 
 static inline int32_t pocketml_lstm_sat16(int32_t v) {
   return v < -32768 ? -32768 : (v > 32767 ? 32767 : v);
 }
 
-static inline int32_t pocketml_lstm_scale(const pocketml_unidirectional_sequence_lstm_params *p, int32_t slot,
-                                          int32_t x) {
-  return pocketml_multiply_by_quantized_multiplier(x, p->multiplier[slot], p->left_shift[slot],
-                                                   p->right_shift[slot]);
+static inline int32_t pocketml_lstm_scale(const int32_t *multiplier, const int8_t *left_shift,
+                                          const int8_t *right_shift, int32_t slot, int32_t x) {
+  return pocketml_multiply_by_quantized_multiplier(x, multiplier[slot], left_shift[slot], right_shift[slot]);
 }
 
 /* Interpolated table value of a >= 0 with `bits` fractional bits below the index, times 2^bits. */
@@ -86,11 +89,13 @@ static inline int32_t pocketml_lstm_tanh16(const uint16_t *table, int32_t x, int
   return (v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1) >> 8;
 }
 
-/* The kernel (see the top of this file) with the dot product `dot`. */
+/* The kernel (see the top of this file) with the dot product `dot` and the requantization `scale`. */
 static inline void pocketml_unidirectional_sequence_lstm_run(const pocketml_unidirectional_sequence_lstm_params *p,
                                                              const int8_t *input, int8_t *output,
-                                                             pocketml_lstm_dot dot) {
+                                                             pocketml_lstm_dot dot, pocketml_lstm_scale_fn scale) {
   const int32_t units = p->units, depth = p->depth;
+  const int32_t *m = p->multiplier;
+  const int8_t *ls = p->left_shift, *rs = p->right_shift;
   if (p->reset_each_call) {
     memset(p->hidden, p->hidden_zero_point, (size_t)units);
     memset(p->cell, 0, (size_t)units * sizeof(int16_t));
@@ -100,25 +105,25 @@ static inline void pocketml_unidirectional_sequence_lstm_run(const pocketml_unid
     const int8_t *h = t == 0 ? p->hidden : output + (t - 1) * units;
     int8_t *y = output + t * units;
     for (int32_t j = 0; j < units; ++j) {
-      int32_t gate[4];
+      int32_t gate[4], acc_x[4], acc_h[4];
+      dot(x, p->input_weights + j * depth, units * depth, depth, acc_x);
+      dot(h, p->recurrent_weights + j * units, units * units, units, acc_h);
       for (int32_t g = 0; g < 4; ++g) {
         const int32_t row = g * units + j;
-        const int32_t from_x = pocketml_lstm_sat16(pocketml_lstm_scale(
-            p, g, p->input_bias[row] + dot(x, p->input_weights + row * depth, depth)));
-        const int32_t from_h = pocketml_lstm_sat16(pocketml_lstm_scale(
-            p, 4 + g, p->recurrent_bias[row] + dot(h, p->recurrent_weights + row * units, units)));
+        const int32_t from_x = pocketml_lstm_sat16(scale(m, ls, rs, g, p->input_bias[row] + acc_x[g]));
+        const int32_t from_h = pocketml_lstm_sat16(scale(m, ls, rs, 4 + g, p->recurrent_bias[row] + acc_h[g]));
         const int32_t pre = pocketml_lstm_sat16(from_x + from_h);
         gate[g] = g == 2 ? pocketml_lstm_tanh16(p->sigmoid, pre, 3, 0) : pocketml_lstm_sigmoid16(p->sigmoid, pre);
       }
       int32_t c = pocketml_lstm_sat16(
-          pocketml_lstm_sat16(pocketml_lstm_scale(p, POCKETML_LSTM_FORGET_MUL, gate[1] * (int32_t)p->cell[j])) +
-          pocketml_lstm_sat16(pocketml_lstm_scale(p, POCKETML_LSTM_INPUT_MUL, gate[0] * gate[2])));
+          pocketml_lstm_sat16(scale(m, ls, rs, POCKETML_LSTM_FORGET_MUL, gate[1] * (int32_t)p->cell[j])) +
+          pocketml_lstm_sat16(scale(m, ls, rs, POCKETML_LSTM_INPUT_MUL, gate[0] * gate[2])));
       if (p->cell_clip > 0) {
         c = c < -p->cell_clip ? -p->cell_clip : (c > p->cell_clip ? p->cell_clip : c);
       }
       p->cell[j] = (int16_t)c;
       const int32_t tc = pocketml_lstm_tanh16(p->sigmoid, c, p->tanh_multiplier, p->tanh_shift);
-      y[j] = pocketml_clamp_int8(p->hidden_zero_point + pocketml_lstm_scale(p, POCKETML_LSTM_OUTPUT_MUL, tc * gate[3]),
+      y[j] = pocketml_clamp_int8(p->hidden_zero_point + scale(m, ls, rs, POCKETML_LSTM_OUTPUT_MUL, tc * gate[3]),
                                  -128, 127);
     }
   }
