@@ -270,3 +270,17 @@ def test_the_cli_chooses_the_lstm_route(tmp_path):
     blocked, unrolled = check(), check("--recurrent", "unroll")
     assert blocked.returncode == 4 and "c_n" in blocked.stdout
     assert unrolled.returncode == 0 and json.loads(unrolled.stdout)["compiles"]
+
+
+def test_the_compression_mirror_calibrates_the_cell_state_too():
+    """The compression stages quantize through the GraphModule mirror: the same cell scale as the
+    captured graph, the same integer model."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(features=5, hidden=8, classes=4).eval()
+    x = _data(48)
+    graph = capture(model, torch.as_tensor(x[:1]))
+    direct, mirrored = quantize(graph, x), quantize(GraphModule(graph).float_graph(), x)
+    (a,), (b,) = ([op for op in q.ops if hasattr(op, "state")] for q in (direct, mirrored))
+    assert a.cell_scale == b.cell_scale and np.array_equal(a.input_weights, b.input_weights)
+    xq = direct.quantize_input(x)
+    assert np.array_equal(direct.run(xq), mirrored.run(xq))

@@ -51,19 +51,25 @@ class FloatGraph:
         A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
         sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's. A
         layer whose op needs the range of a value inside it (an LSTM's cell state) carries
-        ``attrs["observe_extra"] = {key: (fx_node, fn)}``: seen as ``"<source>#<key>"``, and its
-        calibrated range reaches ``from_float`` as ``attrs["ranges"][key]`` (``compress/quantize.py``).
+        ``attrs["observe_extra"] = {key: fn}``, ``fn(layer, xs, weight, bias)`` of its input values:
+        seen as ``"<source>#<key>"`` (here and in the compression stages' mirror, ``compress/mirror.py``),
+        its calibrated range reaches ``from_float`` as ``attrs["ranges"][key]`` (``compress/quantize.py``).
         """
         import torch
 
         derived = {ly.source: ly.attrs["observe"] for ly in self.layers if "observe" in ly.attrs}
-        derived.update({f"{ly.source}#{key}": how for ly in self.layers
-                        for key, how in ly.attrs.get("observe_extra", {}).items()})
         wanted = {self.input_source, *(layer.source for layer in self.layers), *(fx for fx, _ in derived.values())}
         seen = _run_exported(self.program, x, wanted)
         with torch.no_grad():
             for source, (fx, fn) in derived.items():
                 seen[source] = fn(seen[fx])
+            source_of, prev = {"input": self.input_source}, "input"
+            for ly in self.layers:
+                xs = [seen[source_of[name]] for name in (ly.inputs or (prev,))]
+                for key, fn in ly.attrs.get("observe_extra", {}).items():
+                    bias = None if ly.bias is None else torch.as_tensor(ly.bias)
+                    seen[f"{ly.source}#{key}"] = fn(ly, xs, None, bias)
+                source_of[ly.name], prev = ly.source, ly.name
         return seen
 
 

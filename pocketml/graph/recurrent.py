@@ -49,7 +49,7 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import PER_INFERENCE
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.registry import SPECS
-from pocketml.ops.unidirectional_sequence_lstm.capture import float_states
+from pocketml.ops.unidirectional_sequence_lstm.capture import cell_states
 
 ZEROS = "aten.zeros.default"
 RECURRENT = {"aten.gru.input", "aten.lstm.input"}  # ops whose initial state may be a torch.zeros
@@ -202,7 +202,7 @@ def _sequence_op(w, node) -> None:
                      recurrent_weights=np.ascontiguousarray(w_hh.reshape(4, hidden, hidden), dtype=np.float32),
                      state=PER_INFERENCE)
     claims = _sequence_claims(w, node, lstm, steps, hidden, build)
-    trace = _Trace(build.layers, src, with_cell=(lstm,))
+    trace = _Trace(build.layers, src)
     path, kind = _module(node, "LSTM")
     for layer in build.layers:
         layer.module = f"{path} ({kind})" if path else kind
@@ -210,8 +210,7 @@ def _sequence_op(w, node) -> None:
         w.layers.append(layer)
         w.layer_by_name[layer.name] = layer
         w.shape_of[layer.name] = layer.out_shape
-    w.layer_by_name[lstm].attrs["observe_extra"] = {"cell": (node.args[0].name,
-                                                             lambda x: trace(x, f"{lstm}#cell"))}
+    w.layer_by_name[lstm].attrs["observe_extra"] = {"cell": cell_states}
     w.alias(node, lstm)
     for user, layer_name in claims:
         w.claim(user, layer_name)
@@ -410,9 +409,8 @@ class _Trace:
     """The recurrent layer's layers run in float PyTorch (each layer's ``float_forward``) on one batch of its
     input, remembered for that batch: calibration asks for every layer's value in turn."""
 
-    def __init__(self, layers: list[FloatLayer], src: str, with_cell: tuple[str, ...] = ()) -> None:
+    def __init__(self, layers: list[FloatLayer], src: str) -> None:
         self.layers, self.src = layers, src
-        self.with_cell = with_cell  # sequence-op LSTM layers, whose cell states are observed too
         self._x: torch.Tensor | None = None
         self._values: dict[str, torch.Tensor] = {}
 
@@ -422,17 +420,12 @@ class _Trace:
         return self._values[name]
 
     def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every layer's value; the cell states of the ``with_cell`` LSTMs too, as ``"<layer>#cell"``."""
         values = {self.src: x}
         with torch.no_grad():
             for ly in self.layers:
                 weight = None if ly.weight is None else torch.as_tensor(ly.weight)
                 bias = None if ly.bias is None else torch.as_tensor(ly.bias)
-                xs = [values[i] for i in ly.inputs]
-                if ly.name in self.with_cell:
-                    values[ly.name], values[f"{ly.name}#cell"] = float_states(ly, xs[0], bias)
-                else:
-                    values[ly.name] = SPECS[ly.kind].float_forward(ly, xs, weight, bias)
+                values[ly.name] = SPECS[ly.kind].float_forward(ly, [values[i] for i in ly.inputs], weight, bias)
         return values
 
 

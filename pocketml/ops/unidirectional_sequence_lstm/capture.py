@@ -12,7 +12,8 @@ starts from the reset state (graph/ir.py ``STATE_SEMANTICS``). Quantized as the 
 does for its int8 x int16 LSTM: weights int8 symmetric, one scale per gate; biases int32 at
 ``s_x · s_w``; the hidden state and output int8 from the calibrated output range; the cell state
 int16 at the power-of-two scale of its calibrated range (``attrs["ranges"]["cell"]``, observed by
-calibration through ``attrs["observe_extra"]``: :func:`cell_scale_of_range`, the converter's rule);
+calibration through ``attrs["observe_extra"]`` = :func:`cell_states`; :func:`cell_scale_of_range`,
+the converter's rule);
 the gates' fixed Q3.12 / Q0.15 scales need no calibration (TFLite Micro's kernel ignores the
 converter's gate statistics).
 """
@@ -68,6 +69,12 @@ def from_float(layer: FloatLayer, xs, out, bits: int = 8) -> UnidirectionalSeque
 def float_forward(layer: FloatLayer, xs, weight, bias):
     """``nn.LSTM`` (one layer, batch first, zero initial state) on [N, T, I]: the [N, T, S] hidden states."""
     return float_states(layer, xs[0], bias)[0]
+
+
+def cell_states(layer: FloatLayer, xs, weight, bias):
+    """The cell states ``nn.LSTM`` goes through on [N, T, I] ([N, T, S]): what calibration observes for
+    the int16 cell scale (``attrs["observe_extra"]``, set by ``graph/recurrent.py``)."""
+    return float_states(layer, xs[0], bias)[1]
 
 
 def float_states(layer: FloatLayer, x, bias=None):
