@@ -284,3 +284,18 @@ def test_the_compression_mirror_calibrates_the_cell_state_too():
     assert a.cell_scale == b.cell_scale and np.array_equal(a.input_weights, b.input_weights)
     xq = direct.quantize_input(x)
     assert np.array_equal(direct.run(xq), mirrored.run(xq))
+
+
+@pytest.mark.parametrize("mode", ["sequence", "unroll"])
+def test_a_recipe_captures_the_lstm_the_way_asked(mode):
+    from pocketml.compress.recipe import get_recipe
+    from pocketml.compress.runner import run_recipe
+    from pocketml.data.dataset import Split
+
+    torch.manual_seed(0)
+    x = _data(48)
+    test = Split(x[32:], np.arange(16) % 4)
+    done = run_recipe(get_recipe("int8"), LSTMClassifier(features=5, hidden=8, classes=4), x[:32], None, test,
+                      recurrent=mode)
+    kinds = {op.kind for op in done.qgraph.ops}
+    assert ("unidirectional_sequence_lstm" in kinds) == (mode == "sequence") and ("mul" in kinds) == (mode == "unroll")

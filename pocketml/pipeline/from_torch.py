@@ -103,8 +103,8 @@ def shrink(
     max_latency_ms : with ``memory="balanced"``: the latency budget in ms (default: the speed plan's + 10%).
     recurrent : ``"sequence"`` (default): each ``nn.LSTM`` becomes one UNIDIRECTIONAL_SEQUENCE_LSTM op
         (TFLite Micro's int8 x int16 kernel, its state reset at every inference); ``"unroll"``: unrolled
-        over time into ordinary int8 ops, as ``nn.GRU`` always is (docs/ops.md). Applies to the int8
-        path; a compression ``recipe`` captures with the default.
+        over time into ordinary int8 ops, as ``nn.GRU`` always is (docs/ops.md); the compression
+        recipes capture the same way.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
@@ -121,7 +121,7 @@ def shrink(
     if recipe is not None or target_flash is not None:  # validated before any training
         if on_stage:
             on_stage("compress: run the recipe")
-        compressed = run_compression(model, calibration, train, test, name, recipe, target_flash, seed)
+        compressed = run_compression(model, calibration, train, test, name, recipe, target_flash, seed, recurrent)
     stages: list[Stage] = list(before)
     with folder.stage() as work:
         qgraph, run = _quantized(model, calibration, test, name, compressed, stages, on_stage, recurrent)
