@@ -299,3 +299,32 @@ def test_a_recipe_captures_the_lstm_the_way_asked(mode):
                       recurrent=mode)
     kinds = {op.kind for op in done.qgraph.ops}
     assert ("unidirectional_sequence_lstm" in kinds) == (mode == "sequence") and ("mul" in kinds) == (mode == "unroll")
+
+
+class _Mixed(nn.Module):
+    """A GRU (unrolled) and an LSTM (sequence op) stacked, in either order."""
+
+    def __init__(self, first: str) -> None:
+        super().__init__()
+        self.a = (nn.LSTM if first == "lstm" else nn.GRU)(5, 6, batch_first=True)
+        self.b = (nn.GRU if first == "lstm" else nn.LSTM)(6, 7, batch_first=True)
+        self.fc = nn.Linear(7, 3)
+
+    def forward(self, x):
+        return self.fc(self.b(self.a(x)[0])[0][:, -1])
+
+
+@pytest.mark.parametrize("first", ["lstm", "gru"])
+def test_a_gru_and_an_lstm_read_each_others_sequence(first):
+    """The sequence op's [T, S] rows go back to the graph's [1, S, T] signal for a GRU, and a GRU's
+    concatenated sequence into [T, I] rows for the sequence op."""
+    torch.manual_seed(0)
+    model = _Mixed(first).eval()
+    x = _data(32, steps=4)
+    graph = capture(model, torch.as_tensor(x[:1]))
+    with torch.no_grad():
+        want = model(torch.as_tensor(x)).numpy()
+    assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
+    q = quantize(graph, x)
+    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
+    assert np.abs(got - want).max() < 8 * q.output_info.quant.scale

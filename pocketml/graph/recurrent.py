@@ -52,7 +52,8 @@ from pocketml.ops.registry import SPECS
 from pocketml.ops.unidirectional_sequence_lstm.capture import cell_states
 
 ZEROS = "aten.zeros.default"
-RECURRENT = {"aten.gru.input", "aten.lstm.input"}  # ops whose initial state may be a torch.zeros
+LSTM = "aten.lstm.input"
+RECURRENT = {"aten.gru.input", LSTM}  # ops whose initial state may be a torch.zeros
 SELECT = "aten.select.int"
 SQUEEZE = {"aten.squeeze.dim", "aten.squeeze.dims"}
 
@@ -248,7 +249,7 @@ def _sequence_claims(w, node, lstm: str, steps: int, hidden: int, build: _Unroll
                 whole.append(user)
         if which == 1:
             claims.append((item, row(steps - 1)))
-        elif whole and not all(str(u.target) in RECURRENT for u in whole):  # the sequence as the graph holds one
+        elif whole and not all(str(u.target) == LSTM for u in whole):  # the sequence as the graph holds one
             cube = build.add("reshape", "seq_rows", (1, steps, hidden), (lstm,), torch_shape=(steps, hidden))
             claims.append((item, build.add("transpose", "seq", (1, hidden, steps), (cube,), perm=(0, 2, 1),
                                            torch_perm=(0, 1))))
