@@ -131,6 +131,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
             "kernels": kernels.label, "kernels_reason": why,
             "memory": plan_name, "board_arena_bytes": on_board.plan.arena_bytes,
+            **({"fused": on_board.fused_layers} if on_board.fused is not None else {}),
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches,
             **_patch_figures(patches, cortexm.instructions_per_inference)}))
 
@@ -280,6 +281,8 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
         chosen = search.chosen
         if chosen.board is None:
             return BoardPlan(qgraph, chosen.plan, chosen.scratch_limit), {}
+        if chosen.board.patched is None:  # ram+fuse
+            return chosen.board, {}
         ram = next(c for c in search.candidates if c.label == "ram")  # the plan the patched one started from
         return chosen.board, {"patches": chosen.board.patch_label, "extra_macs": chosen.board.patched.extra_macs,
                               "unpatched_arena_bytes": ram.plan.arena_bytes, "unpatched_ram_bytes": ram.ram_bytes,
@@ -310,10 +313,12 @@ def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | N
 
 
 def _plan_name(memory: str, search: PlanSearch | None, on_board: BoardPlan) -> str:
-    """The plan the board runs: ``speed``, ``ram``, ``ram+patch (stage of N ops, RxC patches)``, ``balanced: …``."""
+    """The plan the board runs: ``speed``, ``ram``, ``ram+fuse`` (pools fused into convs), ``ram+patch (stage of N
+    ops, RxC patches)``, ``balanced: …``."""
     if search is not None:
         return f"balanced: {search.chosen.label}"
-    return f"{memory}+patch ({on_board.patch_label})" if on_board.patched is not None else memory
+    name = f"{memory}+fuse" if on_board.fused is not None else memory
+    return f"{name}+patch ({on_board.patch_label})" if on_board.patched is not None else name
 
 
 def _plan_label(board_dir: Path, work: Path, plan_name: str) -> str:

@@ -1,0 +1,145 @@
+"""A MAX_POOL_2D fused into the CONV_2D before it (graph/fuse.py, ops/conv2d ``pool``): the same bits as
+the two ops, in the numpy reference, the portable C and the DSP C (host, sanitizers), written over
+the conv's dying input without reading a byte it overwrote; refused where the bits could differ;
+and the RAM plan it lowers (digits-cnn's shape) chosen by ``--memory ram``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tflite_models import GraphBuilder
+
+from pocketml.deploy.c import build_host, emit_c, run_host
+from pocketml.deploy.c.dsp import KernelTarget
+from pocketml.deploy.c.emit import kernel_needs
+from pocketml.deploy.verify.conformance import SANITIZE
+from pocketml.graph.fuse import fuse_pools
+from pocketml.graph.ir import QuantParams
+from pocketml.graph.planner import plan_memory
+
+ACLE = Path(__file__).parent / "acle"
+
+
+def conv_pool(seed: int):
+    """A random conv (kernel, stride, padding, dilation, activation) then a random max pool, then a conv."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder(f"fuse{seed}", (int(rng.integers(6, 12)), int(rng.integers(6, 12)), int(rng.integers(1, 6))),
+                     seed=seed)
+    k = int(rng.choice([1, 2, 3]))
+    x = b.conv(b.input, int(rng.integers(1, 20)), k=k, stride=int(rng.choice([1, 1, 2])),
+               mode=str(rng.choice(["same", "valid"])), dilation=int(rng.choice([1, 1, 2])) if k > 1 else 1,
+               act=str(rng.choice(["none", "relu", "relu6"])))
+    pk = int(rng.choice([2, 2, 3]))
+    x = b.pool(x, "maxpool", k=pk, stride=int(rng.choice([1, 2, 2, pk])), mode=str(rng.choice(["same", "valid"])))
+    return b.graph(b.conv(x, 3, k=1))
+
+
+def digits_like():
+    """digits-cnn's shape: 8x8 input, conv 16 + conv 32 (ReLU), 2x2 max pool, FC."""
+    b = GraphBuilder("digits", (8, 8, 1), seed=1)
+    x = b.conv(b.input, 16, k=3, act="relu")
+    x = b.conv(x, 32, k=3, act="relu")
+    x = b.pool(x, "maxpool", k=2, stride=2)
+    x = b.reshape(x, (512,))
+    return b.graph(b.fc(x, 10))
+
+
+def _inputs(graph, n=24, seed=0):
+    return np.random.default_rng(seed).integers(-128, 128, size=(n, *graph.input_info.shape), dtype=np.int8)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_fused_reference_equals_conv_then_pool(seed):
+    graph = conv_pool(seed)
+    fused = fuse_pools(graph)
+    assert len(fused.fused) == 1 and [op.kind for op in fused.graph.ops] == ["conv2d", "conv2d"]
+    x = _inputs(graph)
+    assert np.array_equal(fused.graph.run_flat(x), graph.run_flat(x))
+
+
+def _fused_op(graph):
+    fused = fuse_pools(graph).graph
+    return fused, fused.ops[0]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_fused_overlap_lag_never_overwrites_a_byte_still_read(seed):
+    """The fused kernels write output pixel q's bytes while q's pool window reads its conv pixels' fields,
+    pixels in raster order: walk that order and check no read meets a byte already written."""
+    fused, op = _fused_op(conv_pool(seed))
+    x, y = fused.tensors[op.inputs[0]], fused.tensors[op.output]
+    lag = op.overlap_lag(x, y)
+    (ih, iw, cin), (oh, ow, cout) = x.shape, y.shape
+    mh, mw = op.map_hw((ih, iw))
+    pool, kh, kw = op.pool, *op.weight.shape[1:3]
+    written = -1  # highest output byte written so far, in input-byte coordinates (output base = -lag)
+    for py in range(oh):
+        for px in range(ow):
+            for cy in range(max(0, py * pool.stride[0] - pool.padding[0]),
+                            min(mh, py * pool.stride[0] - pool.padding[0] + pool.kernel[0])):
+                for cx in range(max(0, px * pool.stride[1] - pool.padding[1]),
+                                min(mw, px * pool.stride[1] - pool.padding[1] + pool.kernel[1])):
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            iy = cy * op.stride[0] - op.padding[0] + ky * op.dilation[0]
+                            ix = cx * op.stride[1] - op.padding[1] + kx * op.dilation[1]
+                            if 0 <= iy < ih and 0 <= ix < iw:
+                                assert (iy * iw + ix) * cin > written, (py, px, iy, ix)
+                    written = (py * ow + px + 1) * cout - 1 - lag  # the pixel's bytes, stored then merged
+
+
+def test_fusion_refused_where_the_bits_could_differ():
+    b = GraphBuilder("refuse", (8, 8, 2), seed=2)
+    graph = b.graph(b.pool(b.conv(b.input, 4, k=3), "maxpool", k=2, stride=2))
+    conv, pool = graph.ops
+    assert conv.with_pool(pool, graph.tensors) is not None
+    requantized = {**graph.tensors, pool.output: replace(graph.tensors[pool.output], quant=QuantParams(0.5, 1))}
+    assert conv.with_pool(pool, requantized) is None  # a pool that changed the scale (TFLite's never does)
+    b = GraphBuilder("act", (8, 8, 2), seed=2)
+    assert fuse_pools(b.graph(b.pool(b.conv(b.input, 4, k=3), "maxpool", act="relu"))).fused == ()
+    b = GraphBuilder("shared", (8, 8, 2), seed=2)
+    x = b.conv(b.input, 4, k=3)
+    y = b.pool(x, "maxpool", k=1, stride=1)
+    assert fuse_pools(b.graph(b.add(x, y))).fused == ()  # the conv's map is read twice
+    b = GraphBuilder("avg", (8, 8, 2), seed=2)
+    assert fuse_pools(b.graph(b.pool(b.conv(b.input, 4, k=3), "avgpool"))).fused == ()
+
+
+def _write(src, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in src.files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize("target", [None, KernelTarget(True, "speed"), KernelTarget(True, "size")],
+                         ids=["portable", "dsp-speed", "dsp-size"])
+def test_fused_c_equals_the_unfused_reference(target, tmp_path):
+    """Portable and DSP C of fused graphs, in place over their input (the RAM plan), under ASan/UBSan."""
+    for seed in (0, 3, 5, 8):
+        graph = conv_pool(seed)
+        fused = fuse_pools(graph).graph
+        x = _inputs(graph)
+        kernels = kernel_needs(fused, target) if target is not None else None
+        plan = plan_memory(fused, input_in_arena=True, kernels=kernels)
+        assert fused.ops[0].name in plan.in_place_ops  # written over its dying input
+        src = emit_c(fused, plan, kernels=target) if target is not None else emit_c(fused, plan)
+        assert ("conv2d_dsp.h" in src.files) == (target is not None)
+        cflags = f"{SANITIZE} -I{ACLE}"
+        got = run_host(build_host(_write(src, tmp_path / str(seed)), cflags=cflags), x, graph.output_bytes)
+        assert np.array_equal(got, graph.run_flat(x)), seed
+
+
+def test_fusion_lowers_digits_cnn_peak():
+    graph = digits_like()
+    target = KernelTarget(True, "speed")
+    fused = fuse_pools(graph)
+    assert fused.fused == (("conv1", "maxpool2"),)
+    before = plan_memory(graph, input_in_arena=True, kernels=kernel_needs(graph, target, 1024))
+    after = plan_memory(fused.graph, input_in_arena=True, kernels=kernel_needs(fused.graph, target, 1024))
+    # the conv's 2,048-byte map is gone: its 512-byte pooled output lies over its dying input
+    assert after.arena_bytes <= before.arena_bytes - 1024, (before.arena_bytes, after.arena_bytes)
+    assert "conv1" in after.in_place_ops
