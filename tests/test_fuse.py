@@ -15,12 +15,14 @@ from tflite_models import GraphBuilder
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.c.dsp import KernelTarget
 from pocketml.deploy.c.emit import kernel_needs
+from pocketml.deploy.cortexm import toolchain_available
 from pocketml.deploy.verify.conformance import SANITIZE
 from pocketml.graph.fuse import fuse_pools
 from pocketml.graph.ir import QuantParams
 from pocketml.graph.planner import plan_memory
 
 ACLE = Path(__file__).parent / "acle"
+needs_qemu = pytest.mark.skipif(not toolchain_available(need_qemu=True), reason="run `make cortexm-toolchain`")
 
 
 def conv_pool(seed: int):
@@ -143,3 +145,34 @@ def test_fusion_lowers_digits_cnn_peak():
     # the conv's 2,048-byte map is gone: its 512-byte pooled output lies over its dying input
     assert after.arena_bytes <= before.arena_bytes - 1024, (before.arena_bytes, after.arena_bytes)
     assert "conv1" in after.in_place_ops
+
+
+@needs_qemu
+def test_compile_with_the_ram_plan_fuses_the_pool(tmp_path):
+    """``pocketml compile --memory ram``: the board's C (c-dsp/) runs the fused graph, exact in QEMU against
+    the unfused reference; result.json names the fused layers; the host C and model.tflite stay unfused.
+    ``--memory balanced``: the fused plan is the candidate ``ram+fuse``, and the smallest RAM."""
+    from tflite_models import spec_of
+
+    from pocketml.devices import find_device, load_catalogue
+    from pocketml.pipeline.from_tflite import compile_tflite
+    from pocketml.pipeline.plans import search_plans
+
+    graph = digits_like()
+    path = tmp_path / "digits.tflite"
+    path.write_bytes(spec_of(graph).serialise())
+    result = compile_tflite(path, "nucleo_l476rg", tmp_path / "out", samples=4, report=False, memory="ram")
+    stage = next(s for s in result.stages if s.name == "deploy-cortexm").figures
+    assert stage["memory"] == "ram+fuse" and stage["fused"] == [["op1_conv_2d", "op2_max_pool_2d"]]
+    assert stage["qemu_mismatches"] == 0 and result.c_mismatches == 0 and result.verify.exact
+    assert ".pool_h = 2" in (tmp_path / "out" / "c-dsp" / "model.c").read_text()
+    assert "pocketml_max_pool2d(" in (tmp_path / "out" / "c" / "model.c").read_text()  # host C: unfused
+    assert len(result.memory.ops) == 4 and not any("max_pool" in op for op in result.memory.ops)
+    assert "memory plan ram+fuse" in result.memory.build
+    board = find_device("nucleo_l476rg", load_catalogue())
+    x = _inputs(graph, n=2)
+    search = search_plans(graph, board, KernelTarget(True, "speed"), None, x, None)
+    fused = next(c for c in search.candidates if c.label == "ram+fuse")
+    ram = next(c for c in search.candidates if c.label == "ram")
+    assert fused.ram_bytes < ram.ram_bytes and fused.instructions and search.chosen is fused
+    assert fused.to_dict()["fused"] == [["conv1", "maxpool2"]]

@@ -131,9 +131,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         stages.append(Stage("deploy-cortexm", time.perf_counter() - t, {
             "kernels": kernels.label, "kernels_reason": why,
             "memory": plan_name, "board_arena_bytes": on_board.plan.arena_bytes,
-            **({"fused": on_board.fused_layers} if on_board.fused is not None else {}),
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches,
-            **_patch_figures(patches, cortexm.instructions_per_inference)}))
+            **_patch_figures(patches, cortexm.instructions_per_inference, on_board)}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
     t = time.perf_counter()
@@ -292,14 +291,16 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
     return ram_board_plan(qgraph, board, kernels, weights, x_q)
 
 
-def _patch_figures(patches: dict, instructions: int | None) -> dict:
-    """The deploy-cortexm stage's ``patches``: the stage run in patches, the MACs and the instructions
-    it adds over the unpatched RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
+def _patch_figures(patches: dict, instructions: int | None, on_board: BoardPlan) -> dict:
+    """The deploy-cortexm stage's ``fused``: [conv, pool] of every pool fused into a conv's epilogue; and
+    ``patches``: the stage run in patches, the MACs and the instructions it adds over the unpatched
+    RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
+    fused = {"fused": on_board.fused_layers} if on_board.fused is not None else {}
     if not patches:
-        return {}
+        return fused
     before = patches.get("unpatched_instructions")
     extra = None if before is None or instructions is None else instructions - before
-    return {"patches": {**patches, "extra_instructions": extra}}
+    return {**fused, "patches": {**patches, "extra_instructions": extra}}
 
 
 def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | None, weights: dict | None,
