@@ -111,7 +111,7 @@ class Conv2D:
         if tensors[self.output].quant != tensors[pool.output].quant:
             return None
         end = pool.padding if pool.padding_end is None else pool.padding_end
-        if any(pad >= k for pad, k in zip((*pool.padding, *end), 2 * tuple(pool.kernel))):
+        if any(pad >= k for pad, k in zip((*pool.padding, *end), 2 * tuple(pool.kernel), strict=True)):
             return None  # a window could lie wholly in the padding (no TFLite padding does that)
         epilogue = PoolEpilogue(tuple(pool.kernel), tuple(pool.stride), tuple(pool.padding),
                                 None if pool.padding_end is None else tuple(pool.padding_end))
