@@ -22,8 +22,9 @@ Per model, in one run:
   fully connected kernel, no scratch, where its widened input would raise the peak) and
   ``ram+portable`` (also the portable kernel where its lack of scratch lowers the peak by 1% or
   more, on at most a quarter of the MACs, ``fallback=0.25``), ``ram+fuse`` (``ram`` with every
-  max pool fused into the epilogue of the conv before it, ``graph/fuse.py``, where that lowers the
-  arena: the conv's map never exists; the cell names the fused layers) and ``ram+patch`` (``ram`` with the
+  explicit PAD fused into the conv reading it and every max pool into the epilogue of the conv
+  before it, ``graph/fuse.py``, where that lowers the arena: the padded map and the conv's map
+  never exist; the cell names the fused layers) and ``ram+patch`` (``ram`` with the
   first stage run in spatial patches, MCUNetV2: the smallest arena of every stage cut and patch
   grid, if 10% under ``ram``'s, whose recomputed overlap adds at most 1.5x the model's MACs,
   ``graph/patch.py: best_patched``; the cell names the stage, the grid and the MACs added);
@@ -58,7 +59,7 @@ from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import build_cortexm, run_qemu
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.runtimes import smallest_tflm_arena
-from pocketml.graph.fuse import fuse_pools
+from pocketml.graph.fuse import fuse
 from pocketml.graph.patch import best_patched
 from pocketml.graph.planner import plan_memory
 from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm, source_inputs
@@ -151,12 +152,12 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
     limit = options.pop("scratch_limit", None)
     if options.pop("scratch", False):
         options["kernels"] = kernel_needs(graph, target, limit)
-    patch, fuse = options.pop("patch", False), options.pop("fuse", False)
+    patch, fusing = options.pop("patch", False), options.pop("fuse", False)
     plan = plan_memory(graph, **options)
     patches = ""
-    if fuse:  # max pools in the convs' epilogues where that lowers the arena (the reference stays unfused)
-        fused = fuse_pools(graph)
-        patches = "no pool to fuse"
+    if fusing:  # pads and max pools fused into the convs where that lowers the arena (the reference stays unfused)
+        fused = fuse(graph)
+        patches = "nothing to fuse"
         if fused.fused:
             others = {k: v for k, v in options.items() if k != "kernels"}
             fplan = plan_memory(fused.graph, kernels=kernel_needs(fused.graph, target, limit), **others)

@@ -17,7 +17,7 @@ from pocketml.deploy.c.dsp import KernelTarget
 from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import toolchain_available
 from pocketml.deploy.verify.conformance import SANITIZE
-from pocketml.graph.fuse import fuse_pools
+from pocketml.graph.fuse import fuse
 from pocketml.graph.ir import QuantParams
 from pocketml.graph.planner import plan_memory
 
@@ -39,6 +39,23 @@ def conv_pool(seed: int):
     return b.graph(b.conv(x, 3, k=1))
 
 
+def pad_conv(seed: int):
+    """A random explicit PAD of rows and columns, then a conv or a depthwise conv (any stride, padding)."""
+    rng = np.random.default_rng(100 + seed)
+    b = GraphBuilder(f"pad{seed}", (int(rng.integers(5, 10)), int(rng.integers(5, 10)), 4), seed=seed)
+    x = b.conv(b.input, 8, k=1, act="relu")
+    pads = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in range(2))
+    x = b.pad(x, pads)
+    if seed % 2:  # three pairs (the channels unpadded), as a .tflite file states them
+        b.ops[-1] = replace(b.ops[-1], paddings=(*pads, (0, 0)))
+    k, stride, mode = int(rng.choice([1, 3])), int(rng.choice([1, 2])), str(rng.choice(["same", "valid"]))
+    if seed % 3 == 0:
+        x = b.depthwise(x, k=k, stride=stride, mode=mode, act="relu")
+    else:
+        x = b.conv(x, 6, k=k, stride=stride, mode=mode, act="relu")
+    return b.graph(b.conv(x, 3, k=1))
+
+
 def digits_like():
     """digits-cnn's shape: 8x8 input, conv 16 + conv 32 (ReLU), 2x2 max pool, FC."""
     b = GraphBuilder("digits", (8, 8, 1), seed=1)
@@ -56,14 +73,33 @@ def _inputs(graph, n=24, seed=0):
 @pytest.mark.parametrize("seed", range(24))
 def test_fused_reference_equals_conv_then_pool(seed):
     graph = conv_pool(seed)
-    fused = fuse_pools(graph)
+    fused = fuse(graph)
     assert len(fused.fused) == 1 and [op.kind for op in fused.graph.ops] == ["conv2d", "conv2d"]
     x = _inputs(graph)
     assert np.array_equal(fused.graph.run_flat(x), graph.run_flat(x))
 
 
+@pytest.mark.parametrize("seed", range(18))
+def test_fused_pad_reference_equals_pad_then_conv(seed):
+    graph = pad_conv(seed)
+    fused = fuse(graph)
+    assert [a for a, _ in fused.fused] == ["pad1"] and "pad" not in [op.kind for op in fused.graph.ops]
+    x = _inputs(graph)
+    assert np.array_equal(fused.graph.run_flat(x), graph.run_flat(x))
+
+
+def test_a_pad_with_another_value_is_not_fused():
+    b = GraphBuilder("padv2", (6, 6, 4), seed=1)
+    x = b.pad(b.input, ((1, 1), (1, 1)))
+    graph = b.graph(b.conv(x, 4, k=3, mode="valid"))
+    pad, conv = graph.ops
+    assert conv.with_pad(pad, graph.tensors) is not None
+    assert conv.with_pad(replace(pad, value=pad.prepare(graph.tensors).pad_value + 1), graph.tensors) is None
+    assert conv.with_pad(replace(pad, paddings=((1, 1), (1, 1), (1, 0))), graph.tensors) is None  # channels
+
+
 def _fused_op(graph):
-    fused = fuse_pools(graph).graph
+    fused = fuse(graph).graph
     return fused, fused.ops[0]
 
 
@@ -101,13 +137,13 @@ def test_fusion_refused_where_the_bits_could_differ():
     requantized = {**graph.tensors, pool.output: replace(graph.tensors[pool.output], quant=QuantParams(0.5, 1))}
     assert conv.with_pool(pool, requantized) is None  # a pool that changed the scale (TFLite's never does)
     b = GraphBuilder("act", (8, 8, 2), seed=2)
-    assert fuse_pools(b.graph(b.pool(b.conv(b.input, 4, k=3), "maxpool", act="relu"))).fused == ()
+    assert fuse(b.graph(b.pool(b.conv(b.input, 4, k=3), "maxpool", act="relu"))).fused == ()
     b = GraphBuilder("shared", (8, 8, 2), seed=2)
     x = b.conv(b.input, 4, k=3)
     y = b.pool(x, "maxpool", k=1, stride=1)
-    assert fuse_pools(b.graph(b.add(x, y))).fused == ()  # the conv's map is read twice
+    assert fuse(b.graph(b.add(x, y))).fused == ()  # the conv's map is read twice
     b = GraphBuilder("avg", (8, 8, 2), seed=2)
-    assert fuse_pools(b.graph(b.pool(b.conv(b.input, 4, k=3), "avgpool"))).fused == ()
+    assert fuse(b.graph(b.pool(b.conv(b.input, 4, k=3), "avgpool"))).fused == ()
 
 
 def _write(src, folder: Path) -> Path:
@@ -121,13 +157,13 @@ def _write(src, folder: Path) -> Path:
                          ids=["portable", "dsp-speed", "dsp-size"])
 def test_fused_c_equals_the_unfused_reference(target, tmp_path):
     """Portable and DSP C of fused graphs, in place over their input (the RAM plan), under ASan/UBSan."""
-    for seed in (0, 3, 5, 8):
-        graph = conv_pool(seed)
-        fused = fuse_pools(graph).graph
+    for seed, graph in ((0, conv_pool(0)), (3, conv_pool(3)), (5, conv_pool(5)), (8, conv_pool(8)),
+                        (10, pad_conv(1)), (11, pad_conv(3)), (12, pad_conv(4))):
+        fused = fuse(graph).graph
         x = _inputs(graph)
         kernels = kernel_needs(fused, target) if target is not None else None
         plan = plan_memory(fused, input_in_arena=True, kernels=kernels)
-        assert fused.ops[0].name in plan.in_place_ops  # written over its dying input
+        assert seed >= 10 or fused.ops[0].name in plan.in_place_ops  # written over its dying input
         src = emit_c(fused, plan, kernels=target) if target is not None else emit_c(fused, plan)
         assert ("conv2d_dsp.h" in src.files) == (target is not None)
         cflags = f"{SANITIZE} -I{ACLE}"
@@ -138,7 +174,7 @@ def test_fused_c_equals_the_unfused_reference(target, tmp_path):
 def test_fusion_lowers_digits_cnn_peak():
     graph = digits_like()
     target = KernelTarget(True, "speed")
-    fused = fuse_pools(graph)
+    fused = fuse(graph)
     assert fused.fused == (("conv1", "maxpool2"),)
     before = plan_memory(graph, input_in_arena=True, kernels=kernel_needs(graph, target, 1024))
     after = plan_memory(fused.graph, input_in_arena=True, kernels=kernel_needs(fused.graph, target, 1024))

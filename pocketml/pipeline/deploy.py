@@ -292,7 +292,7 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
 
 
 def _patch_figures(patches: dict, instructions: int | None, on_board: BoardPlan) -> dict:
-    """The deploy-cortexm stage's ``fused``: [conv, pool] of every pool fused into a conv's epilogue; and
+    """The deploy-cortexm stage's ``fused``: [pad, conv] and [conv, pool] of every fusion (graph/fuse.py); and
     ``patches``: the stage run in patches, the MACs and the instructions it adds over the unpatched
     RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
     fused = {"fused": on_board.fused_layers} if on_board.fused is not None else {}
@@ -314,8 +314,8 @@ def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | N
 
 
 def _plan_name(memory: str, search: PlanSearch | None, on_board: BoardPlan) -> str:
-    """The plan the board runs: ``speed``, ``ram``, ``ram+fuse`` (pools fused into convs), ``ram+patch (stage of N
-    ops, RxC patches)``, ``balanced: …``."""
+    """The plan the board runs: ``speed``, ``ram``, ``ram+fuse`` (pads and pools fused into convs),
+    ``ram+patch (stage of N ops, RxC patches)``, ``balanced: …``."""
     if search is not None:
         return f"balanced: {search.chosen.label}"
     name = f"{memory}+fuse" if on_board.fused is not None else memory

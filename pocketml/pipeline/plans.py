@@ -4,16 +4,17 @@
               input and the DSP kernels' scratch outside the arena; no extra instructions
     ram       the smallest-RAM plan (docs/memory.md): the input in the arena, and on a board with the
               DSP extension the kernels' scratch in it, depthwise layers in channel blocks and the
-              lean fully connected kernel where it lowers the peak, max pools fused into the conv
-              before them where that lowers the arena (``graph/fuse.py``: the conv's map never
-              exists), and the first stage in patches where that saves 10% of the arena within 1.5x
-              more MACs (``ram+patch``, below)
+              lean fully connected kernel where it lowers the peak, explicit PADs fused into the
+              convs reading them and max pools into the convs before them where that lowers the
+              arena (``graph/fuse.py``: the padded map and the conv's map never exist), and the
+              first stage in patches where that saves 10% of the arena within 1.5x more MACs
+              (``ram+patch``, below)
     balanced  a plan search: the candidates below, each built for the board and run once in QEMU;
               the smallest peak RAM whose latency stays within the budget (``max_latency_ms``, or
               :data:`BALANCED_SLACK` over the speed plan's when none is given)
 
-The candidates, from fastest to smallest: speed, ram, ``ram+fuse`` (ram with the pools fused, when
-that lowers the arena), then ram with a growing share of the MACs
+The candidates, from fastest to smallest: speed, ram, ``ram+fuse`` (ram with pads and pools fused into
+the convs, when that lowers the arena), then ram with a growing share of the MACs
 allowed on the scratch-free portable kernels (``plan_memory(fallback=...)``, :data:`FALLBACKS`; on
 a board with the DSP extension only), then ``ram+patch``: the ram plan with the model's first stage
 run in spatial patches (``graph/patch.py`` :func:`best_patched`, when it finds a stage that saves
@@ -43,7 +44,7 @@ from pocketml.deploy.c.dsp import KernelTarget
 from pocketml.devices import Device, estimate_cost
 from pocketml.devices.cost import INSTRUCTIONS_METHOD
 from pocketml.errors import PocketMLError
-from pocketml.graph.fuse import FusedGraph, fuse_pools
+from pocketml.graph.fuse import FusedGraph, fuse
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.patch import PatchedPlan, best_patched
 from pocketml.graph.planner import MemoryPlan, plan_memory
@@ -83,7 +84,7 @@ class BoardPlan:
 
     @property
     def fused_layers(self) -> list[list[str]]:
-        """[conv, pool] op names of every pool fused into a conv's epilogue (result.json ``fused``)."""
+        """[first, second] op names of every fusion: [pad, conv], [conv, pool] (result.json ``fused``)."""
         return [list(pair) for pair in self.fused.fused] if self.fused is not None else []
 
     @property
@@ -117,13 +118,13 @@ def patched_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict 
 
 def fused_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None, base: MemoryPlan,
                      limit: int | None, fallback: float = 0.0) -> BoardPlan | None:
-    """The RAM plan of ``qgraph`` with every max pool fused into the conv before it (``graph/fuse.py``),
+    """The RAM plan of ``qgraph`` with its PADs and max pools fused into the convs (``graph/fuse.py``),
     for the DSP kernels, when that lowers ``base``'s arena; None when nothing fuses or it saves
     nothing, for compressed weights (their encodings are keyed by the unfused graph's ops) and on a
     board without the DSP extension (it runs the host's portable C ``c/``, which stays unfused)."""
     if weights or not kernels.dsp:
         return None
-    fused = fuse_pools(qgraph)
+    fused = fuse(qgraph)
     if not fused.fused:
         return None
     from pocketml.deploy.c.emit import kernel_needs

@@ -23,7 +23,8 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
         return None
     taps = kh * kw * ic
     depth = -(-taps // 4) * 4
-    direct = int(kh == 1 and kw == 1 and tuple(op.padding) == (0, 0) and ic % 4 == 0)
+    unpadded = tuple(op.padding) == (0, 0) and tuple(op.padding_end or (0, 0)) == (0, 0)  # (a fused PAD's end too)
+    direct = int(kh == 1 and kw == 1 and unpadded and ic % 4 == 0)
     weights = ctx.array("int32_t", "dsp_weights", conv_weights(op.weight.reshape(oc, taps), depth, wide))
     return CCall((("in_h", ih), ("in_w", iw), ("in_c", ic), ("out_h", oh), ("out_w", ow), ("out_c", oc),
                   ("k_h", kh), ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]),

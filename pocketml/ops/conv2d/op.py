@@ -29,7 +29,7 @@ import numpy as np
 
 from pocketml.graph.ir import TensorInfo
 from pocketml.ops.requantize import Requantize, max_abs_accumulator
-from pocketml.ops.window import Window
+from pocketml.ops.window import Window, absorb_pad
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,10 @@ class Conv2D:
     def overlap_lag(self, x: TensorInfo, y: TensorInfo) -> int | None:
         """Bytes the output may start below its dying input (see :func:`raster_overlap_lag`)."""
         return raster_overlap_lag(self, x, y)
+
+    def with_pad(self, pad, tensors: dict[str, TensorInfo]) -> Conv2D | None:
+        """This op reading ``pad``'s input, the PAD folded into its padding (``ops/window.py: absorb_pad``)."""
+        return absorb_pad(self, pad, tensors)
 
     def window(self) -> Window | None:
         """How an output pixel reads the input (patch-based execution, ``pocketml/ops/window.py``);
