@@ -212,3 +212,18 @@ def test_compile_with_the_ram_plan_fuses_the_pool(tmp_path):
     ram = next(c for c in search.candidates if c.label == "ram")
     assert fused.ram_bytes < ram.ram_bytes and fused.instructions and search.chosen is fused
     assert fused.to_dict()["fused"] == [["conv1", "maxpool2"]]
+
+
+def test_pad_fusion_removes_the_padded_map_from_the_plan():
+    """ResNet's stride-2 stem in Keras style (an explicit PAD, then a VALID conv): fused, the plan holds
+    no padded map (16x16x16 + 17x17x16 live together before; the conv reads its input directly after)."""
+    b = GraphBuilder("stem", (16, 16, 8), seed=4)
+    x = b.conv(b.input, 16, k=3, act="relu")
+    x = b.pad(x, ((0, 1), (0, 1)))
+    graph = b.graph(b.conv(b.conv(x, 16, k=3, stride=2, mode="valid", act="relu"), 4, k=1))
+    fused = fuse(graph)
+    assert fused.fused == (("pad1", "conv2"),)
+    before, after = plan_memory(graph), plan_memory(fused.graph)
+    assert before.arena_bytes - after.arena_bytes >= 17 * 17 * 16 - 16 * 16 * 16, (before, after)
+    x = _inputs(graph)
+    assert np.array_equal(fused.graph.run_flat(x), graph.run_flat(x))
