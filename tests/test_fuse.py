@@ -239,3 +239,25 @@ def test_pad_fusion_removes_the_padded_map_from_the_plan():
     assert before.arena_bytes - after.arena_bytes >= 17 * 17 * 16 - 16 * 16 * 16, (before, after)
     x = _inputs(graph)
     assert np.array_equal(fused.graph.run_flat(x), graph.run_flat(x))
+
+
+def test_compile_for_a_board_without_dsp_fuses_its_portable_c(tmp_path):
+    """A board without the DSP extension runs the host's portable ``c/``: with ``--memory ram`` that C runs
+    the fused graph (the conv's map never exists), exact against the unfused reference."""
+    from tflite_models import spec_of
+
+    from pocketml.pipeline.from_tflite import compile_tflite
+
+    graph = digits_like()
+    path = tmp_path / "digits.tflite"
+    path.write_bytes(spec_of(graph).serialise())
+    runs = {m: compile_tflite(path, "pico", tmp_path / m, samples=4, report=False, memory=m) for m in ("speed", "ram")}
+    ram = runs["ram"]
+    assert ".pool_h = 2" in (tmp_path / "ram" / "c" / "model.c").read_text()
+    assert "pocketml_max_pool2d(" not in (tmp_path / "ram" / "c" / "model.c").read_text()
+    assert ram.c_mismatches == 0 and ram.verify.exact and len(ram.memory.ops) == 4
+    assert ram.arena_bytes < runs["speed"].arena_bytes
+    stage = next((s for s in ram.stages if s.name == "deploy-cortexm"), None)
+    if stage is not None:  # QEMU ran the board's build
+        assert stage.figures["memory"] == "ram+fuse" and stage.figures["qemu_mismatches"] == 0
+        assert stage.figures["fused"] == [["op1_conv_2d", "op2_max_pool_2d"]]

@@ -119,18 +119,21 @@ def patched_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict 
 def fused_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None, base: MemoryPlan,
                      limit: int | None, fallback: float = 0.0) -> BoardPlan | None:
     """The RAM plan of ``qgraph`` with its PADs and max pools fused into the convs (``graph/fuse.py``),
-    for the DSP kernels, when that lowers ``base``'s arena; None when nothing fuses or it saves
-    nothing, for compressed weights (their encodings are keyed by the unfused graph's ops) and on a
-    board without the DSP extension (it runs the host's portable C ``c/``, which stays unfused)."""
-    if weights or not kernels.dsp:
+    for ``kernels`` (the portable ones: the plan of the host's ``c/``, which such a board runs), when
+    that lowers ``base``'s arena; None when nothing fuses or it saves nothing, and for compressed
+    weights (their encodings are keyed by the unfused graph's ops)."""
+    if weights:
         return None
     fused = fuse(qgraph)
     if not fused.fused:
         return None
-    from pocketml.deploy.c.emit import kernel_needs
+    if kernels.dsp:
+        from pocketml.deploy.c.emit import kernel_needs
 
-    needs = kernel_needs(fused.graph, kernels, limit)
-    plan = plan_memory(fused.graph, input_in_arena=True, kernels=needs, fallback=fallback)
+        needs = kernel_needs(fused.graph, kernels, limit)
+        plan = plan_memory(fused.graph, input_in_arena=True, kernels=needs, fallback=fallback)
+    else:
+        plan = plan_memory(fused.graph, input_in_arena=True)
     return BoardPlan(fused.graph, plan, limit, fused=fused) if plan.arena_bytes < base.arena_bytes else None
 
 
