@@ -118,9 +118,8 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
         search = _plan_search(qgraph, name, board, optimize, weights, test.x_q, max_latency_ms, stages)
     say("plan memory, emit C, build and run it on the host")
     t = time.perf_counter()
-    host_memory = "ram" if search is not None and search.chosen.plan.input_in_arena else memory
-    host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board, weights, host_memory,
-                         _host_fusion(qgraph, board, weights, host_memory, search, training))
+    host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board, weights,
+                         *_host_plan(qgraph, board, weights, memory, search, training))
     deployed = host.const_bytes + (decoder_code_bytes(host.c_dir, compressed.weights) if compressed else 0)
     acc_c = _accuracy(host.outputs.argmax(1), test.labels)
     stages.append(Stage("deploy-c", time.perf_counter() - t, {
@@ -233,7 +232,7 @@ def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, re
                   weights: dict | None, memory: str = "speed", fused: BoardPlan | None = None) -> HostBuild:
     """Plan, emit ``work/c``, build it on the host, run the test inputs, compare with the reference, size it.
     ``fused``: the fused graph and its plan to emit instead (a board without the DSP extension runs
-    ``c/``: ``_host_fusion``); its outputs are compared with ``qgraph``'s reference all the same."""
+    ``c/``: ``_host_plan``); its outputs are compared with ``qgraph``'s reference all the same."""
     plan = fused.plan if fused is not None else plan_memory(qgraph, input_in_arena=memory == "ram")
     source = emit_c(fused.graph if fused is not None else qgraph, plan, name, weights=weights)
     c_dir = work / "c"
@@ -251,16 +250,20 @@ def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, re
                      fused or BoardPlan(qgraph, plan, None))
 
 
-def _host_fusion(qgraph: QuantGraph, board: Device, weights: dict | None, memory: str, search: PlanSearch | None,
-                 training: tuple[str, int] | None) -> BoardPlan | None:
-    """On a board without the DSP extension (it runs the host's ``c/``): the RAM plan's fused graph and plan
-    when fusion lowers its arena (``plans.fused_board_plan``), or balanced's ``ram+fuse`` choice; None
-    otherwise, and with the on-device training step (it reads the unfused graph's tensors)."""
-    if has_dsp(board) or training is not None or memory != "ram":
-        return None
+def _host_plan(qgraph: QuantGraph, board: Device, weights: dict | None, memory: str, search: PlanSearch | None,
+               training: tuple[str, int] | None) -> tuple[str, BoardPlan | None]:
+    """The host C's memory plan (``speed`` or ``ram``) and, on a board without the DSP extension (it runs
+    the host's ``c/``), the fused graph and plan to emit: the RAM plan's when fusion lowers its arena
+    (``plans.fused_board_plan``), or balanced's ``ram+fuse`` choice; None otherwise, and with the
+    on-device training step (it reads the unfused graph's tensors)."""
     if search is not None:
-        return search.chosen.board if search.chosen.board is not None and search.chosen.board.fused else None
-    return fused_board_plan(qgraph, PORTABLE, weights, plan_memory(qgraph, input_in_arena=True), None)
+        memory = "ram" if search.chosen.plan.input_in_arena else memory
+    if has_dsp(board) or training is not None or memory != "ram":
+        return memory, None
+    if search is not None:
+        chosen = search.chosen.board
+        return memory, chosen if chosen is not None and chosen.fused is not None else None
+    return memory, fused_board_plan(qgraph, PORTABLE, weights, plan_memory(qgraph, input_in_arena=True), None)
 
 
 def verify_in_memory(work: Path, qgraph: QuantGraph, host: HostBuild, x_q: np.ndarray,
