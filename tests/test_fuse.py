@@ -261,3 +261,13 @@ def test_compile_for_a_board_without_dsp_fuses_its_portable_c(tmp_path):
     if stage is not None:  # QEMU ran the board's build
         assert stage.figures["memory"] == "ram+fuse" and stage.figures["qemu_mismatches"] == 0
         assert stage.figures["fused"] == [["op1_conv_2d", "op2_max_pool_2d"]]
+
+
+def test_a_fused_graph_is_not_written_as_tflite():
+    """The .tflite stays the unfused graph: a conv with a pool in its epilogue has no TFLite operator."""
+    from tflite_models import spec_of
+
+    from pocketml.errors import PocketMLError
+
+    with pytest.raises(PocketMLError, match="no TFLite operator"):
+        spec_of(fuse(digits_like()).graph)

@@ -73,7 +73,7 @@ def check_memory(memory: str, max_latency_ms: float | None = None) -> None:
 @dataclass(frozen=True)
 class BoardPlan:
     """What the board's C runs: the graph (a patched plan's has its first stage as one op; a fused
-    one its pools in the convs before them), its memory plan, the scratch limit to emit it with, the
+    one its PADs and max pools inside the convs), its memory plan, the scratch limit to emit it with, the
     patched plan it came from (None: unpatched) and the fusion (None: none)."""
 
     graph: QuantGraph

@@ -104,8 +104,8 @@ class Conv2D:
     def with_pool(self, pool, tensors: dict[str, TensorInfo]) -> Conv2D | None:
         """This conv with ``pool`` (a MAX_POOL_2D reading its output) in its epilogue, writing the pool's
         output; None when the result would not be the same bits: the pool changes the quantization
-        (TFLite's MAX_POOL_2D keeps its input's scale and zero point, a file may not) or has a fused
-        activation, or this conv already has a pool."""
+        (TFLite's MAX_POOL_2D keeps its input's scale and zero point, a file may not), has a fused
+        activation or a padding that could leave a window empty, or this conv already has a pool."""
         if getattr(pool, "kind", "") != "max_pool2d" or self.pool is not None or pool.activation != "none":
             return None
         if tensors[self.output].quant != tensors[pool.output].quant:
