@@ -17,6 +17,8 @@ typedef struct {
   const int8_t *weights;      /* HWIO: [k_h][k_w][in_c][out_c] */
   const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
+  /* a max pool in the epilogue (pool_h 0: none); out_h x out_w is then the conv's map, never stored */
+  int32_t pool_h, pool_w, pool_stride_h, pool_stride_w, pool_pad_top, pool_pad_left, pooled_h, pooled_w;
 } pocketml_conv2d_params;
 
 void pocketml_conv2d(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output);
