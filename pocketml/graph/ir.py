@@ -65,6 +65,14 @@ class QuantParams:
 
 # uint8, int16, int32: only where a QUANTIZE converts them (a model's edge: TFLite Micro's int16 audio
 # input, an int32 output) or a SOFTMAX writes int16 for one; every other op reads and writes int8
+# What an op's state between invokes means (an op with memory: SVDF, LSTM; its ``state`` field, SVDF's
+# always streaming). "streaming": it persists from one invoke to the next (TFLite's variable tensors:
+# a keyword spotter fed one frame per invoke); "per-inference": each invoke is one whole sequence from
+# the reset state (a PyTorch sequence classifier), so the C resets it at the start of every invoke and
+# TFLite Micro is reset between samples when verified (docs/compile.md, "Ops with memory").
+STREAMING, PER_INFERENCE = "streaming", "per-inference"
+STATE_SEMANTICS = (STREAMING, PER_INFERENCE)
+
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32}
 RANGES = {name: (int(np.iinfo(t).min), int(np.iinfo(t).max)) for name, t in DTYPES.items()}
 
@@ -273,6 +281,15 @@ class QuantGraph:
         """RAM the ops keep from one invoke to the next (an op with memory, e.g. SVDF, declares
         ``state_bytes()``): static arrays in the C, outside the arena; TFLite's variable tensors."""
         return sum(op.state_bytes() for op in self.ops if hasattr(op, "state_bytes"))
+
+    def state_semantics(self) -> str | None:
+        """What the ops' memory means (``STREAMING`` or ``PER_INFERENCE``, see above); None: no op keeps
+        any. A model mixing both has no one way to be run or verified: a PocketMLError."""
+        kinds = {getattr(op, "state", STREAMING) for op in self.ops if hasattr(op, "state_bytes") and op.state_bytes()}
+        if len(kinds) > 1:
+            raise PocketMLError(f"model {self.name!r} has ops whose state persists between invokes and ops whose "
+                                "state resets at each invoke", "give every stateful op the same state semantics")
+        return kinds.pop() if kinds else None
 
     def param_count(self) -> int:
         """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""

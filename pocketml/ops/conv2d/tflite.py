@@ -23,6 +23,9 @@ from pocketml.ops.tflite_write import options as write_options
 
 
 def write(spec, graph, op, data) -> None:
+    if op.pool is not None:  # graph/fuse.py's graphs are for the C only; the .tflite is the unfused graph
+        raise ValueError(f"{op.name}: a CONV_2D with a max pool in its epilogue has no TFLite operator: "
+                         "write the unfused graph")
     x = graph.tensors[op.inputs[0]]
     src, padding = windowed_input(spec, graph, op, op.weight.shape[1:3])
     w, b = weights(spec, op, x, op.weight, 0)

@@ -22,7 +22,7 @@ import numpy as np
 from pocketml.graph.ir import TensorInfo
 from pocketml.ops.conv2d.op import conv_output_hw, raster_overlap_lag
 from pocketml.ops.requantize import Requantize, activation_types, max_abs_accumulator
-from pocketml.ops.window import Window
+from pocketml.ops.window import Window, absorb_pad
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +80,10 @@ class DepthwiseConv2D:
                 tap = padded[:, ky * dh:ky * dh + (oh - 1) * sh + 1:sh, kx * dw:kx * dw + (ow - 1) * sw + 1:sw]
                 acc += tap * self.weight[0, ky, kx].astype(np.int64)
         return data.requant.apply(acc if data.requant.wide else acc.astype(np.int32))
+
+    def with_pad(self, pad, tensors: dict[str, TensorInfo]) -> DepthwiseConv2D | None:
+        """This op reading ``pad``'s input, the PAD folded into its padding (``ops/window.py: absorb_pad``)."""
+        return absorb_pad(self, pad, tensors)
 
     def window(self) -> Window:
         """How an output pixel reads the input (patch-based execution, ``pocketml/ops/window.py``)."""
