@@ -164,3 +164,12 @@ def test_16x8_prepare_refuses(change, match):
                              change.get("y_dtype", "int16"))}
     with pytest.raises((ValueError, OverflowError), match=match):
         op.prepare(infos)
+
+
+def test_16x8_conv_takes_no_pool_epilogue():
+    """graph/fuse.py must leave a 16x8 conv and its max pool apart: the int16 kernels have no epilogue."""
+    from pocketml.ops.max_pool2d import MaxPool2D
+
+    op, infos = conv16(0, w_shape=(2, 3, 3, 2), x_hw=(6, 6), padding=(1, 1))
+    infos["z"] = TensorInfo("z", (3, 3, 2), infos["y"].quant, "int16")
+    assert op.with_pool(MaxPool2D("p", ("y",), "z", (2, 2), (2, 2), (0, 0)), infos) is None
