@@ -32,7 +32,8 @@ _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i
 EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or from int8
 # what reads or writes int16 activations (TFLite's 16x8 models; tests: test_compile.py)
 INT16_OPS = ("QUANTIZE", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED (16x8)", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "SOFTMAX (output)")
+             "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "RELU", "RELU6",
+             "SOFTMAX (output)")
 
 
 def _only_where(dtype: str) -> str:
@@ -194,6 +195,13 @@ class TFLiteReader:
         if zps != (0, 0):
             raise Unsupported(f"{what} with int16 activations needs zero points 0 (symmetric), got {list(zps)}")
         return xn, yn, ("int64", "int32") if int32_bias else ("int64",)
+
+
+def check_int16_pair(r: TFLiteReader, x: str, y: str, what: str) -> None:
+    """An element-wise op reads and writes one type: int8, or int16 (TFLite's 16x8 models)."""
+    tx, ty = r.tensors[x].dtype, r.tensors[y].dtype
+    if tx != ty:
+        raise Unsupported(f"{what} reads {tx.upper()} and writes {ty.upper()}: TFLite Micro runs it on one type")
 
 
 def bias_types(types: tuple[str, ...], opts) -> tuple[str, ...]:
