@@ -385,18 +385,18 @@ def test_a_16x8_tflite_with_float_edges_compiles_and_verifies(tmp_path):
 
 
 def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
-    """A MUL reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
+    """A HARD_SWISH reading int16 activations (pocketml runs it on int8 only): one clear line."""
     from tflite_models import model_16x8
 
     from pocketml.formats.tflite import OperatorSpec
 
     spec = spec_of(model_16x8())
-    conv = spec.operators[5]  # the 1x1 CONV_2D between two int16 tensors becomes MUL(x, x)
+    conv = spec.operators[5]  # the 1x1 CONV_2D between two int16 tensors becomes HARD_SWISH(x)
     assert conv.builtin_code == Op.CONV_2D
-    spec.operators[5] = OperatorSpec(Op.MUL, 1, (conv.inputs[0], conv.inputs[0]), conv.outputs)
-    path = tmp_path / "mul16.tflite"
+    spec.operators[5] = OperatorSpec(Op.HARD_SWISH, 1, (conv.inputs[0],), conv.outputs)
+    path = tmp_path / "hswish16.tflite"
     path.write_bytes(spec.serialise())
     with pytest.raises(PocketMLError) as err:
         compile(path, "nano33ble", tmp_path / "out")
-    assert "operator 5 MUL" in err.value.problem and "INT16" in err.value.problem
+    assert "operator 5 HARD_SWISH" in err.value.problem and "INT16" in err.value.problem
     assert "CONV_2D" in err.value.problem and not (tmp_path / "out").exists()
