@@ -32,7 +32,7 @@ _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i
 EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or from int8
 # what reads or writes int16 activations (TFLite's 16x8 models; tests: test_compile.py)
 INT16_OPS = ("QUANTIZE", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED (16x8)", "MAX_POOL_2D",
-             "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "RELU", "RELU6", "SUB", "MUL",
+             "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "RELU", "RELU6", "SUB", "MUL", "MEAN",
              "SOFTMAX (output)")
 
 
