@@ -25,9 +25,9 @@ from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.registry import OPS
 
 Add, AvgPool2D, Concatenation, Conv2D, DepthwiseConv2D, FullyConnected, MaxPool2D, Mean, Pad, ReLU, ReLU6, Reshape, \
-    Softmax, Quantize = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d", "depthwise_conv2d",
-                                          "fully_connected", "max_pool2d", "mean", "pad", "relu", "relu6", "reshape",
-                                          "softmax", "quantize"))
+    Softmax, Quantize, Sub, Mul = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d",
+                                                    "depthwise_conv2d", "fully_connected", "max_pool2d", "mean", "pad",
+                                                    "relu", "relu6", "reshape", "softmax", "quantize", "sub", "mul"))
 SqueezeOptions = import_module("tflite.SqueezeOptions")
 Conv2DOptions = import_module("tflite.Conv2DOptions")
 INPUT_QUANT = QuantParams(0.05, 3)
@@ -168,7 +168,7 @@ class GraphBuilder:
         c = self.tensors[x].shape[-1]
         name = self._name("mean")
         q = self.tensors[x].quant
-        y = self._tensor(name, (1, 1, c) if keep_dims else (c,), QuantParams(q.scale * 0.7, q.zero_point // 2))
+        y = self._like(name, (1, 1, c) if keep_dims else (c,), x, QuantParams(q.scale * 0.7, q.zero_point // 2))
         self.ops.append(Mean(name, (x,), y, self.tensors[y].shape))
         return y
 
@@ -184,15 +184,34 @@ class GraphBuilder:
         h, w_, c = self.tensors[x].shape
         (t, b), (left, r) = paddings
         name = self._name("pad")
-        y = self._tensor(name, (h + t + b, w_ + left + r, c), self.tensors[x].quant)
+        y = self._like(name, (h + t + b, w_ + left + r, c), x)
         self.ops.append(Pad(name, (x,), y, paddings))
         return y
 
     def relu(self, x: str, six=False) -> str:
         name = self._name("relu6" if six else "relu")
         q = self.tensors[x].quant
-        y = self._tensor(name, self.tensors[x].shape, q if six else QuantParams(q.scale * 0.8, -128))
+        zero_point = 0 if self.tensors[x].dtype == "int16" else -128  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[x].shape, x, q if six else QuantParams(q.scale * 0.8, zero_point))
         self.ops.append((ReLU6 if six else ReLU)(name, (x,), y))
+        return y
+
+    def sub(self, a: str, b: str, act="none") -> str:
+        qa, qb = self.tensors[a].quant, self.tensors[b].quant
+        name = self._name("sub")
+        zero_point = 0 if self.tensors[a].dtype == "int16" else 3  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(2 * max(qa.scale, qb.scale), zero_point))
+        self.ops.append(Sub(name, (a, b), y, act))
+        return y
+
+    def mul(self, a: str, b: str, act="none") -> str:
+        """a · b at an output scale that keeps typical products in range (the multiplier stays below one)."""
+        qa, qb = self.tensors[a].quant, self.tensors[b].quant
+        name = self._name("mul")
+        wide = self.tensors[a].dtype == "int16"
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(qa.scale * qb.scale * (4096 if wide else 16),
+                                                                   0 if wide else -2))
+        self.ops.append(Mul(name, (a, b), y, act))
         return y
 
     def graph(self, output) -> QuantGraph:
@@ -222,6 +241,22 @@ def model_16x8(seed: int = 0, int16: bool = True, int16_edges: bool = False) -> 
     if int16 and not int16_edges:
         x = b.to_int8(x, QuantParams(b.tensors[x].quant.scale * 256, 0))
     return b.graph(x)
+
+
+def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
+    """The element-wise ops of TFLite's 16x8 scheme: int8 input -> QUANTIZE to int16 -> CONV_2D 3x3 -> PAD
+    -> DEPTHWISE_CONV_2D (valid) -> RELU; RELU6 of the conv; SUB of the two; MUL by the conv ->
+    AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED -> QUANTIZE to int8. ``int16=False``: its int8 twin
+    (bench/int16.py)."""
+    b = GraphBuilder("e16x8" if int16 else "e8x8", (8, 8, 3), seed=seed)
+    x = b.to_int16(b.input) if int16 else b.input
+    c = b.conv(x, 6, k=3, mode="same")
+    d = b.relu(b.depthwise(b.pad(c, ((1, 1), (1, 1))), k=3, mode="valid"))
+    m = b.mul(b.sub(d, b.relu(c, six=True)), c)
+    y = b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10)
+    if int16:
+        y = b.to_int8(y, QuantParams(b.tensors[y].quant.scale * 256, 0))
+    return b.graph(y)
 
 
 def _pair(v):
