@@ -24,5 +24,5 @@ static uint32_t svdf_unit(const pocketml_svdf_params *p, int32_t u) {
 }
 
 void pocketml_svdf(const pocketml_svdf_params *p, const int8_t *input, int8_t *output) {
-  pocketml_svdf_run(p, input, output, svdf_feature, svdf_unit);
+  pocketml_svdf_run(p, input, output, svdf_feature, svdf_unit, pocketml_svdf_memmove);
 }

@@ -44,6 +44,12 @@ typedef struct {
  * modulo 2^32. */
 typedef int32_t (*pocketml_svdf_feature_fn)(const pocketml_svdf_params *p, const int8_t *input, int32_t f);
 typedef uint32_t (*pocketml_svdf_unit_fn)(const pocketml_svdf_params *p, int32_t u);
+/* The memory's slide: its `bytes` bytes move `step` bytes (one element) toward the start. */
+typedef void (*pocketml_svdf_slide_fn)(void *memory, int32_t bytes, int32_t step);
+
+static inline void pocketml_svdf_memmove(void *memory, int32_t bytes, int32_t step) {
+  memmove(memory, (const uint8_t *)memory + step, (size_t)(bytes - step));
+}
 
 /* uint32 bits as int32 (two's complement), without implementation-defined conversion. */
 static inline int32_t pocketml_svdf_as_int32(uint32_t u) {
@@ -60,13 +66,13 @@ static inline int32_t pocketml_svdf_scale(int32_t x, int32_t multiplier, int32_t
  * last element is then overwritten), and each row gets its new column: the feature sum scaled,
  * clamped to the memory's type, then z_s added with the store's wrap. */
 static inline void pocketml_svdf_update(const pocketml_svdf_params *p, const int8_t *input,
-                                        pocketml_svdf_feature_fn feature) {
+                                        pocketml_svdf_feature_fn feature, pocketml_svdf_slide_fn slide) {
   const int32_t size = p->n_filter * p->n_memory;
   const int32_t lo = p->state16 ? -32768 : -128, hi = p->state16 ? 32767 : 127;
   if (p->state16) {
-    memmove(p->state16, p->state16 + 1, (size_t)(size - 1) * sizeof(int16_t));
+    slide(p->state16, size * 2, 2);
   } else {
-    memmove(p->state8, p->state8 + 1, (size_t)(size - 1));
+    slide(p->state8, size, 1);
   }
   for (int32_t f = 0; f < p->n_filter; ++f) {
     int32_t v = pocketml_svdf_scale(feature(p, input, f), p->feature_multiplier, p->feature_left_shift,
@@ -81,10 +87,12 @@ static inline void pocketml_svdf_update(const pocketml_svdf_params *p, const int
   }
 }
 
-/* The kernel (see the top of this file) with the feature sum `feature` and the unit sum `unit`. */
+/* The kernel (see the top of this file) with the feature sum `feature`, the unit sum `unit` and the
+ * memory's slide `slide`. */
 static inline void pocketml_svdf_run(const pocketml_svdf_params *p, const int8_t *input, int8_t *output,
-                                     pocketml_svdf_feature_fn feature, pocketml_svdf_unit_fn unit) {
-  pocketml_svdf_update(p, input, feature);
+                                     pocketml_svdf_feature_fn feature, pocketml_svdf_unit_fn unit,
+                                     pocketml_svdf_slide_fn slide) {
+  pocketml_svdf_update(p, input, feature, slide);
   for (int32_t u = 0; u < p->n_unit; ++u) {
     const int32_t scaled = pocketml_svdf_scale(pocketml_svdf_as_int32(unit(p, u)), p->time_multiplier,
                                                p->time_left_shift, p->time_right_shift);

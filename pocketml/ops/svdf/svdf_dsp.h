@@ -13,8 +13,10 @@
  *                four, whose partial sums stay below 2^31 (dsp.py keeps the portable kernel otherwise).
  *
  * The unit's filters are consecutive rows of the memory and of the time weights, so a unit's sum
- * is one dot product over rank * n_memory values. Same weights as the portable kernel (built for
- * speed or size), same bits.
+ * is one dot product over rank * n_memory values. The memory's one-element slide copies words
+ * (pocketml_svdf_dsp_slide) where the library's memmove, its source one element off the
+ * destination's alignment, would copy bytes. Same weights as the portable kernel (built for speed
+ * or size), same bits.
  */
 #ifndef POCKETML_SVDF_DSP_H
 #define POCKETML_SVDF_DSP_H
@@ -74,12 +76,33 @@ static inline uint32_t pocketml_svdf_dsp_unit8(const pocketml_svdf_params *p, in
   return (uint32_t)p->unit_bias[u] + (uint32_t)pocketml_svdf_dsp_dot8(p->state8 + u * n, p->weights_time8 + u * n, n);
 }
 
+/* The memory's slide by words: a library memmove whose source and destination are not word-aligned
+ * alike (one int16 or int8 apart, always here) copies byte by byte. Eight bytes are loaded before
+ * they are stored (Armv7-M loads and stores words unaligned), and the destination is below the
+ * source, so a forward copy reads every byte before it is overwritten; the tail byte by byte. */
+static inline void pocketml_svdf_dsp_slide(void *memory, int32_t bytes, int32_t step) {
+  uint8_t *d = (uint8_t *)memory;
+  const uint8_t *s = d + step;
+  const int32_t n = bytes - step;
+  int32_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    int32_t a, b;
+    memcpy(&a, s + k, 4);
+    memcpy(&b, s + k + 4, 4);
+    memcpy(d + k, &a, 4);
+    memcpy(d + k + 4, &b, 4);
+  }
+  for (; k < n; ++k) {
+    d[k] = s[k];
+  }
+}
+
 /* wide (speed or size) changes nothing here: the weights stay as the portable kernel holds them. */
 POCKETML_INLINE void pocketml_svdf_dsp_body(const pocketml_svdf_dsp_params *p, int32_t wide, const int8_t *input,
                                             int8_t *output) {
   (void)wide;
   pocketml_svdf_run(p, input, output, pocketml_svdf_dsp_feature,
-                    p->state16 ? pocketml_svdf_dsp_unit16 : pocketml_svdf_dsp_unit8);
+                    p->state16 ? pocketml_svdf_dsp_unit16 : pocketml_svdf_dsp_unit8, pocketml_svdf_dsp_slide);
 }
 
 /* The out-of-line kernel (svdf_dsp.c): one copy for every layer, when built for size. */

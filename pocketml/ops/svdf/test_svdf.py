@@ -184,10 +184,11 @@ def _wrong_unit_bias(op, data, ctx, wide):
                   ("unit_bias", ctx.array("int32_t", "unit_bias", op.bias))))
 
 
-@pytest.mark.parametrize("mutation", ["unit bias without z_s", "int16 odd tail dropped", "int8 tail dropped"])
+@pytest.mark.parametrize("mutation", ["unit bias without z_s", "int16 odd tail dropped", "int8 tail dropped",
+                                      "slide tail dropped"])
 def test_a_wrong_dsp_kernel_is_caught(mutation, tmp_path, monkeypatch):
     """The checks above can fail: a DSP kernel with its memory zero point's fold left out, or with a
-    dot product's tail dropped, differs from the reference on the same inputs."""
+    dot product's or the memory slide's tail dropped, differs from the reference on the same inputs."""
     import dataclasses
 
     from pocketml.deploy.c import build_host, emit_c, run_host
@@ -200,7 +201,8 @@ def test_a_wrong_dsp_kernel_is_caught(mutation, tmp_path, monkeypatch):
         pytest.skip("the ACLE emulation header is in a checkout only")
     shape, state, zp = {"unit bias without z_s": ((9, 6, 3, 2), "int8", -50),
                         "int16 odd tail dropped": ((10, 12, 5, 3), "int16", 0),
-                        "int8 tail dropped": ((7, 4, 6, 1), "int8", 37)}[mutation]
+                        "int8 tail dropped": ((7, 4, 6, 1), "int8", 37),
+                        "slide tail dropped": ((12, 8, 4, 1), "int16", 0)}[mutation]
     graph = _svdf(np.random.default_rng(sum(shape)), *shape, state=state, state_zp=zp,
                   s_state=0.004 if state == "int16" else 0.5)
     if mutation == "unit bias without z_s":
@@ -209,7 +211,8 @@ def test_a_wrong_dsp_kernel_is_caught(mutation, tmp_path, monkeypatch):
     src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, "speed"))
     files = dict(src.files)
     assert "svdf_dsp.h" in files
-    tails = {"int16 odd tail dropped": "if (k < n) {", "int8 tail dropped": "for (; k < n; ++k) {"}
+    tails = {"int16 odd tail dropped": "if (k < n) {", "int8 tail dropped": "for (; k < n; ++k) {\n    acc +=",
+             "slide tail dropped": "for (; k < n; ++k) {\n    d[k] = s[k];"}
     if mutation in tails:  # the loop or test of the products after the last full word never runs
         assert tails[mutation] in files["svdf_dsp.h"]
         files["svdf_dsp.h"] = files["svdf_dsp.h"].replace(tails[mutation], tails[mutation].replace("< n", "< 0"))
