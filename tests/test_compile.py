@@ -384,3 +384,63 @@ def test_compile_state_refusals(tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(PocketMLError, match="not one of"):
         compile(path, "nano33ble", tmp_path / "out", state="sometimes", report=False)
+
+
+def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
+    """TFLite's 16x8 scheme (int16 activations, int8 weights, int64 or int32 biases) from a .tflite:
+    bit-exact with TFLite Micro on the user's file, in C on the host and in QEMU."""
+    from tflite_models import model_16x8
+
+    from pocketml.deploy.tflite import write_tflite
+
+    path = tmp_path / "model16x8.tflite"
+    path.write_bytes(write_tflite(model_16x8()))
+    imp = read_tflite(path)
+    assert [imp.graph.tensors[op.output].dtype for op in imp.graph.ops] == ["int16"] * 9 + ["int8"]
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    src = result.verify["source_tflm"]
+    assert src["mismatching_samples"] == 0 and not src["weak_evidence"]
+    if result.cortexm is not None:  # the arm-none-eabi toolchain is installed by `make test`
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+    report = verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False)
+    assert report.exact and report.layers and all(p.first is None for p in report.layers)  # every int16 layer
+
+
+def test_a_16x8_tflite_with_float_edges_compiles_and_verifies(tmp_path):
+    """What TFLite's converter writes for 16x8: float32 -> QUANTIZE -> int16 ... int16 -> DEQUANTIZE -> float32.
+    The edges are dropped: the C takes and gives int16_t, checked against TFLite Micro on the file."""
+    from tflite_models import model_16x8
+
+    graph = model_16x8(1, int16_edges=True)
+    spec = spec_of(graph)
+    float_edges(spec, graph, True, True)
+    path = tmp_path / "float16x8.tflite"
+    path.write_bytes(spec.serialise())
+    imp = read_tflite(path)
+    assert imp.input.dtype == imp.output.dtype == "float32"
+    assert imp.graph.input_info.dtype == imp.graph.output_info.dtype == "int16"
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    assert result.verify["source_tflm"]["mismatching_samples"] == 0
+    assert "const int16_t *input, int16_t *output" in (tmp_path / "out" / "c" / "model.h").read_text()
+    if result.cortexm is not None:
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+
+
+def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
+    """A MUL reading int16 activations (TFLite Micro has one; pocketml does not yet): one clear line."""
+    from tflite_models import model_16x8
+
+    from pocketml.formats.tflite import OperatorSpec
+
+    spec = spec_of(model_16x8())
+    conv = spec.operators[5]  # the 1x1 CONV_2D between two int16 tensors becomes MUL(x, x)
+    assert conv.builtin_code == Op.CONV_2D
+    spec.operators[5] = OperatorSpec(Op.MUL, 1, (conv.inputs[0], conv.inputs[0]), conv.outputs)
+    path = tmp_path / "mul16.tflite"
+    path.write_bytes(spec.serialise())
+    with pytest.raises(PocketMLError) as err:
+        compile(path, "nano33ble", tmp_path / "out")
+    assert "operator 5 MUL" in err.value.problem and "INT16" in err.value.problem
+    assert "CONV_2D" in err.value.problem and not (tmp_path / "out").exists()

@@ -39,6 +39,19 @@ class _LastState(nn.Module):
                         "out[:, 2]": lambda: out[:, 2]}[self.read]())
 
 
+def _close_to_pytorch(model, x, graph, steps: int = 8):
+    """The graph's observed float output is the model's, and its int8 run within ``steps`` output
+    steps of it; returns the observed values and the quantized graph."""
+    with torch.no_grad():
+        want = model(torch.as_tensor(x)).numpy()
+    seen = graph.observe(torch.as_tensor(x))
+    assert np.allclose(seen[graph.layers[-1].source].numpy(), want, atol=1e-5)
+    q = quantize(graph, x)
+    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
+    assert np.abs(got - want).max() < steps * q.output_info.quant.scale
+    return seen, q
+
+
 @pytest.mark.parametrize("read", ["h[-1]", "squeeze", "out[:, -1]", "out[:, 2]"])
 def test_the_decomposition_is_pytorchs_gru(read):
     """The unrolled float layers (what calibration observes) give nn.GRU's values; int8 stays close."""
@@ -46,13 +59,7 @@ def test_the_decomposition_is_pytorchs_gru(read):
     model = _LastState(read).eval()
     x = _data(64)
     graph = capture(model, torch.as_tensor(x[:1]))
-    with torch.no_grad():
-        want = model(torch.as_tensor(x)).numpy()
-    seen = graph.observe(torch.as_tensor(x))
-    assert np.allclose(seen[graph.layers[-1].source].numpy(), want, atol=1e-5)
-    q = quantize(graph, x)
-    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
-    assert np.abs(got - want).max() < 8 * q.output_info.quant.scale  # a few output steps after ~100 int8 ops
+    _close_to_pytorch(model, x, graph)  # a few output steps after ~100 int8 ops
     kinds = {ly.kind for ly in graph.layers}
     assert {"fully_connected", "logistic", "tanh", "mul", "add", "sub", "strided_slice"} <= kinds
 
@@ -160,13 +167,7 @@ def test_the_lstm_decomposition_is_pytorchs_lstm(read):
     torch.manual_seed(0)
     model = _LSTMState(read).eval()
     x = _data(64)
-    graph = capture(model, torch.as_tensor(x[:1]), recurrent="unroll")
-    with torch.no_grad():
-        want = model(torch.as_tensor(x)).numpy()
-    assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
-    q = quantize(graph, x)
-    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
-    assert np.abs(got - want).max() < 8 * q.output_info.quant.scale
+    _close_to_pytorch(model, x, capture(model, torch.as_tensor(x[:1]), recurrent="unroll"))
 
 
 def test_an_lstm_initial_state_is_refused():
@@ -208,18 +209,13 @@ def test_an_lstm_is_one_sequence_op_close_to_pytorch(read):
     (lstm,) = [ly for ly in graph.layers if ly.kind == "unidirectional_sequence_lstm"]
     assert lstm.module == "lstm (LSTM)" and not {"logistic", "tanh", "mul"} & {ly.kind for ly in graph.layers}
     with torch.no_grad():
-        want = model(torch.as_tensor(x)).numpy()
         _, (_, c) = model.lstm(torch.as_tensor(x))
-    seen = graph.observe(torch.as_tensor(x))
-    assert np.allclose(seen[graph.layers[-1].source].numpy(), want, atol=1e-5)
-    q = quantize(graph, x)
+    seen, q = _close_to_pytorch(model, x, graph, steps=4)
     (op,) = [op for op in q.ops if op.kind == "unidirectional_sequence_lstm"]
     assert op.state == PER_INFERENCE and q.state_semantics() == PER_INFERENCE
     cell = seen[f"{lstm.source}#cell"]
     assert np.isclose(cell[:, -1].numpy(), c[0].numpy(), atol=1e-5).all()
     assert op.cell_scale == cell_scale_of_range(float(cell.min()), float(cell.max()))
-    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
-    assert np.abs(got - want).max() < 4 * q.output_info.quant.scale
 
 
 def test_the_converters_cell_scale():
@@ -321,10 +317,4 @@ def test_a_gru_and_an_lstm_read_each_others_sequence(first):
     torch.manual_seed(0)
     model = _Mixed(first).eval()
     x = _data(32, steps=4)
-    graph = capture(model, torch.as_tensor(x[:1]))
-    with torch.no_grad():
-        want = model(torch.as_tensor(x)).numpy()
-    assert np.allclose(graph.observe(torch.as_tensor(x))[graph.layers[-1].source].numpy(), want, atol=1e-5)
-    q = quantize(graph, x)
-    got = q.output_info.quant.dequantize(q.run(q.quantize_input(x))).reshape(want.shape)
-    assert np.abs(got - want).max() < 8 * q.output_info.quant.scale
+    _close_to_pytorch(model, x, capture(model, torch.as_tensor(x[:1])))

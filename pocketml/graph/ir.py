@@ -52,11 +52,12 @@ class QuantParams:
         zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
         return cls(scale, zero_point)
 
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Float to int8, rounding half away from zero and saturating."""
+    def quantize(self, x: np.ndarray, dtype: str = "int8") -> np.ndarray:
+        """Float to int8 (or ``dtype``, e.g. int16), rounding half away from zero and saturating."""
         q = np.asarray(x, dtype=np.float64) / self.scale
         q = np.sign(q) * np.floor(np.abs(q) + 0.5) + self.zero_point
-        return np.clip(q, -128, 127).astype(np.int8)
+        lo, hi = RANGES[dtype]
+        return np.clip(q, lo, hi).astype(DTYPES[dtype])
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)

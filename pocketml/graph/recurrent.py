@@ -142,27 +142,13 @@ def _unroll(w, node, cell: str) -> None:
         raise w.fail(node, f"a {cell} input of per-sample shape {seq} held as {w.shape_of[src]}; pass "
                      "[N, T, features]")
     steps, features = seq
-    weights = [w.const(p) for p in a["params"]]
-    if any(p is None for p in weights):
-        raise w.fail(node, f"{cell} weights that are not constant parameters")
-    w_ih, w_hh = weights[0], weights[1]
-    hidden, gates = w_hh.shape[1], GATES[cell]
-    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(gates * hidden, np.float32),) * 2
-    if w_ih.shape != (gates * hidden, features) or w_hh.shape != (gates * hidden, hidden):
-        raise w.fail(node, f"{cell} weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    w_ih, w_hh, b_ih, b_hh = _weights(w, node, a, cell, features)
     unroll = _Unroll(node, src)
     step = unroll.gru_steps if cell == "GRU" else unroll.lstm_steps
     states = step(steps, w_ih, w_hh, b_ih, b_hh)
     hs = states[0]
     claims = _claims(w, node, states, unroll)
-    trace = _Trace(unroll.layers, src)
-    path, kind = _module(node, cell)
-    for layer in unroll.layers:
-        layer.module = f"{path} ({kind})" if path else kind
-        layer.attrs["observe"] = (node.args[0].name, lambda x, name=layer.name: trace(x, name))
-        w.layers.append(layer)
-        w.layer_by_name[layer.name] = layer
-        w.shape_of[layer.name] = layer.out_shape
+    _add_layers(w, node, cell, unroll, src)
     w.alias(node, hs[-1])
     for user, layer_name in claims:
         w.claim(user, layer_name)
@@ -175,14 +161,8 @@ def _sequence_op(w, node) -> None:
     _check_settings(w, node, a, "LSTM")
     steps, features = (int(d) for d in a["input"].meta["val"].shape[1:])
     src = w.tensor(node, a["input"])
-    weights = [w.const(p) for p in a["params"]]
-    if any(p is None for p in weights):
-        raise w.fail(node, "LSTM weights that are not constant parameters")
-    w_ih, w_hh = weights[0], weights[1]
-    hidden = w_hh.shape[1]
-    bias = weights[2] + weights[3] if a["has_biases"] else np.zeros(4 * hidden, np.float32)
-    if w_ih.shape != (4 * hidden, features) or w_hh.shape != (4 * hidden, hidden):
-        raise w.fail(node, f"LSTM weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    w_ih, w_hh, b_ih, b_hh = _weights(w, node, a, "LSTM", features)
+    hidden, bias = w_hh.shape[1], b_ih + b_hh
     for item in node.users:
         if item.args[1] == 2 and item.users:
             raise w.fail(node, "its final cell state c_n is read; TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM gives only "
@@ -203,19 +183,39 @@ def _sequence_op(w, node) -> None:
                      recurrent_weights=np.ascontiguousarray(w_hh.reshape(4, hidden, hidden), dtype=np.float32),
                      state=PER_INFERENCE)
     claims = _sequence_claims(w, node, lstm, steps, hidden, build)
+    _add_layers(w, node, "LSTM", build, src)
+    w.layer_by_name[lstm].attrs["observe_extra"] = {"cell": cell_states}
+    w.alias(node, lstm)
+    for user, layer_name in claims:
+        w.claim(user, layer_name)
+
+
+
+def _weights(w, node, a, cell: str, features: int):
+    """The layer's constant ``(w_ih, w_hh, b_ih, b_hh)``, checked against ``features`` (zero biases
+    when it has none)."""
+    weights = [w.const(p) for p in a["params"]]
+    if any(p is None for p in weights):
+        raise w.fail(node, f"{cell} weights that are not constant parameters")
+    w_ih, w_hh = weights[0], weights[1]
+    hidden, gates = w_hh.shape[1], GATES[cell]
+    if w_ih.shape != (gates * hidden, features) or w_hh.shape != (gates * hidden, hidden):
+        raise w.fail(node, f"{cell} weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(gates * hidden, np.float32),) * 2
+    return w_ih, w_hh, b_ih, b_hh
+
+
+def _add_layers(w, node, cell: str, build: _Unroll, src: str) -> None:
+    """``build``'s layers into the walker's graph, each named after the user's module and observed
+    through one :class:`_Trace` of the layer's input ``src``."""
     trace = _Trace(build.layers, src)
-    path, kind = _module(node, "LSTM")
+    path, kind = _module(node, cell)
     for layer in build.layers:
         layer.module = f"{path} ({kind})" if path else kind
         layer.attrs["observe"] = (node.args[0].name, lambda x, name=layer.name: trace(x, name))
         w.layers.append(layer)
         w.layer_by_name[layer.name] = layer
         w.shape_of[layer.name] = layer.out_shape
-    w.layer_by_name[lstm].attrs["observe_extra"] = {"cell": cell_states}
-    w.alias(node, lstm)
-    for user, layer_name in claims:
-        w.claim(user, layer_name)
-
 
 def _sequence_claims(w, node, lstm: str, steps: int, hidden: int, build: _Unroll) -> list[tuple[Any, str]]:
     """What reads the sequence op, as (FX node, layer) pairs: ``out[:, t]`` and ``h_n[-1]`` a row of

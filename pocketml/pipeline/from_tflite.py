@@ -99,9 +99,9 @@ def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray, res
     """
     run = run_tflite(path, source_inputs(imp, x_q), "tflm", n_outputs=len(imp.outputs), reset_state=reset_state)
     outs = []
-    for edge, out in zip(imp.outputs, run.outputs, strict=True):
+    for edge, out, info in zip(imp.outputs, run.outputs, imp.graph.output_infos, strict=True):
         if edge.dtype == "float32":
-            out = edge.quant.quantize(out)
+            out = edge.quant.quantize(out, info.dtype)  # int8, or int16 behind a 16x8 model's DEQUANTIZE
         outs.append(np.ascontiguousarray(out).reshape(len(x_q), -1).view(np.int8))  # a uint8 output's bytes
     return np.concatenate(outs, axis=1)
 

@@ -620,17 +620,25 @@ def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
     outs = ["output"] if len(graph.outputs) == 1 else [f"output{k}" for k in range(len(graph.outputs))]
     entry = [f"int {p}_invoke_inputs({_io_params(graph)}) {{",
              f"  if ({' || '.join(n + ' == 0' for n in names + outs)}) {{", "    return -1;", "  }"]
-    ins = [f"(const uint8_t *)(input + {P}_INPUT{k}_OFFSET)" if i.dtype == "uint8" else f"input + {P}_INPUT{k}_OFFSET"
-           for k, i in enumerate(graph.input_infos)]
+    ins = [_typed(i, f"input + {P}_INPUT{k}_OFFSET", const=True) for k, i in enumerate(graph.input_infos)]
     if len(graph.outputs) == 1:
-        out = ["(uint8_t *)output" if graph.output_info.dtype == "uint8" else "output"]
+        out = [_typed(graph.output_info, "output")]
     else:
-        out = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if o.dtype == "uint8" else f"output + {P}_OUTPUT{k}_OFFSET"
-               for k, o in enumerate(graph.output_infos)]
+        out = [_typed(o, f"output + {P}_OUTPUT{k}_OFFSET") for k, o in enumerate(graph.output_infos)]
     packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
               "  if (input == 0 || output == 0) {", "    return -1;", "  }",
               f"  return {p}_invoke_inputs(" + ", ".join(ins + out) + ");", "}", ""]
     return entry, packed
+
+
+def _typed(info, expr: str, const: bool = False) -> str:
+    """``expr`` (a pointer into the packed int8 buffers) as a pointer to ``info``'s C type: int8 as is,
+    uint8 by a cast, int16/int32 through ``void *`` (the caller's buffer is aligned for them, each
+    tensor's offset a multiple of its element size when the ones before it are)."""
+    if info.dtype == "int8":
+        return expr
+    c = "const " if const else ""
+    return f"({c}uint8_t *)({expr})" if info.dtype == "uint8" else f"({c}{_ctype(info)} *)({c}void *)({expr})"
 
 
 def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
@@ -648,8 +656,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
         typed = ", ".join(f"{_ctype(info)} *{o}" for info, o in zip(graph.output_infos, outs, strict=True))
         entry = [f"int {p}_invoke_outputs(const {ti} *input, {typed}) {{",
                  f"  if (input == 0 || {' || '.join(o + ' == 0' for o in outs)}) {{", "    return -1;", "  }"]
-        parts = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if info.dtype == "uint8"
-                 else f"output + {P}_OUTPUT{k}_OFFSET" for k, info in enumerate(graph.output_infos)]
+        parts = [_typed(info, f"output + {P}_OUTPUT{k}_OFFSET") for k, info in enumerate(graph.output_infos)]
         packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]

@@ -147,7 +147,8 @@ class VerifyReport:
 
 
 def _compare(got: np.ndarray, want: np.ndarray) -> tuple[int, int]:
-    got, want = got.reshape(len(want), -1).astype(np.int16), want.reshape(len(want), -1).astype(np.int16)
+    # int64: differences of int16 (16x8 layers) or int32 outputs must not wrap
+    got, want = got.reshape(len(want), -1).astype(np.int64), want.reshape(len(want), -1).astype(np.int64)
     diff = np.abs(got - want)
     return int(np.sum(np.any(diff != 0, axis=1))), int(diff.max(initial=0))
 
@@ -349,7 +350,7 @@ def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairD
     for a, b in itertools.combinations(per_runtime, 2):
         diffs = []
         for op, name in zip(graph.ops, names, strict=True):
-            d = np.abs(per_runtime[a][name].astype(np.int16) - per_runtime[b][name].astype(np.int16))
+            d = np.abs(per_runtime[a][name].astype(np.int64) - per_runtime[b][name].astype(np.int64))
             diffs.append(LayerDiff(op.name, op.kind, int(d.size), int(np.count_nonzero(d)),
                                    int(np.sum(np.any(d != 0, axis=1))), int(d.max(initial=0))))
         first = next((d for d in diffs if d.elements_differing), None)

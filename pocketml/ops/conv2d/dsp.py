@@ -14,6 +14,8 @@ from pocketml.ops.dsp import channels_symbol, table_for
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
+    if data.requant.out_dtype != "int8":  # 16x8 (int16 activations) keeps the portable kernel
+        return None
     (ih, iw, ic), out = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
     (oh, ow), oc = op.map_hw((ih, iw)), out[2]  # the conv's map: the output too unless a pool is fused
     _, kh, kw, _ = op.weight.shape

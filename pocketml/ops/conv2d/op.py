@@ -10,6 +10,11 @@ SAME padding pads one more at the bottom/right when the total is odd (read from 
 Overflow bound: |q_x + input_offset| <= 255, |q_w| <= 127, so kh·kw·cin·32385 + |bias| must stay
 below 2^31 (checked in ``prepare``). Weights are OHWI, as TFLite stores them.
 
+16x8 (TFLite's int16 activations, ``requantize.activation_types``): int16 input and output with
+zero points 0, the same int8 weights, an int64 bias summed in int64 (|acc| < 2^47, checked) or an
+int32 bias summed in int32 (kh·kw·cin·32768·127 + |bias| < 2^31, checked), and the output clamped
+to int16. Padding taps add nothing (the zero point is 0).
+
 A max pool in the epilogue (``pool``, :class:`PoolEpilogue`; ``graph/fuse.py`` fuses a MAX_POOL_2D
 that alone reads the conv's output and keeps its quantization): the op's output is the pooled map,
 
@@ -28,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph.ir import TensorInfo
-from pocketml.ops.requantize import Requantize, max_abs_accumulator
+from pocketml.ops.requantize import Requantize, activation_types, max_abs_accumulator
 from pocketml.ops.window import Window, absorb_pad
 
 
@@ -61,7 +66,7 @@ class Conv2D:
     inputs: tuple[str, ...]
     output: str
     weight: np.ndarray  # int8 [Cout, KH, KW, Cin]
-    bias: np.ndarray  # int32 [Cout]
+    bias: np.ndarray  # int32 [Cout] (16x8: int64, or int32)
     weight_scale: np.ndarray  # float32 [Cout]
     stride: tuple[int, int]
     padding: tuple[int, int]  # (top, left); bottom/right follow from the output shape
@@ -77,19 +82,20 @@ class Conv2D:
             raise ValueError(f"{self.name}: input shape {x.shape} does not match weights {self.weight.shape}")
         if y.shape != (*self.out_hw(x.shape), cout):
             raise ValueError(f"{self.name}: output shape {y.shape} is inconsistent with the conv")
+        dtype, wide = activation_types(self.name, x, y, self.bias)
         requant = Requantize.prepare(
             x.quant.scale, self.weight_scale, y.quant, self.activation,
-            max_abs_accumulator(kh * kw * cin, self.bias),
+            max_abs_accumulator(kh * kw * cin, self.bias, dtype), dtype, wide,
         )
         return Conv2DData(input_offset=-x.quant.zero_point, requant=requant)
 
     def evaluate(self, data: Conv2DData, x: np.ndarray) -> np.ndarray:
         cols = im2col(x.astype(np.int32) + data.input_offset, self.weight.shape[1:3],
                       self.stride, self.padding, self.dilation, self.map_hw(x.shape[1:]))
-        # float64 matmul (BLAS) is exact here: every partial sum is an integer below 2^31 < 2^53
+        # float64 matmul (BLAS) is exact here: every partial sum is an integer below 2^47 < 2^53
         w = self.weight.reshape(self.weight.shape[0], -1).astype(np.float64)
         acc = cols.astype(np.float64) @ w.T + self.bias.astype(np.float64)
-        y = data.requant.apply(acc.astype(np.int32))
+        y = data.requant.apply(acc.astype(np.int64 if data.requant.wide else np.int32))
         return y if self.pool is None else max_pool(y, self.pool)
 
     def map_hw(self, in_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -107,6 +113,8 @@ class Conv2D:
         (TFLite's MAX_POOL_2D keeps its input's scale and zero point, a file may not), has a fused
         activation or a padding that could leave a window empty, or this conv already has a pool."""
         if getattr(pool, "kind", "") != "max_pool2d" or self.pool is not None or pool.activation != "none":
+            return None
+        if tensors[self.inputs[0]].dtype != "int8":  # 16x8: the int16 kernels have no pool epilogue
             return None
         if tensors[self.output].quant != tensors[pool.output].quant:
             return None
@@ -148,7 +156,7 @@ class Conv2D:
         return int(self.weight.size + self.bias.size)
 
     def stored_bytes(self) -> int:
-        return int(self.weight.size * 1 + self.bias.size * 4)
+        return int(self.weight.size * 1 + self.bias.nbytes)
 
 
 def conv_output_hw(in_shape, kernel, stride, padding, dilation, padding_end=None) -> tuple[int, int]:
@@ -210,7 +218,7 @@ def raster_overlap_lag(op, x: TensorInfo, y: TensorInfo) -> int | None:
     [p·C_out, (p+1)·C_out) at ``in_base − lag`` must stay below input byte need(p)·C_in for every p:
     lag = max over p of (p+1)·C_out − need(p)·C_in (may be negative: the output fits above the start).
     """
-    if len(x.shape) != 3 or len(y.shape) != 3:
+    if len(x.shape) != 3 or len(y.shape) != 3 or x.dtype != "int8":  # 16x8: no overlap (kept simple)
         return None
     w, cin = x.shape[1], x.shape[2]
     oh, ow, cout = y.shape
