@@ -17,7 +17,7 @@ portable C kernels in every build (the DSP kernels are int8 only), the int8 twin
 
 The second model (``--models elementwise``, ``model_16x8_elementwise``) runs the element-wise ops on
 int16: QUANTIZE -> CONV_2D -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the two,
-MUL by the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> QUANTIZE, and its int8 twin.
+MUL by the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX -> QUANTIZE, and its int8 twin.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="uniform random int8 inputs compared")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["layers", "elementwise"],
                         help="layers: model_16x8; elementwise: model_16x8_elementwise (PAD, RELU, RELU6, SUB, "
-                             "MUL, MEAN)")
+                             "MUL, MEAN, SOFTMAX)")
     args = parser.parse_args()
     print(f"### 16x8 vs int8, the same layers and weights (bench/int16.py, nano33ble, {args.samples} uniform "
           "random int8 inputs, seed 0)\n")

@@ -152,7 +152,10 @@ class GraphBuilder:
 
     def softmax(self, x: str, beta=1.0) -> str:
         name = self._name("softmax")
-        y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128))
+        if self.tensors[x].dtype == "int16":  # 16x8: int16 out at 1/32768
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 32768, 0), "int16")
+        else:
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128))
         self.ops.append(Softmax(name, (x,), y, beta))
         return y
 
@@ -253,9 +256,9 @@ def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
     c = b.conv(x, 6, k=3, mode="same")
     d = b.relu(b.depthwise(b.pad(c, ((1, 1), (1, 1))), k=3, mode="valid"))
     m = b.mul(b.sub(d, b.relu(c, six=True)), c)
-    y = b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10)
+    y = b.softmax(b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10))
     if int16:
-        y = b.to_int8(y, QuantParams(b.tensors[y].quant.scale * 256, 0))
+        y = b.to_int8(y, QuantParams(1 / 256, -128))
     return b.graph(y)
 
 
