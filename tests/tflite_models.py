@@ -256,7 +256,7 @@ def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
     c = b.conv(x, 6, k=3, mode="same")
     d = b.relu(b.depthwise(b.pad(c, ((1, 1), (1, 1))), k=3, mode="valid"))
     m = b.mul(b.sub(d, b.relu(c, six=True)), c)
-    y = b.softmax(b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10))
+    y = b.softmax(b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10), beta=0.1)  # beta: not one-hot
     if int16:
         y = b.to_int8(y, QuantParams(1 / 256, -128))
     return b.graph(y)
