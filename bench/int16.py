@@ -17,7 +17,7 @@ portable C kernels in every build (the DSP kernels are int8 only), the int8 twin
 
 The second model (``--models elementwise``, ``model_16x8_elementwise``) runs the element-wise ops on
 int16: QUANTIZE -> CONV_2D -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the two,
-MUL by the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX -> QUANTIZE, and its int8 twin.
+MUL by the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) -> QUANTIZE, and its int8 twin.
 """
 
 from __future__ import annotations

@@ -249,8 +249,8 @@ def model_16x8(seed: int = 0, int16: bool = True, int16_edges: bool = False) -> 
 def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
     """The element-wise ops of TFLite's 16x8 scheme: int8 input -> QUANTIZE to int16 -> CONV_2D 3x3 -> PAD
     -> DEPTHWISE_CONV_2D (valid) -> RELU; RELU6 of the conv; SUB of the two; MUL by the conv ->
-    AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED -> QUANTIZE to int8. ``int16=False``: its int8 twin
-    (bench/int16.py)."""
+    AVERAGE_POOL_2D -> MEAN (H, W) -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) -> QUANTIZE to int8. ``int16=False``:
+    its int8 twin (bench/int16.py)."""
     b = GraphBuilder("e16x8" if int16 else "e8x8", (8, 8, 3), seed=seed)
     x = b.to_int16(b.input) if int16 else b.input
     c = b.conv(x, 6, k=3, mode="same")
