@@ -30,6 +30,7 @@
 #define POCKETML_CONV2D_DSP_H
 
 #include "pocketml_dsp.h"
+#include "pocketml_window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,11 +122,6 @@ POCKETML_INLINE void pocketml_conv2d_dsp_mac(int32_t wide, const int32_t **x, co
   acc[3] = __smlad(x1o, w1o, acc[3]);
 }
 
-/* Store v at *out; merge: keep *out where it is larger (the fused max pool). */
-POCKETML_INLINE void pocketml_conv2d_dsp_store(int8_t *out, int8_t v, int32_t merge) {
-  *out = merge && *out > v ? *out : v;
-}
-
 /* Steps 2 and 3 for the pixel pair in the scratch: out0 (and out1 when `both`) get all channels;
  * merge bit 0 (out0) and bit 1 (out1): keep the larger of the stored and the new value. */
 POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_params *p, int32_t wide,
@@ -144,17 +140,17 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
     if (g < groups) {
       pocketml_conv2d_dsp_mac(wide, &x, &w, acc);
     }
-    pocketml_conv2d_dsp_store(out0 + c, pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, wide),
+    pocketml_window_max_store(out0 + c, pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, wide),
                               merge & 1);
     if (both) {
-      pocketml_conv2d_dsp_store(out1 + c, pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, wide),
+      pocketml_window_max_store(out1 + c, pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, wide),
                                 merge & 2);
     }
     if (c + 1 < p->out_c) {
-      pocketml_conv2d_dsp_store(out0 + c + 1,
+      pocketml_window_max_store(out0 + c + 1,
                                 pocketml_dsp_requantize(acc[1], &ch[1], p->act_min, p->act_max, wide), merge & 1);
       if (both) {
-        pocketml_conv2d_dsp_store(out1 + c + 1,
+        pocketml_window_max_store(out1 + c + 1,
                                   pocketml_dsp_requantize(acc[3], &ch[1], p->act_min, p->act_max, wide), merge & 2);
       }
     }
@@ -165,13 +161,14 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
 POCKETML_INLINE void pocketml_conv2d_dsp_pooled(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                                 const int8_t *input, int8_t *output) {
   for (int32_t py = 0; py < p->pooled_h; ++py) {
-    const int32_t y0 = py * p->pool_stride_h - p->pool_pad_top;
-    const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + p->pool_h < p->out_h ? y0 + p->pool_h : p->out_h;
+    /* the pool window's conv pixels inside the conv's map: rows [ya, yb), columns [xa, xb) */
+    const int32_t ya = pocketml_window_begin(py, p->pool_stride_h, p->pool_pad_top);
+    const int32_t yb = pocketml_window_end(py, p->pool_stride_h, p->pool_pad_top, p->pool_h, p->out_h);
     for (int32_t px = 0; px < p->pooled_w; ++px) {
-      const int32_t x0 = px * p->pool_stride_w - p->pool_pad_left;
-      const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + p->pool_w < p->out_w ? x0 + p->pool_w : p->out_w;
-      const int32_t cols = xb - xa, taps = (yb - ya) * cols;
       int8_t *out = output + (py * p->pooled_w + px) * p->out_c;
+      const int32_t xa = pocketml_window_begin(px, p->pool_stride_w, p->pool_pad_left);
+      const int32_t xb = pocketml_window_end(px, p->pool_stride_w, p->pool_pad_left, p->pool_w, p->out_w);
+      const int32_t cols = xb - xa, taps = (yb - ya) * cols;
       for (int32_t k = 0; k < taps; k += 2) {
         const int32_t both = k + 1 < taps, k1 = both ? k + 1 : k;
         const int32_t pix0 = (ya + k / cols) * p->out_w + xa + k % cols;
