@@ -12,7 +12,7 @@
  * accumulators: a loop compilers vectorise. Channels past the last whole block form one shorter block.
  * Outputs come in raster order (pixel, then channel): the memory planner relies on it for convs
  * that write over their own input.
- * A max pool in the epilogue (pool_h > 0; op.py PoolEpilogue): output pixel (py, px) is the largest
+ * A max pool in the epilogue (pool.h > 0; op.py PoolEpilogue): output pixel (py, px) is the largest
  * of the conv pixels in its pool window inside the map, each requantized then compared: the first
  * one written, the next ones kept where larger. The conv's map (out_h x out_w) never exists; the
  * output (pooled_h x pooled_w) is written in raster order, pixel q's bytes only while q reads.
@@ -136,7 +136,7 @@ static void pocketml_conv2d_int16(const pocketml_conv2d_params *p, const int16_t
 }
 
 static void pocketml_conv2d_int8(const pocketml_conv2d_params *p, const int8_t *input, int8_t *output) {
-  if (p->pool_h == 0) {
+  if (p->pool.h == 0) {
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
       for (int32_t ox = 0; ox < p->out_w; ++ox) {
         pocketml_conv2d_pixel(p, input, oy, ox, output + (oy * p->out_w + ox) * p->out_c, 0);
@@ -144,17 +144,13 @@ static void pocketml_conv2d_int8(const pocketml_conv2d_params *p, const int8_t *
     }
     return;
   }
-  for (int32_t py = 0; py < p->pooled_h; ++py) {
-    /* the pool window's conv pixels inside the conv's map: rows [ya, yb), columns [xa, xb) */
-    const int32_t ya = pocketml_window_begin(py, p->pool_stride_h, p->pool_pad_top);
-    const int32_t yb = pocketml_window_end(py, p->pool_stride_h, p->pool_pad_top, p->pool_h, p->out_h);
-    for (int32_t px = 0; px < p->pooled_w; ++px) {
-      int8_t *out = output + (py * p->pooled_w + px) * p->out_c;
-      const int32_t xa = pocketml_window_begin(px, p->pool_stride_w, p->pool_pad_left);
-      const int32_t xb = pocketml_window_end(px, p->pool_stride_w, p->pool_pad_left, p->pool_w, p->out_w);
-      for (int32_t oy = ya; oy < yb; ++oy) {
-        for (int32_t ox = xa; ox < xb; ++ox) {
-          pocketml_conv2d_pixel(p, input, oy, ox, out, oy != ya || ox != xa);
+  for (int32_t py = 0; py < p->pool.out_h; ++py) {
+    for (int32_t px = 0; px < p->pool.out_w; ++px) {
+      const pocketml_window_box box = pocketml_window_pool_box(&p->pool, py, px, p->out_h, p->out_w);
+      int8_t *out = output + (py * p->pool.out_w + px) * p->out_c;
+      for (int32_t oy = box.y; oy < box.y + box.rows; ++oy) {
+        for (int32_t ox = box.x; ox < box.x + box.cols; ++ox) {
+          pocketml_conv2d_pixel(p, input, oy, ox, out, oy != box.y || ox != box.x);
         }
       }
     }

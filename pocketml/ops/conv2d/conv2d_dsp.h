@@ -19,7 +19,7 @@
  * An odd pixel count ends with a pixel paired with itself; an odd channel count has a zero
  * channel appended to the weights and table, never stored. Outputs of a pixel pair are written
  * after both pixels were read, in raster order: the memory planner's in-place shift holds.
- * A max pool in the epilogue (pool_h > 0, as in conv2d.c): the pixel pairs are the conv pixels of
+ * A max pool in the epilogue (pool.h > 0, as in conv2d.c): the pixel pairs are the conv pixels of
  * one pool window (inside the map); each pair's requantized values are stored into the window's
  * output pixel, the first one as is, the next ones kept where larger. Pixel q's output bytes are
  * written only while q's window reads: the raster shift holds.
@@ -47,8 +47,8 @@ typedef struct {
   const pocketml_dsp_channel *channels; /* [out_c rounded up to even] */
   int32_t *scratch;   /* depth words: two pixels' fields as int16 pairs */
   int8_t *patch;      /* 2 * depth bytes (general shapes only) */
-  /* a max pool in the epilogue (pool_h 0: none); out_h x out_w is then the conv's map, never stored */
-  int32_t pool_h, pool_w, pool_stride_h, pool_stride_w, pool_pad_top, pool_pad_left, pooled_h, pooled_w;
+  /* a max pool in the epilogue (pool.h 0: none); out_h x out_w is then the conv's map, never stored */
+  pocketml_window_pool pool;
 } pocketml_conv2d_dsp_params;
 
 /* Widen `groups` words of four int8 from a (pixel 0) and b (pixel 1) into the scratch layout. */
@@ -160,19 +160,15 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
 /* The fused max pool: each output pixel from its window's conv pixels, two at a time. */
 POCKETML_INLINE void pocketml_conv2d_dsp_pooled(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                                 const int8_t *input, int8_t *output) {
-  for (int32_t py = 0; py < p->pooled_h; ++py) {
-    /* the pool window's conv pixels inside the conv's map: rows [ya, yb), columns [xa, xb) */
-    const int32_t ya = pocketml_window_begin(py, p->pool_stride_h, p->pool_pad_top);
-    const int32_t yb = pocketml_window_end(py, p->pool_stride_h, p->pool_pad_top, p->pool_h, p->out_h);
-    for (int32_t px = 0; px < p->pooled_w; ++px) {
-      int8_t *out = output + (py * p->pooled_w + px) * p->out_c;
-      const int32_t xa = pocketml_window_begin(px, p->pool_stride_w, p->pool_pad_left);
-      const int32_t xb = pocketml_window_end(px, p->pool_stride_w, p->pool_pad_left, p->pool_w, p->out_w);
-      const int32_t cols = xb - xa, taps = (yb - ya) * cols;
-      for (int32_t k = 0; k < taps; k += 2) {
+  for (int32_t py = 0; py < p->pool.out_h; ++py) {
+    for (int32_t px = 0; px < p->pool.out_w; ++px) {
+      const pocketml_window_box box = pocketml_window_pool_box(&p->pool, py, px, p->out_h, p->out_w);
+      const int32_t taps = box.rows * box.cols;
+      int8_t *out = output + (py * p->pool.out_w + px) * p->out_c;
+      for (int32_t k = 0; k < taps; k += 2) { /* the window's conv pixels two at a time */
         const int32_t both = k + 1 < taps, k1 = both ? k + 1 : k;
-        const int32_t pix0 = (ya + k / cols) * p->out_w + xa + k % cols;
-        const int32_t pix1 = (ya + k1 / cols) * p->out_w + xa + k1 % cols;
+        const int32_t pix0 = (box.y + k / box.cols) * p->out_w + box.x + k % box.cols;
+        const int32_t pix1 = (box.y + k1 / box.cols) * p->out_w + box.x + k1 % box.cols;
         pocketml_conv2d_dsp_fill(p, input, pix0, pix1);
         pocketml_conv2d_dsp_channels(p, wide, out, out, both, (k == 0 ? 0 : 1) | (both ? 2 : 0));
       }
@@ -189,7 +185,7 @@ POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *
     memset(p->patch + taps, 0, (size_t)(p->depth - taps));
     memset(p->patch + p->depth + taps, 0, (size_t)(p->depth - taps));
   }
-  if (p->pool_h) {
+  if (p->pool.h) {
     pocketml_conv2d_dsp_pooled(p, wide, input, output);
     return;
   }

@@ -21,16 +21,29 @@ POCKETML_WINDOW_INLINE int pocketml_window_inside(int32_t iy, int32_t ix, int32_
   return iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
 }
 
-/* A max pool's window of output position o on one axis, clipped to the map [0, size): the input
- * positions [begin, end) of its taps inside the map. */
-POCKETML_WINDOW_INLINE int32_t pocketml_window_begin(int32_t o, int32_t stride, int32_t pad) {
-  const int32_t first = o * stride - pad;
-  return first < 0 ? 0 : first;
-}
+/* A max pool fused into a conv's epilogue (h 0: none): its window over the conv's map and the pooled
+ * map it writes. */
+typedef struct {
+  int32_t h, w, stride_h, stride_w, pad_top, pad_left; /* the window */
+  int32_t out_h, out_w;                                /* the pooled map */
+} pocketml_window_pool;
 
-POCKETML_WINDOW_INLINE int32_t pocketml_window_end(int32_t o, int32_t stride, int32_t pad, int32_t kernel, int32_t size) {
-  const int32_t last = o * stride - pad + kernel;
-  return last < size ? last : size;
+/* A box of map pixels: rows [y, y + rows), columns [x, x + cols). */
+typedef struct {
+  int32_t y, x, rows, cols;
+} pocketml_window_box;
+
+/* The conv pixels pooled into output pixel (py, px) of `pool` over the map_h x map_w map: its window's
+ * taps inside the map. */
+POCKETML_WINDOW_INLINE pocketml_window_box pocketml_window_pool_box(const pocketml_window_pool *pool, int32_t py,
+                                                                 int32_t px, int32_t map_h, int32_t map_w) {
+  const int32_t y0 = py * pool->stride_h - pool->pad_top, x0 = px * pool->stride_w - pool->pad_left;
+  pocketml_window_box box;
+  box.y = y0 < 0 ? 0 : y0;
+  box.x = x0 < 0 ? 0 : x0;
+  box.rows = (y0 + pool->h < map_h ? y0 + pool->h : map_h) - box.y;
+  box.cols = (x0 + pool->w < map_w ? x0 + pool->w : map_w) - box.x;
+  return box;
 }
 
 /* Store v at *out; merge: keep *out where it is larger (a max pool fused into a conv: the window's
