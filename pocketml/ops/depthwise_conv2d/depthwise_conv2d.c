@@ -33,7 +33,7 @@ static int8_t pocketml_depthwise_requantize(const pocketml_depthwise_conv2d_para
 }
 
 /* Depth multiplier 1: channels [c0, c0 + n) (n <= POCKETML_DOT_BLOCK) of pixel (oy, ox) side by side. */
-static inline void pocketml_depthwise_block(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
+POCKETML_KERNEL_INLINE void pocketml_depthwise_block(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
                                             int32_t oy, int32_t ox, int32_t c0, int32_t n, int8_t *out) {
   const int32_t zero_point = -p->input_offset;
   const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
