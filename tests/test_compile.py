@@ -342,6 +342,50 @@ def test_a_same_window_wider_than_its_input_is_read_and_bit_exact(tmp_path):
     assert len(np.unique(ref)) > 3
 
 
+def test_compile_state_per_inference_resets_lstm_state(tmp_path):
+    """`compile --state per-inference` on an LSTM .tflite (pocketml's writer): the C resets the state at
+    every invoke, the reference runs each sample alone and TFLite Micro on the source file is reset per
+    sample, all equal; the default (streaming) carries the state and is exact too, on other outputs."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.deploy.verify.conformance import one_op_graph
+    from pocketml.ops.unidirectional_sequence_lstm.test_unidirectional_sequence_lstm import make_lstm
+
+    op, t = make_lstm(steps=4, depth=6, units=5, clip=10.0)
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(write_tflite(one_op_graph(op, t)))
+    imp = read_tflite(path)
+    x = random_inputs(imp, 30, 0)
+    streaming, alone = imp.graph.run_flat(x), imp.graph.with_state("per-inference").run_flat(x)
+    assert not np.array_equal(streaming, alone)  # the two meanings give different outputs on these inputs
+    assert np.array_equal(run_source_in_tflm(path, imp, x, reset_state=True), alone)
+    runner = CliRunner()
+    for state in ("per-inference", "streaming"):
+        out = tmp_path / state
+        res = runner.invoke(app, ["compile", str(path), "-o", str(out), "--samples", "30", "--state", state, "--json"])
+        assert res.exit_code == 0, res.output
+        doc = json.loads((out / "result.json").read_text())
+        read = next(s for s in doc["stages"] if s["name"] == "read-tflite")
+        assert read["state"] == state and doc["verify"]["source_tflm"]["mismatching_samples"] == 0
+        assert doc["verify"]["exact"] and doc["c_mismatches"] == 0
+        assert doc["cortexm"] is None or doc["cortexm"]["qemu_mismatches"] in (0, None)  # the board's DSP build
+        header = (out / "c" / "model.h").read_text()
+        assert ("every invoke starts from" in header) == (state == "per-inference")
+
+
+def test_compile_state_refusals(tmp_path):
+    """SVDF memory has no per-inference form: refused by name, nothing written; an unknown state is refused."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.ops.svdf.test_svdf import _keyword_like
+
+    path = tmp_path / "kw.tflite"
+    path.write_bytes(write_tflite(_keyword_like(np.random.default_rng(7))))
+    with pytest.raises(PocketMLError, match=r"svdf.*always persists"):
+        compile(path, "nano33ble", tmp_path / "out", state="per-inference", report=False)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(PocketMLError, match="not one of"):
+        compile(path, "nano33ble", tmp_path / "out", state="sometimes", report=False)
+
+
 def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
     """TFLite's 16x8 scheme (int16 activations, int8 weights, int64 or int32 biases) from a .tflite:
     bit-exact with TFLite Micro on the user's file, in C on the host and in QEMU."""

@@ -11,7 +11,7 @@ zero points, clamps) into a frozen ``*Data``; ``evaluate(data, x)`` is integer a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
@@ -290,6 +290,23 @@ class QuantGraph:
             raise PocketMLError(f"model {self.name!r} has ops whose state persists between invokes and ops whose "
                                 "state resets at each invoke", "give every stateful op the same state semantics")
         return kinds.pop() if kinds else None
+
+    def with_state(self, state: str) -> QuantGraph:
+        """This graph with every op that keeps memory declared ``state`` (``STREAMING`` or
+        ``PER_INFERENCE``): what a .tflite cannot say (TFLite's variable tensors always persist), the
+        user declares (``compile --state``). An op whose memory has one meaning only (no ``state``
+        field: SVDF, always streaming) refuses another, by name."""
+        if state not in STATE_SEMANTICS:
+            raise PocketMLError(f"state {state!r} is not one of {', '.join(STATE_SEMANTICS)}",
+                                "pass --state streaming (the default) or --state per-inference")
+        stateful = [op for op in self.ops if hasattr(op, "state_bytes") and op.state_bytes()]
+        fixed = [op for op in stateful if not hasattr(op, "state")]
+        if fixed and state != STREAMING:
+            names = ", ".join(f"{op.name} ({op.kind})" for op in fixed)
+            raise PocketMLError(f"model {self.name!r}: {names} keep memory that always persists between invokes "
+                                f"and cannot be declared {state}", "compile it with --state streaming (the default)")
+        ops = [replace(op, state=state) if op in stateful and op not in fixed else op for op in self.ops]
+        return QuantGraph(self.name, self.tensors, ops, self.inputs, self.outputs, list(self.notes))
 
     def param_count(self) -> int:
         """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""
