@@ -8,9 +8,10 @@
 test models (SAME with the odd pixel bottom/right, dilation, depth multiplier, per-tensor
 weights, softmax beta 0.5, float edges + SQUEEZE; residual ADD, CONCATENATION, PAD, MEAN), a model
 with two outputs (a classifier head and a conv feature map off a shared trunk,
-tests/test_compile_outputs.py) and one that must be refused (an ELU after the output), then
-benchmarks the folder. With several outputs every output is compared (mismatches count samples
-where any output differs).
+tests/test_compile_outputs.py), one that must be refused (an ELU after the output), and a
+conv/pool/depthwise/FC model in TFLite's 16x8 scheme (int16 activations, int64/int32 biases) next
+to its int8 twin (``pooled-16x8``, ``pooled-int8``), then benchmarks the folder. With several
+outputs every output is compared (mismatches count samples where any output differs).
 
 Per model (every ``*.tflite`` in FOLDER, sorted by name):
 
@@ -88,7 +89,9 @@ def write_examples(folder: Path) -> None:
     from test_compile import VARIANTS, _write, branches_model
     from test_compile_outputs import VARIANTS as OUTPUT_VARIANTS
     from test_compile_outputs import _write as write_outputs
-    from tflite_models import append_operator, spec_of
+    from tflite_models import append_operator, model_16x8, spec_of
+
+    from pocketml.deploy.tflite import write_tflite
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("windows-int8", "windows-float-edges-squeeze", "branches-int8"):
@@ -99,6 +102,8 @@ def write_examples(folder: Path) -> None:
     spec = spec_of(branches_model())
     append_operator(spec, BuiltinOperator.ELU)
     (folder / "branches-elu.tflite").write_bytes(spec.serialise())
+    for int16 in (True, False):  # TFLite's 16x8 (int16 activations) and the same layers in int8
+        (folder / f"pooled-{'16x8' if int16 else 'int8'}.tflite").write_bytes(write_tflite(model_16x8(int16=int16)))
 
 
 def main() -> None:

@@ -21,7 +21,10 @@ Per model, in one run:
   depthwise slabs kept under 1 KiB by channel blocks, ``scratch_limit=1024``, and the lean
   fully connected kernel, no scratch, where its widened input would raise the peak) and
   ``ram+portable`` (also the portable kernel where its lack of scratch lowers the peak by 1% or
-  more, on at most a quarter of the MACs, ``fallback=0.25``) and ``ram+patch`` (``ram`` with the
+  more, on at most a quarter of the MACs, ``fallback=0.25``), ``ram+fuse`` (``ram`` with every
+  explicit PAD fused into the conv reading it and every max pool into the epilogue of the conv
+  before it, ``graph/fuse.py``, where that lowers the arena: the padded map and the conv's map
+  never exist; the cell names the fused layers) and ``ram+patch`` (``ram`` with the
   first stage run in spatial patches, MCUNetV2: the smallest arena of every stage cut and patch
   grid, if 10% under ``ram``'s, whose recomputed overlap adds at most 1.5x the model's MACs,
   ``graph/patch.py: best_patched``; the cell names the stage, the grid and the MACs added);
@@ -56,6 +59,7 @@ from pocketml.deploy.c.emit import kernel_needs
 from pocketml.deploy.cortexm import build_cortexm, run_qemu
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.runtimes import smallest_tflm_arena
+from pocketml.graph.fuse import fuse
 from pocketml.graph.patch import best_patched
 from pocketml.graph.planner import plan_memory
 from pocketml.pipeline.from_tflite import random_inputs, run_source_in_tflm, source_inputs
@@ -74,6 +78,7 @@ PLANS = {"none": {"in_place": False, "moves": False}, "speed": {"moves": False},
          "scratch": {"input_in_arena": True, "scratch": True, "lean": False},
          "ram": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024},
          "ram+portable": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "fallback": 0.25},
+         "ram+fuse": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "fuse": True},
          "ram+patch": {"input_in_arena": True, "scratch": True, "scratch_limit": 1024, "patch": True}}
 
 
@@ -90,7 +95,7 @@ class PlanRun:
     stack: int
     mismatches: int
     lean: int = 0  # fully connected layers run by the scratch-free kernel
-    patches: str = ""  # ram+patch: the stage run in patches and the MACs its overlap adds
+    patches: str = ""  # ram+patch: the stage run in patches and the MACs its overlap adds; ram+fuse: the fused layers
 
     @property
     def peak(self) -> int:
@@ -147,9 +152,18 @@ def run_plan(graph, name: str, x: np.ndarray, ref: np.ndarray, work: Path) -> Pl
     limit = options.pop("scratch_limit", None)
     if options.pop("scratch", False):
         options["kernels"] = kernel_needs(graph, target, limit)
-    patch = options.pop("patch", False)
+    patch, fusing = options.pop("patch", False), options.pop("fuse", False)
     plan = plan_memory(graph, **options)
     patches = ""
+    if fusing:  # pads and max pools fused into the convs where that lowers the arena (the reference stays unfused)
+        fused = fuse(graph)
+        patches = "nothing to fuse"
+        if fused.fused:
+            others = {k: v for k, v in options.items() if k != "kernels"}
+            fplan = plan_memory(fused.graph, kernels=kernel_needs(fused.graph, target, limit), **others)
+            patches = f"fused {fused.label}" if fplan.arena_bytes < plan.arena_bytes else "fusion saves nothing"
+            if fplan.arena_bytes < plan.arena_bytes:
+                graph, plan = fused.graph, fplan
     if patch:  # the first stage in patches where that lowers the arena by 10% (within 1.5x more MACs)
         others = {k: v for k, v in options.items() if k != "kernels"}
         best = best_patched(graph, plan.arena_bytes, kernels=lambda g: kernel_needs(g, target, limit), **others)
@@ -261,7 +275,7 @@ def main() -> None:
                 continue
             result = bench_model(label, path, args.samples, folder)
             print(row(*result), flush=True)
-            peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram", "ram+patch")]
+            peaks += [(label, r) for r in result[3] if r.plan in ("speed", "ram", "ram+fuse", "ram+patch")]
             if args.plot is not None and "VWW" in label:
                 plot(label, result[3], result[1], args.plot)
         vww = folder / Path(MLPERF["vww_96_int8 (MLPerf VWW)"]).name

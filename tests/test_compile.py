@@ -340,3 +340,107 @@ def test_a_same_window_wider_than_its_input_is_read_and_bit_exact(tmp_path):
     ref = imp.graph.run(x).reshape(len(x), -1)
     assert np.array_equal(run_source_in_tflm(tmp_path / "wide.tflite", imp, x), ref)
     assert len(np.unique(ref)) > 3
+
+
+def test_compile_state_per_inference_resets_lstm_state(tmp_path):
+    """`compile --state per-inference` on an LSTM .tflite (pocketml's writer): the C resets the state at
+    every invoke, the reference runs each sample alone and TFLite Micro on the source file is reset per
+    sample, all equal; the default (streaming) carries the state and is exact too, on other outputs."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.deploy.verify.conformance import one_op_graph
+    from pocketml.ops.unidirectional_sequence_lstm.test_unidirectional_sequence_lstm import make_lstm
+
+    op, t = make_lstm(steps=4, depth=6, units=5, clip=10.0)
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(write_tflite(one_op_graph(op, t)))
+    imp = read_tflite(path)
+    x = random_inputs(imp, 30, 0)
+    streaming, alone = imp.graph.run_flat(x), imp.graph.with_state("per-inference").run_flat(x)
+    assert not np.array_equal(streaming, alone)  # the two meanings give different outputs on these inputs
+    assert np.array_equal(run_source_in_tflm(path, imp, x, reset_state=True), alone)
+    runner = CliRunner()
+    for state in ("per-inference", "streaming"):
+        out = tmp_path / state
+        res = runner.invoke(app, ["compile", str(path), "-o", str(out), "--samples", "30", "--state", state, "--json"])
+        assert res.exit_code == 0, res.output
+        doc = json.loads((out / "result.json").read_text())
+        read = next(s for s in doc["stages"] if s["name"] == "read-tflite")
+        assert read["state"] == state and doc["verify"]["source_tflm"]["mismatching_samples"] == 0
+        assert doc["verify"]["exact"] and doc["c_mismatches"] == 0
+        assert doc["cortexm"] is None or doc["cortexm"]["qemu_mismatches"] in (0, None)  # the board's DSP build
+        header = (out / "c" / "model.h").read_text()
+        assert ("every invoke starts from" in header) == (state == "per-inference")
+
+
+def test_compile_state_refusals(tmp_path):
+    """SVDF memory has no per-inference form: refused by name, nothing written; an unknown state is refused."""
+    from pocketml.deploy.tflite import write_tflite
+    from pocketml.ops.svdf.test_svdf import _keyword_like
+
+    path = tmp_path / "kw.tflite"
+    path.write_bytes(write_tflite(_keyword_like(np.random.default_rng(7))))
+    with pytest.raises(PocketMLError, match=r"svdf.*always persists"):
+        compile(path, "nano33ble", tmp_path / "out", state="per-inference", report=False)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(PocketMLError, match="not one of"):
+        compile(path, "nano33ble", tmp_path / "out", state="sometimes", report=False)
+
+
+def test_a_16x8_tflite_compiles_and_verifies_on_cortex_m(tmp_path):
+    """TFLite's 16x8 scheme (int16 activations, int8 weights, int64 or int32 biases) from a .tflite:
+    bit-exact with TFLite Micro on the user's file, in C on the host and in QEMU."""
+    from tflite_models import model_16x8
+
+    from pocketml.deploy.tflite import write_tflite
+
+    path = tmp_path / "model16x8.tflite"
+    path.write_bytes(write_tflite(model_16x8()))
+    imp = read_tflite(path)
+    assert [imp.graph.tensors[op.output].dtype for op in imp.graph.ops] == ["int16"] * 9 + ["int8"]
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    src = result.verify["source_tflm"]
+    assert src["mismatching_samples"] == 0 and not src["weak_evidence"]
+    if result.cortexm is not None:  # the arm-none-eabi toolchain is installed by `make test`
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+    report = verify(tmp_path / "out", "reference,c,tflm", layers=True, probe_arena=False, latency=False)
+    assert report.exact and report.layers and all(p.first is None for p in report.layers)  # every int16 layer
+
+
+def test_a_16x8_tflite_with_float_edges_compiles_and_verifies(tmp_path):
+    """What TFLite's converter writes for 16x8: float32 -> QUANTIZE -> int16 ... int16 -> DEQUANTIZE -> float32.
+    The edges are dropped: the C takes and gives int16_t, checked against TFLite Micro on the file."""
+    from tflite_models import model_16x8
+
+    graph = model_16x8(1, int16_edges=True)
+    spec = spec_of(graph)
+    float_edges(spec, graph, True, True)
+    path = tmp_path / "float16x8.tflite"
+    path.write_bytes(spec.serialise())
+    imp = read_tflite(path)
+    assert imp.input.dtype == imp.output.dtype == "float32"
+    assert imp.graph.input_info.dtype == imp.graph.output_info.dtype == "int16"
+    result = compile(path, "nano33ble", tmp_path / "out", samples=24, report=False)
+    assert result.c_mismatches == 0 and result.verify["exact"]
+    assert result.verify["source_tflm"]["mismatching_samples"] == 0
+    assert "const int16_t *input, int16_t *output" in (tmp_path / "out" / "c" / "model.h").read_text()
+    if result.cortexm is not None:
+        assert result.cortexm.qemu_mismatches == 0 and result.cortexm.qemu_samples > 0
+
+
+def test_an_op_without_int16_support_is_refused_naming_op_and_type(tmp_path):
+    """A HARD_SWISH reading int16 activations (pocketml runs it on int8 only): one clear line."""
+    from tflite_models import model_16x8
+
+    from pocketml.formats.tflite import OperatorSpec
+
+    spec = spec_of(model_16x8())
+    conv = spec.operators[5]  # the 1x1 CONV_2D between two int16 tensors becomes HARD_SWISH(x)
+    assert conv.builtin_code == Op.CONV_2D
+    spec.operators[5] = OperatorSpec(Op.HARD_SWISH, 1, (conv.inputs[0],), conv.outputs)
+    path = tmp_path / "hswish16.tflite"
+    path.write_bytes(spec.serialise())
+    with pytest.raises(PocketMLError) as err:
+        compile(path, "nano33ble", tmp_path / "out")
+    assert "operator 5 HARD_SWISH" in err.value.problem and "INT16" in err.value.problem
+    assert "CONV_2D" in err.value.problem and not (tmp_path / "out").exists()

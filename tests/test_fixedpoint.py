@@ -91,6 +91,38 @@ def test_multiply_by_quantized_multiplier_is_close_to_real_product(x, real):
     assert abs(got - x * real) <= 1.0 + abs(x) * 2.0**-30
 
 
+def exact_mbqm64(x: int, multiplier: int, shift: int) -> int:
+    """TFLite's int64 requantization with Python's exact integers: the multiplier rounded to Q0.15,
+    then x · m / 2^(15 - shift) rounded to nearest, ties toward +inf (floor of x·m/2^t + 1/2)."""
+    m = (multiplier + 2**15) // 2**16 if multiplier < 0x7FFF0000 else 0x7FFF
+    t = 15 - shift
+    return (x * m + 2 ** (t - 1)) // 2**t
+
+
+@pytest.mark.parametrize("x,real,want", [
+    (3, 0.5, 2),            # 1.5 -> 2: ties toward +inf
+    (-3, 0.5, -1),          # -1.5 -> -1
+    (-5, 0.25, -1),         # -1.25 -> -1
+    (-6, 0.25, -1),         # -1.5 -> -1 (the int32 kernels' second rounding, by a shift, gives -2)
+    (5, 0.25, 1),           # 1.25 -> 1
+    (-(2**40), 2.0**-20, -(2**20)),
+    (2**46, 2.0**-16, 2**30),
+    (7, 1.0, 7),            # multiplier 2^30 with shift 1
+])
+def test_int64_requantization_worked_examples(x, real, want):
+    mult, left, right = fp.quantize_multiplier(real)
+    assert int(fp.multiply_by_quantized_multiplier_int64(np.int64(x), mult, left - right)) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(2**47), 2**47 - 1), st.floats(1e-9, 100.0, allow_nan=False))
+def test_int64_requantization_matches_exact(x, real):
+    mult, left, right = fp.quantize_multiplier(real)
+    want = exact_mbqm64(x, mult, left - right)
+    if -(2**31) <= want < 2**31:  # beyond, TFLite truncates to int32 (converters keep results in range)
+        assert int(fp.multiply_by_quantized_multiplier_int64(np.int64(x), mult, left - right)) == want
+
+
 def test_left_shift_bound_is_enforced():
     with pytest.raises(OverflowError):
         fp.check_left_shift_bound(2**30, np.array([2]))
@@ -105,11 +137,12 @@ def test_c_fixedpoint_matches_numpy(tmp_path):
 #include <stdio.h>
 #include "pocketml_fixedpoint.h"
 int main(void) {
-  long a, b; int e, l, r; long m;
-  while (scanf("%ld %ld %d %ld %d %d", &a, &b, &e, &m, &l, &r) == 6) {
-    printf("%ld %ld %ld\\n", (long)pocketml_srdhm((int32_t)a, (int32_t)b),
+  long a, b; int e, l, r; long m; long long w;
+  while (scanf("%ld %ld %d %ld %d %d %lld", &a, &b, &e, &m, &l, &r, &w) == 7) {
+    printf("%ld %ld %ld %ld\\n", (long)pocketml_srdhm((int32_t)a, (int32_t)b),
            (long)pocketml_rounding_divide_by_pot((int32_t)a, e),
-           (long)pocketml_multiply_by_quantized_multiplier((int32_t)b, (int32_t)m, l, r));
+           (long)pocketml_multiply_by_quantized_multiplier((int32_t)b, (int32_t)m, l, r),
+           (long)pocketml_multiply_by_quantized_multiplier_int64((int64_t)w, (int32_t)m, l - r));
   }
   return 0;
 }""")
@@ -123,14 +156,18 @@ int main(void) {
     reals = r.uniform(1e-4, 0.99, len(a))
     parts = np.array([fp.quantize_multiplier(x) for x in reals])
     b_small = (b >> 8).astype(np.int64)  # keep b << left_shift inside the converter's bound
-    lines = "\n".join(f"{x} {y} {z} {m} {lft} {rgt}" for x, y, z, (m, lft, rgt)
-                      in zip(a, b_small, e, parts, strict=True))
+    wide = (a << 15) + r.integers(0, 2**15, len(a))  # int64 sums up to 2^46 (beyond int32, both results wrap)
+    wide[:4], parts[:4] = [-6, -2, 2, 6], fp.quantize_multiplier(0.25)  # ties: -1.5, -0.5, 0.5, 1.5
+    lines = "\n".join(f"{x} {y} {z} {m} {lft} {rgt} {v}" for x, y, z, (m, lft, rgt), v
+                      in zip(a, b_small, e, parts, wide, strict=True))
     proc = subprocess.run([str(tmp_path / "t")], input=lines, capture_output=True, text=True, check=True)
     got = np.array([list(map(int, ln.split())) for ln in proc.stdout.splitlines()])
     assert np.array_equal(got[:, 0], fp.saturating_rounding_doubling_high_mul(a, b_small))
     assert np.array_equal(got[:, 1], fp.rounding_divide_by_pot(a, e))
     expect = fp.multiply_by_quantized_multiplier(b_small, parts[:, 0], parts[:, 1], parts[:, 2])
     assert np.array_equal(got[:, 2], expect)
+    expect = fp.multiply_by_quantized_multiplier_int64(wide, parts[:, 0], parts[:, 1] - parts[:, 2])
+    assert np.array_equal(got[:, 3], expect) and got[:4, 3].tolist() == [-1, 0, 1, 2]  # ties toward +inf
 
 
 # -- TFLite's fixed-point helpers ----------------------------------------------------------------

@@ -25,8 +25,9 @@ from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.registry import OPS
 
 Add, AvgPool2D, Concatenation, Conv2D, DepthwiseConv2D, FullyConnected, MaxPool2D, Mean, Pad, ReLU, ReLU6, Reshape, \
-    Softmax = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d", "depthwise_conv2d", "fully_connected",
-                                "max_pool2d", "mean", "pad", "relu", "relu6", "reshape", "softmax"))
+    Softmax, Quantize, Sub, Mul = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d",
+                                                    "depthwise_conv2d", "fully_connected", "max_pool2d", "mean", "pad",
+                                                    "relu", "relu6", "reshape", "softmax", "quantize", "sub", "mul"))
 SqueezeOptions = import_module("tflite.SqueezeOptions")
 Conv2DOptions = import_module("tflite.Conv2DOptions")
 INPUT_QUANT = QuantParams(0.05, 3)
@@ -58,9 +59,27 @@ class GraphBuilder:
         self.ops: list = []
         self.input = self._tensor("input", input_shape, input_quant)
 
-    def _tensor(self, name: str, shape, quant: QuantParams) -> str:
-        self.tensors[name] = TensorInfo(name, tuple(int(s) for s in shape), quant)
+    def _tensor(self, name: str, shape, quant: QuantParams, dtype: str = "int8") -> str:
+        self.tensors[name] = TensorInfo(name, tuple(int(s) for s in shape), quant, dtype)
         return name
+
+    def _like(self, name: str, shape, x: str, quant: QuantParams | None = None) -> str:
+        """A tensor of ``x``'s type (int8, or int16 after :meth:`to_int16`) and, by default, quantization."""
+        return self._tensor(name, shape, quant or self.tensors[x].quant, self.tensors[x].dtype)
+
+    def to_int16(self, x: str, spread: float = 200.0) -> str:
+        """QUANTIZE int8 -> int16 (symmetric, scale s_x / ``spread``): the ops after it run TFLite's 16x8."""
+        name = self._name("to_int16")
+        y = self._tensor(name, self.tensors[x].shape, QuantParams(self.tensors[x].quant.scale / spread, 0), "int16")
+        self.ops.append(Quantize(name, (x,), y))
+        return y
+
+    def to_int8(self, x: str, quant: QuantParams) -> str:
+        """QUANTIZE int16 -> int8."""
+        name = self._name("to_int8")
+        y = self._tensor(name, self.tensors[x].shape, quant)
+        self.ops.append(Quantize(name, (x,), y))
+        return y
 
     def _name(self, kind: str) -> str:
         return f"{kind}{len(self.ops)}"
@@ -69,23 +88,30 @@ class GraphBuilder:
         if quant is not None:
             return quant
         s = float(self.tensors[x].quant.scale * np.median(w_scales) * math.sqrt(fan_in) * 60.0)
+        if self.tensors[x].dtype == "int16":  # 16x8: symmetric; an int16 input's values are ~256 times larger
+            return QuantParams(s * 1.5, 0)
         return QuantParams(s, -128 if act != "none" else int(self.rng.integers(-20, 20)))
 
-    def _weights(self, shape, channels: int, per_tensor: bool):
+    def _weights(self, shape, channels: int, per_tensor: bool, x: str | None = None, bias32: bool = False):
+        """Random int8 weights, scales and a bias: int32, or for an int16 input ``x`` (16x8) int64 unless
+        ``bias32``, spread 256 times wider (as the input)."""
         w = self.rng.integers(-127, 128, size=shape).astype(np.int8)
         scales = np.full(channels, 0.004, np.float32) if per_tensor else \
             self.rng.uniform(0.002, 0.008, channels).astype(np.float32)
+        if x is not None and self.tensors[x].dtype == "int16":
+            top = 2000 * 256
+            return w, scales, self.rng.integers(-top, top, size=channels).astype(np.int32 if bias32 else np.int64)
         bias = self.rng.integers(-2000, 2000, size=channels).astype(np.int32)
         return w, scales, bias
 
     def conv(self, x: str, cout: int, k=3, stride=1, mode="same", dilation=1, act="none", per_tensor=False,
-             quant: QuantParams | None = None) -> str:
+             quant: QuantParams | None = None, bias32: bool = False) -> str:
         h, w_, cin = self.tensors[x].shape
         k, stride, dilation = _pair(k), _pair(stride), _pair(dilation)
         out_hw, pad, end = tflite_window((h, w_), k, stride, dilation, mode)
-        w, scales, bias = self._weights((cout, *k, cin), cout, per_tensor)
+        w, scales, bias = self._weights((cout, *k, cin), cout, per_tensor, x, bias32)
         name = self._name("conv")
-        y = self._tensor(name, (*out_hw, cout), self._weighted_out(x, k[0] * k[1] * cin, scales, act, quant))
+        y = self._like(name, (*out_hw, cout), x, self._weighted_out(x, k[0] * k[1] * cin, scales, act, quant))
         self.ops.append(Conv2D(name, (x,), y, w, bias, scales, stride, pad, dilation, act, end))
         return y
 
@@ -94,9 +120,9 @@ class GraphBuilder:
         k, stride, dilation = _pair(k), _pair(stride), _pair(dilation)
         out_hw, pad, end = tflite_window((h, w_), k, stride, dilation, mode)
         cout = cin * multiplier
-        w, scales, bias = self._weights((1, *k, cout), cout, False)
+        w, scales, bias = self._weights((1, *k, cout), cout, False, x)
         name = self._name("dw")
-        y = self._tensor(name, (*out_hw, cout), self._weighted_out(x, k[0] * k[1], scales, act, None))
+        y = self._like(name, (*out_hw, cout), x, self._weighted_out(x, k[0] * k[1], scales, act, None))
         self.ops.append(DepthwiseConv2D(name, (x,), y, w, bias, scales, stride, pad, dilation, multiplier, act, end))
         return y
 
@@ -105,35 +131,39 @@ class GraphBuilder:
         k, stride = _pair(k), _pair(stride)
         out_hw, pad, end = tflite_window((h, w_), k, stride, (1, 1), mode)
         name = self._name(kind)
-        y = self._tensor(name, (*out_hw, c), self.tensors[x].quant)
+        y = self._like(name, (*out_hw, c), x)
         cls = MaxPool2D if kind == "maxpool" else AvgPool2D
         self.ops.append(cls(name, (x,), y, k, stride, pad, act, end))
         return y
 
     def reshape(self, x: str, shape) -> str:
         name = self._name("reshape")
-        y = self._tensor(name, shape, self.tensors[x].quant)
+        y = self._like(name, shape, x)
         self.ops.append(Reshape(name, (x,), y, tuple(shape)))
         return y
 
-    def fc(self, x: str, cout: int, act="none", per_tensor=False) -> str:
+    def fc(self, x: str, cout: int, act="none", per_tensor=False, bias32: bool = False) -> str:
         (depth,) = self.tensors[x].shape
-        w, scales, bias = self._weights((cout, depth), cout, per_tensor)
+        w, scales, bias = self._weights((cout, depth), cout, per_tensor, x, bias32)
         name = self._name("fc")
-        y = self._tensor(name, (cout,), self._weighted_out(x, depth, scales, act, None))
+        y = self._like(name, (cout,), x, self._weighted_out(x, depth, scales, act, None))
         self.ops.append(FullyConnected(name, (x,), y, w, bias, scales, act))
         return y
 
     def softmax(self, x: str, beta=1.0) -> str:
         name = self._name("softmax")
-        y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128))
+        if self.tensors[x].dtype == "int16":  # 16x8: int16 out at 1/32768
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 32768, 0), "int16")
+        else:
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128))
         self.ops.append(Softmax(name, (x,), y, beta))
         return y
 
     def add(self, a: str, b: str, act="none") -> str:
         qa, qb = self.tensors[a].quant, self.tensors[b].quant
         name = self._name("add")
-        y = self._tensor(name, self.tensors[a].shape, QuantParams(2 * max(qa.scale, qb.scale), -5))
+        zero_point = 0 if self.tensors[a].dtype == "int16" else -5  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(2 * max(qa.scale, qb.scale), zero_point))
         self.ops.append(Add(name, (a, b), y, act))
         return y
 
@@ -141,7 +171,7 @@ class GraphBuilder:
         c = self.tensors[x].shape[-1]
         name = self._name("mean")
         q = self.tensors[x].quant
-        y = self._tensor(name, (1, 1, c) if keep_dims else (c,), QuantParams(q.scale * 0.7, q.zero_point // 2))
+        y = self._like(name, (1, 1, c) if keep_dims else (c,), x, QuantParams(q.scale * 0.7, q.zero_point // 2))
         self.ops.append(Mean(name, (x,), y, self.tensors[y].shape))
         return y
 
@@ -157,15 +187,34 @@ class GraphBuilder:
         h, w_, c = self.tensors[x].shape
         (t, b), (left, r) = paddings
         name = self._name("pad")
-        y = self._tensor(name, (h + t + b, w_ + left + r, c), self.tensors[x].quant)
+        y = self._like(name, (h + t + b, w_ + left + r, c), x)
         self.ops.append(Pad(name, (x,), y, paddings))
         return y
 
     def relu(self, x: str, six=False) -> str:
         name = self._name("relu6" if six else "relu")
         q = self.tensors[x].quant
-        y = self._tensor(name, self.tensors[x].shape, q if six else QuantParams(q.scale * 0.8, -128))
+        zero_point = 0 if self.tensors[x].dtype == "int16" else -128  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[x].shape, x, q if six else QuantParams(q.scale * 0.8, zero_point))
         self.ops.append((ReLU6 if six else ReLU)(name, (x,), y))
+        return y
+
+    def sub(self, a: str, b: str, act="none") -> str:
+        qa, qb = self.tensors[a].quant, self.tensors[b].quant
+        name = self._name("sub")
+        zero_point = 0 if self.tensors[a].dtype == "int16" else 3  # int16 (16x8): symmetric
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(2 * max(qa.scale, qb.scale), zero_point))
+        self.ops.append(Sub(name, (a, b), y, act))
+        return y
+
+    def mul(self, a: str, b: str, act="none") -> str:
+        """a · b at an output scale that keeps typical products in range (the multiplier stays below one)."""
+        qa, qb = self.tensors[a].quant, self.tensors[b].quant
+        name = self._name("mul")
+        wide = self.tensors[a].dtype == "int16"
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(qa.scale * qb.scale * (4096 if wide else 16),
+                                                                   0 if wide else -2))
+        self.ops.append(Mul(name, (a, b), y, act))
         return y
 
     def graph(self, output) -> QuantGraph:
@@ -173,6 +222,44 @@ class GraphBuilder:
         g = QuantGraph(self.name, dict(self.tensors), list(self.ops), self.input, output)
         _ = g.op_data
         return g
+
+
+def model_16x8(seed: int = 0, int16: bool = True, int16_edges: bool = False) -> QuantGraph:
+    """TFLite's 16x8 scheme end to end: int8 input -> QUANTIZE to int16 -> CONV_2D (int64 bias, RELU)
+    -> MAX_POOL_2D -> DEPTHWISE_CONV_2D + the pool (a residual ADD) -> CONV_2D 1x1 (int32 bias)
+    -> AVERAGE_POOL_2D -> RESHAPE -> FULLY_CONNECTED (int64 bias) -> QUANTIZE to int8 (the logits).
+    ``int16_edges``: the model's input and output are the int16 tensors themselves (no QUANTIZE; what
+    the converter writes between float edges, see :func:`float_edges`). ``int16=False``: the same
+    layers all int8 (no QUANTIZE), its twin for side-by-side figures (bench/int16.py)."""
+    quant = QuantParams(INPUT_QUANT.scale / 200, 0) if int16_edges else INPUT_QUANT
+    b = GraphBuilder("m16x8" if int16 else "m8x8", (8, 8, 3), seed=seed, input_quant=quant)
+    if int16_edges:
+        b.tensors[b.input] = replace(b.tensors[b.input], dtype="int16")
+    x = b.to_int16(b.input) if int16 and not int16_edges else b.input
+    x = b.conv(x, 8, k=3, mode="same", act="relu")
+    pooled = b.pool(x, "maxpool", k=2, stride=2)
+    x = b.add(pooled, b.depthwise(pooled, k=3, mode="same"))
+    x = b.pool(b.conv(x, 6, k=1, mode="valid", bias32=True), "avgpool", k=2, stride=2)
+    x = b.fc(b.reshape(x, (24,)), 10)
+    if int16 and not int16_edges:
+        x = b.to_int8(x, QuantParams(b.tensors[x].quant.scale * 256, 0))
+    return b.graph(x)
+
+
+def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
+    """The element-wise ops of TFLite's 16x8 scheme: int8 input -> QUANTIZE to int16 -> CONV_2D 3x3 -> PAD
+    -> DEPTHWISE_CONV_2D (valid) -> RELU; RELU6 of the conv; SUB of the two; MUL by the conv ->
+    AVERAGE_POOL_2D -> MEAN (H, W) -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) -> QUANTIZE to int8. ``int16=False``:
+    its int8 twin (bench/int16.py)."""
+    b = GraphBuilder("e16x8" if int16 else "e8x8", (8, 8, 3), seed=seed)
+    x = b.to_int16(b.input) if int16 else b.input
+    c = b.conv(x, 6, k=3, mode="same")
+    d = b.relu(b.depthwise(b.pad(c, ((1, 1), (1, 1))), k=3, mode="valid"))
+    m = b.mul(b.sub(d, b.relu(c, six=True)), c)
+    y = b.softmax(b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10), beta=0.1)  # beta: not one-hot
+    if int16:
+        y = b.to_int8(y, QuantParams(1 / 256, -128))
+    return b.graph(y)
 
 
 def _pair(v):

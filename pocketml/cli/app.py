@@ -33,8 +33,9 @@ OPTIMIZE_OPT = typer.Option(None, "--optimize", help="Boards with the DSP extens
                             "half the board's flash. The board's C goes to OUT/c-dsp/; OUT/c/ stays portable.")
 MEMORY_OPT = typer.Option("speed", "--memory", help="The memory plan: speed (default; in-place layers, no "
                           "extra instructions), ram (the smallest RAM: the input and, on boards with the DSP "
-                          "extension, the kernels' scratch inside the arena, depthwise layers in channel blocks; a "
-                          "few % more instructions; there also the first layers in spatial patches when that saves "
+                          "extension, the kernels' scratch inside the arena, depthwise layers in channel blocks, "
+                          "pads and max pools fused into the convs; a few % more instructions; there also the first "
+                          "layers in spatial patches when that saves "
                           "10% of the arena, for up to 2.5x the MACs) or balanced (each candidate plan built for the "
                           "board and run in QEMU; the smallest RAM within --max-latency). See docs/memory.md.")
 MAX_LATENCY_OPT = typer.Option(None, "--max-latency", help="With --memory balanced: the latency budget in ms "

@@ -38,6 +38,10 @@ def compile_cmd(
     optimize: str | None = OPTIMIZE_OPT,
     memory: str = MEMORY_OPT,
     max_latency: float | None = MAX_LATENCY_OPT,
+    state: str = typer.Option("streaming", "--state", help="What the LSTMs' recurrent state means (a .tflite cannot "
+                              "say): streaming (default, TFLite Micro's: it persists from one invoke to the next) or "
+                              "per-inference (each invoke one whole sequence from the reset state: the C resets it, "
+                              "TFLite Micro is reset per sample when verified). SVDF memory is always streaming."),
 ) -> None:
     """Compile an existing int8 .tflite ahead of time into verified C for a board.
 
@@ -70,7 +74,7 @@ def compile_cmd(
         on_stage(f"read {model.name} and check every operator")
         result = compile_tflite(model, device, out, samples=samples, seed=seed, devices=devices, force=force,
                                 on_stage=on_stage, optimize=optimize, memory=memory, inputs=inputs,
-                                max_latency_ms=max_latency)
+                                max_latency_ms=max_latency, state=state)
     if as_json:
         print(result.dumps())
     else:

@@ -54,6 +54,10 @@ def shrink(
     optimize: str | None = OPTIMIZE_OPT,
     memory: str = MEMORY_OPT,
     max_latency: float | None = MAX_LATENCY_OPT,
+    recurrent: str = typer.Option(
+        "sequence", help="An .onnx/.pt2 model's nn.LSTM: sequence (one UNIDIRECTIONAL_SEQUENCE_LSTM op, TFLite Micro's "
+                         "int8 x int16 kernel, state reset per inference) or unroll (ordinary int8 ops over time, "
+                         "as nn.GRU always is)."),
     check: bool = typer.Option(False, "--check", help="Only report, layer by layer, what pocketml can capture "
                                "(every blocker at once, with its module path); builds and writes nothing. "
                                "Exit 4 if anything is blocked."),
@@ -71,7 +75,7 @@ def shrink(
     from pocketml.report import print_result
 
     if check:
-        _check(model, data, as_json)
+        _check(model, data, as_json, recurrent)
         return
     if model.endswith((".onnx", ".pt2")):
         from pocketml.data.files import load_npz
@@ -91,7 +95,7 @@ def shrink(
             result = shrink_api(net, calibration, test, device, out, name=Path(model).stem, devices=devices,
                                 recipe=recipe, train=train, target_flash=target_flash, seed=seed, force=force,
                                 on_stage=on_stage, optimize=optimize, memory=memory, max_latency_ms=max_latency,
-                                trainable=trainable, bias_layers=bias_layers)
+                                trainable=trainable, bias_layers=bias_layers, recurrent=recurrent)
     else:
         if recipe is not None:  # a bad recipe fails before the built-in model trains
             from pocketml.compress.recipe import get_recipe
@@ -120,7 +124,7 @@ def shrink(
                       markup=False, highlight=False)
 
 
-def _check(model: str, data: Path | None, as_json: bool) -> None:
+def _check(model: str, data: Path | None, as_json: bool, recurrent: str = "sequence") -> None:
     """``shrink --check``: capture only, every blocker listed; exit 4 (EXIT_BLOCKED) when something is blocked."""
     import json
 
@@ -149,7 +153,7 @@ def _check(model: str, data: Path | None, as_json: bool) -> None:
         spec = get_builtin(model)
         net, name = spec.build(), model
         example = torch.as_tensor(spec.dataset().train.x[:1])
-    report = check_model(net, example, name)
+    report = check_model(net, example, name, recurrent)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

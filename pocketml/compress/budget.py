@@ -53,9 +53,10 @@ class BudgetChoice:
 
 
 def choose_recipe(budget: int, model: torch.nn.Module, calibration: np.ndarray, name: str,
-                  measure: Callable[[object, dict], int]) -> BudgetChoice:
-    """The first candidate whose estimated flash fits ``budget``; PocketMLError if none does."""
-    graph = capture(model.eval(), torch.as_tensor(calibration[:1]), name)
+                  measure: Callable[[object, dict], int], recurrent: str = "sequence") -> BudgetChoice:
+    """The first candidate whose estimated flash fits ``budget``; PocketMLError if none does
+    (``recurrent``: how an ``nn.LSTM`` is captured, ``graph/capture.py``)."""
+    graph = capture(model.eval(), torch.as_tensor(calibration[:1]), name, recurrent)
     estimates: dict[str, int] = {}
     for cand in CANDIDATES:
         recipe = BUILTIN_RECIPES[cand]

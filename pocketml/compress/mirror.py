@@ -138,6 +138,9 @@ class GraphModule(nn.Module):
                     w, s_w = fake_quant_weight(w, self.bits[ly.name])
                     b = fake_quant_bias(b, self.ranges[self.inputs[ly.name][0]].scale, s_w)
             y = SPECS[ly.kind].float_forward(ly, xs, w, b)
+            if record is not None:  # values inside the layer its quantization needs (FloatGraph.observe)
+                record.update({f"{ly.source}#{key}": fn(ly, xs, w, b)
+                               for key, fn in ly.attrs.get("observe_extra", {}).items()})
             if ly.activation == "relu":
                 y = F.relu(y)
             elif ly.activation == "relu6":

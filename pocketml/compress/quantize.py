@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 
 from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
-from pocketml.graph.layers import FloatGraph
+from pocketml.graph.layers import FloatGraph, FloatLayer
 from pocketml.ops.registry import SPECS
 from pocketml.ops.spec import OWN, SHARED
 from pocketml.ops.weights import quantize_bias, quantize_weights
@@ -110,6 +111,16 @@ def activation_params(graph: FloatGraph, ranges: dict[str, tuple[float, float]])
     return params
 
 
+def with_ranges(layer: FloatLayer, ranges: dict[str, tuple[float, float]]) -> FloatLayer:
+    """``layer`` with ``attrs["ranges"]``: the calibrated [min, max] of each value it asked to have
+    observed (``attrs["observe_extra"]``, e.g. an LSTM's cell state); the layer itself when none."""
+    extra = layer.attrs.get("observe_extra", {})
+    if not extra:
+        return layer
+    return dataclasses.replace(layer, attrs={**layer.attrs,
+                                             "ranges": {key: ranges[f"{layer.source}#{key}"] for key in extra}})
+
+
 def layer_inputs(graph: FloatGraph) -> dict[str, tuple[str, ...]]:
     """Each layer's input tensors; a layer without ``inputs`` reads the one before it (a chain)."""
     out, prev = {}, "input"
@@ -125,7 +136,8 @@ def quantize(graph: FloatGraph, calibration: np.ndarray, weight_bits: dict[str, 
     ``weight_bits``: layer name → weight bit width (8, 4 or 2) for layers stored below 8 bits.
     """
     weight_bits = weight_bits or {}
-    params = activation_params(graph, calibrate_ranges(graph, calibration))
+    ranges = calibrate_ranges(graph, calibration)
+    params = activation_params(graph, ranges)
     tensors: dict[str, TensorInfo] = {"input": TensorInfo("input", graph.input_shape, params["input"])}
     inputs = layer_inputs(graph)
     ops = []
@@ -133,7 +145,7 @@ def quantize(graph: FloatGraph, calibration: np.ndarray, weight_bits: dict[str, 
         out = TensorInfo(layer.name, layer.out_shape, params[layer.name])
         tensors[out.name] = out
         xs = [tensors[n] for n in inputs[layer.name]]
-        ops.append(SPECS[layer.kind].from_float(layer, xs, out, weight_bits.get(layer.name, 8)))
+        ops.append(SPECS[layer.kind].from_float(with_ranges(layer, ranges), xs, out, weight_bits.get(layer.name, 8)))
     for layer, op in zip(graph.layers, ops, strict=True):  # every bound and shape check, naming the user's layer
         try:
             op.prepare(tensors)

@@ -101,8 +101,9 @@ def const_bytes(qgraph: QuantGraph, weights: dict[str, EncodedWeights]) -> int:
 class _State:
     """Where the recipe is: a PyTorch model, or the captured GraphModule once graph stages begin."""
 
-    def __init__(self, model: nn.Module, calibration: np.ndarray, name: str) -> None:
+    def __init__(self, model: nn.Module, calibration: np.ndarray, name: str, recurrent: str = "sequence") -> None:
         self.model = model
+        self.recurrent = recurrent  # nn.LSTM's route (graph/capture.py capture)
         self.mirror: GraphModule | None = None
         self.calibration = calibration
         self.name = name
@@ -113,11 +114,12 @@ class _State:
     def float_graph(self) -> FloatGraph:
         if self.mirror is not None:
             return self.mirror.float_graph()
-        return capture(self.model, torch.as_tensor(self.calibration[:1]), self.name)
+        return capture(self.model, torch.as_tensor(self.calibration[:1]), self.name, self.recurrent)
 
     def to_mirror(self) -> GraphModule:
         if self.mirror is None:
-            self.mirror = GraphModule(capture(self.model, torch.as_tensor(self.calibration[:1]), self.name))
+            self.mirror = GraphModule(capture(self.model, torch.as_tensor(self.calibration[:1]), self.name,
+                                              self.recurrent))
         return self.mirror
 
     def float_module(self) -> nn.Module:
@@ -164,14 +166,15 @@ def snapshot(state: _State, test: Split) -> dict[str, Any]:
 
 
 def run_recipe(recipe: Recipe, model: nn.Module, calibration: np.ndarray, train: Split | None, test: Split,
-               *, name: str = "model", seed: int = 0) -> Compressed:
-    """Run every stage of ``recipe`` in order (validated first: nothing trains if anything is wrong)."""
+               *, name: str = "model", seed: int = 0, recurrent: str = "sequence") -> Compressed:
+    """Run every stage of ``recipe`` in order (validated first: nothing trains if anything is wrong);
+    ``recurrent``: how an ``nn.LSTM`` is captured (``graph/capture.py``)."""
     recipe.validate()
     if recipe.needs_labels and train is None:
         raise PocketMLError(f"recipe '{recipe.name}' trains ({recipe.describe()}) "
                             "but no labelled training data was given",
                             "pass train=(x, y) to shrink (or y_train in the .npz), or use --recipe int8")
-    state = _State(copy.deepcopy(model).eval(), calibration, name)
+    state = _State(copy.deepcopy(model).eval(), calibration, name, recurrent)
     records: list[StageRecord] = []
     notes: list[str] = []
     before = snapshot(state, test)

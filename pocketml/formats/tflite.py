@@ -38,7 +38,8 @@ QuantizationParameters, SubGraph, Tensor = table("QuantizationParameters"), tabl
 
 SCHEMA_VERSION = 3
 TYPES = {np.dtype(np.int8): TensorType.INT8, np.dtype(np.int32): TensorType.INT32,
-         np.dtype(np.int16): TensorType.INT16,  # int16: SVDF's time weights and memory
+         np.dtype(np.int16): TensorType.INT16,  # int16: SVDF's time weights and memory, 16x8 activations
+         np.dtype(np.int64): TensorType.INT64,  # int64: a 16x8 layer's bias
          np.dtype(np.uint8): TensorType.UINT8,  # uint8: a model input or output a QUANTIZE converts
          np.dtype(np.float32): TensorType.FLOAT32}  # float32: edges of float-I/O models (tests of the reader)
 
@@ -93,7 +94,8 @@ class TFLiteModelSpec:
     def add_constant(self, name: str, values: np.ndarray, quant: TensorQuant | None = None) -> int:
         values = np.ascontiguousarray(values)
         if values.dtype not in TYPES:
-            raise ValueError(f"constant {name}: dtype {values.dtype} is not int8 or int32")
+            raise ValueError(f"constant {name}: dtype {values.dtype} is not one of "
+                             f"{', '.join(sorted(str(t) for t in TYPES))}")
         return self.add_tensor(TensorSpec(name, tuple(values.shape), values.dtype, quant,
                                           values.astype(values.dtype.newbyteorder("<")).tobytes()))
 

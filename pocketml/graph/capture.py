@@ -38,6 +38,7 @@ import torch
 from pocketml.errors import PocketMLError
 from pocketml.graph import recurrent
 from pocketml.graph.layers import FloatGraph, FloatLayer, nhwc_axis  # noqa: F401 - re-exported
+from pocketml.graph.recurrent import check_mode
 from pocketml.ops.registry import SPECS, capture_rules
 
 _BN = {"aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default"}
@@ -55,7 +56,8 @@ SUPPORTED = (
     "spatial axes), + - * (tensors or constants, broadcasting), torch.maximum / torch.minimum, torch.cat on "
     "channels, zero padding (nn.ZeroPad2d, F.pad), nn.Upsample / F.interpolate (nearest, bilinear), softmax "
     "over channels, nn.Flatten / view to (N, -1), nn.Linear, nn.Dropout, nn.GRU / nn.LSTM (one layer, "
-    "batch_first=True, zero initial state; unrolled over the fixed sequence length), x[:, a:b] and x[:, i] on one axis"
+    "batch_first=True, zero initial state; a GRU unrolled over the fixed sequence length, an LSTM one "
+    "UNIDIRECTIONAL_SEQUENCE_LSTM op or unrolled), x[:, a:b] and x[:, i] on one axis"
 )
 
 
@@ -119,10 +121,11 @@ def describe_blockers(blockers) -> str:
     return "; ".join(lines)
 
 
-def check_model(model: torch.nn.Module, example: torch.Tensor, name: str = "model") -> ModelCheck:
+def check_model(model: torch.nn.Module, example: torch.Tensor, name: str = "model",
+                recurrent: str = "sequence") -> ModelCheck:
     """Every layer of ``model`` and whether pocketml can capture it, every blocker at once; nothing is
-    built. ``example``: one input batch (NCHW, NCW or [N, features])."""
-    walker = _export(model, example, name)
+    built. ``example``: one input batch (NCHW, NCW or [N, features]); ``recurrent``: as :func:`capture`."""
+    walker = _export(model, example, name, recurrent)
     try:
         walker.walk()
     except PocketMLError:
@@ -130,12 +133,18 @@ def check_model(model: torch.nn.Module, example: torch.Tensor, name: str = "mode
     return ModelCheck(name, tuple(walker.checks))
 
 
-def capture(model: torch.nn.Module, example: torch.Tensor, name: str = "model") -> FloatGraph:
-    """Export ``model`` on ``example`` (one NCHW, NCW or [N, features] batch) into a FloatGraph."""
-    return _export(model, example, name).walk()
+def capture(model: torch.nn.Module, example: torch.Tensor, name: str = "model",
+            recurrent: str = "sequence") -> FloatGraph:
+    """Export ``model`` on ``example`` (one NCHW, NCW or [N, features] batch) into a FloatGraph.
+
+    ``recurrent``: ``"sequence"`` (default) makes each ``nn.LSTM`` one UNIDIRECTIONAL_SEQUENCE_LSTM op
+    (int16 cell state, state reset per inference); ``"unroll"`` unrolls it over time into ordinary
+    ops, as every ``nn.GRU`` is (``graph/recurrent.py``)."""
+    return _export(model, example, name, recurrent).walk()
 
 
-def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
+def _export(model: torch.nn.Module, example: torch.Tensor, name: str, mode: str = "sequence") -> Walker:
+    mode = check_mode(mode)
     model = model.eval()
     try:  # a model that cannot even run on the example is not a tracing problem: say so first
         with torch.no_grad():
@@ -165,7 +174,7 @@ def _export(model: torch.nn.Module, example: torch.Tensor, name: str) -> Walker:
             stack = stacks.get((n.name, str(n.target)))
             if stack:
                 n.meta["nn_module_stack"] = stack
-    return Walker(program, name)
+    return Walker(program, name, mode)
 
 
 class LayerRefused(PocketMLError):
@@ -206,9 +215,10 @@ class Walker:
     (layer → per-sample NHWC shape), ``tensor_of`` (FX node → layer) and ``flattened_from``.
     """
 
-    def __init__(self, program: Any, name: str) -> None:
+    def __init__(self, program: Any, name: str, recurrent: str = "sequence") -> None:
         self.program = program
         self.name = name
+        self.recurrent = recurrent  # nn.LSTM: "sequence" (TFLite's op) or "unroll" (graph/recurrent.py)
         sig = program.graph_signature
         state = program.state_dict
         self.consts: dict[str, torch.Tensor] = {}

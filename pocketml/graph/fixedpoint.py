@@ -98,6 +98,23 @@ def multiply_by_quantized_multiplier(
     return rounding_divide_by_pot(high, right_shift)
 
 
+def multiply_by_quantized_multiplier_int64(x: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``x * M`` for an int64 accumulator (TFLite's 16x8 kernels): int32 result, single rounding.
+
+    TFLite's ``MultiplyByQuantizedMultiplier(int64_t, ...)``: the Q0.31 multiplier is first rounded to
+    Q0.15 (``(multiplier + 2^15) >> 16``, or 0x7FFF from 0x7FFF0000 up), then
+    ``(x · reduced + 2^(14 - shift)) >> (15 - shift)`` (an arithmetic shift: ties toward +inf), with
+    ``shift = left_shift - right_shift`` in [-31, 7] and ``|x| < 2^47`` (so the product stays below
+    2^62). The result is truncated to int32 as C does (it wraps; converters keep it in range).
+    """
+    x64 = np.asarray(x, dtype=np.int64)
+    m = np.asarray(multiplier, dtype=np.int64)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - np.asarray(shift, dtype=np.int64)
+    rounding = np.left_shift(np.int64(1), total - 1)
+    return ((x64 * reduced + rounding) >> total).astype(np.int32)
+
+
 def check_left_shift_bound(max_abs_accumulator: int, left_shift: np.ndarray) -> None:
     """Refuse a requantization whose left shift could overflow int32 for the worst accumulator."""
     worst = int(max_abs_accumulator) << int(np.max(left_shift, initial=0))

@@ -11,7 +11,7 @@ zero points, clamps) into a frozen ``*Data``; ``evaluate(data, x)`` is integer a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
@@ -52,11 +52,12 @@ class QuantParams:
         zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
         return cls(scale, zero_point)
 
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Float to int8, rounding half away from zero and saturating."""
+    def quantize(self, x: np.ndarray, dtype: str = "int8") -> np.ndarray:
+        """Float to int8 (or ``dtype``, e.g. int16), rounding half away from zero and saturating."""
         q = np.asarray(x, dtype=np.float64) / self.scale
         q = np.sign(q) * np.floor(np.abs(q) + 0.5) + self.zero_point
-        return np.clip(q, -128, 127).astype(np.int8)
+        lo, hi = RANGES[dtype]
+        return np.clip(q, lo, hi).astype(DTYPES[dtype])
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         return (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
@@ -64,6 +65,14 @@ class QuantParams:
 
 # uint8, int16, int32: only where a QUANTIZE converts them (a model's edge: TFLite Micro's int16 audio
 # input, an int32 output) or a SOFTMAX writes int16 for one; every other op reads and writes int8
+# What an op's state between invokes means (an op with memory: SVDF, LSTM; its ``state`` field, SVDF's
+# always streaming). "streaming": it persists from one invoke to the next (TFLite's variable tensors:
+# a keyword spotter fed one frame per invoke); "per-inference": each invoke is one whole sequence from
+# the reset state (a PyTorch sequence classifier), so the C resets it at the start of every invoke and
+# TFLite Micro is reset between samples when verified (docs/compile.md, "Ops with memory").
+STREAMING, PER_INFERENCE = "streaming", "per-inference"
+STATE_SEMANTICS = (STREAMING, PER_INFERENCE)
+
 DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32}
 RANGES = {name: (int(np.iinfo(t).min), int(np.iinfo(t).max)) for name, t in DTYPES.items()}
 
@@ -272,6 +281,32 @@ class QuantGraph:
         """RAM the ops keep from one invoke to the next (an op with memory, e.g. SVDF, declares
         ``state_bytes()``): static arrays in the C, outside the arena; TFLite's variable tensors."""
         return sum(op.state_bytes() for op in self.ops if hasattr(op, "state_bytes"))
+
+    def state_semantics(self) -> str | None:
+        """What the ops' memory means (``STREAMING`` or ``PER_INFERENCE``, see above); None: no op keeps
+        any. A model mixing both has no one way to be run or verified: a PocketMLError."""
+        kinds = {getattr(op, "state", STREAMING) for op in self.ops if hasattr(op, "state_bytes") and op.state_bytes()}
+        if len(kinds) > 1:
+            raise PocketMLError(f"model {self.name!r} has ops whose state persists between invokes and ops whose "
+                                "state resets at each invoke", "give every stateful op the same state semantics")
+        return kinds.pop() if kinds else None
+
+    def with_state(self, state: str) -> QuantGraph:
+        """This graph with every op that keeps memory declared ``state`` (``STREAMING`` or
+        ``PER_INFERENCE``): what a .tflite cannot say (TFLite's variable tensors always persist), the
+        user declares (``compile --state``). An op whose memory has one meaning only (no ``state``
+        field: SVDF, always streaming) refuses another, by name."""
+        if state not in STATE_SEMANTICS:
+            raise PocketMLError(f"state {state!r} is not one of {', '.join(STATE_SEMANTICS)}",
+                                "pass --state streaming (the default) or --state per-inference")
+        stateful = [op for op in self.ops if hasattr(op, "state_bytes") and op.state_bytes()]
+        fixed = [op for op in stateful if not hasattr(op, "state")]
+        if fixed and state != STREAMING:
+            names = ", ".join(f"{op.name} ({op.kind})" for op in fixed)
+            raise PocketMLError(f"model {self.name!r}: {names} keep memory that always persists between invokes "
+                                f"and cannot be declared {state}", "compile it with --state streaming (the default)")
+        ops = [replace(op, state=state) if op in stateful and op not in fixed else op for op in self.ops]
+        return QuantGraph(self.name, self.tensors, ops, self.inputs, self.outputs, list(self.notes))
 
     def param_count(self) -> int:
         """Weights and biases, as trained (the float32 model stores 4 bytes for each)."""

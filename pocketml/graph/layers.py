@@ -49,7 +49,11 @@ class FloatGraph:
         """Run the exported program on a batch (a torch.Tensor), returning every layer source's value.
 
         A helper layer that no FX node holds (the ``x · scale`` half of an unfused batch norm, SiLU's
-        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's.
+        sigmoid) carries ``attrs["observe"] = (fx_node, fn)``: its value is ``fn`` of that node's. A
+        layer whose op needs the range of a value inside it (an LSTM's cell state) carries
+        ``attrs["observe_extra"] = {key: fn}``, ``fn(layer, xs, weight, bias)`` of its input values:
+        seen as ``"<source>#<key>"`` (here and in the compression stages' mirror, ``compress/mirror.py``),
+        its calibrated range reaches ``from_float`` as ``attrs["ranges"][key]`` (``compress/quantize.py``).
         """
         import torch
 
@@ -59,6 +63,13 @@ class FloatGraph:
         with torch.no_grad():
             for source, (fx, fn) in derived.items():
                 seen[source] = fn(seen[fx])
+            source_of, prev = {"input": self.input_source}, "input"
+            for ly in self.layers:
+                xs = [seen[source_of[name]] for name in (ly.inputs or (prev,))]
+                for key, fn in ly.attrs.get("observe_extra", {}).items():
+                    bias = None if ly.bias is None else torch.as_tensor(ly.bias)
+                    seen[f"{ly.source}#{key}"] = fn(ly, xs, None, bias)
+                source_of[ly.name], prev = ly.source, ly.name
         return seen
 
 

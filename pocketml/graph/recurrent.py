@@ -25,9 +25,17 @@ nothing recurrent.
 The PyTorch side of a GRU that reads ``out[:, t]``, ``h_n[-1]`` or ``h_n.squeeze(0)`` is claimed here
 (``Walker.claim``): those nodes become aliases of the step's hidden state.
 
-``nn.LSTM`` is unrolled the same way by its own step function (:meth:`_Unroll.lstm_steps`, gates
-i, f, g, o as PyTorch orders them; the cell state int8 per tensor like every other tensor, where
-TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM keeps it in int16): ``capture_lstm``.
+``nn.LSTM`` (``capture_lstm``) becomes, by default (``recurrent="sequence"``), ONE
+UNIDIRECTIONAL_SEQUENCE_LSTM layer: TFLite Micro's int8 x int16 LSTM (int16 cell state, at the
+power-of-two scale of its calibrated range), whose state resets at every inference (a PyTorch
+classifier's samples each start from zero; ``graph/ir.py`` ``PER_INFERENCE``). The graph holds the
+[N, T, I] input as a [1, I, T] signal, so a RESHAPE + TRANSPOSE make the op's [T, I] rows first
+(unless the input is an earlier LSTM's [T, S] output); ``out[:, t]``, ``h_n[-1]``,
+``h_n.squeeze(0)`` become a STRIDED_SLICE of row t + RESHAPE, the whole sequence for anything but
+another LSTM a RESHAPE + TRANSPOSE back to [1, S, T]. The final cell state ``c_n`` is not an output
+of the op: reading it is refused in this mode. With ``recurrent="unroll"`` the LSTM is unrolled the
+same way as the GRU by its own step function (:meth:`_Unroll.lstm_steps`, gates i, f, g, o as
+PyTorch orders them; the cell state int8 per tensor like every other tensor).
 """
 
 from __future__ import annotations
@@ -38,11 +46,14 @@ import numpy as np
 import torch
 
 from pocketml.errors import PocketMLError
+from pocketml.graph.ir import PER_INFERENCE
 from pocketml.graph.layers import FloatLayer
 from pocketml.ops.registry import SPECS
+from pocketml.ops.unidirectional_sequence_lstm.capture import cell_states
 
 ZEROS = "aten.zeros.default"
-RECURRENT = {"aten.gru.input", "aten.lstm.input"}  # ops whose initial state may be a torch.zeros
+LSTM = "aten.lstm.input"
+RECURRENT = {"aten.gru.input", LSTM}  # ops whose initial state may be a torch.zeros
 SELECT = "aten.select.int"
 SQUEEZE = {"aten.squeeze.dim", "aten.squeeze.dims"}
 
@@ -92,15 +103,28 @@ def capture_gru(w, node) -> None:
 
 
 def capture_lstm(w, node) -> None:
-    """One ``nn.LSTM`` layer unrolled over the example's time steps (:meth:`_Unroll.lstm_steps`)."""
+    """One ``nn.LSTM`` layer: the UNIDIRECTIONAL_SEQUENCE_LSTM op (``w.recurrent == "sequence"``), or
+    unrolled over the example's time steps (:meth:`_Unroll.lstm_steps`)."""
     _capture(w, node, "LSTM")
+
+
+def check_mode(recurrent: str) -> str:
+    """``recurrent`` checked: one of ``RECURRENT_MODES``."""
+    if recurrent not in RECURRENT_MODES:
+        raise PocketMLError(f"unknown recurrent mode {recurrent!r}",
+                            f"use one of: {', '.join(RECURRENT_MODES)} (sequence: nn.LSTM to TFLite's "
+                            "UNIDIRECTIONAL_SEQUENCE_LSTM op; unroll: into ordinary ops over time)")
+    return recurrent
 
 
 def _capture(w, node, cell: str) -> None:
     """Refused, the layer's readers (``out[:, -1]``, ``h_n[-1]``) take stand-ins, so the recurrent
     layer is its model's one blocker."""
     try:
-        _unroll(w, node, cell)
+        if cell == "LSTM" and w.recurrent == SEQUENCE:
+            _sequence_op(w, node)
+        else:
+            _unroll(w, node, cell)
     except PocketMLError:
         for item in node.users:
             for reader in (item, *(u for u in item.users if str(u.target) == SELECT or str(u.target) in SQUEEZE)):
@@ -118,30 +142,120 @@ def _unroll(w, node, cell: str) -> None:
         raise w.fail(node, f"a {cell} input of per-sample shape {seq} held as {w.shape_of[src]}; pass "
                      "[N, T, features]")
     steps, features = seq
-    weights = [w.const(p) for p in a["params"]]
-    if any(p is None for p in weights):
-        raise w.fail(node, f"{cell} weights that are not constant parameters")
-    w_ih, w_hh = weights[0], weights[1]
-    hidden, gates = w_hh.shape[1], GATES[cell]
-    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(gates * hidden, np.float32),) * 2
-    if w_ih.shape != (gates * hidden, features) or w_hh.shape != (gates * hidden, hidden):
-        raise w.fail(node, f"{cell} weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    w_ih, w_hh, b_ih, b_hh = _weights(w, node, a, cell, features)
     unroll = _Unroll(node, src)
     step = unroll.gru_steps if cell == "GRU" else unroll.lstm_steps
     states = step(steps, w_ih, w_hh, b_ih, b_hh)
     hs = states[0]
     claims = _claims(w, node, states, unroll)
-    trace = _Trace(unroll.layers, src)
+    _add_layers(w, node, cell, unroll, src)
+    w.alias(node, hs[-1])
+    for user, layer_name in claims:
+        w.claim(user, layer_name)
+
+
+def _sequence_op(w, node) -> None:
+    """One ``nn.LSTM`` as one UNIDIRECTIONAL_SEQUENCE_LSTM layer, state reset per inference (module
+    docstring), with the layout layers around it; each layer observed through :class:`_Trace`."""
+    a = w.args(node)
+    _check_settings(w, node, a, "LSTM")
+    steps, features = (int(d) for d in a["input"].meta["val"].shape[1:])
+    src = w.tensor(node, a["input"])
+    w_ih, w_hh, b_ih, b_hh = _weights(w, node, a, "LSTM", features)
+    hidden, bias = w_hh.shape[1], b_ih + b_hh
+    for item in node.users:
+        if item.args[1] == 2 and item.users:
+            raise w.fail(node, "its final cell state c_n is read; TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM gives only "
+                         "the hidden states: read h_n or the output sequence, or unroll the LSTM "
+                         "(recurrent='unroll', `--recurrent unroll`)")
+    build = _Unroll(node, src)
+    if w.shape_of[src] == (1, features, steps):  # the graph's [I, T] signal: to [T, I] rows
+        flat = build.add("reshape", "signal", (features, steps), (src,), torch_shape=(steps, features))
+        rows = build.add("transpose", "rows", (steps, features), (flat,), perm=(1, 0), torch_perm=(0, 1))
+    elif w.shape_of[src] == (steps, features):  # an earlier LSTM's rows
+        rows = src
+    else:
+        raise w.fail(node, f"an LSTM input of per-sample shape {(steps, features)} held as {w.shape_of[src]}; "
+                     "pass [N, T, features]")
+    lstm = build.add("unidirectional_sequence_lstm", "lstm", (steps, hidden), (rows,),
+                     bias=np.ascontiguousarray(bias.reshape(4, hidden), dtype=np.float32),
+                     input_weights=np.ascontiguousarray(w_ih.reshape(4, hidden, features), dtype=np.float32),
+                     recurrent_weights=np.ascontiguousarray(w_hh.reshape(4, hidden, hidden), dtype=np.float32),
+                     state=PER_INFERENCE)
+    claims = _sequence_claims(w, node, lstm, steps, hidden, build)
+    _add_layers(w, node, "LSTM", build, src)
+    w.layer_by_name[lstm].attrs["observe_extra"] = {"cell": cell_states}
+    w.alias(node, lstm)
+    for user, layer_name in claims:
+        w.claim(user, layer_name)
+
+
+
+def _weights(w, node, a, cell: str, features: int):
+    """The layer's constant ``(w_ih, w_hh, b_ih, b_hh)``, checked against ``features`` (zero biases
+    when it has none)."""
+    weights = [w.const(p) for p in a["params"]]
+    if any(p is None for p in weights):
+        raise w.fail(node, f"{cell} weights that are not constant parameters")
+    w_ih, w_hh = weights[0], weights[1]
+    hidden, gates = w_hh.shape[1], GATES[cell]
+    if w_ih.shape != (gates * hidden, features) or w_hh.shape != (gates * hidden, hidden):
+        raise w.fail(node, f"{cell} weights of shapes {w_ih.shape}, {w_hh.shape} for {features} features")
+    b_ih, b_hh = (weights[2], weights[3]) if a["has_biases"] else (np.zeros(gates * hidden, np.float32),) * 2
+    return w_ih, w_hh, b_ih, b_hh
+
+
+def _add_layers(w, node, cell: str, build: _Unroll, src: str) -> None:
+    """``build``'s layers into the walker's graph, each named after the user's module and observed
+    through one :class:`_Trace` of the layer's input ``src``."""
+    trace = _Trace(build.layers, src)
     path, kind = _module(node, cell)
-    for layer in unroll.layers:
+    for layer in build.layers:
         layer.module = f"{path} ({kind})" if path else kind
         layer.attrs["observe"] = (node.args[0].name, lambda x, name=layer.name: trace(x, name))
         w.layers.append(layer)
         w.layer_by_name[layer.name] = layer
         w.shape_of[layer.name] = layer.out_shape
-    w.alias(node, hs[-1])
-    for user, layer_name in claims:
-        w.claim(user, layer_name)
+
+def _sequence_claims(w, node, lstm: str, steps: int, hidden: int, build: _Unroll) -> list[tuple[Any, str]]:
+    """What reads the sequence op, as (FX node, layer) pairs: ``out[:, t]`` and ``h_n[-1]`` a row of
+    its [T, S] output, the whole sequence that output itself (read by another LSTM) or back in the
+    graph's [1, S, T] signal layout (anything else)."""
+    rows: dict[int, str] = {}
+
+    def row(t: int) -> str:
+        if t not in rows:
+            picked = build.add("strided_slice", f"t{t}_row", (1, hidden), (lstm,), begin=(t, 0), size=(1, hidden),
+                               stride=(1, 1), torch=(1, t, t + 1, 1), rank=3)
+            rows[t] = build.add("reshape", f"t{t}_h", (hidden,), (picked,), torch_shape=(hidden,))
+        return rows[t]
+
+    claims = []
+    for item in node.users:
+        which = item.args[1]  # 0 the output sequence, 1 h_n, 2 c_n (unread: _sequence_op refuses a read one)
+        if which == 2:
+            continue
+        whole = []
+        for user in item.users:
+            if which == 0 and str(user.target) == SELECT and user.args[1] == 1 and isinstance(user.args[2], int):
+                claims.append((user, row(user.args[2] % steps)))
+            elif which == 1 and ((str(user.target) == SELECT and user.args[1] == 0 and user.args[2] in (0, -1))
+                                 or (str(user.target) in SQUEEZE and tuple(np.atleast_1d(user.args[1])) == (0,))):
+                claims.append((user, row(steps - 1)))
+            elif which == 1:
+                raise w.fail(node, f"its final state read by {user.target}; read it as h_n[-1] or h_n.squeeze(0) "
+                             "(or use out[:, -1] of the output sequence)")
+            else:
+                whole.append(user)
+        if which == 1:
+            claims.append((item, row(steps - 1)))
+        elif whole and not all(str(u.target) == LSTM for u in whole):  # the sequence as the graph holds one
+            cube = build.add("reshape", "seq_rows", (1, steps, hidden), (lstm,), torch_shape=(steps, hidden))
+            claims.append((item, build.add("transpose", "seq", (1, hidden, steps), (cube,), perm=(0, 2, 1),
+                                           torch_perm=(0, 1))))
+        else:  # the rows themselves: read by another LSTM, or only row by row
+            claims.append((item, lstm))
+    return claims
 
 
 def _check_settings(w, node, a: dict[str, Any], cell: str) -> None:
@@ -317,5 +431,7 @@ class _Trace:
 
 
 GATES = {"GRU": 3, "LSTM": 4}
+SEQUENCE, UNROLL = "sequence", "unroll"  # nn.LSTM: TFLite's sequence op, or unrolled into ordinary ops
+RECURRENT_MODES = (SEQUENCE, UNROLL)
 CAPTURE = {"aten.gru.input": capture_gru, "aten.gru.data": capture_packed, ZEROS: capture_zero_state,
            "aten.lstm.input": capture_lstm, "aten.lstm.data": capture_packed}

@@ -194,8 +194,9 @@ def write_inputs(spec, op) -> list[int]:
     return ins
 
 
-def read_operands(r, ins, what: str) -> tuple[tuple[str, ...], Constant | None]:
-    """(activation names, constant or None) of a binary TFLite operator's two inputs."""
+def read_operands(r, ins, what: str, types: tuple[str, ...] = ()) -> tuple[tuple[str, ...], Constant | None]:
+    """(activation names, constant or None) of a binary TFLite operator's two inputs; ``types``: activation
+    types accepted beside int8 (int16 for ADD)."""
     from tflite.TensorType import TensorType
 
     from pocketml.ops.tflite_read import TYPE_NAMES, Unsupported
@@ -206,7 +207,7 @@ def read_operands(r, ins, what: str) -> tuple[tuple[str, ...], Constant | None]:
     for k, i in enumerate(ins):
         values = r.constant(i)
         if values is None:
-            names.append(r.activation(i))
+            names.append(r.activation(i, types=types))
             continue
         t = r.tensor(i)
         if t.Type() != TensorType.INT8:
@@ -256,15 +257,16 @@ def write_binary(spec, op, builtin: int, options_name: str | None = None) -> Non
 
 
 def read_binary(r, idx: int, op, ins, out, builtin: str, op_class: type, kind: str,
-                options_name: str | None = None) -> tuple[dict, str]:
+                options_name: str | None = None, types: tuple[str, ...] = ()) -> tuple[dict, str]:
     """A TFLite binary operator read into ``op_class``: two operands (one may be a constant, aligned to
-    the output's rank); with ``options_name`` the fused activation too."""
+    the output's rank); with ``options_name`` the fused activation too; ``types``: activation types
+    accepted beside int8 (int16 for ADD)."""
     from tflite.ActivationFunctionType import ActivationFunctionType
 
     from pocketml.ops.tflite_read import ACTIVATION_NAMES, activation, op_name, options
 
-    names, constant = read_operands(r, ins, builtin)
-    y = r.activation(out)
+    names, constant = read_operands(r, ins, builtin, types)
+    y = r.activation(out, types=types)
     constant = align_constant(constant, len(r.tensors[y].shape))
     if options_name is None:
         r.ops.append(op_class(op_name(idx, kind), names, y, constant))

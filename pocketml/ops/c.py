@@ -92,6 +92,24 @@ def folded_bias(weight: np.ndarray, bias: np.ndarray, input_offset: int, channel
     return folded.astype(np.int32)
 
 
+def bias_fields(op, data, ctx: CContext, channel_axis: int = 0) -> tuple[tuple[str, object], ...]:
+    """A weighted kernel's bias fields: int8, ``bias`` folded with the input offset (:func:`folded_bias`);
+    16x8 (int16 activations, zero point 0: nothing to fold), ``int16 = 1`` and the bias as it is,
+    ``bias64`` (int64, summed in int64) or ``bias`` (int32, summed in int32)."""
+    if data.requant.out_dtype != "int16":
+        return (("bias", ctx.array("int32_t", "bias", folded_bias(op.weight, op.bias, data.input_offset,
+                                                                   channel_axis, op.name))),)
+    if data.requant.wide:
+        return ("int16", 1), ("bias64", ctx.array("int64_t", "bias64", np.asarray(op.bias, np.int64)))
+    return ("int16", 1), ("bias", ctx.array("int32_t", "bias", np.asarray(op.bias, np.int32)))
+
+
+def sum32_field(data, taps: int) -> tuple[tuple[str, int], ...]:
+    """16x8: ``sum32 = 1`` when the window's ``taps`` products alone fit int32 (``taps·32768·127 < 2^31``):
+    the kernel then sums them in int32 channel blocks and adds the int64 bias last (the same integer)."""
+    return (("sum32", 1),) if data.requant.out_dtype == "int16" and taps * 32768 * 127 < 2**31 else ()
+
+
 def requant_struct(ctx: CContext, rq) -> CStruct:
     """``pocketml_requant`` for a :class:`~pocketml.ops.requantize.Requantize` (arrays in flash)."""
     return CStruct((("multiplier", ctx.array("int32_t", "multiplier", rq.multiplier)),
@@ -131,7 +149,7 @@ class _Counter:
 
 
 CTYPE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8, "int16_t": np.int16, "uint16_t": np.uint16,
-               "int32_t": np.int32, "uint32_t": np.uint32}  # the C types the emitted arrays use
+               "int32_t": np.int32, "uint32_t": np.uint32, "int64_t": np.int64}  # the C types the emitted arrays use
 SHARE_ARRAYS_FROM = 64  # bytes: an array this large equal to an earlier one is that one (an unrolled GRU's
 #                         weights, step after step); a smaller one is written again, for a reader of model.c
 

@@ -39,8 +39,10 @@ def read_pool(r: TFLiteReader, idx: int, op, ins, out, builtin: str, op_class: t
     kernel, stride = (o.FilterHeight(), o.FilterWidth()), (o.StrideH(), o.StrideW())
     opts = {"padding": PADDING_NAMES.get(o.Padding(), o.Padding()), "filter": list(kernel),
             "stride": list(stride), "activation": ACTIVATION_NAMES.get(o.FusedActivationFunction())}
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))  # int16: 16x8 models
     feature_map(r.tensors[x].shape, f"{builtin} input")
+    if r.tensors[x].dtype != r.tensors[y].dtype:
+        raise Unsupported(f"input and output types differ ({r.tensors[x].dtype} vs {r.tensors[y].dtype})")
     if r.tensors[x].quant != r.tensors[y].quant:
         raise Unsupported(f"input and output quantization differ ({r.tensors[x].quant} vs {r.tensors[y].quant})")
     pad, end = window(r.tensors[x].shape[:2], kernel, stride, (1, 1), o.Padding(), r.tensors[y].shape[:2], builtin)

@@ -30,6 +30,17 @@ _NUMPY = {TensorType.INT8: "<i1", TensorType.INT32: "<i4", TensorType.INT64: "<i
 
 
 EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or from int8
+# what reads or writes int16 activations (TFLite's 16x8 models; tests: test_compile.py)
+INT16_OPS = ("QUANTIZE", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED (16x8)", "MAX_POOL_2D",
+             "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "RELU", "RELU6", "SUB", "MUL", "MEAN",
+             "SOFTMAX")
+
+
+def _only_where(dtype: str) -> str:
+    """Where pocketml takes an activation of type ``dtype`` other than int8 (for a refusal)."""
+    if dtype == "int16":
+        return f"this op does not run int16 activations here; int16 ones are read by {', '.join(INT16_OPS)}"
+    return f"{dtype} only where a QUANTIZE converts it"
 
 
 class Unsupported(Exception):
@@ -108,14 +119,14 @@ class TFLiteReader:
         allowed = {"int8", *(("uint8",) if uint8 else ()), *types}
         if name in self.tensors:
             if self.tensors[name].dtype not in allowed:
-                raise Unsupported(f"tensor {name} is {self.tensors[name].dtype.upper()}; only a QUANTIZE may read or "
-                                  "write it")
+                raise Unsupported(f"tensor {name} is {self.tensors[name].dtype.upper()}; "
+                                  + _only_where(self.tensors[name].dtype))
             return name
         dtype = {TensorType.INT8: "int8", TensorType.UINT8: "uint8", TensorType.INT16: "int16",
                  TensorType.INT32: "int32"}.get(t.Type())
         if dtype is None or dtype not in allowed:
             raise Unsupported(f"tensor {name} is {TYPE_NAMES.get(t.Type(), t.Type())}; activations must be int8"
-                              + (" (uint8, int16 or int32 only where a QUANTIZE converts it)" if dtype else ""))
+                              + (f" ({_only_where(dtype)})" if dtype else ""))
         shape = self.shape(i)
         if not shape or shape[0] != 1:
             raise Unsupported(f"tensor {name} has shape {list(shape)}; the batch dimension must be 1")
@@ -137,7 +148,7 @@ class TFLiteReader:
         return name
 
     def new_tensor(self, name: str, shape: tuple[int, ...], like: str) -> str:
-        self.tensors[name] = TensorInfo(name, shape, self.tensors[like].quant)
+        self.tensors[name] = TensorInfo(name, shape, self.tensors[like].quant, self.tensors[like].dtype)
         return name
 
     def weights(self, i: int, channels: int, axis: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -157,13 +168,48 @@ class TFLiteReader:
             raise Unsupported(f"{what} scales must be finite and > 0")
         return np.ascontiguousarray(w, dtype=np.int8), scales.astype(np.float32)
 
-    def bias(self, inputs, channels: int) -> np.ndarray:
+    def bias(self, inputs, channels: int, wide: tuple[str, ...] = ()) -> np.ndarray:
+        """The int32 bias, or zeros; ``wide``: the bias types of a 16x8 layer (TFLite Micro sums in int64
+        unless the bias is int32; an absent one is zeros of the first type, see :func:`bias_types`)."""
         if len(inputs) < 3 or inputs[2] < 0:
-            return np.zeros(channels, np.int32)
+            return np.zeros(channels, np.dtype(wide[0]) if wide else np.int32)
         b = self.constant(inputs[2])
-        if b is None or self.tensor(inputs[2]).Type() != TensorType.INT32 or b.size != channels:
-            raise Unsupported(f"bias must be a constant int32 vector of {channels}")
-        return np.ascontiguousarray(b.reshape(channels), dtype=np.int32)
+        types = {TensorType.INT32: np.int32, TensorType.INT64: np.int64}
+        allowed = wide or ("int32",)
+        dtype = types.get(self.tensor(inputs[2]).Type())
+        if b is None or dtype is None or np.dtype(dtype).name not in allowed or b.size != channels:
+            raise Unsupported(f"bias must be a constant {' or '.join(allowed)} vector of {channels}")
+        return np.ascontiguousarray(b.reshape(channels), dtype=dtype)
+
+    def activations_16x8(self, x: int, y: int, what: str, int32_bias: bool = True) -> tuple[str, str, tuple]:
+        """The input and output of a weighted layer: int8, or int16 both (TFLite's 16x8: zero points 0);
+        with the bias types it may take for ``bias(wide=...)`` (empty for int8)."""
+        xn, yn = self.activation(x, types=("int16",)), self.activation(y, types=("int16",))
+        types = (self.tensors[xn].dtype, self.tensors[yn].dtype)
+        if types == ("int8", "int8"):
+            return xn, yn, ()
+        if types != ("int16", "int16"):
+            raise Unsupported(f"{what} reads {types[0].upper()} and writes {types[1].upper()}: TFLite Micro runs it "
+                              "int8 -> int8 or int16 -> int16 (16x8)")
+        zps = (self.tensors[xn].quant.zero_point, self.tensors[yn].quant.zero_point)
+        if zps != (0, 0):
+            raise Unsupported(f"{what} with int16 activations needs zero points 0 (symmetric), got {list(zps)}")
+        return xn, yn, ("int64", "int32") if int32_bias else ("int64",)
+
+
+def check_int16_pair(r: TFLiteReader, x: str, y: str, what: str) -> None:
+    """An element-wise op reads and writes one type: int8, or int16 (TFLite's 16x8 models)."""
+    tx, ty = r.tensors[x].dtype, r.tensors[y].dtype
+    if tx != ty:
+        raise Unsupported(f"{what} reads {tx.upper()} and writes {ty.upper()}: TFLite Micro runs it on one type")
+
+
+def bias_types(types: tuple[str, ...], opts) -> tuple[str, ...]:
+    """A 16x8 layer's bias types with the one an absent bias stands for first: int32 when the options'
+    ``quantized_bias_type`` says so (TFLite Micro then sums in int32), else int64."""
+    if "int32" in types and opts is not None and opts.QuantizedBiasType() == TensorType.INT32:
+        return ("int32", *(t for t in types if t != "int32"))
+    return types
 
 
 def options(op, name: str) -> Any:

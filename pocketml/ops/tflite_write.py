@@ -26,7 +26,7 @@ from tflite.BuiltinOptions import BuiltinOptions as Opt
 from tflite.Padding import Padding
 
 from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec, table
-from pocketml.graph.ir import QuantGraph, TensorInfo
+from pocketml.graph.ir import DTYPES, RANGES, QuantGraph, TensorInfo
 
 ACTIVATION = {"none": ActivationFunctionType.NONE, "relu": ActivationFunctionType.RELU,
               "relu6": ActivationFunctionType.RELU6}
@@ -77,13 +77,15 @@ def same_or_valid(in_hw, kernel, stride, dilation, padding, out_hw) -> int | Non
 
 
 def weights(spec: TFLiteModelSpec, op, x: TensorInfo, weight: np.ndarray, axis: int) -> tuple[int, int]:
-    """Per-channel int8 weights and their int32 bias (scale s_in·s_w[c], zero point 0)."""
+    """Per-channel int8 weights and their bias (scale s_in·s_w[c], zero point 0): int32, or int64 as a
+    16x8 layer holds it."""
     scales = np.asarray(op.weight_scale, dtype=np.float32)
     n = len(scales)
     w = spec.add_constant(f"{op.name}/weights", weight.astype(np.int8),
                           TensorQuant(tuple(map(float, scales)), (0,) * n, axis))
     bias_scales = (np.float32(x.quant.scale) * scales).astype(np.float32)
-    b = spec.add_constant(f"{op.name}/bias", np.asarray(op.bias, dtype=np.int32),
+    bias_type = np.int64 if np.asarray(op.bias).dtype == np.int64 else np.int32
+    b = spec.add_constant(f"{op.name}/bias", np.asarray(op.bias, dtype=bias_type),
                           TensorQuant(tuple(map(float, bias_scales)), (0,) * n, 0))
     return w, b
 
@@ -98,11 +100,12 @@ def _explicit_pad(spec: TFLiteModelSpec, op, x: TensorInfo, kernel, stride, dila
         amounts.append((op.padding[i], max(0, need - size - op.padding[i])))
     ph, pw = h + sum(amounts[0]), w + sum(amounts[1])
     name = f"{op.name}/padded"
-    padded = spec.add_tensor(TensorSpec(name, (1, ph, pw, c), np.dtype(np.int8), activation_quant(x)))
+    padded = spec.add_tensor(TensorSpec(name, (1, ph, pw, c), np.dtype(DTYPES[x.dtype]), activation_quant(x)))
     paddings = spec.add_constant(f"{op.name}/paddings", np.array([[0, 0], *amounts, [0, 0]], dtype=np.int32))
     inputs = [spec.index(x.name), paddings]
     if fill_min:
-        fill = spec.add_constant(f"{op.name}/pad_value", np.array([-128], dtype=np.int8), activation_quant(x))
+        lowest = RANGES[x.dtype][0]  # -128, or -32768 for an int16 input
+        fill = spec.add_constant(f"{op.name}/pad_value", np.array([lowest], dtype=DTYPES[x.dtype]), activation_quant(x))
         operator(spec, Op.PADV2, 2, [*inputs, fill], [padded])
     else:
         operator(spec, Op.PAD, 2, inputs, [padded], Opt.PadOptions, options("PadOptions"))

@@ -16,7 +16,7 @@ layer computed on a patch equals the crop of the layer computed on the whole map
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,21 @@ class Window:
 
 
 POINTWISE = Window()  # element i of the output reads element i of every input (ADD, activations)
+
+
+def absorb_pad(op, pad, tensors) -> object | None:
+    """``op`` (a conv whose padding taps hold its input's zero point) reading ``pad``'s output, as the same
+    op reading the PAD's input with the PAD's rows and columns added to its own padding: the same bits
+    (graph/fuse.py), the padded map never stored. None unless ``pad`` is a PAD of a map's rows and
+    columns only with the zero point (PAD, or PADV2 with the zero point as its value)."""
+    if getattr(pad, "kind", "") != "pad":
+        return None
+    x = tensors[pad.inputs[0]]
+    if len(x.shape) != 3 or pad.value not in (None, x.quant.zero_point):
+        return None
+    (top, bottom), (left, right), channels = pad.axis_paddings(3)
+    if channels != (0, 0):
+        return None
+    end = op.padding if op.padding_end is None else op.padding_end
+    return replace(op, inputs=(pad.inputs[0], *op.inputs[1:]), padding=(op.padding[0] + top, op.padding[1] + left),
+                   padding_end=(end[0] + bottom, end[1] + right))

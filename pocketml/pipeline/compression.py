@@ -19,8 +19,9 @@ from pocketml.errors import PocketMLError
 
 
 def run_compression(model: nn.Module, calibration: np.ndarray, train, test: Split, name: str,
-                    recipe=None, target_flash=None, seed: int = 0) -> Compressed:
-    """Validate, choose (for a budget) and run the recipe; errors come before any training."""
+                    recipe=None, target_flash=None, seed: int = 0, recurrent: str = "sequence") -> Compressed:
+    """Validate, choose (for a budget) and run the recipe; errors come before any training.
+    ``recurrent``: how an ``nn.LSTM`` is captured (``graph/capture.py``)."""
     if train is not None and not isinstance(train, Split):
         train = Split(np.asarray(train[0]), np.asarray(train[1]))
     if train is not None:
@@ -34,7 +35,8 @@ def run_compression(model: nn.Module, calibration: np.ndarray, train, test: Spli
         if recipe is not None:
             chosen = get_recipe(recipe)
         else:
-            choice = choose_recipe(budget_bytes, model, calibration, name, lambda q, w: measure_flash(q, w, name))
+            choice = choose_recipe(budget_bytes, model, calibration, name, lambda q, w: measure_flash(q, w, name),
+                                   recurrent)
             chosen = choice.recipe
             budget = {"budget": budget_bytes, "chosen": chosen.name, "estimates": choice.estimates}
         budget = budget or {"budget": budget_bytes, "chosen": chosen.name, "estimates": {}}
@@ -44,7 +46,7 @@ def run_compression(model: nn.Module, calibration: np.ndarray, train, test: Spli
         raise PocketMLError(f"recipe '{chosen.name}' trains ({chosen.describe()}) "
                             "but no labelled training data was given",
                             "pass train=(x, y) (or y_train in the .npz), or use --recipe int8")
-    result = run_recipe(chosen, model, calibration, train, test, name=name, seed=seed)
+    result = run_recipe(chosen, model, calibration, train, test, name=name, seed=seed, recurrent=recurrent)
     if budget:
         result.budget = budget
     return result

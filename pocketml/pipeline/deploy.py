@@ -33,7 +33,14 @@ from pocketml.errors import PocketMLError
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.planner import MemoryPlan, plan_memory
 from pocketml.outputs import write_atomic
-from pocketml.pipeline.plans import BoardPlan, PlanSearch, check_memory, ram_board_plan, search_plans
+from pocketml.pipeline.plans import (
+    BoardPlan,
+    PlanSearch,
+    check_memory,
+    fused_board_plan,
+    ram_board_plan,
+    search_plans,
+)
 from pocketml.result import (
     Accuracy,
     EnergyReport,
@@ -79,6 +86,7 @@ class HostBuild:
     per_output: tuple[int, ...]
     footprint: Footprint
     sections: dict[str, int]
+    board: BoardPlan  # the graph (fused or not) and plan c/ runs
 
 
 def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: TestRun, size_float: int,
@@ -111,7 +119,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     say("plan memory, emit C, build and run it on the host")
     t = time.perf_counter()
     host = build_and_run(qgraph, work, name, test.x_q, test.ref_out, board, weights,
-                         "ram" if search is not None and search.chosen.plan.input_in_arena else memory)
+                         *_host_plan(qgraph, board, weights, memory, search, training))
     deployed = host.const_bytes + (decoder_code_bytes(host.c_dir, compressed.weights) if compressed else 0)
     acc_c = _accuracy(host.outputs.argmax(1), test.labels)
     stages.append(Stage("deploy-c", time.perf_counter() - t, {
@@ -122,7 +130,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
     t = time.perf_counter()
     kernels, why = choose_kernels(qgraph, host.plan, name, board, optimize, weights)
     chosen, patches = _board_choice(qgraph, host.plan, kernels, weights, memory, search, board, test.x_q)
-    board_dir, on_board = board_c(qgraph, host.plan, work, name, kernels, weights, chosen)
+    board_dir, on_board = board_c(host.board, work, name, kernels, weights, chosen)
     cortexm = measure_for_device(board_dir, board.core, test.x_q, test.ref_out, layers=on_board.layers(), board=board)
     plan_name = _plan_name(memory, search, on_board)
     fp = host.footprint
@@ -132,7 +140,7 @@ def deploy(qgraph: QuantGraph, work: Path, board: Device, *, name: str, test: Te
             "kernels": kernels.label, "kernels_reason": why,
             "memory": plan_name, "board_arena_bytes": on_board.plan.arena_bytes,
             "qemu_samples": cortexm.qemu_samples, "qemu_mismatches": cortexm.qemu_mismatches,
-            **_patch_figures(patches, cortexm.instructions_per_inference)}))
+            **_patch_figures(patches, cortexm.instructions_per_inference, on_board)}))
 
     say("verify: the .tflite in TFLite Micro against the reference")
     t = time.perf_counter()
@@ -203,14 +211,14 @@ def choose_kernels(qgraph: QuantGraph, plan: MemoryPlan, name: str, board: Devic
                                         f"of the board's flash ({board.flash_bytes:,} B)")
 
 
-def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels: KernelTarget,
+def board_c(host: BoardPlan, work: Path, name: str, kernels: KernelTarget,
             weights: dict | None, chosen: BoardPlan) -> tuple[Path, BoardPlan]:
-    """The folder of the C the board runs and what it runs: ``c/`` (portable, ``qgraph`` with the
-    host's ``plan``), or ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm
+    """The folder of the C the board runs and what it runs: ``c/`` (portable: the ``host`` build's graph,
+    fused or not, and plan), or ``c-dsp/`` written now (DSP kernels, checked in QEMU: they need an Arm
     compiler) with the ``chosen`` graph, plan and scratch limit (``pipeline/plans.py``: the RAM
     plan's scratch in the arena, blocked depthwise slabs, lean kernels, the first stage in patches)."""
     if not kernels.dsp:
-        return work / "c", BoardPlan(qgraph, plan, None)
+        return work / "c", host
     folder = work / BOARD_C_DIR
     folder.mkdir()
     source = emit_c(chosen.graph, chosen.plan, name, weights=weights, kernels=kernels,
@@ -221,10 +229,12 @@ def board_c(qgraph: QuantGraph, plan: MemoryPlan, work: Path, name: str, kernels
 
 
 def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, ref_out: np.ndarray, board: Device,
-                  weights: dict | None, memory: str = "speed") -> HostBuild:
-    """Plan, emit ``work/c``, build it on the host, run the test inputs, compare with the reference, size it."""
-    plan = plan_memory(qgraph, input_in_arena=memory == "ram")
-    source = emit_c(qgraph, plan, name, weights=weights)
+                  weights: dict | None, memory: str = "speed", fused: BoardPlan | None = None) -> HostBuild:
+    """Plan, emit ``work/c``, build it on the host, run the test inputs, compare with the reference, size it.
+    ``fused``: the fused graph and its plan to emit instead (a board without the DSP extension runs
+    ``c/``: ``_host_plan``); its outputs are compared with ``qgraph``'s reference all the same."""
+    plan = fused.plan if fused is not None else plan_memory(qgraph, input_in_arena=memory == "ram")
+    source = emit_c(fused.graph if fused is not None else qgraph, plan, name, weights=weights)
     c_dir = work / "c"
     c_dir.mkdir()
     for fname, text in source.files.items():
@@ -236,7 +246,24 @@ def build_and_run(qgraph: QuantGraph, work: Path, name: str, x_q: np.ndarray, re
     io = qgraph.output_bytes + (0 if plan.input_in_arena else qgraph.input_bytes)  # an input in the arena is in .bss
     fp = footprint(sections, board.core, io_bytes=io, method=HOST_METHOD)
     return HostBuild(plan, c_dir, source.const_bytes, c_out, int(np.sum(np.any(c_out != ref, axis=1))),
-                     tuple(per_output_mismatches(c_out, ref_out, sizes)), fp, sections)
+                     tuple(per_output_mismatches(c_out, ref_out, sizes)), fp, sections,
+                     fused or BoardPlan(qgraph, plan, None))
+
+
+def _host_plan(qgraph: QuantGraph, board: Device, weights: dict | None, memory: str, search: PlanSearch | None,
+               training: tuple[str, int] | None) -> tuple[str, BoardPlan | None]:
+    """The host C's memory plan (``speed`` or ``ram``) and, on a board without the DSP extension (it runs
+    the host's ``c/``), the fused graph and plan to emit: the RAM plan's when fusion lowers its arena
+    (``plans.fused_board_plan``), or balanced's ``ram+fuse`` choice; None otherwise, and with the
+    on-device training step (it reads the unfused graph's tensors)."""
+    if search is not None:
+        memory = "ram" if search.chosen.plan.input_in_arena else memory
+    if has_dsp(board) or training is not None or memory != "ram":
+        return memory, None
+    if search is not None:
+        chosen = search.chosen.board
+        return memory, chosen if chosen is not None and chosen.fused is not None else None
+    return memory, fused_board_plan(qgraph, PORTABLE, weights, plan_memory(qgraph, input_in_arena=True), None)
 
 
 def verify_in_memory(work: Path, qgraph: QuantGraph, host: HostBuild, x_q: np.ndarray,
@@ -280,6 +307,8 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
         chosen = search.chosen
         if chosen.board is None:
             return BoardPlan(qgraph, chosen.plan, chosen.scratch_limit), {}
+        if chosen.board.patched is None:  # ram+fuse
+            return chosen.board, {}
         ram = next(c for c in search.candidates if c.label == "ram")  # the plan the patched one started from
         return chosen.board, {"patches": chosen.board.patch_label, "extra_macs": chosen.board.patched.extra_macs,
                               "unpatched_arena_bytes": ram.plan.arena_bytes, "unpatched_ram_bytes": ram.ram_bytes,
@@ -289,14 +318,16 @@ def _board_choice(qgraph: QuantGraph, host_plan: MemoryPlan, kernels: KernelTarg
     return ram_board_plan(qgraph, board, kernels, weights, x_q)
 
 
-def _patch_figures(patches: dict, instructions: int | None) -> dict:
-    """The deploy-cortexm stage's ``patches``: the stage run in patches, the MACs and the instructions
-    it adds over the unpatched RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
+def _patch_figures(patches: dict, instructions: int | None, on_board: BoardPlan) -> dict:
+    """The deploy-cortexm stage's ``fused``: [pad, conv] and [conv, pool] of every fusion (graph/fuse.py); and
+    ``patches``: the stage run in patches, the MACs and the instructions it adds over the unpatched
+    RAM plan (both QEMU, one inference), the unpatched plan's RAM."""
+    fused = {"fused": on_board.fused_layers} if on_board.fused is not None else {}
     if not patches:
-        return {}
+        return fused
     before = patches.get("unpatched_instructions")
     extra = None if before is None or instructions is None else instructions - before
-    return {"patches": {**patches, "extra_instructions": extra}}
+    return {**fused, "patches": {**patches, "extra_instructions": extra}}
 
 
 def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | None, weights: dict | None,
@@ -310,10 +341,12 @@ def _plan_search(qgraph: QuantGraph, name: str, board: Device, optimize: str | N
 
 
 def _plan_name(memory: str, search: PlanSearch | None, on_board: BoardPlan) -> str:
-    """The plan the board runs: ``speed``, ``ram``, ``ram+patch (stage of N ops, RxC patches)``, ``balanced: …``."""
+    """The plan the board runs: ``speed``, ``ram``, ``ram+fuse`` (pads and pools fused into convs),
+    ``ram+patch (stage of N ops, RxC patches)``, ``balanced: …``."""
     if search is not None:
         return f"balanced: {search.chosen.label}"
-    return f"{memory}+patch ({on_board.patch_label})" if on_board.patched is not None else memory
+    name = f"{memory}+fuse" if on_board.fused is not None else memory
+    return f"{name}+patch ({on_board.patch_label})" if on_board.patched is not None else name
 
 
 def _plan_label(board_dir: Path, work: Path, plan_name: str) -> str:

@@ -29,6 +29,7 @@ from pocketml.deploy.verify.compare import per_output_mismatches
 from pocketml.deploy.verify.probe import INPUT_KINDS, distinct_outputs, make_inputs
 from pocketml.devices import Device, find_device, load_catalogue
 from pocketml.errors import PocketMLError
+from pocketml.graph.ir import PER_INFERENCE, STREAMING
 from pocketml.outputs import OutputFolder, write_atomic
 from pocketml.pipeline.deploy import Progress, TestRun, deploy
 from pocketml.pipeline.plans import check_memory
@@ -87,19 +88,20 @@ def source_inputs(imp: TFLiteImport, x_q: np.ndarray):
     return imp.source_inputs(x_q)
 
 
-def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray) -> np.ndarray:
+def run_source_in_tflm(path: str | Path, imp: TFLiteImport, x_q: np.ndarray, reset_state: bool = False) -> np.ndarray:
     """The source .tflite in TFLite Micro on int8 inputs, as int8 [N, output bytes]: every output
     flattened and packed in order (``QuantGraph.run_flat``, what the C's ``<prefix>_invoke`` writes).
 
     At a float edge the int8 sample is dequantized before the model's own QUANTIZE (which gives
     the same int8 back) and a float output is quantized with its DEQUANTIZE's parameters (which
-    inverts it exactly), so the comparison stays byte for byte.
+    inverts it exactly), so the comparison stays byte for byte. ``reset_state``: TFLite Micro's
+    variable tensors are reset before every sample (a model whose state resets per inference).
     """
-    run = run_tflite(path, source_inputs(imp, x_q), "tflm", n_outputs=len(imp.outputs))
+    run = run_tflite(path, source_inputs(imp, x_q), "tflm", n_outputs=len(imp.outputs), reset_state=reset_state)
     outs = []
-    for edge, out in zip(imp.outputs, run.outputs, strict=True):
+    for edge, out, info in zip(imp.outputs, run.outputs, imp.graph.output_infos, strict=True):
         if edge.dtype == "float32":
-            out = edge.quant.quantize(out)
+            out = edge.quant.quantize(out, info.dtype)  # int8, or int16 behind a 16x8 model's DEQUANTIZE
         outs.append(np.ascontiguousarray(out).reshape(len(x_q), -1).view(np.int8))  # a uint8 output's bytes
     return np.concatenate(outs, axis=1)
 
@@ -108,7 +110,7 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
                    samples: int = DEFAULT_SAMPLES, seed: int = 0, devices: str | Path | None = None,
                    report: bool = True, force: bool = False, on_stage: Progress | None = None,
                    optimize: str | None = None, memory: str = "speed", inputs: str = "probe",
-                   max_latency_ms: float | None = None) -> Result:
+                   max_latency_ms: float | None = None, state: str = STREAMING) -> Result:
     """Compile an int8 ``.tflite`` to verified C for ``device`` into ``out`` (as ``shrink`` does).
 
     Parameters
@@ -136,6 +138,12 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
         smallest RAM within a latency budget: each candidate plan built for the board and run in
         QEMU; ``pipeline/plans.py``, docs/memory.md).
     max_latency_ms : with ``memory="balanced"``: the latency budget in ms (default: the speed plan's + 10%).
+    state : what the recurrent state of the model's LSTMs means, which a .tflite cannot say:
+        ``"streaming"`` (default, TFLite Micro's semantics: it persists from one invoke to the next,
+        a model fed one frame per invoke) or ``"per-inference"`` (each invoke is one whole sequence
+        from the reset state, a sequence classifier: the C resets it at every invoke, and TFLite
+        Micro is reset before every sample when verified). SVDF's memory is always streaming: a
+        model with one refuses ``"per-inference"``. See docs/compile.md, "Ops with memory".
     """
     path = Path(model)
     if samples < 1:
@@ -150,19 +158,21 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     folder.check()
     t = time.perf_counter()
     imp = read_tflite(path, name)  # raises, naming every unsupported operator, before any output
-    graph = imp.graph
+    graph = imp.graph.with_state(state)  # raises on a state SVDF cannot have, before any output
     name = graph.name
+    reset = graph.state_semantics() == PER_INFERENCE
     read_stage = Stage("read-tflite", time.perf_counter() - t, {
         "source": path.name, "source_bytes": path.stat().st_size, "operators": len(imp.operators),
         "ops": len(graph.ops), "input": _edge_dict(imp.input), "output": _edge_dict(imp.output),
-        "outputs": [_edge_dict(e) for e in imp.outputs]})
+        "outputs": [_edge_dict(e) for e in imp.outputs], "state": graph.state_semantics()})
 
     x_q = make_inputs(graph.input_infos, samples, seed, inputs)
-    ref_out = np.concatenate([graph.run_flat(x_q[i:i + 100]) for i in range(0, len(x_q), 100)])  # bounded memory
+    chunk = len(x_q) if graph.state_semantics() == STREAMING else 100  # a streaming model's samples are one sequence
+    ref_out = np.concatenate([graph.run_flat(x_q[i:i + chunk]) for i in range(0, len(x_q), chunk)])  # bounded memory
     t = time.perf_counter()
     say = on_stage or (lambda stage: None)
     say(f"run {path.name} in TFLite Micro on {samples} inputs")
-    tflm_out = run_source_in_tflm(path, imp, x_q)
+    tflm_out = run_source_in_tflm(path, imp, x_q, reset_state=reset)
     diff = np.abs(tflm_out.astype(np.int16) - ref_out.astype(np.int16))
     kinds = "/".join(sorted({i.dtype for i in graph.input_infos}))
     source = SourceCheck(len(x_q), int(np.sum(np.any(diff != 0, axis=1))),

@@ -24,6 +24,7 @@ from pocketml.energy import maybe_track_emissions
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
 from pocketml.graph.ir import QuantGraph
+from pocketml.graph.recurrent import check_mode
 from pocketml.models.server import MAX_SERVER_SAMPLES, fit_server_model
 from pocketml.models.train import predict_logits
 from pocketml.outputs import OutputFolder
@@ -56,6 +57,7 @@ def shrink(
     optimize: str | None = None,
     memory: str = "speed",
     max_latency_ms: float | None = None,
+    recurrent: str = "sequence",
 ) -> Result:
     """Quantize ``model`` to int8, emit C for ``device``, verify it and write ``out/``.
 
@@ -99,6 +101,10 @@ def shrink(
         the DSP kernels, their scratch in the arena) or ``"balanced"`` (the smallest RAM within
         ``max_latency_ms``: each candidate plan built for the board and run in QEMU); docs/memory.md.
     max_latency_ms : with ``memory="balanced"``: the latency budget in ms (default: the speed plan's + 10%).
+    recurrent : ``"sequence"`` (default): each ``nn.LSTM`` becomes one UNIDIRECTIONAL_SEQUENCE_LSTM op
+        (TFLite Micro's int8 x int16 kernel, its state reset at every inference); ``"unroll"``: unrolled
+        over time into ordinary int8 ops, as ``nn.GRU`` always is (docs/ops.md); the compression
+        recipes capture the same way.
     """
     if not isinstance(model, nn.Module):
         raise PocketMLError(f"model must be a torch.nn.Module, got {type(model).__name__}",
@@ -107,6 +113,7 @@ def shrink(
     training = check_trainable(trainable, bias_layers)
     check_optimize(optimize)
     check_memory(memory, max_latency_ms)
+    check_mode(recurrent)
     folder = OutputFolder(out, force=force, command="shrink")
     folder.check()  # before any training: a folder we may not write fails now, not after
     calibration, test = _checked_data(calibration, test)
@@ -114,10 +121,10 @@ def shrink(
     if recipe is not None or target_flash is not None:  # validated before any training
         if on_stage:
             on_stage("compress: run the recipe")
-        compressed = run_compression(model, calibration, train, test, name, recipe, target_flash, seed)
+        compressed = run_compression(model, calibration, train, test, name, recipe, target_flash, seed, recurrent)
     stages: list[Stage] = list(before)
     with folder.stage() as work:
-        qgraph, run = _quantized(model, calibration, test, name, compressed, stages, on_stage)
+        qgraph, run = _quantized(model, calibration, test, name, compressed, stages, on_stage, recurrent)
         server = None
         if server_model is not None and test.y is not None:
             server = (type(server_model).__name__, _server_predictions(server_model, test.x))
@@ -156,13 +163,13 @@ def _checked_data(calibration, test) -> tuple[np.ndarray, Split]:
 
 
 def _quantized(model: nn.Module, calibration: np.ndarray, test: Split, name: str, compressed, stages: list[Stage],
-               on_stage) -> tuple[QuantGraph, TestRun]:
+               on_stage, recurrent: str = "sequence") -> tuple[QuantGraph, TestRun]:
     """Capture and quantize (or take the recipe's graph); run the test split in float and int8."""
     t = time.perf_counter()
     if compressed is None:
         if on_stage:
             on_stage("capture (torch.export) and quantize to int8")
-        qgraph = quantize(capture(model, torch.as_tensor(calibration[:1]), name), calibration)
+        qgraph = quantize(capture(model, torch.as_tensor(calibration[:1]), name, recurrent), calibration)
     else:
         qgraph = compressed.qgraph
     float_logits = predict_logits(model, test.x).reshape(len(test.x), -1)

@@ -4,13 +4,17 @@
               input and the DSP kernels' scratch outside the arena; no extra instructions
     ram       the smallest-RAM plan (docs/memory.md): the input in the arena, and on a board with the
               DSP extension the kernels' scratch in it, depthwise layers in channel blocks and the
-              lean fully connected kernel where it lowers the peak, and the first stage in patches
-              where that saves 10% of the arena within 1.5x more MACs (``ram+patch``, below)
+              lean fully connected kernel where it lowers the peak, explicit PADs fused into the
+              convs reading them and max pools into the convs before them where that lowers the
+              arena (``graph/fuse.py``: the padded map and the conv's map never exist), and the
+              first stage in patches where that saves 10% of the arena within 1.5x more MACs
+              (``ram+patch``, below)
     balanced  a plan search: the candidates below, each built for the board and run once in QEMU;
               the smallest peak RAM whose latency stays within the budget (``max_latency_ms``, or
               :data:`BALANCED_SLACK` over the speed plan's when none is given)
 
-The candidates, from fastest to smallest: speed, ram, then ram with a growing share of the MACs
+The candidates, from fastest to smallest: speed, ram, ``ram+fuse`` (ram with pads and pools fused into
+the convs, when that lowers the arena), then ram with a growing share of the MACs
 allowed on the scratch-free portable kernels (``plan_memory(fallback=...)``, :data:`FALLBACKS`; on
 a board with the DSP extension only), then ``ram+patch``: the ram plan with the model's first stage
 run in spatial patches (``graph/patch.py`` :func:`best_patched`, when it finds a stage that saves
@@ -30,7 +34,7 @@ the plans apart: the search then keeps the smallest peak.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +44,7 @@ from pocketml.deploy.c.dsp import KernelTarget
 from pocketml.devices import Device, estimate_cost
 from pocketml.devices.cost import INSTRUCTIONS_METHOD
 from pocketml.errors import PocketMLError
+from pocketml.graph.fuse import FusedGraph, fuse
 from pocketml.graph.ir import QuantGraph
 from pocketml.graph.patch import PatchedPlan, best_patched
 from pocketml.graph.planner import MemoryPlan, plan_memory
@@ -67,13 +72,20 @@ def check_memory(memory: str, max_latency_ms: float | None = None) -> None:
 
 @dataclass(frozen=True)
 class BoardPlan:
-    """What the board's C runs: the graph (a patched plan's has its first stage as one op), its
-    memory plan, the scratch limit to emit it with, and the patched plan it came from (None: unpatched)."""
+    """What the board's C runs: the graph (a patched plan's has its first stage as one op; a fused
+    one its PADs and max pools inside the convs), its memory plan, the scratch limit to emit it with, the
+    patched plan it came from (None: unpatched) and the fusion (None: none)."""
 
     graph: QuantGraph
     plan: MemoryPlan
     scratch_limit: int | None
     patched: PatchedPlan | None = None
+    fused: FusedGraph | None = None
+
+    @property
+    def fused_layers(self) -> list[list[str]]:
+        """[first, second] op names of every fusion: [pad, conv], [conv, pool] (result.json ``fused``)."""
+        return [list(pair) for pair in self.fused.fused] if self.fused is not None else []
 
     @property
     def patch_label(self) -> str:
@@ -104,6 +116,27 @@ def patched_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict 
     return None if best is None else BoardPlan(best.graph, best.plan, limit, best)
 
 
+def fused_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None, base: MemoryPlan,
+                     limit: int | None, fallback: float = 0.0) -> BoardPlan | None:
+    """The RAM plan of ``qgraph`` with its PADs and max pools fused into the convs (``graph/fuse.py``),
+    for ``kernels`` (the portable ones: the plan of the host's ``c/``, which such a board runs), when
+    that lowers ``base``'s arena; None when nothing fuses or it saves nothing, and for compressed
+    weights (their encodings are keyed by the unfused graph's ops)."""
+    if weights:
+        return None
+    fused = fuse(qgraph)
+    if not fused.fused:
+        return None
+    if kernels.dsp:
+        from pocketml.deploy.c.emit import kernel_needs
+
+        needs = kernel_needs(fused.graph, kernels, limit)
+        plan = plan_memory(fused.graph, input_in_arena=True, kernels=needs, fallback=fallback)
+    else:
+        plan = plan_memory(fused.graph, input_in_arena=True)
+    return BoardPlan(fused.graph, plan, limit, fused=fused) if plan.arena_bytes < base.arena_bytes else None
+
+
 @dataclass(frozen=True)
 class PlanCandidate:
     """One plan the search considered, on the board: its peak RAM and latency and how they were had."""
@@ -125,6 +158,8 @@ class PlanCandidate:
         if self.board is not None and self.board.patched is not None:
             doc["patches"] = self.board.patch_label
             doc["extra_macs"] = self.board.patched.extra_macs
+        if self.board is not None and self.board.fused is not None:
+            doc["fused"] = self.board.fused_layers
         return doc
 
 
@@ -164,13 +199,15 @@ def ram_board_plan(qgraph: QuantGraph, board: Device, kernels: KernelTarget, wei
     ``deploy-cortexm`` ``patches``): the stage, the MACs it adds, and the unpatched RAM plan's
     arena, RAM and QEMU instructions (one inference) beside which the patched build is measured."""
     plan, limit = board_plan(qgraph, kernels, weights, "ram")
-    patched = patched_board_plan(qgraph, kernels, weights, plan, limit)
+    base = fused_board_plan(qgraph, kernels, weights, plan, limit) or BoardPlan(qgraph, plan, limit)
+    patched = patched_board_plan(base.graph, kernels, weights, base.plan, limit)
     if patched is None:
-        return BoardPlan(qgraph, plan, limit), {}
-    ram, instructions, _ = _measure(qgraph, plan, limit, board, kernels, weights, x_q)
-    return patched, {"patches": patched.patch_label, "extra_macs": patched.patched.extra_macs,
-                     "unpatched_arena_bytes": plan.arena_bytes, "unpatched_ram_bytes": ram,
-                     "unpatched_instructions": instructions}
+        return base, {}
+    ram, instructions, _ = _measure(qgraph, base.plan, limit, board, kernels, weights, x_q, base.graph)
+    return replace(patched, fused=base.fused), {
+        "patches": patched.patch_label, "extra_macs": patched.patched.extra_macs,
+        "unpatched_arena_bytes": base.plan.arena_bytes, "unpatched_ram_bytes": ram,
+        "unpatched_instructions": instructions}
 
 
 def search_plans(qgraph: QuantGraph, board: Device, kernels: KernelTarget, weights: dict | None,
@@ -190,10 +227,18 @@ def search_plans(qgraph: QuantGraph, board: Device, kernels: KernelTarget, weigh
         seen.add(key)
         runs.append((label, plan, limit, *_measure(qgraph, plan, limit, board, kernels, weights, x_q)))
         if label == "ram":
-            patched = patched_board_plan(qgraph, kernels, weights, plan, limit)
+            base = fused_board_plan(qgraph, kernels, weights, plan, limit)
+            if base is not None:
+                runs.append(("ram+fuse", base.plan, limit,
+                             *_measure(qgraph, base.plan, limit, board, kernels, weights, x_q, base.graph)))
+                boards["ram+fuse"] = base
+            base = base or BoardPlan(qgraph, plan, limit)
+            patched = patched_board_plan(base.graph, kernels, weights, base.plan, limit)
             if patched is not None:
-                boards[f"ram+patch ({patched.patch_label})"] = patched
+                boards[f"ram+patch ({patched.patch_label})"] = replace(patched, fused=base.fused)
     for label, patched in boards.items():
+        if patched.patched is None:
+            continue  # ram+fuse: measured above
         limit = patched.scratch_limit
         runs.append((label, patched.plan, limit,
                      *_measure(qgraph, patched.plan, limit, board, kernels, weights, x_q, patched.graph)))

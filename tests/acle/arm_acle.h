@@ -54,6 +54,17 @@ static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t acc) {
                               (int64_t)pocketml_emu_lane(a, 1) * pocketml_emu_lane(b, 1));
 }
 
+/* SMLALD: acc + a.lo * b.lo + a.hi * b.hi in 64 bits (the hardware wraps at 2^64: aborts here). */
+static inline int64_t __smlald(int16x2_t a, int16x2_t b, int64_t acc) {
+  const int64_t sum = (int64_t)pocketml_emu_lane(a, 0) * pocketml_emu_lane(b, 0) +
+                      (int64_t)pocketml_emu_lane(a, 1) * pocketml_emu_lane(b, 1);
+  int64_t r;
+  if (__builtin_add_overflow(acc, sum, &r)) {
+    abort();
+  }
+  return r;
+}
+
 /* SMLABB / SMLATT: acc + the product of the bottom (top) lanes. */
 static inline int32_t __smlabb(int32_t a, int32_t b, int32_t acc) {
   return pocketml_emu_checked((int64_t)acc + (int64_t)pocketml_emu_lane(a, 0) * pocketml_emu_lane(b, 0));

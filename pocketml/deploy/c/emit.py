@@ -31,7 +31,7 @@ import numpy as np
 from pocketml._version import __version__
 from pocketml.deploy.c.dsp import PORTABLE, KernelTarget
 from pocketml.errors import PocketMLError
-from pocketml.graph.ir import QuantGraph
+from pocketml.graph.ir import PER_INFERENCE, QuantGraph
 from pocketml.graph.patch import PatchMap, PatchStage
 from pocketml.graph.planner import KernelNeeds, MemoryPlan, sharing
 from pocketml.ops.c import CTYPE_DTYPE, CCall, format_value, shared_array_key
@@ -323,7 +323,8 @@ def emit_c(graph: QuantGraph, plan: MemoryPlan, name: str | None = None,
     headers = [*(f"{k}.h" for k in kinds), *(f"{k}_dsp.h" for k in dsp_kinds), *([PATCH_RUNTIME] if stages else []),
                *(["pocketml_weights.h"] if decoders else [])]
     files = {
-        "model.h": _with_reset_decl(_model_h(graph, plan, p, kernels), p, em.state_bytes()),
+        "model.h": _with_reset_decl(_model_h(graph, plan, p, kernels), p, em.state_bytes(),
+                                    graph.state_semantics() == PER_INFERENCE),
         "model.c": _model_c(graph, plan, p, [*em.buffer_declarations(), *em.arrays], params,
                             [*_state_check(p, em.states), *calls], headers, _state_block(p, em.states)),
         "main.c": _main_c(p, _ctype(graph.input_info) if len(graph.inputs) == 1 else "int8_t",
@@ -350,6 +351,8 @@ def kernel_files(kinds, dsp_kinds, optimize: str) -> dict[str, str]:
     for k in dsp_kinds:
         for fname in (f"{k}_dsp.h", *([SPECS[k].dsp_kernel] if optimize == "size" else [])):
             files[fname] = kernel_source(k, fname).read_text()
+        if f'#include "{k}.h"' in files[f"{k}_dsp.h"]:  # a DSP kernel sharing its portable twin's body
+            files[f"{k}.h"] = kernel_source(k, f"{k}.h").read_text()
     return files
 
 
@@ -370,16 +373,19 @@ def _state_check(p: str, states) -> list[str]:
     return [f"  if (!{p}_state_ready) {{", f"    {p}_reset();", "  }"] if states else []
 
 
-def _with_reset_decl(header: str, p: str, state_bytes: int) -> str:
-    """model.h with ``<P>_STATE_BYTES`` and ``<p>_reset()`` when the model keeps state between invokes."""
+def _with_reset_decl(header: str, p: str, state_bytes: int, per_inference: bool = False) -> str:
+    """model.h with ``<P>_STATE_BYTES`` and ``<p>_reset()`` when the model keeps state between invokes
+    (``per_inference``: its state is reset at the start of every invoke, graph/ir.py)."""
     if not state_bytes:
         return header
     P = p.upper()
-    lines = ["", f"#define {P}_STATE_BYTES {_macro(state_bytes)}    /* memory kept between invokes (static, outside "
-             "the arena) */", "",
-             "/* The model has memory (e.g. SVDF): each invoke reads what earlier invokes left, as TFLite Micro's",
-             f" * variable tensors. {p}_reset() starts a new sequence (the first invoke does it by itself). */",
-             f"void {p}_reset(void);"]
+    what = (["/* The model runs one whole sequence per invoke (e.g. an LSTM classifier): every invoke starts from the",
+             f" * reset state by itself, so no call of {p}_reset() is needed (TFLite Micro: reset() between",
+             " * inferences). */"] if per_inference else
+            ["/* The model has memory (e.g. SVDF): each invoke reads what earlier invokes left, as TFLite Micro's",
+             f" * variable tensors. {p}_reset() starts a new sequence (the first invoke does it by itself). */"])
+    lines = ["", f"#define {P}_STATE_BYTES {_macro(state_bytes)}    /* the ops' state (static, outside "
+             "the arena) */", "", *what, f"void {p}_reset(void);"]
     tail = "\n\n#ifdef __cplusplus\n}"
     at = header.rindex(tail)
     return header[:at] + "\n".join(lines) + header[at:]
@@ -614,17 +620,25 @@ def _entry_inputs(graph: QuantGraph, p: str) -> tuple[list[str], list[str]]:
     outs = ["output"] if len(graph.outputs) == 1 else [f"output{k}" for k in range(len(graph.outputs))]
     entry = [f"int {p}_invoke_inputs({_io_params(graph)}) {{",
              f"  if ({' || '.join(n + ' == 0' for n in names + outs)}) {{", "    return -1;", "  }"]
-    ins = [f"(const uint8_t *)(input + {P}_INPUT{k}_OFFSET)" if i.dtype == "uint8" else f"input + {P}_INPUT{k}_OFFSET"
-           for k, i in enumerate(graph.input_infos)]
+    ins = [_typed(i, f"input + {P}_INPUT{k}_OFFSET", const=True) for k, i in enumerate(graph.input_infos)]
     if len(graph.outputs) == 1:
-        out = ["(uint8_t *)output" if graph.output_info.dtype == "uint8" else "output"]
+        out = [_typed(graph.output_info, "output")]
     else:
-        out = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if o.dtype == "uint8" else f"output + {P}_OUTPUT{k}_OFFSET"
-               for k, o in enumerate(graph.output_infos)]
+        out = [_typed(o, f"output + {P}_OUTPUT{k}_OFFSET") for k, o in enumerate(graph.output_infos)]
     packed = [f"int {p}_invoke(const int8_t *input, int8_t *output) {{",
               "  if (input == 0 || output == 0) {", "    return -1;", "  }",
               f"  return {p}_invoke_inputs(" + ", ".join(ins + out) + ");", "}", ""]
     return entry, packed
+
+
+def _typed(info, expr: str, const: bool = False) -> str:
+    """``expr`` (a pointer into the packed int8 buffers) as a pointer to ``info``'s C type: int8 as is,
+    uint8 by a cast, int16/int32 through ``void *`` (the caller's buffer is aligned for them, each
+    tensor's offset a multiple of its element size when the ones before it are)."""
+    if info.dtype == "int8":
+        return expr
+    c = "const " if const else ""
+    return f"({c}uint8_t *)({expr})" if info.dtype == "uint8" else f"({c}{_ctype(info)} *)({c}void *)({expr})"
 
 
 def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
@@ -642,8 +656,7 @@ def _model_c(graph, plan, p, arrays, params, calls, headers, state=()) -> str:
         typed = ", ".join(f"{_ctype(info)} *{o}" for info, o in zip(graph.output_infos, outs, strict=True))
         entry = [f"int {p}_invoke_outputs(const {ti} *input, {typed}) {{",
                  f"  if (input == 0 || {' || '.join(o + ' == 0' for o in outs)}) {{", "    return -1;", "  }"]
-        parts = [f"(uint8_t *)(output + {P}_OUTPUT{k}_OFFSET)" if info.dtype == "uint8"
-                 else f"output + {P}_OUTPUT{k}_OFFSET" for k, info in enumerate(graph.output_infos)]
+        parts = [_typed(info, f"output + {P}_OUTPUT{k}_OFFSET") for k, info in enumerate(graph.output_infos)]
         packed = [f"int {p}_invoke(const {ti} *input, int8_t *output) {{",
                   "  if (output == 0) {", "    return -1;", "  }",
                   f"  return {p}_invoke_outputs(input, " + ", ".join(parts) + ");", "}", ""]

@@ -6,7 +6,8 @@ what TFLite's converter emits for the deployment op set:
 
     CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED   per-tensor or per-channel int8 weights (zero
         point 0), int32 bias (or none), SAME/VALID padding, strides, dilations, depth multiplier,
-        fused NONE/RELU/RELU6
+        fused NONE/RELU/RELU6; also TFLite's 16x8 (int16 activations with zero point 0, int64
+        bias, or int32 for CONV_2D and FULLY_CONNECTED), with RESHAPE between them
     AVERAGE_POOL_2D, MAX_POOL_2D                   SAME/VALID, strides, fused NONE/RELU/RELU6
     RESHAPE, SQUEEZE                               → Reshape (no data moves)
     SOFTMAX (any beta > 0), ADD (same shapes), MEAN over H,W, CONCATENATION (channel axis),
@@ -50,6 +51,7 @@ from pocketml.ops.registry import tflite_readers
 from pocketml.ops.tflite_read import (
     ACTIVATION_NAMES,
     EDGE_TYPES,
+    INT16_OPS,
     PADDING_NAMES,
     TYPE_NAMES,
     TFLiteReader,
@@ -57,14 +59,16 @@ from pocketml.ops.tflite_read import (
 )
 
 OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-EDGES = ("QUANTIZE from float32 (the model input only; dropped)", "DEQUANTIZE (float32 model outputs only)")
+EDGES = ("QUANTIZE from float32 (the model input only, to int8 or int16; dropped)",
+         "DEQUANTIZE (float32 model outputs only, from int8 or int16)")
 
 
 def supported_text() -> str:
     """What compiles, for messages: every builtin an op folder reads, and the rules around them."""
     names = list(tflite_readers())  # in the registry's order
     return ("supported: " + ", ".join([*names, *EDGES]) + "; int8 activations (per-tensor), int8 weights "
-            "(per-tensor or per-channel, zero point 0), int32 bias; fused NONE/RELU/RELU6; one "
+            "(per-tensor or per-channel, zero point 0), int32 bias; int16 activations (zero point 0) "
+            f"with int64 or int32 bias, TFLite's 16x8, in {', '.join(INT16_OPS)}; fused NONE/RELU/RELU6; one "
             "subgraph, one or more inputs and outputs")
 
 
@@ -281,9 +285,11 @@ def _read_operator(r: TFLiteReader, idx: int, readers, in_indices: list[int], ou
         if op_name == "DEQUANTIZE" or (op_name == "QUANTIZE" and r.tensor(ins[0]).Type() == TensorType.FLOAT32):
             opts, kind = _edge(r, op_name, ins, outs[0], in_indices, out_indices)
             if op_name == "QUANTIZE":
-                edge = ("input", Edge("float32", r.shape(ins[0]), r.tensors[r.activation(outs[0])].quant), ins[0])
+                quant = r.tensors[r.activation(outs[0], types=("int16",))].quant
+                edge = ("input", Edge("float32", r.shape(ins[0]), quant), ins[0])
             else:
-                edge = ("output", Edge("float32", r.shape(outs[0]), r.tensors[r.activation(ins[0])].quant), outs[0])
+                quant = r.tensors[r.activation(ins[0], types=("int16",))].quant
+                edge = ("output", Edge("float32", r.shape(outs[0]), quant), outs[0])
         elif op_name in readers:
             opts, kind = readers[op_name](r, idx, op, ins, outs[0])
         else:
@@ -331,15 +337,16 @@ def _edge(r: TFLiteReader, op_name: str, ins, out, in_indices: list[int], out_in
     """QUANTIZE of the float model input / DEQUANTIZE to a float model output: dropped."""
     src, dst = r.tensor(ins[0]), r.tensor(out)
     opts = {"from": TYPE_NAMES.get(src.Type()), "to": TYPE_NAMES.get(dst.Type())}
+    ints = (TensorType.INT8, TensorType.INT16)  # int16: a 16x8 model's float edges
     if op_name == "QUANTIZE":
-        if ins[0] not in in_indices or dst.Type() != TensorType.INT8:
-            raise Unsupported("a QUANTIZE from float32 is supported only from a model input to int8")
-        r.activation(out)
+        if ins[0] not in in_indices or dst.Type() not in ints:
+            raise Unsupported("a QUANTIZE from float32 is supported only from a model input to int8 or int16")
+        r.activation(out, types=("int16",))
         r.alias[ins[0]] = out
     else:
-        if out not in out_indices or src.Type() != TensorType.INT8 or dst.Type() != TensorType.FLOAT32:
-            raise Unsupported("DEQUANTIZE is supported only from int8 to a float32 model output")
-        r.activation(ins[0])
+        if out not in out_indices or src.Type() not in ints or dst.Type() != TensorType.FLOAT32:
+            raise Unsupported("DEQUANTIZE is supported only from int8 or int16 to a float32 model output")
+        r.activation(ins[0], types=("int16",))
         r.alias[out] = ins[0]
     return opts, "(edge: dropped)"
 

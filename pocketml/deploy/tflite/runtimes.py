@@ -97,9 +97,10 @@ def check_tflite(model_path: Path) -> None:
 
 def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_outputs: int = 1,
                repeats: int = 0, time_samples: int | None = None, arena_bytes: int = GENEROUS_ARENA,
-               timeout: float = 1800) -> TFLiteRun:
+               timeout: float = 1800, reset_state: bool = False) -> TFLiteRun:
     """Run every sample of ``inputs`` (int8, or float32 for a float-input model; [N, *shape] without
-    batch) through ``runtime``.
+    batch) through ``runtime``. ``reset_state``: reset the variable tensors before every sample (a
+    model whose state resets per inference, ``QuantGraph.state_semantics``); else they persist.
 
     ``repeats`` timed passes over the first ``time_samples`` inputs (default all) give
     ``seconds_per_inference``; with 0 it is None.
@@ -115,7 +116,7 @@ def run_tflite(model_path: str | Path, inputs: np.ndarray, runtime: str, *, n_ou
         x_path = save_inputs(Path(tmp) / "x", inputs)  # the worker runs x[i:i+1]
         n = len(inputs[0]) if isinstance(inputs, (tuple, list)) else len(inputs)
         cmd = [sys.executable, str(WORKER), "run", runtime, str(model_path), str(x_path), str(out_path),
-               str(arena_bytes), str(repeats), str(n_outputs), str(time_samples or len(inputs))]
+               str(arena_bytes), str(repeats), str(n_outputs), str(time_samples or len(inputs)), str(int(reset_state))]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not out_path.exists():
             raise _crash_message(names[runtime], proc.returncode, proc.stderr, model_path)

@@ -3,8 +3,9 @@
 Run as a script, not imported: it needs only numpy and the runtime, so it starts in a fraction
 of a second. The parent (``runtimes.py``) reads what it writes:
 
-    worker.py run RUNTIME MODEL INPUTS.npy|INPUTS.npz OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES
-        (several model inputs: INPUTS.npz holds in0, in1, ..., one batch each)
+    worker.py run RUNTIME MODEL INPUTS.npy|INPUTS.npz OUT.npz ARENA REPEATS N_OUTPUTS TIME_SAMPLES [RESET]
+        (several model inputs: INPUTS.npz holds in0, in1, ..., one batch each; RESET 1: the variable
+        tensors are reset before every sample, for a model whose state resets per inference)
         runs every sample (batch 1) and saves outputs out0, out1, ... and ``seconds``, the mean
         time of one ``invoke()`` over the first TIME_SAMPLES inputs (perf_counter around invoke
         only, median over REPEATS passes, after the untimed pass that collects the outputs);
@@ -63,13 +64,15 @@ class _Batches:
 
 
 def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, arena: int, repeats: int,
-        n_out: int, time_samples: int) -> None:
+        n_out: int, time_samples: int, reset: int = 0) -> None:
     model = open(model_path, "rb").read()
     x = _Batches(_inputs(inputs_path))
     if runtime_name == "tflm":
         interp = _tflm(model, arena)
 
         def set_input(samples):
+            if reset:
+                interp.reset()
             for k, sample in enumerate(samples):
                 interp.set_input(sample, k)
 
@@ -81,6 +84,8 @@ def run(runtime_name: str, model_path: str, inputs_path: str, out_path: str, are
         out_index = [d["index"] for d in interp.get_output_details()]
 
         def set_input(samples):
+            if reset:
+                interp.reset_all_variables()
             for k, sample in enumerate(samples):
                 interp.set_tensor(in_index[k], sample)
 
@@ -149,7 +154,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "batch":
         batch(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "run":
-        run(*sys.argv[2:6], *map(int, sys.argv[6:10]))
+        run(*sys.argv[2:6], *map(int, sys.argv[6:11]))
     elif sys.argv[1] == "probe":
         probe(sys.argv[2], sys.argv[3])
     else:

@@ -37,6 +37,7 @@ from pocketml.deploy.verify.latency import time_c, time_side_by_side
 from pocketml.deploy.verify.probe import distinct_outputs, weak_evidence
 from pocketml.devices.footprint import footprint
 from pocketml.errors import PocketMLError
+from pocketml.graph.ir import PER_INFERENCE
 from pocketml.graph.planner import plan_memory
 
 RUNTIMES = ("reference", "c", "tflm", "litert", "qemu")
@@ -146,7 +147,8 @@ class VerifyReport:
 
 
 def _compare(got: np.ndarray, want: np.ndarray) -> tuple[int, int]:
-    got, want = got.reshape(len(want), -1).astype(np.int16), want.reshape(len(want), -1).astype(np.int16)
+    # int64: differences of int16 (16x8 layers) or int32 outputs must not wrap
+    got, want = got.reshape(len(want), -1).astype(np.int64), want.reshape(len(want), -1).astype(np.int64)
     diff = np.abs(got - want)
     return int(np.sum(np.any(diff != 0, axis=1))), int(diff.max(initial=0))
 
@@ -212,7 +214,9 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     tflite_bytes = bundle.tflite.stat().st_size
     # C and TFLM both run: time them interleaved in one process (latency.py), not one after the other
     tx = graph.split_inputs(x) if len(graph.inputs) > 1 else x  # what the .tflite runtimes are given
-    side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes, n_outputs=n_out)
+    reset = graph.state_semantics() == PER_INFERENCE  # the .tflite runtimes reset their state per sample
+    side = (time_side_by_side(bundle.c_dir, bundle.tflite, x[:TIME_SAMPLES], rounds=passes, n_outputs=n_out,
+                              reset_state=reset)
             if latency and "c" in names and "tflm" in names and len(graph.inputs) == 1 else None)
 
     if "c" in names:
@@ -233,7 +237,7 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
 
     if "tflm" in names:
         run = run_tflite(bundle.tflite, tx, "tflm", n_outputs=n_out, repeats=0 if side else repeats,
-                         time_samples=TIME_SAMPLES)
+                         time_samples=TIME_SAMPLES, reset_state=reset)
         got = packed(run.outputs, n)
         tflm_arena = run.arena_used_bytes
         arena_method = "TFLite Micro's allocation record (RecordingMicroAllocator total)"
@@ -253,7 +257,8 @@ def _verify(bundle: Bundle, names: tuple[str, ...], *, layers: bool, probe_arena
     if "litert" in names:
         for rt in LITERT:
             try:
-                run = run_tflite(bundle.tflite, tx, rt, n_outputs=n_out, repeats=repeats, time_samples=TIME_SAMPLES)
+                run = run_tflite(bundle.tflite, tx, rt, n_outputs=n_out, repeats=repeats, time_samples=TIME_SAMPLES,
+                                 reset_state=reset)
             except PocketMLError as exc:  # reported, not required: e.g. LiteRT has no int8-memory SVDF and crashes
                 checks.append(RuntimeCheck(rt, False, note=f"failed on this model: {exc.problem}"[:300]))
                 continue
@@ -338,13 +343,14 @@ def _layer_divergence(bundle: Bundle, tflite_runtimes: list[str]) -> tuple[PairD
         cut = Path(tmp) / "cut.tflite"
         cut.write_bytes(write_tflite(graph, outputs=names))
         for rt in tflite_runtimes:
-            run = run_tflite(cut, graph.split_inputs(x) if len(graph.inputs) > 1 else x, rt, n_outputs=len(names))
+            run = run_tflite(cut, graph.split_inputs(x) if len(graph.inputs) > 1 else x, rt, n_outputs=len(names),
+                             reset_state=graph.state_semantics() == PER_INFERENCE)
             per_runtime[rt] = dict(zip(names, run.outputs, strict=True))
     pairs = []
     for a, b in itertools.combinations(per_runtime, 2):
         diffs = []
         for op, name in zip(graph.ops, names, strict=True):
-            d = np.abs(per_runtime[a][name].astype(np.int16) - per_runtime[b][name].astype(np.int16))
+            d = np.abs(per_runtime[a][name].astype(np.int64) - per_runtime[b][name].astype(np.int64))
             diffs.append(LayerDiff(op.name, op.kind, int(d.size), int(np.count_nonzero(d)),
                                    int(np.sum(np.any(d != 0, axis=1))), int(d.max(initial=0))))
         first = next((d for d in diffs if d.elements_differing), None)

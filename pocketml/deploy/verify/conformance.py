@@ -21,7 +21,7 @@ import numpy as np
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.runtimes import run_tflite
-from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.graph.ir import PER_INFERENCE, QuantGraph, QuantParams, TensorInfo
 from pocketml.graph.planner import plan_memory
 
 SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
@@ -91,7 +91,7 @@ def check_op(module, input_shape: tuple[int, ...], tmp: Path, seed: int = 0, n: 
         path = tmp / "op.tflite"
         path.write_bytes(write_tflite(graph))
         run = run_tflite(path, graph.split_inputs(xq) if len(graph.inputs) > 1 else xq, "tflm",
-                         n_outputs=len(graph.outputs))
+                         n_outputs=len(graph.outputs), reset_state=graph.state_semantics() == PER_INFERENCE)
         got = np.concatenate([np.asarray(o).reshape(n, -1).view(np.int8) for o in run.outputs], axis=1)
         assert np.array_equal(got, ref), "TFLite Micro differs from the int8 reference"
     if isinstance(module, QuantGraph):

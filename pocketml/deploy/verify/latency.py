@@ -174,10 +174,12 @@ def build_c_library(c_dir: Path, work: Path, cflags: str = CFLAGS) -> Path:
 
 def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray, rounds: int = 5,
                       cflags: str = CFLAGS, arena_bytes: int = 4 << 20, timeout: float = 1800,
-                      n_outputs: int = 1) -> SideBySide:
+                      n_outputs: int = 1, reset_state: bool = False) -> SideBySide:
     """The C in ``c_dir`` and ``tflite`` in TFLite Micro, interleaved (see the module docstring).
 
-    ``n_outputs``: the model's outputs; TFLite Micro's are packed in order to compare with the C's."""
+    ``n_outputs``: the model's outputs; TFLite Micro's are packed in order to compare with the C's.
+    ``reset_state``: TFLite Micro's variable tensors are reset before every sample (a model whose
+    state resets per inference; its C does that itself)."""
     with tempfile.TemporaryDirectory(prefix="pocketml-side-by-side-") as tmp:
         work = Path(tmp)
         library = build_c_library(Path(c_dir), work, cflags)
@@ -186,7 +188,8 @@ def time_side_by_side(c_dir: str | Path, tflite: str | Path, inputs: np.ndarray,
         np.save(x_path, np.ascontiguousarray(given, dtype=given.dtype if given.dtype in (np.uint8, np.int16)
                                              else np.int8))
         proc = subprocess.run([sys.executable, str(SIDE_BY_SIDE), str(library), str(tflite), str(x_path),
-                               str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs)],
+                               str(out_path), str(arena_bytes), str(max(1, rounds)), str(n_outputs),
+                               str(int(reset_state))],
                               capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not out_path.exists():
             from pocketml.deploy.process import child_failure

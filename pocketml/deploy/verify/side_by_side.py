@@ -24,7 +24,7 @@ import numpy as np
 
 
 def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: int, rounds: int,
-         n_outputs: int = 1) -> None:
+         n_outputs: int = 1, reset: int = 0) -> None:
     from tflite_micro.python.tflite_micro import runtime
 
     given = np.load(inputs_path)  # uint8 for a model whose input a QUANTIZE converts
@@ -44,6 +44,8 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
     def tflm_pass(keep: bool) -> float:
         total = 0
         for i in range(n):
+            if reset:  # a model whose state resets per inference (its C resets itself)
+                interp.reset()
             interp.set_input(x[i:i + 1], 0)
             t0 = time.perf_counter_ns()
             interp.invoke()
@@ -65,4 +67,4 @@ def main(library: str, model_path: str, inputs_path: str, out_path: str, arena: 
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
-         int(sys.argv[7]) if len(sys.argv) > 7 else 1)
+         int(sys.argv[7]) if len(sys.argv) > 7 else 1, int(sys.argv[8]) if len(sys.argv) > 8 else 0)

@@ -18,12 +18,12 @@ typedef struct {
   int32_t output_multiplier, output_right_shift;
   int32_t output_offset, act_min, act_max;
   pocketml_broadcast broadcast; /* all dims 0: both operands have the output's shape (flat loop) */
+  int32_t int16;                /* 1: int16 operands and output (TFLite's 16x8 models); 0: int8 */
 } pocketml_add_params;
 
 /* output may be an operand of the output's shape (output == input); each element is read before it
- * is written. */
-void pocketml_add(const pocketml_add_params *p, const int8_t *input1, const int8_t *input2,
-                  int8_t *output);
+ * is written. Elements are int8_t, or int16_t when p->int16. */
+void pocketml_add(const pocketml_add_params *p, const void *input1, const void *input2, void *output);
 
 #ifdef __cplusplus
 }

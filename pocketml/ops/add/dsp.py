@@ -19,7 +19,7 @@ def add_table(offset: int, multiplier: int, right_shift: int) -> np.ndarray:
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
     d = data
-    if d.geometry is not None:  # broadcasting or a constant operand: the portable kernel runs it
+    if d.geometry is not None or d.dtype != "int8":  # broadcasting, a constant operand, int16: add.c runs it
         return None
     t1 = add_table(d.input1_offset, d.input1_multiplier, d.input1_right_shift)
     t2 = add_table(d.input2_offset, d.input2_multiplier, d.input2_right_shift)

@@ -9,6 +9,8 @@ TFLite Micro's method (``reference_integer_ops::AddFunc``), all constants from `
     q_y   = clamp(z_y + round((w_1 + w_2) · M_out), act_min, act_max)
 
 Every multiplier is below one, so only right shifts occur; |w_1 + w_2| < 2^28: no overflow.
+int16 operands and output (TFLite's 16x8 models; all three int16, two activations) take the same
+steps with left_shift = 15, as TFLite Micro: |q_i − z_i| <= 65535, so |v_i| < 2^31.
 A fused ReLU/ReLU6 is the clamp, as for conv. Operands may broadcast (numpy's rule) and one may
 be a constant (``pocketml/ops/broadcast.py``): an unfused batch norm's shift, the 3 of ``x + 3``;
 the arithmetic per element is the same (TFLite Micro's ``BroadcastAdd6DSlow``).
@@ -29,6 +31,7 @@ from pocketml.ops.requantize import activation_range
 from pocketml.ops.window import POINTWISE, Window
 
 LEFT_SHIFT = 20
+LEFT_SHIFT_INT16 = 15  # int16 operands: (q - z) · 2^15 stays in int32
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class AddData:
     act_min: int
     act_max: int
     geometry: broadcast.Geometry | None = None  # None: two operands of the output's shape (a flat loop)
+    dtype: str = "int8"  # int16: TFLite's 16x8 models (left shift 15)
+
+    @property
+    def left_shift(self) -> int:
+        return LEFT_SHIFT_INT16 if self.dtype == "int16" else LEFT_SHIFT
 
 
 def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
@@ -70,6 +78,9 @@ class Add(BinaryOperands):
     def prepare(self, tensors: dict[str, TensorInfo]) -> AddData:
         a, b = broadcast.operand_infos(self, tensors)
         y = tensors[self.output]
+        if {a.dtype, b.dtype, y.dtype} not in ({"int8"}, {"int16"}):
+            raise ValueError(f"{self.name}: ADD of {a.dtype} and {b.dtype} to {y.dtype}: TFLite Micro adds int8 or "
+                             "int16 operands of one type (int16: two activations, no constant)")
         out = broadcast.broadcast_shape(self.name, a.shape, b.shape)
         if out != y.shape:
             raise ValueError(f"{self.name}: ADD of {a.shape} and {b.shape} gives {out}, not {y.shape}")
@@ -79,10 +90,11 @@ class Add(BinaryOperands):
         twice_max = 2.0 * max(s1, s2)
         m1, r1 = _smaller_than_one(float(s1 / twice_max), "input 1")
         m2, r2 = _smaller_than_one(float(s2 / twice_max), "input 2")
-        mo, ro = _smaller_than_one(float(twice_max / ((1 << LEFT_SHIFT) * sy)), "output")
-        lo, hi = activation_range(self.activation, y.quant)
+        shift = LEFT_SHIFT_INT16 if y.dtype == "int16" else LEFT_SHIFT
+        mo, ro = _smaller_than_one(float(twice_max / ((1 << shift) * sy)), "output")
+        lo, hi = activation_range(self.activation, y.quant, y.dtype)
         return AddData(-a.quant.zero_point, -b.quant.zero_point, m1, r1, m2, r2, mo, ro, y.quant.zero_point, lo, hi,
-                       geom)
+                       geom, y.dtype)
 
     def window(self) -> Window | None:
         """Element i of the output reads element i of both maps (patch-based execution); a constant
@@ -96,7 +108,7 @@ class Add(BinaryOperands):
     def evaluate(self, data: AddData, *xs: np.ndarray) -> np.ndarray:
         a, b = xs if data.geometry is None else broadcast.batch_operands(self, xs, data.geometry)
         def scaled(q, offset, mult, right):
-            shifted = (q.astype(np.int32) + offset) * (1 << LEFT_SHIFT)
+            shifted = (q.astype(np.int32) + offset) * (1 << data.left_shift)
             return fixedpoint.rounding_divide_by_pot(
                 fixedpoint.saturating_rounding_doubling_high_mul(shifted, np.int32(mult)), right)
 
@@ -107,4 +119,4 @@ class Add(BinaryOperands):
             fixedpoint.saturating_rounding_doubling_high_mul(raw_sum.astype(np.int32),
                                                              np.int32(data.output_multiplier)),
             data.output_right_shift).astype(np.int64) + data.output_offset
-        return np.clip(out, data.act_min, data.act_max).astype(np.int8)
+        return np.clip(out, data.act_min, data.act_max).astype(np.int16 if data.dtype == "int16" else np.int8)

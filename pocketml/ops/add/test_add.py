@@ -1,4 +1,5 @@
-"""ADD: residual joins through check_op, goldens of two scales and a fused ReLU, rejections."""
+"""ADD: residual joins through check_op, goldens of two scales and a fused ReLU, rejections; int16
+operands (TFLite's 16x8 models) against TFLite Micro."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from torch import nn
 
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.add import Add
 from pocketml.ops.broadcast import Constant
 
@@ -108,3 +109,31 @@ def test_prepare_rejects(z_shape, scales, match):
                 y=((4,), QuantParams(scales[2], 0)))
     with pytest.raises(ValueError, match=match):
         Add("a", ("x", "z"), "y").prepare(t)
+
+
+@pytest.mark.parametrize("shape_b,zero_points,act,out_scale", [
+    ((4, 5, 3), (0, 0, 0), "none", 2e-4),      # same shapes: the flat loop; a small output scale saturates
+    ((1, 1, 3), (0, 0, 0), "relu6", 3e-4),     # broadcast across the map
+    ((4, 5, 3), (7, -300, 11), "none", 3e-4),  # zero points (TFLite Micro's kernel takes them)
+])
+def test_int16_matches_tflite_micro(shape_b, zero_points, act, out_scale, tmp_path):
+    """int16 operands and output (TFLite's 16x8 models: left shift 15): reference == C == TFLite Micro."""
+    za, zb, zy = zero_points
+    infos = {"a": TensorInfo("a", (4, 5, 3), QuantParams(1e-4, za), "int16"),
+             "b": TensorInfo("b", shape_b, QuantParams(3e-4, zb), "int16"),
+             "y": TensorInfo("y", (4, 5, 3), QuantParams(out_scale, zy), "int16")}
+    graph = QuantGraph("add16", infos, [Add("add", ("a", "b"), "y", act)], ("a", "b"), "y")
+    result = check_op(graph, (), tmp_path)
+    assert result["dsp"] == []
+    r = np.random.default_rng(1)
+    y = graph.run((r.integers(-32768, 32768, (64, 4, 5, 3), np.int16), r.integers(-32768, 32768, (64, *shape_b),
+                                                                                  np.int16)))
+    rq = graph.op_data[0]
+    assert y.dtype == np.int16 and (y == rq.act_max).any() and (y == rq.act_min).any() and len(np.unique(y)) > 1000
+
+
+def test_int16_refuses_mixed_types():
+    infos = {"a": TensorInfo("a", (3,), QuantParams(1e-4, 0), "int16"), "b": TensorInfo("b", (3,), QuantParams(0.1, 0)),
+             "y": TensorInfo("y", (3,), QuantParams(1e-4, 0), "int16")}
+    with pytest.raises(ValueError, match="int8 or int16 operands of one type"):
+        Add("add", ("a", "b"), "y").prepare(infos)

@@ -13,7 +13,7 @@ def write(spec, graph, op, data) -> None:
 
 
 def read(r, idx: int, op, ins, out) -> tuple[dict, str]:
-    return broadcast.read_binary(r, idx, op, ins, out, "ADD", Add, "add", "AddOptions")
+    return broadcast.read_binary(r, idx, op, ins, out, "ADD", Add, "add", "AddOptions", types=("int16",))
 
 
 READ = {"ADD": read}

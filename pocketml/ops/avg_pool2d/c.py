@@ -10,4 +10,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
     return CCall((("in_h", ih), ("in_w", iw), ("channels", ic), ("out_h", oh), ("out_w", ow),
                   ("k_h", op.kernel[0]), ("k_w", op.kernel[1]), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]),
                   ("pad_top", op.padding[0]), ("pad_left", op.padding[1]),
-                  ("act_min", data.act_min), ("act_max", data.act_max)))
+                  ("act_min", data.act_min), ("act_max", data.act_max),
+                  *((("int16", 1),) if ctx.tensors[op.inputs[0]].dtype == "int16" else ())))  # absent: int8

@@ -7,6 +7,7 @@
 This is TFLite Micro's ``reference_integer_ops::AveragePool`` rounding (half away from zero).
 Because padding taps are excluded from ``count``, PyTorch's ``count_include_pad=True`` with
 padding > 0 is refused at capture. Overflow: |sum| <= kh·kw·128, far below 2^31.
+int16 (TFLite's 16x8 models) is the same arithmetic (|sum| <= kh·kw·32768 < 2^31 below 65536 taps).
 """
 
 from __future__ import annotations
@@ -44,14 +45,17 @@ class AvgPool2D(Weightless):
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> AvgPool2DData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
-        if x.quant != y.quant:
-            raise ValueError(f"{self.name}: AVERAGE_POOL_2D needs the same quantization on input and output")
+        if x.quant != y.quant or x.dtype != y.dtype or x.dtype not in ("int8", "int16"):
+            raise ValueError(f"{self.name}: AVERAGE_POOL_2D needs the same quantization and type (int8 or int16) "
+                             f"on input and output, got {x.dtype} -> {y.dtype}")
+        if self.kernel[0] * self.kernel[1] >= 65536:
+            raise ValueError(f"{self.name}: a {self.kernel} window could overflow the int32 sum")
         end = self.padding if self.padding_end is None else self.padding_end
         if max(self.padding[0], end[0]) >= self.kernel[0] or max(self.padding[1], end[1]) >= self.kernel[1]:
             raise ValueError(f"{self.name}: padding {self.padding}/{end} must be smaller than the kernel {self.kernel}")
         if y.shape != (*self.out_hw(x.shape), x.shape[2]):
             raise ValueError(f"{self.name}: output shape {y.shape} should be {(*self.out_hw(x.shape), x.shape[2])}")
-        return AvgPool2DData(*activation_range(self.activation, y.quant))
+        return AvgPool2DData(*activation_range(self.activation, y.quant, y.dtype))
 
     def evaluate(self, data: AvgPool2DData, x: np.ndarray) -> np.ndarray:
         n, h, w, c = x.shape
@@ -69,4 +73,4 @@ class AvgPool2D(Weightless):
                 count += inside[ky:ky + (oh - 1) * sh + 1:sh, kx:kx + (ow - 1) * sw + 1:sw]
         count = count[None, :, :, None]
         mean = np.sign(total) * ((np.abs(total) + count // 2) // count)  # half away from zero
-        return np.clip(mean, data.act_min, data.act_max).astype(np.int8)
+        return np.clip(mean, data.act_min, data.act_max).astype(x.dtype)

@@ -42,6 +42,9 @@ class Concatenation(Weightless):
         if not -rank <= self.axis < rank:
             raise ValueError(f"{self.name}: CONCATENATION axis {self.axis} of a {rank}-axis tensor")
         a = self.axis % rank
+        if {x.dtype for x in xs} | {y.dtype} not in ({"int8"}, {"int16"}):
+            raise ValueError(f"{self.name}: CONCATENATION of {[x.dtype for x in xs]} to {y.dtype}: int8 or int16 "
+                             "(TFLite's 16x8 models), one type for all")
         for x in xs:
             if x.quant != y.quant:
                 raise ValueError(f"{self.name}: CONCATENATION needs every input quantized like the output "

@@ -9,7 +9,7 @@ from torch import nn
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.concatenation import Concatenation
 
 
@@ -75,3 +75,16 @@ Q1, Q2 = QuantParams(0.1, 0), QuantParams(0.2, 0)
 def test_prepare_rejects(b, match):
     with pytest.raises(ValueError, match=match):
         Concatenation("c", ("a", "b"), "y").prepare(tensors(a=((2, 2, 1), Q1), b=b, y=((2, 2, 2), Q1)))
+
+
+@pytest.mark.parametrize("axis,shapes", [(-1, ((3, 4, 2), (3, 4, 5))), (0, ((1, 4, 2), (3, 4, 2)))])
+def test_int16_matches_tflite_micro(axis, shapes, tmp_path):
+    """int16 tensors (TFLite's 16x8 models), copied as bytes: reference == C == TFLite Micro."""
+    q = QuantParams(1e-3, 0)
+    out = list(shapes[0])
+    out[axis] = shapes[0][axis] + shapes[1][axis]
+    infos = {"a": TensorInfo("a", shapes[0], q, "int16"), "b": TensorInfo("b", shapes[1], q, "int16"),
+             "y": TensorInfo("y", tuple(out), q, "int16")}
+    graph = QuantGraph("cat16", infos, [Concatenation("c", ("a", "b"), "y", axis)], ("a", "b"), "y")
+    check_op(graph, (), tmp_path)
+    assert "(const int8_t *)input0" in (tmp_path / "model.c").read_text()  # an int16_t model input, cast

@@ -22,7 +22,7 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     o = options(op, "ConcatenationOptions")
     if o is None:
         raise Unsupported("CONCATENATION without its options table")
-    y = r.activation(out)
+    y = r.activation(out, types=("int16",))  # int16: TFLite's 16x8 models
     rank = len(r.tensors[y].shape) + 1
     axis, act = o.Axis(), o.FusedActivationFunction()
     opts = {"axis": axis, "activation": ACTIVATION_NAMES.get(act)}
@@ -30,7 +30,9 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
         raise Unsupported(f"CONCATENATION on axis {axis} (the batch axis, or outside the {rank} axes)")
     if act != ActivationFunctionType.NONE:
         raise Unsupported("a fused activation on CONCATENATION")
-    xs = tuple(r.activation(i) for i in ins)
+    xs = tuple(r.activation(i, types=("int16",)) for i in ins)
+    if any(r.tensors[x].dtype != r.tensors[y].dtype for x in xs):
+        raise Unsupported("inputs and output of different types")
     per_sample = axis % rank - 1
     r.ops.append(Concatenation(op_name(idx, "concatenation"), xs, y,
                                -1 if per_sample == rank - 2 else per_sample))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketml.ops.c import CCall, CContext, folded_bias, requant_struct
+from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct, sum32_field
 
 
 def stored_weights(op) -> np.ndarray:
@@ -18,14 +18,25 @@ def stored_weights(op) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(op.weight, (1, 2, 3, 0)))
 
 
+def pool_fields(op, out_shape) -> tuple[tuple[str, int], ...]:
+    """The fused max pool's fields (conv2d.h, conv2d_dsp.h); none without one (C then zeroes them: pool_h 0)."""
+    pool = op.pool
+    if pool is None:
+        return ()
+    return (("pool_h", pool.kernel[0]), ("pool_w", pool.kernel[1]), ("pool_stride_h", pool.stride[0]),
+            ("pool_stride_w", pool.stride[1]), ("pool_pad_top", pool.padding[0]), ("pool_pad_left", pool.padding[1]),
+            ("pooled_h", out_shape[0]), ("pooled_w", out_shape[1]))
+
+
 def c_params(op, data, ctx: CContext) -> CCall:
-    (ih, iw, ic), (oh, ow, oc) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    (ih, iw, ic), out = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    (oh, ow), oc = op.map_hw((ih, iw)), out[2]  # the conv's map: the output too unless a pool is fused
     kh, kw = op.weight.shape[1:3]
     weights = ctx.weights(op, stored_weights(op))
-    bias = ctx.array("int32_t", "bias", folded_bias(op.weight, op.bias, data.input_offset, 0, op.name))
     return CCall((("in_h", ih), ("in_w", iw), ("in_c", ic), ("out_h", oh), ("out_w", ow), ("out_c", oc),
                   ("k_h", kh), ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]),
                   ("pad_top", op.padding[0]), ("pad_left", op.padding[1]),
                   ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
-                  ("input_offset", data.input_offset), ("weights", weights), ("bias", bias),
-                  ("rq", requant_struct(ctx, data.requant))))
+                  ("input_offset", data.input_offset), ("weights", weights),
+                  *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, data.requant)), *pool_fields(op, out),
+                  *sum32_field(data, int(np.prod(op.weight.shape[1:])))))

@@ -9,11 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from pocketml.ops.c import CCall
+from pocketml.ops.conv2d.c import pool_fields
 from pocketml.ops.dsp import channels_symbol, table_for
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
-    (ih, iw, ic), (oh, ow, oc) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    if data.requant.out_dtype != "int8":  # 16x8 (int16 activations) keeps the portable kernel
+        return None
+    (ih, iw, ic), out = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    (oh, ow), oc = op.map_hw((ih, iw)), out[2]  # the conv's map: the output too unless a pool is fused
     _, kh, kw, _ = op.weight.shape
     rq = data.requant
     table = table_for(op.weight, op.bias, data.input_offset, rq, 0, wide, multiple=2)
@@ -21,7 +25,8 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
         return None
     taps = kh * kw * ic
     depth = -(-taps // 4) * 4
-    direct = int(kh == 1 and kw == 1 and tuple(op.padding) == (0, 0) and ic % 4 == 0)
+    unpadded = tuple(op.padding) == (0, 0) and tuple(op.padding_end or (0, 0)) == (0, 0)  # (a fused PAD's end too)
+    direct = int(kh == 1 and kw == 1 and unpadded and ic % 4 == 0)
     weights = ctx.array("int32_t", "dsp_weights", conv_weights(op.weight.reshape(oc, taps), depth, wide))
     return CCall((("in_h", ih), ("in_w", iw), ("in_c", ic), ("out_h", oh), ("out_w", ow), ("out_c", oc),
                   ("k_h", kh), ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]),
@@ -30,7 +35,7 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
                   ("zero_point", -data.input_offset), ("act_min", rq.act_min), ("act_max", rq.act_max),
                   ("direct", direct), ("weights", weights), ("channels", channels_symbol(ctx, table)),
                   ("scratch", ctx.scratch("int32_t", depth)),
-                  ("patch", "0" if direct else ctx.scratch("int8_t", 2 * depth))))
+                  ("patch", "0" if direct else ctx.scratch("int8_t", 2 * depth)), *pool_fields(op, out)))
 
 
 def conv_weights(w: np.ndarray, depth: int, wide: bool) -> np.ndarray:

@@ -12,6 +12,7 @@ from pocketml.ops.tflite_read import (
     TFLiteReader,
     Unsupported,
     activation,
+    bias_types,
     feature_map,
     op_name,
     options,
@@ -22,6 +23,9 @@ from pocketml.ops.tflite_write import options as write_options
 
 
 def write(spec, graph, op, data) -> None:
+    if op.pool is not None:  # graph/fuse.py's graphs are for the C only; the .tflite is the unfused graph
+        raise ValueError(f"{op.name}: a CONV_2D with a max pool in its epilogue has no TFLite operator: "
+                         "write the unfused graph")
     x = graph.tensors[op.inputs[0]]
     src, padding = windowed_input(spec, graph, op, op.weight.shape[1:3])
     w, b = weights(spec, op, x, op.weight, 0)
@@ -40,7 +44,7 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
             "dilation": list(dilation), "activation": ACTIVATION_NAMES.get(o.FusedActivationFunction())}
     if len(ins) < 2:
         raise Unsupported(f"{len(ins)} inputs (input, filter and an optional bias expected)")
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y, types = r.activations_16x8(ins[0], out, "CONV_2D")
     filt = r.shape(ins[1])
     if len(filt) != 4:
         raise Unsupported(f"filter shape {list(filt)} is not [C_out, KH, KW, C_in]")
@@ -51,8 +55,9 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     w, scales = r.weights(ins[1], cout, 0, "filter")
     pad, end = window(r.tensors[x].shape[:2], (kh, kw), stride, dilation, o.Padding(), r.tensors[y].shape[:2],
                       "CONV_2D")
-    r.ops.append(Conv2D(op_name(idx, "conv_2d"), (x,), y, w, r.bias(ins, cout), scales, stride, pad, dilation,
-                        activation(o.FusedActivationFunction()), end))
+    bias = r.bias(ins, cout, bias_types(types, o))
+    r.ops.append(Conv2D(op_name(idx, "conv_2d"), (x,), y, w, bias, scales, stride, pad,
+                        dilation, activation(o.FusedActivationFunction()), end))
     return opts, "conv2d"
 
 

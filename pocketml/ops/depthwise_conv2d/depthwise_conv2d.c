@@ -13,6 +13,11 @@
  * by one. Outputs come in raster order (pixel, then channel): the memory planner relies on it.
  * Overflow: the converter checked k_h * k_w * 255 * 127 + |bias| < 2^31, and
  * |folded_bias| + 128 * sum |w| < 2^31 for every partial sum of the second form.
+ *
+ * 16x8 (p->int16, TFLite's int16 activations): int16 input and output, zero points 0 (a padding
+ * tap adds nothing), an int64 bias (bias64) and an int64 sum; with depth multiplier 1 and a window
+ * whose products fit int32 (p->sum32), channels in blocks with int32 partial sums, else one output
+ * channel at a time.
  */
 #include "pocketml_dot.h"
 #include "pocketml_fixedpoint.h"
@@ -25,8 +30,71 @@ static int8_t pocketml_depthwise_requantize(const pocketml_depthwise_conv2d_para
   return pocketml_clamp_int8(acc + p->rq.output_offset, p->rq.act_min, p->rq.act_max);
 }
 
-void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
-                               int8_t *output) {
+/* 16x8 with depth multiplier 1 and p->sum32 (k_h * k_w * 32768 * 127 < 2^31): channels in blocks
+ * side by side as the int8 loop, int32 partial sums, the int64 bias added last (the same integer). */
+static void pocketml_depthwise_conv2d_int16_blocked(const pocketml_depthwise_conv2d_params *p,
+                                                    const int16_t *input, int16_t *output) {
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      int16_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t c0 = 0; c0 < p->out_c; c0 += POCKETML_DOT_BLOCK) {
+        const int32_t n = p->out_c - c0 < POCKETML_DOT_BLOCK ? p->out_c - c0 : POCKETML_DOT_BLOCK;
+        int32_t part[POCKETML_DOT_BLOCK] = {0};
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+              const int16_t *x = input + (iy * p->in_w + ix) * p->in_c + c0;
+              const int8_t *w = p->weights + (ky * p->k_w + kx) * p->out_c + c0;
+              for (int32_t j = 0; j < n; ++j) {
+                part[j] += (int32_t)x[j] * (int32_t)w[j];
+              }
+            }
+          }
+        }
+        for (int32_t j = 0; j < n; ++j) {
+          out[c0 + j] = pocketml_requantize_int16(&p->rq, 1, p->bias64[c0 + j] + part[j], c0 + j);
+        }
+      }
+    }
+  }
+}
+
+/* 16x8, one output channel at a time, every product summed in int64 (a depth multiplier above 1, or
+ * a window too large for int32 partial sums). */
+static void pocketml_depthwise_conv2d_int16(const pocketml_depthwise_conv2d_params *p,
+                                            const int16_t *input, int16_t *output) {
+  if (p->sum32 && p->depth_multiplier == 1) {
+    pocketml_depthwise_conv2d_int16_blocked(p, input, output);
+    return;
+  }
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      int16_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t oc = 0; oc < p->out_c; ++oc) {
+        const int32_t ic = oc / p->depth_multiplier;
+        int64_t acc = p->bias64[oc];
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+              acc += (int32_t)input[(iy * p->in_w + ix) * p->in_c + ic] *
+                     (int32_t)p->weights[(ky * p->k_w + kx) * p->out_c + oc];
+            }
+          }
+        }
+        out[oc] = pocketml_requantize_int16(&p->rq, 1, acc, oc);
+      }
+    }
+  }
+}
+
+static void pocketml_depthwise_conv2d_int8(const pocketml_depthwise_conv2d_params *p,
+                                           const int8_t *input, int8_t *output) {
   const int32_t zero_point = -p->input_offset;
   /* channels [0, blocked) go in blocks (depth multiplier 1 only), the rest one by one */
   const int32_t blocked =
@@ -77,5 +145,14 @@ void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const 
         out[oc] = pocketml_depthwise_requantize(p, acc, oc);
       }
     }
+  }
+}
+
+void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const void *input,
+                               void *output) {
+  if (p->int16) {
+    pocketml_depthwise_conv2d_int16(p, (const int16_t *)input, (int16_t *)output);
+  } else {
+    pocketml_depthwise_conv2d_int8(p, (const int8_t *)input, (int8_t *)output);
   }
 }

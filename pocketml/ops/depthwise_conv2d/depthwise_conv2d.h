@@ -17,10 +17,14 @@ typedef struct {
   const int8_t *weights;      /* [1][k_h][k_w][out_c] */
   const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
+  int32_t int16;              /* 1: TFLite's 16x8 (int16 input and output, zero points 0); 0: int8 */
+  const int64_t *bias64;      /* 16x8 with an int64 bias: [out_c], summed in int64; else NULL */
+  int32_t sum32;              /* 16x8: k_h * k_w * 32768 * 127 < 2^31, products summed in int32 */
 } pocketml_depthwise_conv2d_params;
 
-void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const int8_t *input,
-                               int8_t *output);
+/* input and output: int8_t, or int16_t when p->int16 */
+void pocketml_depthwise_conv2d(const pocketml_depthwise_conv2d_params *p, const void *input,
+                               void *output);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@ from pocketml.ops.dsp import channels_symbol, table_for
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
+    if data.requant.out_dtype != "int8":  # 16x8 (int16 activations) keeps the portable kernel
+        return None
     (ih, iw, c), (oh, ow, _) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
     _, kh, kw, _ = op.weight.shape
     if op.depth_multiplier != 1 or c % 4:

@@ -7,6 +7,9 @@
 Taps in the padding are skipped (as if the input held z_x there), exactly like TFLite Micro's
 ``reference_integer_ops::DepthwiseConvPerChannel``. Weights are [1, KH, KW, Cout] as TFLite stores
 them, per-output-channel symmetric int8. Overflow bound: kh·kw·255·127 + |bias| < 2^31 (checked).
+
+16x8 (TFLite's int16 activations, ``requantize.activation_types``): int16 input and output with
+zero points 0, an int64 bias (TFLite Micro's depthwise takes no int32 one), summed in int64.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import numpy as np
 
 from pocketml.graph.ir import TensorInfo
 from pocketml.ops.conv2d.op import conv_output_hw, raster_overlap_lag
-from pocketml.ops.requantize import Requantize, max_abs_accumulator
-from pocketml.ops.window import Window
+from pocketml.ops.requantize import Requantize, activation_types, max_abs_accumulator
+from pocketml.ops.window import Window, absorb_pad
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +40,7 @@ class DepthwiseConv2D:
     inputs: tuple[str, ...]
     output: str
     weight: np.ndarray  # int8 [1, KH, KW, Cout]
-    bias: np.ndarray  # int32 [Cout]
+    bias: np.ndarray  # int32 [Cout] (16x8: int64)
     weight_scale: np.ndarray  # float32 [Cout]
     stride: tuple[int, int]
     padding: tuple[int, int]  # (top, left)
@@ -57,8 +60,9 @@ class DepthwiseConv2D:
         if y.shape != (*conv_output_hw(x.shape, (kh, kw), self.stride, self.padding, self.dilation,
                                        self.padding_end), cout):
             raise ValueError(f"{self.name}: output shape {y.shape} is inconsistent with the depthwise conv")
+        dtype, wide = activation_types(self.name, x, y, self.bias, int32_bias=False)
         requant = Requantize.prepare(x.quant.scale, self.weight_scale, y.quant, self.activation,
-                                     max_abs_accumulator(kh * kw, self.bias))
+                                     max_abs_accumulator(kh * kw, self.bias, dtype), dtype, wide)
         return DepthwiseConv2DData(input_offset=-x.quant.zero_point, requant=requant)
 
     def evaluate(self, data: DepthwiseConv2DData, x: np.ndarray) -> np.ndarray:
@@ -75,7 +79,11 @@ class DepthwiseConv2D:
             for kx in range(kw):
                 tap = padded[:, ky * dh:ky * dh + (oh - 1) * sh + 1:sh, kx * dw:kx * dw + (ow - 1) * sw + 1:sw]
                 acc += tap * self.weight[0, ky, kx].astype(np.int64)
-        return data.requant.apply(acc.astype(np.int32))
+        return data.requant.apply(acc if data.requant.wide else acc.astype(np.int32))
+
+    def with_pad(self, pad, tensors: dict[str, TensorInfo]) -> DepthwiseConv2D | None:
+        """This op reading ``pad``'s input, the PAD folded into its padding (``ops/window.py: absorb_pad``)."""
+        return absorb_pad(self, pad, tensors)
 
     def window(self) -> Window:
         """How an output pixel reads the input (patch-based execution, ``pocketml/ops/window.py``)."""
@@ -97,4 +105,4 @@ class DepthwiseConv2D:
         return int(self.weight.size + self.bias.size)
 
     def stored_bytes(self) -> int:
-        return int(self.weight.size + self.bias.size * 4)
+        return int(self.weight.size + self.bias.nbytes)

@@ -41,7 +41,7 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
             "activation": ACTIVATION_NAMES.get(o.FusedActivationFunction())}
     if len(ins) < 2:
         raise Unsupported(f"{len(ins)} inputs (input, filter and an optional bias expected)")
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y, bias_types = r.activations_16x8(ins[0], out, "DEPTHWISE_CONV_2D", int32_bias=False)
     filt = r.shape(ins[1])
     if len(filt) != 4:
         raise Unsupported(f"filter shape {list(filt)} is not [1, KH, KW, C_out]")
@@ -56,8 +56,8 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     w, scales = r.weights(ins[1], cout, 3, "filter")
     pad, end = window(r.tensors[x].shape[:2], (kh, kw), stride, dilation, o.Padding(), r.tensors[y].shape[:2],
                       "DEPTHWISE_CONV_2D")
-    r.ops.append(DepthwiseConv2D(op_name(idx, "depthwise_conv_2d"), (x,), y, w, r.bias(ins, cout), scales, stride,
-                                 pad, dilation, multiplier, activation(o.FusedActivationFunction()), end))
+    r.ops.append(DepthwiseConv2D(op_name(idx, "depthwise_conv_2d"), (x,), y, w, r.bias(ins, cout, bias_types), scales,
+                                 stride, pad, dilation, multiplier, activation(o.FusedActivationFunction()), end))
     return opts, "depthwise_conv2d"
 
 

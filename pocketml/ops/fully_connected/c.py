@@ -3,11 +3,11 @@ held, the bias folded with the input offset."""
 
 from __future__ import annotations
 
-from pocketml.ops.c import CCall, CContext, folded_bias, requant_struct
+from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct
 
 
 def c_params(op, data, ctx: CContext) -> CCall:
     weights = ctx.weights(op, op.weight)
-    bias = ctx.array("int32_t", "bias", folded_bias(op.weight, op.bias, data.input_offset, 0, op.name))
     return CCall((("depth", op.weight.shape[1]), ("out_c", op.weight.shape[0]), ("input_offset", data.input_offset),
-                  ("weights", weights), ("bias", bias), ("rq", requant_struct(ctx, data.requant))))
+                  ("weights", weights),
+                  *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, data.requant))))

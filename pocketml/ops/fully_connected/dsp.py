@@ -14,6 +14,8 @@ from pocketml.ops.dsp import channels_symbol, table_for
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
+    if data.requant.out_dtype != "int8":  # 16x8 (int16 activations) keeps the portable kernel
+        return None
     oc, in_depth = op.weight.shape
     rq = data.requant
     table = table_for(op.weight, op.bias, data.input_offset, rq, 0, wide, multiple=4)

@@ -6,13 +6,22 @@ output's dimensions (``keep_num_dims``); reading adds a RESHAPE (no data moves) 
 
 from __future__ import annotations
 
+import numpy as np
 from tflite.ActivationFunctionType import ActivationFunctionType
 from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.BuiltinOptions import BuiltinOptions as Opt
 
 from pocketml.ops.fully_connected.op import FullyConnected
 from pocketml.ops.reshape.op import Reshape
-from pocketml.ops.tflite_read import ACTIVATION_NAMES, TFLiteReader, Unsupported, activation, op_name, options
+from pocketml.ops.tflite_read import (
+    ACTIVATION_NAMES,
+    TFLiteReader,
+    Unsupported,
+    activation,
+    bias_types,
+    op_name,
+    options,
+)
 from pocketml.ops.tflite_write import ACTIVATION, operator, weights
 from pocketml.ops.tflite_write import options as write_options
 
@@ -35,7 +44,7 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
         raise Unsupported("weights_format must be DEFAULT (shuffled weights are not supported)")
     if len(ins) < 2:
         raise Unsupported(f"{len(ins)} inputs (input, weights and an optional bias expected)")
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y, types = r.activations_16x8(ins[0], out, "FULLY_CONNECTED")
     shape = r.shape(ins[1])
     if len(shape) != 2:
         raise Unsupported(f"weights shape {list(shape)} is not [C_out, depth]")
@@ -43,18 +52,18 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     w, scales = r.weights(ins[1], cout, 0, "weights")
     kinds = ["fully_connected"]
     if r.tensors[x].shape != (depth,):
-        if r.tensors[x].nbytes != depth:
+        if int(np.prod(r.tensors[x].shape)) != depth:
             raise Unsupported(f"input {[1, *r.tensors[x].shape]} does not flatten to one row of {depth}")
         flat = r.new_tensor(f"{x}/flat", (depth,), x)
         r.ops.append(Reshape(op_name(idx, "fully_connected_flatten"), (x,), flat, (depth,)))
         x, kinds = flat, ["reshape", *kinds]
     target = y
     if r.tensors[y].shape != (cout,):
-        if r.tensors[y].nbytes != cout:
+        if int(np.prod(r.tensors[y].shape)) != cout:
             raise Unsupported(f"output {[1, *r.tensors[y].shape]} is not one row of {cout}")
         target = r.new_tensor(f"{y}/row", (cout,), y)
-    r.ops.append(FullyConnected(op_name(idx, "fully_connected"), (x,), target, w, r.bias(ins, cout), scales,
-                                activation(act)))
+    bias = r.bias(ins, cout, bias_types(types, o))
+    r.ops.append(FullyConnected(op_name(idx, "fully_connected"), (x,), target, w, bias, scales, activation(act)))
     if target != y:
         r.ops.append(Reshape(op_name(idx, "fully_connected_keep_dims"), (target,), y, r.tensors[y].shape))
         kinds.append("reshape")

@@ -12,9 +12,11 @@ typedef struct {
   int32_t in_h, in_w, channels, out_h, out_w, k_h, k_w;
   int32_t stride_h, stride_w, pad_top, pad_left;
   int32_t act_min, act_max;
+  int32_t int16;              /* 1: int16 input and output (TFLite's 16x8 models); 0: int8 */
 } pocketml_max_pool2d_params;
 
-void pocketml_max_pool2d(const pocketml_max_pool2d_params *p, const int8_t *input, int8_t *output);
+/* input and output: int8_t, or int16_t when p->int16 */
+void pocketml_max_pool2d(const pocketml_max_pool2d_params *p, const void *input, void *output);
 
 #ifdef __cplusplus
 }

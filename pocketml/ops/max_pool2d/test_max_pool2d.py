@@ -1,15 +1,16 @@
-"""MAX_POOL_2D: check_op configurations and rejections."""
+"""MAX_POOL_2D: check_op configurations and rejections; int16 (TFLite's 16x8 models) against TFLite Micro."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, tensors
+from pocketml.deploy.verify.conformance import check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantParams, TensorInfo
 from pocketml.ops.max_pool2d import MaxPool2D
 
 CONFIGS = {
@@ -45,3 +46,18 @@ def test_prepare_requires_shared_quantization():
     op = MaxPool2D("p", ("x",), "y", (2, 2), (2, 2), (0, 0))
     with pytest.raises(ValueError, match="same quantization"):
         op.prepare(tensors(x=((4, 4, 1), QuantParams(0.1, 0)), y=((2, 2, 1), QuantParams(0.2, 3))))
+
+
+@pytest.mark.parametrize("kernel,stride,padding,end,act", [
+    ((2, 2), (2, 2), (0, 0), None, "none"),
+    ((3, 3), (2, 2), (1, 1), (1, 1), "relu"),  # SAME: skipped padding taps
+    ((2, 3), (2, 2), (0, 0), (1, 1), "none"),  # neither SAME nor VALID: a PADV2 of -32768 is written first
+])
+def test_int16_matches_tflite_micro(kernel, stride, padding, end, act, tmp_path):
+    """int16 activations (TFLite's 16x8 models): reference == C == TFLite Micro over the whole int16 range."""
+    op = MaxPool2D("p", ("x",), "y", kernel, stride, padding, act, end)
+    q = QuantParams(0.01, 0)
+    infos = {"x": TensorInfo("x", (7, 8, 3), q, "int16"), "y": TensorInfo("y", (*op.out_hw((7, 8)), 3), q, "int16")}
+    graph = check_op(one_op_graph(op, infos), (), tmp_path)["graph"]
+    y = graph.run(np.full((1, 7, 8, 3), -32768, np.int16))
+    assert y.dtype == np.int16 and y.min() == (0 if act == "relu" else -32768)

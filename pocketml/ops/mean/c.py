@@ -11,4 +11,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
               ("input_zero_point", data.input_zero_point), ("multiplier", data.multiplier),
               ("left_shift", data.left_shift), ("right_shift", data.right_shift),
               ("output_zero_point", data.output_zero_point))
-    return CCall((*fields, ("outer", data.outer)) if data.inner else fields)
+    fields = (*fields, ("outer", data.outer)) if data.inner else fields
+    return CCall((*fields, ("int16", 1)) if data.dtype == "int16" else fields)  # absent: int8

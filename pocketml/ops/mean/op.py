@@ -11,6 +11,8 @@ TFLite Micro's ``reference_ops::QuantizedMeanOrSum`` folds 1/n into the multipli
 double-rounding ``MultiplyByQuantizedMultiplier``. The output keeps or drops the reduced axes
 (same bytes).
 Overflow: |sum| <= n·255 must fit int32 and be shiftable by the left shift (checked).
+int16 tensors (TFLite's 16x8 models; TFLite Micro runs the same ``QuantizedMeanOrSum`` on int16):
+the same steps, the clamp to [−32768, 32767] and |sum| <= n·65535 for the bound.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class MeanData:
     output_zero_point: int
     outer: int = 1  # the tensor as [outer, count, inner]
     inner: int = 0  # 0: the channels of an H, W mean
+    dtype: str = "int8"  # int16: TFLite's 16x8 models
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,10 @@ class Mean(Weightless):
         if self.axes is None and (len(x.shape) != 3 or y.shape not in ((x.shape[2],), (1, 1, x.shape[2]))):
             raise ValueError(f"{self.name}: MEAN over H, W maps [H, W, C] to [C] or [1, 1, C]; "
                              f"got {x.shape} -> {y.shape}")
+        if {x.dtype, y.dtype} not in ({"int8"}, {"int16"}):
+            raise ValueError(f"{self.name}: MEAN of {x.dtype} to {y.dtype}: int8 or int16 (TFLite's 16x8), one type")
         outer, count, inner = reduction(self.name, "MEAN", x.shape, (0, 1) if self.axes is None else self.axes)
-        if y.shape != self.shape or y.nbytes != outer * inner:
+        if y.shape != self.shape or int(np.prod(y.shape, dtype=np.int64)) != outer * inner:
             raise ValueError(f"{self.name}: MEAN of {x.shape} over {self.axes} gives {outer * inner} values, "
                              f"not {y.shape}")
         mult, left, right = fixedpoint.quantize_multiplier(float(np.float64(x.quant.scale) / np.float64(y.quant.scale)))
@@ -80,10 +85,10 @@ class Mean(Weightless):
         left, right = max(shift, 0), max(-shift, 0)
         if right > 31:
             raise ValueError(f"{self.name}: MEAN rescale needs a right shift of {right} > 31")
-        fixedpoint.check_left_shift_bound(count * 255, np.array([left]))
+        fixedpoint.check_left_shift_bound(count * (65535 if x.dtype == "int16" else 255), np.array([left]))
         general = self.axes is not None and not (len(x.shape) == 3 and outer == 1 and inner == x.shape[2])
         return MeanData(count, x.quant.zero_point, mult, left, right, y.quant.zero_point,
-                        outer, inner if general else 0)
+                        outer, inner if general else 0, x.dtype)
 
     def evaluate(self, data: MeanData, x: np.ndarray) -> np.ndarray:
         inner = data.inner or x.shape[-1]
@@ -91,5 +96,6 @@ class Mean(Weightless):
         total = (total - data.input_zero_point * data.count).astype(np.int32)
         scaled = fixedpoint.multiply_by_quantized_multiplier(total, np.int32(data.multiplier),
                                                              data.left_shift, data.right_shift)
-        out = np.clip(scaled.astype(np.int64) + data.output_zero_point, -128, 127).astype(np.int8)
+        info = np.iinfo(np.int16 if data.dtype == "int16" else np.int8)
+        out = np.clip(scaled.astype(np.int64) + data.output_zero_point, info.min, info.max).astype(info.dtype)
         return out.reshape(x.shape[0], *self.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -9,7 +10,7 @@ from torch import nn
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.mean import Mean
 
 
@@ -72,3 +73,22 @@ def test_prepare_rejects_a_wrong_output_shape():
     q = QuantParams(0.1, 0)
     with pytest.raises(ValueError, match="MEAN"):
         Mean("m", ("x",), "y", (3,)).prepare(tensors(x=((2, 2, 2), q), y=((3,), q)))
+
+
+@pytest.mark.parametrize("shape,axes,out,scales,zero_points", [
+    ((6, 5, 4), None, (4,), (1e-3, 1e-3), (0, 0)),                 # H, W: global average pooling
+    ((6, 5, 4), None, (1, 1, 4), (1e-3, 3e-4), (0, 0)),            # keep dims; a smaller output scale saturates
+    ((6, 5, 4), (2,), (6, 5), (1e-3, 7e-4), (120, -3000)),         # the channels; zero points (TFLite Micro's int16
+    ((7, 4), (0,), (4,), (2e-3, 1e-3), (0, 0)),                    # MEAN takes them); a signal's time
+])
+def test_int16_matches_tflite_micro(shape, axes, out, scales, zero_points, tmp_path):
+    """int16 tensors (TFLite's 16x8 models): reference == C == TFLite Micro over the whole int16 range."""
+    infos = {"x": TensorInfo("x", shape, QuantParams(scales[0], zero_points[0]), "int16"),
+             "y": TensorInfo("y", out, QuantParams(scales[1], zero_points[1]), "int16")}
+    graph = QuantGraph("mean16", infos, [Mean("m", ("x",), "y", out, axes)], ("x",), "y")
+    check_op(graph, (), tmp_path)
+    y = graph.run(np.full((1, *shape), 32767, np.int16))
+    assert y.dtype == np.int16 and len(np.unique(graph.run(np.random.default_rng(0).integers(
+        -32768, 32768, (64, *shape)).astype(np.int16)))) > 100
+    if scales[1] < scales[0]:
+        assert (y == 32767).all()

@@ -7,7 +7,7 @@ from tflite.BuiltinOperator import BuiltinOperator as Op
 from tflite.BuiltinOptions import BuiltinOptions as Opt
 
 from pocketml.ops.mean.op import Mean
-from pocketml.ops.tflite_read import TFLiteReader, Unsupported, op_name, options
+from pocketml.ops.tflite_read import TFLiteReader, Unsupported, check_int16_pair, op_name, options
 from pocketml.ops.tflite_write import operator
 from pocketml.ops.tflite_write import options as write_options
 
@@ -27,7 +27,8 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     axes = r.constant(ins[1])
     keep = bool(o.KeepDims()) if o else False
     opts = {"axis": None if axes is None else axes.ravel().tolist(), "keep_dims": keep}
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))  # int16: 16x8 models
+    check_int16_pair(r, x, y, "MEAN")
     rank = len(r.tensors[x].shape) + 1
     if axes is None:
         raise Unsupported("MEAN's axes must be a constant")

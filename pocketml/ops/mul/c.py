@@ -11,4 +11,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
     return CCall((("broadcast", broadcast.c_geometry(d.geometry)), ("input1_zero_point", d.input1_zero_point),
                   ("input2_zero_point", d.input2_zero_point), ("output_zero_point", d.output_zero_point),
                   ("multiplier", d.multiplier), ("left_shift", d.left_shift), ("right_shift", d.right_shift),
-                  ("act_min", d.act_min), ("act_max", d.act_max)), broadcast.c_args(op, ctx))
+                  ("act_min", d.act_min), ("act_max", d.act_max), *((("int16", 1),) if d.dtype == "int16" else ())),
+                 broadcast.c_args(op, ctx))  # int16 absent: int8

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.broadcast import Constant
 from pocketml.ops.mul import Mul
 
@@ -93,3 +93,44 @@ def test_two_model_inputs_broadcast_against_each_other(tmp_path):
     check_op(graph, (), tmp_path)
     h = (tmp_path / "model.h").read_text()
     assert "OP_UNDER_TEST_INPUTS (2)" in h or "TWO_INPUTS_INPUTS (2)" in h
+
+
+@pytest.mark.parametrize("shape_b,scales,act", [
+    ((4, 5, 3), (1e-3, 2e-3, 3e-3), "none"),     # same shapes; the small output scale saturates both ways
+    ((1, 1, 3), (1e-3, 1e-3, 4e-2), "relu"),     # broadcast across the map, a fused ReLU
+    ((4, 5, 1), (3e-4, 7e-4, 1e-2), "relu6"),    # broadcast across the channels
+])
+def test_int16_matches_tflite_micro(shape_b, scales, act, tmp_path):
+    """int16 operands and output (TFLite's 16x8 models, zero points 0): reference == C == TFLite Micro."""
+    infos = {"a": TensorInfo("a", (4, 5, 3), QuantParams(scales[0], 0), "int16"),
+             "b": TensorInfo("b", shape_b, QuantParams(scales[1], 0), "int16"),
+             "y": TensorInfo("y", (4, 5, 3), QuantParams(scales[2], 0), "int16")}
+    graph = QuantGraph("mul16", infos, [Mul("mul", ("a", "b"), "y", act)], ("a", "b"), "y")
+    check_op(graph, (), tmp_path)
+    r = np.random.default_rng(1)
+    y = graph.run((r.integers(-32768, 32768, (64, 4, 5, 3), np.int16),
+                   r.integers(-32768, 32768, (64, *shape_b), np.int16)))
+    rq = graph.op_data[0]
+    assert y.dtype == np.int16 and (y == rq.act_min).any() and len(np.unique(y)) > 150
+    assert (y == rq.act_max).any() == (act != "relu")  # 32.8² / 4e-2 < 32767: the ReLU case never saturates
+
+
+def test_int16_square_and_limits(tmp_path):
+    """x · x of one int16 tensor at its limits: (-32768)² = 2^30, the largest product, stays in int32."""
+    infos = {"x": TensorInfo("x", (6,), QuantParams(1e-3, 0), "int16"),
+             "y": TensorInfo("y", (6,), QuantParams(4e-2, 0), "int16")}
+    graph = QuantGraph("sq16", infos, [Mul("mul", ("x", "x"), "y")], ("x",), "y")
+    check_op(graph, (), tmp_path)
+    y = graph.run(np.array([[-32768, 32767, -1, 0, 1, 100]], np.int16))
+    assert y.tolist() == [[26844, 26842, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("scales,zero_points,match", [
+    ((1e-3, 1e-3, 1e-3), (0, 0, 5), "int16 MUL needs zero points 0"),
+    ((1e-2, 1e-2, 1e-5), (0, 0, 0), "exceeds int32"),   # M = 10: a left shift of 2^30
+])
+def test_int16_refuses(scales, zero_points, match):
+    infos = {n: TensorInfo(n, (3,), QuantParams(s, z), "int16") for n, s, z in zip("aby", scales, zero_points,
+                                                                                    strict=True)}
+    with pytest.raises((ValueError, OverflowError), match=match):
+        Mul("mul", ("a", "b"), "y").prepare(infos)

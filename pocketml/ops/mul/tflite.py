@@ -13,7 +13,7 @@ def write(spec, graph, op, data) -> None:
 
 
 def read(r, idx: int, op, ins, out) -> tuple[dict, str]:
-    return broadcast.read_binary(r, idx, op, ins, out, "MUL", Mul, "mul", "MulOptions")
+    return broadcast.read_binary(r, idx, op, ins, out, "MUL", Mul, "mul", "MulOptions", types=("int16",))
 
 
 READ = {"MUL": read}

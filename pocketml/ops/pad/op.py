@@ -1,6 +1,7 @@
 """PAD of any axes with a constant: the zero point (PAD: the quantized 0.0) or a given int8 value
 (PADV2). Input and output share quantization (TFLite Micro pads an int8 tensor with the raw value
-and does not rescale). No arithmetic.
+and does not rescale). No arithmetic. int16 tensors (TFLite's 16x8 models): PAD only, zero point 0
+(TFLite Micro pads int16 with 0, not the zero point), copied as bytes by the int8 kernel.
 
     q_y[i] = q_x[i − before] inside, the pad value in the border
 
@@ -56,6 +57,11 @@ class Pad(Weightless):
             raise ValueError(f"{self.name}: PAD of {len(x.shape)} axes per sample (at most {MAX_RANK})")
         if x.quant != y.quant:
             raise ValueError(f"{self.name}: PAD needs the same quantization on input and output")
+        if {x.dtype, y.dtype} not in ({"int8"}, {"int16"}):
+            raise ValueError(f"{self.name}: PAD of {x.dtype} to {y.dtype}: int8 or int16 (TFLite's 16x8), one type")
+        if x.dtype == "int16" and (self.value is not None or x.quant.zero_point != 0):
+            raise ValueError(f"{self.name}: an int16 PAD takes zero point 0 and no PADV2 value (TFLite Micro pads "
+                             f"int16 with 0), got zero point {x.quant.zero_point} and value {self.value}")
         want = tuple(d + a + b for d, (a, b) in zip(x.shape, pads, strict=True))
         if y.shape != want:
             raise ValueError(f"{self.name}: PAD of {x.shape} by {self.paddings} gives {want}, not {y.shape}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -9,7 +10,7 @@ from torch import nn
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.pad import Pad
 
 Q = QuantParams(0.1, 0)
@@ -60,3 +61,28 @@ def test_capture_refuses_reflection():
 def test_prepare_rejects(op, y, match):
     with pytest.raises(ValueError, match=match):
         op.prepare(tensors(x=((2, 2, 1), Q), y=y))
+
+
+@pytest.mark.parametrize("shape,pads", [
+    ((4, 5, 3), ((1, 2), (0, 1))),                  # a map's rows and columns
+    ((4, 5, 3), ((0, 1), (2, 0), (1, 2))),          # every axis, the channels too
+    ((6, 3), ((2, 1), (0, 3))),                     # a signal
+])
+def test_int16_matches_tflite_micro(shape, pads, tmp_path):
+    """int16 tensors (TFLite's 16x8 models), padded with 0: reference == C == TFLite Micro."""
+    q = QuantParams(1e-3, 0)
+    out = tuple(d + a + b for d, (a, b) in zip(shape, Pad("p", ("x",), "y", pads).axis_paddings(len(shape)),
+                                               strict=True))
+    infos = {"x": TensorInfo("x", shape, q, "int16"), "y": TensorInfo("y", out, q, "int16")}
+    graph = QuantGraph("pad16", infos, [Pad("p", ("x",), "y", pads)], ("x",), "y")
+    check_op(graph, (), tmp_path)
+    y = graph.run(np.full((1, *shape), -32768, np.int16))
+    assert y.dtype == np.int16 and set(np.unique(y)) == {-32768, 0}
+
+
+@pytest.mark.parametrize("zero_point,value", [(5, None), (0, 3)])
+def test_int16_refuses_zero_point_or_value(zero_point, value):
+    q = QuantParams(1e-3, zero_point)
+    infos = {"x": TensorInfo("x", (2, 2, 1), q, "int16"), "y": TensorInfo("y", (4, 2, 1), q, "int16")}
+    with pytest.raises(ValueError, match="int16 PAD takes zero point 0"):
+        Pad("p", ("x",), "y", ((1, 1), (0, 0)), value).prepare(infos)

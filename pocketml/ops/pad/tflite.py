@@ -32,7 +32,11 @@ def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
         raise Unsupported(f"{len(ins)} inputs (input, paddings and an optional value expected)")
     paddings = r.constant(ins[1])
     opts = {"paddings": None if paddings is None else paddings.tolist()}
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))  # int16: 16x8 models
+    if r.tensors[x].dtype != r.tensors[y].dtype:
+        raise Unsupported("PAD input and output of different types")
+    if r.tensors[x].dtype == "int16" and (r.tensors[x].quant.zero_point != 0 or (len(ins) == 3 and ins[2] >= 0)):
+        raise Unsupported("an int16 PAD needs zero point 0 and no PADV2 value (TFLite Micro pads int16 with 0)")
     rank = len(r.tensors[x].shape) + 1
     if paddings is None or paddings.shape != (rank, 2) or np.any(paddings[0] != 0) or np.any(paddings < 0):
         raise Unsupported(f"PAD needs constant non-negative [{rank}, 2] paddings that leave the batch axis alone")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tflite.BuiltinOperator import BuiltinOperator as Op
 
 from pocketml.ops.relu.op import ReLU
-from pocketml.ops.tflite_read import TFLiteReader, op_name
+from pocketml.ops.tflite_read import TFLiteReader, check_int16_pair, op_name
 from pocketml.ops.tflite_write import io, operator
 
 
@@ -14,7 +14,8 @@ def write(spec, graph, op, data) -> None:
 
 
 def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
-    x, y = r.activation(ins[0]), r.activation(out)
+    x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))  # int16: 16x8 models
+    check_int16_pair(r, x, y, "RELU")
     r.ops.append(ReLU(op_name(idx, "relu"), (x,), y))
     return {}, "relu"
 

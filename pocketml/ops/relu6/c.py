@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from pocketml.ops.c import CCall, CContext
 
 
 def c_params(op, data, ctx: CContext) -> CCall:
-    return CCall((("size", ctx.tensors[op.output].nbytes), ("zero", data.zero), ("six", data.six)))
+    return CCall((("size", int(np.prod(ctx.tensors[op.output].shape))), ("zero", data.zero), ("six", data.six),
+                  *((("int16", 1),) if data.dtype == "int16" else ())))  # absent: int8

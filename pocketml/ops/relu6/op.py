@@ -3,7 +3,8 @@
     q_y = clamp(q_x, z, six)      z = z_x,  six = clamp(round(6 / s_x) + z_x, −128, 127)
 
 ``round`` is C's (half away from zero) of the float32 quotient, as TFLite Micro's
-``FloatToQuantizedType``. No arithmetic can overflow: comparisons only.
+``FloatToQuantizedType``. No arithmetic can overflow: comparisons only. int16 tensors (TFLite's
+16x8 models): the same clamp, six clamped to int16.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pocketml.graph.ir import TensorInfo, Weightless
 class ReLU6Data:
     zero: int
     six: int
+    dtype: str = "int8"  # int16: TFLite's 16x8 models
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,12 @@ class ReLU6(Weightless):
         x, y = tensors[self.inputs[0]], tensors[self.output]
         if x.quant != y.quant or x.shape != y.shape:
             raise ValueError(f"{self.name}: RELU6 needs the same shape and quantization on input and output")
+        if {x.dtype, y.dtype} not in ({"int8"}, {"int16"}):
+            raise ValueError(f"{self.name}: RELU6 of {x.dtype} to {y.dtype}: int8 or int16 (TFLite's 16x8), one type")
+        info = np.iinfo(np.int16 if x.dtype == "int16" else np.int8)
         q = float(np.float32(6.0) / np.float32(x.quant.scale))
         six = int(np.sign(q) * np.floor(abs(q) + 0.5)) + x.quant.zero_point
-        return ReLU6Data(x.quant.zero_point, int(np.clip(six, -128, 127)))
+        return ReLU6Data(x.quant.zero_point, int(np.clip(six, info.min, info.max)), x.dtype)
 
     def evaluate(self, data: ReLU6Data, x: np.ndarray) -> np.ndarray:
-        return np.clip(x, data.zero, data.six).astype(np.int8)
+        return np.clip(x, data.zero, data.six).astype(x.dtype)

@@ -24,8 +24,8 @@ class Reshape(Weightless):
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> None:
         x, y = tensors[self.inputs[0]], tensors[self.output]
-        if x.nbytes != y.nbytes or x.quant != y.quant:
-            raise ValueError(f"{self.name}: RESHAPE must keep the element count and quantization")
+        if x.nbytes != y.nbytes or x.quant != y.quant or x.dtype != y.dtype:
+            raise ValueError(f"{self.name}: RESHAPE must keep the element count, type and quantization")
 
     def evaluate(self, data: None, x: np.ndarray) -> np.ndarray:
         return x.reshape(x.shape[0], *self.shape)

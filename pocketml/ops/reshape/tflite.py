@@ -30,9 +30,10 @@ def write(spec, graph, op, data) -> None:
 
 def _reader(builtin: str):
     def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
-        x, y = r.activation(ins[0]), r.activation(out)
-        if r.tensors[x].quant != r.tensors[y].quant or r.tensors[x].nbytes != r.tensors[y].nbytes:
-            raise Unsupported("input and output must hold the same elements with the same quantization")
+        x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))  # int16: 16x8 models
+        tx, ty = r.tensors[x], r.tensors[y]
+        if tx.quant != ty.quant or tx.nbytes != ty.nbytes or tx.dtype != ty.dtype:
+            raise Unsupported("input and output must hold the same elements with the same type and quantization")
         r.ops.append(Reshape(op_name(idx, builtin.lower()), (x,), y, r.tensors[y].shape))
         return {"new_shape": [1, *r.tensors[y].shape]}, "reshape"
     return read

@@ -29,6 +29,7 @@ import numpy as np
 
 from pocketml.graph import fixedpoint
 from pocketml.graph.ir import QuantParams, TensorInfo, Weightless
+from pocketml.ops.softmax import int16
 
 OUTPUT_QUANT = QuantParams(1.0 / 256.0, -128)
 SCALED_DIFF_INTEGER_BITS = 5
@@ -51,8 +52,10 @@ class Softmax(Weightless):
     output: str
     beta: float = 1.0  # TFLite SoftmaxOptions.beta (float32)
 
-    def prepare(self, tensors: dict[str, TensorInfo]) -> SoftmaxData:
+    def prepare(self, tensors: dict[str, TensorInfo]) -> SoftmaxData | int16.Softmax16Data:
         x, y = tensors[self.inputs[0]], tensors[self.output]
+        if x.dtype == "int16":
+            return self._prepare_int16(x, y)
         if y.dtype == "int16":
             if y.quant.zero_point != -32768 or abs(y.quant.scale - 1 / 65536) > 0.001 / 65536:
                 raise ValueError(f"{self.name}: an int16 SOFTMAX output must have scale 1/65536 and zero point "
@@ -78,7 +81,20 @@ class Softmax(Weightless):
                             / (1 << left))
         return SoftmaxData(mult, left, -radius, 16 if y.dtype == "int16" else 8)
 
-    def evaluate(self, data: SoftmaxData, x: np.ndarray) -> np.ndarray:
+    def _prepare_int16(self, x: TensorInfo, y: TensorInfo) -> int16.Softmax16Data:
+        """int16 in and out (TFLite's 16x8 models): zero points 0, the output scale 1/32768 (TFLite Micro)."""
+        if y.dtype != "int16" or (x.quant.zero_point, y.quant.zero_point) != (0, 0) or \
+                abs(y.quant.scale - 1 / 32768) > 0.001 / 32768:
+            raise ValueError(f"{self.name}: a SOFTMAX reading int16 writes int16 at scale 1/32768, zero points 0 "
+                             f"(TFLite Micro), got {x.quant} -> {y.dtype} {y.quant}")
+        if x.shape != y.shape or not (np.isfinite(self.beta) and self.beta > 0):
+            raise ValueError(f"{self.name}: SOFTMAX keeps the shape and needs beta > 0, got {x.shape} -> {y.shape}, "
+                             f"beta {self.beta}")
+        return int16.prepare(self.name, x.quant.scale, self.beta)
+
+    def evaluate(self, data: SoftmaxData | int16.Softmax16Data, x: np.ndarray) -> np.ndarray:
+        if isinstance(data, int16.Softmax16Data):
+            return int16.evaluate(data, x)
         q = x.astype(np.int32)
         diff = q - q.max(axis=-1, keepdims=True)
         used = diff >= data.diff_min

@@ -10,7 +10,7 @@ from torch import nn
 from pocketml.deploy.verify.conformance import check_op, run_op, tensors
 from pocketml.errors import PocketMLError
 from pocketml.graph.capture import capture
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.softmax import OUTPUT_QUANT, Softmax
 
 
@@ -69,3 +69,32 @@ def test_int16_output_needs_tflite_micros_parameters():
                                                                          "int16")}
     with pytest.raises(ValueError, match="1/65536"):
         Softmax("s", ("x",), "y").prepare(t)
+
+
+@pytest.mark.parametrize("depth,scale,beta", [(10, 1e-3, 1.0), (7, 3e-4, 1.0), (12, 2e-3, 0.5), (3, 2e-5, 1.0)])
+def test_int16_matches_tflite_micro(depth, scale, beta, tmp_path):
+    """int16 in and out (TFLite's 16x8 models, SoftmaxInt16's two tables): reference == C == TFLite Micro."""
+    infos = {"x": TensorInfo("x", (2, depth), QuantParams(scale, 0), "int16"),
+             "y": TensorInfo("y", (2, depth), QuantParams(1 / 32768, 0), "int16")}
+    graph = QuantGraph("sm16", infos, [Softmax("sm", ("x",), "y", beta)], ("x",), "y")
+    check_op(graph, (), tmp_path)
+    x = np.array([[[32767] + [-32768] * (depth - 1), [0] * depth]], np.int16)  # the limits, and a flat row
+    z = np.exp(x.astype(np.float64) * scale * beta)
+    want = z / z.sum(axis=-1, keepdims=True) * 32768
+    assert np.abs(graph.run(x) - np.minimum(want, 32767)).max() < 0.01 * 32768
+
+
+def test_int16_tables_are_tflites_construction():
+    """The exp table runs from exp(-10) to exp(0) = 1.0 in Q0.15 (saturated), 1/(1+x) from 1 to 1/2."""
+    from pocketml.ops.softmax import int16
+
+    e, r = int16.exp_lut(), int16.recip_lut()
+    assert len(e) == len(r) == 513 and e[-1] == 32767 and abs(e[0] - round(np.exp(-10) * 32768)) <= 2
+    assert r[0] == 32767 and abs(r[-1] - 16384) <= 1 and all(np.diff(e) >= 0) and all(np.diff(r) <= 0)
+
+
+def test_int16_refuses_an_int8_output():
+    infos = {"x": TensorInfo("x", (4,), QuantParams(1e-3, 0), "int16"), "y": TensorInfo("y", (4,), QuantParams(1 / 256,
+                                                                                                               -128))}
+    with pytest.raises(ValueError, match="SOFTMAX reading int16 writes int16"):
+        Softmax("sm", ("x",), "y").prepare(infos)

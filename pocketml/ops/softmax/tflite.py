@@ -19,7 +19,8 @@ def write(spec, graph, op, data) -> None:
 def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     o = options(op, "SoftmaxOptions")
     beta = float(o.Beta()) if o is not None else 1.0
-    x, y = r.activation(ins[0]), r.activation(out, types=("int16",))  # int16: TFLite Micro's audio models
+    # int16 output: TFLite Micro's audio models; int16 in and out: TFLite's 16x8 models
+    x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))
     r.ops.append(Softmax(op_name(idx, "softmax"), (x,), y, beta))
     return {"beta": beta}, "softmax"
 

@@ -13,4 +13,5 @@ def c_params(op, data, ctx: CContext) -> CCall:
                   ("input1_right_shift", d.input1_right_shift), ("input2_multiplier", d.input2_multiplier),
                   ("input2_right_shift", d.input2_right_shift), ("output_multiplier", d.output_multiplier),
                   ("output_right_shift", d.output_right_shift), ("output_offset", d.output_offset),
-                  ("act_min", d.act_min), ("act_max", d.act_max)), broadcast.c_args(op, ctx))
+                  ("act_min", d.act_min), ("act_max", d.act_max), *((("int16", 1),) if d.dtype == "int16" else ())),
+                 broadcast.c_args(op, ctx))  # int16 absent: int8

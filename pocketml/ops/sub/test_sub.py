@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
-from pocketml.graph.ir import QuantParams
+from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.broadcast import Constant
 from pocketml.ops.sub import Sub
 
@@ -55,3 +55,40 @@ def test_prepare_rejects_shapes_that_do_not_broadcast():
     q = QuantParams(0.1, 0)
     with pytest.raises(ValueError, match="broadcast"):
         Sub("s", ("a", "b"), "y").prepare(tensors(a=((4,), q), b=((3,), q), y=((4,), q)))
+
+
+@pytest.mark.parametrize("shape_b,zero_points,act,out_scale", [
+    ((4, 5, 3), (0, 0, 0), "none", 2e-4),      # same shapes; a small output scale saturates both ways
+    ((1, 1, 3), (0, 0, 0), "relu", 3e-4),      # broadcast across the map, a fused ReLU
+    ((4, 5, 3), (7, -300, 11), "none", 3e-4),  # zero points (TFLite Micro's kernel takes them)
+])
+def test_int16_matches_tflite_micro(shape_b, zero_points, act, out_scale, tmp_path):
+    """int16 operands and output (TFLite's 16x8 models: left shift 15): reference == C == TFLite Micro."""
+    za, zb, zy = zero_points
+    infos = {"a": TensorInfo("a", (4, 5, 3), QuantParams(1e-4, za), "int16"),
+             "b": TensorInfo("b", shape_b, QuantParams(3e-4, zb), "int16"),
+             "y": TensorInfo("y", (4, 5, 3), QuantParams(out_scale, zy), "int16")}
+    graph = QuantGraph("sub16", infos, [Sub("sub", ("a", "b"), "y", act)], ("a", "b"), "y")
+    check_op(graph, (), tmp_path)
+    r = np.random.default_rng(1)
+    y = graph.run((r.integers(-32768, 32768, (64, 4, 5, 3), np.int16),
+                   r.integers(-32768, 32768, (64, *shape_b), np.int16)))
+    rq = graph.op_data[0]
+    assert y.dtype == np.int16 and (y == rq.act_max).any() and (y == rq.act_min).any() and len(np.unique(y)) > 1000
+
+
+def test_int16_refuses_mixed_types():
+    infos = {"a": TensorInfo("a", (3,), QuantParams(1e-4, 0), "int16"), "b": TensorInfo("b", (3,), QuantParams(0.1, 0)),
+             "y": TensorInfo("y", (3,), QuantParams(1e-4, 0), "int16")}
+    with pytest.raises(ValueError, match="int8 or int16 operands of one type"):
+        Sub("sub", ("a", "b"), "y").prepare(infos)
+
+
+@pytest.mark.parametrize("dtype,scales", [("int8", (0.01, 0.03, 0.02)), ("int8", (0.1, 0.3, 0.2)),
+                                          ("int16", (1e-4, 3e-4, 2e-4))])
+def test_multipliers_from_double_quotients_on_ties(dtype, scales, tmp_path):
+    """Scales whose real outputs land on ties: TFLite Micro's multipliers are the float32 scales' quotients in
+    double (float32 quotients round 5-7% of these outputs the other way)."""
+    infos = {n: TensorInfo(n, (40,), QuantParams(s, 0), dtype) for n, s in zip("aby", scales, strict=True)}
+    graph = QuantGraph("sub_ties", infos, [Sub("sub", ("a", "b"), "y")], ("a", "b"), "y")
+    check_op(graph, (), tmp_path, n=200)

@@ -35,8 +35,9 @@ def _svdf(rng, n_input, n_filter, n_memory, rank, state="int16", state_zp=0, bia
 def test_conformance(shape, state, state_zp, bias_big, s_state, tmp_path):
     graph = _svdf(np.random.default_rng(sum(shape)), *shape, state=state, state_zp=state_zp, bias_big=bias_big,
                   s_state=s_state)
-    out = check_op(graph, (), tmp_path, n=40)["graph"].run(
-        np.random.default_rng(0).integers(-128, 128, (40, shape[0]), dtype=np.int8))
+    checked = check_op(graph, (), tmp_path, n=40)  # the DSP kernel too, under ASan/UBSan and the ACLE emulation
+    assert checked["dsp"] in ([], ["svdf_dsp.h"])  # [] only without the ACLE emulation header
+    out = checked["graph"].run(np.random.default_rng(0).integers(-128, 128, (40, shape[0]), dtype=np.int8))
     assert len(np.unique(out)) > (1 if bias_big else 10)  # the outputs move (wrapping flips signs: 2 values)
 
 
@@ -156,12 +157,13 @@ def _keyword_like(rng) -> QuantGraph:
 
 def test_compile_an_int16_in_int32_out_svdf_model(tmp_path):
     """`compile` end to end: the C takes int16 and gives int32, keeps both memories, and equals TFLite
-    Micro on the file and the Cortex-M4 build in QEMU, sample after sample."""
+    Micro on the file and the Cortex-M4 build in QEMU, sample after sample (over 100 samples: the
+    reference once ran a streaming model in chunks of 100, restarting the memory at sample 100)."""
     from pocketml.deploy.tflite import write_tflite
     from pocketml.pipeline.from_tflite import compile_tflite
 
     (tmp_path / "kw.tflite").write_bytes(write_tflite(_keyword_like(np.random.default_rng(7))))
-    result = compile_tflite(tmp_path / "kw.tflite", "nano33ble", tmp_path / "out", samples=40, report=False)
+    result = compile_tflite(tmp_path / "kw.tflite", "nano33ble", tmp_path / "out", samples=120, report=False)
     src = result.verify["source_tflm"]
     assert result.c_mismatches == 0 and result.verify["exact"] and src["mismatching_samples"] == 0
     assert src["distinct_outputs"] > 10 and src["inputs"].startswith("probe int16")
@@ -169,3 +171,53 @@ def test_compile_an_int16_in_int32_out_svdf_model(tmp_path):
     header = (tmp_path / "out" / "c" / "model.h").read_text()
     assert "int kw_invoke(const int16_t *input, int32_t *output);" in header and "void kw_reset(void);" in header
     assert result.memory.state_bytes == 6 * 4 * 2 + 6 * 5
+
+
+def _wrong_unit_bias(op, data, ctx, wide):
+    """The DSP parameters with the memory zero point's fold left out of the unit sums."""
+    from pocketml.ops.c import CCall
+    from pocketml.ops.svdf.c import c_params
+
+    feature_bias = data.input_offset * op.weights_feature.astype(np.int64).sum(axis=1)
+    return CCall((*c_params(op, data, ctx).fields,
+                  ("feature_bias", ctx.array("int32_t", "feature_bias", feature_bias.astype(np.int32))),
+                  ("unit_bias", ctx.array("int32_t", "unit_bias", op.bias))))
+
+
+@pytest.mark.parametrize("mutation", ["unit bias without z_s", "int16 odd tail dropped", "int8 tail dropped",
+                                      "slide tail dropped"])
+def test_a_wrong_dsp_kernel_is_caught(mutation, tmp_path, monkeypatch):
+    """The checks above can fail: a DSP kernel with its memory zero point's fold left out, or with a
+    dot product's or the memory slide's tail dropped, differs from the reference on the same inputs."""
+    import dataclasses
+
+    from pocketml.deploy.c import build_host, emit_c, run_host
+    from pocketml.deploy.c.dsp import KernelTarget
+    from pocketml.deploy.verify.conformance import ACLE, SANITIZE
+    from pocketml.graph.planner import plan_memory
+    from pocketml.ops import registry
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("the ACLE emulation header is in a checkout only")
+    shape, state, zp = {"unit bias without z_s": ((9, 6, 3, 2), "int8", -50),
+                        "int16 odd tail dropped": ((10, 12, 5, 3), "int16", 0),
+                        "int8 tail dropped": ((7, 4, 6, 1), "int8", 37),
+                        "slide tail dropped": ((12, 8, 4, 1), "int16", 0)}[mutation]
+    graph = _svdf(np.random.default_rng(sum(shape)), *shape, state=state, state_zp=zp,
+                  s_state=0.004 if state == "int16" else 0.5)
+    if mutation == "unit bias without z_s":
+        monkeypatch.setitem(registry.SPECS, "svdf", dataclasses.replace(registry.SPECS["svdf"],
+                                                                        dsp_params=_wrong_unit_bias))
+    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, "speed"))
+    files = dict(src.files)
+    assert "svdf_dsp.h" in files
+    tails = {"int16 odd tail dropped": "if (k < n) {", "int8 tail dropped": "for (; k < n; ++k) {\n    acc +=",
+             "slide tail dropped": "for (; k < n; ++k) {\n    d[k] = s[k];"}
+    if mutation in tails:  # the loop or test of the products after the last full word never runs
+        assert tails[mutation] in files["svdf_dsp.h"]
+        files["svdf_dsp.h"] = files["svdf_dsp.h"].replace(tails[mutation], tails[mutation].replace("< n", "< 0"))
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    xq = np.random.default_rng(0).integers(-128, 128, (40, shape[0]), dtype=np.int8)
+    got = run_host(build_host(tmp_path, cflags=f"{SANITIZE} -I{ACLE}"), xq, graph.output_bytes)
+    assert not np.array_equal(got, graph.run_flat(xq))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pocketml.graph.ir import PER_INFERENCE
 from pocketml.ops.c import CCall, CContext, folded_bias
 from pocketml.ops.unidirectional_sequence_lstm.gates import SIGMOID_Q16
 
@@ -30,6 +31,7 @@ def c_params(op, data, ctx: CContext) -> CCall:
         ("hidden_zero_point", data.hidden_zero_point),
         ("tanh_multiplier", data.tanh_multiplier), ("tanh_shift", data.tanh_shift),
         ("cell_clip", data.cell_clip),
+        ("reset_each_call", int(op.state == PER_INFERENCE)),
         ("hidden", ctx.state("int8_t", "hidden", units, data.hidden_zero_point)),
         ("cell", ctx.state("int16_t", "cell", units, 0)),
     ))

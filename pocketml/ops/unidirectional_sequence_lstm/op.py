@@ -19,9 +19,13 @@ recurrent FC S of them (both checked below 2^31 in ``prepare``); the products of
 values are at most 2^30. The cell clip is ``trunc(clip / s_c)`` saturated to int16; 0 means none.
 
 State. TFLite Micro keeps h and c in variable tensors across invokes (its ``reset()`` restores
-h = z_h, c = 0); so does the generated C (static arrays, ``<prefix>_reset()``). The reference runs a
-batch as one time sequence from the reset state, sample after sample, as TFLite Micro and the C run
-invoke after invoke (docs/compile.md, "Ops with memory"); ``run_sequence`` runs independent rows.
+h = z_h, c = 0); so does the generated C (static arrays, ``<prefix>_reset()``). ``state`` says which
+semantics the model means (``graph/ir.py``): ``"streaming"`` (a .tflite's LSTM: the state persists;
+the reference runs a batch as one time sequence from the reset state, sample after sample, as
+TFLite Micro and the C run invoke after invoke) or ``"per-inference"`` (a PyTorch sequence
+classifier: every invoke is one whole sequence from the reset state; the C kernel resets the state
+at the start of each call, the reference runs each row on its own, and TFLite Micro is reset
+between samples). docs/compile.md, "Ops with memory".
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import ClassVar
 import numpy as np
 
 from pocketml.graph import fixedpoint
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import STATE_SEMANTICS, STREAMING, TensorInfo
 from pocketml.ops.unidirectional_sequence_lstm.gates import sigmoid16, tanh16, tanh_scaling
 
 GATES = ("input", "forget", "cell", "output")  # TFLite's order of the weight and bias inputs
@@ -98,9 +102,12 @@ class UnidirectionalSequenceLSTM:
     recurrent_weight_scale: np.ndarray  # float32 [4]
     cell_scale: float  # a power of two
     cell_clip: float = 0.0  # real clip of the cell state; 0: none
+    state: str = STREAMING  # "streaming": kept between invokes; "per-inference": reset at each (module docstring)
 
     def prepare(self, tensors: dict[str, TensorInfo]) -> LSTMData:
         x, y = tensors[self.inputs[0]], tensors[self.output]
+        if self.state not in STATE_SEMANTICS:
+            raise ValueError(f"{self.name}: LSTM state {self.state!r} is not one of {', '.join(STATE_SEMANTICS)}")
         _, units, depth = self.input_weights.shape
         if (self.input_weights.shape[0] != 4 or self.recurrent_weights.shape != (4, units, units)
                 or self.bias.shape != (4, units)):
@@ -136,8 +143,11 @@ class UnidirectionalSequenceLSTM:
             tanh_multiplier=tanh_multiplier, tanh_shift=tanh_shift, cell_clip=clip)
 
     def evaluate(self, data: LSTMData, x: np.ndarray) -> np.ndarray:
-        """The batch as one time sequence from the reset state (sample i continues where sample i − 1
-        left the state), as TFLite Micro and the C run invoke after invoke without a reset."""
+        """Streaming: the batch as one time sequence from the reset state (sample i continues where
+        sample i − 1 left the state), as TFLite Micro and the C run invoke after invoke without a
+        reset. Per inference: each sample its own sequence from the reset state."""
+        if self.state != STREAMING:
+            return self.run_sequence(data, x)
         n, steps = x.shape[0], data.steps
         return self.run_sequence(data, x.reshape(1, n * steps, -1)).reshape(n, steps, -1)
 

@@ -15,12 +15,15 @@ from tflite.ActivationFunctionType import ActivationFunctionType
 from pocketml.deploy.c import build_host, emit_c, run_host
 from pocketml.deploy.tflite import write_tflite
 from pocketml.deploy.tflite.reader import read_tflite
+from pocketml.deploy.tflite.runtimes import run_tflite
 from pocketml.deploy.tflite.writer import tflite_spec
 from pocketml.deploy.verify.conformance import SANITIZE, check_op, one_op_graph, tensors
 from pocketml.errors import PocketMLError
-from pocketml.graph.ir import QuantParams, TensorInfo
+from pocketml.graph import fixedpoint
+from pocketml.graph.ir import PER_INFERENCE, STREAMING, QuantParams, TensorInfo
 from pocketml.graph.layers import FloatLayer
 from pocketml.graph.planner import plan_memory
+from pocketml.ops.registry import kernel_source
 from pocketml.ops.tflite_write import options
 from pocketml.ops.unidirectional_sequence_lstm import UnidirectionalSequenceLSTM
 from pocketml.ops.unidirectional_sequence_lstm.capture import cell_scale_for, float_forward, from_float
@@ -44,12 +47,13 @@ def _gate_weights(rng, units: int, depth: int, real_std: float, x_scale: float):
 X_QUANT, H_QUANT = QuantParams(0.05, 3), QuantParams(1 / 128, -4)
 
 
-def make_lstm(steps=5, depth=7, units=6, x=X_QUANT, h=H_QUANT, cell_scale=2.0**-11, clip=0.0, seed=0):
+def make_lstm(steps=5, depth=7, units=6, x=X_QUANT, h=H_QUANT, cell_scale=2.0**-11, clip=0.0, seed=0,
+              state=STREAMING):
     rng = np.random.default_rng(seed)
     wx, sx = _gate_weights(rng, units, depth, 40 * x.scale, x.scale)
     wh, sh = _gate_weights(rng, units, units, 0.5, h.scale)
     bias = np.round(rng.uniform(-1, 1, (4, units)) / (np.float32(x.scale) * sx[:, None])).astype(np.int32)
-    op = UnidirectionalSequenceLSTM("lstm", ("x",), "y", wx, wh, bias, sx, sh, cell_scale, clip)
+    op = UnidirectionalSequenceLSTM("lstm", ("x",), "y", wx, wh, bias, sx, sh, cell_scale, clip, state)
     return op, tensors(x=((steps, depth), x), y=((steps, units), h))
 
 
@@ -60,6 +64,7 @@ CONFIGS = {
     "cell-2^-9-wide": dict(cell_scale=2.0**-9, x=QuantParams(0.1, -128)),
     "one-step-wide-16-units": dict(steps=1, depth=33, units=16, h=QuantParams(0.0078, 0)),
     "long-sequence": dict(steps=20, depth=3, units=5, seed=3),
+    "per-inference": dict(steps=6, clip=10.0, state=PER_INFERENCE),  # C resets itself, TFLite Micro is reset
 }
 
 
@@ -67,6 +72,7 @@ CONFIGS = {
 def test_conformance(config, tmp_path):
     op, t = make_lstm(**CONFIGS[config])
     out = check_op(one_op_graph(op, t), (), tmp_path)
+    assert out["dsp"] in ([], ["unidirectional_sequence_lstm_dsp.h"])  # [] only without the ACLE emulation header
     ref = out["graph"].run_flat(np.random.default_rng(0).integers(-128, 128, (64, *t["x"].shape), dtype=np.int8))
     assert len({row.tobytes() for row in ref}) > 32  # the inputs reach many different outputs
 
@@ -127,6 +133,78 @@ def test_state_is_kept_between_calls(tmp_path):
         tflm.append(interp.get_output(0)[0].copy())
     assert np.array_equal(np.stack(tflm), want)
     assert not np.array_equal(want[1], graph.run(xs[1:2])[0])  # the carried state changes the answer
+
+
+def test_per_inference_state_resets_at_every_invoke(tmp_path):
+    """A per-inference LSTM: two samples in a row give what each gives alone, in the reference, the C
+    (no reset call: the kernel resets at each invoke) and TFLite Micro reset between samples."""
+    op, t = make_lstm(steps=4, depth=6, units=5, clip=10.0, state=PER_INFERENCE)
+    graph = one_op_graph(op, t)
+    assert graph.state_semantics() == PER_INFERENCE
+    xs = np.random.default_rng(2).integers(-128, 128, (3, 4, 6), dtype=np.int8)
+    alone = np.concatenate([graph.run(x[None]) for x in xs])
+    assert np.array_equal(graph.run(xs), alone)
+    streaming = one_op_graph(dataclasses.replace(op, state=STREAMING), t)
+    assert not np.array_equal(streaming.run(xs)[1:], alone[1:])  # the carried state would change the answer
+    src = emit_c(graph, plan_memory(graph))
+    assert "every invoke starts from" in src.files["model.h"]
+    for name, text in src.files.items():
+        (tmp_path / name).write_text(text)
+    c_out = run_host(build_host(tmp_path, cflags=SANITIZE), xs, graph.output_bytes).reshape(alone.shape)
+    assert np.array_equal(c_out, alone)
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(write_tflite(graph))
+    for reset in (True, False):
+        got = run_tflite(path, xs, "tflm", reset_state=reset).outputs[0].reshape(alone.shape)
+        assert np.array_equal(got, alone) == reset
+
+
+SCALE_HARNESS = r"""
+#include <stdio.h>
+#include "unidirectional_sequence_lstm_dsp.h"
+int main(void) {
+  int32_t m[1], x;
+  int8_t l[1], r[1];
+  unsigned long differ = 0, n = 0;
+  while (scanf("%d %d %hhd %hhd", &x, &m[0], &l[0], &r[0]) == 4) {
+    differ += pocketml_lstm_scale(m, l, r, 0, x) != pocketml_unidirectional_sequence_lstm_dsp_scale(m, l, r, 0, x);
+    n++;
+  }
+  printf("%lu %lu\n", differ, n);
+  return 0;
+}
+"""
+
+
+def test_the_dsp_requantization_is_tflites(tmp_path):
+    """The DSP kernel's one-SMMULR MultiplyByQuantizedMultiplier (and its fallback) equals the
+    portable one on products of every size, the multipliers TFLite's quantizer makes and every shift."""
+    import subprocess
+    from importlib import resources
+
+    from pocketml.deploy.verify.conformance import ACLE
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("the ACLE emulation header is in a checkout only")
+    for name in ("unidirectional_sequence_lstm.h", "unidirectional_sequence_lstm_dsp.h"):
+        (tmp_path / name).write_text(kernel_source("unidirectional_sequence_lstm", name).read_text())
+    runtime = resources.files("pocketml.deploy.c") / "runtime"
+    for name in ("pocketml_dsp.h", "pocketml_fixedpoint.h"):
+        (tmp_path / name).write_text((runtime / name).read_text())
+    (tmp_path / "main.c").write_text(SCALE_HARNESS)
+    exe = tmp_path / "scale"
+    subprocess.run(["cc", *SANITIZE.split(), f"-I{ACLE}", f"-I{tmp_path}", "-o", str(exe), str(tmp_path / "main.c")],
+                   check=True)
+    rng = np.random.default_rng(0)
+    n = 20000
+    mult, left, right = fixedpoint.quantize_multipliers(np.exp(rng.uniform(np.log(1e-6), np.log(30), n)))
+    bound = 2.0 ** (31 - left.astype(np.float64))  # x << left stays inside int32, as the converter checks
+    x = np.round(rng.uniform(-1, 1, n) ** 5 * (bound - 1)).astype(np.int64)
+    x[:8] = [0, 1, -1, 2**29, -(2**29), 2**30 - 1, -(2**30), 2**30]  # both sides of the fast path's edge
+    left[:8], right[:8] = 0, 1 + np.arange(8) % 4
+    lines = "\n".join(f"{a} {b} {c} {d}" for a, b, c, d in zip(x, mult, left, right, strict=True))
+    out = subprocess.run([str(exe)], input=lines, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", str(n)]
 
 
 def test_tflite_round_trip():

@@ -1,81 +1,15 @@
-/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int16 (the C twin of pocketml/ops/unidirectional_sequence_lstm/op.py,
- * where the arithmetic and its bounds are written out; the table functions are gates.py's).
- *
- * One call runs the T steps of one sequence from the state the previous call left (TFLite Micro's
- * variable tensors); unit j's four gates need only the input row and the previous hidden state, so
- * each unit is finished (gates, cell, hidden) before the next, and step t reads the previous hidden
- * state from the output row t - 1 (from `hidden` at t = 0): no scratch but the state itself.
- * The biases are folded with the zero points (pocketml/ops/c.py: folded_bias), so the dot products
- * are plain int8 sums; every partial sum stays inside int32 (checked by the converter).
- */
-#include <string.h>
-
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int16, portable: the body of unidirectional_sequence_lstm.h
+ * (where the kernel is described) with the portable int8 dot product and requantization. */
 #include "pocketml_dot.h"
-#include "pocketml_fixedpoint.h"
 #include "unidirectional_sequence_lstm.h"
 
-static inline int32_t sat16(int32_t v) {
-  return v < -32768 ? -32768 : (v > 32767 ? 32767 : v);
-}
-
-static inline int32_t scale(const pocketml_unidirectional_sequence_lstm_params *p, int32_t slot, int32_t x) {
-  return pocketml_multiply_by_quantized_multiplier(x, p->multiplier[slot], p->left_shift[slot],
-                                                   p->right_shift[slot]);
-}
-
-/* Interpolated table value of a >= 0 with `bits` fractional bits below the index, times 2^bits. */
-static inline int32_t lookup(const uint16_t *table, int32_t a, int32_t bits, int32_t saturated) {
-  const int32_t k = a >> bits;
-  if (k >= 255) {
-    return saturated;
+static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t *acc) {
+  for (int32_t g = 0; g < 4; ++g) {
+    acc[g] = pocketml_dot_int8(x, w + g * stride, n);
   }
-  return ((int32_t)table[k] << bits) + (a & ((1 << bits) - 1)) * ((int32_t)table[k + 1] - (int32_t)table[k]);
-}
-
-/* sigmoid: int16 Q3.12 in, Q0.15 out. */
-static inline int32_t sigmoid16(const uint16_t *table, int32_t x) {
-  const int32_t v = x * 3;
-  const int32_t r = lookup(table, v < 0 ? -v : v, 9, 0x7FFF << 10);
-  return (v >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1) >> 10;
-}
-
-/* tanh: int16 in, scaled onto the table by (multiplier, shift); Q0.15 out. */
-static inline int32_t tanh16(const uint16_t *table, int32_t x, int32_t multiplier, int32_t shift) {
-  const int32_t rounding = shift > 0 ? 1 << (shift - 1) : 0;
-  const int32_t v = (x * multiplier + rounding) >> shift; /* >> is arithmetic on gcc/clang/armcc */
-  const int32_t r = lookup(table, v < 0 ? -v : v, 8, 0xFFFF << 8);
-  return (v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1) >> 8;
 }
 
 void pocketml_unidirectional_sequence_lstm(const pocketml_unidirectional_sequence_lstm_params *p,
                                            const int8_t *input, int8_t *output) {
-  const int32_t units = p->units, depth = p->depth;
-  for (int32_t t = 0; t < p->steps; ++t) {
-    const int8_t *x = input + t * depth;
-    const int8_t *h = t == 0 ? p->hidden : output + (t - 1) * units;
-    int8_t *y = output + t * units;
-    for (int32_t j = 0; j < units; ++j) {
-      int32_t gate[4];
-      for (int32_t g = 0; g < 4; ++g) {
-        const int32_t row = g * units + j;
-        const int32_t from_x = sat16(scale(p, g, p->input_bias[row] +
-                                           pocketml_dot_int8(x, p->input_weights + row * depth, depth)));
-        const int32_t from_h = sat16(scale(p, 4 + g, p->recurrent_bias[row] +
-                                           pocketml_dot_int8(h, p->recurrent_weights + row * units, units)));
-        const int32_t pre = sat16(from_x + from_h);
-        gate[g] = g == 2 ? tanh16(p->sigmoid, pre, 3, 0) : sigmoid16(p->sigmoid, pre);
-      }
-      int32_t c = sat16(sat16(scale(p, POCKETML_LSTM_FORGET_MUL, gate[1] * (int32_t)p->cell[j])) +
-                        sat16(scale(p, POCKETML_LSTM_INPUT_MUL, gate[0] * gate[2])));
-      if (p->cell_clip > 0) {
-        c = c < -p->cell_clip ? -p->cell_clip : (c > p->cell_clip ? p->cell_clip : c);
-      }
-      p->cell[j] = (int16_t)c;
-      const int32_t tc = tanh16(p->sigmoid, c, p->tanh_multiplier, p->tanh_shift);
-      y[j] = pocketml_clamp_int8(p->hidden_zero_point + scale(p, POCKETML_LSTM_OUTPUT_MUL, tc * gate[3]), -128, 127);
-    }
-  }
-  if (p->steps > 0) {
-    memcpy(p->hidden, output + (p->steps - 1) * units, (size_t)units);
-  }
+  pocketml_unidirectional_sequence_lstm_run(p, input, output, dot4, pocketml_lstm_scale);
 }

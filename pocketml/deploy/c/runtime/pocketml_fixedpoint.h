@@ -38,6 +38,21 @@ static inline int32_t pocketml_multiply_by_quantized_multiplier(int32_t x, int32
       pocketml_srdhm(x * ((int32_t)1 << left_shift), multiplier), right_shift);
 }
 
+/* x * M for an int64 accumulator (TFLite's 16x8 kernels, twin of fixedpoint.py's
+ * multiply_by_quantized_multiplier_int64): the multiplier rounded to Q0.15, one rounding shift by
+ * 15 - shift (shift = left_shift - right_shift in [-31, 7]); |x| < 2^47 keeps the product in int64.
+ * The int32 result is truncated as TFLite Micro does (the converter keeps it in range). */
+static inline int32_t pocketml_multiply_by_quantized_multiplier_int64(int64_t x, int32_t multiplier,
+                                                                     int32_t shift) {
+  const int64_t reduced = multiplier < 0x7FFF0000 ? (((int64_t)multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  const int32_t total = 15 - shift;
+  return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total); /* arithmetic >> (gcc, clang) */
+}
+
+static inline int16_t pocketml_clamp_int16(int32_t v, int32_t lo, int32_t hi) {
+  return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
 static inline int8_t pocketml_clamp_int8(int32_t v, int32_t lo, int32_t hi) {
   return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
