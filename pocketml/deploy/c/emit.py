@@ -234,9 +234,10 @@ class _Emitter:
         params = [f"static const pocketml_{op.kind}_dsp_params {sym} = {{\n    {fields}\n}};"]
         args = ", ".join((*(self.where(n) for n in op.inputs), self.where(op.output)))
         if self.kernels.optimize == "speed":
-            ins = ", ".join(f"const int8_t *input{k}" for k in range(len(op.inputs)))
+            ctype = "int16_t" if self.graph.tensors[op.output].dtype == "int16" else "int8_t"  # 16x8 kernels
+            ins = ", ".join(f"const {ctype} *input{k}" for k in range(len(op.inputs)))
             names = ", ".join(f"input{k}" for k in range(len(op.inputs)))
-            params += [f"static __attribute__((noinline)) void {sym}_run({ins}, int8_t *output) {{",
+            params += [f"static __attribute__((noinline)) void {sym}_run({ins}, {ctype} *output) {{",
                        f"  pocketml_{op.kind}_dsp_body(&{sym}, 1, {names}, output);", "}"]
             return "\n".join(params), [f"  {sym}_run({args});  /* {ident} */"]
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]

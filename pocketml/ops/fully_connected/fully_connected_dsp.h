@@ -18,11 +18,22 @@
  * and two SXTB16 per group instead of one LDRD): the same products in the same order, so the same
  * bits, for a few more instructions a group and no RAM.
  * Overflow: as fully_connected.c, plus the requantization bounds of pocketml_dsp.h.
+ *
+ * 16x8 (p->int16: int16 input and output, zero points 0; pocketml_fully_connected_dsp_int16): the
+ * input is already int16, so two neighbours x[k], x[k+1] are one SMLAD operand; weights per block
+ * of 4 channels, per group g of 4 k, per channel: wide (speed) (w[4g], w[4g+1]), (w[4g+2], w[4g+3])
+ * as int16 pairs (not doubled), narrow (size) w[4g] .. w[4g+3] as int8, widened here to (w0, w2),
+ * (w1, w3) against the input repacked to (x0, x2), (x1, x3) once per group for the 4 channels.
+ * Products are summed in int32 over at most POCKETML_FC16_CHUNK groups (4 * 64 products of
+ * |x * w| <= 2^22: below 2^30) and each chunk added to the int64 sum started at the bias (int64, or
+ * the int32 one widened): the integer the portable kernel sums, requantized by the same
+ * pocketml_requantize_int16.
  */
 #ifndef POCKETML_FULLY_CONNECTED_DSP_H
 #define POCKETML_FULLY_CONNECTED_DSP_H
 
 #include "pocketml_dsp.h"
+#include "pocketml_requant.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,7 +45,87 @@ typedef struct {
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [out_c rounded up to a multiple of 4] */
   int32_t *scratch;               /* depth / 2 words, or NULL: widen in registers */
+  int32_t int16;                  /* 1: 16x8 (int16 input and output; table and scratch unused) */
+  const int64_t *bias64;          /* 16x8: [out_c] int64 bias (int64 requantization), or NULL */
+  const int32_t *bias;            /* 16x8 with an int32 bias: [out_c] */
+  pocketml_requant rq;            /* 16x8: the portable kernel's requantization */
 } pocketml_fully_connected_dsp_params;
+
+#define POCKETML_FC16_CHUNK 64 /* groups of 4 products summed in int32 before joining the int64 sum */
+
+/* 16x8: two int16 at p (any alignment) as one word, p[0] in the low half. */
+POCKETML_INLINE int32_t pocketml_read_s16x2(const int16_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* 16x8: one channel's 4 products of a group into acc: input words x01 = (x0, x1), x23 = (x2, x3)
+ * (wide), or xe = (x0, x2), xo = (x1, x3) (narrow), its weights at *w (moved on). */
+POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac16(int32_t wide, const int32_t **w, int32_t xa,
+                                                           int32_t xb, int32_t acc) {
+  int32_t wa, wb;
+  if (wide) {
+    pocketml_load2(w, &wa, &wb);
+  } else {
+    const int32_t v = *(*w)++;
+    wa = __sxtb16(v);
+    wb = pocketml_sxtb16_ror8(v);
+  }
+  return __smlad(xb, wb, __smlad(xa, wa, acc));
+}
+
+/* 16x8: the input's group of 4 at `in` into four channels' int32 partial sums. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_group16(int32_t wide, const int32_t **w, const int16_t *in,
+                                                          int32_t *a) {
+  const int32_t x01 = pocketml_read_s16x2(in), x23 = pocketml_read_s16x2(in + 2);
+  int32_t xa = x01, xb = x23;
+  if (!wide) { /* (x0, x2) and (x1, x3): PKHBT, PKHTB */
+    xa = (int32_t)(((uint32_t)x01 & 0xFFFFu) | ((uint32_t)x23 << 16));
+    xb = (int32_t)(((uint32_t)x01 >> 16) | ((uint32_t)x23 & 0xFFFF0000u));
+  }
+  a[0] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[0]);
+  a[1] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[1]);
+  a[2] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[2]);
+  a[3] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[3]);
+}
+
+/* 16x8: every channel, 4 at a time; the tail (fewer than 4 inputs) copied into a zeroed group. */
+POCKETML_INLINE void pocketml_fully_connected_dsp_int16(const pocketml_fully_connected_dsp_params *p,
+                                                        int32_t wide, const int16_t *input, int16_t *output) {
+  const int32_t *w = p->weights;
+  const int32_t groups = p->in_depth / 4;
+  for (int32_t c = 0; c < p->out_c; c += 4) {
+    int64_t acc[4];
+    for (int32_t j = 0; j < 4; ++j) {
+      const int32_t cj = c + j < p->out_c ? c + j : c;
+      acc[j] = p->bias64 != NULL ? p->bias64[cj] : (int64_t)p->bias[cj];
+    }
+    const int16_t *in = input;
+    for (int32_t g0 = 0; g0 < groups; g0 += POCKETML_FC16_CHUNK) {
+      const int32_t n = groups - g0 < POCKETML_FC16_CHUNK ? groups - g0 : POCKETML_FC16_CHUNK;
+      int32_t part[4] = {0, 0, 0, 0};
+      for (int32_t g = 0; g < n; ++g, in += 4) {
+        pocketml_fully_connected_dsp_group16(wide, &w, in, part);
+      }
+      for (int32_t j = 0; j < 4; ++j) {
+        acc[j] += part[j];
+      }
+    }
+    if (p->depth > p->in_depth) {
+      int16_t tail[4] = {0, 0, 0, 0};
+      int32_t part[4] = {0, 0, 0, 0};
+      memcpy(tail, in, (size_t)(p->in_depth % 4) * sizeof(int16_t));
+      pocketml_fully_connected_dsp_group16(wide, &w, tail, part);
+      for (int32_t j = 0; j < 4; ++j) {
+        acc[j] += part[j];
+      }
+    }
+    for (int32_t j = 0; j < 4 && c + j < p->out_c; ++j) {
+      output[c + j] = pocketml_requantize_int16(&p->rq, p->bias64 != NULL, acc[j], c + j);
+    }
+  }
+}
 
 /* The widened input: whole words of four, then the tail (fewer than 4 values) padded with zeros. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_widen(const pocketml_fully_connected_dsp_params *p,
@@ -82,10 +173,18 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_lean4(int32_t wide, const int3
 }
 
 /* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call.
+ * input and output: int8_t, or int16_t when p->int16.
  * Without scratch, each block of 4 channels widens the input's groups itself; the tail (fewer than
  * 4 inputs) is copied into a zeroed word, never read past the input's end. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_connected_dsp_params *p,
-                                                       int32_t wide, const int8_t *input, int8_t *output) {
+                                                       int32_t wide, const void *input_bytes,
+                                                       void *output_bytes) {
+  if (p->int16) {
+    pocketml_fully_connected_dsp_int16(p, wide, (const int16_t *)input_bytes, (int16_t *)output_bytes);
+    return;
+  }
+  const int8_t *input = (const int8_t *)input_bytes;
+  int8_t *output = (int8_t *)output_bytes;
   if (p->scratch != NULL) {
     pocketml_fully_connected_dsp_widen(p, input);
   }
@@ -128,8 +227,8 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_body(const pocketml_fully_conn
 }
 
 /* The out-of-line kernel (fully_connected_dsp.c): one copy for every layer, when built for size. */
-void pocketml_fully_connected_dsp(const pocketml_fully_connected_dsp_params *p, const int8_t *input,
-                                  int8_t *output);
+/* input and output: int8_t, or int16_t when p->int16 */
+void pocketml_fully_connected_dsp(const pocketml_fully_connected_dsp_params *p, const void *input, void *output);
 
 #ifdef __cplusplus
 }
