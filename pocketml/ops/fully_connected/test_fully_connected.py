@@ -101,3 +101,39 @@ def test_16x8_without_a_bias_sums_as_quantized_bias_type_says(bias_type, want, t
     x = np.array([[-6], [-2], [2], [6]], np.int16)
     assert graph.run(x).ravel().tolist() == want
     assert np.asarray(run_tflite(path, x, "tflm").outputs[0]).ravel().tolist() == want
+
+
+@pytest.mark.parametrize("optimize", ["speed", "size"])
+@pytest.mark.parametrize("depth,cout,bias", [(1, 3, np.int64), (7, 5, np.int32), (600, 6, np.int64)])
+def test_16x8_dsp_kernel_is_bit_exact_at_the_limits(optimize, depth, cout, bias, tmp_path):
+    """The 16x8 DSP kernel built for speed (int16 weights) and size (int8 weights widened in the loop),
+    under the ACLE emulation with ASan/UBSan (an int32 partial sum that overflows aborts): inputs at
+    -32768 and 32767 against weights at ±127, depths with a tail and past one int32 chunk (256)."""
+    from pocketml.deploy.c.build import build_host, run_host
+    from pocketml.deploy.c.dsp import KernelTarget
+    from pocketml.deploy.c.emit import emit_c
+    from pocketml.deploy.verify.conformance import ACLE, SANITIZE
+    from pocketml.graph.planner import plan_memory
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("no ACLE emulation header in this checkout")
+    r = np.random.default_rng(depth)
+    w = r.integers(-127, 128, (cout, depth)).astype(np.int8)
+    w[0] = 127  # channel 0: every product at its largest, the same sign
+    w[1] = -127
+    b = r.integers(-2**20, 2**20, cout).astype(bias)
+    op = FullyConnected("fc", ("x",), "y", w, b, np.full(cout, 1 / 127, np.float32), "none")
+    s_out = float(np.sqrt(depth)) * 4.0
+    infos = {"x": TensorInfo("x", (depth,), QuantParams(1.0, 0), "int16"),
+             "y": TensorInfo("y", (cout,), QuantParams(s_out, 0), "int16")}
+    graph = one_op_graph(op, infos)
+    x = r.integers(-32768, 32768, (40, depth), dtype=np.int16)
+    x[0], x[1], x[2] = -32768, 32767, np.where(np.arange(depth) % 2, -32768, 32767)
+    ref = graph.run_flat(x)
+    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, optimize))
+    assert "fully_connected_dsp.h" in src.files
+    for name, text in src.files.items():
+        (tmp_path / name).write_text(text)
+    got = run_host(build_host(tmp_path, cflags=f"{SANITIZE} -I{ACLE}"), x, graph.output_bytes)
+    assert np.array_equal(got, ref)
+    assert len(np.unique(ref)) > 20
