@@ -73,3 +73,18 @@ def pad_channels(table: np.ndarray, multiple: int) -> np.ndarray:
 def channels_symbol(ctx, table: np.ndarray) -> str:
     """The table as a flash array, cast to the kernels' struct type."""
     return f"(const pocketml_dsp_channel *){ctx.array('int32_t', 'dsp_channels', table)}"
+
+
+def weights_int16(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:
+    """16x8 kernels (``pocketml_dsp_group16``): ``[C, K]`` int8 weights in blocks of 4 channels, groups of 4 k.
+
+    wide:   words (b, g, c', 0..1) = channel 4b+c' (w[4g], w[4g+1]), (w[4g+2], w[4g+3]) as int16 pairs (not
+            doubled: the 16x8 requantization is the portable one), against the int16 input's own pairs
+    narrow: word  (b, g, c')      = channel 4b+c' w[4g] .. w[4g+3] as int8, widened in the loop
+    K is zero-padded to ``depth`` (a multiple of 4) and C to a multiple of 4.
+    """
+    c, k = weight.shape
+    full = np.zeros((-(-c // 4) * 4, depth), np.int8)
+    full[:c, :k] = weight
+    groups = np.ascontiguousarray(full.reshape(-1, 4, depth // 4, 4).transpose(0, 2, 1, 3))  # [b, g, c', 4]
+    return (groups.astype("<i2") if wide else groups).view("<i4").ravel()

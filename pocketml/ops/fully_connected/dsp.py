@@ -5,7 +5,7 @@ memory plan runs *lean* (``MemoryPlan.lean_ops``: its widened input would raise 
 scratch: the kernel widens the input in registers, a few instructions more per group.
 
 16x8 (int16 activations, :func:`dsp_params_int16`): the input is already int16 pairs; the weights in
-the same blocks and groups (:func:`fc_weights_int16`), the bias and requantization the portable
+the same blocks and groups (``ops/dsp.py: weights_int16``), the bias and requantization the portable
 kernel's (``bias_fields``, ``requant_struct``), no scratch and no table.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pocketml.ops.c import CCall, bias_fields, requant_struct
-from pocketml.ops.dsp import channels_symbol, table_for
+from pocketml.ops.dsp import channels_symbol, table_for, weights_int16
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
@@ -51,27 +51,12 @@ def fc_weights(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:
 
 
 def dsp_params_int16(op, data, ctx, wide: bool) -> CCall:
-    """16x8: ``int16 = 1``, the weights as :func:`fc_weights_int16`, the portable bias and requantization."""
+    """16x8: ``int16 = 1``, the weights as ``weights_int16``, the portable bias and requantization."""
     oc, in_depth = op.weight.shape
     depth = -(-in_depth // 4) * 4
     rq = data.requant
-    weights = ctx.array("int32_t", "dsp_weights", fc_weights_int16(op.weight, depth, wide))
+    weights = ctx.array("int32_t", "dsp_weights", weights_int16(op.weight, depth, wide))
     return CCall((("in_depth", in_depth), ("depth", depth), ("out_c", oc), ("act_min", rq.act_min),
                   ("act_max", rq.act_max), ("weights", weights), ("table", "0"), ("scratch", "0"),
                   *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, rq))))
 
-
-def fc_weights_int16(weight: np.ndarray, depth: int, wide: bool) -> np.ndarray:
-    """16x8: ``[C, K]`` int8 weights in blocks of 4 channels, groups of 4 k, as the int16 kernel reads them.
-
-    wide:   words (b, g, c', 0..1) = channel 4b+c' (w[4g], w[4g+1]), (w[4g+2], w[4g+3]) as int16 pairs
-            (not doubled: the int16 requantization is the portable one), against the input's own pairs
-    narrow: word  (b, g, c')      = w[4g] .. w[4g+3] as int8 (as :func:`fc_weights`), widened in the loop
-    """
-    if not wide:
-        return fc_weights(weight, depth, False)
-    c, k = weight.shape
-    full = np.zeros((-(-c // 4) * 4, depth), np.int8)
-    full[:c, :k] = weight
-    groups = full.reshape(-1, 4, depth // 4, 4).transpose(0, 2, 1, 3)  # [b, g, c', 4]
-    return np.ascontiguousarray(groups.astype("<i2")).view("<i4").ravel()

@@ -24,10 +24,9 @@
  * of 4 channels, per group g of 4 k, per channel: wide (speed) (w[4g], w[4g+1]), (w[4g+2], w[4g+3])
  * as int16 pairs (not doubled), narrow (size) w[4g] .. w[4g+3] as int8, widened here to (w0, w2),
  * (w1, w3) against the input repacked to (x0, x2), (x1, x3) once per group for the 4 channels.
- * Products are summed in int32 over at most POCKETML_FC16_CHUNK groups (4 * 64 products of
- * |x * w| <= 2^22: below 2^30) and each chunk added to the int64 sum started at the bias (int64, or
- * the int32 one widened): the integer the portable kernel sums, requantized by the same
- * pocketml_requantize_int16.
+ * Products are summed in int32 over at most POCKETML_DSP16_CHUNK groups (pocketml_dsp.h), each chunk
+ * added to the int64 sum started at the bias (int64, or the int32 one widened): the integer the
+ * portable kernel sums, requantized by the same pocketml_requantize_int16.
  */
 #ifndef POCKETML_FULLY_CONNECTED_DSP_H
 #define POCKETML_FULLY_CONNECTED_DSP_H
@@ -51,45 +50,6 @@ typedef struct {
   pocketml_requant rq;            /* 16x8: the portable kernel's requantization */
 } pocketml_fully_connected_dsp_params;
 
-#define POCKETML_FC16_CHUNK 64 /* groups of 4 products summed in int32 before joining the int64 sum */
-
-/* 16x8: two int16 at p (any alignment) as one word, p[0] in the low half. */
-POCKETML_INLINE int32_t pocketml_read_s16x2(const int16_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-/* 16x8: one channel's 4 products of a group into acc: input words x01 = (x0, x1), x23 = (x2, x3)
- * (wide), or xe = (x0, x2), xo = (x1, x3) (narrow), its weights at *w (moved on). */
-POCKETML_INLINE int32_t pocketml_fully_connected_dsp_mac16(int32_t wide, const int32_t **w, int32_t xa,
-                                                           int32_t xb, int32_t acc) {
-  int32_t wa, wb;
-  if (wide) {
-    pocketml_load2(w, &wa, &wb);
-  } else {
-    const int32_t v = *(*w)++;
-    wa = __sxtb16(v);
-    wb = pocketml_sxtb16_ror8(v);
-  }
-  return __smlad(xb, wb, __smlad(xa, wa, acc));
-}
-
-/* 16x8: the input's group of 4 at `in` into four channels' int32 partial sums. */
-POCKETML_INLINE void pocketml_fully_connected_dsp_group16(int32_t wide, const int32_t **w, const int16_t *in,
-                                                          int32_t *a) {
-  const int32_t x01 = pocketml_read_s16x2(in), x23 = pocketml_read_s16x2(in + 2);
-  int32_t xa = x01, xb = x23;
-  if (!wide) { /* (x0, x2) and (x1, x3): PKHBT, PKHTB */
-    xa = (int32_t)(((uint32_t)x01 & 0xFFFFu) | ((uint32_t)x23 << 16));
-    xb = (int32_t)(((uint32_t)x01 >> 16) | ((uint32_t)x23 & 0xFFFF0000u));
-  }
-  a[0] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[0]);
-  a[1] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[1]);
-  a[2] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[2]);
-  a[3] = pocketml_fully_connected_dsp_mac16(wide, w, xa, xb, a[3]);
-}
-
 /* 16x8: every channel, 4 at a time; the tail (fewer than 4 inputs) copied into a zeroed group. */
 POCKETML_INLINE void pocketml_fully_connected_dsp_int16(const pocketml_fully_connected_dsp_params *p,
                                                         int32_t wide, const int16_t *input, int16_t *output) {
@@ -102,11 +62,11 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_int16(const pocketml_fully_con
       acc[j] = p->bias64 != NULL ? p->bias64[cj] : (int64_t)p->bias[cj];
     }
     const int16_t *in = input;
-    for (int32_t g0 = 0; g0 < groups; g0 += POCKETML_FC16_CHUNK) {
-      const int32_t n = groups - g0 < POCKETML_FC16_CHUNK ? groups - g0 : POCKETML_FC16_CHUNK;
+    for (int32_t g0 = 0; g0 < groups; g0 += POCKETML_DSP16_CHUNK) {
+      const int32_t n = groups - g0 < POCKETML_DSP16_CHUNK ? groups - g0 : POCKETML_DSP16_CHUNK;
       int32_t part[4] = {0, 0, 0, 0};
       for (int32_t g = 0; g < n; ++g, in += 4) {
-        pocketml_fully_connected_dsp_group16(wide, &w, in, part);
+        pocketml_dsp_group16(wide, &w, in, part);
       }
       for (int32_t j = 0; j < 4; ++j) {
         acc[j] += part[j];
@@ -116,7 +76,7 @@ POCKETML_INLINE void pocketml_fully_connected_dsp_int16(const pocketml_fully_con
       int16_t tail[4] = {0, 0, 0, 0};
       int32_t part[4] = {0, 0, 0, 0};
       memcpy(tail, in, (size_t)(p->in_depth % 4) * sizeof(int16_t));
-      pocketml_fully_connected_dsp_group16(wide, &w, tail, part);
+      pocketml_dsp_group16(wide, &w, tail, part);
       for (int32_t j = 0; j < 4; ++j) {
         acc[j] += part[j];
       }

@@ -127,4 +127,46 @@ POCKETML_INLINE int8_t pocketml_dsp_requantize(int32_t acc, const pocketml_dsp_c
   return (int8_t)z;
 }
 
+/* 16x8 kernels (int16 activations, int8 weights): groups of 4 products summed in int32 before the
+ * partial sum joins the int64 sum: 4 * 64 products of |x * w| <= 32768 * 128 = 2^22 stay below 2^30. */
+#define POCKETML_DSP16_CHUNK 64
+
+/* 16x8: two int16 at p (any alignment) as one word, p[0] in the low half. */
+POCKETML_INLINE int32_t pocketml_read_s16x2(const int16_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* 16x8: one channel's 4 products of a group into acc: input words x01 = (x0, x1), x23 = (x2, x3)
+ * (wide), or xe = (x0, x2), xo = (x1, x3) (narrow), its weights at *w (moved on). */
+POCKETML_INLINE int32_t pocketml_dsp_mac16(int32_t wide, const int32_t **w, int32_t xa,
+                                                           int32_t xb, int32_t acc) {
+  int32_t wa, wb;
+  if (wide) {
+    pocketml_load2(w, &wa, &wb);
+  } else {
+    const int32_t v = *(*w)++;
+    wa = __sxtb16(v);
+    wb = pocketml_sxtb16_ror8(v);
+  }
+  return __smlad(xb, wb, __smlad(xa, wa, acc));
+}
+
+/* 16x8: the input's group of 4 int16 at `in` into four channels' int32 partial sums; the weights
+ * per channel (wide) (w0, w1), (w2, w3) as int16 pairs, (narrow) w0 .. w3 as one int8 word. */
+POCKETML_INLINE void pocketml_dsp_group16(int32_t wide, const int32_t **w, const int16_t *in,
+                                                          int32_t *a) {
+  const int32_t x01 = pocketml_read_s16x2(in), x23 = pocketml_read_s16x2(in + 2);
+  int32_t xa = x01, xb = x23;
+  if (!wide) { /* (x0, x2) and (x1, x3): PKHBT, PKHTB */
+    xa = (int32_t)(((uint32_t)x01 & 0xFFFFu) | ((uint32_t)x23 << 16));
+    xb = (int32_t)(((uint32_t)x01 >> 16) | ((uint32_t)x23 & 0xFFFF0000u));
+  }
+  a[0] = pocketml_dsp_mac16(wide, w, xa, xb, a[0]);
+  a[1] = pocketml_dsp_mac16(wide, w, xa, xb, a[1]);
+  a[2] = pocketml_dsp_mac16(wide, w, xa, xb, a[2]);
+  a[3] = pocketml_dsp_mac16(wide, w, xa, xb, a[3]);
+}
+
 #endif /* POCKETML_DSP_H */
