@@ -28,18 +28,19 @@ SANITIZE = "-std=c99 -Wall -Wextra -Werror -pedantic -O1 -g -fsanitize=address,u
 ACLE = Path(__file__).resolve().parents[3] / "tests" / "acle"  # the tests' <arm_acle.h> emulation (a checkout)
 
 
-def check_dsp(graph: QuantGraph, xq: np.ndarray, ref: np.ndarray, tmp: Path) -> list[str]:
-    """The DSP build for speed under ASan/UBSan on the host must equal the reference; returns the DSP
-    kernels it used (none: no op of the graph has one that fits, or no emulation header here)."""
+def check_dsp(graph: QuantGraph, xq: np.ndarray, ref: np.ndarray, tmp: Path, optimize: str = "speed") -> list[str]:
+    """The DSP build for speed (or ``optimize="size"``) under ASan/UBSan on the host must equal the
+    reference; returns the DSP kernels it used (none: no op of the graph has one that fits, or no
+    emulation header here)."""
     from pocketml.deploy.c.dsp import KernelTarget
 
     if not (ACLE / "arm_acle.h").is_file():
         return []
-    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, "speed"))
+    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, optimize))
     used = sorted(name for name in src.files if name.endswith("_dsp.h") and name != "pocketml_dsp.h")
     if not used:
         return []
-    folder = tmp / "dsp"
+    folder = tmp / f"dsp-{optimize}"
     folder.mkdir(exist_ok=True)
     for name, text in src.files.items():
         (folder / name).write_text(text)

@@ -3,6 +3,6 @@
  * its shapes folded in as constants). */
 #include "conv2d_dsp.h"
 
-void pocketml_conv2d_dsp(const pocketml_conv2d_dsp_params *p, const int8_t *input, int8_t *output) {
+void pocketml_conv2d_dsp(const pocketml_conv2d_dsp_params *p, const void *input, void *output) {
   pocketml_conv2d_dsp_body(p, 0, input, output); /* size builds store int8 weights */
 }

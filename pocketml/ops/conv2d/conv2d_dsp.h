@@ -24,12 +24,21 @@
  * output pixel, the first one as is, the next ones kept where larger. Pixel q's output bytes are
  * written only while q's window reads: the raster shift holds.
  * Overflow: as conv2d.c, plus the requantization bounds of pocketml_dsp.h (checked by the
- * converter).
+ * converter). *
+ * 16x8 (p->int16: int16 input and output, zero points 0; pocketml_conv2d_dsp_int16): one output
+ * pixel at a time, 4 channels at a time, reading the input in place (no scratch): per tap inside
+ * the map (a padding tap adds nothing), per group of 4 input channels (in_c padded to 4 with zero
+ * weights; the last group of an in_c % 4 copied into a zeroed one) pocketml_dsp_group16, with the
+ * weights (ops/dsp.py: weights_int16 of [out_c, taps x in_c rounded up to 4]) per block of 4
+ * channels, per tap, per group, per channel. Products summed in int32 over at most
+ * POCKETML_DSP16_CHUNK groups, each chunk added to the int64 sum started at the bias (conv2d.c's
+ * integer), requantized by pocketml_requantize_int16. No fused pool (the portable kernel's).
  */
 #ifndef POCKETML_CONV2D_DSP_H
 #define POCKETML_CONV2D_DSP_H
 
 #include "pocketml_dsp.h"
+#include "pocketml_requant.h"
 #include "pocketml_window.h"
 
 #ifdef __cplusplus
@@ -49,7 +58,87 @@ typedef struct {
   int8_t *patch;      /* 2 * depth bytes (general shapes only) */
   /* a max pool in the epilogue (pool.h 0: none); out_h x out_w is then the conv's map, never stored */
   pocketml_window_pool pool;
+  int32_t int16;          /* 1: 16x8 (int16 input and output; channels, scratch, patch and pool unused) */
+  const int64_t *bias64;  /* 16x8: [out_c] int64 bias (int64 requantization), or NULL */
+  const int32_t *bias;    /* 16x8 with an int32 bias: [out_c] */
+  pocketml_requant rq;    /* 16x8: the portable kernel's requantization */
 } pocketml_conv2d_dsp_params;
+
+/* 16x8: the int32 partial sums into the int64 ones, the partial sums back to 0. */
+POCKETML_INLINE void pocketml_conv2d_dsp_flush16(int64_t *acc, int32_t *part) {
+  for (int32_t j = 0; j < 4; ++j) {
+    acc[j] += part[j];
+    part[j] = 0;
+  }
+}
+
+/* 16x8: output pixel (oy, ox), channels [c, c + 4) (those below out_c stored), weights at w. */
+POCKETML_INLINE void pocketml_conv2d_dsp_block16(const pocketml_conv2d_dsp_params *p, int32_t wide,
+                                                 const int16_t *input, int32_t oy, int32_t ox, int32_t c,
+                                                 const int32_t *w, int16_t *out) {
+  const int32_t whole = p->in_c / 4, groups = (p->in_c + 3) / 4, words = wide ? 8 : 4;
+  const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+  int64_t acc[4];
+  int32_t part[4] = {0, 0, 0, 0};
+  int32_t since = 0; /* groups in part */
+  for (int32_t j = 0; j < 4; ++j) {
+    const int32_t cj = c + j < p->out_c ? c + j : c;
+    acc[j] = p->bias64 != NULL ? p->bias64[cj] : (int64_t)p->bias[cj];
+  }
+  POCKETML_UNROLL
+  for (int32_t ky = 0; ky < p->k_h; ++ky) {
+    const int32_t iy = iy0 + ky * p->dilation_h;
+    POCKETML_UNROLL
+    for (int32_t kx = 0; kx < p->k_w; ++kx) {
+      const int32_t ix = ix0 + kx * p->dilation_w;
+      if (!pocketml_window_inside(iy, ix, p->in_h, p->in_w)) {
+        w += groups * words;
+        continue;
+      }
+      const int16_t *x = input + (iy * p->in_w + ix) * p->in_c;
+      if (since + groups > POCKETML_DSP16_CHUNK) {
+        pocketml_conv2d_dsp_flush16(acc, part);
+        since = 0;
+      }
+      for (int32_t g = 0; g < whole; ++g, x += 4) {
+        if (groups > POCKETML_DSP16_CHUNK && since == POCKETML_DSP16_CHUNK) { /* in_c > 256 only */
+          pocketml_conv2d_dsp_flush16(acc, part);
+          since = 0;
+        }
+        pocketml_dsp_group16(wide, &w, x, part);
+        ++since;
+      }
+      if (whole < groups) {
+        int16_t tail[4] = {0, 0, 0, 0};
+        memcpy(tail, x, (size_t)(p->in_c % 4) * sizeof(int16_t));
+        if (since == POCKETML_DSP16_CHUNK) {
+          pocketml_conv2d_dsp_flush16(acc, part);
+          since = 0;
+        }
+        pocketml_dsp_group16(wide, &w, tail, part);
+        ++since;
+      }
+    }
+  }
+  pocketml_conv2d_dsp_flush16(acc, part);
+  for (int32_t j = 0; j < 4 && c + j < p->out_c; ++j) {
+    out[c + j] = pocketml_requantize_int16(&p->rq, p->bias64 != NULL, acc[j], c + j);
+  }
+}
+
+/* 16x8: every output pixel in raster order, all its channels 4 at a time. */
+POCKETML_INLINE void pocketml_conv2d_dsp_int16(const pocketml_conv2d_dsp_params *p, int32_t wide,
+                                               const int16_t *input, int16_t *output) {
+  const int32_t block_words = p->k_h * p->k_w * ((p->in_c + 3) / 4) * (wide ? 8 : 4);
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      int16_t *out = output + (oy * p->out_w + ox) * p->out_c;
+      for (int32_t c = 0; c < p->out_c; c += 4) {
+        pocketml_conv2d_dsp_block16(p, wide, input, oy, ox, c, p->weights + (c / 4) * block_words, out);
+      }
+    }
+  }
+}
 
 /* Widen `groups` words of four int8 from a (pixel 0) and b (pixel 1) into the scratch layout. */
 POCKETML_INLINE void pocketml_conv2d_dsp_widen(const int8_t *a, const int8_t *b, int32_t groups,
@@ -176,9 +265,16 @@ POCKETML_INLINE void pocketml_conv2d_dsp_pooled(const pocketml_conv2d_dsp_params
   }
 }
 
-/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+/* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call.
+ * input and output: int8_t, or int16_t when p->int16. */
 POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *p, int32_t wide,
-                                              const int8_t *input, int8_t *output) {
+                                              const void *input_bytes, void *output_bytes) {
+  if (p->int16) {
+    pocketml_conv2d_dsp_int16(p, wide, (const int16_t *)input_bytes, (int16_t *)output_bytes);
+    return;
+  }
+  const int8_t *input = (const int8_t *)input_bytes;
+  int8_t *output = (int8_t *)output_bytes;
   const int32_t pixels = p->out_h * p->out_w;
   if (!p->direct) { /* the zero tail of each field (padded depth) */
     const int32_t taps = p->k_h * p->k_w * p->in_c;
@@ -201,7 +297,8 @@ POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *
 }
 
 /* The out-of-line kernel (conv2d_dsp.c): one copy for every layer, when built for size. */
-void pocketml_conv2d_dsp(const pocketml_conv2d_dsp_params *p, const int8_t *input, int8_t *output);
+/* input and output: int8_t, or int16_t when p->int16 */
+void pocketml_conv2d_dsp(const pocketml_conv2d_dsp_params *p, const void *input, void *output);
 
 #ifdef __cplusplus
 }

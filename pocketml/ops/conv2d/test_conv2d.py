@@ -110,11 +110,11 @@ CONFIGS_16X8 = {
 
 @pytest.mark.parametrize("config", list(CONFIGS_16X8))
 def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
-    """Reference == C (ASan/UBSan, the DSP build keeping the portable kernel) == TFLite Micro on full-range
+    """Reference == C (ASan/UBSan, portable and the DSP build) == TFLite Micro on full-range
     random int16 inputs; the outputs reach the int16 limits (or the fused activation's)."""
     op, infos = conv16(0, **CONFIGS_16X8[config])
     result = check_op(one_op_graph(op, infos), (), tmp_path, n=48)
-    assert result["dsp"] == []  # no DSP kernel for 16x8: conv2d.c runs it
+    assert result["dsp"] == ["conv2d_dsp.h"]  # the 16x8 DSP kernel, bit-exact under the ACLE emulation
     sum32 = "sum32 = 1" in (tmp_path / "model.c").read_text()  # products summed in int32 blocks, bias last
     assert sum32 == (config != "540-taps-int64-sums")
     y = result["graph"].run(np.random.default_rng(1).integers(-32768, 32768, (48, *infos["x"].shape), np.int16))
@@ -124,6 +124,28 @@ def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
         assert (y == data.act_max).mean() > 0.01 and (y == data.act_min).mean() > 0.01, config
     assert len(np.unique(y)) > 10
 
+
+
+@pytest.mark.parametrize("optimize", ["speed", "size"])
+@pytest.mark.parametrize("w_shape,x_hw,padding", [((5, 3, 3, 3), (5, 4), (1, 1)), ((4, 1, 2, 600), (2, 2), (0, 1))])
+def test_16x8_dsp_kernel_is_bit_exact_at_the_limits(optimize, w_shape, x_hw, padding, tmp_path):
+    """The 16x8 DSP kernel built for speed (int16 weights) and size (int8 weights widened in the loop)
+    under the ACLE emulation with ASan/UBSan (an int32 partial sum that overflows aborts): inputs at
+    -32768 and 32767 against weights at ±127 in channels 0 and 1, an in_c % 4 tail, padding taps, and
+    in_c = 600 (150 groups a tap: the partial sums must join the int64 sum inside a tap)."""
+    from pocketml.deploy.verify.conformance import ACLE, check_dsp
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("no ACLE emulation header in this checkout")
+    op, infos = conv16(3, w_shape, x_hw, padding=padding, spread=200.0)
+    op.weight[0], op.weight[1] = 127, -127
+    graph = one_op_graph(op, infos)
+    x = np.random.default_rng(4).integers(-32768, 32768, (24, *infos["x"].shape), dtype=np.int16)
+    x[0], x[1] = -32768, 32767
+    x[2] = np.where(np.arange(x[2].size).reshape(x[2].shape) % 2, -32768, 32767)
+    ref = graph.run_flat(x)
+    assert check_dsp(graph, x, ref, tmp_path, optimize) == ["conv2d_dsp.h"]
+    assert len(np.unique(ref)) > 20
 
 def test_16x8_int64_bias_rounds_ties_up_and_int32_bias_away_from_zero(tmp_path):
     """x · 1/4 (s_in = s_w = 1, s_out = 4) on the ties -6, -2, 2, 6: TFLite's int64 requantization rounds

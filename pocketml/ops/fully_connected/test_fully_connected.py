@@ -109,11 +109,7 @@ def test_16x8_dsp_kernel_is_bit_exact_at_the_limits(optimize, depth, cout, bias,
     """The 16x8 DSP kernel built for speed (int16 weights) and size (int8 weights widened in the loop),
     under the ACLE emulation with ASan/UBSan (an int32 partial sum that overflows aborts): inputs at
     -32768 and 32767 against weights at ±127, depths with a tail and past one int32 chunk (256)."""
-    from pocketml.deploy.c.build import build_host, run_host
-    from pocketml.deploy.c.dsp import KernelTarget
-    from pocketml.deploy.c.emit import emit_c
-    from pocketml.deploy.verify.conformance import ACLE, SANITIZE
-    from pocketml.graph.planner import plan_memory
+    from pocketml.deploy.verify.conformance import ACLE, check_dsp
 
     if not (ACLE / "arm_acle.h").is_file():
         pytest.skip("no ACLE emulation header in this checkout")
@@ -130,10 +126,5 @@ def test_16x8_dsp_kernel_is_bit_exact_at_the_limits(optimize, depth, cout, bias,
     x = r.integers(-32768, 32768, (40, depth), dtype=np.int16)
     x[0], x[1], x[2] = -32768, 32767, np.where(np.arange(depth) % 2, -32768, 32767)
     ref = graph.run_flat(x)
-    src = emit_c(graph, plan_memory(graph), kernels=KernelTarget(True, optimize))
-    assert "fully_connected_dsp.h" in src.files
-    for name, text in src.files.items():
-        (tmp_path / name).write_text(text)
-    got = run_host(build_host(tmp_path, cflags=f"{SANITIZE} -I{ACLE}"), x, graph.output_bytes)
-    assert np.array_equal(got, ref)
+    assert check_dsp(graph, x, ref, tmp_path, optimize) == ["fully_connected_dsp.h"]
     assert len(np.unique(ref)) > 20
