@@ -24,12 +24,25 @@
  * lies exactly over the input (the planner's shift of 0, the only in-place shift it gives a blocked
  * layer), so a later pass never reads a byte an earlier pass wrote.
  * Overflow: as depthwise_conv2d.c, plus the requantization bounds of pocketml_dsp.h (checked by
- * the converter).
+ * the converter). *
+ * 16x8 (p->int16: int16 input and output, zero points 0, an int64 bias;
+ * pocketml_depthwise_dsp_int16): per output pixel the taps' input pixels are looked up once
+ * (NULL: a padding tap, adding nothing), then per group of 4 channels the taps go in pairs
+ * (t, t+1): each channel's two values packed into one word (PKHBT/PKHTB) for one SMLAD against
+ * the weights stored (ops/depthwise_conv2d/dsp.py: depthwise_weights_int16) per group and tap pair as
+ *   wide   (speed): per channel c' (w[t, 4g+c'], w[t+1, 4g+c']) as int16 pairs;
+ *   narrow (size):  per channel pair h  w[t, 4g+2h], w[t, 4g+2h+1], w[t+1, 4g+2h], w[t+1, 4g+2h+1]
+ *                   as int8, widened here (SXTB16: channel 4g+2h, with its rotate: 4g+2h+1).
+ * An odd tap count has a zero tap appended. The taps' products are summed in int32 (the converter
+ * checked taps <= POCKETML_DW16_TAPS: 64 * 2^22 < 2^31), then added to the int64 bias: the integer
+ * depthwise_conv2d.c sums, requantized by pocketml_requantize_int16.
  */
 #ifndef POCKETML_DEPTHWISE_CONV2D_DSP_H
 #define POCKETML_DEPTHWISE_CONV2D_DSP_H
 
 #include "pocketml_dsp.h"
+#include "pocketml_requant.h"
+#include "pocketml_window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,7 +58,78 @@ typedef struct {
   const int32_t *weights;
   const pocketml_dsp_channel *table; /* [channels] */
   int32_t *slab;      /* ((k_h - 1) * dilation_h + 1) * slot_w * block / 2 words */
+  int32_t int16;              /* 1: 16x8 (int16 input and output; table and slab unused) */
+  const int64_t *bias64;      /* 16x8: [channels] */
+  pocketml_requant rq;        /* 16x8: the portable kernel's requantization */
 } pocketml_depthwise_conv2d_dsp_params;
+
+#define POCKETML_DW16_TAPS 64 /* 16x8: the most taps a window may have (int32 sums, the tap table) */
+
+/* 16x8: channels 4g .. 4g+3 of the input pixel at x (NULL: zeros) as two words. */
+POCKETML_INLINE void pocketml_depthwise_dsp_read16(const int16_t *x, int32_t *lo, int32_t *hi) {
+  if (x == NULL) {
+    *lo = 0;
+    *hi = 0;
+    return;
+  }
+  *lo = pocketml_read_s16x2(x);
+  *hi = pocketml_read_s16x2(x + 2);
+}
+
+/* 16x8: a tap pair's products into four channels' int32 sums; a, b: the taps' input pixels (NULL:
+ * nothing), at the group's first channel; the weights at *w (moved on). */
+POCKETML_INLINE void pocketml_depthwise_dsp_pair16(int32_t wide, const int32_t **w, const int16_t *a,
+                                                   const int16_t *b, int32_t *part) {
+  int32_t a01, a23, b01, b23, w0, w1, w2, w3;
+  pocketml_depthwise_dsp_read16(a, &a01, &a23);
+  pocketml_depthwise_dsp_read16(b, &b01, &b23);
+  if (wide) {
+    pocketml_load2(w, &w0, &w1);
+    pocketml_load2(w, &w2, &w3);
+  } else {
+    const int32_t n0 = *(*w)++, n1 = *(*w)++;
+    w0 = __sxtb16(n0);
+    w1 = pocketml_sxtb16_ror8(n0);
+    w2 = __sxtb16(n1);
+    w3 = pocketml_sxtb16_ror8(n1);
+  }
+  /* channel c's (a[c], b[c]): PKHBT for the low lane of a word, PKHTB for the high one */
+  part[0] = __smlad((int32_t)(((uint32_t)a01 & 0xFFFFu) | ((uint32_t)b01 << 16)), w0, part[0]);
+  part[1] = __smlad((int32_t)(((uint32_t)a01 >> 16) | ((uint32_t)b01 & 0xFFFF0000u)), w1, part[1]);
+  part[2] = __smlad((int32_t)(((uint32_t)a23 & 0xFFFFu) | ((uint32_t)b23 << 16)), w2, part[2]);
+  part[3] = __smlad((int32_t)(((uint32_t)a23 >> 16) | ((uint32_t)b23 & 0xFFFF0000u)), w3, part[3]);
+}
+
+/* 16x8: every output pixel in raster order, its channels 4 at a time. */
+POCKETML_INLINE void pocketml_depthwise_dsp_int16(const pocketml_depthwise_conv2d_dsp_params *p, int32_t wide,
+                                                  const int16_t *input, int16_t *output) {
+  const int32_t taps = p->k_h * p->k_w, pairs = (taps + 1) / 2;
+  const int16_t *at[POCKETML_DW16_TAPS + 1];
+  for (int32_t oy = 0; oy < p->out_h; ++oy) {
+    for (int32_t ox = 0; ox < p->out_w; ++ox) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      for (int32_t t = 0; t < taps; ++t) {
+        const int32_t iy = iy0 + (t / p->k_w) * p->dilation_h, ix = ix0 + (t % p->k_w) * p->dilation_w;
+        at[t] = pocketml_window_inside(iy, ix, p->in_h, p->in_w) ? input + (iy * p->in_w + ix) * p->channels
+                                                                 : NULL;
+      }
+      at[taps] = NULL; /* an odd count's zero tap */
+      int16_t *out = output + (oy * p->out_w + ox) * p->channels;
+      const int32_t *w = p->weights;
+      for (int32_t c = 0; c < p->channels; c += 4) {
+        int32_t part[4] = {0, 0, 0, 0};
+        POCKETML_UNROLL
+        for (int32_t k = 0; k < pairs; ++k) {
+          const int16_t *a = at[2 * k], *b = at[2 * k + 1];
+          pocketml_depthwise_dsp_pair16(wide, &w, a != NULL ? a + c : NULL, b != NULL ? b + c : NULL, part);
+        }
+        for (int32_t j = 0; j < 4; ++j) {
+          out[c + j] = pocketml_requantize_int16(&p->rq, 1, p->bias64[c + j] + part[j], c + j);
+        }
+      }
+    }
+  }
+}
 
 /* Input row iy (padding rows: the zero point) widened into its slot. */
 POCKETML_INLINE void pocketml_depthwise_dsp_load_row(const pocketml_depthwise_conv2d_dsp_params *p,
@@ -109,8 +193,17 @@ POCKETML_INLINE void pocketml_depthwise_dsp_pixel(const pocketml_depthwise_conv2
 }
 
 /* wide: 1 for a layer built for speed (int16 weights), 0 for size; a constant at every call. */
+/* wide: 1 built for speed, 0 for size (a constant at every call); input and output: int8_t, or
+ * int16_t when p->int16. */
 POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise_conv2d_dsp_params *p,
-                                                        int32_t wide, const int8_t *input, int8_t *output) {
+                                                        int32_t wide, const void *input_bytes,
+                                                        void *output_bytes) {
+  if (p->int16) {
+    pocketml_depthwise_dsp_int16(p, wide, (const int16_t *)input_bytes, (int16_t *)output_bytes);
+    return;
+  }
+  const int8_t *input = (const int8_t *)input_bytes;
+  int8_t *output = (int8_t *)output_bytes;
   const int32_t rows = (p->k_h - 1) * p->dilation_h + 1; /* slab rows */
   const int32_t words = p->block / 2;                    /* per slab pixel */
   const int32_t row_words = p->slot_w * words;
@@ -136,8 +229,9 @@ POCKETML_INLINE void pocketml_depthwise_conv2d_dsp_body(const pocketml_depthwise
 }
 
 /* The out-of-line kernel (depthwise_conv2d_dsp.c): one copy for every layer, when built for size. */
-void pocketml_depthwise_conv2d_dsp(const pocketml_depthwise_conv2d_dsp_params *p, const int8_t *input,
-                                   int8_t *output);
+/* input and output: int8_t, or int16_t when p->int16 */
+void pocketml_depthwise_conv2d_dsp(const pocketml_depthwise_conv2d_dsp_params *p, const void *input,
+                                   void *output);
 
 #ifdef __cplusplus
 }

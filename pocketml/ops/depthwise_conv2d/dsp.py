@@ -3,20 +3,22 @@
 Depth multiplier 1 and channels % 4 == 0 only (other layers keep the portable kernel); the
 weights per group of 4 channels and per tap (:func:`depthwise_weights`). Under a scratch limit
 (``emit_c(scratch_limit=...)``, the smallest-RAM plan) a layer whose slab would exceed it runs in
-channel blocks (passes), when its own lag lets it lie exactly over its input.
+channel blocks (passes), when its own lag lets it lie exactly over its input. 16x8 (int16
+activations, :func:`dsp_params_int16`): the same channels, at most 64 taps; the weights per group and
+tap pair (:func:`depthwise_weights_int16`), the portable bias and requantization, no slab.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from pocketml.ops.c import CCall
+from pocketml.ops.c import CCall, bias_fields, requant_struct
 from pocketml.ops.dsp import channels_symbol, table_for
 
 
 def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
-    if data.requant.out_dtype != "int8":  # 16x8 (int16 activations) keeps the portable kernel
-        return None
+    if data.requant.out_dtype == "int16":
+        return dsp_params_int16(op, data, ctx, wide)
     (ih, iw, c), (oh, ow, _) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
     _, kh, kw, _ = op.weight.shape
     if op.depth_multiplier != 1 or c % 4:
@@ -39,6 +41,41 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
                   ("slot_w", slot_w), ("block", block), ("zero_point", -data.input_offset), ("act_min", rq.act_min),
                   ("act_max", rq.act_max), ("weights", weights), ("table", channels_symbol(ctx, table)),
                   ("slab", ctx.scratch("int32_t", rows * slot_w * block // 2))))
+
+
+
+DW16_TAPS = 64  # depthwise_conv2d_dsp.h POCKETML_DW16_TAPS: int32 sums of 64 * 2^22 < 2^31, the tap table
+
+
+def dsp_params_int16(op, data, ctx, wide: bool) -> CCall | None:
+    """16x8, depth multiplier 1, channels % 4 == 0, at most ``DW16_TAPS`` taps; else None (portable)."""
+    (ih, iw, c), (oh, ow, _) = ctx.tensors[op.inputs[0]].shape, ctx.tensors[op.output].shape
+    _, kh, kw, _ = op.weight.shape
+    if op.depth_multiplier != 1 or c % 4 or kh * kw > DW16_TAPS:
+        return None
+    rq = data.requant
+    weights = ctx.array("int32_t", "dsp_weights", depthwise_weights_int16(op.weight, wide))
+    return CCall((("in_h", ih), ("in_w", iw), ("channels", c), ("out_h", oh), ("out_w", ow), ("k_h", kh),
+                  ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]), ("pad_top", op.padding[0]),
+                  ("pad_left", op.padding[1]), ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]),
+                  ("block", c), ("act_min", rq.act_min), ("act_max", rq.act_max), ("weights", weights),
+                  ("table", "0"), ("slab", "0"), *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, rq))))
+
+
+def depthwise_weights_int16(weight: np.ndarray, wide: bool) -> np.ndarray:
+    """16x8: ``[1, KH, KW, C]`` int8 weights per channel group g, per tap pair (t, t+1) (an odd count gets a zero tap).
+
+    wide:   words (g, k, c')  = (w[t, 4g+c'], w[t+1, 4g+c']) as int16 pairs, t = 2k
+    narrow: words (g, k, h)   = w[t, 4g+2h], w[t, 4g+2h+1], w[t+1, 4g+2h], w[t+1, 4g+2h+1] as int8
+    """
+    c = weight.shape[3]
+    taps = np.asarray(weight, np.int8).reshape(-1, c)
+    taps = np.concatenate([taps, np.zeros((len(taps) % 2, c), np.int8)])
+    pairs = taps.reshape(-1, 2, c // 4, 4).transpose(2, 0, 3, 1)  # [g, k, c', 2 taps]
+    if wide:
+        return np.ascontiguousarray(pairs.astype("<i2")).view("<i4").ravel()
+    halves = pairs.reshape(c // 4, -1, 2, 2, 2).transpose(0, 1, 2, 4, 3)  # [g, k, h, tap, lane]
+    return np.ascontiguousarray(halves).reshape(-1).view("<i4")
 
 
 def dsp_overlap_lag(op, x, y) -> int:

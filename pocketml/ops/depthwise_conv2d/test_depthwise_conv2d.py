@@ -62,12 +62,14 @@ CONFIGS_16X8 = {  # (x shape, multiplier, kernel, stride, padding, dilation, act
     "3x3-same": ((6, 5, 4), 1, (3, 3), (1, 1), (1, 1), (1, 1), "none", 20000.0),
     "mult2-stride2-dilated-relu": ((9, 8, 3), 2, (3, 2), (2, 2), (2, 1), (2, 1), "relu", 20000.0),
     "relu6-16ch": ((5, 5, 16), 1, (3, 3), (1, 1), (1, 1), (1, 1), "relu6", 400.0),
+    "5x2-strided-dilated-8ch": ((7, 6, 8), 1, (5, 2), (2, 1), (2, 1), (1, 2), "none", 20000.0),  # an even tap count
 }
+DSP_16X8 = {"3x3-same", "relu6-16ch", "5x2-strided-dilated-8ch"}  # depth multiplier 1, channels % 4 == 0
 
 
 @pytest.mark.parametrize("config", list(CONFIGS_16X8))
 def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
-    """Reference == C (ASan/UBSan; the DSP build keeps the portable kernel) == TFLite Micro, full-range int16."""
+    """Reference == C (ASan/UBSan, portable and the DSP build) == TFLite Micro, full-range int16."""
     (h, w, c), mult, k, stride, padding, dilation, act, spread = CONFIGS_16X8[config]
     r = np.random.default_rng(0)
     cout = c * mult
@@ -79,7 +81,7 @@ def test_16x8_matches_tflite_micro_and_saturates(config, tmp_path):
     infos = {"x": TensorInfo("x", (h, w, c), QuantParams(1e-3, 0), "int16"),
              "y": TensorInfo("y", (*out_hw, cout), QuantParams(s_out, 0), "int16")}
     result = check_op(one_op_graph(op, infos), (), tmp_path, n=48)
-    assert result["dsp"] == []
+    assert result["dsp"] == (["depthwise_conv2d_dsp.h"] if config in DSP_16X8 else [])  # else the portable kernel
     y = result["graph"].run(r.integers(-32768, 32768, (48, h, w, c), np.int16))
     rq = result["graph"].op_data[0].requant
     assert rq.wide and (y == rq.act_max).mean() > 0.01 and (y == rq.act_min).mean() > 0.01
@@ -93,3 +95,31 @@ def test_16x8_refuses_an_int32_bias():
     infos = {n: TensorInfo(n, (3, 3, 2), QuantParams(1.0, 0), "int16") for n in ("x", "y")}
     with pytest.raises(ValueError, match="int64 bias"):
         op.prepare(infos)
+
+
+@pytest.mark.parametrize("optimize", ["speed", "size"])
+@pytest.mark.parametrize("k,padding", [((3, 3), (1, 1)), ((8, 8), (3, 4))])
+def test_16x8_dsp_kernel_is_bit_exact_at_the_limits(optimize, k, padding, tmp_path):
+    """The 16x8 DSP kernel built for speed (int16 weights) and size (int8 weights widened in the loop)
+    under the ACLE emulation with ASan/UBSan (an int32 sum that overflows aborts): inputs at -32768 and
+    32767 against weights at ±127 in channels 0 and 1, padding taps, an odd tap count, and 64 taps (the
+    most the kernel takes: 64 products of 2^22 stay in int32)."""
+    from pocketml.deploy.verify.conformance import ACLE, check_dsp
+
+    if not (ACLE / "arm_acle.h").is_file():
+        pytest.skip("no ACLE emulation header in this checkout")
+    r = np.random.default_rng(5)
+    c = 8
+    w = r.integers(-127, 128, (1, *k, c)).astype(np.int8)
+    w[..., 0], w[..., 1] = 127, -127
+    op = DepthwiseConv2D("d", ("x",), "y", w, r.integers(-2**20, 2**20, c).astype(np.int64),
+                         np.full(c, 1 / 127, np.float32), (1, 1), padding, (1, 1), 1, "none")
+    out_hw = conv_output_hw((6, 7), k, (1, 1), padding, (1, 1))
+    infos = {"x": TensorInfo("x", (6, 7, c), QuantParams(1.0, 0), "int16"),
+             "y": TensorInfo("y", (*out_hw, c), QuantParams(float(k[0]) * 2000.0, 0), "int16")}
+    graph = one_op_graph(op, infos)
+    x = r.integers(-32768, 32768, (24, 6, 7, c), dtype=np.int16)
+    x[0], x[1] = -32768, 32767
+    ref = graph.run_flat(x)
+    assert check_dsp(graph, x, ref, tmp_path, optimize) == ["depthwise_conv2d_dsp.h"]
+    assert len(np.unique(ref)) > 20
