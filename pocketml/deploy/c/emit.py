@@ -234,10 +234,9 @@ class _Emitter:
         params = [f"static const pocketml_{op.kind}_dsp_params {sym} = {{\n    {fields}\n}};"]
         args = ", ".join((*(self.where(n) for n in op.inputs), self.where(op.output)))
         if self.kernels.optimize == "speed":
-            ctype = "int16_t" if self.graph.tensors[op.output].dtype == "int16" else "int8_t"  # 16x8 kernels
-            ins = ", ".join(f"const {ctype} *input{k}" for k in range(len(op.inputs)))
+            ins = ", ".join(f"const void *input{k}" for k in range(len(op.inputs)))  # int8_t, or int16_t (16x8)
             names = ", ".join(f"input{k}" for k in range(len(op.inputs)))
-            params += [f"static __attribute__((noinline)) void {sym}_run({ins}, {ctype} *output) {{",
+            params += [f"static __attribute__((noinline)) void {sym}_run({ins}, void *output) {{",
                        f"  pocketml_{op.kind}_dsp_body(&{sym}, 1, {names}, output);", "}"]
             return "\n".join(params), [f"  {sym}_run({args});  /* {ident} */"]
         return "\n".join(params), [f"  pocketml_{op.kind}_dsp(&{sym}, {args});  /* {ident} */"]
