@@ -12,8 +12,9 @@ random int8 inputs, seed 0) and the script prints, from ``result.json``: mismatc
 C and of TFLite Micro running the source file against the numpy reference, of the Cortex-M4 build in
 QEMU, the distinct outputs seen; the share of int16 activations at an int16 limit (-32768, 32767)
 over those inputs (the saturation the check crossed); QEMU instructions per inference (``-icount``,
-deterministic), flash and RAM of the Cortex-M4 build and the planned arena. 16x8 layers run the
-portable C kernels in every build (the DSP kernels are int8 only), the int8 twin the DSP ones.
+deterministic), flash and RAM of the Cortex-M4 build and the planned arena. On the M4 the 16x8
+CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED run their DSP kernels' 16x8 paths (docs/dsp.md "16x8"),
+the int8 twin the int8 DSP kernels.
 
 The second model (``--models elementwise``, ``model_16x8_elementwise``) runs the element-wise ops on
 int16: QUANTIZE -> CONV_2D -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the two,
