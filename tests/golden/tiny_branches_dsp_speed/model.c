@@ -105,7 +105,7 @@ static const pocketml_conv2d_dsp_params tiny_branches_conv0 = {
     .scratch = tiny_branches_dsp_scratch,
     .patch = tiny_branches_dsp_patch
 };
-static __attribute__((noinline)) void tiny_branches_conv0_run(const int8_t *input0, int8_t *output) {
+static __attribute__((noinline)) void tiny_branches_conv0_run(const void *input0, void *output) {
   pocketml_conv2d_dsp_body(&tiny_branches_conv0, 1, input0, output);
 }
 static const pocketml_depthwise_conv2d_dsp_params tiny_branches_dw1 = {
@@ -131,7 +131,7 @@ static const pocketml_depthwise_conv2d_dsp_params tiny_branches_dw1 = {
     .table = (const pocketml_dsp_channel *)tiny_branches_dw1_dsp_channels,
     .slab = tiny_branches_dsp_scratch
 };
-static __attribute__((noinline)) void tiny_branches_dw1_run(const int8_t *input0, int8_t *output) {
+static __attribute__((noinline)) void tiny_branches_dw1_run(const void *input0, void *output) {
   pocketml_depthwise_conv2d_dsp_body(&tiny_branches_dw1, 1, input0, output);
 }
 static const pocketml_add_dsp_params tiny_branches_add2 = {
@@ -147,7 +147,7 @@ static const pocketml_add_dsp_params tiny_branches_add2 = {
     .act_min = -5,
     .act_max = 127
 };
-static __attribute__((noinline)) void tiny_branches_add2_run(const int8_t *input0, const int8_t *input1, int8_t *output) {
+static __attribute__((noinline)) void tiny_branches_add2_run(const void *input0, const void *input1, void *output) {
   pocketml_add_dsp_body(&tiny_branches_add2, 1, input0, input1, output);
 }
 static const pocketml_conv2d_dsp_params tiny_branches_conv3 = {
@@ -175,7 +175,7 @@ static const pocketml_conv2d_dsp_params tiny_branches_conv3 = {
     .scratch = tiny_branches_dsp_scratch,
     .patch = 0
 };
-static __attribute__((noinline)) void tiny_branches_conv3_run(const int8_t *input0, int8_t *output) {
+static __attribute__((noinline)) void tiny_branches_conv3_run(const void *input0, void *output) {
   pocketml_conv2d_dsp_body(&tiny_branches_conv3, 1, input0, output);
 }
 static const pocketml_concatenation_params tiny_branches_concat4 = {
