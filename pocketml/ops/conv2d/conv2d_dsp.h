@@ -26,12 +26,11 @@
  * Overflow: as conv2d.c, plus the requantization bounds of pocketml_dsp.h (checked by the
  * converter). *
  * 16x8 (p->int16: int16 input and output, zero points 0; pocketml_conv2d_dsp_int16): one output
- * pixel at a time, 4 channels at a time. in_c % 4 == 0: reading the input in place (no scratch):
- * per tap inside the map (a padding tap adds nothing), per group of 4 input channels
- * pocketml_dsp_group16, with the weights (ops/dsp.py: weights_int16 of [out_c, taps x in_c]) per
- * block of 4 channels, per tap, per group, per channel. Otherwise (`scratch` set) the pixel's field
- * is gathered as int16 first (depth = k_h * k_w * in_c rounded up to 4, zeros for padding taps and
- * the tail) and each block is one dot product over it (weights_int16 of [out_c, depth]). Products summed in int32 over at most
+ * pixel at a time, 4 channels at a time, reading the input in place (no scratch): per tap inside
+ * the map (a padding tap adds nothing), per group of 4 input channels (in_c padded to 4 with zero
+ * weights; the last group of an in_c % 4 copied into a zeroed one) pocketml_dsp_group16, with the
+ * weights (ops/dsp.py: weights_int16 of [out_c, taps x in_c rounded up to 4]) per block of 4
+ * channels, per tap, per group, per channel. Products summed in int32 over at most
  * POCKETML_DSP16_CHUNK groups, each chunk added to the int64 sum started at the bias (conv2d.c's
  * integer), requantized by pocketml_requantize_int16. No fused pool (the portable kernel's).
  */
@@ -127,50 +126,6 @@ POCKETML_INLINE void pocketml_conv2d_dsp_block16(const pocketml_conv2d_dsp_param
   }
 }
 
-/* 16x8 with in_c % 4 != 0 (p->scratch: `depth` int16): pixel (oy, ox)'s receptive field gathered
- * (HWI order, a padding tap and the tail past k_h * k_w * in_c as zeros), then every channel 4 at a
- * time as one dot product over depth / 4 groups (the weights without per-tap padding). */
-POCKETML_INLINE void pocketml_conv2d_dsp_gathered16(const pocketml_conv2d_dsp_params *p, int32_t wide,
-                                                    const int16_t *input, int32_t oy, int32_t ox, int16_t *out) {
-  int16_t *field = (int16_t *)(void *)p->scratch;
-  const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
-  const size_t bytes = (size_t)p->in_c * sizeof(int16_t);
-  int16_t *dst = field;
-  for (int32_t ky = 0; ky < p->k_h; ++ky) {
-    const int32_t iy = iy0 + ky * p->dilation_h;
-    for (int32_t kx = 0; kx < p->k_w; ++kx, dst += p->in_c) {
-      const int32_t ix = ix0 + kx * p->dilation_w;
-      if (pocketml_window_inside(iy, ix, p->in_h, p->in_w)) {
-        memcpy(dst, input + (iy * p->in_w + ix) * p->in_c, bytes);
-      } else {
-        memset(dst, 0, bytes);
-      }
-    }
-  }
-  memset(dst, 0, (size_t)(p->depth - p->k_h * p->k_w * p->in_c) * sizeof(int16_t));
-  const int32_t *w = p->weights;
-  const int32_t groups = p->depth / 4;
-  for (int32_t c = 0; c < p->out_c; c += 4) {
-    int64_t acc[4];
-    for (int32_t j = 0; j < 4; ++j) {
-      const int32_t cj = c + j < p->out_c ? c + j : c;
-      acc[j] = p->bias64 != NULL ? p->bias64[cj] : (int64_t)p->bias[cj];
-    }
-    const int16_t *x = field;
-    for (int32_t g0 = 0; g0 < groups; g0 += POCKETML_DSP16_CHUNK) {
-      const int32_t n = groups - g0 < POCKETML_DSP16_CHUNK ? groups - g0 : POCKETML_DSP16_CHUNK;
-      int32_t part[4] = {0, 0, 0, 0};
-      for (int32_t g = 0; g < n; ++g, x += 4) {
-        pocketml_dsp_group16(wide, &w, x, part);
-      }
-      pocketml_conv2d_dsp_flush16(acc, part);
-    }
-    for (int32_t j = 0; j < 4 && c + j < p->out_c; ++j) {
-      out[c + j] = pocketml_requantize_int16(&p->rq, p->bias64 != NULL, acc[j], c + j);
-    }
-  }
-}
-
 /* 16x8: every output pixel in raster order, all its channels 4 at a time. */
 POCKETML_INLINE void pocketml_conv2d_dsp_int16(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                                const int16_t *input, int16_t *output) {
@@ -178,10 +133,6 @@ POCKETML_INLINE void pocketml_conv2d_dsp_int16(const pocketml_conv2d_dsp_params 
   for (int32_t oy = 0; oy < p->out_h; ++oy) {
     for (int32_t ox = 0; ox < p->out_w; ++ox) {
       int16_t *out = output + (oy * p->out_w + ox) * p->out_c;
-      if (p->scratch != NULL) {
-        pocketml_conv2d_dsp_gathered16(p, wide, input, oy, ox, out);
-        continue;
-      }
       for (int32_t c = 0; c < p->out_c; c += 4) {
         pocketml_conv2d_dsp_block16(p, wide, input, oy, ox, c, p->weights + (c / 4) * block_words, out);
       }

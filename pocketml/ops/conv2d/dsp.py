@@ -2,8 +2,8 @@
 
 The weights are stored as the kernel's inner loop reads them (:func:`conv_weights`): channel
 pairs, groups of 4 k, int16 pairs for a build for speed or int8 words for size. 16x8 (int16
-activations, :func:`dsp_params_int16`): the weights per block of 4 channels and group of 4 k of the
-field (``ops/dsp.py: weights_int16``), the portable bias and requantization; no fused pool.
+activations, :func:`dsp_params_int16`): the weights per block of 4 channels, tap and group of 4 input
+channels (``ops/dsp.py: weights_int16``), the portable bias and requantization; no fused pool.
 """
 
 from __future__ import annotations
@@ -42,23 +42,23 @@ def dsp_params(op, data, ctx, wide: bool) -> CCall | None:
 
 
 def dsp_params_int16(op, data, ctx, wide: bool) -> CCall | None:
-    """16x8: ``int16 = 1``, the weights as ``weights_int16`` of ``[out_c, taps x in_c]`` (in_c % 4 != 0: the
-    field gathered into ``depth / 2`` scratch words); None with a fused pool (the portable kernel's)."""
+    """16x8: ``int16 = 1``, the weights as ``weights_int16`` of ``[out_c, taps x in_c rounded up to 4]``;
+    None with a fused pool (the portable kernel's)."""
     if op.pool is not None:
         return None
     ih, iw, ic = ctx.tensors[op.inputs[0]].shape
     oc, kh, kw, _ = op.weight.shape
     (oh, ow), rq = op.map_hw((ih, iw)), data.requant
-    gather = ic % 4 != 0  # the field gathered into scratch, one dot product over it
-    depth = -(-kh * kw * ic // 4) * 4
-    weights = ctx.array("int32_t", "dsp_weights", weights_int16(op.weight.reshape(oc, -1), depth, wide))
+    icp = -(-ic // 4) * 4
+    padded = np.zeros((oc, kh, kw, icp), np.int8)
+    padded[..., :ic] = op.weight
+    weights = ctx.array("int32_t", "dsp_weights", weights_int16(padded.reshape(oc, -1), kh * kw * icp, wide))
     return CCall((("in_h", ih), ("in_w", iw), ("in_c", ic), ("out_h", oh), ("out_w", ow), ("out_c", oc),
                   ("k_h", kh), ("k_w", kw), ("stride_h", op.stride[0]), ("stride_w", op.stride[1]),
                   ("pad_top", op.padding[0]), ("pad_left", op.padding[1]),
-                  ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]), ("depth", depth),
+                  ("dilation_h", op.dilation[0]), ("dilation_w", op.dilation[1]), ("depth", kh * kw * icp),
                   ("act_min", rq.act_min), ("act_max", rq.act_max), ("weights", weights), ("channels", "0"),
-                  ("scratch", ctx.scratch("int32_t", depth // 2) if gather else "0"), ("patch", "0"),
-                  *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, rq))))
+                  ("scratch", "0"), ("patch", "0"), *bias_fields(op, data, ctx), ("rq", requant_struct(ctx, rq))))
 
 
 def conv_weights(w: np.ndarray, depth: int, wide: bool) -> np.ndarray:
