@@ -59,7 +59,7 @@ def test_inner_loops_vectorise_at_the_artifacts_O2(tmp_path):
     if int(version.split(".")[0]) < 12:
         pytest.skip(f"gcc {version} does not vectorise at -O2")
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for name in ("pocketml_dot.h", "pocketml_fixedpoint.h", "pocketml_requant.h"):
+    for name in ("pocketml_dot.h", "pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_window.h"):
         (tmp_path / name).write_text((runtime / name).read_text())
     for kind in ("conv2d", "depthwise_conv2d", "fully_connected"):
         for name in (f"{kind}.c", f"{kind}.h"):

@@ -86,3 +86,18 @@ def test_band_masks_zero_runs_of_frames_or_coefficients():
 def test_train_spec_rejects_negative_masks():
     with pytest.raises(PocketMLError):
         TrainSpec(freq_mask=-1).check()
+
+
+def test_cli_help_states_train_spec_defaults():
+    """`kws train --help` names TrainSpec's defaults (their one home); the options default to None."""
+    import inspect
+    import re
+
+    from pocketml.cli.kws import kws_train
+
+    spec = TrainSpec()
+    for name in ("width", "blocks", "epochs", "qat_epochs", "freq_mask"):
+        option = inspect.signature(kws_train).parameters[name].default
+        assert option.default is None
+        stated = re.search(r"default: TrainSpec's, (\d+)", option.help).group(1)
+        assert int(stated) == getattr(spec, name), name

@@ -31,6 +31,11 @@ def _per_class(text: str | None):
     return values
 
 
+def _given(**options):
+    """The options the user gave (not None): the rest keep ``TrainSpec``'s defaults, their one home."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def _progress(as_json: bool):
     """A rich progress display and its (stage, done, total) callback; silent with --json."""
     from rich.console import Console
@@ -93,12 +98,14 @@ def kws_train(
     seed: int = typer.Option(0, help="Training seed (weights, batches, QAT)."),
     data_seed: int = typer.Option(0, help="Data seed (voices per split, renderings, augmentation)."),
     device: str = typer.Option("nano33ble", help="Board the model is shrunk for (`pocketml devices`)."),
-    width: int = typer.Option(32, help="DS-CNN width (MLPerf Tiny's is 64: 4x the MACs)."),
-    blocks: int = typer.Option(4, help="Depthwise-separable blocks."),
-    epochs: int = typer.Option(30, help="Float training epochs."),
-    qat_epochs: int = typer.Option(3, help="Quantization-aware training epochs (inside shrink)."),
-    freq_mask: int = typer.Option(0, help="Mask up to this many adjacent MFCC coefficients per training clip "
-                                  "(SpecAugment; 0: off)."),
+    width: int | None = typer.Option(None, help="DS-CNN width [default: TrainSpec's, 64 = MLPerf Tiny's; 32 needs "
+                                     "about 0.4x the instructions for about 5 points less accuracy]."),
+    blocks: int | None = typer.Option(None, help="Depthwise-separable blocks [default: TrainSpec's, 4]."),
+    epochs: int | None = typer.Option(None, help="Float training epochs [default: TrainSpec's, 40]."),
+    qat_epochs: int | None = typer.Option(None, help="Quantization-aware training epochs (inside shrink) "
+                                          "[default: TrainSpec's, 3]."),
+    freq_mask: int | None = typer.Option(None, help="Mask up to this many adjacent MFCC coefficients per training "
+                                         "clip (SpecAugment; 0: off) [default: TrainSpec's, 2]."),
     every: int = typer.Option(15, help="Run the model every this many 20 ms frames."),
     smooth: int = typer.Option(2, help="Average the posteriors of this many inferences."),
     threshold: float = typer.Option(0.6, help="Averaged keyword posterior that fires a detection."),
@@ -128,8 +135,8 @@ def kws_train(
     if per_class is not None:
         data = replace(data, per_class=_per_class(per_class))
     settings = base if small else replace(
-        base, train=TrainSpec(width=width, blocks=blocks, epochs=epochs, qat_epochs=qat_epochs,
-                                  freq_mask=freq_mask),
+        base, train=TrainSpec(**_given(width=width, blocks=blocks, epochs=epochs, qat_epochs=qat_epochs,
+                                       freq_mask=freq_mask)),
         detector=DetectorSpec(every, smooth, threshold, refractory), streams=StreamSet(n=streams, minutes=minutes),
         qemu_seconds=qemu_seconds)
     settings = replace(settings, data=data, device=device)

@@ -197,7 +197,8 @@ def energy_budget(device: Device, cycles: float, cycles_method: str, rate: str |
     t_msg = link.message_seconds(result_bytes) * messages_per_inference
     if t_inf + t_msg > period:
         raise PocketMLError(
-            f"{rate} is faster than {device.name} can go: one inference takes {t_inf * 1e3:.1f} ms and sending "
+            f"{rate if isinstance(rate, str) else f'{rate_hz:.4g} inferences per second'} is faster than "
+            f"{device.name} can go: one inference takes {t_inf * 1e3:.1f} ms and sending "
             f"its result {t_msg * 1e3:.1f} ms, longer than the {period * 1e3:.1f} ms between inferences",
             f"use a rate below {1.0 / (t_inf + t_msg):.4g} per second, a faster board or a smaller model")
     active_w, sleep_w = device.active_mw / 1e3, device.sleep_mw / 1e3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketml.ops.c import CCall, CContext, bias_fields, requant_struct, sum32_field
+from pocketml.ops.c import CCall, CContext, CStruct, bias_fields, requant_struct, sum32_field
 
 
 def stored_weights(op) -> np.ndarray:
@@ -18,14 +18,15 @@ def stored_weights(op) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(op.weight, (1, 2, 3, 0)))
 
 
-def pool_fields(op, out_shape) -> tuple[tuple[str, int], ...]:
-    """The fused max pool's fields (conv2d.h, conv2d_dsp.h); none without one (C then zeroes them: pool_h 0)."""
+def pool_fields(op, out_shape) -> tuple[tuple[str, CStruct], ...]:
+    """The fused max pool (``pocketml_window_pool`` in conv2d.h, conv2d_dsp.h); none without one (C then
+    zeroes it: pool.h 0)."""
     pool = op.pool
     if pool is None:
         return ()
-    return (("pool_h", pool.kernel[0]), ("pool_w", pool.kernel[1]), ("pool_stride_h", pool.stride[0]),
-            ("pool_stride_w", pool.stride[1]), ("pool_pad_top", pool.padding[0]), ("pool_pad_left", pool.padding[1]),
-            ("pooled_h", out_shape[0]), ("pooled_w", out_shape[1]))
+    return (("pool", CStruct((("h", pool.kernel[0]), ("w", pool.kernel[1]), ("stride_h", pool.stride[0]),
+                              ("stride_w", pool.stride[1]), ("pad_top", pool.padding[0]),
+                              ("pad_left", pool.padding[1]), ("out_h", out_shape[0]), ("out_w", out_shape[1])))),)
 
 
 def c_params(op, data, ctx: CContext) -> CCall:

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "pocketml_requant.h"
+#include "pocketml_window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,8 +18,8 @@ typedef struct {
   const int8_t *weights;      /* HWIO: [k_h][k_w][in_c][out_c] */
   const int32_t *bias;        /* [out_c] bias + input_offset * sum of the channel's weights */
   pocketml_requant rq;
-  /* a max pool in the epilogue (pool_h 0: none); out_h x out_w is then the conv's map, never stored */
-  int32_t pool_h, pool_w, pool_stride_h, pool_stride_w, pool_pad_top, pool_pad_left, pooled_h, pooled_w;
+  /* a max pool in the epilogue (pool.h 0: none); out_h x out_w is then the conv's map, never stored */
+  pocketml_window_pool pool;
   int32_t int16;              /* 1: TFLite's 16x8 (int16 input and output, zero points 0); 0: int8 */
   const int64_t *bias64;      /* 16x8 with an int64 bias: [out_c], summed in int64; else NULL */
   int32_t sum32;              /* 16x8: k_h * k_w * in_c * 32768 * 127 < 2^31, products summed in int32 */

@@ -19,7 +19,7 @@
  * An odd pixel count ends with a pixel paired with itself; an odd channel count has a zero
  * channel appended to the weights and table, never stored. Outputs of a pixel pair are written
  * after both pixels were read, in raster order: the memory planner's in-place shift holds.
- * A max pool in the epilogue (pool_h > 0, as in conv2d.c): the pixel pairs are the conv pixels of
+ * A max pool in the epilogue (pool.h > 0, as in conv2d.c): the pixel pairs are the conv pixels of
  * one pool window (inside the map); each pair's requantized values are stored into the window's
  * output pixel, the first one as is, the next ones kept where larger. Pixel q's output bytes are
  * written only while q's window reads: the raster shift holds.
@@ -30,6 +30,7 @@
 #define POCKETML_CONV2D_DSP_H
 
 #include "pocketml_dsp.h"
+#include "pocketml_window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,8 +47,8 @@ typedef struct {
   const pocketml_dsp_channel *channels; /* [out_c rounded up to even] */
   int32_t *scratch;   /* depth words: two pixels' fields as int16 pairs */
   int8_t *patch;      /* 2 * depth bytes (general shapes only) */
-  /* a max pool in the epilogue (pool_h 0: none); out_h x out_w is then the conv's map, never stored */
-  int32_t pool_h, pool_w, pool_stride_h, pool_stride_w, pool_pad_top, pool_pad_left, pooled_h, pooled_w;
+  /* a max pool in the epilogue (pool.h 0: none); out_h x out_w is then the conv's map, never stored */
+  pocketml_window_pool pool;
 } pocketml_conv2d_dsp_params;
 
 /* Widen `groups` words of four int8 from a (pixel 0) and b (pixel 1) into the scratch layout. */
@@ -121,11 +122,6 @@ POCKETML_INLINE void pocketml_conv2d_dsp_mac(int32_t wide, const int32_t **x, co
   acc[3] = __smlad(x1o, w1o, acc[3]);
 }
 
-/* Store v at *out; merge: keep *out where it is larger (the fused max pool). */
-POCKETML_INLINE void pocketml_conv2d_dsp_store(int8_t *out, int8_t v, int32_t merge) {
-  *out = merge && *out > v ? *out : v;
-}
-
 /* Steps 2 and 3 for the pixel pair in the scratch: out0 (and out1 when `both`) get all channels;
  * merge bit 0 (out0) and bit 1 (out1): keep the larger of the stored and the new value. */
 POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_params *p, int32_t wide,
@@ -144,17 +140,17 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
     if (g < groups) {
       pocketml_conv2d_dsp_mac(wide, &x, &w, acc);
     }
-    pocketml_conv2d_dsp_store(out0 + c, pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, wide),
+    pocketml_window_max_store(out0 + c, pocketml_dsp_requantize(acc[0], &ch[0], p->act_min, p->act_max, wide),
                               merge & 1);
     if (both) {
-      pocketml_conv2d_dsp_store(out1 + c, pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, wide),
+      pocketml_window_max_store(out1 + c, pocketml_dsp_requantize(acc[2], &ch[0], p->act_min, p->act_max, wide),
                                 merge & 2);
     }
     if (c + 1 < p->out_c) {
-      pocketml_conv2d_dsp_store(out0 + c + 1,
+      pocketml_window_max_store(out0 + c + 1,
                                 pocketml_dsp_requantize(acc[1], &ch[1], p->act_min, p->act_max, wide), merge & 1);
       if (both) {
-        pocketml_conv2d_dsp_store(out1 + c + 1,
+        pocketml_window_max_store(out1 + c + 1,
                                   pocketml_dsp_requantize(acc[3], &ch[1], p->act_min, p->act_max, wide), merge & 2);
       }
     }
@@ -164,18 +160,15 @@ POCKETML_INLINE void pocketml_conv2d_dsp_channels(const pocketml_conv2d_dsp_para
 /* The fused max pool: each output pixel from its window's conv pixels, two at a time. */
 POCKETML_INLINE void pocketml_conv2d_dsp_pooled(const pocketml_conv2d_dsp_params *p, int32_t wide,
                                                 const int8_t *input, int8_t *output) {
-  for (int32_t py = 0; py < p->pooled_h; ++py) {
-    const int32_t y0 = py * p->pool_stride_h - p->pool_pad_top;
-    const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + p->pool_h < p->out_h ? y0 + p->pool_h : p->out_h;
-    for (int32_t px = 0; px < p->pooled_w; ++px) {
-      const int32_t x0 = px * p->pool_stride_w - p->pool_pad_left;
-      const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + p->pool_w < p->out_w ? x0 + p->pool_w : p->out_w;
-      const int32_t cols = xb - xa, taps = (yb - ya) * cols;
-      int8_t *out = output + (py * p->pooled_w + px) * p->out_c;
-      for (int32_t k = 0; k < taps; k += 2) {
+  for (int32_t py = 0; py < p->pool.out_h; ++py) {
+    for (int32_t px = 0; px < p->pool.out_w; ++px) {
+      const pocketml_window_box box = pocketml_window_pool_box(&p->pool, py, px, p->out_h, p->out_w);
+      const int32_t taps = box.rows * box.cols;
+      int8_t *out = output + (py * p->pool.out_w + px) * p->out_c;
+      for (int32_t k = 0; k < taps; k += 2) { /* the window's conv pixels two at a time */
         const int32_t both = k + 1 < taps, k1 = both ? k + 1 : k;
-        const int32_t pix0 = (ya + k / cols) * p->out_w + xa + k % cols;
-        const int32_t pix1 = (ya + k1 / cols) * p->out_w + xa + k1 % cols;
+        const int32_t pix0 = (box.y + k / box.cols) * p->out_w + box.x + k % box.cols;
+        const int32_t pix1 = (box.y + k1 / box.cols) * p->out_w + box.x + k1 % box.cols;
         pocketml_conv2d_dsp_fill(p, input, pix0, pix1);
         pocketml_conv2d_dsp_channels(p, wide, out, out, both, (k == 0 ? 0 : 1) | (both ? 2 : 0));
       }
@@ -192,7 +185,7 @@ POCKETML_INLINE void pocketml_conv2d_dsp_body(const pocketml_conv2d_dsp_params *
     memset(p->patch + taps, 0, (size_t)(p->depth - taps));
     memset(p->patch + p->depth + taps, 0, (size_t)(p->depth - taps));
   }
-  if (p->pool_h) {
+  if (p->pool.h) {
     pocketml_conv2d_dsp_pooled(p, wide, input, output);
     return;
   }
