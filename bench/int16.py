@@ -16,8 +16,8 @@ deterministic), flash and RAM of the Cortex-M4 build and the planned arena. 16x8
 portable C kernels in every build (the DSP kernels are int8 only), the int8 twin the DSP ones.
 
 The second model (``--models elementwise``, ``model_16x8_elementwise``) runs the element-wise ops on
-int16: QUANTIZE -> CONV_2D -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, TANH of the SUB of
-the two, MUL by the LOGISTIC of the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX
+int16: QUANTIZE -> CONV_2D -> TANH -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the
+two, MUL by the LOGISTIC of the conv (a gate) -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX
 (beta 0.1) -> QUANTIZE, and its int8 twin.
 """
 
