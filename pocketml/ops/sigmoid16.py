@@ -25,8 +25,8 @@ The 3 in ``v = 3·x`` maps the table's step (1/24 for sigmoid's, 1/48 for tanh's
 fractional bits: the table then covers |x| < 10.7 (255 · 512 / 3 / 4096).
 
 The standalone int16 LOGISTIC and TANH (TFLite's 16x8 models) take (m, s) from the input scale as
-TFLite Micro's Prepare does (``input_scaling``): a power-of-two scale 2^-12 (or 2^-11) keeps
-m = 3 << s', s = 0; any other scale gets m = ⌊s_x · 3 · 4096 · 2^s⌋ with s the smallest shift that
+TFLite Micro's Prepare does (``input_scaling``): a power-of-two scale 2^-12 or 2^-11 (to 1e-3 in
+log2) gives m = 3 or 6, s = 0; any other scale gets m = ⌊s_x · 3 · 4096 · 2^s⌋ with s the smallest shift that
 brings m above 32767 / 2 (s <= 31). Their output is Q0.15: scale 1/32768, zero point 0.
 """
 
@@ -92,14 +92,13 @@ def tanh_scaling(scale_power: int) -> tuple[int, int]:
 
 
 def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
-    """tanh of int16 values scaled by ``tanh_scaling``, as int16 Q0.15."""
+    """tanh of int16 values scaled by ``tanh_scaling`` (the LSTM) or ``input_scaling``, as int16 Q0.15."""
     v = _scaled(x, multiplier, shift)
     r = _lookup(np.abs(v), 8, 0xFFFF << 8)
     r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
     return (r >> 8).astype(np.int16)
 
 
-OUTPUT_SCALE = 1.0 / 32768.0  # int16 LOGISTIC and TANH write Q0.15, zero point 0
 MAX_MULTIPLIER = (1 << 16) - 1  # x · m stays inside int32 for every int16 x
 
 
