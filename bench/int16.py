@@ -17,8 +17,9 @@ CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED run their DSP kernels' 16x8 paths
 the int8 twin the int8 DSP kernels.
 
 The second model (``--models elementwise``, ``model_16x8_elementwise``) runs the element-wise ops on
-int16: QUANTIZE -> CONV_2D -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the two,
-MUL by the conv -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) -> QUANTIZE, and its int8 twin.
+int16: QUANTIZE -> CONV_2D -> TANH -> PAD -> DEPTHWISE_CONV_2D -> RELU, RELU6 of the conv, SUB of the
+two, MUL by the LOGISTIC of the conv (a gate) -> AVERAGE_POOL_2D -> MEAN -> FULLY_CONNECTED -> SOFTMAX
+(beta 0.1) -> QUANTIZE, and its int8 twin.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="uniform random int8 inputs compared")
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["layers", "elementwise"],
                         help="layers: model_16x8; elementwise: model_16x8_elementwise (PAD, RELU, RELU6, SUB, "
-                             "MUL, MEAN, SOFTMAX)")
+                             "TANH, LOGISTIC, MUL, MEAN, SOFTMAX)")
     args = parser.parse_args()
     print(f"### 16x8 vs int8, the same layers and weights (bench/int16.py, nano33ble, {args.samples} uniform "
           "random int8 inputs, seed 0)\n")

@@ -28,6 +28,7 @@ Add, AvgPool2D, Concatenation, Conv2D, DepthwiseConv2D, FullyConnected, MaxPool2
     Softmax, Quantize, Sub, Mul = (OPS[k] for k in ("add", "avg_pool2d", "concatenation", "conv2d",
                                                     "depthwise_conv2d", "fully_connected", "max_pool2d", "mean", "pad",
                                                     "relu", "relu6", "reshape", "softmax", "quantize", "sub", "mul"))
+Logistic, Tanh = OPS["logistic"], OPS["tanh"]
 SqueezeOptions = import_module("tflite.SqueezeOptions")
 Conv2DOptions = import_module("tflite.Conv2DOptions")
 INPUT_QUANT = QuantParams(0.05, 3)
@@ -159,6 +160,17 @@ class GraphBuilder:
         self.ops.append(Softmax(name, (x,), y, beta))
         return y
 
+    def curve(self, x: str, kind: str) -> str:
+        """LOGISTIC or TANH (``kind``) at TFLite's fixed output quantization (int16: 1/32768, 0)."""
+        name = self._name(kind)
+        if self.tensors[x].dtype == "int16":
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 32768, 0), "int16")
+        else:
+            y = self._tensor(name, self.tensors[x].shape, QuantParams(1 / 256, -128) if kind == "logistic"
+                             else QuantParams(1 / 128, 0))
+        self.ops.append((Logistic if kind == "logistic" else Tanh)(name, (x,), y))
+        return y
+
     def add(self, a: str, b: str, act="none") -> str:
         qa, qb = self.tensors[a].quant, self.tensors[b].quant
         name = self._name("add")
@@ -207,13 +219,14 @@ class GraphBuilder:
         self.ops.append(Sub(name, (a, b), y, act))
         return y
 
-    def mul(self, a: str, b: str, act="none") -> str:
-        """a · b at an output scale that keeps typical products in range (the multiplier stays below one)."""
+    def mul(self, a: str, b: str, act="none", gate: bool = False) -> str:
+        """a · b at an output scale that keeps typical products in range (the multiplier stays below one);
+        ``gate``: ``b`` is in [0, 1] (a LOGISTIC), the product keeps ``a``'s scale."""
         qa, qb = self.tensors[a].quant, self.tensors[b].quant
         name = self._name("mul")
         wide = self.tensors[a].dtype == "int16"
-        y = self._like(name, self.tensors[a].shape, a, QuantParams(qa.scale * qb.scale * (4096 if wide else 16),
-                                                                   0 if wide else -2))
+        scale = qa.scale if gate else qa.scale * qb.scale * (4096 if wide else 16)
+        y = self._like(name, self.tensors[a].shape, a, QuantParams(scale, 0 if wide else -2))
         self.ops.append(Mul(name, (a, b), y, act))
         return y
 
@@ -247,15 +260,15 @@ def model_16x8(seed: int = 0, int16: bool = True, int16_edges: bool = False) -> 
 
 
 def model_16x8_elementwise(seed: int = 0, int16: bool = True) -> QuantGraph:
-    """The element-wise ops of TFLite's 16x8 scheme: int8 input -> QUANTIZE to int16 -> CONV_2D 3x3 -> PAD
-    -> DEPTHWISE_CONV_2D (valid) -> RELU; RELU6 of the conv; SUB of the two; MUL by the conv ->
-    AVERAGE_POOL_2D -> MEAN (H, W) -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) -> QUANTIZE to int8. ``int16=False``:
-    its int8 twin (bench/int16.py)."""
+    """The element-wise ops of TFLite's 16x8 scheme: int8 input -> QUANTIZE to int16 -> CONV_2D 3x3 -> TANH
+    -> PAD -> DEPTHWISE_CONV_2D (valid) -> RELU; RELU6 of the conv; SUB of the two; MUL by the LOGISTIC
+    of the conv (a gate) -> AVERAGE_POOL_2D -> MEAN (H, W) -> FULLY_CONNECTED -> SOFTMAX (beta 0.1) ->
+    QUANTIZE to int8. ``int16=False``: its int8 twin (bench/int16.py)."""
     b = GraphBuilder("e16x8" if int16 else "e8x8", (8, 8, 3), seed=seed)
     x = b.to_int16(b.input) if int16 else b.input
     c = b.conv(x, 6, k=3, mode="same")
-    d = b.relu(b.depthwise(b.pad(c, ((1, 1), (1, 1))), k=3, mode="valid"))
-    m = b.mul(b.sub(d, b.relu(c, six=True)), c)
+    d = b.relu(b.depthwise(b.pad(b.curve(c, "tanh"), ((1, 1), (1, 1))), k=3, mode="valid"))
+    m = b.mul(b.sub(d, b.relu(c, six=True)), b.curve(c, "logistic"), gate=True)
     y = b.softmax(b.fc(b.mean(b.pool(m, "avgpool", k=2, stride=2)), 10), beta=0.1)  # beta: not one-hot
     if int16:
         y = b.to_int8(y, QuantParams(1 / 256, -128))

@@ -33,7 +33,7 @@ EDGE_TYPES = ("uint8", "int16", "int32")  # what a QUANTIZE may convert to or fr
 # what reads or writes int16 activations (TFLite's 16x8 models; tests: test_compile.py)
 INT16_OPS = ("QUANTIZE", "RESHAPE", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED (16x8)", "MAX_POOL_2D",
              "AVERAGE_POOL_2D", "ADD", "CONCATENATION", "PAD", "RELU", "RELU6", "SUB", "MUL", "MEAN",
-             "SOFTMAX")
+             "SOFTMAX", "LOGISTIC", "TANH")
 
 
 def _only_where(dtype: str) -> str:

@@ -38,7 +38,7 @@ from pocketml.ops.c import CTYPE_DTYPE, CCall, format_value, shared_array_key
 from pocketml.ops.registry import SPECS, kernel_source
 
 RUNTIME_COMMON = ("pocketml_fixedpoint.h", "pocketml_requant.h", "pocketml_dot.h", "pocketml_broadcast.h",
-                  "pocketml_window.h")
+                  "pocketml_window.h", "pocketml_sigmoid16.h")
 DSP_RUNTIME = "pocketml_dsp.h"  # what the DSP kernels share (requantization, widening, LDRD)
 PATCH_RUNTIME = "pocketml_patch.h"  # patch-based execution: loading, bordering and storing patches
 DSP_BUFFERS = {"int32_t": "dsp_scratch", "int8_t": "dsp_patch"}  # shared by every DSP layer, one at a time

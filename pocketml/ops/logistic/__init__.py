@@ -1,4 +1,5 @@
-"""LOGISTIC, int8: TFLite Micro's arithmetic run once per input value, looked up at run time.
+"""LOGISTIC: int8, TFLite Micro's arithmetic run once per input value, looked up at run time; int16
+(16x8 models), its interpolated sigmoid table (``ops/sigmoid16.py``).
 
     op.py  logistic.c/.h  c.py  tflite.py  capture.py  test_logistic.py
 """

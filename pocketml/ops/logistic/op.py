@@ -11,6 +11,10 @@
 values, then a Newton-Raphson reciprocal), Q0.31 out. Inside the radius |v · M · 2^e| < 15 · 2^27,
 so the shifted value fits int32 (checked). The 256 possible outputs are computed once, in
 ``prepare``, and looked up (``pocketml/ops/table.py``).
+
+int16 in and out (TFLite's 16x8 models): TFLite Micro's int16 kernel, input zero point 0, output
+(1/32768, 0), an interpolation in its 256-entry sigmoid table with the input scaling its Prepare picks
+from the input scale (``pocketml/ops/sigmoid16.py``, shared with the LSTM's gates).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 from pocketml.graph import fixedpoint
 from pocketml.graph.ir import QuantParams, TensorInfo, Weightless
-from pocketml.ops import table
+from pocketml.ops import sigmoid16, table
 
 OUTPUT_QUANT = QuantParams(1.0 / 256.0, -128)
 INPUT_INTEGER_BITS = 4
@@ -63,11 +67,13 @@ class Logistic(Weightless):
     inputs: tuple[str, ...]
     output: str
 
-    def prepare(self, tensors: dict[str, TensorInfo]) -> LogisticData:
+    def prepare(self, tensors: dict[str, TensorInfo]) -> LogisticData | sigmoid16.Sigmoid16Data:
         x, y = tensors[self.inputs[0]], tensors[self.output]
+        if x.dtype == "int16":
+            return sigmoid16.prepare(self.name, "LOGISTIC", x, y)
         if x.shape != y.shape:
             raise ValueError(f"{self.name}: LOGISTIC keeps the shape, got {x.shape} -> {y.shape}")
-        if y.quant != OUTPUT_QUANT:
+        if y.quant != OUTPUT_QUANT or y.dtype != "int8":
             raise ValueError(f"{self.name}: LOGISTIC's int8 output must be quantized (1/256, -128), got {y.quant}")
         mult, shift, radius = input_rescale(self.name, "LOGISTIC", x.quant.scale)
 
@@ -79,5 +85,7 @@ class Logistic(Weightless):
 
         return LogisticData(mult, shift, radius, table.build(arithmetic))
 
-    def evaluate(self, data: LogisticData, x: np.ndarray) -> np.ndarray:
+    def evaluate(self, data: LogisticData | sigmoid16.Sigmoid16Data, x: np.ndarray) -> np.ndarray:
+        if isinstance(data, sigmoid16.Sigmoid16Data):
+            return sigmoid16.sigmoid16(x, data.multiplier, data.shift)
         return table.lookup(data.table, x)

@@ -1,4 +1,5 @@
-"""TANH, int8: TFLite Micro's arithmetic run once per input value, looked up at run time.
+"""TANH: int8, TFLite Micro's arithmetic run once per input value, looked up at run time; int16
+(16x8 models), its interpolated sigmoid table (``ops/sigmoid16.py``).
 
     op.py  tanh.c/.h  c.py  tflite.py  capture.py  test_tanh.py
 """

@@ -8,6 +8,10 @@
 ``tanh_Q4`` is gemmlowp's fixed-point tanh (``graph/fixedpoint.py``), Q0.31 out; there is no
 output offset (the zero point is 0). The 256 possible outputs are computed once, in ``prepare``,
 and looked up (``pocketml/ops/table.py``).
+
+int16 in and out (TFLite's 16x8 models): TFLite Micro's int16 kernel, input zero point 0, output
+(1/32768, 0), an interpolation in its 256-entry sigmoid table with the input scaling its Prepare picks
+from the input scale (``pocketml/ops/sigmoid16.py``, shared with the LSTM's gates).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from pocketml.graph import fixedpoint
 from pocketml.graph.ir import QuantParams, TensorInfo, Weightless
-from pocketml.ops import table
+from pocketml.ops import sigmoid16, table
 from pocketml.ops.logistic.op import INPUT_INTEGER_BITS, input_rescale, rescaled_input
 
 OUTPUT_QUANT = QuantParams(1.0 / 128.0, 0)
@@ -41,11 +45,13 @@ class Tanh(Weightless):
     inputs: tuple[str, ...]
     output: str
 
-    def prepare(self, tensors: dict[str, TensorInfo]) -> TanhData:
+    def prepare(self, tensors: dict[str, TensorInfo]) -> TanhData | sigmoid16.Sigmoid16Data:
         x, y = tensors[self.inputs[0]], tensors[self.output]
+        if x.dtype == "int16":
+            return sigmoid16.prepare(self.name, "TANH", x, y)
         if x.shape != y.shape:
             raise ValueError(f"{self.name}: TANH keeps the shape, got {x.shape} -> {y.shape}")
-        if y.quant != OUTPUT_QUANT:
+        if y.quant != OUTPUT_QUANT or y.dtype != "int8":
             raise ValueError(f"{self.name}: TANH's int8 output must be quantized (1/128, 0), got {y.quant}")
         mult, shift, radius = input_rescale(self.name, "TANH", x.quant.scale)
 
@@ -57,5 +63,7 @@ class Tanh(Weightless):
 
         return TanhData(mult, shift, radius, table.build(arithmetic))
 
-    def evaluate(self, data: TanhData, x: np.ndarray) -> np.ndarray:
+    def evaluate(self, data: TanhData | sigmoid16.Sigmoid16Data, x: np.ndarray) -> np.ndarray:
+        if isinstance(data, sigmoid16.Sigmoid16Data):
+            return sigmoid16.tanh16(x, data.multiplier, data.shift)
         return table.lookup(data.table, x)

@@ -1,7 +1,7 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM: TFLite Micro's int8 x int16 LSTM, its state kept between calls
 (streaming) or reset at every call (per inference).
 
-    op.py  gates.py (the int16 sigmoid/tanh table)  unidirectional_sequence_lstm.c/.h  c.py  tflite.py
+    op.py  (gates: pocketml/ops/sigmoid16.py)  unidirectional_sequence_lstm.c/.h  c.py  tflite.py
     unidirectional_sequence_lstm_dsp.h/.c, dsp.py: the kernel for cores with the DSP extension (SMLAD dot products)
     capture.py (nn.LSTM's float arithmetic and quantization; the capture rule is graph/recurrent.py)
     test_unidirectional_sequence_lstm.py

@@ -8,7 +8,7 @@ import numpy as np
 
 from pocketml.graph.ir import PER_INFERENCE
 from pocketml.ops.c import CCall, CContext, folded_bias
-from pocketml.ops.unidirectional_sequence_lstm.gates import SIGMOID_Q16
+from pocketml.ops.sigmoid16 import SIGMOID_Q16
 
 
 def c_params(op, data, ctx: CContext) -> CCall:

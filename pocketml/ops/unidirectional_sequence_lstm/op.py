@@ -6,7 +6,7 @@ h the int8 hidden state (zero point z_h; the output row of step t is the new h):
 
     pre_g = sat16( sat16(M_xg · (Σ_k (x_t[k] − z_x) · Wx_g[:, k] + b_g))     input FC, int16 Q3.12
                  + sat16(M_hg · (Σ_k (h[k] − z_h) · Wh_g[:, k])) )             recurrent FC, no bias
-    i, f, o = sigmoid16(pre_i, pre_f, pre_o);  z = tanh16(pre_z)                int16 Q0.15 (gates.py)
+    i, f, o = sigmoid16(pre_i, pre_f, pre_o);  z = tanh16(pre_z)                int16 Q0.15 (ops/sigmoid16.py)
     c = sat16( sat16(M_fc · f·c) + sat16(M_iz · i·z) );  c = clamp(c, ±clip)   cell state, int16 2^p
     h = clamp8(z_h + M_h · tanh16(c) · o)                                        hidden state, int8
 
@@ -38,7 +38,7 @@ import numpy as np
 
 from pocketml.graph import fixedpoint
 from pocketml.graph.ir import STATE_SEMANTICS, STREAMING, TensorInfo
-from pocketml.ops.unidirectional_sequence_lstm.gates import sigmoid16, tanh16, tanh_scaling
+from pocketml.ops.sigmoid16 import sigmoid16, tanh16, tanh_scaling
 
 GATES = ("input", "forget", "cell", "output")  # TFLite's order of the weight and bias inputs
 GATE_SCALE = 2.0**-12  # the FCs' int16 output (Q3.12), the non-linearities' input

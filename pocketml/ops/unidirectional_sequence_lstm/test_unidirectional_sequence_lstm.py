@@ -24,16 +24,16 @@ from pocketml.graph.ir import PER_INFERENCE, STREAMING, QuantParams, TensorInfo
 from pocketml.graph.layers import FloatLayer
 from pocketml.graph.planner import plan_memory
 from pocketml.ops.registry import kernel_source
-from pocketml.ops.tflite_write import options
-from pocketml.ops.unidirectional_sequence_lstm import UnidirectionalSequenceLSTM
-from pocketml.ops.unidirectional_sequence_lstm.capture import cell_scale_for, float_forward, from_float
-from pocketml.ops.unidirectional_sequence_lstm.gates import (
+from pocketml.ops.sigmoid16 import (
     SIGMOID_Q16,
     sigmoid16,
     table_from_tflite_micro,
     tanh16,
     tanh_scaling,
 )
+from pocketml.ops.tflite_write import options
+from pocketml.ops.unidirectional_sequence_lstm import UnidirectionalSequenceLSTM
+from pocketml.ops.unidirectional_sequence_lstm.capture import cell_scale_for, float_forward, from_float
 
 
 def _gate_weights(rng, units: int, depth: int, real_std: float, x_scale: float):
@@ -189,7 +189,7 @@ def test_the_dsp_requantization_is_tflites(tmp_path):
     for name in ("unidirectional_sequence_lstm.h", "unidirectional_sequence_lstm_dsp.h"):
         (tmp_path / name).write_text(kernel_source("unidirectional_sequence_lstm", name).read_text())
     runtime = resources.files("pocketml.deploy.c") / "runtime"
-    for name in ("pocketml_dsp.h", "pocketml_fixedpoint.h"):
+    for name in ("pocketml_dsp.h", "pocketml_fixedpoint.h", "pocketml_sigmoid16.h"):
         (tmp_path / name).write_text((runtime / name).read_text())
     (tmp_path / "main.c").write_text(SCALE_HARNESS)
     exe = tmp_path / "scale"

@@ -1,5 +1,6 @@
 /* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int16 (the C twin of pocketml/ops/unidirectional_sequence_lstm/op.py,
- * where the arithmetic and its bounds are written out; the table functions are gates.py's): the
+ * where the arithmetic and its bounds are written out; the gates' table functions are in
+ * pocketml_sigmoid16.h, the twin of pocketml/ops/sigmoid16.py): the
  * kernel's parameters, its body (shared by the portable kernel, unidirectional_sequence_lstm.c, and
  * the one for cores with the DSP extension, unidirectional_sequence_lstm_dsp.h: only their int8 dot
  * product differs) and the portable entry.
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "pocketml_fixedpoint.h"
+#include "pocketml_sigmoid16.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,30 +67,6 @@ static inline int32_t pocketml_lstm_scale(const int32_t *multiplier, const int8_
   return pocketml_multiply_by_quantized_multiplier(x, multiplier[slot], left_shift[slot], right_shift[slot]);
 }
 
-/* Interpolated table value of a >= 0 with `bits` fractional bits below the index, times 2^bits. */
-static inline int32_t pocketml_lstm_lookup(const uint16_t *table, int32_t a, int32_t bits, int32_t saturated) {
-  const int32_t k = a >> bits;
-  if (k >= 255) {
-    return saturated;
-  }
-  return ((int32_t)table[k] << bits) + (a & ((1 << bits) - 1)) * ((int32_t)table[k + 1] - (int32_t)table[k]);
-}
-
-/* sigmoid: int16 Q3.12 in, Q0.15 out. */
-static inline int32_t pocketml_lstm_sigmoid16(const uint16_t *table, int32_t x) {
-  const int32_t v = x * 3;
-  const int32_t r = pocketml_lstm_lookup(table, v < 0 ? -v : v, 9, 0x7FFF << 10);
-  return (v >= 0 ? r + (1 << 9) : (1 << 25) - r + (1 << 9) - 1) >> 10;
-}
-
-/* tanh: int16 in, scaled onto the table by (multiplier, shift); Q0.15 out. */
-static inline int32_t pocketml_lstm_tanh16(const uint16_t *table, int32_t x, int32_t multiplier, int32_t shift) {
-  const int32_t rounding = shift > 0 ? 1 << (shift - 1) : 0;
-  const int32_t v = (x * multiplier + rounding) >> shift; /* >> is arithmetic on gcc/clang/armcc */
-  const int32_t r = pocketml_lstm_lookup(table, v < 0 ? -v : v, 8, 0xFFFF << 8);
-  return (v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1) >> 8;
-}
-
 /* The kernel (see the top of this file) with the dot product `dot` and the requantization `scale`. */
 static inline void pocketml_unidirectional_sequence_lstm_run(const pocketml_unidirectional_sequence_lstm_params *p,
                                                              const int8_t *input, int8_t *output,
@@ -113,7 +91,7 @@ static inline void pocketml_unidirectional_sequence_lstm_run(const pocketml_unid
         const int32_t from_x = pocketml_lstm_sat16(scale(m, ls, rs, g, p->input_bias[row] + acc_x[g]));
         const int32_t from_h = pocketml_lstm_sat16(scale(m, ls, rs, 4 + g, p->recurrent_bias[row] + acc_h[g]));
         const int32_t pre = pocketml_lstm_sat16(from_x + from_h);
-        gate[g] = g == 2 ? pocketml_lstm_tanh16(p->sigmoid, pre, 3, 0) : pocketml_lstm_sigmoid16(p->sigmoid, pre);
+        gate[g] = g == 2 ? pocketml_tanh16(p->sigmoid, pre, 3, 0) : pocketml_sigmoid16(p->sigmoid, pre, 3, 0);
       }
       int32_t c = pocketml_lstm_sat16(
           pocketml_lstm_sat16(scale(m, ls, rs, POCKETML_LSTM_FORGET_MUL, gate[1] * (int32_t)p->cell[j])) +
@@ -122,7 +100,7 @@ static inline void pocketml_unidirectional_sequence_lstm_run(const pocketml_unid
         c = c < -p->cell_clip ? -p->cell_clip : (c > p->cell_clip ? p->cell_clip : c);
       }
       p->cell[j] = (int16_t)c;
-      const int32_t tc = pocketml_lstm_tanh16(p->sigmoid, c, p->tanh_multiplier, p->tanh_shift);
+      const int32_t tc = pocketml_tanh16(p->sigmoid, c, p->tanh_multiplier, p->tanh_shift);
       y[j] = pocketml_clamp_int8(p->hidden_zero_point + scale(m, ls, rs, POCKETML_LSTM_OUTPUT_MUL, tc * gate[3]),
                                  -128, 127);
     }

@@ -1,29 +1,43 @@
-"""The int16 gate non-linearities of TFLite Micro's integer LSTM: sigmoid and tanh by a 256-entry table.
+"""TFLite Micro's int16 sigmoid and tanh, by a 256-entry table: the gates of its integer LSTM
+(``ops/unidirectional_sequence_lstm``) and its int16 LOGISTIC and TANH kernels (``ops/logistic``,
+``ops/tanh``) call the same reference functions. The C twin is ``deploy/c/runtime/pocketml_sigmoid16.h``.
 
 Both read one table, ``SIGMOID_Q16[k] ≈ 2^16 · sigmoid(k / 24)`` (``k`` in 0..255), and interpolate
 linearly between two entries; tanh uses ``tanh(x) = 2 · sigmoid(2x) − 1``, so both are odd-symmetric
 around the table's first entry. The entries are not ``round(2^16 · sigmoid(k/24))`` (44 of the 256
 differ by one): they were **measured** from TFLite Micro's own int16 TANH kernel, by running it on
-inputs that land exactly on each entry (``table_from_tflite_micro`` below; ``test_gates.py`` measures
-them again and compares), so pocketml's integers are TFLite Micro's.
+inputs that land exactly on each entry (``table_from_tflite_micro`` below; the LSTM's tests measure
+them again and compare), so pocketml's integers are TFLite Micro's.
 
-Arithmetic (int16 in, int16 out; every intermediate < 2^26, in int32 in the C):
+Arithmetic (int16 in, int16 out; every intermediate fits int32: |x·m| < 2^31 for m < 2^16, and the
+interpolation, reached only for a < 255 · 2^9, stays < 2^26):
 
-    sigmoid, input Q3.12:   v = 3·x;  a = |v|;  k = a >> 9;  f = a & 511
+    sigmoid, input Q(15-p): v = (x·m + round) >> s   (m = 3, s = 0 for Q3.12: the LSTM's gates)
+                            a = |v|;  k = a >> 9;  f = a & 511
                             r = (T[k] << 9) + f·(T[k+1] − T[k])            (k >= 255: r = 32767 << 10)
                             r = v >= 0 ? r + 2^9 : 2^25 − r + 2^9 − 1;    y = r >> 10       (Q0.15)
-    tanh, input Q(15-p):    v = (x·m + round) >> s   (m, s from the input's power-of-two scale)
+    tanh, input Q(15-p):    v = (x·m + round) >> s   (m, s: ``tanh_scaling``, ``input_scaling``)
                             a = |v|;  k = a >> 8;  f = a & 255
                             r = (T[k] << 8) + f·(T[k+1] − T[k])            (k >= 255: r = 65535 << 8)
                             r = v >= 0 ? r − 2^23 + 2^7 : −r + 2^23 + 2^7 − 1;  y = r >> 8   (Q0.15)
 
 The 3 in ``v = 3·x`` maps the table's step (1/24 for sigmoid's, 1/48 for tanh's) onto the input's
 fractional bits: the table then covers |x| < 10.7 (255 · 512 / 3 / 4096).
+
+The standalone int16 LOGISTIC and TANH (TFLite's 16x8 models) take (m, s) from the input scale as
+TFLite Micro's Prepare does (``input_scaling``): a power-of-two scale 2^-12 or 2^-11 (to 1e-3 in
+log2) gives m = 3 or 6, s = 0; any other scale gets m = ⌊s_x · 3 · 4096 · 2^s⌋ with s the smallest shift that
+brings m above 32767 / 2 (s <= 31). Their output is Q0.15: scale 1/32768, zero point 0.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from pocketml.graph.ir import TensorInfo
+from pocketml.ops.c import CCall, CContext
 
 SIGMOID_Q16 = np.array([
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
@@ -54,9 +68,16 @@ def _lookup(a: np.ndarray, frac_bits: int, saturated: int) -> np.ndarray:
     return np.where(k >= 255, saturated, r)
 
 
-def sigmoid16(x: np.ndarray) -> np.ndarray:
-    """sigmoid of int16 Q3.12 values, as int16 Q0.15 (TFLite Micro's LSTM gate sigmoid)."""
-    v = np.asarray(x, np.int64) * 3
+def _scaled(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """(x · m + round) >> s: the int16 input onto the table's scale (arithmetic shift)."""
+    rounding = (1 << (shift - 1)) if shift > 0 else 0
+    return (np.asarray(x, np.int64) * multiplier + rounding) >> shift
+
+
+def sigmoid16(x: np.ndarray, multiplier: int = 3, shift: int = 0) -> np.ndarray:
+    """sigmoid of int16 values scaled by (multiplier, shift), as int16 Q0.15; the defaults take Q3.12
+    (TFLite Micro's LSTM gate sigmoid)."""
+    v = _scaled(x, multiplier, shift)
     r = _lookup(np.abs(v), 9, 0x7FFF << 10)
     r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
     return (r >> 10).astype(np.int16)
@@ -71,12 +92,69 @@ def tanh_scaling(scale_power: int) -> tuple[int, int]:
 
 
 def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
-    """tanh of int16 values scaled by ``tanh_scaling``, as int16 Q0.15."""
-    rounding = (1 << (shift - 1)) if shift > 0 else 0
-    v = (np.asarray(x, np.int64) * multiplier + rounding) >> shift
+    """tanh of int16 values scaled by ``tanh_scaling`` (the LSTM) or ``input_scaling``, as int16 Q0.15."""
+    v = _scaled(x, multiplier, shift)
     r = _lookup(np.abs(v), 8, 0xFFFF << 8)
     r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
     return (r >> 8).astype(np.int16)
+
+
+MAX_MULTIPLIER = (1 << 16) - 1  # x · m stays inside int32 for every int16 x
+
+
+def checked_log2(scale: float) -> tuple[int, bool]:
+    """(round(log2 s), whether s is a power of two within 1e-3 in log2): TFLite's ``CheckedLog2``,
+    in float32 as it computes it."""
+    log2 = np.float32(np.log(np.float32(scale))) * np.float32(1.0 / np.log(np.float32(2.0)))
+    rounded = np.round(log2)
+    return int(rounded), bool(abs(log2 - rounded) < np.float32(1e-3))
+
+
+def input_scaling(name: str, what: str, scale: float) -> tuple[int, int]:
+    """(multiplier, right shift) that bring an int16 input of scale ``scale`` (zero point 0) onto the
+    table, as TFLite Micro's int16 LOGISTIC and TANH prepare them. ValueError for a scale so large
+    that x · m would leave int32 (s_x >= 65536 / 12288 ≈ 5.3: inputs beyond ±170000)."""
+    power, pot = checked_log2(scale)
+    left = 12 + power  # (15 - 3 integer bits) + log2(scale)
+    if pot and left in (0, 1):
+        return 3 << left, 0
+    m = float(np.float32(scale)) * 4096.0 * 3.0
+    shift = 0
+    while m <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        m *= 2.0
+    if m > MAX_MULTIPLIER:
+        raise ValueError(f"{name}: an int16 {what} input scale of {scale} is too large (x · {int(m)} "
+                         f"leaves int32); pocketml runs scales below {MAX_MULTIPLIER / 12288:.3f}")
+    return int(m), shift
+
+
+@dataclass(frozen=True)
+class Sigmoid16Data:
+    """An int16 LOGISTIC's or TANH's input scaling (``input_scaling``)."""
+
+    multiplier: int
+    shift: int
+
+
+def prepare(name: str, what: str, x: TensorInfo, y: TensorInfo) -> Sigmoid16Data:
+    """Check an int16 LOGISTIC's or TANH's tensors as TFLite Micro's Prepare does; its input scaling."""
+    if x.shape != y.shape:
+        raise ValueError(f"{name}: {what} keeps the shape, got {x.shape} -> {y.shape}")
+    if y.dtype != "int16":
+        raise ValueError(f"{name}: an int16 {what} writes int16 (TFLite Micro), got {y.dtype}")
+    if x.quant.zero_point != 0 or y.quant.zero_point != 0 or checked_log2(y.quant.scale) != (-15, True):
+        raise ValueError(f"{name}: an int16 {what} needs input zero point 0 and output (1/32768, 0) "
+                         f"(TFLite Micro), got {x.quant} -> {y.quant}")
+    return Sigmoid16Data(*input_scaling(name, what, x.quant.scale))
+
+
+def c_params(op, data: Sigmoid16Data, ctx: CContext) -> CCall:
+    """The int16 params of the LOGISTIC and TANH kernels: ``{size, int16, multiplier, shift, sigmoid}``
+    (the table in flash, shared with every other user)."""
+    return CCall((("size", int(np.prod(ctx.tensors[op.output].shape))), ("int16", 1),
+                  ("multiplier", data.multiplier), ("shift", data.shift),
+                  ("sigmoid", ctx.array("uint16_t", "sigmoid", SIGMOID_Q16))))
 
 
 def table_from_tflite_micro() -> np.ndarray:
