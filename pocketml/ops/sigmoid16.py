@@ -36,8 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pocketml.graph.ir import TensorInfo
+from pocketml.graph.ir import QuantParams, TensorInfo
 from pocketml.ops.c import CCall, CContext
+from pocketml.ops.tflite_read import Unsupported, op_name
 
 SIGMOID_Q16 = np.array([
     32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
@@ -148,6 +149,23 @@ def prepare(name: str, what: str, x: TensorInfo, y: TensorInfo) -> Sigmoid16Data
                          f"(TFLite Micro), got {x.quant} -> {y.quant}")
     return Sigmoid16Data(*input_scaling(name, what, x.quant.scale))
 
+
+
+def read_tflite(r, idx: int, what: str, x: str, y: str, int8_output: QuantParams) -> None:
+    """The .tflite reader's checks of a LOGISTIC or TANH (``what``) from ``x`` to ``y``: int16 by
+    TFLite Micro's Prepare (``prepare``), int8 by its fixed output quantization ``int8_output``;
+    ``Unsupported`` naming what TFLite Micro would refuse."""
+    if r.tensors[x].dtype == "int16":
+        try:
+            prepare(op_name(idx, what.lower()), what, r.tensors[x], r.tensors[y])
+        except ValueError as e:
+            raise Unsupported(str(e).split(": ", 1)[1]) from None
+    elif r.tensors[y].dtype != "int8":
+        raise Unsupported(f"{what} reads INT8 and writes {r.tensors[y].dtype.upper()}: TFLite Micro runs it "
+                          "int8 -> int8 or int16 -> int16")
+    elif r.tensors[y].quant != int8_output:
+        raise Unsupported(f"int8 {what} output quantized {r.tensors[y].quant}; TFLite requires "
+                          f"({int8_output.scale}, {int8_output.zero_point})")
 
 def c_params(op, data: Sigmoid16Data, ctx: CContext) -> CCall:
     """The int16 params of the LOGISTIC and TANH kernels: ``{size, int16, multiplier, shift, sigmoid}``

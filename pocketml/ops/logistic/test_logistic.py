@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tflite.BuiltinOperator import BuiltinOperator
 from torch import nn
 
 from pocketml.deploy.tflite.reader import read_tflite
 from pocketml.deploy.tflite.writer import write_tflite
 from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
-from pocketml.errors import PocketMLError
-from pocketml.formats.tflite import OperatorSpec, TensorQuant, TensorSpec, TFLiteModelSpec
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
-from pocketml.ops import sigmoid16
 from pocketml.ops.logistic import Logistic
 from pocketml.ops.logistic.op import OUTPUT_QUANT
 
@@ -68,30 +64,3 @@ def test_int16_full_range_matches_tflite_micro(scale, tmp_path):
     v = x.astype(np.float64) * scale  # within a few Q0.15 steps of the real function
     assert np.abs(y / 32768 - 1 / (1 + np.exp(-np.clip(v, -40, 40)))).max() < 4e-4
 
-
-def test_int16_input_scaling_is_tflite_micros_prepare():
-    assert sigmoid16.input_scaling("s", "LOGISTIC", 2.0**-12) == (3, 0)
-    assert sigmoid16.input_scaling("s", "LOGISTIC", 2.0**-11) == (6, 0)
-    assert sigmoid16.input_scaling("s", "LOGISTIC", 2.0**-10) == (24576, 11)  # power of two, not 2^-12/2^-11
-    assert sigmoid16.input_scaling("s", "LOGISTIC", 0.5) == (24576, 2)  # 6144 doubled twice past 32767 / 2
-    assert sigmoid16.input_scaling("s", "LOGISTIC", 2.0) == (24576, 0)  # already past it: no shift
-    with pytest.raises(ValueError, match="too large"):
-        sigmoid16.input_scaling("s", "LOGISTIC", 6.0)
-
-
-@pytest.mark.parametrize("out,zero_point,match", [
-    (QuantParams(1 / 32768, 3), 0, "output"),
-    (QuantParams(1 / 16384, 0), 0, "output"),
-    (QuantParams(1 / 32768, 0), 5, "zero point 0"),
-])
-def test_int16_refuses_what_tflite_micro_refuses(out, zero_point, match):
-    """The op's prepare and the .tflite reader refuse what TFLite Micro's Prepare refuses."""
-    with pytest.raises(ValueError, match=match):
-        _ = graph16(1e-3, out, zero_point).op_data
-    spec = TFLiteModelSpec("bad")
-    x = spec.add_tensor(TensorSpec("x", (1, 4), np.dtype(np.int16), TensorQuant((1e-3,), (zero_point,))))
-    y = spec.add_tensor(TensorSpec("y", (1, 4), np.dtype(np.int16), TensorQuant((out.scale,), (out.zero_point,))))
-    spec.add_operator(OperatorSpec(BuiltinOperator.LOGISTIC, 3, (x,), (y,)))
-    spec.inputs, spec.outputs = [x], [y]
-    with pytest.raises(PocketMLError, match=match):
-        read_tflite(spec.serialise())

@@ -6,7 +6,7 @@ from tflite.BuiltinOperator import BuiltinOperator as Op
 
 from pocketml.ops import sigmoid16
 from pocketml.ops.logistic.op import OUTPUT_QUANT, Logistic
-from pocketml.ops.tflite_read import TFLiteReader, Unsupported, op_name
+from pocketml.ops.tflite_read import TFLiteReader, op_name
 from pocketml.ops.tflite_write import io, operator
 
 
@@ -16,17 +16,7 @@ def write(spec, graph, op, data) -> None:
 
 def read(r: TFLiteReader, idx: int, op, ins, out) -> tuple[dict, str]:
     x, y = r.activation(ins[0], types=("int16",)), r.activation(out, types=("int16",))
-    if r.tensors[x].dtype == "int16":
-        try:
-            sigmoid16.prepare(op_name(idx, "logistic"), "LOGISTIC", r.tensors[x], r.tensors[y])
-        except ValueError as e:
-            raise Unsupported(str(e).split(": ", 1)[1]) from None
-    elif r.tensors[y].dtype != "int8":
-        raise Unsupported(f"LOGISTIC reads INT8 and writes {r.tensors[y].dtype.upper()}: TFLite Micro runs it "
-                          "int8 -> int8 or int16 -> int16")
-    elif r.tensors[y].quant != OUTPUT_QUANT:
-        raise Unsupported(f"int8 LOGISTIC output quantized {r.tensors[y].quant}; TFLite requires "
-                          f"({OUTPUT_QUANT.scale}, {OUTPUT_QUANT.zero_point})")
+    sigmoid16.read_tflite(r, idx, "LOGISTIC", x, y, OUTPUT_QUANT)
     r.ops.append(Logistic(op_name(idx, "logistic"), (x,), y))
     return {}, "logistic"
 
