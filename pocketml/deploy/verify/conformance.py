@@ -127,3 +127,20 @@ def one_op_graph(op, infos: dict[str, TensorInfo], inputs: tuple[str, ...] | Non
     graph = QuantGraph("op_under_test", dict(infos), [op], (inputs or op.inputs)[0], op.output)
     _ = graph.op_data
     return graph
+
+
+def check_int16_binary(op, shapes: tuple[tuple[int, ...], tuple[int, ...]],
+                       quants: tuple[QuantParams, QuantParams, QuantParams], tmp: Path, n: int = 64):
+    """A two-operand int16 op (ADD, SUB, MUL of TFLite's 16x8 models) reading "a" and "b" of
+    ``shapes`` and writing "y" of a's shape, through ``check_op`` (reference == C == TFLite Micro);
+    then its outputs on ``n`` full-range random operands and its prepared data, for the caller's
+    saturation checks: ``(check_op's result, y, op data)``."""
+    (shape_a, shape_b), (qa, qb, qy) = shapes, quants
+    infos = {"a": TensorInfo("a", shape_a, qa, "int16"), "b": TensorInfo("b", shape_b, qb, "int16"),
+             "y": TensorInfo("y", shape_a, qy, "int16")}
+    graph = QuantGraph(f"{op.name}16", infos, [op], ("a", "b"), "y")
+    result = check_op(graph, (), tmp)
+    r = np.random.default_rng(1)
+    y = graph.run((r.integers(-32768, 32768, (n, *shape_a), np.int16), r.integers(-32768, 32768, (n, *shape_b),
+                                                                                     np.int16)))
+    return result, y, graph.op_data[0]

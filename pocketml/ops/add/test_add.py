@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
-from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
+from pocketml.deploy.verify.conformance import check_int16_binary, check_op, one_op_graph, run_op, tensors
+from pocketml.graph.ir import QuantParams, TensorInfo
 from pocketml.ops.add import Add
 from pocketml.ops.broadcast import Constant
 
@@ -119,16 +119,9 @@ def test_prepare_rejects(z_shape, scales, match):
 def test_int16_matches_tflite_micro(shape_b, zero_points, act, out_scale, tmp_path):
     """int16 operands and output (TFLite's 16x8 models: left shift 15): reference == C == TFLite Micro."""
     za, zb, zy = zero_points
-    infos = {"a": TensorInfo("a", (4, 5, 3), QuantParams(1e-4, za), "int16"),
-             "b": TensorInfo("b", shape_b, QuantParams(3e-4, zb), "int16"),
-             "y": TensorInfo("y", (4, 5, 3), QuantParams(out_scale, zy), "int16")}
-    graph = QuantGraph("add16", infos, [Add("add", ("a", "b"), "y", act)], ("a", "b"), "y")
-    result = check_op(graph, (), tmp_path)
+    quants = QuantParams(1e-4, za), QuantParams(3e-4, zb), QuantParams(out_scale, zy)
+    result, y, rq = check_int16_binary(Add("add", ("a", "b"), "y", act), ((4, 5, 3), shape_b), quants, tmp_path)
     assert result["dsp"] == []
-    r = np.random.default_rng(1)
-    y = graph.run((r.integers(-32768, 32768, (64, 4, 5, 3), np.int16), r.integers(-32768, 32768, (64, *shape_b),
-                                                                                  np.int16)))
-    rq = graph.op_data[0]
     assert y.dtype == np.int16 and (y == rq.act_max).any() and (y == rq.act_min).any() and len(np.unique(y)) > 1000
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from pocketml.deploy.verify.conformance import check_op, one_op_graph, run_op, tensors
+from pocketml.deploy.verify.conformance import check_int16_binary, check_op, one_op_graph, run_op, tensors
 from pocketml.graph.ir import QuantGraph, QuantParams, TensorInfo
 from pocketml.ops.broadcast import Constant
 from pocketml.ops.mul import Mul
@@ -102,15 +102,8 @@ def test_two_model_inputs_broadcast_against_each_other(tmp_path):
 ])
 def test_int16_matches_tflite_micro(shape_b, scales, act, tmp_path):
     """int16 operands and output (TFLite's 16x8 models, zero points 0): reference == C == TFLite Micro."""
-    infos = {"a": TensorInfo("a", (4, 5, 3), QuantParams(scales[0], 0), "int16"),
-             "b": TensorInfo("b", shape_b, QuantParams(scales[1], 0), "int16"),
-             "y": TensorInfo("y", (4, 5, 3), QuantParams(scales[2], 0), "int16")}
-    graph = QuantGraph("mul16", infos, [Mul("mul", ("a", "b"), "y", act)], ("a", "b"), "y")
-    check_op(graph, (), tmp_path)
-    r = np.random.default_rng(1)
-    y = graph.run((r.integers(-32768, 32768, (64, 4, 5, 3), np.int16),
-                   r.integers(-32768, 32768, (64, *shape_b), np.int16)))
-    rq = graph.op_data[0]
+    quants = tuple(QuantParams(s, 0) for s in scales)
+    _, y, rq = check_int16_binary(Mul("mul", ("a", "b"), "y", act), ((4, 5, 3), shape_b), quants, tmp_path)
     assert y.dtype == np.int16 and (y == rq.act_min).any() and len(np.unique(y)) > 150
     assert (y == rq.act_max).any() == (act != "relu")  # 32.8² / 4e-2 < 32767: the ReLU case never saturates
 
