@@ -25,6 +25,28 @@ def test_help_explains_every_command():
     assert "instructions" in pocketml("profile", "--help").stdout
 
 
+
+def test_help_texts_survive_rich_markup():
+    """--help renders option texts as rich markup, where "[word]" is a style tag that vanishes: every
+    option's and command's text must read the same after rendering (write "\\[" for a bracket)."""
+    import click
+    import typer.main
+    from rich.text import Text
+
+    from pocketml.cli.app import app
+
+    def commands(cmd, path=()):
+        yield path, cmd
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from commands(sub, (*path, name))
+
+    lost = []
+    for path, cmd in commands(typer.main.get_command(app)):
+        texts = [cmd.help or ""] + [p.help or "" for p in cmd.params if isinstance(p, click.Option)]
+        lost += [(" ".join(path), t) for t in texts if Text.from_markup(t).plain != t.replace("\\[", "[")]
+    assert not lost, lost
+
 def test_a_bad_optimize_is_refused_before_any_training(tmp_path):
     proc = pocketml("shrink", "--optimize", "fast", "--out", str(tmp_path / "x"))
     assert proc.returncode == 1 and "--optimize must be one of speed, size" in proc.stderr

@@ -99,5 +99,5 @@ def test_cli_help_states_train_spec_defaults():
     for name in ("width", "blocks", "epochs", "qat_epochs", "freq_mask"):
         option = inspect.signature(kws_train).parameters[name].default
         assert option.default is None
-        stated = re.search(r"default: TrainSpec's, (\d+)", option.help).group(1)
+        stated = re.search(r"\(default: TrainSpec's, (\d+)", option.help).group(1)
         assert int(stated) == getattr(spec, name), name

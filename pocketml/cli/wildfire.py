@@ -24,7 +24,7 @@ def wildfire_evaluate(
     units: str | None = typer.Option(None, help="csv only: name=unit pairs, e.g. temperature=degF,wind_speed=mph"),
     train_fraction: float = typer.Option(0.7, help="Share of the record (from its start) used for training."),
     seed: int = typer.Option(0, help="Training seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print the skill table as JSON (mae[variable][horizon])."),
+    as_json: bool = typer.Option(False, "--json", help="Print the skill table as JSON (MAE by variable, then by horizon)."),
 ) -> None:
     """Train the cell forecaster on the first 70% of a station record; MAE at 1-48 h vs persistence and climatology."""
     from pocketml.apps.wildfire import evaluate_station, load_station
