@@ -263,7 +263,7 @@ def _host_plan(qgraph: QuantGraph, board: Device, weights: dict | None, memory: 
     if search is not None:
         chosen = search.chosen.board
         return memory, chosen if chosen is not None and chosen.fused is not None else None
-    return memory, fused_board_plan(qgraph, PORTABLE, weights, plan_memory(qgraph, input_in_arena=True), None)
+    return memory, fused_board_plan(qgraph, PORTABLE, weights, plan_memory(qgraph, input_in_arena=True))
 
 
 def verify_in_memory(work: Path, qgraph: QuantGraph, host: HostBuild, x_q: np.ndarray,

@@ -116,24 +116,18 @@ def patched_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict 
     return None if best is None else BoardPlan(best.graph, best.plan, limit, best)
 
 
-def fused_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None, base: MemoryPlan,
-                     limit: int | None, fallback: float = 0.0) -> BoardPlan | None:
-    """The RAM plan of ``qgraph`` with its PADs and max pools fused into the convs (``graph/fuse.py``),
-    for ``kernels`` (the portable ones: the plan of the host's ``c/``, which such a board runs), when
-    that lowers ``base``'s arena; None when nothing fuses or it saves nothing, and for compressed
-    weights (their encodings are keyed by the unfused graph's ops)."""
+def fused_board_plan(qgraph: QuantGraph, kernels: KernelTarget, weights: dict | None,
+                     base: MemoryPlan) -> BoardPlan | None:
+    """The RAM plan (:func:`board_plan`) of ``qgraph`` with its PADs and max pools fused into the convs
+    (``graph/fuse.py``), for ``kernels`` (the portable ones: the plan of the host's ``c/``, which such a
+    board runs), when that lowers ``base``'s arena; None when nothing fuses or it saves nothing, and for
+    compressed weights (their encodings are keyed by the unfused graph's ops)."""
     if weights:
         return None
     fused = fuse(qgraph)
     if not fused.fused:
         return None
-    if kernels.dsp:
-        from pocketml.deploy.c.emit import kernel_needs
-
-        needs = kernel_needs(fused.graph, kernels, limit)
-        plan = plan_memory(fused.graph, input_in_arena=True, kernels=needs, fallback=fallback)
-    else:
-        plan = plan_memory(fused.graph, input_in_arena=True)
+    plan, limit = board_plan(fused.graph, kernels, weights, "ram")
     return BoardPlan(fused.graph, plan, limit, fused=fused) if plan.arena_bytes < base.arena_bytes else None
 
 
@@ -199,7 +193,7 @@ def ram_board_plan(qgraph: QuantGraph, board: Device, kernels: KernelTarget, wei
     ``deploy-cortexm`` ``patches``): the stage, the MACs it adds, and the unpatched RAM plan's
     arena, RAM and QEMU instructions (one inference) beside which the patched build is measured."""
     plan, limit = board_plan(qgraph, kernels, weights, "ram")
-    base = fused_board_plan(qgraph, kernels, weights, plan, limit) or BoardPlan(qgraph, plan, limit)
+    base = fused_board_plan(qgraph, kernels, weights, plan) or BoardPlan(qgraph, plan, limit)
     patched = patched_board_plan(base.graph, kernels, weights, base.plan, limit)
     if patched is None:
         return base, {}
@@ -227,7 +221,7 @@ def search_plans(qgraph: QuantGraph, board: Device, kernels: KernelTarget, weigh
         seen.add(key)
         runs.append((label, plan, limit, *_measure(qgraph, plan, limit, board, kernels, weights, x_q)))
         if label == "ram":
-            base = fused_board_plan(qgraph, kernels, weights, plan, limit)
+            base = fused_board_plan(qgraph, kernels, weights, plan)
             if base is not None:
                 runs.append(("ram+fuse", base.plan, limit,
                              *_measure(qgraph, base.plan, limit, board, kernels, weights, x_q, base.graph)))
