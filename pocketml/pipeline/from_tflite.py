@@ -160,14 +160,15 @@ def compile_tflite(model: str | Path, device: str | Device, out: str | Path, *, 
     imp = read_tflite(path, name)  # raises, naming every unsupported operator, before any output
     graph = imp.graph.with_state(state)  # raises on a state SVDF cannot have, before any output
     name = graph.name
-    reset = graph.state_semantics() == PER_INFERENCE
+    semantics = graph.state_semantics()
+    reset = semantics == PER_INFERENCE
     read_stage = Stage("read-tflite", time.perf_counter() - t, {
         "source": path.name, "source_bytes": path.stat().st_size, "operators": len(imp.operators),
         "ops": len(graph.ops), "input": _edge_dict(imp.input), "output": _edge_dict(imp.output),
-        "outputs": [_edge_dict(e) for e in imp.outputs], "state": graph.state_semantics()})
+        "outputs": [_edge_dict(e) for e in imp.outputs], "state": semantics})
 
     x_q = make_inputs(graph.input_infos, samples, seed, inputs)
-    chunk = len(x_q) if graph.state_semantics() == STREAMING else 100  # a streaming model's samples are one sequence
+    chunk = len(x_q) if semantics == STREAMING else 100  # a streaming model's samples are one sequence
     ref_out = np.concatenate([graph.run_flat(x_q[i:i + chunk]) for i in range(0, len(x_q), chunk)])  # bounded memory
     t = time.perf_counter()
     say = on_stage or (lambda stage: None)

@@ -82,7 +82,7 @@ class LSTMData:
     forget_mul: Multiplier  # [1]: M_fc
     input_mul: Multiplier  # [1]: M_iz
     output_mul: Multiplier  # [1]: M_h
-    tanh_multiplier: int  # the cell state's tanh input scaling (gates.tanh_scaling)
+    tanh_multiplier: int  # the cell state's tanh input scaling (sigmoid16.tanh_scaling)
     tanh_shift: int
     cell_clip: int  # quantized clip, 0: none
 
